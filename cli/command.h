@@ -1,0 +1,33 @@
+// The `triad` binary's command groups. Each group lives in its own file and registers its subcommands
+// on the CLI11 app; the callback of the chosen subcommand sets the exit code.
+//
+// Exit codes, the same for every command: 0 success, 1 the operation failed (a check, a signature, I/O),
+// 2 usage error (bad flags or arguments).
+#ifndef TRIAD_CLI_COMMAND_H_
+#define TRIAD_CLI_COMMAND_H_
+
+#include "absl/strings/string_view.h"
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+
+namespace triad::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Context {
+  int exit_code = kExitOk;
+};
+
+// Prints "triad: <message>" on stderr and returns kExitFailure (kExitUsage for kInvalidArgument errors
+// that come from the command line itself is decided by the caller).
+int Fail(const absl::Status& status);
+int Fail(absl::string_view message);
+
+void AddKeygenCommands(CLI::App& app, Context& ctx);
+
+}  // namespace triad::cli
+
+#endif  // TRIAD_CLI_COMMAND_H_

@@ -1,0 +1,58 @@
+// Runs the real `triad` binary.
+#include <sys/stat.h>
+
+#include "contracts/card.h"
+#include "gtest/gtest.h"
+#include "tests/testing/testing.h"
+
+namespace triad {
+namespace {
+
+int Mode(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return -1;
+  return st.st_mode & 0777;
+}
+
+TEST(KeygenTest, WritesKeysAgeAndOpenSslAccept) {
+  testing::TempDir dir;
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(testing::TriadBinary() + " keygen --name alice --role model-owner --dir " +
+                                    dir.path() + " --json",
+                                &out),
+            0)
+      << out;
+  auto card = contracts::PartyCard::FromJson(out);
+  ASSERT_TRUE(card.ok()) << card.status() << "\n" << out;
+  EXPECT_EQ(card->role, contracts::Role::kModelOwner);
+  EXPECT_EQ(Mode(dir.File("alice.identity")), 0600);
+  EXPECT_EQ(Mode(dir.File("alice.signing.pem")), 0600);
+  EXPECT_EQ(testing::ReadTestFile(dir.File("alice.card.json")), out);
+
+  // Stock age accepts the identity file and derives the card's recipient.
+  ASSERT_EQ(testing::RunCommand("age-keygen -y " + dir.File("alice.identity"), &out), 0) << out;
+  EXPECT_EQ(out, card->age_recipient.ToString() + "\n");
+  // OpenSSL reads the signing key, and its SPKI hash is the card's fingerprint.
+  ASSERT_EQ(testing::RunCommand("openssl pkey -in " + dir.File("alice.signing.pem") +
+                                    " -pubout -outform DER | sha256sum | cut -c1-64",
+                                &out),
+            0);
+  EXPECT_EQ(out, card->fingerprint() + "\n");
+}
+
+TEST(KeygenTest, RefusesToOverwriteAndBadInput) {
+  testing::TempDir dir;
+  std::string base = testing::TriadBinary() + " keygen --dir " + dir.path();
+  ASSERT_EQ(testing::RunCommand(base + " --name bob --role data-owner"), 0);
+  std::string before = testing::ReadTestFile(dir.File("bob.identity"));
+  std::string out;
+  EXPECT_EQ(testing::RunCommand(base + " --name bob --role data-owner", &out), 1);
+  EXPECT_NE(out.find("triad: creating " + dir.File("bob.identity") + ": File exists"), std::string::npos) << out;
+  EXPECT_EQ(testing::ReadTestFile(dir.File("bob.identity")), before);
+  EXPECT_EQ(testing::RunCommand(base + " --name bob2 --role owner", &out), 1);
+  EXPECT_NE(out.find("unknown role \"owner\""), std::string::npos) << out;
+  EXPECT_EQ(testing::RunCommand(base + " --name bob3", &out), 2) << out;
+}
+
+}  // namespace
+}  // namespace triad

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds Triad, and runs every test with CTest. Exits non-zero on any failure.
+#   tests/run.sh                 the whole suite (what CI runs)
+#   TRIAD_BUILD_DIR=dir          build somewhere else than build/
+#   TRIAD_SANITIZE=1             build with ASan and UBSan (in build-asan/ unless TRIAD_BUILD_DIR says)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+jobs=$(nproc)
+sanitize=OFF
+build=${TRIAD_BUILD_DIR:-build}
+if [[ "${TRIAD_SANITIZE:-0}" == 1 ]]; then
+  sanitize=ON
+  build=${TRIAD_BUILD_DIR:-build-asan}
+fi
+
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAD_SANITIZE="$sanitize"
+cmake --build "$build" -j "$jobs"
+ctest --test-dir "$build" --output-on-failure -j "$jobs"
