@@ -19,3 +19,12 @@ fi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAD_SANITIZE="$sanitize"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
+
+# The libFuzzer targets, built with clang, ASan and UBSan, each fuzzed briefly (TRIAD_FUZZ_SECONDS,
+# default 10). Long runs: tests/fuzz/run.sh.
+fuzz_build=${TRIAD_FUZZ_BUILD_DIR:-build-fuzz}
+cmake -S . -B "$fuzz_build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIAD_FUZZ=ON -DTRIAD_WITH_TRAINER=OFF \
+  -DTRIAD_FUZZ_SECONDS="${TRIAD_FUZZ_SECONDS:-10}"
+cmake --build "$fuzz_build" -j "$jobs"
+ctest --test-dir "$fuzz_build" -L fuzz --output-on-failure -j "$jobs"
