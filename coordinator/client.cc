@@ -1,0 +1,53 @@
+#include "coordinator/client.h"
+
+#include <arpa/inet.h>
+
+#include "absl/strings/str_cat.h"
+#include "coordinator/tls.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace triad::coordinator {
+
+bool IsLoopbackAddress(const std::string& address) {
+  std::string host;
+  if (!address.empty() && address.front() == '[') {
+    size_t close = address.find(']');
+    if (close == std::string::npos) return false;
+    host = address.substr(1, close - 1);
+  } else {
+    size_t colon = address.rfind(':');
+    host = address.substr(0, colon);
+  }
+  if (host == "localhost") return true;
+  in_addr v4;
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6;
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ChannelOptions& options) {
+  grpc::ChannelArguments args;
+  // Artifacts stream in chunks; a single message is never large, but evidence with collateral can
+  // reach a few hundred KiB.
+  args.SetMaxReceiveMessageSize(16 << 20);
+  if (options.insecure) {
+    if (!IsLoopbackAddress(options.address)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--insecure is allowed only to a loopback address, not ", options.address,
+          "; pin the coordinator card with --coordinator-card instead"));
+    }
+    return grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+  }
+  if (!options.card) {
+    return absl::FailedPreconditionError(
+        "no coordinator card: pass --coordinator-card FILE (from `triad coordinator card`)");
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.card->tls_certificate_pem;
+  args.SetSslTargetNameOverride(kTlsServerName);
+  return grpc::CreateCustomChannel(options.address, grpc::SslCredentials(ssl), args);
+}
+
+}  // namespace triad::coordinator

@@ -1,0 +1,31 @@
+// Client channels to a coordinator: TLS pinned to the coordinator card's certificate, or plaintext to a
+// loopback address only, and only when the caller explicitly asks for it (--insecure).
+#ifndef TRIAD_COORDINATOR_CLIENT_H_
+#define TRIAD_COORDINATOR_CLIENT_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "coordinator/card.h"
+#include "grpcpp/channel.h"
+
+namespace triad::coordinator {
+
+struct ChannelOptions {
+  std::string address;                  // HOST:PORT
+  std::optional<CoordinatorCard> card;  // required unless insecure
+  bool insecure = false;                // plaintext; refused unless the host is a loopback address
+};
+
+// Opens a channel. TLS trusts exactly the card's certificate (no CA, no system roots) and checks its
+// name; `insecure` is refused for any host other than localhost, 127.0.0.0/8 and ::1.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ChannelOptions& options);
+
+// True when `address` (HOST:PORT, [V6]:PORT) names a loopback host.
+bool IsLoopbackAddress(const std::string& address);
+
+}  // namespace triad::coordinator
+
+#endif  // TRIAD_COORDINATOR_CLIENT_H_
