@@ -112,29 +112,9 @@ bool IsWhiteSpace(char32_t cp) {
          cp == 0x205F || cp == 0x3000;
 }
 
-Result<std::string> Normalize(std::string_view s, NormalForm form) {
-  // Below U+0300 every character is its own NFC/NFD form (quick check "yes", combining class 0), so
-  // the common case skips utf8proc. The compatibility forms change some Latin-1 characters.
-  if (form == NormalForm::kNfc || form == NormalForm::kNfd) {
-    bool trivial = true;
-    for (size_t i = 0; i < s.size(); ++i) {
-      unsigned char b = static_cast<unsigned char>(s[i]);
-      if (b >= 0xCC) {  // lead bytes of U+0300 and above
-        trivial = false;
-        break;
-      }
-    }
-    if (trivial) return std::string(s);
-  } else {
-    bool ascii = true;
-    for (char c : s) {
-      if (static_cast<unsigned char>(c) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return std::string(s);
-  }
+namespace {
+
+Result<std::string> NormalizeWithUtf8proc(std::string_view s, NormalForm form) {
   int options = UTF8PROC_STABLE;
   switch (form) {
     case NormalForm::kNfc: options |= UTF8PROC_COMPOSE; break;
@@ -147,10 +127,50 @@ Result<std::string> Normalize(std::string_view s, NormalForm form) {
                                     static_cast<utf8proc_ssize_t>(s.size()), &out,
                                     static_cast<utf8proc_option_t>(options));
   std::unique_ptr<utf8proc_uint8_t, FreeDeleter> owned(out);
-  if (n < 0) {
-    return InvalidArgument(std::string("Unicode normalization failed: ") + utf8proc_errmsg(n));
-  }
+  if (n < 0) return InvalidArgument(std::string("Unicode normalization failed: ") + utf8proc_errmsg(n));
   return std::string(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+}
+
+}  // namespace
+
+Result<std::string> Normalize(std::string_view s, NormalForm form) {
+  // Characters below U+0300 are their own NFC form, have combining class 0, and are never the second
+  // character of a canonical composition; for the other forms (which decompose, e.g. U+00C0, or map
+  // compatibility characters, e.g. U+00A0) the same holds below U+0080. So the text may be cut before
+  // any such "stable" character and normalized piece by piece, and runs of stable characters need no
+  // normalization, except the last one before an unstable character, which may compose with the
+  // combining marks after it.
+  const bool ascii_only = form != NormalForm::kNfc;
+  // Lead bytes of stable characters: ASCII, and for NFC also C2..CB (U+0080..U+02FF).
+  const auto stable_lead = [ascii_only](unsigned char b) {
+    return b < 0x80 || (!ascii_only && b >= 0xC2 && b < 0xCC);
+  };
+  const auto unstable_lead = [&stable_lead](unsigned char b) { return b >= 0xC0 && !stable_lead(b); };
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && !unstable_lead(static_cast<unsigned char>(s[j]))) ++j;
+    if (j == s.size()) {
+      out.append(s.substr(i));
+      break;
+    }
+    // The region to normalize starts at the stable character just before j, if there is one.
+    size_t region = j;
+    if (j > i) {
+      do {
+        --region;
+      } while (region > i && (static_cast<unsigned char>(s[region]) & 0xC0) == 0x80);
+    }
+    out.append(s.substr(i, region - i));
+    size_t k = j;
+    while (k < s.size() && !stable_lead(static_cast<unsigned char>(s[k]))) ++k;
+    TRAINER_ASSIGN_OR_RETURN(std::string normalized, NormalizeWithUtf8proc(s.substr(region, k - region), form));
+    out.append(normalized);
+    i = k;
+  }
+  return out;
 }
 
 const std::array<std::string, 256>& ByteToUnicode() {
