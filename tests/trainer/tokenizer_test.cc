@@ -667,6 +667,16 @@ TEST(RegexTest, OnigurumaPatternsTranslateToTheSameClasses) {
   EXPECT_EQ(spans[0].end, 9u);
 }
 
+TEST(RegexTest, DeepBacktrackingFallsBackFromTheJitStack) {
+  // A repeated group over 200k characters exhausts the JIT's stack; the interpreter takes over.
+  auto regex = internal::Regex::FromOniguruma("(?:x|yz)+");
+  ASSERT_TRUE(regex.ok());
+  std::vector<internal::Span> spans;
+  ASSERT_TRUE((*regex)->FindAll(std::string(200000, 'x'), &spans).ok());
+  ASSERT_EQ(spans.size(), 1u);
+  EXPECT_EQ(spans[0].end, 200000u);
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Rejections: each names what is wrong.
 

@@ -12,9 +12,10 @@ namespace triad::trainer::internal {
 namespace {
 
 constexpr size_t kMaxPatternBytes = 16 << 10;
-// Bounds one match attempt, so that a hostile pattern cannot backtrack for ever. Generous enough
-// for the tokenizer patterns on megabytes of one character class.
-constexpr uint32_t kMatchLimit = 200'000'000;
+// Bounds one match attempt, so that a hostile pattern cannot backtrack for ever. The tokenizer
+// patterns backtrack about once per character of a run of one class, so this allows runs of tens of
+// megabytes.
+constexpr uint32_t kMatchLimit = 20'000'000;
 
 struct CodeDeleter {
   void operator()(pcre2_code* p) const { pcre2_code_free(p); }
@@ -221,7 +222,10 @@ Result<std::unique_ptr<Regex>> Regex::FromPcre2(std::string_view pattern) {
   std::unique_ptr<pcre2_match_context, MatchContextDeleter> mctx(pcre2_match_context_create(nullptr));
   if (!mctx) return Status(Code::kResourceExhausted, "out of memory compiling a regex");
   pcre2_set_match_limit(mctx.get(), kMatchLimit);
-  pcre2_set_depth_limit(mctx.get(), 100'000);
+  // For the interpreter (used when the JIT's stack is too small): deep enough for group repetitions
+  // over long inputs, bounded in memory.
+  pcre2_set_depth_limit(mctx.get(), 10'000'000);
+  pcre2_set_heap_limit(mctx.get(), 256 * 1024);  // KiB
   auto impl = std::make_unique<Impl>();
   impl->code = std::move(code);
   impl->match_context = std::move(mctx);
@@ -240,6 +244,11 @@ Status Regex::FindAll(std::string_view text, std::vector<Span>* out) const {
     // callers), so PCRE2 need not re-check the whole subject at every call.
     int rc = pcre2_match(impl_->code.get(), subject, text.size(), last_end, PCRE2_NO_UTF_CHECK, md.get(),
                          impl_->match_context.get());
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+      // The JIT's machine stack is small; the interpreter keeps its backtracking on the heap.
+      rc = pcre2_match(impl_->code.get(), subject, text.size(), last_end, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md.get(),
+                       impl_->match_context.get());
+    }
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) return Status(Code::kResourceExhausted, "regex matching failed: " + Pcre2Error(rc));
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
