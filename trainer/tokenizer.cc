@@ -1,8 +1,8 @@
 // Hugging Face tokenizer.json, byte-level BPE and BPE with byte fallback. The pipeline follows the
 // reference (huggingface/tokenizers) step by step:
 //   added tokens (normalized=false) in the raw text -> normalizer on each remaining segment ->
-//   added tokens (normalized=true) in the normalized segments -> pre-tokenizer -> BPE per pre-token ->
-//   post-processor (add_special_tokens).
+//   added tokens (normalized=true) in the normalized segments -> pre-tokenizer -> BPE per pre-token
+//   -> post-processor (add_special_tokens).
 // Decoding maps ids to added-token or vocabulary strings and runs the decoder chain.
 #include "trainer/tokenizer.h"
 
@@ -37,27 +37,30 @@ class HfTokenizer : public Tokenizer {
   static Result<std::unique_ptr<Tokenizer>> Load(const Json& json);
 
   Result<Encoding> Encode(std::string_view text, bool add_special_tokens) const override;
-  Result<std::string> Decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const override;
+  Result<std::string> Decode(const std::vector<int32_t>& ids,
+                             bool skip_special_tokens) const override;
   std::optional<int32_t> TokenToId(std::string_view token) const override;
   std::optional<std::string> IdToToken(int32_t id) const override;
   int32_t VocabSize() const override;
 
  private:
-  // Normalizes, splits, pre-tokenizes and tokenizes one segment of text that holds no raw added token.
+  // Normalizes, splits, pre-tokenizes and tokenizes one segment of text that holds no raw added
+  // token.
   Status EncodeSegment(std::string segment, bool at_input_start, Encoding* out) const;
   void AddModelIds(const std::vector<int32_t>& ids, Encoding* out) const;
 
   std::unique_ptr<BpeModel> model_;
   std::unique_ptr<AddedVocabulary> added_;
-  std::unique_ptr<Normalizer> normalizer_;        // null: none
-  std::unique_ptr<PreTokenizer> pre_tokenizer_;   // null: the whole segment is one pre-token
+  std::unique_ptr<Normalizer> normalizer_;         // null: none
+  std::unique_ptr<PreTokenizer> pre_tokenizer_;    // null: the whole segment is one pre-token
   std::unique_ptr<PostProcessor> post_processor_;  // null: none
-  std::unique_ptr<Decoder> decoder_;              // null: tokens joined with spaces
+  std::unique_ptr<Decoder> decoder_;               // null: tokens joined with spaces
 };
 
 Result<std::unique_ptr<Tokenizer>> HfTokenizer::Load(const Json& json) {
   if (!json.is_object()) return internal::LoadError("top level", "must be an object");
-  if (internal::OptionalField(json, "truncation") != nullptr) return internal::Unsupported("truncation");
+  if (internal::OptionalField(json, "truncation") != nullptr)
+    return internal::Unsupported("truncation");
   // "padding" only applies to batches; encoding one sequence never pads.
   std::unique_ptr<HfTokenizer> t(new HfTokenizer());
   const Json* model = internal::OptionalField(json, "model");
@@ -68,9 +71,11 @@ Result<std::unique_ptr<Tokenizer>> HfTokenizer::Load(const Json& json) {
   }
   if (const Json* p = internal::OptionalField(json, "pre_tokenizer")) {
     TRAINER_ASSIGN_OR_RETURN(t->pre_tokenizer_, internal::ParsePreTokenizer(*p));
-    if (t->pre_tokenizer_->UsesInputStart() && t->normalizer_ != nullptr && !t->normalizer_->KeepsStart()) {
+    if (t->pre_tokenizer_->UsesInputStart() && t->normalizer_ != nullptr &&
+        !t->normalizer_->KeepsStart()) {
       return internal::Unsupported(
-          "pre_tokenizer Metaspace with prepend_scheme first after a normalizer that may delete the first character");
+          "pre_tokenizer Metaspace with prepend_scheme first after a normalizer that may delete "
+          "the first character");
     }
   }
   if (const Json* p = internal::OptionalField(json, "post_processor")) {
@@ -81,8 +86,8 @@ Result<std::unique_ptr<Tokenizer>> HfTokenizer::Load(const Json& json) {
   }
   const Json* added = internal::OptionalField(json, "added_tokens");
   static const Json kNoTokens = Json::array();
-  TRAINER_ASSIGN_OR_RETURN(t->added_,
-                           AddedVocabulary::FromJson(added ? *added : kNoTokens, *t->model_, t->normalizer_.get()));
+  TRAINER_ASSIGN_OR_RETURN(t->added_, AddedVocabulary::FromJson(added ? *added : kNoTokens,
+                                                                *t->model_, t->normalizer_.get()));
   return std::unique_ptr<Tokenizer>(std::move(t));
 }
 
@@ -106,7 +111,8 @@ Status HfTokenizer::EncodeSegment(std::string segment, bool at_input_start, Enco
       continue;
     }
     words.clear();
-    words.push_back({segment.substr(piece.start, piece.end - piece.start), at_input_start && piece.start == 0});
+    words.push_back(
+        {segment.substr(piece.start, piece.end - piece.start), at_input_start && piece.start == 0});
     if (pre_tokenizer_) TRAINER_RETURN_IF_ERROR(pre_tokenizer_->PreTokenize(&words));
     for (const PreToken& word : words) {
       ids.clear();
@@ -118,7 +124,8 @@ Status HfTokenizer::EncodeSegment(std::string segment, bool at_input_start, Enco
 }
 
 Result<Encoding> HfTokenizer::Encode(std::string_view text, bool add_special_tokens) const {
-  if (!internal::IsValidUtf8(text)) return InvalidArgument("tokenizer: the text to encode is not valid UTF-8");
+  if (!internal::IsValidUtf8(text))
+    return InvalidArgument("tokenizer: the text to encode is not valid UTF-8");
   Encoding out;
   try {
     std::vector<AddedVocabulary::Piece> pieces;
@@ -129,8 +136,8 @@ Result<Encoding> HfTokenizer::Encode(std::string_view text, bool add_special_tok
         out.tokens.emplace_back(text.substr(piece.start, piece.end - piece.start));
         continue;
       }
-      TRAINER_RETURN_IF_ERROR(EncodeSegment(std::string(text.substr(piece.start, piece.end - piece.start)),
-                                            piece.start == 0, &out));
+      TRAINER_RETURN_IF_ERROR(EncodeSegment(
+          std::string(text.substr(piece.start, piece.end - piece.start)), piece.start == 0, &out));
     }
   } catch (const std::bad_alloc&) {
     return Status(Code::kResourceExhausted, "tokenizer: out of memory while encoding");
@@ -139,14 +146,16 @@ Result<Encoding> HfTokenizer::Encode(std::string_view text, bool add_special_tok
   return out;
 }
 
-Result<std::string> HfTokenizer::Decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
+Result<std::string> HfTokenizer::Decode(const std::vector<int32_t>& ids,
+                                        bool skip_special_tokens) const {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (int32_t id : ids) {
     std::optional<std::string> token = IdToToken(id);
     if (!token) {
-      return InvalidArgument("tokenizer: cannot decode id " + std::to_string(id) + ": no token has it (vocabulary size " +
-                             std::to_string(VocabSize()) + ")");
+      return InvalidArgument("tokenizer: cannot decode id " + std::to_string(id) +
+                             ": no token has it (vocabulary size " + std::to_string(VocabSize()) +
+                             ")");
     }
     if (skip_special_tokens && added_->IsSpecialContent(*token)) continue;
     tokens.push_back(std::move(*token));

@@ -1,6 +1,6 @@
-// Fuzzes tokenizer.json loading and encoding/decoding (torch-free: the tokenizer only). The input is a
-// tokenizer.json, optionally followed by a NUL byte and the text to encode; without one, a fixed
-// multilingual text is encoded.
+// Fuzzes tokenizer.json loading and encoding/decoding (torch-free: the tokenizer only). The input
+// is a tokenizer.json, optionally followed by a NUL byte and the text to encode; without one, a
+// fixed multilingual text is encoded.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -12,8 +12,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t nul = input.find('\0');
   std::string_view json = input.substr(0, nul);
   std::string_view text = nul == std::string_view::npos
-                              ? std::string_view("Hello, world! <|im_start|>user\n\xE4\xB8\xAD\xE6\x96\x87 "
-                                                 "\xF0\x9F\x98\x80 e\xCC\x81 12345 <s>[INST] \t\n  x")
+                              ? std::string_view(
+                                    "Hello, world! <|im_start|>user\n\xE4\xB8\xAD\xE6\x96\x87 "
+                                    "\xF0\x9F\x98\x80 e\xCC\x81 12345 <s>[INST] \t\n  x")
                               : input.substr(nul + 1);
   auto tokenizer = triad::trainer::Tokenizer::FromJson(json);
   if (!tokenizer.ok()) return 0;
@@ -27,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (int32_t id : encoded->ids) {
         if (!t->IdToToken(id) || id < 0 || id >= t->VocabSize()) __builtin_trap();
       }
-      if (!t->Decode(encoded->ids, false).ok() || !t->Decode(encoded->ids, true).ok()) __builtin_trap();
+      if (!t->Decode(encoded->ids, false).ok() || !t->Decode(encoded->ids, true).ok())
+        __builtin_trap();
     }
   }
   (void)t->Decode({0, 1, 2, t->VocabSize() - 1}, false);

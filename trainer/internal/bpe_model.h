@@ -87,9 +87,12 @@ class BpeModel {
   int32_t TokenToId(std::string_view token) const { return vocab_.Find(token); }  // -1 if none
   // nullptr when no vocabulary token has `id`.
   const std::string* IdToToken(int32_t id) const {
-    return id >= 0 && static_cast<size_t>(id) < id_to_token_.size() && has_id_[id] ? &id_to_token_[id] : nullptr;
+    return id >= 0 && static_cast<size_t>(id) < id_to_token_.size() && has_id_[id]
+               ? &id_to_token_[id]
+               : nullptr;
   }
-  // The number of vocabulary entries (the reference's get_vocab_size) and the largest id (-1 if none).
+  // The number of vocabulary entries (the reference's get_vocab_size) and the largest id (-1 if
+  // none).
   size_t VocabEntries() const { return vocab_.size(); }
   int32_t MaxId() const { return static_cast<int32_t>(id_to_token_.size()) - 1; }
 

@@ -39,8 +39,9 @@ size_t LeadingSpaceLength(std::string_view s) {
 
 }  // namespace
 
-Result<std::unique_ptr<AddedVocabulary>> AddedVocabulary::FromJson(const Json& added_tokens, const BpeModel& model,
-                                                                  const Normalizer* normalizer) {
+Result<std::unique_ptr<AddedVocabulary>> AddedVocabulary::FromJson(const Json& added_tokens,
+                                                                   const BpeModel& model,
+                                                                   const Normalizer* normalizer) {
   const std::string where = "added_tokens";
   if (!added_tokens.is_array()) return LoadError(where, "must be an array");
   if (added_tokens.size() > kMaxAddedTokens) {
@@ -73,9 +74,11 @@ Result<std::unique_ptr<AddedVocabulary>> AddedVocabulary::FromJson(const Json& a
     int64_t expected = in_model >= 0 ? in_model : next_id++;
     if (id != expected) {
       return LoadError(at, "token " + Quoted(token.content) + " has id " + std::to_string(id) +
-                               " but the reference tokenizer gives it id " + std::to_string(expected));
+                               " but the reference tokenizer gives it id " +
+                               std::to_string(expected));
     }
-    if (expected > kMaxTokenId) return LoadError(at, "id over the limit of " + std::to_string(kMaxTokenId));
+    if (expected > kMaxTokenId)
+      return LoadError(at, "id over the limit of " + std::to_string(kMaxTokenId));
     token.id = static_cast<int32_t>(id);
     if (token.normalized && normalizer != nullptr) {
       std::string normalized_content = token.content;
@@ -106,8 +109,9 @@ Result<std::unique_ptr<AddedVocabulary>> AddedVocabulary::FromJson(const Json& a
   }
   if (any_single_word) {
     // Rust regex's Unicode \w, which the reference uses for single_word.
-    TRAINER_ASSIGN_OR_RETURN(vocab->word_char_,
-                             Regex::FromPcre2(R"(^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}])"));
+    TRAINER_ASSIGN_OR_RETURN(
+        vocab->word_char_,
+        Regex::FromPcre2(R"(^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}])"));
   }
   return vocab;
 }
@@ -124,7 +128,8 @@ Result<bool> AddedVocabulary::IsWordChar(std::string_view text, size_t pos, bool
   return word_char_->Matches(text.substr(start, end - start));
 }
 
-Status AddedVocabulary::Split(std::string_view text, bool normalized, std::vector<Piece>* out) const {
+Status AddedVocabulary::Split(std::string_view text, bool normalized,
+                              std::vector<Piece>* out) const {
   const Matcher& m = normalized ? normalized_ : raw_;
   if (m.empty) {
     if (!text.empty()) out->push_back({0, text.size(), nullptr});
@@ -150,16 +155,19 @@ Status AddedVocabulary::Split(std::string_view text, bool normalized, std::vecto
     size_t stop = i + found->content.size();
     i = stop;  // matching resumes after the match, whatever happens to it below
     if (found->single_word) {
-      TRAINER_ASSIGN_OR_RETURN(bool word_before, start == 0 ? Result<bool>(false) : IsWordChar(text, start, true));
-      TRAINER_ASSIGN_OR_RETURN(bool word_after,
-                               stop == text.size() ? Result<bool>(false) : IsWordChar(text, stop, false));
+      TRAINER_ASSIGN_OR_RETURN(bool word_before,
+                               start == 0 ? Result<bool>(false) : IsWordChar(text, start, true));
+      TRAINER_ASSIGN_OR_RETURN(bool word_after, stop == text.size()
+                                                    ? Result<bool>(false)
+                                                    : IsWordChar(text, stop, false));
       if (word_before || word_after) continue;
     }
     if (found->lstrip) start = std::max(TrailingSpaceStart(text.substr(0, start)), start_offset);
     if (found->rstrip) stop += LeadingSpaceLength(text.substr(stop));
     if (start > stop) {
       // The reference would slice backwards (and panic): whitespace-only tokens with lstrip/rstrip.
-      return InvalidArgument("added tokens " + Quoted(found->content) + " overlap after whitespace stripping");
+      return InvalidArgument("added tokens " + Quoted(found->content) +
+                             " overlap after whitespace stripping");
     }
     if (start_offset < start) out->push_back({start_offset, start, nullptr});
     out->push_back({start, stop, found});

@@ -1,6 +1,6 @@
-// tokenizer.json "added_tokens": found in the text before anything else (tokens with normalized=false
-// in the raw text, those with normalized=true in the normalized text), longest match first, with the
-// reference's single_word, lstrip and rstrip rules.
+// tokenizer.json "added_tokens": found in the text before anything else (tokens with
+// normalized=false in the raw text, those with normalized=true in the normalized text), longest
+// match first, with the reference's single_word, lstrip and rstrip rules.
 #ifndef TRIAD_TRAINER_INTERNAL_TOKENIZER_ADDED_H_
 #define TRIAD_TRAINER_INTERNAL_TOKENIZER_ADDED_H_
 
@@ -34,10 +34,12 @@ struct AddedToken {
 
 class AddedVocabulary {
  public:
-  // Parses "added_tokens" (an array). Each id must be the one the reference assigns: the vocabulary's
-  // id for a content that is in the vocabulary, else the next free id after the vocabulary, in order.
-  // Refuses duplicate contents and normalized tokens that the normalizer would change.
-  static Result<std::unique_ptr<AddedVocabulary>> FromJson(const Json& added_tokens, const BpeModel& model,
+  // Parses "added_tokens" (an array). Each id must be the one the reference assigns: the
+  // vocabulary's id for a content that is in the vocabulary, else the next free id after the
+  // vocabulary, in order. Refuses duplicate contents and normalized tokens that the normalizer
+  // would change.
+  static Result<std::unique_ptr<AddedVocabulary>> FromJson(const Json& added_tokens,
+                                                           const BpeModel& model,
                                                            const Normalizer* normalizer);
 
   // A piece of the text: either plain text, or an added token (with the text it covers, which

@@ -42,7 +42,8 @@ class ByteLevelDecoder : public Decoder {
 // scheme is "never".
 class MetaspaceDecoder : public Decoder {
  public:
-  MetaspaceDecoder(char32_t replacement, PrependScheme scheme) : replacement_(replacement), scheme_(scheme) {}
+  MetaspaceDecoder(char32_t replacement, PrependScheme scheme)
+      : replacement_(replacement), scheme_(scheme) {}
   void DecodeChain(std::vector<std::string>* tokens) const override {
     for (size_t i = 0; i < tokens->size(); ++i) {
       const std::string& token = (*tokens)[i];
@@ -69,7 +70,8 @@ class MetaspaceDecoder : public Decoder {
 
 class ReplaceDecoder : public Decoder {
  public:
-  ReplaceDecoder(std::string pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  ReplaceDecoder(std::string pattern, std::string content)
+      : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void DecodeChain(std::vector<std::string>* tokens) const override {
     std::vector<Span> matches;
     for (std::string& token : *tokens) {
@@ -150,7 +152,8 @@ class FuseDecoder : public Decoder {
 // Removes up to `start` leading and `stop` trailing occurrences of one character from each token.
 class StripDecoder : public Decoder {
  public:
-  StripDecoder(char32_t content, size_t start, size_t stop) : content_(content), start_(start), stop_(stop) {}
+  StripDecoder(char32_t content, size_t start, size_t stop)
+      : content_(content), start_(start), stop_(stop) {}
   void DecodeChain(std::vector<std::string>* tokens) const override {
     for (std::string& token : *tokens) {
       std::vector<size_t> offsets;  // byte offset of each character, then the end
@@ -167,7 +170,8 @@ class StripDecoder : public Decoder {
       for (size_t i = 0; i < stop_ && end > 0 && chars[end - 1] == content_; ++i) --end;
       // The reference panics when both cuts overlap (a token of only the stripped character); the
       // result here is empty.
-      token = end <= begin ? std::string() : token.substr(offsets[begin], offsets[end] - offsets[begin]);
+      token = end <= begin ? std::string()
+                           : token.substr(offsets[begin], offsets[end] - offsets[begin]);
     }
   }
 
@@ -179,7 +183,8 @@ class StripDecoder : public Decoder {
 
 class SequenceDecoder : public Decoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> steps) : steps_(std::move(steps)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> steps)
+      : steps_(std::move(steps)) {}
   void DecodeChain(std::vector<std::string>* tokens) const override {
     for (const auto& step : steps_) step->DecodeChain(tokens);
   }
@@ -214,8 +219,10 @@ Result<std::unique_ptr<Decoder>> ParseDecoder(const Json& json) {
   }
   if (type == "Replace") {
     TRAINER_ASSIGN_OR_RETURN(const Json* pattern, RequiredObject(json, "pattern", where));
-    if (OptionalField(*pattern, "Regex") != nullptr) return Unsupported("decoder Replace with a Regex pattern");
-    TRAINER_ASSIGN_OR_RETURN(std::string literal, RequiredString(*pattern, "String", where + " pattern"));
+    if (OptionalField(*pattern, "Regex") != nullptr)
+      return Unsupported("decoder Replace with a Regex pattern");
+    TRAINER_ASSIGN_OR_RETURN(std::string literal,
+                             RequiredString(*pattern, "String", where + " pattern"));
     TRAINER_ASSIGN_OR_RETURN(std::string content, RequiredString(json, "content", where));
     return std::unique_ptr<Decoder>(new ReplaceDecoder(std::move(literal), std::move(content)));
   }
@@ -223,7 +230,8 @@ Result<std::unique_ptr<Decoder>> ParseDecoder(const Json& json) {
     TRAINER_ASSIGN_OR_RETURN(char32_t content, OneChar(json, "content", where));
     TRAINER_ASSIGN_OR_RETURN(int64_t start, RequiredInt(json, "start", 0, 1 << 20, where));
     TRAINER_ASSIGN_OR_RETURN(int64_t stop, RequiredInt(json, "stop", 0, 1 << 20, where));
-    return std::unique_ptr<Decoder>(new StripDecoder(content, static_cast<size_t>(start), static_cast<size_t>(stop)));
+    return std::unique_ptr<Decoder>(
+        new StripDecoder(content, static_cast<size_t>(start), static_cast<size_t>(stop)));
   }
   if (type == "Sequence") {
     TRAINER_ASSIGN_OR_RETURN(const Json* list, RequiredArray(json, "decoders", where));

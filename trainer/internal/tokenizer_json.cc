@@ -15,20 +15,29 @@ struct RejectJson {
 
 const char* TypeName(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::object:
+      return "an object";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::boolean:
+      return "a boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "an integer";
-    case Json::value_t::number_float: return "a number";
-    default: return "an unexpected value";
+    case Json::value_t::number_unsigned:
+      return "an integer";
+    case Json::value_t::number_float:
+      return "a number";
+    default:
+      return "an unexpected value";
   }
 }
 
 Status WrongType(const std::string& where, const char* key, const char* want, const Json& got) {
-  return LoadError(where, std::string("field \"") + key + "\" must be " + want + ", not " + TypeName(got));
+  return LoadError(where,
+                   std::string("field \"") + key + "\" must be " + want + ", not " + TypeName(got));
 }
 
 }  // namespace
@@ -43,8 +52,9 @@ Status Unsupported(const std::string& what) {
 
 Result<Json> ParseBoundedJson(std::string_view text) {
   if (text.size() > kMaxTokenizerJsonBytes) {
-    return InvalidArgument("tokenizer.json: " + std::to_string(text.size()) + " bytes is over the limit of " +
-                           std::to_string(kMaxTokenizerJsonBytes) + " bytes");
+    return InvalidArgument("tokenizer.json: " + std::to_string(text.size()) +
+                           " bytes is over the limit of " + std::to_string(kMaxTokenizerJsonBytes) +
+                           " bytes");
   }
   // One set of keys per open object, to refuse duplicates.
   std::vector<std::unordered_set<std::string>> keys;
@@ -127,8 +137,8 @@ Result<int64_t> RequiredInt(const Json& object, const char* key, int64_t lo, int
   if (v->is_number_unsigned()) {
     uint64_t u = v->get<uint64_t>();
     if (u > static_cast<uint64_t>(hi)) {
-      return LoadError(where, std::string("field \"") + key + "\" is out of range [" + std::to_string(lo) +
-                                  ", " + std::to_string(hi) + "]");
+      return LoadError(where, std::string("field \"") + key + "\" is out of range [" +
+                                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
     }
     n = static_cast<int64_t>(u);
   } else if (v->is_number_integer()) {
@@ -137,8 +147,8 @@ Result<int64_t> RequiredInt(const Json& object, const char* key, int64_t lo, int
     return WrongType(where, key, "an integer", *v);
   }
   if (n < lo || n > hi) {
-    return LoadError(where, std::string("field \"") + key + "\" is out of range [" + std::to_string(lo) + ", " +
-                                std::to_string(hi) + "]");
+    return LoadError(where, std::string("field \"") + key + "\" is out of range [" +
+                                std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   return n;
 }

@@ -66,7 +66,8 @@ class ReplaceNormalizer : public Normalizer {
 
 class SequenceNormalizer : public Normalizer {
  public:
-  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps)
+      : steps_(std::move(steps)) {}
   Status Normalize(std::string* text) const override {
     for (const auto& step : steps_) TRAINER_RETURN_IF_ERROR(step->Normalize(text));
     return Status::Ok();
@@ -98,10 +99,13 @@ Result<std::unique_ptr<Normalizer>> ParseNormalizer(const Json& json) {
   }
   if (type == "Replace") {
     TRAINER_ASSIGN_OR_RETURN(const Json* pattern, RequiredObject(json, "pattern", where));
-    if (OptionalField(*pattern, "Regex") != nullptr) return Unsupported("normalizer Replace with a Regex pattern");
-    TRAINER_ASSIGN_OR_RETURN(std::string literal, RequiredString(*pattern, "String", where + " pattern"));
+    if (OptionalField(*pattern, "Regex") != nullptr)
+      return Unsupported("normalizer Replace with a Regex pattern");
+    TRAINER_ASSIGN_OR_RETURN(std::string literal,
+                             RequiredString(*pattern, "String", where + " pattern"));
     TRAINER_ASSIGN_OR_RETURN(std::string content, RequiredString(json, "content", where));
-    return std::unique_ptr<Normalizer>(new ReplaceNormalizer(std::move(literal), std::move(content)));
+    return std::unique_ptr<Normalizer>(
+        new ReplaceNormalizer(std::move(literal), std::move(content)));
   }
   if (type == "Sequence") {
     TRAINER_ASSIGN_OR_RETURN(const Json* list, RequiredArray(json, "normalizers", where));

@@ -16,7 +16,8 @@ struct Special {
 // The template for one sequence: special tokens and the sequence itself (an empty Special).
 class TemplateProcessor : public PostProcessor {
  public:
-  explicit TemplateProcessor(std::vector<std::pair<bool, Special>> items) : items_(std::move(items)) {}
+  explicit TemplateProcessor(std::vector<std::pair<bool, Special>> items)
+      : items_(std::move(items)) {}
   void Process(std::vector<int32_t>* ids, std::vector<std::string>* tokens) const override {
     std::vector<int32_t> out_ids;
     std::vector<std::string> out_tokens;
@@ -44,7 +45,8 @@ class NoOpProcessor : public PostProcessor {
 
 class SequenceProcessor : public PostProcessor {
  public:
-  explicit SequenceProcessor(std::vector<std::unique_ptr<PostProcessor>> steps) : steps_(std::move(steps)) {}
+  explicit SequenceProcessor(std::vector<std::unique_ptr<PostProcessor>> steps)
+      : steps_(std::move(steps)) {}
   void Process(std::vector<int32_t>* ids, std::vector<std::string>* tokens) const override {
     for (const auto& step : steps_) step->Process(ids, tokens);
   }
@@ -60,11 +62,13 @@ Result<Special> TokenPair(const Json& json, const char* key, const std::string& 
       (*pair)[1].get<int64_t>() < 0 || (*pair)[1].get<int64_t>() > kMaxTokenId) {
     return LoadError(where, std::string("field \"") + key + "\" must be [token, id]");
   }
-  return Special{{static_cast<int32_t>((*pair)[1].get<int64_t>())}, {(*pair)[0].get<std::string>()}};
+  return Special{{static_cast<int32_t>((*pair)[1].get<int64_t>())},
+                 {(*pair)[0].get<std::string>()}};
 }
 
 Result<std::unique_ptr<PostProcessor>> ParseTemplate(const Json& json, const std::string& where) {
-  TRAINER_ASSIGN_OR_RETURN(const Json* specials_json, RequiredObject(json, "special_tokens", where));
+  TRAINER_ASSIGN_OR_RETURN(const Json* specials_json,
+                           RequiredObject(json, "special_tokens", where));
   std::map<std::string, Special> specials;
   for (auto it = specials_json->begin(); it != specials_json->end(); ++it) {
     const std::string at = where + " special token \"" + it.key().substr(0, 64) + "\"";
@@ -77,7 +81,8 @@ Result<std::unique_ptr<PostProcessor>> ParseTemplate(const Json& json, const std
     for (size_t i = 0; i < ids->size(); ++i) {
       const Json& id = (*ids)[i];
       const Json& token = (*tokens)[i];
-      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > kMaxTokenId || !token.is_string()) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > kMaxTokenId ||
+          !token.is_string()) {
         return LoadError(at, "ids must be token ids and tokens strings");
       }
       s.ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
@@ -91,7 +96,8 @@ Result<std::unique_ptr<PostProcessor>> ParseTemplate(const Json& json, const std
     if (const Json* special = OptionalField(piece, "SpecialToken")) {
       TRAINER_ASSIGN_OR_RETURN(std::string id, RequiredString(*special, "id", where + " single"));
       auto it = specials.find(id);
-      if (it == specials.end()) return LoadError(where, "special token \"" + id.substr(0, 64) + "\" is not defined");
+      if (it == specials.end())
+        return LoadError(where, "special token \"" + id.substr(0, 64) + "\" is not defined");
       items.emplace_back(false, it->second);
     } else if (const Json* sequence = OptionalField(piece, "Sequence")) {
       TRAINER_ASSIGN_OR_RETURN(std::string id, RequiredString(*sequence, "id", where + " single"));

@@ -1,6 +1,6 @@
-// tokenizer.json "post_processor", as far as it matters for encoding one sequence: the special tokens
-// that TemplateProcessing, RobertaProcessing and BertProcessing add with add_special_tokens (ByteLevel
-// only adjusts offsets, which Encode does not report). Sequence chains them.
+// tokenizer.json "post_processor", as far as it matters for encoding one sequence: the special
+// tokens that TemplateProcessing, RobertaProcessing and BertProcessing add with add_special_tokens
+// (ByteLevel only adjusts offsets, which Encode does not report). Sequence chains them.
 #ifndef TRIAD_TRAINER_INTERNAL_TOKENIZER_POSTPROCESSOR_H_
 #define TRIAD_TRAINER_INTERNAL_TOKENIZER_POSTPROCESSOR_H_
 

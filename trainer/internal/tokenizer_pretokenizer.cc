@@ -39,8 +39,8 @@ std::vector<Part> Cover(size_t size, const std::vector<Span>& matches) {
   return parts;
 }
 
-// Applies a split behavior to the covering parts (the reference's NormalizedString::split) and appends
-// the kept, non-empty pieces of `piece` to `out`.
+// Applies a split behavior to the covering parts (the reference's NormalizedString::split) and
+// appends the kept, non-empty pieces of `piece` to `out`.
 void SplitPiece(const PreToken& piece, std::vector<Part> parts, Behavior behavior, bool invert,
                 std::vector<PreToken>* out) {
   if (invert) {
@@ -115,8 +115,12 @@ std::vector<Span> CharMatches(const std::string& text, Pred pred) {
 
 class SplitPreTokenizer : public PreTokenizer {
  public:
-  SplitPreTokenizer(std::string literal, std::unique_ptr<Regex> regex, Behavior behavior, bool invert)
-      : literal_(std::move(literal)), regex_(std::move(regex)), behavior_(behavior), invert_(invert) {}
+  SplitPreTokenizer(std::string literal, std::unique_ptr<Regex> regex, Behavior behavior,
+                    bool invert)
+      : literal_(std::move(literal)),
+        regex_(std::move(regex)),
+        behavior_(behavior),
+        invert_(invert) {}
 
   Status PreTokenize(std::vector<PreToken>* pieces) const override {
     std::vector<PreToken> out;
@@ -198,14 +202,16 @@ class MetaspacePreTokenizer : public PreTokenizer {
         }
       }
       bool starts = text.compare(0, replacement_utf8_.size(), replacement_utf8_) == 0;
-      if (!starts && (scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && piece.at_input_start))) {
+      if (!starts && (scheme_ == PrependScheme::kAlways ||
+                      (scheme_ == PrependScheme::kFirst && piece.at_input_start))) {
         text.insert(0, replacement_utf8_);
       }
       PreToken replaced{std::move(text), piece.at_input_start};
       if (split_) {
         char32_t rep = replacement_;
         auto matches = CharMatches(replaced.text, [rep](char32_t cp) { return cp == rep; });
-        SplitPiece(replaced, Cover(replaced.text.size(), matches), Behavior::kMergedWithNext, false, &out);
+        SplitPiece(replaced, Cover(replaced.text.size(), matches), Behavior::kMergedWithNext, false,
+                   &out);
       } else if (!replaced.text.empty()) {
         out.push_back(std::move(replaced));
       }
@@ -242,7 +248,8 @@ class DigitsPreTokenizer : public PreTokenizer {
 
 class SequencePreTokenizer : public PreTokenizer {
  public:
-  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps)
+      : steps_(std::move(steps)) {}
   Status PreTokenize(std::vector<PreToken>* pieces) const override {
     for (const auto& step : steps_) TRAINER_RETURN_IF_ERROR(step->PreTokenize(pieces));
     return Status::Ok();
@@ -290,7 +297,8 @@ Result<std::unique_ptr<PreTokenizer>> ParsePreTokenizer(const Json& json) {
       TRAINER_ASSIGN_OR_RETURN(auto step, ParsePreTokenizer(item));
       // Offsets are tracked only for whole normalized segments, so "first" must see those.
       if (step->UsesInputStart() && !steps.empty()) {
-        return Unsupported("pre_tokenizer Metaspace with prepend_scheme first after another pre_tokenizer");
+        return Unsupported(
+            "pre_tokenizer Metaspace with prepend_scheme first after another pre_tokenizer");
       }
       steps.push_back(std::move(step));
     }
@@ -302,16 +310,20 @@ Result<std::unique_ptr<PreTokenizer>> ParsePreTokenizer(const Json& json) {
     TRAINER_ASSIGN_OR_RETURN(Behavior behavior, ParseBehavior(behavior_name, where));
     TRAINER_ASSIGN_OR_RETURN(bool invert, BoolOr(json, "invert", false, where));
     if (OptionalField(*pattern, "Regex") != nullptr) {
-      TRAINER_ASSIGN_OR_RETURN(std::string source, RequiredString(*pattern, "Regex", where + " pattern"));
+      TRAINER_ASSIGN_OR_RETURN(std::string source,
+                               RequiredString(*pattern, "Regex", where + " pattern"));
       auto regex = Regex::FromOniguruma(source);
       if (!regex.ok()) {
-        return Status(regex.status().code(), "tokenizer.json: " + where + ": " + regex.status().message());
+        return Status(regex.status().code(),
+                      "tokenizer.json: " + where + ": " + regex.status().message());
       }
       return std::unique_ptr<PreTokenizer>(
           new SplitPreTokenizer(std::string(), std::move(regex).value(), behavior, invert));
     }
-    TRAINER_ASSIGN_OR_RETURN(std::string literal, RequiredString(*pattern, "String", where + " pattern"));
-    return std::unique_ptr<PreTokenizer>(new SplitPreTokenizer(std::move(literal), nullptr, behavior, invert));
+    TRAINER_ASSIGN_OR_RETURN(std::string literal,
+                             RequiredString(*pattern, "String", where + " pattern"));
+    return std::unique_ptr<PreTokenizer>(
+        new SplitPreTokenizer(std::move(literal), nullptr, behavior, invert));
   }
   if (type == "ByteLevel") {
     TRAINER_ASSIGN_OR_RETURN(bool add_prefix_space, RequiredBool(json, "add_prefix_space", where));
@@ -322,7 +334,8 @@ Result<std::unique_ptr<PreTokenizer>> ParsePreTokenizer(const Json& json) {
       if (!compiled.ok()) return compiled.status();
       regex = std::move(compiled).value();
     }
-    return std::unique_ptr<PreTokenizer>(new ByteLevelPreTokenizer(add_prefix_space, std::move(regex)));
+    return std::unique_ptr<PreTokenizer>(
+        new ByteLevelPreTokenizer(add_prefix_space, std::move(regex)));
   }
   if (type == "Metaspace") {
     TRAINER_ASSIGN_OR_RETURN(std::string replacement, RequiredString(json, "replacement", where));
@@ -339,7 +352,8 @@ Result<std::unique_ptr<PreTokenizer>> ParsePreTokenizer(const Json& json) {
 }
 
 Result<PrependScheme> ParseMetaspaceScheme(const Json& json, const std::string& where) {
-  TRAINER_ASSIGN_OR_RETURN(std::optional<std::string> scheme, OptionalString(json, "prepend_scheme", where));
+  TRAINER_ASSIGN_OR_RETURN(std::optional<std::string> scheme,
+                           OptionalString(json, "prepend_scheme", where));
   if (scheme) {
     if (*scheme == "always") return PrependScheme::kAlways;
     if (*scheme == "first") return PrependScheme::kFirst;

@@ -1,5 +1,6 @@
-// tokenizer.json "pre_tokenizer": Split (string or regex pattern, every behavior, invert), ByteLevel,
-// Metaspace, Digits, Sequence. Cuts normalized text into the pieces the model sees one at a time.
+// tokenizer.json "pre_tokenizer": Split (string or regex pattern, every behavior, invert),
+// ByteLevel, Metaspace, Digits, Sequence. Cuts normalized text into the pieces the model sees one
+// at a time.
 #ifndef TRIAD_TRAINER_INTERNAL_TOKENIZER_PRETOKENIZER_H_
 #define TRIAD_TRAINER_INTERNAL_TOKENIZER_PRETOKENIZER_H_
 

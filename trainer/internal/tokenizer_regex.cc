@@ -30,13 +30,16 @@ struct MatchDataDeleter {
   void operator()(pcre2_match_data* p) const { pcre2_match_data_free(p); }
 };
 
-bool IsHex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 bool IsAsciiLetter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
 
 std::string Pcre2Error(int code) {
   PCRE2_UCHAR buffer[256];
-  if (pcre2_get_error_message(code, buffer, sizeof(buffer)) < 0) return "PCRE2 error " + std::to_string(code);
+  if (pcre2_get_error_message(code, buffer, sizeof(buffer)) < 0)
+    return "PCRE2 error " + std::to_string(code);
   return std::string(reinterpret_cast<const char*>(buffer));
 }
 
@@ -44,33 +47,52 @@ Status PatternError(std::string_view pattern, const std::string& what) {
   return Unimplemented("regex \"" + std::string(pattern.substr(0, 200)) + "\": " + what);
 }
 
-// Translates the escape at pattern[*i] == '\\' (inside or outside a character class) and advances *i
-// past it.
+// Translates the escape at pattern[*i] == '\\' (inside or outside a character class) and advances
+// *i past it.
 Status TranslateEscape(std::string_view p, size_t* i, bool in_class, std::string* out) {
   if (*i + 1 >= p.size()) return PatternError(p, "ends with a lone backslash");
   char c = p[*i + 1];
   size_t next = *i + 2;
   switch (c) {
-    case 's': out->append("\\p{White_Space}"); break;
-    case 'S': out->append("\\P{White_Space}"); break;
-    case 'v': out->append("\\x{0B}"); break;
-    case 'd': case 'D': case 't': case 'n': case 'r': case 'f': case 'a': case 'e':
+    case 's':
+      out->append("\\p{White_Space}");
+      break;
+    case 'S':
+      out->append("\\P{White_Space}");
+      break;
+    case 'v':
+      out->append("\\x{0B}");
+      break;
+    case 'd':
+    case 'D':
+    case 't':
+    case 'n':
+    case 'r':
+    case 'f':
+    case 'a':
+    case 'e':
       out->push_back('\\');
       out->push_back(c);
       break;
-    case 'A': case 'z': case 'Z':
-      if (in_class) return PatternError(p, std::string("\\") + c + " inside a character class is not supported");
+    case 'A':
+    case 'z':
+    case 'Z':
+      if (in_class)
+        return PatternError(p,
+                            std::string("\\") + c + " inside a character class is not supported");
       out->push_back('\\');
       out->push_back(c);
       break;
-    case 'p': case 'P': {
-      if (next >= p.size() || p[next] != '{') return PatternError(p, std::string("\\") + c + " without {...}");
+    case 'p':
+    case 'P': {
+      if (next >= p.size() || p[next] != '{')
+        return PatternError(p, std::string("\\") + c + " without {...}");
       size_t close = p.find('}', next);
       if (close == std::string_view::npos) return PatternError(p, "unterminated \\p{...}");
       std::string_view name = p.substr(next + 1, close - next - 1);
       for (char n : name) {
-        if (!IsAsciiLetter(n) && !IsAsciiDigit(n) && n != '_' && n != '^' && n != ' ' && n != '-' && n != '=' &&
-            n != '&') {
+        if (!IsAsciiLetter(n) && !IsAsciiDigit(n) && n != '_' && n != '^' && n != ' ' && n != '-' &&
+            n != '=' && n != '&') {
           return PatternError(p, "unexpected character in a Unicode property name");
         }
       }
@@ -113,7 +135,8 @@ Status TranslateEscape(std::string_view p, size_t* i, bool in_class, std::string
       if (IsAsciiLetter(c) || IsAsciiDigit(c)) {
         return PatternError(p, std::string("the escape \\") + c + " is not supported");
       }
-      if (static_cast<unsigned char>(c) >= 0x80) return PatternError(p, "a backslash before a non-ASCII character");
+      if (static_cast<unsigned char>(c) >= 0x80)
+        return PatternError(p, "a backslash before a non-ASCII character");
       out->push_back('\\');
       out->push_back(c);
       break;
@@ -159,10 +182,12 @@ Result<std::string> TranslateOnigurumaPattern(std::string_view p) {
         }
         class_start = i;
         continue;
-      case '^': case '$':
+      case '^':
+      case '$':
         return PatternError(p, std::string("the line anchor ") + c + " is not supported");
       case '{':
-        if (i + 1 < p.size() && p[i + 1] == ',') return PatternError(p, "the quantifier {,n} is not supported");
+        if (i + 1 < p.size() && p[i + 1] == ',')
+          return PatternError(p, "the quantifier {,n} is not supported");
         break;
       case '(':
         if (i + 1 < p.size() && p[i + 1] == '?') {
@@ -199,13 +224,15 @@ Result<std::unique_ptr<Regex>> Regex::FromOniguruma(std::string_view pattern) {
   if (pattern.size() > kMaxPatternBytes) return PatternError(pattern, "longer than 16 KiB");
   TRAINER_ASSIGN_OR_RETURN(std::string translated, TranslateOnigurumaPattern(pattern));
   auto regex = FromPcre2(translated);
-  if (!regex.ok()) return regex.status().Annotate("regex \"" + std::string(pattern.substr(0, 200)) + "\"");
+  if (!regex.ok())
+    return regex.status().Annotate("regex \"" + std::string(pattern.substr(0, 200)) + "\"");
   return regex;
 }
 
 Result<std::unique_ptr<Regex>> Regex::FromPcre2(std::string_view pattern) {
   if (!IsValidUtf8(pattern)) return InvalidArgument("regex is not valid UTF-8");
-  std::unique_ptr<pcre2_compile_context, CompileContextDeleter> cctx(pcre2_compile_context_create(nullptr));
+  std::unique_ptr<pcre2_compile_context, CompileContextDeleter> cctx(
+      pcre2_compile_context_create(nullptr));
   if (!cctx) return Status(Code::kResourceExhausted, "out of memory compiling a regex");
   pcre2_set_newline(cctx.get(), PCRE2_NEWLINE_LF);  // '.' excludes only \n, as in Oniguruma
   pcre2_set_parens_nest_limit(cctx.get(), 64);
@@ -215,11 +242,13 @@ Result<std::unique_ptr<Regex>> Regex::FromPcre2(std::string_view pattern) {
       pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
                     PCRE2_UTF | PCRE2_UCP | PCRE2_NEVER_BACKSLASH_C, &error, &offset, cctx.get()));
   if (!code) {
-    return InvalidArgument("does not compile (PCRE2, at offset " + std::to_string(offset) + "): " + Pcre2Error(error));
+    return InvalidArgument("does not compile (PCRE2, at offset " + std::to_string(offset) +
+                           "): " + Pcre2Error(error));
   }
   // JIT is an optimization: when it is not available the interpreter gives the same matches.
   (void)pcre2_jit_compile(code.get(), PCRE2_JIT_COMPLETE);
-  std::unique_ptr<pcre2_match_context, MatchContextDeleter> mctx(pcre2_match_context_create(nullptr));
+  std::unique_ptr<pcre2_match_context, MatchContextDeleter> mctx(
+      pcre2_match_context_create(nullptr));
   if (!mctx) return Status(Code::kResourceExhausted, "out of memory compiling a regex");
   pcre2_set_match_limit(mctx.get(), kMatchLimit);
   // For the interpreter (used when the JIT's stack is too small): deep enough for group repetitions
@@ -242,12 +271,12 @@ Status Regex::FindAll(std::string_view text, std::vector<Span>* out) const {
   while (last_end <= text.size()) {
     // The text is well-formed UTF-8 and every start offset is a character boundary (checked by the
     // callers), so PCRE2 need not re-check the whole subject at every call.
-    int rc = pcre2_match(impl_->code.get(), subject, text.size(), last_end, PCRE2_NO_UTF_CHECK, md.get(),
-                         impl_->match_context.get());
+    int rc = pcre2_match(impl_->code.get(), subject, text.size(), last_end, PCRE2_NO_UTF_CHECK,
+                         md.get(), impl_->match_context.get());
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
       // The JIT's machine stack is small; the interpreter keeps its backtracking on the heap.
-      rc = pcre2_match(impl_->code.get(), subject, text.size(), last_end, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md.get(),
-                       impl_->match_context.get());
+      rc = pcre2_match(impl_->code.get(), subject, text.size(), last_end,
+                       PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md.get(), impl_->match_context.get());
     }
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) return Status(Code::kResourceExhausted, "regex matching failed: " + Pcre2Error(rc));
@@ -255,7 +284,8 @@ Status Regex::FindAll(std::string_view text, std::vector<Span>* out) const {
     size_t s = ov[0], e = ov[1];
     if (e < s) return Internal("regex match ends before it starts");
     if (s == e && last_match_end == e) {
-      last_end += last_end < text.size() ? Utf8Length(static_cast<unsigned char>(text[last_end])) : 1;
+      last_end +=
+          last_end < text.size() ? Utf8Length(static_cast<unsigned char>(text[last_end])) : 1;
       continue;
     }
     last_end = e;

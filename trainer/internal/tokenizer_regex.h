@@ -1,6 +1,6 @@
 // The regular expressions of tokenizer.json (Split pre-tokenizer, ByteLevel's GPT-2 pattern). The
-// reference compiles them with Oniguruma; here they are translated to PCRE2 (UTF + UCP, JIT) where the
-// two agree, and refused where they might not (line anchors, \w, \b, POSIX brackets, ...).
+// reference compiles them with Oniguruma; here they are translated to PCRE2 (UTF + UCP, JIT) where
+// the two agree, and refused where they might not (line anchors, \w, \b, POSIX brackets, ...).
 #ifndef TRIAD_TRAINER_INTERNAL_TOKENIZER_REGEX_H_
 #define TRIAD_TRAINER_INTERNAL_TOKENIZER_REGEX_H_
 
@@ -34,9 +34,9 @@ class Regex {
   Regex(const Regex&) = delete;
   Regex& operator=(const Regex&) = delete;
 
-  // Appends the matches in `text` (well-formed UTF-8) to `out`, as the onig crate's find_iter yields
-  // them: leftmost, non-overlapping, and an empty match right where the previous match ended is
-  // skipped by advancing one character. Fails when a match exceeds the backtracking limits.
+  // Appends the matches in `text` (well-formed UTF-8) to `out`, as the onig crate's find_iter
+  // yields them: leftmost, non-overlapping, and an empty match right where the previous match ended
+  // is skipped by advancing one character. Fails when a match exceeds the backtracking limits.
   Status FindAll(std::string_view text, std::vector<Span>* out) const;
   // Whether the pattern matches somewhere in `text`.
   Result<bool> Matches(std::string_view text) const;

@@ -67,7 +67,9 @@ bool IsValidUtf8(std::string_view s) {
 }
 
 char32_t NextCodePoint(std::string_view s, size_t* pos) {
-  const auto byte = [&](size_t i) { return static_cast<char32_t>(static_cast<unsigned char>(s[i])); };
+  const auto byte = [&](size_t i) {
+    return static_cast<char32_t>(static_cast<unsigned char>(s[i]));
+  };
   size_t p = *pos;
   char32_t b0 = byte(p);
   if (b0 < 0x80) {
@@ -117,35 +119,46 @@ namespace {
 Result<std::string> NormalizeWithUtf8proc(std::string_view s, NormalForm form) {
   int options = UTF8PROC_STABLE;
   switch (form) {
-    case NormalForm::kNfc: options |= UTF8PROC_COMPOSE; break;
-    case NormalForm::kNfd: options |= UTF8PROC_DECOMPOSE; break;
-    case NormalForm::kNfkc: options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
-    case NormalForm::kNfkd: options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+    case NormalForm::kNfc:
+      options |= UTF8PROC_COMPOSE;
+      break;
+    case NormalForm::kNfd:
+      options |= UTF8PROC_DECOMPOSE;
+      break;
+    case NormalForm::kNfkc:
+      options |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+      break;
+    case NormalForm::kNfkd:
+      options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+      break;
   }
   utf8proc_uint8_t* out = nullptr;
   utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
                                     static_cast<utf8proc_ssize_t>(s.size()), &out,
                                     static_cast<utf8proc_option_t>(options));
   std::unique_ptr<utf8proc_uint8_t, FreeDeleter> owned(out);
-  if (n < 0) return InvalidArgument(std::string("Unicode normalization failed: ") + utf8proc_errmsg(n));
+  if (n < 0)
+    return InvalidArgument(std::string("Unicode normalization failed: ") + utf8proc_errmsg(n));
   return std::string(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
 }
 
 }  // namespace
 
 Result<std::string> Normalize(std::string_view s, NormalForm form) {
-  // Characters below U+0300 are their own NFC form, have combining class 0, and are never the second
-  // character of a canonical composition; for the other forms (which decompose, e.g. U+00C0, or map
-  // compatibility characters, e.g. U+00A0) the same holds below U+0080. So the text may be cut before
-  // any such "stable" character and normalized piece by piece, and runs of stable characters need no
-  // normalization, except the last one before an unstable character, which may compose with the
-  // combining marks after it.
+  // Characters below U+0300 are their own NFC form, have combining class 0, and are never the
+  // second character of a canonical composition; for the other forms (which decompose, e.g. U+00C0,
+  // or map compatibility characters, e.g. U+00A0) the same holds below U+0080. So the text may be
+  // cut before any such "stable" character and normalized piece by piece, and runs of stable
+  // characters need no normalization, except the last one before an unstable character, which may
+  // compose with the combining marks after it.
   const bool ascii_only = form != NormalForm::kNfc;
   // Lead bytes of stable characters: ASCII, and for NFC also C2..CB (U+0080..U+02FF).
   const auto stable_lead = [ascii_only](unsigned char b) {
     return b < 0x80 || (!ascii_only && b >= 0xC2 && b < 0xCC);
   };
-  const auto unstable_lead = [&stable_lead](unsigned char b) { return b >= 0xC0 && !stable_lead(b); };
+  const auto unstable_lead = [&stable_lead](unsigned char b) {
+    return b >= 0xC0 && !stable_lead(b);
+  };
   std::string out;
   out.reserve(s.size() + s.size() / 8);
   size_t i = 0;
@@ -166,7 +179,8 @@ Result<std::string> Normalize(std::string_view s, NormalForm form) {
     out.append(s.substr(i, region - i));
     size_t k = j;
     while (k < s.size() && !stable_lead(static_cast<unsigned char>(s[k]))) ++k;
-    TRAINER_ASSIGN_OR_RETURN(std::string normalized, NormalizeWithUtf8proc(s.substr(region, k - region), form));
+    TRAINER_ASSIGN_OR_RETURN(std::string normalized,
+                             NormalizeWithUtf8proc(s.substr(region, k - region), form));
     out.append(normalized);
     i = k;
   }
@@ -179,7 +193,8 @@ const std::array<std::string, 256>& ByteToUnicode() {
     std::array<std::string, 256> t;
     char32_t next = 256;
     for (int b = 0; b < 256; ++b) {
-      bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      bool printable =
+          (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
       AppendUtf8(printable ? static_cast<char32_t>(b) : next++, &t[b]);
     }
     return t;

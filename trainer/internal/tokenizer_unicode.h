@@ -1,6 +1,6 @@
-// UTF-8 and Unicode helpers for the tokenizer: validation, code point iteration, normalization forms
-// (utf8proc), the GPT-2 byte-to-character table, and Rust's lossy UTF-8 decoding (which the reference
-// decoders use).
+// UTF-8 and Unicode helpers for the tokenizer: validation, code point iteration, normalization
+// forms (utf8proc), the GPT-2 byte-to-character table, and Rust's lossy UTF-8 decoding (which the
+// reference decoders use).
 #ifndef TRIAD_TRAINER_INTERNAL_TOKENIZER_UNICODE_H_
 #define TRIAD_TRAINER_INTERNAL_TOKENIZER_UNICODE_H_
 
