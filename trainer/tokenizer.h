@@ -21,6 +21,7 @@ struct Encoding {
   std::vector<std::string> tokens;  // the vocabulary strings of `ids`
 };
 
+// Immutable once built: every method may be called from several threads at once.
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
