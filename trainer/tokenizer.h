@@ -21,6 +21,7 @@ struct Encoding {
   std::vector<std::string> tokens;  // the vocabulary strings of `ids`
 };
 
+// Immutable once built: every method may be called from several threads at once.
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -38,6 +39,8 @@ class Tokenizer {
 
   // The id of a vocabulary or added token, if it exists.
   virtual std::optional<int32_t> TokenToId(std::string_view token) const = 0;
+  // The added token or vocabulary string of `id`, if it exists (as Decode sees it, before the decoder).
+  virtual std::optional<std::string> IdToToken(int32_t id) const = 0;
   // Number of ids (vocabulary plus added tokens, i.e. max id + 1).
   virtual int32_t VocabSize() const = 0;
 };
