@@ -76,6 +76,7 @@ inline Claims SnpClaimsPassing() {
   s.product = "Genoa";
   s.signing_key = "vcek";
   s.policy = 0x30000;
+  s.guest_svn = 1;
   s.measurement = c.measurement;
   s.host_data = std::string(32, '\x33');
   s.chip_id = c.platform_id;
