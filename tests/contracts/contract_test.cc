@@ -366,3 +366,37 @@ TEST_F(ContractTest, OutputsStandalone) {
 
 }  // namespace
 }  // namespace triad::contracts
+
+namespace triad::contracts {
+namespace {
+
+// The contract fuzzer's seeds stay valid documents as the schema evolves (a seed that no longer parses
+// would leave the fuzzer exploring only rejections). The first byte picks the parser.
+TEST(ContractFuzzSeedsTest, SeedsAreValidDocuments) {
+  std::string dir = ::triad::testing::SourceDir() + "/tests/fuzz/seeds/contract/";
+  auto text = [&](const char* name, char mode) {
+    std::string t = ::triad::testing::ReadTestFile(dir + name);
+    EXPECT_FALSE(t.empty()) << name;
+    EXPECT_EQ(t.empty() ? '\0' : t[0], mode) << name;
+    return t.empty() ? t : t.substr(1);
+  };
+  EXPECT_TRUE(Contract::FromPayload(text("payload.json", '0')).ok());
+  EXPECT_TRUE(Contract::FromPayload(text("payload-compact.json", '0')).ok());
+  auto signed_env = crypto::DsseEnvelope::FromJson(text("envelope-signed.json", '1'));
+  ASSERT_TRUE(signed_env.ok());
+  EXPECT_TRUE(CheckContract(*signed_env, testing::T("2025-07-10T00:00:00Z")).active());
+  auto sim_env = crypto::DsseEnvelope::FromJson(text("envelope-sim-unsigned.json", '1'));
+  ASSERT_TRUE(sim_env.ok());
+  EXPECT_TRUE(CheckContract(*sim_env, testing::T("2025-07-09T12:00:00Z")).contract.has_value());
+  EXPECT_TRUE(WorkerPolicy::FromText(text("policy-full.json", '2')).ok());
+  EXPECT_TRUE(WorkerPolicy::FromText(text("policy-hardware.json", '2')).ok());
+  EXPECT_TRUE(TrainingConfig::FromText(text("training.json", '3')).ok());
+  EXPECT_TRUE(Outputs::FromText(text("outputs.json", '4')).ok());
+  for (const char* name : {"claims-snp.json", "claims-tdx.json", "claims-sim.json"}) {
+    auto j = nlohmann::json::parse(text(name, '5'));
+    EXPECT_TRUE(Claims::FromJson(j).ok()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace triad::contracts
