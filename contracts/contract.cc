@@ -55,9 +55,10 @@ Outputs ReadOutputs(const nlohmann::json& j) {
   return o;
 }
 
-// Reads an RFC 3339 field that passed the schema's pattern; it must also be a real time, written the
-// one way FormatRfc3339 writes it.
-bool ReadTime(const nlohmann::json& j, const char* key, absl::Time* out, std::vector<std::string>& problems) {
+// Reads an RFC 3339 field that passed the schema's pattern; it must also be a real time, written
+// the one way FormatRfc3339 writes it.
+bool ReadTime(const nlohmann::json& j, const char* key, absl::Time* out,
+              std::vector<std::string>& problems) {
   const std::string text = j.at(key).get<std::string>();
   if (!base::ParseRfc3339(text, out) || base::FormatRfc3339(*out) != text) {
     problems.push_back(absl::StrCat("/", key, ": \"", text, "\" is not a valid time"));
@@ -71,12 +72,15 @@ std::string PartyLabel(const Contract& c, Role role) {
   return absl::StrCat(SlotName(role), " \"", card.name, "\" (key ", card.fingerprint(), ")");
 }
 
-std::string QuoteString(absl::string_view s) { return internal::QuoteJson(nlohmann::json(std::string(s))); }
+std::string QuoteString(absl::string_view s) {
+  return internal::QuoteJson(nlohmann::json(std::string(s)));
+}
 
-absl::StatusOr<Contract> ParsePayload(absl::string_view payload, std::vector<std::string>& problems) {
+absl::StatusOr<Contract> ParsePayload(absl::string_view payload,
+                                      std::vector<std::string>& problems) {
   if (payload.size() > kMaxContractPayloadSize) {
-    problems.push_back(absl::StrCat("payload is ", payload.size(), " bytes, more than the limit of ",
-                                    kMaxContractPayloadSize));
+    problems.push_back(absl::StrCat("payload is ", payload.size(),
+                                    " bytes, more than the limit of ", kMaxContractPayloadSize));
     return internal::ProblemsStatus("contract", problems);
   }
   base::JsonLimits limits;
@@ -89,7 +93,8 @@ absl::StatusOr<Contract> ParsePayload(absl::string_view payload, std::vector<std
   }
   const nlohmann::json& j = *parsed;
   std::vector<internal::SchemaError> errors = internal::CheckSchema(j, "#");
-  if (j.is_object() && j.contains("training")) internal::RefineTrainingErrors(j["training"], "/training", errors);
+  if (j.is_object() && j.contains("training"))
+    internal::RefineTrainingErrors(j["training"], "/training", errors);
   internal::AppendErrors(errors, problems);
   if (!problems.empty()) return internal::ProblemsStatus("contract", problems);
 
@@ -99,11 +104,12 @@ absl::StatusOr<Contract> ParsePayload(absl::string_view payload, std::vector<std
     times_ok = ReadTime(j, "not_before", &not_before, problems) && times_ok;
     times_ok = ReadTime(j, "not_after", &not_after, problems) && times_ok;
     if (times_ok && not_before < created) {
-      problems.push_back(absl::StrCat("/not_before: ", base::FormatRfc3339(not_before), " is before created ",
-                                      base::FormatRfc3339(created)));
+      problems.push_back(absl::StrCat("/not_before: ", base::FormatRfc3339(not_before),
+                                      " is before created ", base::FormatRfc3339(created)));
     }
     if (times_ok && not_after <= not_before) {
-      problems.push_back(absl::StrCat("/not_after: ", base::FormatRfc3339(not_after), " is not after not_before ",
+      problems.push_back(absl::StrCat("/not_after: ", base::FormatRfc3339(not_after),
+                                      " is not after not_before ",
                                       base::FormatRfc3339(not_before)));
     }
 
@@ -111,7 +117,8 @@ absl::StatusOr<Contract> ParsePayload(absl::string_view payload, std::vector<std
     for (Role role : kContractRoles) {
       cards.push_back(PartyCard::FromJsonValue(j["parties"][std::string(SlotName(role))]));
       if (!cards.back().ok()) {
-        problems.push_back(absl::StrCat("/parties/", SlotName(role), ": ", cards.back().status().message()));
+        problems.push_back(
+            absl::StrCat("/parties/", SlotName(role), ": ", cards.back().status().message()));
       }
     }
     for (int a = 0; a < 3; ++a) {
@@ -119,17 +126,19 @@ absl::StatusOr<Contract> ParsePayload(absl::string_view payload, std::vector<std
         if (!cards[a].ok() || !cards[b].ok()) continue;
         if (cards[a]->signing_key == cards[b]->signing_key) {
           problems.push_back(absl::StrCat("/parties: ", SlotName(kContractRoles[a]), " and ",
-                                          SlotName(kContractRoles[b]), " have the same signing key ",
-                                          cards[a]->fingerprint()));
+                                          SlotName(kContractRoles[b]),
+                                          " have the same signing key ", cards[a]->fingerprint()));
         }
         if (cards[a]->age_recipient == cards[b]->age_recipient) {
           problems.push_back(absl::StrCat("/parties: ", SlotName(kContractRoles[a]), " and ",
-                                          SlotName(kContractRoles[b]), " have the same age recipient"));
+                                          SlotName(kContractRoles[b]),
+                                          " have the same age recipient"));
         }
       }
     }
 
-    Artifact model{j["base_model"]["id"].get<std::string>(), j["base_model"]["name"].get<std::string>()};
+    Artifact model{j["base_model"]["id"].get<std::string>(),
+                   j["base_model"]["name"].get<std::string>()};
     Artifact data{j["dataset"]["id"].get<std::string>(), j["dataset"]["name"].get<std::string>()};
     if (model.id == data.id) problems.push_back("/dataset/id: the same artifact as base_model");
 
@@ -170,7 +179,10 @@ absl::string_view SlotName(Role role) {
   }
 }
 
-Outputs Outputs::Default() { return Outputs{{Role::kModelOwner, Role::kDataOwner}, {Role::kModelOwner, Role::kDataOwner}, false}; }
+Outputs Outputs::Default() {
+  return Outputs{
+      {Role::kModelOwner, Role::kDataOwner}, {Role::kModelOwner, Role::kDataOwner}, false};
+}
 
 nlohmann::ordered_json Outputs::ToJson() const {
   OJson j;
@@ -180,7 +192,8 @@ nlohmann::ordered_json Outputs::ToJson() const {
   return j;
 }
 
-absl::StatusOr<Outputs> Outputs::FromJson(const nlohmann::json& j, std::vector<std::string>* problems) {
+absl::StatusOr<Outputs> Outputs::FromJson(const nlohmann::json& j,
+                                          std::vector<std::string>* problems) {
   std::vector<std::string> found;
   internal::AppendErrors(internal::CheckSchema(j, "#/$defs/outputs"), found);
   if (found.empty()) {
@@ -194,7 +207,8 @@ absl::StatusOr<Outputs> Outputs::FromJson(const nlohmann::json& j, std::vector<s
   return internal::ProblemsStatus("outputs", found);
 }
 
-absl::StatusOr<Outputs> Outputs::FromText(absl::string_view text, std::vector<std::string>* problems) {
+absl::StatusOr<Outputs> Outputs::FromText(absl::string_view text,
+                                          std::vector<std::string>* problems) {
   base::JsonLimits limits;
   limits.max_bytes = 16 * 1024;
   limits.max_depth = 3;
@@ -244,14 +258,17 @@ nlohmann::ordered_json Contract::ToJsonValue() const {
 
 std::string Contract::ToPayload() const { return ToJsonValue().dump(2) + "\n"; }
 
-absl::StatusOr<Contract> Contract::FromPayload(absl::string_view payload, std::vector<std::string>* problems) {
+absl::StatusOr<Contract> Contract::FromPayload(absl::string_view payload,
+                                               std::vector<std::string>* problems) {
   std::vector<std::string> found;
   absl::StatusOr<Contract> c = ParsePayload(payload, found);
   if (problems != nullptr) *problems = std::move(found);
   return c;
 }
 
-std::string ContractDigest(const crypto::DsseEnvelope& envelope) { return crypto::Sha256Id(envelope.payload); }
+std::string ContractDigest(const crypto::DsseEnvelope& envelope) {
+  return crypto::Sha256Id(envelope.payload);
+}
 
 absl::StatusOr<crypto::DsseEnvelope> DraftContract(const Contract& contract) {
   crypto::DsseEnvelope envelope;
@@ -261,14 +278,17 @@ absl::StatusOr<crypto::DsseEnvelope> DraftContract(const Contract& contract) {
   return envelope;
 }
 
-absl::Status SignContract(crypto::DsseEnvelope& envelope, const crypto::Ed25519PrivateKey& key, absl::Time now) {
+absl::Status SignContract(crypto::DsseEnvelope& envelope, const crypto::Ed25519PrivateKey& key,
+                          absl::Time now) {
   if (envelope.payload_type != kContractPayloadType) {
-    return absl::FailedPreconditionError(absl::StrCat("not a contract: payloadType ", QuoteString(envelope.payload_type),
+    return absl::FailedPreconditionError(absl::StrCat("not a contract: payloadType ",
+                                                      QuoteString(envelope.payload_type),
                                                       " is not \"", kContractPayloadType, "\""));
   }
   absl::StatusOr<Contract> c = Contract::FromPayload(envelope.payload);
   if (!c.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("refusing to sign an invalid ", c.status().message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to sign an invalid ", c.status().message()));
   }
   const std::string& key_id = key.public_key().KeyId();
   std::optional<Role> role = c->RoleOfKeyId(key_id);
@@ -286,7 +306,8 @@ absl::Status SignContract(crypto::DsseEnvelope& envelope, const crypto::Ed25519P
   }
   if (now >= c->not_after) {
     return absl::FailedPreconditionError(absl::StrCat("contract ", c->id, " expired at ",
-                                                      base::FormatRfc3339(c->not_after), "; draft a new one"));
+                                                      base::FormatRfc3339(c->not_after),
+                                                      "; draft a new one"));
   }
   crypto::DsseSign(envelope, key);
   return absl::OkStatus();
@@ -327,8 +348,8 @@ ContractStatus CheckContract(const crypto::DsseEnvelope& envelope, absl::Time no
   ContractStatus st;
   st.digest = ContractDigest(envelope);
   if (envelope.payload_type != kContractPayloadType) {
-    st.reasons.push_back(absl::StrCat("payloadType ", QuoteString(envelope.payload_type), " is not \"",
-                                      kContractPayloadType, "\""));
+    st.reasons.push_back(absl::StrCat("payloadType ", QuoteString(envelope.payload_type),
+                                      " is not \"", kContractPayloadType, "\""));
   }
   std::vector<std::string> problems;
   absl::StatusOr<Contract> parsed = Contract::FromPayload(envelope.payload, &problems);
@@ -363,16 +384,18 @@ ContractStatus CheckContract(const crypto::DsseEnvelope& envelope, absl::Time no
   }
   for (size_t i = 0; i < envelope.signatures.size(); ++i) {
     if (!c.RoleOfKeyId(envelope.signatures[i].keyid)) {
-      st.reasons.push_back(absl::StrCat("signature ", i, " with key id ", QuoteString(envelope.signatures[i].keyid),
+      st.reasons.push_back(absl::StrCat("signature ", i, " with key id ",
+                                        QuoteString(envelope.signatures[i].keyid),
                                         " is not by a party of the contract"));
     }
   }
   if (now < c.not_before) {
-    st.reasons.push_back(absl::StrCat("not yet valid: now ", base::FormatRfc3339(now), " is before not_before ",
-                                      base::FormatRfc3339(c.not_before)));
+    st.reasons.push_back(absl::StrCat("not yet valid: now ", base::FormatRfc3339(now),
+                                      " is before not_before ", base::FormatRfc3339(c.not_before)));
   }
   if (now >= c.not_after) {
-    st.reasons.push_back(absl::StrCat("expired: now ", base::FormatRfc3339(now), " is not before not_after ",
+    st.reasons.push_back(absl::StrCat("expired: now ", base::FormatRfc3339(now),
+                                      " is not before not_after ",
                                       base::FormatRfc3339(c.not_after)));
   }
   st.contract = std::move(parsed).value();

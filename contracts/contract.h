@@ -1,21 +1,24 @@
-// The contract: the three-party agreement every decision of Triad is checked against, carried as the
-// payload of a DSSE envelope that each of the three parties signs.
+// The contract: the three-party agreement every decision of Triad is checked against, carried as
+// the payload of a DSSE envelope that each of the three parties signs.
 //
-// The payload is JSON, `type: "triad.contract/v1"`, as contracts/schema/contract.schema.json defines:
-//   {"type": "triad.contract/v1", "id": "…", "created": "…Z", "not_before": "…Z", "not_after": "…Z",
+// The payload is JSON, `type: "triad.contract/v1"`, as contracts/schema/contract.schema.json
+// defines:
+//   {"type": "triad.contract/v1", "id": "…",
+//    "created": "…Z", "not_before": "…Z", "not_after": "…Z",
 //    "parties": {"model_owner": CARD, "data_owner": CARD, "compute_provider": CARD},
 //    "base_model": {"id": "sha256:<hex of the ciphertext>", "name": "…"}, "dataset": {…},
 //    "training": {…} (contracts/training.h), "worker_policy": {…} (contracts/policy.h),
 //    "outputs": {"adapter_recipients": ["model_owner", "data_owner"],
 //                "metrics_recipients": ["model_owner", "data_owner"], "per_step_loss": false}}
 // Unknown fields are rejected. Beyond the schema, code checks: valid times with
-// created <= not_before < not_after; party cards whose fingerprints match their keys; three distinct
-// signing keys and age recipients; two different artifacts; the policy's and training's own rules.
+// created <= not_before < not_after; party cards whose fingerprints match their keys; three
+// distinct signing keys and age recipients; two different artifacts; the policy's and training's
+// own rules.
 //
 // Drafting serializes the contract once; those bytes are what all three parties sign, in any order,
-// and signing never changes them. A contract is active at time `now` only when its payload parses and
-// validates, its envelope holds exactly one valid signature by each of the three parties and no other,
-// and not_before <= now < not_after.
+// and signing never changes them. A contract is active at time `now` only when its payload parses
+// and validates, its envelope holds exactly one valid signature by each of the three parties and no
+// other, and not_before <= now < not_after.
 #ifndef TRIAD_CONTRACTS_CONTRACT_H_
 #define TRIAD_CONTRACTS_CONTRACT_H_
 
@@ -43,7 +46,8 @@ inline constexpr size_t kMaxContractPayloadSize = 256 * 1024;
 inline constexpr size_t kMaxContractEnvelopeSize = 512 * 1024;
 
 // The three party slots of a contract, in this order everywhere.
-inline constexpr Role kContractRoles[] = {Role::kModelOwner, Role::kDataOwner, Role::kComputeProvider};
+inline constexpr Role kContractRoles[] = {Role::kModelOwner, Role::kDataOwner,
+                                          Role::kComputeProvider};
 // "model_owner", "data_owner", "compute_provider" (the slot's key in `parties` and `outputs`).
 absl::string_view SlotName(Role role);
 
@@ -62,8 +66,10 @@ struct Outputs {
   static Outputs Default();
   nlohmann::ordered_json ToJson() const;
   // Checks against the schema's outputs section; problems as in TrainingConfig::FromJson.
-  static absl::StatusOr<Outputs> FromJson(const nlohmann::json& j, std::vector<std::string>* problems = nullptr);
-  static absl::StatusOr<Outputs> FromText(absl::string_view text, std::vector<std::string>* problems = nullptr);
+  static absl::StatusOr<Outputs> FromJson(const nlohmann::json& j,
+                                          std::vector<std::string>* problems = nullptr);
+  static absl::StatusOr<Outputs> FromText(absl::string_view text,
+                                          std::vector<std::string>* problems = nullptr);
 };
 
 struct Contract {
@@ -91,9 +97,9 @@ struct Contract {
   // The payload bytes: ToJsonValue() pretty-printed (2 spaces) with a trailing newline.
   std::string ToPayload() const;
 
-  // Parses and validates payload bytes: strict JSON (bounded by kMaxContractPayloadSize), the schema,
-  // then the rules in code. On failure: kInvalidArgument "contract: <problem>; …", and each problem
-  // in `problems` when given ("/training/rank: 0 is less than minimum 1",
+  // Parses and validates payload bytes: strict JSON (bounded by kMaxContractPayloadSize), the
+  // schema, then the rules in code. On failure: kInvalidArgument "contract: <problem>; …", and each
+  // problem in `problems` when given ("/training/rank: 0 is less than minimum 1",
   // "/not_after: 2025-07-01T00:00:00Z is not after not_before 2025-07-02T00:00:00Z").
   static absl::StatusOr<Contract> FromPayload(absl::string_view payload,
                                               std::vector<std::string>* problems = nullptr);
@@ -103,15 +109,16 @@ struct Contract {
 std::string ContractDigest(const crypto::DsseEnvelope& envelope);
 
 // Serializes `contract` once into its payload, checks that those bytes parse back into a valid
-// contract, and returns an envelope with that payload and no signatures. Fails with kInvalidArgument
-// listing the problems when the contract is not valid.
+// contract, and returns an envelope with that payload and no signatures. Fails with
+// kInvalidArgument listing the problems when the contract is not valid.
 absl::StatusOr<crypto::DsseEnvelope> DraftContract(const Contract& contract);
 
 // Appends `key`'s signature over the envelope's payload, which is not changed. Refuses, with
 // kFailedPrecondition saying why: an envelope that is not a contract, or whose payload does not
 // validate; a key that is not one of the three parties; a party that has signed already (any
 // signature carrying its key id); a contract that has expired at `now`.
-absl::Status SignContract(crypto::DsseEnvelope& envelope, const crypto::Ed25519PrivateKey& key, absl::Time now);
+absl::Status SignContract(crypto::DsseEnvelope& envelope, const crypto::Ed25519PrivateKey& key,
+                          absl::Time now);
 
 enum class SignatureState {
   kMissing,    // no signature carries the party's key id
@@ -119,7 +126,8 @@ enum class SignatureState {
   kInvalid,    // exactly one does, and it does not verify
   kDuplicate,  // more than one does
 };
-absl::string_view SignatureStateName(SignatureState state);  // "missing", "valid", "invalid", "duplicate"
+// "missing", "valid", "invalid", "duplicate".
+absl::string_view SignatureStateName(SignatureState state);
 
 struct ContractStatus {
   // Set when the payload parsed and validated (even if the contract is not active).
@@ -132,7 +140,8 @@ struct ContractStatus {
   std::vector<std::string> reasons;
 
   bool active() const { return reasons.empty(); }
-  // {"active": bool, "id": …, "digest": …, "signatures": {"model_owner": "valid", …}, "reasons": […]}
+  // {"active": bool, "id": …, "digest": …, "signatures": {"model_owner": "valid", …},
+  //  "not_before": …, "not_after": …, "reasons": […]}
   nlohmann::ordered_json ToJson() const;
 };
 

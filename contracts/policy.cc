@@ -22,12 +22,14 @@ constexpr size_t kMaxPolicyTextSize = 256 * 1024;
 constexpr size_t kLaunchDigestSize = 48;  // SNP MEASUREMENT, TDX MRTD/RTMR, sim SHA-384
 
 // The JSON key of a kind's section.
-std::string SectionKey(absl::string_view tee) { return tee == kTeeSevSnp ? "sev_snp" : std::string(tee); }
+std::string SectionKey(absl::string_view tee) {
+  return tee == kTeeSevSnp ? "sev_snp" : std::string(tee);
+}
 
 // Reads a list of hex values. The schema's patterns admit only even-length lower-case hex, so a
 // decoding failure means the schema and this code disagree; it is still reported, never skipped.
-std::vector<std::string> HexValues(const nlohmann::json& j, const std::string& key, const std::string& path,
-                                   std::vector<std::string>& problems) {
+std::vector<std::string> HexValues(const nlohmann::json& j, const std::string& key,
+                                   const std::string& path, std::vector<std::string>& problems) {
   std::vector<std::string> out;
   if (!j.contains(key)) return out;
   for (const auto& v : j[key]) {
@@ -47,7 +49,9 @@ OJson HexJson(const std::vector<std::string>& values) {
   return a;
 }
 
-std::string Shown(const std::string& bytes) { return bytes.empty() ? "(empty)" : base::HexEncode(bytes); }
+std::string Shown(const std::string& bytes) {
+  return bytes.empty() ? "(empty)" : base::HexEncode(bytes);
+}
 
 std::string HexList(const std::vector<std::string>& values) {
   std::vector<std::string> hex;
@@ -64,20 +68,23 @@ bool Contains(const std::vector<std::string>& list, const std::string& v) {
 }
 
 // Adds "<name> <hex> not in [<hex>, …]" unless `list` is empty (not checked) or holds `value`.
-void CheckBytesIn(absl::string_view name, const std::string& value, const std::vector<std::string>& list,
-                  std::vector<std::string>& reasons) {
+void CheckBytesIn(absl::string_view name, const std::string& value,
+                  const std::vector<std::string>& list, std::vector<std::string>& reasons) {
   if (list.empty() || Contains(list, value)) return;
   reasons.push_back(absl::StrCat(name, " ", Shown(value), " not in ", HexList(list)));
 }
 
-void CheckTextIn(absl::string_view name, const std::string& value, const std::vector<std::string>& list,
-                 std::vector<std::string>& reasons) {
+void CheckTextIn(absl::string_view name, const std::string& value,
+                 const std::vector<std::string>& list, std::vector<std::string>& reasons) {
   if (list.empty() || Contains(list, value)) return;
-  reasons.push_back(absl::StrCat(name, " ", value.empty() ? "(empty)" : value, " not in ", TextList(list)));
+  reasons.push_back(
+      absl::StrCat(name, " ", value.empty() ? "(empty)" : value, " not in ", TextList(list)));
 }
 
-void CheckMinimum(absl::string_view name, uint64_t value, uint64_t minimum, std::vector<std::string>& reasons) {
-  if (value < minimum) reasons.push_back(absl::StrCat(name, " ", value, " is below minimum ", minimum));
+void CheckMinimum(absl::string_view name, uint64_t value, uint64_t minimum,
+                  std::vector<std::string>& reasons) {
+  if (value < minimum)
+    reasons.push_back(absl::StrCat(name, " ", value, " is below minimum ", minimum));
 }
 
 void EvaluateSnp(const SnpReference& ref, const Claims& claims, std::vector<std::string>& reasons) {
@@ -88,15 +95,19 @@ void EvaluateSnp(const SnpReference& ref, const Claims& claims, std::vector<std:
   }
   const SnpClaims& snp = *claims.snp;
   CheckBytesIn("host_data", snp.host_data, ref.host_data, reasons);
-  CheckMinimum("reported_tcb.bootloader", snp.reported_tcb.bootloader, ref.min_tcb.bootloader, reasons);
+  CheckMinimum("reported_tcb.bootloader", snp.reported_tcb.bootloader, ref.min_tcb.bootloader,
+               reasons);
   CheckMinimum("reported_tcb.tee", snp.reported_tcb.tee, ref.min_tcb.tee, reasons);
   CheckMinimum("reported_tcb.snp", snp.reported_tcb.snp, ref.min_tcb.snp, reasons);
-  CheckMinimum("reported_tcb.microcode", snp.reported_tcb.microcode, ref.min_tcb.microcode, reasons);
-  if (ref.check_fmc) CheckMinimum("reported_tcb.fmc", snp.reported_tcb.fmc, ref.min_tcb.fmc, reasons);
+  CheckMinimum("reported_tcb.microcode", snp.reported_tcb.microcode, ref.min_tcb.microcode,
+               reasons);
+  if (ref.check_fmc)
+    CheckMinimum("reported_tcb.fmc", snp.reported_tcb.fmc, ref.min_tcb.fmc, reasons);
   if (ref.min_guest_svn) CheckMinimum("guest_svn", snp.guest_svn, *ref.min_guest_svn, reasons);
-  if (!ref.allowed_vmpls.empty() &&
-      std::find(ref.allowed_vmpls.begin(), ref.allowed_vmpls.end(), snp.vmpl) == ref.allowed_vmpls.end()) {
-    reasons.push_back(absl::StrCat("vmpl ", snp.vmpl, " not in [", absl::StrJoin(ref.allowed_vmpls, ", "), "]"));
+  if (!ref.allowed_vmpls.empty() && std::find(ref.allowed_vmpls.begin(), ref.allowed_vmpls.end(),
+                                              snp.vmpl) == ref.allowed_vmpls.end()) {
+    reasons.push_back(
+        absl::StrCat("vmpl ", snp.vmpl, " not in [", absl::StrJoin(ref.allowed_vmpls, ", "), "]"));
   }
   if (snp.migration_agent_allowed && !ref.allow_migration_agent) {
     reasons.push_back("migration agent allowed by the guest policy, which this policy forbids");
@@ -110,7 +121,8 @@ void EvaluateTdx(const TdxReference& ref, const Claims& claims, std::vector<std:
   if (ref.allowed_advisory_ids) {
     for (const std::string& id : claims.advisory_ids) {
       if (!Contains(*ref.allowed_advisory_ids, id)) {
-        reasons.push_back(absl::StrCat("advisory ", id, " not in allowed ", TextList(*ref.allowed_advisory_ids)));
+        reasons.push_back(
+            absl::StrCat("advisory ", id, " not in allowed ", TextList(*ref.allowed_advisory_ids)));
       }
     }
   }
@@ -125,7 +137,8 @@ void EvaluateTdx(const TdxReference& ref, const Claims& claims, std::vector<std:
   if (rtmr_checked && tdx.rtmr.size() != 4) {
     reasons.push_back(absl::StrCat("claims carry ", tdx.rtmr.size(), " RTMRs, expected 4"));
   } else if (rtmr_checked) {
-    for (int i = 0; i < 4; ++i) CheckBytesIn(absl::StrCat("rtmr", i), tdx.rtmr[i], ref.rtmr[i], reasons);
+    for (int i = 0; i < 4; ++i)
+      CheckBytesIn(absl::StrCat("rtmr", i), tdx.rtmr[i], ref.rtmr[i], reasons);
   }
   CheckBytesIn("mr_config_id", tdx.mr_config_id, ref.mr_config_id, reasons);
 }
@@ -137,10 +150,12 @@ void EvaluateSim(const SimReference& ref, const Claims& claims, std::vector<std:
 
 absl::StatusOr<std::vector<uint64_t>> ParseVersion(absl::string_view v, bool hex) {
   std::vector<uint64_t> parts;
-  if (v.empty() || v.size() > 64) return absl::InvalidArgumentError(absl::StrCat("bad version \"", v, "\""));
+  if (v.empty() || v.size() > 64)
+    return absl::InvalidArgumentError(absl::StrCat("bad version \"", v, "\""));
   for (absl::string_view p : absl::StrSplit(v, '.')) {
     uint64_t n = 0;
-    bool ok = !p.empty() && p.size() <= 8 && (hex ? absl::SimpleHexAtoi(p, &n) : absl::SimpleAtoi(p, &n));
+    bool ok =
+        !p.empty() && p.size() <= 8 && (hex ? absl::SimpleHexAtoi(p, &n) : absl::SimpleAtoi(p, &n));
     for (char c : p) ok = ok && (hex ? absl::ascii_isxdigit(c) : absl::ascii_isdigit(c));
     if (!ok) return absl::InvalidArgumentError(absl::StrCat("bad version \"", v, "\""));
     parts.push_back(n);
@@ -152,7 +167,8 @@ absl::StatusOr<std::vector<uint64_t>> ParseVersion(absl::string_view v, bool hex
 
 namespace internal {
 
-WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix, std::vector<std::string>& problems) {
+WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix,
+                        std::vector<std::string>& problems) {
   WorkerPolicy p;
   p.tee = j.at("tee").get<std::vector<std::string>>();
   p.allow_debug = j.value("allow_debug", false);
@@ -172,7 +188,8 @@ WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix, std:
     }
     r.host_data = HexValues(s, "host_data", at, problems);
     if (s.contains("min_guest_svn")) r.min_guest_svn = s["min_guest_svn"].get<uint32_t>();
-    if (s.contains("allowed_vmpls")) r.allowed_vmpls = s["allowed_vmpls"].get<std::vector<uint32_t>>();
+    if (s.contains("allowed_vmpls"))
+      r.allowed_vmpls = s["allowed_vmpls"].get<std::vector<uint32_t>>();
     r.allow_migration_agent = s.value("allow_migration_agent", false);
     r.chip_ids = HexValues(s, "chip_ids", at, problems);
     p.sev_snp = std::move(r);
@@ -215,8 +232,9 @@ WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix, std:
       problems.push_back(absl::StrCat(prefix, "/tee: tee lists ", kinds[i], " but there is no ",
                                       SectionKey(kinds[i]), " section"));
     } else if (!listed && has[i]) {
-      problems.push_back(absl::StrCat(prefix, "/", SectionKey(kinds[i]), ": there is a ", SectionKey(kinds[i]),
-                                      " section but tee does not list ", kinds[i]));
+      problems.push_back(absl::StrCat(prefix, "/", SectionKey(kinds[i]), ": there is a ",
+                                      SectionKey(kinds[i]), " section but tee does not list ",
+                                      kinds[i]));
     }
   }
   return p;
@@ -236,7 +254,9 @@ nlohmann::ordered_json WorkerPolicy::ToJson() const {
     const SnpReference& r = *sev_snp;
     OJson s;
     s["measurements"] = HexJson(r.measurements);
-    OJson t{{"bootloader", r.min_tcb.bootloader}, {"tee", r.min_tcb.tee}, {"snp", r.min_tcb.snp},
+    OJson t{{"bootloader", r.min_tcb.bootloader},
+            {"tee", r.min_tcb.tee},
+            {"snp", r.min_tcb.snp},
             {"microcode", r.min_tcb.microcode}};
     if (r.check_fmc) t["fmc"] = r.min_tcb.fmc;
     s["min_tcb"] = t;
@@ -274,7 +294,8 @@ nlohmann::ordered_json WorkerPolicy::ToJson() const {
   return j;
 }
 
-absl::StatusOr<WorkerPolicy> WorkerPolicy::FromJson(const nlohmann::json& j, std::vector<std::string>* problems) {
+absl::StatusOr<WorkerPolicy> WorkerPolicy::FromJson(const nlohmann::json& j,
+                                                    std::vector<std::string>* problems) {
   std::vector<std::string> found;
   internal::AppendErrors(internal::CheckSchema(j, "#/$defs/worker_policy"), found);
   if (found.empty()) {
@@ -289,7 +310,8 @@ absl::StatusOr<WorkerPolicy> WorkerPolicy::FromJson(const nlohmann::json& j, std
   return internal::ProblemsStatus("worker policy", found);
 }
 
-absl::StatusOr<WorkerPolicy> WorkerPolicy::FromText(absl::string_view text, std::vector<std::string>* problems) {
+absl::StatusOr<WorkerPolicy> WorkerPolicy::FromText(absl::string_view text,
+                                                    std::vector<std::string>* problems) {
   base::JsonLimits limits;
   limits.max_bytes = kMaxPolicyTextSize;
   limits.max_depth = 6;
@@ -305,13 +327,14 @@ absl::StatusOr<WorkerPolicy> DefaultHardwarePolicy(const std::vector<std::string
                                                    const std::vector<std::string>& tdx_mr_td) {
   if (snp_measurements.empty() && tdx_mr_td.empty()) {
     return absl::InvalidArgumentError(
-        "a hardware-only policy needs at least one reference measurement (SEV-SNP MEASUREMENT or TDX MRTD)");
+        "a hardware-only policy needs at least one reference measurement (SEV-SNP MEASUREMENT or "
+        "TDX MRTD)");
   }
   for (const auto* list : {&snp_measurements, &tdx_mr_td}) {
     for (const std::string& m : *list) {
       if (m.size() != kLaunchDigestSize) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("a reference measurement must be 48 bytes (96 hex digits), got ", m.size()));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "a reference measurement must be 48 bytes (96 hex digits), got ", m.size()));
       }
     }
   }
@@ -361,8 +384,9 @@ PolicyDecision Evaluate(const WorkerPolicy& policy, const Claims& claims) {
   }
   if (policy.nvidia_gpu) {
     reasons.push_back(absl::StrCat("policy requires nvidia-gpu attestation (cc_mode on, driver >= ",
-                                   policy.nvidia_gpu->min_driver_version, ", VBIOS >= ",
-                                   policy.nvidia_gpu->min_vbios_version, "), but the claims carry no GPU evidence"));
+                                   policy.nvidia_gpu->min_driver_version,
+                                   ", VBIOS >= ", policy.nvidia_gpu->min_vbios_version,
+                                   "), but the claims carry no GPU evidence"));
   }
   d.admit = reasons.empty();
   d.simulated = d.admit && claims.simulated();

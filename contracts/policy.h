@@ -1,10 +1,10 @@
-// The worker policy: which workers a contract lets the coordinator release keys to, and its evaluation
-// on verified attestation claims into an explained decision.
+// The worker policy: which workers a contract lets the coordinator release keys to, and its
+// evaluation on verified attestation claims into an explained decision.
 //
 // JSON form (the contract's `worker_policy`, or a file given to `triad contract draft --policy`):
 //
-//   {"tee": ["sev-snp", "tdx"],            acceptable TEE kinds; "sim" only when named here
-//    "allow_debug": false,                 opt; a debug guest / TD / sim worker is refused unless true
+//   {"tee": ["sev-snp", "tdx"],     acceptable TEE kinds; "sim" only when named here
+//    "allow_debug": false,          opt; a debug guest / TD / sim worker is refused unless true
 //    "sev_snp": {"measurements": [hex48…], "min_tcb": {"bootloader": 3, "tee": 0, "snp": 8,
 //                "microcode": 115, "fmc": 0 (opt)},
 //                "host_data": [hex32…], "min_guest_svn": 0, "allowed_vmpls": [0],
@@ -16,9 +16,9 @@
 //    "nvidia_gpu": {"cc_mode": "on", "min_driver_version": "550.54.15",
 //                   "min_vbios_version": "96.00.74.00.1C"}}                       opt
 //
-// Every kind in `tee` needs its section, and a section for a kind not in `tee` is refused. Every list
-// of reference values accepts any of its entries (rolling upgrades); an optional list that is absent
-// is not checked. Byte values are lower-case hex of the sizes the TEE defines.
+// Every kind in `tee` needs its section, and a section for a kind not in `tee` is refused. Every
+// list of reference values accepts any of its entries (rolling upgrades); an optional list that is
+// absent is not checked. Byte values are lower-case hex of the sizes the TEE defines.
 #ifndef TRIAD_CONTRACTS_POLICY_H_
 #define TRIAD_CONTRACTS_POLICY_H_
 
@@ -45,9 +45,9 @@ struct SnpReference {
   bool check_fmc = false;                 // min_tcb.fmc was given (Turin)
   std::vector<std::string> host_data;     // 32 bytes each; empty: not checked
   std::optional<uint32_t> min_guest_svn;
-  std::vector<uint32_t> allowed_vmpls;    // empty: not checked
+  std::vector<uint32_t> allowed_vmpls;  // empty: not checked
   bool allow_migration_agent = false;
-  std::vector<std::string> chip_ids;      // 64 bytes each; empty: not checked
+  std::vector<std::string> chip_ids;  // 64 bytes each; empty: not checked
 };
 
 struct TdxReference {
@@ -56,7 +56,7 @@ struct TdxReference {
   std::vector<std::string> mr_config_id;         // 48 bytes each; empty: not checked
   std::vector<std::string> tcb_status;           // acceptable Intel TCB status names; at least one
   std::optional<std::vector<std::string>> allowed_advisory_ids;  // absent: not checked
-  std::vector<std::string> platform_ids;         // empty: not checked
+  std::vector<std::string> platform_ids;                         // empty: not checked
 };
 
 struct SimReference {
@@ -84,7 +84,8 @@ struct WorkerPolicy {
   nlohmann::ordered_json ToJson() const;
 
   // Checks `j` against the schema's worker_policy section and the rules above, and reads it. On
-  // failure: kInvalidArgument "worker policy: <problem>; …", and each problem in `problems` when given
+  // failure: kInvalidArgument "worker policy: <problem>; …", and each problem in `problems` when
+  // given
   // ("/tee: tee lists tdx but there is no tdx section").
   static absl::StatusOr<WorkerPolicy> FromJson(const nlohmann::json& j,
                                                std::vector<std::string>* problems = nullptr);
@@ -94,9 +95,9 @@ struct WorkerPolicy {
 };
 
 // The default policy of `triad contract draft` without --policy: hardware TEEs only, debug refused,
-// no minimum TCB beyond what the attestation verifiers enforce, TDX only UpToDate; the kinds are those
-// for which reference measurements are given (SNP MEASUREMENT, TDX MRTD; raw 48-byte values). Fails
-// with kInvalidArgument when both lists are empty or a value is not 48 bytes.
+// no minimum TCB beyond what the attestation verifiers enforce, TDX only UpToDate; the kinds are
+// those for which reference measurements are given (SNP MEASUREMENT, TDX MRTD; raw 48-byte values).
+// Fails with kInvalidArgument when both lists are empty or a value is not 48 bytes.
 absl::StatusOr<WorkerPolicy> DefaultHardwarePolicy(const std::vector<std::string>& snp_measurements,
                                                    const std::vector<std::string>& tdx_mr_td);
 

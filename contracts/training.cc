@@ -11,8 +11,8 @@ namespace {
 
 constexpr size_t kMaxTrainingTextSize = 64 * 1024;
 
-// Not sizes of anything: these layers are tied to the vocabulary, are huge, and are not part of what
-// a LoRA adapter of this system may change.
+// Not sizes of anything: these layers are tied to the vocabulary, are huge, and are not part of
+// what a LoRA adapter of this system may change.
 constexpr const char* kRefusedModules[] = {"embed_tokens", "lm_head"};
 
 }  // namespace
@@ -32,10 +32,11 @@ void RefineTrainingErrors(const nlohmann::json& training, const std::string& pre
       std::string path = JoinPointer(JoinPointer(prefix, "target_modules"), std::to_string(i));
       for (SchemaError& e : errors) {
         if (e.path == path) {
-          e.message = absl::StrCat(refused,
-                                   " is refused: LoRA adapts only the attention and MLP projections "
-                                   "(q_proj k_proj v_proj o_proj gate_proj up_proj down_proj), never "
-                                   "embed_tokens or lm_head");
+          e.message =
+              absl::StrCat(refused,
+                           " is refused: LoRA adapts only the attention and MLP projections "
+                           "(q_proj k_proj v_proj o_proj gate_proj up_proj down_proj), never "
+                           "embed_tokens or lm_head");
         }
       }
     }
@@ -109,7 +110,8 @@ nlohmann::ordered_json TrainingConfig::ToJson() const {
   return j;
 }
 
-absl::StatusOr<TrainingConfig> TrainingConfig::FromJson(const nlohmann::json& j, std::vector<std::string>* problems) {
+absl::StatusOr<TrainingConfig> TrainingConfig::FromJson(const nlohmann::json& j,
+                                                        std::vector<std::string>* problems) {
   std::vector<internal::SchemaError> errors = internal::CheckSchema(j, "#/$defs/training");
   internal::RefineTrainingErrors(j, "", errors);
   std::vector<std::string> found;
@@ -125,7 +127,8 @@ absl::StatusOr<TrainingConfig> TrainingConfig::FromJson(const nlohmann::json& j,
   return internal::ProblemsStatus("training", found);
 }
 
-absl::StatusOr<TrainingConfig> TrainingConfig::FromText(absl::string_view text, std::vector<std::string>* problems) {
+absl::StatusOr<TrainingConfig> TrainingConfig::FromText(absl::string_view text,
+                                                        std::vector<std::string>* problems) {
   base::JsonLimits limits;
   limits.max_bytes = kMaxTrainingTextSize;
   limits.max_depth = 4;

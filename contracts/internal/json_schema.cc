@@ -37,17 +37,44 @@ struct MatchContextFree {
 using CodePtr = std::unique_ptr<pcre2_code, CodeFree>;
 
 const std::set<std::string>& Keywords() {
-  static const auto* k = new std::set<std::string>{
-      "$schema", "$id", "$defs", "$ref", "$comment", "title", "description", "default", "examples",
-      "properties", "additionalProperties", "items", "allOf", "anyOf", "oneOf", "not", "type", "enum",
-      "const", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-      "maxLength", "minItems", "maxItems", "uniqueItems", "required", "minProperties", "maxProperties"};
+  static const auto* k = new std::set<std::string>{"$schema",
+                                                   "$id",
+                                                   "$defs",
+                                                   "$ref",
+                                                   "$comment",
+                                                   "title",
+                                                   "description",
+                                                   "default",
+                                                   "examples",
+                                                   "properties",
+                                                   "additionalProperties",
+                                                   "items",
+                                                   "allOf",
+                                                   "anyOf",
+                                                   "oneOf",
+                                                   "not",
+                                                   "type",
+                                                   "enum",
+                                                   "const",
+                                                   "pattern",
+                                                   "minimum",
+                                                   "maximum",
+                                                   "exclusiveMinimum",
+                                                   "exclusiveMaximum",
+                                                   "minLength",
+                                                   "maxLength",
+                                                   "minItems",
+                                                   "maxItems",
+                                                   "uniqueItems",
+                                                   "required",
+                                                   "minProperties",
+                                                   "maxProperties"};
   return *k;
 }
 
 const std::set<std::string>& TypeNames() {
-  static const auto* t =
-      new std::set<std::string>{"null", "boolean", "object", "array", "number", "integer", "string"};
+  static const auto* t = new std::set<std::string>{"null",   "boolean", "object", "array",
+                                                   "number", "integer", "string"};
   return *t;
 }
 
@@ -85,8 +112,12 @@ int CompareNumbers(const Json& a, const Json& b) {
   };
   __int128 ia, ib;
   if (as_int(a, &ia) && as_int(b, &ib)) return ia < ib ? -1 : (ia > ib ? 1 : 0);
-  long double da = a.is_number_float() ? a.get<double>() : (a.is_number_unsigned() ? a.get<uint64_t>() : a.get<int64_t>());
-  long double db = b.is_number_float() ? b.get<double>() : (b.is_number_unsigned() ? b.get<uint64_t>() : b.get<int64_t>());
+  long double da = a.is_number_float()
+                       ? a.get<double>()
+                       : (a.is_number_unsigned() ? a.get<uint64_t>() : a.get<int64_t>());
+  long double db = b.is_number_float()
+                       ? b.get<double>()
+                       : (b.is_number_unsigned() ? b.get<uint64_t>() : b.get<int64_t>());
   return da < db ? -1 : (da > db ? 1 : 0);
 }
 
@@ -159,7 +190,8 @@ const Json* ResolvePointer(const Json& root, absl::string_view ref) {
       if (it == node->end()) return nullptr;
       node = &*it;
     } else if (node->is_array()) {
-      if (token.empty() || token.size() > 9 || token.find_first_not_of("0123456789") != std::string::npos ||
+      if (token.empty() || token.size() > 9 ||
+          token.find_first_not_of("0123456789") != std::string::npos ||
           (token.size() > 1 && token[0] == '0')) {
         return nullptr;
       }
@@ -175,7 +207,9 @@ const Json* ResolvePointer(const Json& root, absl::string_view ref) {
 
 }  // namespace
 
-std::string SchemaError::ToString() const { return absl::StrCat(path.empty() ? "/" : path, ": ", message); }
+std::string SchemaError::ToString() const {
+  return absl::StrCat(path.empty() ? "/" : path, ": ", message);
+}
 
 std::string QuoteJson(const Json& value) {
   std::string s = value.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -209,9 +243,11 @@ struct JsonSchema::Impl {
 
 absl::Status JsonSchema::Impl::CompileNode(const Json& node, const std::string& where) {
   auto bad = [&](absl::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("schema ", where.empty() ? "#" : "#" + where, ": ", why));
+    return absl::InvalidArgumentError(
+        absl::StrCat("schema ", where.empty() ? "#" : "#" + where, ": ", why));
   };
-  if (!node.is_boolean() && !node.is_object()) return bad("a schema must be an object or a boolean");
+  if (!node.is_boolean() && !node.is_object())
+    return bad("a schema must be an object or a boolean");
   compiled.insert(&node);
   if (node.is_boolean()) return absl::OkStatus();
   for (auto it = node.begin(); it != node.end(); ++it) {
@@ -234,18 +270,22 @@ absl::Status JsonSchema::Impl::CompileNode(const Json& node, const std::string& 
       if (!v.is_string()) return bad("\"$ref\" must be a string");
       const Json* target = ResolvePointer(root, v.get<std::string>());
       if (target == nullptr) {
-        return bad(absl::StrCat("\"$ref\" ", QuoteJson(v), " does not resolve (only local \"#/...\" references are supported)"));
+        return bad(
+            absl::StrCat("\"$ref\" ", QuoteJson(v),
+                         " does not resolve (only local \"#/...\" references are supported)"));
       }
       refs[&node] = target;
     } else if (k == "additionalProperties" || k == "not") {
       absl::Status st = CompileNode(v, here);
       if (!st.ok()) return st;
     } else if (k == "items") {
-      if (v.is_array()) return bad("\"items\" as an array (the draft 7 tuple form) is not supported");
+      if (v.is_array())
+        return bad("\"items\" as an array (the draft 7 tuple form) is not supported");
       absl::Status st = CompileNode(v, here);
       if (!st.ok()) return st;
     } else if (k == "allOf" || k == "anyOf" || k == "oneOf") {
-      if (!v.is_array() || v.empty()) return bad(absl::StrCat("\"", k, "\" must be a non-empty array"));
+      if (!v.is_array() || v.empty())
+        return bad(absl::StrCat("\"", k, "\" must be a non-empty array"));
       for (size_t i = 0; i < v.size(); ++i) {
         absl::Status st = CompileNode(v[i], JoinPointer(here, std::to_string(i)));
         if (!st.ok()) return st;
@@ -277,11 +317,13 @@ absl::Status JsonSchema::Impl::CompileNode(const Json& node, const std::string& 
                                 reinterpret_cast<const char*>(msg)));
       }
       patterns[&node] = std::move(code_ptr);
-    } else if (k == "minimum" || k == "maximum" || k == "exclusiveMinimum" || k == "exclusiveMaximum") {
+    } else if (k == "minimum" || k == "maximum" || k == "exclusiveMinimum" ||
+               k == "exclusiveMaximum") {
       if (!v.is_number()) return bad(absl::StrCat("\"", k, "\" must be a number"));
     } else if (k == "minLength" || k == "maxLength" || k == "minItems" || k == "maxItems" ||
                k == "minProperties" || k == "maxProperties") {
-      if (!IsNonNegativeInteger(v)) return bad(absl::StrCat("\"", k, "\" must be a non-negative integer"));
+      if (!IsNonNegativeInteger(v))
+        return bad(absl::StrCat("\"", k, "\" must be a non-negative integer"));
     } else if (k == "uniqueItems") {
       if (!v.is_boolean()) return bad("\"uniqueItems\" must be a boolean");
     } else if (k == "required") {
@@ -298,9 +340,11 @@ absl::Status JsonSchema::Impl::CompileNode(const Json& node, const std::string& 
   return absl::OkStatus();
 }
 
-bool JsonSchema::Impl::PatternMatches(const Json& schema_node, const std::string& s, bool* error) const {
+bool JsonSchema::Impl::PatternMatches(const Json& schema_node, const std::string& s,
+                                      bool* error) const {
   const pcre2_code* code = patterns.at(&schema_node).get();
-  std::unique_ptr<pcre2_match_data, MatchDataFree> md(pcre2_match_data_create_from_pattern(code, nullptr));
+  std::unique_ptr<pcre2_match_data, MatchDataFree> md(
+      pcre2_match_data_create_from_pattern(code, nullptr));
   std::unique_ptr<pcre2_match_context, MatchContextFree> ctx(pcre2_match_context_create(nullptr));
   if (md == nullptr || ctx == nullptr) {
     *error = true;
@@ -308,14 +352,15 @@ bool JsonSchema::Impl::PatternMatches(const Json& schema_node, const std::string
   }
   pcre2_set_match_limit(ctx.get(), kPcreMatchLimit);
   pcre2_set_depth_limit(ctx.get(), kPcreDepthLimit);
-  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md.get(), ctx.get());
+  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(s.data()), s.size(), 0, 0, md.get(),
+                       ctx.get());
   if (rc >= 0) return true;
   *error = rc != PCRE2_ERROR_NOMATCH;
   return false;
 }
 
-void JsonSchema::Impl::ValidateNode(const Json& schema, const Json& doc, const std::string& path, int depth,
-                                    std::vector<SchemaError>& errors) const {
+void JsonSchema::Impl::ValidateNode(const Json& schema, const Json& doc, const std::string& path,
+                                    int depth, std::vector<SchemaError>& errors) const {
   auto fail = [&](std::string message) { errors.push_back({path, std::move(message)}); };
   if (depth > kMaxValidationDepth) {
     fail("schema references nest too deeply");
@@ -375,15 +420,18 @@ void JsonSchema::Impl::ValidateNode(const Json& schema, const Json& doc, const s
   if (doc.is_string()) {
     const std::string& s = doc.get_ref<const std::string&>();
     if (const Json* m = kw("minLength"); m && CodePoints(s) < AsCount(*m)) {
-      fail(absl::StrCat(QuoteJson(doc), " is shorter than ", Plural(AsCount(*m), "character", "characters")));
+      fail(absl::StrCat(QuoteJson(doc), " is shorter than ",
+                        Plural(AsCount(*m), "character", "characters")));
     }
     if (const Json* m = kw("maxLength"); m && CodePoints(s) > AsCount(*m)) {
-      fail(absl::StrCat(QuoteJson(doc), " is longer than ", Plural(AsCount(*m), "character", "characters")));
+      fail(absl::StrCat(QuoteJson(doc), " is longer than ",
+                        Plural(AsCount(*m), "character", "characters")));
     }
     if (const Json* p = kw("pattern")) {
       bool error = false;
       if (!PatternMatches(schema, s, &error)) {
-        fail(error ? absl::StrCat(QuoteJson(doc), " could not be matched against ", p->get<std::string>())
+        fail(error ? absl::StrCat(QuoteJson(doc), " could not be matched against ",
+                                  p->get<std::string>())
                    : absl::StrCat(QuoteJson(doc), " does not match ", p->get<std::string>()));
       }
     }
@@ -391,10 +439,12 @@ void JsonSchema::Impl::ValidateNode(const Json& schema, const Json& doc, const s
 
   if (doc.is_array()) {
     if (const Json* m = kw("minItems"); m && doc.size() < AsCount(*m)) {
-      fail(absl::StrCat("has ", Plural(doc.size(), "item", "items"), ", fewer than the minimum ", AsCount(*m)));
+      fail(absl::StrCat("has ", Plural(doc.size(), "item", "items"), ", fewer than the minimum ",
+                        AsCount(*m)));
     }
     if (const Json* m = kw("maxItems"); m && doc.size() > AsCount(*m)) {
-      fail(absl::StrCat("has ", Plural(doc.size(), "item", "items"), ", more than the maximum ", AsCount(*m)));
+      fail(absl::StrCat("has ", Plural(doc.size(), "item", "items"), ", more than the maximum ",
+                        AsCount(*m)));
     }
     if (const Json* u = kw("uniqueItems"); u && u->get<bool>()) {
       bool reported = false;
@@ -416,10 +466,12 @@ void JsonSchema::Impl::ValidateNode(const Json& schema, const Json& doc, const s
 
   if (doc.is_object()) {
     if (const Json* m = kw("minProperties"); m && doc.size() < AsCount(*m)) {
-      fail(absl::StrCat("has ", Plural(doc.size(), "property", "properties"), ", fewer than the minimum ", AsCount(*m)));
+      fail(absl::StrCat("has ", Plural(doc.size(), "property", "properties"),
+                        ", fewer than the minimum ", AsCount(*m)));
     }
     if (const Json* m = kw("maxProperties"); m && doc.size() > AsCount(*m)) {
-      fail(absl::StrCat("has ", Plural(doc.size(), "property", "properties"), ", more than the maximum ", AsCount(*m)));
+      fail(absl::StrCat("has ", Plural(doc.size(), "property", "properties"),
+                        ", more than the maximum ", AsCount(*m)));
     }
     if (const Json* req = kw("required")) {
       for (const Json& name : *req) {
@@ -464,7 +516,8 @@ void JsonSchema::Impl::ValidateNode(const Json& schema, const Json& doc, const s
     if (matched.empty()) {
       fail("matches none of the schemas in oneOf");
     } else if (matched.size() > 1) {
-      fail(absl::StrCat("matches more than one schema in oneOf (", matched[0], " and ", matched[1], ")"));
+      fail(absl::StrCat("matches more than one schema in oneOf (", matched[0], " and ", matched[1],
+                        ")"));
     }
   }
   if (const Json* n = kw("not")) {
@@ -496,11 +549,13 @@ std::vector<SchemaError> JsonSchema::Validate(const Json& doc) const {
   return errors;
 }
 
-absl::StatusOr<std::vector<SchemaError>> JsonSchema::Validate(const Json& doc, absl::string_view ref) const {
+absl::StatusOr<std::vector<SchemaError>> JsonSchema::Validate(const Json& doc,
+                                                              absl::string_view ref) const {
   const Json* target = ResolvePointer(impl_->root, ref);
-  if (target == nullptr) return absl::NotFoundError(absl::StrCat("schema reference \"", ref, "\" names no schema"));
-  // Only nodes that Compile checked have their patterns and refs (a pointer into "default", say, was
-  // never checked).
+  if (target == nullptr)
+    return absl::NotFoundError(absl::StrCat("schema reference \"", ref, "\" names no schema"));
+  // Only nodes that Compile checked have their patterns and refs (a pointer into "default", say,
+  // was never checked).
   if (impl_->compiled.count(target) == 0) {
     return absl::NotFoundError(absl::StrCat("schema reference \"", ref, "\" names no schema"));
   }

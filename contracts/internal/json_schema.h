@@ -1,15 +1,16 @@
 // A small JSON Schema (draft 2020-12) validator for the subset of the vocabulary that Triad's own
-// schemas use. Debian ships no C++ validator, and the contract must be checked against the schema in
-// the repository, so this one is kept deliberately small and strict:
+// schemas use. Debian ships no C++ validator, and the contract must be checked against the schema
+// in the repository, so this one is kept deliberately small and strict:
 //
-//   core:        $schema, $id (root only), $defs, $ref (local "#/..." JSON pointers only), $comment
-//   annotations: title, description, default, examples (ignored)
-//   applicators: properties, additionalProperties (bool or schema), items (one schema), allOf, anyOf,
-//                oneOf, not; boolean schemas true / false
-//   assertions:  type (a name or a list), enum, const, pattern (ECMA-262-like, via PCRE2, unanchored),
-//                minimum, maximum, exclusiveMinimum, exclusiveMaximum (numbers), minLength, maxLength
-//                (in code points), minItems, maxItems, uniqueItems, required, minProperties,
-//                maxProperties
+//   core:         $schema, $id (root only), $defs, $ref (local "#/..." JSON pointers only),
+//                 $comment
+//   annotations:  title, description, default, examples (ignored)
+//   applicators:  properties, additionalProperties (bool or schema), items (one schema), allOf,
+//                 anyOf, oneOf, not; boolean schemas true / false
+//   assertions:   type (a name or a list), enum, const, pattern (ECMA-262-like via PCRE2,
+//                 unanchored), minimum, maximum, exclusiveMinimum, exclusiveMaximum (numbers),
+//                 minLength, maxLength (in code points), minItems, maxItems, uniqueItems,
+//                 required, minProperties, maxProperties
 //
 // Any other keyword makes Compile() fail: a schema that says more than the validator understands
 // must not be half-enforced. As the specification says, `integer` accepts a number with a zero
@@ -56,7 +57,8 @@ class JsonSchema {
   // ("#/$defs/training"; kNotFound when it names nothing). Returns every error found, in a
   // deterministic order; empty when `doc` is valid.
   std::vector<SchemaError> Validate(const nlohmann::json& doc) const;
-  absl::StatusOr<std::vector<SchemaError>> Validate(const nlohmann::json& doc, absl::string_view ref) const;
+  absl::StatusOr<std::vector<SchemaError>> Validate(const nlohmann::json& doc,
+                                                    absl::string_view ref) const;
 
  private:
   struct Impl;

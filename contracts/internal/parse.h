@@ -24,7 +24,8 @@ TrainingConfig ReadTraining(const nlohmann::json& j);
 
 // Reads a worker_policy section that passed the schema and adds the problems the schema cannot see,
 // with `prefix` (the section's JSON pointer) before their paths. Throws as ReadTraining.
-WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix, std::vector<std::string>& problems);
+WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix,
+                        std::vector<std::string>& problems);
 
 }  // namespace triad::contracts::internal
 

@@ -13,7 +13,9 @@ namespace triad::contracts::internal {
 extern const char kContractSchemaJson[];
 extern const size_t kContractSchemaJsonSize;
 
-absl::string_view ContractSchemaText() { return absl::string_view(kContractSchemaJson, kContractSchemaJsonSize); }
+absl::string_view ContractSchemaText() {
+  return absl::string_view(kContractSchemaJson, kContractSchemaJsonSize);
+}
 
 const JsonSchema& ContractSchema() {
   static const JsonSchema* schema = [] {
@@ -21,7 +23,8 @@ const JsonSchema& ContractSchema() {
     absl::StatusOr<JsonSchema> compiled =
         json.ok() ? JsonSchema::Compile(*json) : absl::StatusOr<JsonSchema>(json.status());
     if (!compiled.ok()) {
-      std::cerr << "triad: the embedded contract schema is broken: " << compiled.status().message() << std::endl;
+      std::cerr << "triad: the embedded contract schema is broken: " << compiled.status().message()
+                << std::endl;
       std::abort();
     }
     return new JsonSchema(std::move(compiled).value());
@@ -29,7 +32,8 @@ const JsonSchema& ContractSchema() {
   return *schema;
 }
 
-std::vector<SchemaError> CheckSchema(const nlohmann::json& doc, absl::string_view ref, const std::string& prefix) {
+std::vector<SchemaError> CheckSchema(const nlohmann::json& doc, absl::string_view ref,
+                                     const std::string& prefix) {
   absl::StatusOr<std::vector<SchemaError>> errors = ContractSchema().Validate(doc, ref);
   if (!errors.ok()) return {SchemaError{prefix, std::string(errors.status().message())}};
   for (SchemaError& e : *errors) e.path = prefix + e.path;

@@ -1,5 +1,5 @@
-// The contract's JSON Schema (contracts/schema/contract.schema.json), embedded at build time, and the
-// shared plumbing the contract, policy and training parsers use to apply it.
+// The contract's JSON Schema (contracts/schema/contract.schema.json), embedded at build time, and
+// the shared plumbing the contract, policy and training parsers use to apply it.
 #ifndef TRIAD_CONTRACTS_INTERNAL_SCHEMAS_H_
 #define TRIAD_CONTRACTS_INTERNAL_SCHEMAS_H_
 
@@ -20,8 +20,9 @@ absl::string_view ContractSchemaText();
 // compile it, so a failure here is a build defect: it aborts with the reason.
 const JsonSchema& ContractSchema();
 
-// Validates `doc` against `ref` ("#" for a whole contract, "#/$defs/worker_policy", ...). Errors get
-// `prefix` put before their paths, so a section checked alone reads like one checked in a contract.
+// Validates `doc` against `ref` ("#" for a whole contract, "#/$defs/worker_policy", ...). Errors
+// get `prefix` put before their paths, so a section checked alone reads like one checked in a
+// contract.
 std::vector<SchemaError> CheckSchema(const nlohmann::json& doc, absl::string_view ref,
                                      const std::string& prefix = "");
 

@@ -78,9 +78,10 @@ TEST(ClaimsTest, SimJsonFormIsStable) {
   c.measurement = "\xab";
   c.tcb_status = "UpToDate";
   c.sim = SimClaims{"k1"};
-  EXPECT_EQ(c.ToJson().dump(),
-            R"({"tee":"sim","report_data":"01ff","measurement":"ab","debug":false,"tcb_status":"UpToDate",)"
-            R"("advisory_ids":[],"platform_id":"","sim":{"signer_key_id":"k1"}})");
+  EXPECT_EQ(
+      c.ToJson().dump(),
+      R"({"tee":"sim","report_data":"01ff","measurement":"ab","debug":false,"tcb_status":"UpToDate",)"
+      R"("advisory_ids":[],"platform_id":"","sim":{"signer_key_id":"k1"}})");
   Claims b = RoundTrip(c);
   EXPECT_TRUE(b.simulated());
   EXPECT_EQ(b.sim->signer_key_id, "k1");

@@ -60,7 +60,8 @@ class ContractTest : public ::testing::Test {
 
   std::string Label(int i) const {
     const char* slots[] = {"model_owner", "data_owner", "compute_provider"};
-    return std::string(slots[i]) + " \"" + party(i).card.name + "\" (key " + party(i).card.fingerprint() + ")";
+    return std::string(slots[i]) + " \"" + party(i).card.name + "\" (key " +
+           party(i).card.fingerprint() + ")";
   }
 
   static inline const absl::Time kNow = T("2025-07-10T12:00:00Z");
@@ -85,11 +86,12 @@ TEST_F(ContractTest, DraftRoundTripsAndPayloadIsCanonical) {
   OJson j = OJson::parse(env.payload);
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
-  EXPECT_EQ(keys, (V{"type", "id", "created", "not_before", "not_after", "parties", "base_model", "dataset",
-                     "training", "worker_policy", "outputs"}));
+  EXPECT_EQ(keys, (V{"type", "id", "created", "not_before", "not_after", "parties", "base_model",
+                     "dataset", "training", "worker_policy", "outputs"}));
   EXPECT_EQ(j["not_after"], "2025-07-31T00:00:00Z");
-  EXPECT_EQ(j["outputs"].dump(),
-            R"({"adapter_recipients":["model_owner","data_owner"],"metrics_recipients":["model_owner","data_owner"],"per_step_loss":false})");
+  EXPECT_EQ(
+      j["outputs"].dump(),
+      R"({"adapter_recipients":["model_owner","data_owner"],"metrics_recipients":["model_owner","data_owner"],"per_step_loss":false})");
 }
 
 TEST_F(ContractTest, ThreeSignaturesInEverySixOrdersMakeItActive) {
@@ -140,8 +142,8 @@ TEST_F(ContractTest, TamperingWithAnyPayloadByteDeactivates) {
   ASSERT_NE(at, std::string::npos);
   env.payload[at + 8] = '9';
   ContractStatus st = CheckContract(env, kNow);
-  EXPECT_EQ(st.reasons, (V{"signature by " + Label(0) + " does not verify", "signature by " + Label(1) +
-                                                                                " does not verify",
+  EXPECT_EQ(st.reasons, (V{"signature by " + Label(0) + " does not verify",
+                           "signature by " + Label(1) + " does not verify",
                            "signature by " + Label(2) + " does not verify"}));
   EXPECT_EQ(st.signatures[0], SignatureState::kInvalid);
   // And every single-bit change anywhere in the payload.
@@ -172,7 +174,8 @@ TEST_F(ContractTest, FourthSignatureIsRejected) {
   Party auditor = MakeParty("auditor", Role::kAuditor);
   crypto::DsseSign(env, auditor.key);
   EXPECT_EQ(CheckContract(env, kNow).reasons,
-            V{"signature 3 with key id \"" + auditor.card.fingerprint() + "\" is not by a party of the contract"});
+            V{"signature 3 with key id \"" + auditor.card.fingerprint() +
+              "\" is not by a party of the contract"});
 }
 
 TEST_F(ContractTest, SignatureUnderAPartyKeyIdByAnotherKeyDoesNotVerify) {
@@ -202,7 +205,8 @@ TEST_F(ContractTest, WrongPayloadTypeIsRejected) {
   ContractStatus st = CheckContract(env, kNow);
   ASSERT_EQ(st.reasons.size(), 4u);
   EXPECT_EQ(st.reasons[0],
-            "payloadType \"application/vnd.in-toto+json\" is not \"application/vnd.triad.contract+json\"");
+            "payloadType \"application/vnd.in-toto+json\" is not "
+            "\"application/vnd.triad.contract+json\"");
   EXPECT_EQ(st.reasons[1], "signature by " + Label(0) + " does not verify");
 }
 
@@ -213,7 +217,8 @@ TEST_F(ContractTest, InvalidPayloadListsEveryProblemAndNoSignatureChecks) {
   j["extra"] = 1;
   env.payload = j.dump();
   ContractStatus st = CheckContract(env, kNow);
-  EXPECT_EQ(st.reasons, (V{"/: unknown property \"extra\"", "/training/rank: 0 is less than minimum 1"}));
+  EXPECT_EQ(st.reasons,
+            (V{"/: unknown property \"extra\"", "/training/rank: 0 is less than minimum 1"}));
   EXPECT_FALSE(st.contract.has_value());
 }
 
@@ -221,8 +226,9 @@ TEST_F(ContractTest, SignRefusals) {
   crypto::DsseEnvelope env = Draft();
   Party outsider = MakeParty("outsider", Role::kDataOwner);
   EXPECT_EQ(SignContract(env, outsider.key, kNow).message(),
-            "key " + outsider.card.fingerprint() + " is not a party of contract c-0001 (model_owner " +
-                mo_.card.fingerprint() + ", data_owner " + do_.card.fingerprint() + ", compute_provider " +
+            "key " + outsider.card.fingerprint() +
+                " is not a party of contract c-0001 (model_owner " + mo_.card.fingerprint() +
+                ", data_owner " + do_.card.fingerprint() + ", compute_provider " +
                 cp_.card.fingerprint() + ")");
   ASSERT_TRUE(SignContract(env, mo_.key, kNow).ok());
   absl::Status again = SignContract(env, mo_.key, kNow);
@@ -233,8 +239,9 @@ TEST_F(ContractTest, SignRefusals) {
             "contract c-0001 expired at 2025-07-31T00:00:00Z; draft a new one");
   crypto::DsseEnvelope other = env;
   other.payload_type = "text/plain";
-  EXPECT_EQ(SignContract(other, do_.key, kNow).message(),
-            "not a contract: payloadType \"text/plain\" is not \"application/vnd.triad.contract+json\"");
+  EXPECT_EQ(
+      SignContract(other, do_.key, kNow).message(),
+      "not a contract: payloadType \"text/plain\" is not \"application/vnd.triad.contract+json\"");
   other = env;
   other.payload = "[]";
   EXPECT_EQ(SignContract(other, do_.key, kNow).message(),
@@ -247,19 +254,23 @@ TEST_F(ContractTest, DraftRefusesAnInvalidContract) {
   EXPECT_EQ(DraftContract(contract_).status().message(),
             "contract: /training/rank: 0 is less than minimum 1");
   contract_.training.rank = 8;
-  EXPECT_EQ(DraftContract(contract_).status().message(),
-            "contract: /not_after: 2025-07-01T00:00:00Z is not after not_before 2025-07-01T00:00:00Z");
+  EXPECT_EQ(
+      DraftContract(contract_).status().message(),
+      "contract: /not_after: 2025-07-01T00:00:00Z is not after not_before 2025-07-01T00:00:00Z");
 }
 
 TEST_F(ContractTest, DocumentRules) {
   EXPECT_EQ(ProblemsWith("/extra", 1), V{"/: unknown property \"extra\""});
-  EXPECT_EQ(ProblemsWith("/type", "triad.contract/v2"), V{"/type: \"triad.contract/v2\" is not \"triad.contract/v1\""});
+  EXPECT_EQ(ProblemsWith("/type", "triad.contract/v2"),
+            V{"/type: \"triad.contract/v2\" is not \"triad.contract/v1\""});
   EXPECT_EQ(ProblemsWithout("/id"), V{"/: missing required property \"id\""});
-  EXPECT_EQ(ProblemsWith("/id", "-x"), V{"/id: \"-x\" does not match ^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"});
+  EXPECT_EQ(ProblemsWith("/id", "-x"),
+            V{"/id: \"-x\" does not match ^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"});
   EXPECT_EQ(ProblemsWith("/created", "2025-07-01 00:00:00"),
             V{"/created: \"2025-07-01 00:00:00\" does not match "
               "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"});
-  EXPECT_EQ(ProblemsWith("/created", "2025-02-30T00:00:00Z"), V{"/created: \"2025-02-30T00:00:00Z\" is not a valid time"});
+  EXPECT_EQ(ProblemsWith("/created", "2025-02-30T00:00:00Z"),
+            V{"/created: \"2025-02-30T00:00:00Z\" is not a valid time"});
   EXPECT_EQ(ProblemsWith("/not_before", "2025-06-30T00:00:00Z"),
             V{"/not_before: 2025-06-30T00:00:00Z is before created 2025-07-01T00:00:00Z"});
   EXPECT_EQ(ProblemsWith("/not_after", "2025-07-01T00:00:00Z"),
@@ -272,15 +283,20 @@ TEST_F(ContractTest, PartyRules) {
             V{"/parties/model_owner/role: \"data-owner\" is not \"model-owner\""});
   EXPECT_EQ(ProblemsWith("/parties/compute_provider/role", "auditor"),
             V{"/parties/compute_provider/role: \"auditor\" is not \"compute-provider\""});
-  EXPECT_EQ(ProblemsWith("/parties/auditor", do_.card.ToJsonValue()), V{"/parties: unknown property \"auditor\""});
-  EXPECT_EQ(ProblemsWithout("/parties/data_owner"), V{"/parties: missing required property \"data_owner\""});
-  EXPECT_EQ(ProblemsWith("/parties/data_owner/x", 1), V{"/parties/data_owner: unknown property \"x\""});
+  EXPECT_EQ(ProblemsWith("/parties/auditor", do_.card.ToJsonValue()),
+            V{"/parties: unknown property \"auditor\""});
+  EXPECT_EQ(ProblemsWithout("/parties/data_owner"),
+            V{"/parties: missing required property \"data_owner\""});
+  EXPECT_EQ(ProblemsWith("/parties/data_owner/x", 1),
+            V{"/parties/data_owner: unknown property \"x\""});
   EXPECT_EQ(ProblemsWith("/parties/data_owner/fingerprint", mo_.card.fingerprint()),
             V{"/parties/data_owner: party card: fingerprint does not match ed25519_public_key"});
-  EXPECT_EQ(ProblemsWith("/parties/data_owner/name", "a b"),
-            V{"/parties/data_owner/name: \"a b\" does not match ^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"});
+  EXPECT_EQ(
+      ProblemsWith("/parties/data_owner/name", "a b"),
+      V{"/parties/data_owner/name: \"a b\" does not match ^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"});
   EXPECT_EQ(ProblemsWith("/parties/data_owner/ed25519_public_key", "AAAA"),
-            V{"/parties/data_owner/ed25519_public_key: \"AAAA\" does not match ^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"});
+            V{"/parties/data_owner/ed25519_public_key: \"AAAA\" does not match "
+              "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"});
   std::string recipient = do_.card.age_recipient.ToString();
   recipient[10] = recipient[10] == 'q' ? 'p' : 'q';
   EXPECT_EQ(ProblemsWith("/parties/data_owner/age_recipient", recipient),
@@ -291,22 +307,26 @@ TEST_F(ContractTest, PartiesMustBeDistinctKeys) {
   // The data owner's slot holds a card with the model owner's keys.
   OJson same_keys = mo_.card.ToJsonValue();
   same_keys["role"] = "data-owner";
-  EXPECT_EQ(ProblemsWith("/parties/data_owner", same_keys),
-            (V{"/parties: model_owner and data_owner have the same signing key " + mo_.card.fingerprint(),
-               "/parties: model_owner and data_owner have the same age recipient"}));
+  EXPECT_EQ(
+      ProblemsWith("/parties/data_owner", same_keys),
+      (V{"/parties: model_owner and data_owner have the same signing key " + mo_.card.fingerprint(),
+         "/parties: model_owner and data_owner have the same age recipient"}));
   OJson same_signing = cp_.card.ToJsonValue();
   same_signing["role"] = "data-owner";
   same_signing["age_recipient"] = do_.card.age_recipient.ToString();
   EXPECT_EQ(ProblemsWith("/parties/data_owner", same_signing),
-            V{"/parties: data_owner and compute_provider have the same signing key " + cp_.card.fingerprint()});
-  EXPECT_EQ(ProblemsWith("/parties/compute_provider/age_recipient", mo_.card.age_recipient.ToString()),
-            V{"/parties: model_owner and compute_provider have the same age recipient"});
+            V{"/parties: data_owner and compute_provider have the same signing key " +
+              cp_.card.fingerprint()});
+  EXPECT_EQ(
+      ProblemsWith("/parties/compute_provider/age_recipient", mo_.card.age_recipient.ToString()),
+      V{"/parties: model_owner and compute_provider have the same age recipient"});
 }
 
 TEST_F(ContractTest, ArtifactRules) {
   EXPECT_EQ(ProblemsWith("/base_model/id", "sha256:ABC"),
             V{"/base_model/id: \"sha256:ABC\" does not match ^sha256:[0-9a-f]{64}$"});
-  EXPECT_EQ(ProblemsWith("/dataset/id", contract_.base_model.id), V{"/dataset/id: the same artifact as base_model"});
+  EXPECT_EQ(ProblemsWith("/dataset/id", contract_.base_model.id),
+            V{"/dataset/id: the same artifact as base_model"});
   EXPECT_EQ(ProblemsWith("/dataset/name", ".hidden"),
             V{"/dataset/name: \".hidden\" does not match ^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$"});
   EXPECT_EQ(ProblemsWithout("/dataset/name"), V{"/dataset: missing required property \"name\""});
@@ -316,20 +336,26 @@ TEST_F(ContractTest, ArtifactRules) {
 TEST_F(ContractTest, SectionRulesAreReportedWithTheirContractPaths) {
   EXPECT_EQ(ProblemsWith("/training/rank", 0), V{"/training/rank: 0 is less than minimum 1"});
   EXPECT_EQ(ProblemsWith("/training/target_modules/6", "lm_head"),
-            V{"/training/target_modules/6: lm_head is refused: LoRA adapts only the attention and MLP projections "
-              "(q_proj k_proj v_proj o_proj gate_proj up_proj down_proj), never embed_tokens or lm_head"});
-  EXPECT_EQ(ProblemsWith("/worker_policy/tee", OJson::array({"tdx", "nvidia-gpu"})),
-            (V{"/worker_policy/tee/1: \"nvidia-gpu\" is not one of [\"sev-snp\",\"tdx\",\"sim\"]"}));
+            V{"/training/target_modules/6: lm_head is refused: LoRA adapts only the attention and "
+              "MLP projections "
+              "(q_proj k_proj v_proj o_proj gate_proj up_proj down_proj), never embed_tokens or "
+              "lm_head"});
+  EXPECT_EQ(
+      ProblemsWith("/worker_policy/tee", OJson::array({"tdx", "nvidia-gpu"})),
+      (V{"/worker_policy/tee/1: \"nvidia-gpu\" is not one of [\"sev-snp\",\"tdx\",\"sim\"]"}));
   EXPECT_EQ(ProblemsWith("/worker_policy/tee", OJson::array({"tdx", "sim"})),
             V{"/worker_policy/sev_snp: there is a sev_snp section but tee does not list sev-snp"});
   EXPECT_EQ(ProblemsWith("/outputs/adapter_recipients", OJson::array({"compute_provider"})),
-            V{"/outputs/adapter_recipients/0: \"compute_provider\" is not one of [\"model_owner\",\"data_owner\"]"});
+            V{"/outputs/adapter_recipients/0: \"compute_provider\" is not one of "
+              "[\"model_owner\",\"data_owner\"]"});
   EXPECT_EQ(ProblemsWith("/outputs/adapter_recipients", OJson::array()),
             V{"/outputs/adapter_recipients: has 0 items, fewer than the minimum 1"});
   EXPECT_EQ(ProblemsWith("/outputs/metrics_recipients", OJson::array({"data_owner", "data_owner"})),
             V{"/outputs/metrics_recipients: items 0 and 1 are equal (\"data_owner\")"});
-  EXPECT_EQ(ProblemsWithout("/outputs/per_step_loss"), V{"/outputs: missing required property \"per_step_loss\""});
-  EXPECT_EQ(ProblemsWith("/outputs/per_step_loss", "yes"), V{"/outputs/per_step_loss: expected boolean, got string"});
+  EXPECT_EQ(ProblemsWithout("/outputs/per_step_loss"),
+            V{"/outputs: missing required property \"per_step_loss\""});
+  EXPECT_EQ(ProblemsWith("/outputs/per_step_loss", "yes"),
+            V{"/outputs/per_step_loss: expected boolean, got string"});
 }
 
 TEST_F(ContractTest, BytesThatAreNotAContract) {
@@ -343,7 +369,8 @@ TEST_F(ContractTest, BytesThatAreNotAContract) {
   std::string big(kMaxContractPayloadSize + 1, ' ');
   EXPECT_EQ(Contract::FromPayload(big, &problems).status().message(),
             "contract: payload is 262145 bytes, more than the limit of 262144");
-  EXPECT_EQ(Contract::FromPayload("[]", &problems).status().message(), "contract: /: expected object, got array");
+  EXPECT_EQ(Contract::FromPayload("[]", &problems).status().message(),
+            "contract: /: expected object, got array");
   // A payload that is valid except for a trailing newline after a value is still the same JSON; the
   // pretty form drafting writes is accepted, and so is compact JSON.
   EXPECT_TRUE(Contract::FromPayload(contract_.ToJsonValue().dump()).ok());
@@ -351,16 +378,17 @@ TEST_F(ContractTest, BytesThatAreNotAContract) {
 
 TEST_F(ContractTest, OutputsStandalone) {
   V problems;
-  absl::StatusOr<Outputs> o =
-      Outputs::FromText(R"({"adapter_recipients": ["data_owner"], "metrics_recipients": ["compute_provider"],
+  absl::StatusOr<Outputs> o = Outputs::FromText(
+      R"({"adapter_recipients": ["data_owner"], "metrics_recipients": ["compute_provider"],
                             "per_step_loss": true})");
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->adapter_recipients, std::vector<Role>{Role::kDataOwner});
   EXPECT_EQ(o->metrics_recipients, std::vector<Role>{Role::kComputeProvider});
   EXPECT_TRUE(o->per_step_loss);
-  EXPECT_EQ(Outputs::FromText(R"({"adapter_recipients": []})", &problems).status().message(),
-            "outputs: /: missing required property \"metrics_recipients\"; /: missing required property "
-            "\"per_step_loss\"; /adapter_recipients: has 0 items, fewer than the minimum 1");
+  EXPECT_EQ(
+      Outputs::FromText(R"({"adapter_recipients": []})", &problems).status().message(),
+      "outputs: /: missing required property \"metrics_recipients\"; /: missing required property "
+      "\"per_step_loss\"; /adapter_recipients: has 0 items, fewer than the minimum 1");
   EXPECT_EQ(problems.size(), 3u);
 }
 
@@ -370,8 +398,8 @@ TEST_F(ContractTest, OutputsStandalone) {
 namespace triad::contracts {
 namespace {
 
-// The contract fuzzer's seeds stay valid documents as the schema evolves (a seed that no longer parses
-// would leave the fuzzer exploring only rejections). The first byte picks the parser.
+// The contract fuzzer's seeds stay valid documents as the schema evolves (a seed that no longer
+// parses would leave the fuzzer exploring only rejections). The first byte picks the parser.
 TEST(ContractFuzzSeedsTest, SeedsAreValidDocuments) {
   std::string dir = ::triad::testing::SourceDir() + "/tests/fuzz/seeds/contract/";
   auto text = [&](const char* name, char mode) {

@@ -1,4 +1,5 @@
-// Test helpers for contracts: parties with keys, a valid sample contract, claims that pass its policy.
+// Test helpers for contracts: parties with keys, a valid sample contract, claims that pass its
+// policy.
 #ifndef TRIAD_TESTS_CONTRACTS_CONTRACT_TESTING_H_
 #define TRIAD_TESTS_CONTRACTS_CONTRACT_TESTING_H_
 
@@ -49,7 +50,8 @@ inline WorkerPolicy SamplePolicy() {
 }
 
 // Valid from 2025-07-01T00:00:00Z to 2025-07-31T00:00:00Z.
-inline Contract SampleContract(const Party& model_owner, const Party& data_owner, const Party& provider) {
+inline Contract SampleContract(const Party& model_owner, const Party& data_owner,
+                               const Party& provider) {
   return Contract{"c-0001",
                   T("2025-07-01T00:00:00Z"),
                   T("2025-07-01T00:00:00Z"),

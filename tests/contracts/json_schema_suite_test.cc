@@ -1,7 +1,8 @@
 // Runs the official JSON-Schema-Test-Suite (Debian package json-schema-test-suite) against the
-// validator, for every keyword it supports. The packaged suite stops at draft 7; the files used here
-// are those whose keywords mean the same in draft 2020-12 ($ref, whose siblings draft 7 ignores, and
-// the draft 7 tuple form of items are left out: Compile() refuses such groups, and they are counted).
+// validator, for every keyword it supports. The packaged suite stops at draft 7; the files used
+// here are those whose keywords mean the same in draft 2020-12 ($ref, whose siblings draft 7
+// ignores, and the draft 7 tuple form of items are left out: Compile() refuses such groups, and
+// they are counted).
 #include <fstream>
 #include <iostream>
 
@@ -15,18 +16,37 @@ namespace {
 constexpr char kSuiteDir[] = "/usr/share/json-schema-test-suite/tests/draft7/";
 
 TEST(JsonSchemaSuiteTest, Draft7KeywordFilesPass) {
-  const char* files[] = {"type",          "properties",       "required",         "additionalProperties",
-                         "enum",          "const",            "pattern",          "minimum",
-                         "maximum",       "exclusiveMinimum", "exclusiveMaximum", "minLength",
-                         "maxLength",     "minItems",         "maxItems",         "uniqueItems",
-                         "anyOf",         "oneOf",            "allOf",            "not",
-                         "boolean_schema", "items",           "default",          "minProperties",
+  const char* files[] = {"type",
+                         "properties",
+                         "required",
+                         "additionalProperties",
+                         "enum",
+                         "const",
+                         "pattern",
+                         "minimum",
+                         "maximum",
+                         "exclusiveMinimum",
+                         "exclusiveMaximum",
+                         "minLength",
+                         "maxLength",
+                         "minItems",
+                         "maxItems",
+                         "uniqueItems",
+                         "anyOf",
+                         "oneOf",
+                         "allOf",
+                         "not",
+                         "boolean_schema",
+                         "items",
+                         "default",
+                         "minProperties",
                          "maxProperties"};
   int groups = 0, skipped = 0, cases = 0;
   for (const char* name : files) {
     std::string path = std::string(kSuiteDir) + name + ".json";
     std::ifstream in(path);
-    ASSERT_TRUE(in.good()) << path << " is missing: run scripts/install-deps.sh (json-schema-test-suite)";
+    ASSERT_TRUE(in.good()) << path
+                           << " is missing: run scripts/install-deps.sh (json-schema-test-suite)";
     nlohmann::json suite = nlohmann::json::parse(in);
     for (const auto& group : suite) {
       absl::StatusOr<JsonSchema> schema = JsonSchema::Compile(group["schema"]);
@@ -47,7 +67,8 @@ TEST(JsonSchemaSuiteTest, Draft7KeywordFilesPass) {
     }
   }
   std::cout << groups << " groups, " << cases << " cases run; " << skipped << " groups skipped\n";
-  // Guards against the suite silently shrinking to nothing (a moved directory, every group refused).
+  // Guards against the suite silently shrinking to nothing (a moved directory, every group
+  // refused).
   EXPECT_GE(groups, 68);
   EXPECT_GE(cases, 251);
   EXPECT_LE(skipped, 5);

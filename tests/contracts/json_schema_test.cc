@@ -54,11 +54,13 @@ TEST(JsonSchemaTest, EachKeywordHasItsMessage) {
   EXPECT_EQ(Errors(s, R"({"n": 1, "e": "c"})"), V{"/e: \"c\" is not one of [\"a\",\"b\"]"});
   EXPECT_EQ(Errors(s, R"({"n": 1, "c": "v2"})"), V{"/c: \"v2\" is not \"v1\""});
   EXPECT_EQ(Errors(s, R"({"n": 1, "a": []})"), V{"/a: has 0 items, fewer than the minimum 1"});
-  EXPECT_EQ(Errors(s, R"({"n": 1, "a": ["x", "y", "z"]})"), V{"/a: has 3 items, more than the maximum 2"});
+  EXPECT_EQ(Errors(s, R"({"n": 1, "a": ["x", "y", "z"]})"),
+            V{"/a: has 3 items, more than the maximum 2"});
   EXPECT_EQ(Errors(s, R"({"n": 1, "a": ["x", "x"]})"), V{"/a: items 0 and 1 are equal (\"x\")"});
   EXPECT_EQ(Errors(s, R"({"n": 1, "a": ["x", 2]})"), V{"/a/1: expected string, got integer"});
   EXPECT_EQ(Errors(s, R"({"n": 1, "o": {}})"), V{"/o: has 0 properties, fewer than the minimum 1"});
-  EXPECT_EQ(Errors(s, R"({"n": 1, "o": {"p": 1, "q": 2}})"), V{"/o: has 2 properties, more than the maximum 1"});
+  EXPECT_EQ(Errors(s, R"({"n": 1, "o": {"p": 1, "q": 2}})"),
+            V{"/o: has 2 properties, more than the maximum 1"});
   EXPECT_EQ(Errors(s, R"({"n": 1, "t": 3})"), V{"/t: expected string or null, got integer"});
   EXPECT_EQ(Errors(s, R"({"n": 1, "zz": 3})"), V{"/: unknown property \"zz\""});
   EXPECT_EQ(Errors(s, R"([])"), V{"/: expected object, got array"});
@@ -69,7 +71,8 @@ TEST(JsonSchemaTest, EachKeywordHasItsMessage) {
 }
 
 TEST(JsonSchemaTest, PatternIsUnanchoredAndDollarMeansEnd) {
-  JsonSchema s = MustCompile(R"({"properties": {"h": {"pattern": "^[0-9a-f]{4}$"}, "u": {"pattern": "b+"}}})");
+  JsonSchema s =
+      MustCompile(R"({"properties": {"h": {"pattern": "^[0-9a-f]{4}$"}, "u": {"pattern": "b+"}}})");
   EXPECT_EQ(Errors(s, R"({"h": "00ff"})"), V{});
   // PCRE would let '$' match before a final newline; JSON Schema (ECMA-262) does not.
   EXPECT_EQ(Errors(s, R"({"h": "00ff\n"})"), V{"/h: \"00ff\\n\" does not match ^[0-9a-f]{4}$"});
@@ -86,7 +89,8 @@ TEST(JsonSchemaTest, LengthCountsCodePoints) {
 TEST(JsonSchemaTest, NumbersCompareExactly) {
   JsonSchema s = MustCompile(R"({"maximum": 9007199254740991, "minimum": -9223372036854775808})");
   EXPECT_EQ(Errors(s, "9007199254740991"), V{});
-  EXPECT_EQ(Errors(s, "9007199254740992"), V{"/: 9007199254740992 is greater than maximum 9007199254740991"});
+  EXPECT_EQ(Errors(s, "9007199254740992"),
+            V{"/: 9007199254740992 is greater than maximum 9007199254740991"});
   EXPECT_EQ(Errors(s, "18446744073709551615"),
             V{"/: 18446744073709551615 is greater than maximum 9007199254740991"});
   EXPECT_EQ(Errors(s, "-9223372036854775808"), V{});
@@ -111,7 +115,9 @@ TEST(JsonSchemaTest, RefsCombinatorsAndBooleanSchemas) {
       "always": true
     }
   })");
-  EXPECT_EQ(Errors(s, R"({"p": 2, "q": 7, "one": 2.5, "any": "x", "all": 1, "nope": 1, "always": 1})"), V{});
+  EXPECT_EQ(
+      Errors(s, R"({"p": 2, "q": 7, "one": 2.5, "any": "x", "all": 1, "nope": 1, "always": 1})"),
+      V{});
   // $ref applies beside its siblings (draft 2020-12).
   EXPECT_EQ(Errors(s, R"({"p": 0})"), V{"/p: 0 is less than minimum 1"});
   EXPECT_EQ(Errors(s, R"({"p": 4})"), V{"/p: 4 is greater than maximum 3"});
@@ -127,12 +133,15 @@ TEST(JsonSchemaTest, RefsCombinatorsAndBooleanSchemas) {
   ASSERT_TRUE(sub.ok());
   ASSERT_EQ(sub->size(), 1u);
   EXPECT_EQ((*sub)[0].ToString(), "/: 0 is less than minimum 1");
-  EXPECT_EQ(s.Validate(Json(0), "#/$defs/none").status().message(), "schema reference \"#/$defs/none\" names no schema");
-  EXPECT_EQ(s.Validate(Json(0), "#/$defs").status().message(), "schema reference \"#/$defs\" names no schema");
+  EXPECT_EQ(s.Validate(Json(0), "#/$defs/none").status().message(),
+            "schema reference \"#/$defs/none\" names no schema");
+  EXPECT_EQ(s.Validate(Json(0), "#/$defs").status().message(),
+            "schema reference \"#/$defs\" names no schema");
 }
 
 TEST(JsonSchemaTest, PathsEscapeAndMessagesAreBounded) {
-  JsonSchema s = MustCompile(R"({"additionalProperties": {"type": "integer"}, "properties": {"s": {"maxLength": 1}}})");
+  JsonSchema s = MustCompile(
+      R"({"additionalProperties": {"type": "integer"}, "properties": {"s": {"maxLength": 1}}})");
   EXPECT_EQ(Errors(s, R"({"a/b~c": "x"})"), V{"/a~1b~0c: expected integer, got string"});
   std::string long_value(5000, 'z');
   auto errors = s.Validate(Json{{"s", long_value}});
@@ -142,7 +151,8 @@ TEST(JsonSchemaTest, PathsEscapeAndMessagesAreBounded) {
 }
 
 TEST(JsonSchemaTest, RefLoopIsCutOff) {
-  JsonSchema s = MustCompile(R"({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})");
+  JsonSchema s = MustCompile(
+      R"({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})");
   EXPECT_EQ(Errors(s, "1"), V{"/: schema references nest too deeply"});
 }
 
@@ -152,19 +162,25 @@ TEST(JsonSchemaTest, CompileRefusesWhatItDoesNotEnforce) {
   };
   EXPECT_EQ(message(R"({"properties": {"a": {"format": "date-time"}}})"),
             "schema #/properties/a: unsupported keyword \"format\"");
-  EXPECT_EQ(message(R"({"patternProperties": {}})"), "schema #: unsupported keyword \"patternProperties\"");
+  EXPECT_EQ(message(R"({"patternProperties": {}})"),
+            "schema #: unsupported keyword \"patternProperties\"");
   EXPECT_EQ(message(R"({"items": [{}]})"),
             "schema #: \"items\" as an array (the draft 7 tuple form) is not supported");
   EXPECT_EQ(message(R"({"$ref": "other.json#/a"})"),
-            "schema #: \"$ref\" \"other.json#/a\" does not resolve (only local \"#/...\" references are supported)");
+            "schema #: \"$ref\" \"other.json#/a\" does not resolve (only local \"#/...\" "
+            "references are supported)");
   EXPECT_EQ(message(R"({"$ref": "#/default", "default": {"type": "string"}})"),
             "schema: a \"$ref\" names a value that is not a schema");
   EXPECT_EQ(message(R"({"type": "text"})"), "schema #: \"type\" names an unknown type \"text\"");
-  EXPECT_EQ(message(R"({"minLength": -1})"), "schema #: \"minLength\" must be a non-negative integer");
-  EXPECT_EQ(message(R"({"pattern": "("})"), "schema #: \"pattern\" does not compile at offset 1: missing closing parenthesis");
-  EXPECT_EQ(message(R"({"required": ["a", "a"]})"), "schema #: \"required\" must hold distinct strings");
+  EXPECT_EQ(message(R"({"minLength": -1})"),
+            "schema #: \"minLength\" must be a non-negative integer");
+  EXPECT_EQ(message(R"({"pattern": "("})"),
+            "schema #: \"pattern\" does not compile at offset 1: missing closing parenthesis");
+  EXPECT_EQ(message(R"({"required": ["a", "a"]})"),
+            "schema #: \"required\" must hold distinct strings");
   EXPECT_EQ(message(R"({"anyOf": []})"), "schema #: \"anyOf\" must be a non-empty array");
-  EXPECT_EQ(message(R"({"$defs": {"x": {"$id": "y"}}})"), "schema #/$defs/x: \"$id\" is supported only at the root");
+  EXPECT_EQ(message(R"({"$defs": {"x": {"$id": "y"}}})"),
+            "schema #/$defs/x: \"$id\" is supported only at the root");
   EXPECT_EQ(message("3"), "schema #: a schema must be an object or a boolean");
 }
 

@@ -1,8 +1,8 @@
 // Checks the contract schema and the validator against an outside reference: python3-jsonschema
-// (Debian's, a complete draft 2020-12 implementation). The schema file must be a valid 2020-12 schema
-// by the metaschema, and on several hundred contracts made by mutating a valid one (every member
-// removed, retyped, emptied, pushed past its bounds, unknown members added) both validators must
-// reach the same verdict.
+// (Debian's, a complete draft 2020-12 implementation). The schema file must be a valid 2020-12
+// schema by the metaschema, and on several hundred contracts made by mutating a valid one (every
+// member removed, retyped, emptied, pushed past its bounds, unknown members added) both validators
+// must reach the same verdict.
 #include <functional>
 #include <sstream>
 
@@ -18,7 +18,9 @@ using Json = nlohmann::json;
 
 constexpr char kPython[] = "/usr/bin/python3";
 
-std::string SchemaPath() { return ::triad::testing::SourceDir() + "/contracts/schema/contract.schema.json"; }
+std::string SchemaPath() {
+  return ::triad::testing::SourceDir() + "/contracts/schema/contract.schema.json";
+}
 
 // A contract using every optional member of the schema.
 Json RichContract() {
@@ -49,14 +51,21 @@ struct Mutant {
   bool trailing_newline = false;
 };
 
-void Mutate(const Json& root, const Json& node, const Json::json_pointer& at, std::vector<Mutant>& out) {
+void Mutate(const Json& root, const Json& node, const Json::json_pointer& at,
+            std::vector<Mutant>& out) {
   auto with = [&](const Json& value, const std::string& what, bool newline = false) {
     Json d = root;
     d[at] = value;
     out.push_back({std::move(d), at.to_string() + " " + what, newline});
   };
   if (node.is_object()) {
-    with([&] { Json o = node; o["zz_unknown"] = 1; return o; }(), "+unknown");
+    with(
+        [&] {
+          Json o = node;
+          o["zz_unknown"] = 1;
+          return o;
+        }(),
+        "+unknown");
     for (auto it = node.begin(); it != node.end(); ++it) {
       Json d = root;
       d[at].erase(it.key());
@@ -67,10 +76,22 @@ void Mutate(const Json& root, const Json& node, const Json::json_pointer& at, st
   } else if (node.is_array()) {
     with(Json::array(), "emptied");
     if (!node.empty()) {
-      with([&] { Json a = node; a.push_back(node[0]); return a; }(), "duplicated");
+      with(
+          [&] {
+            Json a = node;
+            a.push_back(node[0]);
+            return a;
+          }(),
+          "duplicated");
       for (size_t i = 0; i < node.size(); ++i) Mutate(root, node[i], at / i, out);
     }
-    with([&] { Json a = node; a.push_back("zz"); return a; }(), "+zz");
+    with(
+        [&] {
+          Json a = node;
+          a.push_back("zz");
+          return a;
+        }(),
+        "+zz");
     with(Json::object(), "as object");
   } else if (node.is_string()) {
     std::string s = node.get<std::string>();
@@ -96,13 +117,15 @@ void Mutate(const Json& root, const Json& node, const Json::json_pointer& at, st
 }
 
 TEST(SchemaReferenceTest, EmbeddedSchemaIsTheRepositoryFile) {
-  EXPECT_EQ(std::string(internal::ContractSchemaText()), ::triad::testing::ReadTestFile(SchemaPath()));
+  EXPECT_EQ(std::string(internal::ContractSchemaText()),
+            ::triad::testing::ReadTestFile(SchemaPath()));
 }
 
 TEST(SchemaReferenceTest, SameVerdictsAsPythonJsonschema) {
   std::string out;
   ASSERT_EQ(::triad::testing::RunCommand(std::string(kPython) + " -c 'import jsonschema'", &out), 0)
-      << "python3-jsonschema is missing: run scripts/install-deps.sh\n" << out;
+      << "python3-jsonschema is missing: run scripts/install-deps.sh\n"
+      << out;
 
   Json base = RichContract();
   std::vector<Mutant> mutants{{base, "unchanged"}};
@@ -119,8 +142,8 @@ jsonschema.Draft202012Validator.check_schema(schema)
 v = jsonschema.Draft202012Validator(schema)
 print("".join("1" if v.is_valid(json.loads(line)) else "0" for line in open(sys.argv[2])))
 )");
-  ASSERT_EQ(::triad::testing::RunCommand(std::string(kPython) + " " + dir.File("check.py") + " " + SchemaPath() +
-                                             " " + dir.File("docs.jsonl"),
+  ASSERT_EQ(::triad::testing::RunCommand(std::string(kPython) + " " + dir.File("check.py") + " " +
+                                             SchemaPath() + " " + dir.File("docs.jsonl"),
                                          &out),
             0)
       << out;
@@ -132,8 +155,8 @@ print("".join("1" if v.is_valid(json.loads(line)) else "0" for line in open(sys.
     bool theirs = out[i] == '1';
     (ours ? valid : invalid)++;
     if (mutants[i].trailing_newline && theirs && !ours) {
-      // Python's re lets '$' match before a final newline; ECMA-262, which JSON Schema specifies, does
-      // not. Here we are stricter on purpose.
+      // Python's re lets '$' match before a final newline; ECMA-262, which JSON Schema specifies,
+      // does not. Here we are stricter on purpose.
       ++newline_divergences;
       continue;
     }

@@ -58,11 +58,12 @@ TEST(TrainingTest, MinimalSectionTakesEveryDefault) {
       R"({"method": "lora", "rank": 4, "alpha": 8, "target_modules": ["q_proj"], "learning_rate": 1e-4,
           "batch_size": 1, "sequence_length": 8, "seed": 0})");
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->ToJson().dump(),
-            R"({"method":"lora","rank":4,"alpha":8.0,"dropout":0.0,"use_rslora":false,"target_modules":["q_proj"],)"
-            R"("epochs":1,"max_steps":0,"learning_rate":0.0001,"lr_scheduler":"linear","warmup_steps":0,)"
-            R"("weight_decay":0.0,"batch_size":1,"gradient_accumulation_steps":1,"max_grad_norm":1.0,)"
-            R"("sequence_length":8,"packing":false,"eval_fraction":0.0,"seed":0})");
+  EXPECT_EQ(
+      t->ToJson().dump(),
+      R"({"method":"lora","rank":4,"alpha":8.0,"dropout":0.0,"use_rslora":false,"target_modules":["q_proj"],)"
+      R"("epochs":1,"max_steps":0,"learning_rate":0.0001,"lr_scheduler":"linear","warmup_steps":0,)"
+      R"("weight_decay":0.0,"batch_size":1,"gradient_accumulation_steps":1,"max_grad_norm":1.0,)"
+      R"("sequence_length":8,"packing":false,"eval_fraction":0.0,"seed":0})");
   // ToJson reads back to the same section.
   absl::StatusOr<TrainingConfig> again = TrainingConfig::FromJson(Json::parse(t->ToJson().dump()));
   ASSERT_TRUE(again.ok());
@@ -89,39 +90,48 @@ TEST(TrainingTest, EachRuleHasItsReason) {
   EXPECT_EQ(ProblemsWith("dropout", 1), V{"/dropout: 1 is not less than 1"});
   EXPECT_EQ(ProblemsWith("dropout", -0.1), V{"/dropout: -0.1 is less than minimum 0"});
   EXPECT_EQ(ProblemsWith("use_rslora", 1), V{"/use_rslora: expected boolean, got integer"});
-  EXPECT_EQ(ProblemsWith("target_modules", Json::array()), V{"/target_modules: has 0 items, fewer than the minimum 1"});
+  EXPECT_EQ(ProblemsWith("target_modules", Json::array()),
+            V{"/target_modules: has 0 items, fewer than the minimum 1"});
   EXPECT_EQ(ProblemsWith("target_modules", Json::array({"q_proj", "q_proj"})),
             V{"/target_modules: items 0 and 1 are equal (\"q_proj\")"});
-  EXPECT_EQ(ProblemsWith("target_modules", Json::array({"q_proj", "attn"})),
-            V{"/target_modules/1: \"attn\" is not one of "
-              "[\"q_proj\",\"k_proj\",\"v_proj\",\"o_proj\",\"gate_proj\",\"up_proj\",\"down_proj\"]"});
-  EXPECT_EQ(ProblemsWith("target_modules", "q_proj"), V{"/target_modules: expected array, got string"});
+  EXPECT_EQ(
+      ProblemsWith("target_modules", Json::array({"q_proj", "attn"})),
+      V{"/target_modules/1: \"attn\" is not one of "
+        "[\"q_proj\",\"k_proj\",\"v_proj\",\"o_proj\",\"gate_proj\",\"up_proj\",\"down_proj\"]"});
+  EXPECT_EQ(ProblemsWith("target_modules", "q_proj"),
+            V{"/target_modules: expected array, got string"});
   EXPECT_EQ(ProblemsWith("epochs", -1), V{"/epochs: -1 is less than minimum 0"});
   EXPECT_EQ(ProblemsWith("epochs", 1.5), V{"/epochs: expected integer, got number"});
   EXPECT_EQ(ProblemsWith("max_steps", -3), V{"/max_steps: -3 is less than minimum 0"});
-  EXPECT_EQ(ProblemsWith("max_steps", 9007199254740992u), V{"/max_steps: 9007199254740992 is greater than maximum 9007199254740991"});
+  EXPECT_EQ(ProblemsWith("max_steps", 9007199254740992u),
+            V{"/max_steps: 9007199254740992 is greater than maximum 9007199254740991"});
   EXPECT_EQ(ProblemsWith("learning_rate", 0), V{"/learning_rate: 0 is not greater than 0"});
-  EXPECT_EQ(ProblemsWith("lr_scheduler", "step"), V{"/lr_scheduler: \"step\" is not one of [\"linear\",\"cosine\",\"constant\"]"});
+  EXPECT_EQ(ProblemsWith("lr_scheduler", "step"),
+            V{"/lr_scheduler: \"step\" is not one of [\"linear\",\"cosine\",\"constant\"]"});
   EXPECT_EQ(ProblemsWith("warmup_steps", -1), V{"/warmup_steps: -1 is less than minimum 0"});
   EXPECT_EQ(ProblemsWith("weight_decay", -0.01), V{"/weight_decay: -0.01 is less than minimum 0"});
   EXPECT_EQ(ProblemsWith("batch_size", 0), V{"/batch_size: 0 is less than minimum 1"});
-  EXPECT_EQ(ProblemsWith("gradient_accumulation_steps", 0), V{"/gradient_accumulation_steps: 0 is less than minimum 1"});
+  EXPECT_EQ(ProblemsWith("gradient_accumulation_steps", 0),
+            V{"/gradient_accumulation_steps: 0 is less than minimum 1"});
   EXPECT_EQ(ProblemsWith("max_grad_norm", -1), V{"/max_grad_norm: -1 is less than minimum 0"});
   EXPECT_EQ(ProblemsWith("sequence_length", 7), V{"/sequence_length: 7 is less than minimum 8"});
-  EXPECT_EQ(ProblemsWith("sequence_length", 131073), V{"/sequence_length: 131073 is greater than maximum 131072"});
+  EXPECT_EQ(ProblemsWith("sequence_length", 131073),
+            V{"/sequence_length: 131073 is greater than maximum 131072"});
   EXPECT_EQ(ProblemsWith("packing", "true"), V{"/packing: expected boolean, got string"});
   EXPECT_EQ(ProblemsWith("eval_fraction", 1.0), V{"/eval_fraction: 1.0 is not less than 1"});
   EXPECT_EQ(ProblemsWith("seed", -1), V{"/seed: -1 is less than minimum 0"});
   EXPECT_EQ(ProblemsWith("optimizer", "sgd"), V{"/: unknown property \"optimizer\""});
-  for (const char* required : {"method", "rank", "alpha", "target_modules", "learning_rate", "batch_size",
-                               "sequence_length", "seed"}) {
-    EXPECT_EQ(ProblemsWithout(required), V{std::string("/: missing required property \"") + required + "\""});
+  for (const char* required : {"method", "rank", "alpha", "target_modules", "learning_rate",
+                               "batch_size", "sequence_length", "seed"}) {
+    EXPECT_EQ(ProblemsWithout(required),
+              V{std::string("/: missing required property \"") + required + "\""});
   }
 }
 
 TEST(TrainingTest, EmbeddingsAndHeadAreRefusedWithAReason) {
   const std::string why =
-      " is refused: LoRA adapts only the attention and MLP projections (q_proj k_proj v_proj o_proj gate_proj "
+      " is refused: LoRA adapts only the attention and MLP projections (q_proj k_proj v_proj "
+      "o_proj gate_proj "
       "up_proj down_proj), never embed_tokens or lm_head";
   EXPECT_EQ(ProblemsWith("target_modules", Json::array({"q_proj", "lm_head", "embed_tokens"})),
             (V{"/target_modules/1: lm_head" + why, "/target_modules/2: embed_tokens" + why}));
@@ -144,12 +154,14 @@ TEST(TrainingTest, EveryProblemIsListed) {
   EXPECT_EQ(problems, (V{"/alpha: -1 is not greater than 0", "/: unknown property \"extra\"",
                          "/rank: 0 is less than minimum 1"}));
   EXPECT_EQ(st.message(),
-            "training: /alpha: -1 is not greater than 0; /: unknown property \"extra\"; /rank: 0 is less than minimum 1");
+            "training: /alpha: -1 is not greater than 0; /: unknown property \"extra\"; /rank: 0 "
+            "is less than minimum 1");
 }
 
 TEST(TrainingTest, TextErrors) {
   V problems;
-  EXPECT_EQ(TrainingConfig::FromText("{", &problems).status().message(), "training: JSON: syntax error at byte 2");
+  EXPECT_EQ(TrainingConfig::FromText("{", &problems).status().message(),
+            "training: JSON: syntax error at byte 2");
   EXPECT_EQ(problems, V{"JSON: syntax error at byte 2"});
   EXPECT_EQ(TrainingConfig::FromText(R"({"rank": 1, "rank": 2})").status().message(),
             "training: JSON: duplicate key \"rank\"");

@@ -2,10 +2,10 @@
 // patterns, the rules in code, party cards), the envelope check, the worker policy, training and
 // outputs parsers, and policy evaluation on what the claims parser accepts.
 //
-// The first byte picks the document (seeds start with '0'..'5': contract payload, contract envelope,
-// policy, training, outputs, claims); the rest is the document. Besides "no crash", the target checks
-// that whatever parses re-serializes to something that parses to the same thing, and that a status or
-// a decision never says yes while listing reasons.
+// The first byte picks the document (seeds start with '0'..'5': contract payload, contract
+// envelope, policy, training, outputs, claims); the rest is the document. Besides "no crash", the
+// target checks that whatever parses re-serializes to something that parses to the same thing, and
+// that a status or a decision never says yes while listing reasons.
 #include <cstddef>
 #include <cstdint>
 
@@ -86,7 +86,8 @@ void FuzzPayload(absl::string_view text) {
 }
 
 void FuzzEnvelope(absl::string_view text) {
-  absl::StatusOr<crypto::DsseEnvelope> env = crypto::DsseEnvelope::FromJson(text, kMaxContractEnvelopeSize);
+  absl::StatusOr<crypto::DsseEnvelope> env =
+      crypto::DsseEnvelope::FromJson(text, kMaxContractEnvelopeSize);
   if (!env.ok()) return;
   static const absl::Time now = [] {
     absl::Time t;
