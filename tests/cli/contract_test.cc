@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "crypto/dsse.h"
+#include "crypto/hash.h"
 #include "gtest/gtest.h"
 #include "tests/testing/testing.h"
 
@@ -144,6 +145,17 @@ TEST_F(ContractCliTest, DraftWithTheExampleFiles) {
   EXPECT_EQ(c->worker_policy.tee, (V{"sev-snp", "tdx"}));
   EXPECT_EQ(c->outputs.metrics_recipients.size(), 3u);
   EXPECT_EQ(c->not_after - c->not_before, absl::Hours(12));
+}
+
+TEST_F(ContractCliTest, SimPolicyScriptPinsTheWorkerExecutable) {
+  // The quickstart's policy: sim only, measurement = SHA-384 of the worker executable.
+  std::string policy;
+  ASSERT_EQ(RunCommand(testing::SourceDir() + "/examples/make-sim-policy.sh " + Triad(), &policy), 0) << policy;
+  auto p = contracts::WorkerPolicy::FromText(policy);
+  ASSERT_TRUE(p.ok()) << p.status() << "\n" << policy;
+  EXPECT_EQ(p->tee, V{"sim"});
+  ASSERT_TRUE(p->sim.has_value());
+  EXPECT_EQ(p->sim->measurements, V{crypto::Sha384(testing::ReadTestFile(Triad()))});
 }
 
 TEST_F(ContractCliTest, DefaultPolicyIsHardwareOnlyAndNeedsAMeasurement) {

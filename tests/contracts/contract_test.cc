@@ -222,6 +222,26 @@ TEST_F(ContractTest, InvalidPayloadListsEveryProblemAndNoSignatureChecks) {
   EXPECT_FALSE(st.contract.has_value());
 }
 
+TEST_F(ContractTest, PartiesThatAreNotDistinctKeysAreNotActive) {
+  // The data owner's slot holds the model owner's key: one signature would count for two parties.
+  OJson j = contract_.ToJsonValue();
+  OJson twin = mo_.card.ToJsonValue();
+  twin["role"] = "data-owner";
+  twin["age_recipient"] = do_.card.age_recipient.ToString();
+  j["parties"]["data_owner"] = twin;
+  crypto::DsseEnvelope env{std::string(kContractPayloadType), j.dump(2), {}};
+  crypto::DsseSign(env, mo_.key);
+  crypto::DsseSign(env, cp_.key);
+  ContractStatus st = CheckContract(env, kNow);
+  EXPECT_EQ(st.reasons, V{"/parties: model_owner and data_owner have the same signing key " +
+                          mo_.card.fingerprint()});
+  EXPECT_FALSE(st.active());
+  EXPECT_EQ(SignContract(env, mo_.key, kNow).message(),
+            "refusing to sign an invalid contract: /parties: model_owner and data_owner have the same "
+            "signing key " +
+                mo_.card.fingerprint());
+}
+
 TEST_F(ContractTest, SignRefusals) {
   crypto::DsseEnvelope env = Draft();
   Party outsider = MakeParty("outsider", Role::kDataOwner);
