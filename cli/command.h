@@ -27,6 +27,7 @@ int Fail(const absl::Status& status);
 int Fail(absl::string_view message);
 
 void AddKeygenCommands(CLI::App& app, Context& ctx);
+void AddContractCommands(CLI::App& app, Context& ctx);
 
 }  // namespace triad::cli
 

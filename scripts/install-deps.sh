@@ -16,6 +16,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libarchive-dev libpcre2-dev libutf8proc-dev
   age
+  python3-jsonschema json-schema-test-suite   # outside references for the contract schema tests
   clang libclang-rt-14-dev   # libFuzzer targets
 )
 if [[ "${1:-}" == "--bench" ]]; then

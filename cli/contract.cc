@@ -1,0 +1,610 @@
+// triad contract draft | sign | verify | show: the three-party contract on the command line.
+//
+// A contract file is a DSSE envelope in JSON (crypto/dsse.h) whose payload is the contract
+// (contracts/contract.h). `draft` writes it unsigned; each party adds its signature with `sign`;
+// `verify` says whether it is active; `show` prints the terms and who has signed.
+#include "contracts/contract.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "base/clock.h"
+#include "base/encoding.h"
+#include "base/file.h"
+#include "base/status.h"
+#include "cli/command.h"
+#include "cli/keys.h"
+#include "crypto/hash.h"
+#include "crypto/random.h"
+
+namespace triad::cli {
+namespace {
+
+using contracts::Contract;
+using contracts::Role;
+
+constexpr absl::Duration kMaxValidity = absl::Hours(24 * 3650);
+
+int Finish(const absl::Status& st) { return st.ok() ? kExitOk : Fail(st); }
+
+// Closes a file descriptor when it goes.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+absl::StatusOr<absl::Time> Now(const std::string& flag) {
+  if (flag.empty()) return base::SystemClock().Now();
+  absl::Time t;
+  if (!base::ParseRfc3339(flag, &t)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--now: \"", flag, "\" is not an RFC 3339 time"));
+  }
+  return t;
+}
+
+// "30d", "12h", "90m", "1h30m", "3600s": a day suffix on top of what absl::ParseDuration reads.
+absl::StatusOr<absl::Duration> ParseValidity(const std::string& text) {
+  absl::Duration d;
+  bool ok = false;
+  if (absl::EndsWith(text, "d")) {
+    int64_t days = 0;
+    ok = absl::SimpleAtoi(absl::string_view(text).substr(0, text.size() - 1), &days) && days > 0 &&
+         days <= 3650;
+    d = absl::Hours(24 * days);
+  } else {
+    ok = absl::ParseDuration(text, &d);
+  }
+  if (!ok || d <= absl::ZeroDuration() || d > kMaxValidity) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--valid-for: \"", text,
+                     "\" is not a duration from 1s to 3650d (examples: 30d, 12h, 90m)"));
+  }
+  return d;
+}
+
+// The SHA-256 of a file, read in pieces (models are large).
+absl::StatusOr<std::string> HashFile(const std::string& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return base::ErrnoStatus(errno, absl::StrCat("opening ", path));
+  crypto::Hasher hasher(crypto::HashAlg::kSha256);
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return base::ErrnoStatus(errno, absl::StrCat("reading ", path));
+    if (n == 0) break;
+    hasher.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+  return hasher.Finish();
+}
+
+// --model / --dataset: "sha256:<hex>" with a name from --model-name, or the encrypted file itself,
+// whose SHA-256 is computed and whose file name is the default name.
+absl::StatusOr<contracts::Artifact> ResolveArtifact(const std::string& flag,
+                                                    const std::string& value,
+                                                    const std::string& name) {
+  contracts::Artifact a;
+  if (absl::StartsWith(value, "sha256:")) {
+    absl::StatusOr<std::string> raw = base::HexDecode(value.substr(7));
+    if (value.size() != 7 + 64 || !raw.ok() || base::HexEncode(*raw) != value.substr(7)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": \"", value, "\" is not sha256:<64 lower-case hex digits>"));
+    }
+    if (name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " gives an artifact id; name it with ", flag, "-name"));
+    }
+    a.id = value;
+  } else {
+    TRIAD_ASSIGN_OR_RETURN(std::string digest, base::Annotate(HashFile(value), flag));
+    a.id = absl::StrCat("sha256:", base::HexEncode(digest));
+  }
+  a.name = name;
+  if (a.name.empty()) {
+    size_t slash = value.find_last_of('/');
+    a.name = slash == std::string::npos ? value : value.substr(slash + 1);
+  }
+  if (absl::Status st = contracts::ValidateName(a.name); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " name \"", a.name, "\": ", st.message()));
+  }
+  return a;
+}
+
+absl::StatusOr<contracts::PartyCard> LoadCard(const std::string& flag, const std::string& path,
+                                              Role role) {
+  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card, contracts::PartyCard::FromFile(path));
+  if (card.role != role) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is the card of a ",
+                                                   contracts::RoleName(card.role), ", not of a ",
+                                                   contracts::RoleName(role)));
+  }
+  return card;
+}
+
+// Reads a section file with its parser; every problem of the file goes into the error.
+template <typename T, typename Parse>
+absl::StatusOr<T> LoadSection(const std::string& flag, const std::string& path, Parse parse) {
+  TRIAD_ASSIGN_OR_RETURN(std::string text, base::Annotate(base::ReadFile(path, 256 * 1024), flag));
+  return base::Annotate(parse(text), absl::StrCat(flag, " ", path));
+}
+
+absl::StatusOr<std::vector<std::string>> DecodeMeasurements(const std::string& flag,
+                                                            const std::vector<std::string>& hex) {
+  std::vector<std::string> out;
+  for (const std::string& h : hex) {
+    absl::StatusOr<std::string> raw = base::HexDecode(h);
+    if (!raw.ok() || raw->size() != 48) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": \"", h, "\" is not 48 bytes of hex (96 digits)"));
+    }
+    out.push_back(*std::move(raw));
+  }
+  return out;
+}
+
+absl::StatusOr<crypto::DsseEnvelope> ParseEnvelope(const std::string& path,
+                                                   absl::string_view text) {
+  return base::Annotate(crypto::DsseEnvelope::FromJson(text, contracts::kMaxContractEnvelopeSize),
+                        path);
+}
+
+absl::StatusOr<crypto::DsseEnvelope> ReadEnvelope(const std::string& path) {
+  TRIAD_ASSIGN_OR_RETURN(std::string text,
+                         base::ReadFile(path, contracts::kMaxContractEnvelopeSize));
+  return ParseEnvelope(path, text);
+}
+
+std::string EnvelopeFileText(const crypto::DsseEnvelope& env) { return env.ToJson() + "\n"; }
+
+// ---------------------------------------------------------------------------------------------------
+// draft
+
+struct DraftFlags {
+  std::string model_owner, data_owner, provider;
+  std::string model, model_name, dataset, dataset_name;
+  std::string policy, training, outputs;
+  std::vector<std::string> snp_measurements, tdx_mr_td;
+  std::string valid_for, id, now, out;
+  bool json = false;
+};
+
+absl::Status Draft(const DraftFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(absl::Time now, Now(f.now));
+  now = absl::FromUnixSeconds(absl::ToUnixSeconds(now));  // the document has whole seconds
+  TRIAD_ASSIGN_OR_RETURN(absl::Duration validity, ParseValidity(f.valid_for));
+  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard mo,
+                         LoadCard("--model-owner", f.model_owner, Role::kModelOwner));
+  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard da,
+                         LoadCard("--data-owner", f.data_owner, Role::kDataOwner));
+  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard cp,
+                         LoadCard("--provider", f.provider, Role::kComputeProvider));
+  TRIAD_ASSIGN_OR_RETURN(contracts::Artifact model,
+                         ResolveArtifact("--model", f.model, f.model_name));
+  TRIAD_ASSIGN_OR_RETURN(contracts::Artifact dataset,
+                         ResolveArtifact("--dataset", f.dataset, f.dataset_name));
+
+  contracts::WorkerPolicy policy;
+  if (!f.policy.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(
+        policy, LoadSection<contracts::WorkerPolicy>("--policy", f.policy, [](absl::string_view t) {
+          return contracts::WorkerPolicy::FromText(t);
+        }));
+  } else {
+    TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> snp,
+                           DecodeMeasurements("--snp-measurement", f.snp_measurements));
+    TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> tdx,
+                           DecodeMeasurements("--tdx-mrtd", f.tdx_mr_td));
+    TRIAD_ASSIGN_OR_RETURN(policy, contracts::DefaultHardwarePolicy(snp, tdx));
+  }
+  contracts::TrainingConfig training = contracts::TrainingConfig::Default();
+  if (!f.training.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(training, LoadSection<contracts::TrainingConfig>(
+                                         "--training", f.training, [](absl::string_view t) {
+                                           return contracts::TrainingConfig::FromText(t);
+                                         }));
+  }
+  contracts::Outputs outputs = contracts::Outputs::Default();
+  if (!f.outputs.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(
+        outputs, LoadSection<contracts::Outputs>("--outputs", f.outputs, [](absl::string_view t) {
+          return contracts::Outputs::FromText(t);
+        }));
+  }
+  std::string id =
+      f.id.empty() ? absl::StrCat("c-", base::HexEncode(crypto::RandomString(8))) : f.id;
+  if (absl::Status st = contracts::ValidateName(id); !st.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--id \"", id, "\": ", st.message()));
+  }
+
+  Contract c{
+      id,    now,     now,      now + validity,    std::move(mo),     std::move(da), std::move(cp),
+      model, dataset, training, std::move(policy), std::move(outputs)};
+  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env, contracts::DraftContract(c));
+  TRIAD_RETURN_IF_ERROR(base::WriteNewFile(f.out, EnvelopeFileText(env), 0644));
+  if (f.json) {
+    nlohmann::ordered_json j{{"file", f.out},
+                             {"id", id},
+                             {"digest", contracts::ContractDigest(env)},
+                             {"not_before", base::FormatRfc3339(c.not_before)},
+                             {"not_after", base::FormatRfc3339(c.not_after)}};
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "wrote " << f.out << ": contract " << id << " (" << contracts::ContractDigest(env)
+              << "), valid " << base::FormatRfc3339(c.not_before) << " to "
+              << base::FormatRfc3339(c.not_after) << "\n"
+              << "unsigned; each party reviews it with `triad contract show " << f.out
+              << "` and signs with `triad contract sign " << f.out << " --as DIR/NAME`\n";
+    if (c.worker_policy.Accepts(contracts::kTeeSim)) {
+      std::cout << "warning: the worker policy accepts sim workers (" << contracts::kSimulatedNotice
+                << ")\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// sign
+
+struct SignFlags {
+  std::string file, as, now;
+};
+
+// Opens `path` and takes an exclusive lock on the file that is at `path` once the lock is held, so
+// that two parties signing the same file at once both end up in it (the file is replaced by rename,
+// so a lock on a replaced file is retried on the new one).
+absl::StatusOr<std::unique_ptr<Fd>> LockFile(const std::string& path) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto fd = std::make_unique<Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd->get() < 0) return base::ErrnoStatus(errno, absl::StrCat("opening ", path));
+    while (::flock(fd->get(), LOCK_EX) != 0) {
+      if (errno != EINTR) return base::ErrnoStatus(errno, absl::StrCat("locking ", path));
+    }
+    struct stat held, now;
+    if (::fstat(fd->get(), &held) != 0)
+      return base::ErrnoStatus(errno, absl::StrCat("stat ", path));
+    if (::stat(path.c_str(), &now) == 0 && now.st_ino == held.st_ino && now.st_dev == held.st_dev)
+      return fd;
+  }
+  return absl::UnavailableError(absl::StrCat(path, " keeps changing; try again"));
+}
+
+absl::StatusOr<std::string> ReadFd(int fd, const std::string& path, size_t max_bytes) {
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return base::ErrnoStatus(errno, absl::StrCat("reading ", path));
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(path, " is larger than the limit of ", max_bytes, " bytes"));
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+absl::Status Sign(const SignFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(absl::Time now, Now(f.now));
+  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card,
+                         contracts::PartyCard::FromFile(f.as + ".card.json"));
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  if (key.public_key() != card.signing_key) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(f.as, ".signing.pem is not the key of ", f.as, ".card.json"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<Fd> lock, LockFile(f.file));
+  TRIAD_ASSIGN_OR_RETURN(std::string text,
+                         ReadFd(lock->get(), f.file, contracts::kMaxContractEnvelopeSize));
+  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env, ParseEnvelope(f.file, text));
+
+  // The contract must name this party exactly as its own card does: a contract that puts the
+  // signer's key beside someone else's age recipient would send the signer's outputs elsewhere.
+  absl::StatusOr<Contract> c = Contract::FromPayload(env.payload);
+  if (c.ok()) {
+    if (std::optional<Role> role = c->RoleOfKeyId(card.fingerprint())) {
+      const contracts::PartyCard& named = c->party(*role);
+      if (named.ToJson() != card.ToJson()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "contract ", c->id, " names your key as ", contracts::SlotName(*role),
+            " with a card that differs from ", f.as, ".card.json (name \"", named.name,
+            "\", age recipient ", named.age_recipient.ToString(), "); refusing to sign"));
+      }
+    }
+  }
+  TRIAD_RETURN_IF_ERROR(base::Annotate(contracts::SignContract(env, key, now), f.file));
+  TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.file, EnvelopeFileText(env), 0644));
+
+  contracts::ContractStatus st = contracts::CheckContract(env, now);
+  std::optional<Role> role = c->RoleOfKeyId(card.fingerprint());
+  std::cout << "signed " << f.file << " as " << contracts::SlotName(*role) << " \"" << card.name
+            << "\"\n";
+  std::vector<std::string> parts;
+  for (int i = 0; i < 3; ++i) {
+    parts.push_back(absl::StrCat(contracts::SlotName(contracts::kContractRoles[i]), " ",
+                                 contracts::SignatureStateName(st.signatures[i])));
+  }
+  std::cout << "signatures: " << absl::StrJoin(parts, ", ") << "\n";
+  if (st.active()) {
+    std::cout << "the contract is active\n";
+  } else {
+    std::cout << "the contract is not active:\n";
+    for (const std::string& r : st.reasons) std::cout << "  - " << r << "\n";
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// verify
+
+struct VerifyFlags {
+  std::string file, now;
+  bool json = false;
+};
+
+int Verify(const VerifyFlags& f) {
+  absl::StatusOr<absl::Time> now = Now(f.now);
+  if (!now.ok()) return Fail(now.status());
+  absl::StatusOr<crypto::DsseEnvelope> env = ReadEnvelope(f.file);
+  if (!env.ok()) return Fail(env.status());
+  contracts::ContractStatus st = contracts::CheckContract(*env, *now);
+  if (f.json) {
+    std::cout << st.ToJson().dump() << "\n";
+  } else if (st.active()) {
+    std::cout << "contract " << st.contract->id << " is active (" << st.digest << "), valid until "
+              << base::FormatRfc3339(st.contract->not_after) << "\n";
+    if (st.contract->worker_policy.Accepts(contracts::kTeeSim)) {
+      std::cout << "note: its worker policy accepts sim workers (" << contracts::kSimulatedNotice
+                << ")\n";
+    }
+  } else {
+    for (const std::string& r : st.reasons) std::cerr << "triad: " << r << "\n";
+  }
+  return st.active() ? kExitOk : kExitFailure;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// show
+
+struct ShowFlags {
+  std::string file, now;
+  bool json = false;
+};
+
+std::string Num(double d) { return nlohmann::json(d).dump(); }
+std::string YesNo(bool b) { return b ? "yes" : "no"; }
+std::string HexList(const std::vector<std::string>& values) {
+  std::vector<std::string> hex;
+  for (const std::string& v : values) hex.push_back(base::HexEncode(v));
+  return absl::StrJoin(hex, "\n                 ");
+}
+std::string Slots(const std::vector<Role>& roles) {
+  std::vector<std::string> names;
+  for (Role r : roles) names.push_back(std::string(contracts::SlotName(r)));
+  return names.empty() ? "nobody" : absl::StrJoin(names, ", ");
+}
+
+void PrintPolicy(const contracts::WorkerPolicy& p) {
+  std::cout << "Worker policy\n"
+            << "  TEE kinds      " << absl::StrJoin(p.tee, ", ") << "\n"
+            << "  debug workers  " << (p.allow_debug ? "ALLOWED" : "refused") << "\n";
+  if (p.sev_snp) {
+    const contracts::SnpReference& r = *p.sev_snp;
+    std::cout << "  sev-snp\n    measurement  " << HexList(r.measurements) << "\n"
+              << "    min TCB      bootloader " << int{r.min_tcb.bootloader} << ", tee "
+              << int{r.min_tcb.tee} << ", snp " << int{r.min_tcb.snp} << ", microcode "
+              << int{r.min_tcb.microcode};
+    if (r.check_fmc) std::cout << ", fmc " << int{r.min_tcb.fmc};
+    std::cout << "\n";
+    if (!r.host_data.empty()) std::cout << "    host_data    " << HexList(r.host_data) << "\n";
+    if (r.min_guest_svn) std::cout << "    guest SVN    >= " << *r.min_guest_svn << "\n";
+    if (!r.allowed_vmpls.empty())
+      std::cout << "    VMPL         " << absl::StrJoin(r.allowed_vmpls, ", ") << "\n";
+    std::cout << "    migration agent " << (r.allow_migration_agent ? "allowed" : "refused")
+              << "\n";
+    if (!r.chip_ids.empty()) std::cout << "    chip_id      " << HexList(r.chip_ids) << "\n";
+  }
+  if (p.tdx) {
+    const contracts::TdxReference& r = *p.tdx;
+    std::cout << "  tdx\n    mr_td        " << HexList(r.mr_td) << "\n";
+    for (int i = 0; i < 4; ++i) {
+      if (!r.rtmr[i].empty())
+        std::cout << "    rtmr" << i << "        " << HexList(r.rtmr[i]) << "\n";
+    }
+    if (!r.mr_config_id.empty())
+      std::cout << "    mr_config_id " << HexList(r.mr_config_id) << "\n";
+    std::cout << "    tcb_status   " << absl::StrJoin(r.tcb_status, ", ") << "\n";
+    if (r.allowed_advisory_ids) {
+      std::cout << "    advisories   "
+                << (r.allowed_advisory_ids->empty() ? "none allowed"
+                                                    : absl::StrJoin(*r.allowed_advisory_ids, ", "))
+                << "\n";
+    }
+    if (!r.platform_ids.empty())
+      std::cout << "    platform_id  " << HexList(r.platform_ids) << "\n";
+  }
+  if (p.sim) {
+    std::cout << "  sim            " << contracts::kSimulatedNotice << "\n"
+              << "    measurement  " << HexList(p.sim->measurements) << "\n";
+    if (!p.sim->tcb_status.empty())
+      std::cout << "    tcb_status   " << absl::StrJoin(p.sim->tcb_status, ", ") << "\n";
+  }
+  if (p.nvidia_gpu) {
+    std::cout << "  nvidia-gpu     required: CC mode on, driver >= "
+              << p.nvidia_gpu->min_driver_version
+              << ", VBIOS >= " << p.nvidia_gpu->min_vbios_version << "\n";
+  }
+}
+
+void PrintContract(const Contract& c, const contracts::ContractStatus& st) {
+  std::cout << "Contract " << c.id << "  (" << contracts::kContractType << ")\n"
+            << "  digest         " << st.digest << "\n"
+            << "  created        " << base::FormatRfc3339(c.created) << "\n"
+            << "  valid          " << base::FormatRfc3339(c.not_before) << " to "
+            << base::FormatRfc3339(c.not_after) << "\n\nParties\n";
+  for (int i = 0; i < 3; ++i) {
+    Role role = contracts::kContractRoles[i];
+    const contracts::PartyCard& p = c.party(role);
+    std::cout << "  " << contracts::SlotName(role) << "  \"" << p.name
+              << "\"  signature: " << contracts::SignatureStateName(st.signatures[i]) << "\n"
+              << "    key          " << p.fingerprint() << "\n"
+              << "    recipient    " << p.age_recipient.ToString() << "\n";
+  }
+  std::cout << "\nArtifacts\n"
+            << "  base model     " << c.base_model.name << "  " << c.base_model.id << "\n"
+            << "  dataset        " << c.dataset.name << "  " << c.dataset.id << "\n\n";
+  const contracts::TrainingConfig& t = c.training;
+  std::cout << "Training (LoRA)\n"
+            << "  rank " << t.rank << ", alpha " << Num(t.alpha) << ", dropout " << Num(t.dropout)
+            << ", rsLoRA " << YesNo(t.use_rslora) << "\n"
+            << "  target modules " << absl::StrJoin(t.target_modules, " ") << "\n"
+            << "  epochs " << t.epochs << ", max steps " << t.max_steps
+            << (t.max_steps > 0 ? " (bounds training)" : "") << "\n"
+            << "  learning rate " << Num(t.learning_rate) << ", " << t.lr_scheduler
+            << " schedule, warmup " << t.warmup_steps << " steps, weight decay "
+            << Num(t.weight_decay) << ", max grad norm " << Num(t.max_grad_norm) << "\n"
+            << "  batch size " << t.batch_size << " x " << t.gradient_accumulation_steps
+            << " accumulation steps, sequence length " << t.sequence_length << ", packing "
+            << YesNo(t.packing) << "\n"
+            << "  eval fraction " << Num(t.eval_fraction) << ", seed " << t.seed << "\n\n";
+  PrintPolicy(c.worker_policy);
+  std::cout << "\nOutputs\n"
+            << "  adapter to     " << Slots(c.outputs.adapter_recipients) << "\n"
+            << "  metrics to     " << Slots(c.outputs.metrics_recipients) << "\n"
+            << "  per-step loss  "
+            << (c.outputs.per_step_loss ? "may leave the TEE" : "stays in the TEE") << "\n\n";
+}
+
+int Show(const ShowFlags& f) {
+  absl::StatusOr<absl::Time> now = Now(f.now);
+  if (!now.ok()) return Fail(now.status());
+  absl::StatusOr<crypto::DsseEnvelope> env = ReadEnvelope(f.file);
+  if (!env.ok()) return Fail(env.status());
+  contracts::ContractStatus st = contracts::CheckContract(*env, *now);
+  if (f.json) {
+    nlohmann::ordered_json j;
+    j["status"] = st.ToJson();
+    j["contract"] =
+        st.contract ? nlohmann::ordered_json::parse(env->payload) : nlohmann::ordered_json(nullptr);
+    std::cout << j.dump(2) << "\n";
+    return st.contract ? kExitOk : kExitFailure;
+  }
+  if (!st.contract) {
+    std::cerr << "triad: " << f.file << " does not hold a valid contract:\n";
+    for (const std::string& r : st.reasons) std::cerr << "triad: " << r << "\n";
+    return kExitFailure;
+  }
+  PrintContract(*st.contract, st);
+  if (st.active()) {
+    std::cout << "Status: ACTIVE at " << base::FormatRfc3339(*now) << "\n";
+  } else {
+    std::cout << "Status: not active at " << base::FormatRfc3339(*now) << "\n";
+    for (const std::string& r : st.reasons) std::cout << "  - " << r << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddContractCommands(CLI::App& app, Context& ctx) {
+  CLI::App* group =
+      app.add_subcommand("contract", "Draft, sign, verify and show three-party contracts");
+  group->require_subcommand(1);
+
+  auto d = std::make_shared<DraftFlags>();
+  CLI::App* draft = group->add_subcommand("draft", "Write an unsigned contract");
+  draft->add_option("--model-owner", d->model_owner, "Model owner's card (NAME.card.json)")
+      ->required();
+  draft->add_option("--data-owner", d->data_owner, "Data owner's card")->required();
+  draft->add_option("--provider", d->provider, "Compute provider's card")->required();
+  draft
+      ->add_option("--model", d->model,
+                   "Base model: sha256:<hex> of its ciphertext, or the encrypted file")
+      ->required();
+  draft->add_option("--model-name", d->model_name, "Base model name (default: the file's name)");
+  draft
+      ->add_option("--dataset", d->dataset,
+                   "Dataset: sha256:<hex> of its ciphertext, or the encrypted file")
+      ->required();
+  draft->add_option("--dataset-name", d->dataset_name, "Dataset name (default: the file's name)");
+  CLI::Option* policy = draft->add_option("--policy", d->policy, "Worker policy JSON file");
+  draft
+      ->add_option(
+          "--snp-measurement", d->snp_measurements,
+          "Without --policy: an accepted SEV-SNP launch measurement (96 hex digits; repeatable)")
+      ->excludes(policy);
+  draft
+      ->add_option("--tdx-mrtd", d->tdx_mr_td,
+                   "Without --policy: an accepted TDX MRTD (96 hex digits; repeatable)")
+      ->excludes(policy);
+  draft->add_option("--training", d->training,
+                    "Training section JSON file (default: LoRA r=8 on all projections)");
+  draft->add_option(
+      "--outputs", d->outputs,
+      "Outputs JSON file (default: adapter and metrics to both owners, no per-step loss)");
+  draft->add_option("--valid-for", d->valid_for, "Validity from now: 30d, 12h, 90m, ...")
+      ->required();
+  draft->add_option("--id", d->id, "Contract id (default: c-<16 random hex digits>)");
+  draft->add_option("--now", d->now, "Draft as of this RFC 3339 time instead of the clock");
+  draft->add_option("--out", d->out, "Contract file to create (never overwritten)")->required();
+  draft->add_flag("--json", d->json, "Print the result as JSON");
+  draft->callback([d, &ctx] {
+    if (d->policy.empty() && d->snp_measurements.empty() && d->tdx_mr_td.empty()) {
+      std::cerr << "triad: without --policy, give the worker's launch measurement with "
+                   "--snp-measurement or "
+                   "--tdx-mrtd (the default policy admits only hardware TEEs running that code)\n";
+      ctx.exit_code = kExitUsage;
+      return;
+    }
+    ctx.exit_code = Finish(Draft(*d));
+  });
+
+  auto s = std::make_shared<SignFlags>();
+  CLI::App* sign = group->add_subcommand("sign", "Add your signature to a contract file, in place");
+  sign->add_option("FILE", s->file, "Contract file")->required();
+  sign->add_option("--as", s->as, "Your keys: DIR/NAME (NAME.signing.pem and NAME.card.json)")
+      ->required();
+  sign->add_option("--now", s->now, "Sign as of this RFC 3339 time instead of the clock");
+  sign->callback([s, &ctx] { ctx.exit_code = Finish(Sign(*s)); });
+
+  auto v = std::make_shared<VerifyFlags>();
+  CLI::App* verify =
+      group->add_subcommand("verify", "Exit 0 when the contract is active; else list every reason");
+  verify->add_option("FILE", v->file, "Contract file")->required();
+  verify->add_option("--now", v->now, "Check at this RFC 3339 time instead of the clock");
+  verify->add_flag("--json", v->json, "Print the status as JSON");
+  verify->callback([v, &ctx] { ctx.exit_code = Verify(*v); });
+
+  auto w = std::make_shared<ShowFlags>();
+  CLI::App* show =
+      group->add_subcommand("show", "Print the terms and each party's signature status");
+  show->add_option("FILE", w->file, "Contract file")->required();
+  show->add_option("--now", w->now, "Status at this RFC 3339 time instead of the clock");
+  show->add_flag("--json", w->json, "Print the payload and status as JSON");
+  show->callback([w, &ctx] { ctx.exit_code = Show(*w); });
+}
+
+}  // namespace triad::cli

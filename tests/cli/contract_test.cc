@@ -1,0 +1,391 @@
+// Runs the real `triad` binary: keygen, contract draft / sign / verify / show.
+#include "contracts/contract.h"
+
+#include <algorithm>
+#include <array>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "crypto/dsse.h"
+#include "crypto/hash.h"
+#include "gtest/gtest.h"
+#include "tests/testing/testing.h"
+
+namespace triad {
+namespace {
+
+using testing::RunCommand;
+using V = std::vector<std::string>;
+
+std::string Triad() { return testing::TriadBinary(); }
+
+class ContractCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* parties[][2] = {{"mo", "model-owner"},
+                                {"do", "data-owner"},
+                                {"cp", "compute-provider"},
+                                {"aud", "auditor"}};
+    for (auto& p : parties) {
+      ASSERT_EQ(Run(absl::StrCat("keygen --name ", p[0], " --role ", p[1], " --dir ", Keys())), 0)
+          << out_;
+    }
+    // An encrypted model made by the stock age tool, and a dataset file.
+    ASSERT_EQ(RunCommand("head -c 100000 /dev/urandom | age -r $(sed -n 's/.*\"age_recipient\": "
+                         "\"\\(age1[a-z0-9]*\\)\".*/\\1/p' " +
+                             Keys() + "/mo.card.json) -o " + dir_.File("model.age"),
+                         &out_),
+              0)
+        << out_;
+    testing::WriteTestFile(dir_.File("data.age"), "ciphertext of the dataset");
+    testing::WriteTestFile(
+        dir_.File("policy.json"),
+        R"({"tee": ["sim"], "sim": {"measurements": [")" + std::string(96, 'a') + R"("]}})");
+  }
+
+  std::string Keys() const { return dir_.File("keys"); }
+  std::string Contract() const { return dir_.File("contract.json"); }
+  int Run(const std::string& args) { return RunCommand(Triad() + " " + args, &out_); }
+  std::string DraftArgs() const {
+    return absl::StrCat("contract draft --model-owner ", Keys(), "/mo.card.json --data-owner ",
+                        Keys(), "/do.card.json --provider ", Keys(), "/cp.card.json --model ",
+                        dir_.File("model.age"), " --dataset ", dir_.File("data.age"),
+                        " --dataset-name claims-notes --policy ", dir_.File("policy.json"),
+                        " --valid-for 30d --now 2025-07-01T00:00:00Z --id c-test");
+  }
+  int Draft(const std::string& extra = "") {
+    return Run(DraftArgs() + " --out " + Contract() + extra);
+  }
+  int Sign(const std::string& who, const std::string& extra = "") {
+    return Run("contract sign " + Contract() + " --as " + Keys() + "/" + who +
+               " --now 2025-07-02T00:00:00Z" + extra);
+  }
+  int Verify(const std::string& extra = " --now 2025-07-02T00:00:00Z") {
+    return Run("contract verify " + Contract() + extra);
+  }
+  std::string Fingerprint(const std::string& who) {
+    auto card = contracts::PartyCard::FromFile(Keys() + "/" + who + ".card.json");
+    EXPECT_TRUE(card.ok());
+    return card.ok() ? card->fingerprint() : "";
+  }
+  V Lines() const {
+    V lines = absl::StrSplit(out_, '\n', absl::SkipEmpty());
+    return lines;
+  }
+
+  testing::TempDir dir_;
+  std::string out_;
+};
+
+TEST_F(ContractCliTest, DraftSignInEveryOrderVerify) {
+  std::array<std::string, 3> order{"cp", "do", "mo"};
+  int n = 0;
+  do {
+    ::unlink(Contract().c_str());
+    ASSERT_EQ(Draft(), 0) << out_;
+    std::string drafted = testing::ReadTestFile(Contract());
+    auto env = crypto::DsseEnvelope::FromJson(drafted);
+    ASSERT_TRUE(env.ok());
+    for (const std::string& who : order) {
+      EXPECT_NE(Verify(), 0);
+      ASSERT_EQ(Sign(who), 0) << out_;
+      auto now = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+      ASSERT_TRUE(now.ok());
+      EXPECT_EQ(now->payload, env->payload);  // signing never changes the payload
+    }
+    EXPECT_NE(out_.find("the contract is active"), std::string::npos) << out_;
+    ASSERT_EQ(Verify(), 0) << out_;
+    EXPECT_EQ(out_.substr(0, out_.find(" (")), "contract c-test is active");
+    ++n;
+  } while (std::next_permutation(order.begin(), order.end()));
+  EXPECT_EQ(n, 6);
+}
+
+TEST_F(ContractCliTest, DraftRecordsTheCiphertextDigest) {
+  ASSERT_EQ(Draft(" --json"), 0) << out_;
+  auto j = nlohmann::json::parse(out_);
+  EXPECT_EQ(j["id"], "c-test");
+  EXPECT_EQ(j["not_before"], "2025-07-01T00:00:00Z");
+  EXPECT_EQ(j["not_after"], "2025-07-31T00:00:00Z");
+  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->payload_type, "application/vnd.triad.contract+json");
+  EXPECT_TRUE(env->signatures.empty());
+  auto c = contracts::Contract::FromPayload(env->payload);
+  ASSERT_TRUE(c.ok()) << c.status();
+  // The artifact id is the stock sha256sum of the age file.
+  std::string sum;
+  ASSERT_EQ(RunCommand("sha256sum " + dir_.File("model.age") + " | cut -c1-64", &sum), 0);
+  EXPECT_EQ(c->base_model.id, "sha256:" + sum.substr(0, 64));
+  EXPECT_EQ(c->base_model.name, "model.age");
+  EXPECT_EQ(c->dataset.name, "claims-notes");
+  EXPECT_EQ(j["digest"], contracts::ContractDigest(*env));
+  // Defaults: the TRAINING-SECTION example, outputs to both owners.
+  EXPECT_EQ(c->training.ToJson(), contracts::TrainingConfig::Default().ToJson());
+  EXPECT_EQ(c->outputs.ToJson(), contracts::Outputs::Default().ToJson());
+  EXPECT_TRUE(c->worker_policy.Accepts("sim"));
+  // Never overwrites.
+  EXPECT_EQ(Draft(), 1);
+  EXPECT_EQ(Lines(), V{"triad: creating " + Contract() + ": File exists"});
+}
+
+TEST_F(ContractCliTest, DraftWithTheExampleFiles) {
+  std::string ex = testing::SourceDir() + "/examples/";
+  ASSERT_EQ(Run(absl::StrCat(
+                "contract draft --model-owner ", Keys(), "/mo.card.json --data-owner ", Keys(),
+                "/do.card.json --provider ", Keys(), "/cp.card.json --model sha256:",
+                std::string(64, '1'), " --model-name m --dataset sha256:", std::string(64, '2'),
+                " --dataset-name d --policy ", ex, "policy-hardware.json --training ", ex,
+                "training.json --outputs ", ex, "outputs.json --valid-for 12h --out ", Contract())),
+            0)
+      << out_;
+  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+  auto c = contracts::Contract::FromPayload(env->payload);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->worker_policy.tee, (V{"sev-snp", "tdx"}));
+  EXPECT_EQ(c->outputs.metrics_recipients.size(), 3u);
+  EXPECT_EQ(c->not_after - c->not_before, absl::Hours(12));
+}
+
+TEST_F(ContractCliTest, SimPolicyScriptPinsTheWorkerExecutable) {
+  // The quickstart's policy: sim only, measurement = SHA-384 of the worker executable.
+  std::string policy;
+  ASSERT_EQ(RunCommand(testing::SourceDir() + "/examples/make-sim-policy.sh " + Triad(), &policy), 0) << policy;
+  auto p = contracts::WorkerPolicy::FromText(policy);
+  ASSERT_TRUE(p.ok()) << p.status() << "\n" << policy;
+  EXPECT_EQ(p->tee, V{"sim"});
+  ASSERT_TRUE(p->sim.has_value());
+  EXPECT_EQ(p->sim->measurements, V{crypto::Sha384(testing::ReadTestFile(Triad()))});
+}
+
+TEST_F(ContractCliTest, DefaultPolicyIsHardwareOnlyAndNeedsAMeasurement) {
+  std::string base = absl::StrCat(
+      "contract draft --model-owner ", Keys(), "/mo.card.json --data-owner ", Keys(),
+      "/do.card.json --provider ", Keys(), "/cp.card.json --model ", dir_.File("model.age"),
+      " --dataset ", dir_.File("data.age"), " --valid-for 1d --out ", Contract());
+  EXPECT_EQ(Run(base), 2);
+  EXPECT_EQ(
+      Lines(),
+      V{"triad: without --policy, give the worker's launch measurement with --snp-measurement or "
+        "--tdx-mrtd (the default policy admits only hardware TEEs running that code)"});
+  EXPECT_EQ(Run(base + " --tdx-mrtd abcd"), 1);
+  EXPECT_EQ(Lines(), V{"triad: --tdx-mrtd: \"abcd\" is not 48 bytes of hex (96 digits)"});
+  EXPECT_EQ(
+      Run(base + " --tdx-mrtd " + std::string(96, 'b') + " --policy " + dir_.File("policy.json")),
+      2);
+  ASSERT_EQ(Run(base + " --tdx-mrtd " + std::string(96, 'b') + " --snp-measurement " +
+                std::string(96, 'c')),
+            0)
+      << out_;
+  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+  auto c = contracts::Contract::FromPayload(env->payload);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->worker_policy.tee, (V{"sev-snp", "tdx"}));
+  EXPECT_FALSE(c->worker_policy.Accepts("sim"));
+  EXPECT_FALSE(c->worker_policy.allow_debug);
+}
+
+TEST_F(ContractCliTest, DraftRefusals) {
+  std::string cards = absl::StrCat(" --model-owner ", Keys(), "/mo.card.json --data-owner ", Keys(),
+                                   "/do.card.json");
+  std::string rest =
+      absl::StrCat(" --model sha256:", std::string(64, '1'),
+                   " --model-name m --dataset sha256:", std::string(64, '2'),
+                   " --dataset-name d --policy ", dir_.File("policy.json"), " --out ", Contract());
+  std::string good = "contract draft" + cards + " --provider " + Keys() + "/cp.card.json" + rest;
+  EXPECT_EQ(Run("contract draft" + cards + " --provider " + Keys() + "/do.card.json" + rest +
+                " --valid-for 1d"),
+            1);
+  EXPECT_EQ(Lines(), V{"triad: --provider: " + Keys() +
+                       "/do.card.json is the card of a data-owner, not of a compute-provider"});
+  EXPECT_EQ(Run(good + " --valid-for 0d"), 1);
+  EXPECT_EQ(
+      Lines(),
+      V{"triad: --valid-for: \"0d\" is not a duration from 1s to 3650d (examples: 30d, 12h, 90m)"});
+  EXPECT_EQ(Run(good + " --valid-for soon"), 1);
+  EXPECT_EQ(Run(good + " --valid-for 1d --id 'bad id'"), 1);
+  EXPECT_EQ(Lines(),
+            V{"triad: --id \"bad id\": name may hold only letters, digits, '.', '_' and '-'"});
+  EXPECT_EQ(Run("contract draft" + cards + " --provider " + Keys() +
+                "/cp.card.json --model sha256:12 --model-name m"
+                " --dataset sha256:" +
+                std::string(64, '2') + " --dataset-name d --policy " + dir_.File("policy.json") +
+                " --out " + Contract() + " --valid-for 1d"),
+            1);
+  EXPECT_EQ(Lines(), V{"triad: --model: \"sha256:12\" is not sha256:<64 lower-case hex digits>"});
+  EXPECT_EQ(Run("contract draft" + cards + " --provider " + Keys() +
+                "/cp.card.json --model sha256:" + std::string(64, '1') +
+                " --dataset sha256:" + std::string(64, '2') + " --dataset-name d --policy " +
+                dir_.File("policy.json") + " --out " + Contract() + " --valid-for 1d"),
+            1);
+  EXPECT_EQ(Lines(), V{"triad: --model gives an artifact id; name it with --model-name"});
+  testing::WriteTestFile(dir_.File("training.json"), R"({"method": "lora", "rank": 0, "alpha": 8,
+    "target_modules": ["lm_head"], "learning_rate": 1e-4, "batch_size": 1, "sequence_length": 8, "seed": 0})");
+  EXPECT_EQ(Run(good + " --valid-for 1d --training " + dir_.File("training.json")), 1);
+  EXPECT_EQ(
+      Lines(),
+      V{"triad: --training " + dir_.File("training.json") +
+        ": training: /rank: 0 is less than minimum 1; /target_modules/0: lm_head is refused: LoRA "
+        "adapts "
+        "only the attention and MLP projections (q_proj k_proj v_proj o_proj gate_proj up_proj "
+        "down_proj), never embed_tokens or lm_head"});
+  testing::WriteTestFile(dir_.File("bad-policy.json"),
+                         R"({"tee": ["sim", "tdx"], "sim": {"measurements": []}})");
+  EXPECT_EQ(Run("contract draft" + cards + " --provider " + Keys() +
+                "/cp.card.json --model sha256:" + std::string(64, '1') +
+                " --model-name m --dataset sha256:" + std::string(64, '2') +
+                " --dataset-name d --policy " + dir_.File("bad-policy.json") + " --out " +
+                Contract() + " --valid-for 1d"),
+            1);
+  EXPECT_EQ(Lines(),
+            V{"triad: --policy " + dir_.File("bad-policy.json") +
+              ": worker policy: /sim/measurements: has 0 items, fewer than the minimum 1"});
+  EXPECT_EQ(Run("contract draft" + cards + " --provider " + Keys() +
+                "/cp.card.json --model sha256:" + std::string(64, '1') +
+                " --model-name m --dataset sha256:" + std::string(64, '1') +
+                " --dataset-name d --policy " + dir_.File("policy.json") + " --out " + Contract() +
+                " --valid-for 1d"),
+            1);
+  EXPECT_EQ(Lines(), V{"triad: contract: /dataset/id: the same artifact as base_model"});
+}
+
+TEST_F(ContractCliTest, VerifyListsEveryReasonOneALine) {
+  ASSERT_EQ(Draft(), 0) << out_;
+  ASSERT_EQ(Sign("do"), 0) << out_;
+  EXPECT_EQ(Verify(" --now 2025-08-01T00:00:00Z"), 1);
+  EXPECT_EQ(
+      Lines(),
+      (V{"triad: no signature by model_owner \"mo\" (key " + Fingerprint("mo") + ")",
+         "triad: no signature by compute_provider \"cp\" (key " + Fingerprint("cp") + ")",
+         "triad: expired: now 2025-08-01T00:00:00Z is not before not_after 2025-07-31T00:00:00Z"}));
+  EXPECT_EQ(Verify(" --now 2025-07-02T00:00:00Z --json"), 1);
+  auto j = nlohmann::json::parse(out_);
+  EXPECT_EQ(j["active"], false);
+  EXPECT_EQ(j["signatures"]["data_owner"], "valid");
+  EXPECT_EQ(j["reasons"].size(), 2u);
+  EXPECT_EQ(Verify(" --now yesterday"), 1);
+  EXPECT_EQ(Lines(), V{"triad: --now: \"yesterday\" is not an RFC 3339 time"});
+  EXPECT_EQ(Run("contract verify " + dir_.File("missing.json")), 1);
+  EXPECT_EQ(Lines(),
+            V{"triad: opening " + dir_.File("missing.json") + ": No such file or directory"});
+  testing::WriteTestFile(dir_.File("junk.json"), "{}");
+  EXPECT_EQ(Run("contract verify " + dir_.File("junk.json")), 1);
+  EXPECT_EQ(Lines(), V{"triad: " + dir_.File("junk.json") +
+                       ": DSSE envelope: \"payload\" missing or not a string"});
+}
+
+TEST_F(ContractCliTest, TamperedFourthSignatureAndNotYetValid) {
+  ASSERT_EQ(Draft(), 0) << out_;
+  for (const char* who : {"mo", "do", "cp"}) ASSERT_EQ(Sign(who), 0) << out_;
+  std::string signed_text = testing::ReadTestFile(Contract());
+  EXPECT_EQ(Verify(" --now 2025-06-30T00:00:00Z"), 1);
+  EXPECT_EQ(Lines(), V{"triad: not yet valid: now 2025-06-30T00:00:00Z is before not_before "
+                       "2025-07-01T00:00:00Z"});
+
+  // One byte of the payload changed (the dataset name), re-encoded: every signature fails.
+  auto env = crypto::DsseEnvelope::FromJson(signed_text);
+  ASSERT_TRUE(env.ok());
+  crypto::DsseEnvelope t = *env;
+  size_t at = t.payload.find("claims-notes");
+  ASSERT_NE(at, std::string::npos);
+  t.payload[at] = 'C';
+  testing::WriteTestFile(Contract(), t.ToJson());
+  EXPECT_EQ(Verify(), 1);
+  EXPECT_EQ(
+      Lines(),
+      (V{"triad: signature by model_owner \"mo\" (key " + Fingerprint("mo") + ") does not verify",
+         "triad: signature by data_owner \"do\" (key " + Fingerprint("do") + ") does not verify",
+         "triad: signature by compute_provider \"cp\" (key " + Fingerprint("cp") +
+             ") does not verify"}));
+
+  // The auditor cannot sign: not a party.
+  testing::WriteTestFile(Contract(), signed_text);
+  EXPECT_EQ(Sign("aud"), 1);
+  EXPECT_EQ(Lines(), V{"triad: " + Contract() + ": key " + Fingerprint("aud") +
+                       " is not a party of contract c-test (model_owner " + Fingerprint("mo") +
+                       ", data_owner " + Fingerprint("do") + ", compute_provider " +
+                       Fingerprint("cp") + ")"});
+  EXPECT_EQ(testing::ReadTestFile(Contract()), signed_text);
+  // A fourth signature added by hand is rejected by verify.
+  crypto::DsseEnvelope four = *env;
+  four.signatures.push_back({Fingerprint("aud"), std::string(64, 'x')});
+  testing::WriteTestFile(Contract(), four.ToJson());
+  EXPECT_EQ(Verify(), 1);
+  EXPECT_EQ(Lines(), V{"triad: signature 3 with key id \"" + Fingerprint("aud") +
+                       "\" is not by a party of the contract"});
+}
+
+TEST_F(ContractCliTest, SignRefusesTwiceExpiredAndAForeignCard) {
+  ASSERT_EQ(Draft(), 0) << out_;
+  ASSERT_EQ(Sign("mo"), 0) << out_;
+  std::string once = testing::ReadTestFile(Contract());
+  EXPECT_EQ(Sign("mo"), 1);
+  EXPECT_EQ(Lines(), V{"triad: " + Contract() + ": model_owner \"mo\" (key " + Fingerprint("mo") +
+                       ") has already signed contract c-test"});
+  EXPECT_EQ(testing::ReadTestFile(Contract()), once);
+  EXPECT_EQ(
+      Run("contract sign " + Contract() + " --as " + Keys() + "/do --now 2025-08-01T00:00:00Z"), 1);
+  EXPECT_EQ(Lines(), V{"triad: " + Contract() +
+                       ": contract c-test expired at 2025-07-31T00:00:00Z; draft a new one"});
+  EXPECT_EQ(Run("contract sign " + Contract() + " --as " + Keys() + "/nobody"), 1);
+  EXPECT_EQ(Lines(),
+            V{"triad: opening " + Keys() + "/nobody.card.json: No such file or directory"});
+
+  // A contract that names the data owner's key beside someone else's age recipient.
+  auto card = nlohmann::ordered_json::parse(testing::ReadTestFile(Keys() + "/do.card.json"));
+  auto other = nlohmann::ordered_json::parse(testing::ReadTestFile(Keys() + "/aud.card.json"));
+  card["age_recipient"] = other["age_recipient"];
+  testing::WriteTestFile(dir_.File("forged.card.json"), card.dump(2) + "\n");
+  ::unlink(Contract().c_str());
+  std::string args = DraftArgs();
+  args.replace(args.find(Keys() + "/do.card.json"), (Keys() + "/do.card.json").size(),
+               dir_.File("forged.card.json"));
+  ASSERT_EQ(Run(args + " --out " + Contract()), 0) << out_;
+  EXPECT_EQ(Sign("do"), 1);
+  EXPECT_EQ(Lines(),
+            V{"triad: contract c-test names your key as data_owner with a card that differs from " +
+              Keys() + "/do.card.json (name \"do\", age recipient " +
+              other["age_recipient"].get<std::string>() + "); refusing to sign"});
+}
+
+TEST_F(ContractCliTest, ConcurrentSignersAllLand) {
+  ASSERT_EQ(Draft(), 0) << out_;
+  std::string cmd;
+  for (const char* who : {"mo", "do", "cp"}) {
+    cmd += Triad() + " contract sign " + Contract() + " --as " + Keys() + "/" + who +
+           " --now 2025-07-02T00:00:00Z & ";
+  }
+  ASSERT_EQ(RunCommand(cmd + "wait", &out_), 0) << out_;
+  EXPECT_EQ(Verify(), 0) << out_;
+}
+
+TEST_F(ContractCliTest, ShowPrintsTermsAndSignatureStatus) {
+  ASSERT_EQ(Draft(), 0) << out_;
+  ASSERT_EQ(Sign("cp"), 0) << out_;
+  ASSERT_EQ(Run("contract show " + Contract() + " --now 2025-07-02T00:00:00Z"), 0) << out_;
+  for (const std::string& line :
+       {std::string("Contract c-test  (triad.contract/v1)"),
+        std::string("  valid          2025-07-01T00:00:00Z to 2025-07-31T00:00:00Z"),
+        std::string("  compute_provider  \"cp\"  signature: valid"),
+        std::string("  model_owner  \"mo\"  signature: missing"),
+        "    key          " + Fingerprint("do"),
+        std::string("  dataset        claims-notes  sha256:"),
+        std::string("  rank 8, alpha 16.0, dropout 0.05, rsLoRA no"),
+        std::string("  target modules q_proj k_proj v_proj o_proj gate_proj up_proj down_proj"),
+        std::string("  TEE kinds      sim"),
+        std::string("  sim            SIMULATED: no hardware protection"),
+        "    measurement  " + std::string(96, 'a'),
+        std::string("  adapter to     model_owner, data_owner"),
+        std::string("  per-step loss  stays in the TEE"),
+        std::string("Status: not active at 2025-07-02T00:00:00Z"),
+        "  - no signature by model_owner \"mo\" (key " + Fingerprint("mo") + ")"}) {
+    EXPECT_NE(out_.find(line), std::string::npos) << "missing: " << line << "\n" << out_;
+  }
+  ASSERT_EQ(Run("contract show " + Contract() + " --json"), 0) << out_;
+  auto j = nlohmann::json::parse(out_);
+  EXPECT_EQ(j["contract"]["id"], "c-test");
+  EXPECT_EQ(j["status"]["signatures"]["compute_provider"], "valid");
+}
+
+}  // namespace
+}  // namespace triad
