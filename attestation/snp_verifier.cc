@@ -64,8 +64,9 @@ absl::Status VerifyReportSignature(X509* leaf, const SnpReport& r, absl::string_
   return absl::OkStatus();
 }
 
-void CheckSpl(const char* ext_name, const std::optional<uint8_t>& cert_value, const char* tcb_name,
-              uint8_t reported, absl::string_view leaf_name, std::vector<std::string>* reasons) {
+void CheckSpl(const AmdExtensions& e, const char* oid, const char* ext_name, const std::optional<uint8_t>& cert_value,
+              const char* tcb_name, uint8_t reported, absl::string_view leaf_name, std::vector<std::string>* reasons) {
+  if (e.IsMalformed(oid)) return;  // already a reason
   if (!cert_value) {
     reasons->push_back(absl::StrCat(leaf_name, " has no ", ext_name, " extension"));
   } else if (*cert_value != reported) {
@@ -130,12 +131,8 @@ class SnpVerifier final : public Verifier {
                                      r.signing_key() == internal::SnpSigningKey::kVcek ? "VCEK" : "VLEK",
                                      " but the certificate supplied is a ", leaf_name));
     }
-    absl::StatusOr<AmdExtensions> ext = internal::ReadAmdExtensions(leaf);
-    if (!ext.ok()) {
-      reasons.push_back(absl::StrCat(leaf_name, ": ", ext.status().message()));
-    }
-    AmdExtensions no_ext;
-    const AmdExtensions& e = ext.ok() ? *ext : no_ext;
+    const AmdExtensions e = internal::ReadAmdExtensions(leaf);
+    for (const std::string& error : e.errors) reasons.push_back(absl::StrCat(leaf_name, ": ", error));
 
     SnpProduct product = DetermineProduct(r, leaf, e, leaf_name, &reasons);
 
@@ -164,12 +161,12 @@ class SnpVerifier final : public Verifier {
     // The leaf was issued for one TCB; the report must claim that one.
     if (product != SnpProduct::kUnknown) {
       contracts::SnpTcb t = internal::DecodeSnpTcb(r.reported_tcb, product);
-      CheckSpl("blSPL", e.bl_spl, "boot loader SVN", t.bootloader, leaf_name, &reasons);
-      CheckSpl("teeSPL", e.tee_spl, "TEE SVN", t.tee, leaf_name, &reasons);
-      CheckSpl("snpSPL", e.snp_spl, "SNP SVN", t.snp, leaf_name, &reasons);
-      CheckSpl("ucodeSPL", e.ucode_spl, "microcode SVN", t.microcode, leaf_name, &reasons);
+      CheckSpl(e, internal::kOidBlSpl, "blSPL", e.bl_spl, "boot loader SVN", t.bootloader, leaf_name, &reasons);
+      CheckSpl(e, internal::kOidTeeSpl, "teeSPL", e.tee_spl, "TEE SVN", t.tee, leaf_name, &reasons);
+      CheckSpl(e, internal::kOidSnpSpl, "snpSPL", e.snp_spl, "SNP SVN", t.snp, leaf_name, &reasons);
+      CheckSpl(e, internal::kOidUcodeSpl, "ucodeSPL", e.ucode_spl, "microcode SVN", t.microcode, leaf_name, &reasons);
       if (product == SnpProduct::kTurin) {
-        CheckSpl("fmcSPL", e.fmc_spl, "FMC SVN", t.fmc, leaf_name, &reasons);
+        CheckSpl(e, internal::kOidFmcSpl, "fmcSPL", e.fmc_spl, "FMC SVN", t.fmc, leaf_name, &reasons);
       } else if (e.fmc_spl) {
         reasons.push_back(absl::StrCat(leaf_name, " has an fmcSPL extension, which only Turin certificates carry"));
       }
@@ -235,6 +232,7 @@ class SnpVerifier final : public Verifier {
                         std::vector<std::string>* reasons) {
     // A VLEK is not tied to a chip; a masked CHIP_ID leaves nothing to compare.
     if (kind != internal::AmdLeafKind::kVcek || r.chip_id_masked()) return;
+    if (e.IsMalformed(internal::kOidHwid)) return;  // already a reason
     if (!e.hwid) {
       reasons->push_back("VCEK has no hwID extension (1.3.6.1.4.1.3704.1.4)");
       return;

@@ -21,14 +21,6 @@ namespace {
 
 using crypto::SslPtr;
 
-constexpr char kOidProductName[] = "1.3.6.1.4.1.3704.1.2";
-constexpr char kOidBlSpl[] = "1.3.6.1.4.1.3704.1.3.1";
-constexpr char kOidTeeSpl[] = "1.3.6.1.4.1.3704.1.3.2";
-constexpr char kOidSnpSpl[] = "1.3.6.1.4.1.3704.1.3.3";
-constexpr char kOidUcodeSpl[] = "1.3.6.1.4.1.3704.1.3.8";
-constexpr char kOidFmcSpl[] = "1.3.6.1.4.1.3704.1.3.9";
-constexpr char kOidHwid[] = "1.3.6.1.4.1.3704.1.4";
-
 uint32_t Le32(absl::string_view b, size_t off) {
   uint32_t v = 0;
   for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(b[off + i]);
@@ -351,40 +343,62 @@ absl::StatusOr<SnpCertSet> LoadSnpCerts(absl::string_view certs) {
   return LoadFromTable(certs);
 }
 
-absl::StatusOr<AmdExtensions> ReadAmdExtensions(X509* cert) {
-  AmdExtensions ext;
-  TRIAD_ASSIGN_OR_RETURN(ext.bl_spl, ReadSpl(cert, kOidBlSpl));
-  TRIAD_ASSIGN_OR_RETURN(ext.tee_spl, ReadSpl(cert, kOidTeeSpl));
-  TRIAD_ASSIGN_OR_RETURN(ext.snp_spl, ReadSpl(cert, kOidSnpSpl));
-  TRIAD_ASSIGN_OR_RETURN(ext.ucode_spl, ReadSpl(cert, kOidUcodeSpl));
-  TRIAD_ASSIGN_OR_RETURN(ext.fmc_spl, ReadSpl(cert, kOidFmcSpl));
+bool AmdExtensions::IsMalformed(absl::string_view oid) const {
+  return std::find(malformed.begin(), malformed.end(), oid) != malformed.end();
+}
 
-  TRIAD_ASSIGN_OR_RETURN(std::optional<std::string> name, RawExtension(cert, kOidProductName));
-  if (name) {
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(name->data());
-    SslPtr<ASN1_STRING> s(d2i_ASN1_IA5STRING(nullptr, &p, static_cast<long>(name->size())));
-    if (s == nullptr || p != reinterpret_cast<const unsigned char*>(name->data()) + name->size()) {
-      crypto::ClearOpenSslErrors();
-      return absl::InvalidArgumentError(absl::StrCat("extension ", kOidProductName, " (productName) is not an IA5String"));
+AmdExtensions ReadAmdExtensions(X509* cert) {
+  AmdExtensions ext;
+  auto note = [&ext](const char* oid, const absl::Status& st) {
+    ext.errors.push_back(std::string(st.message()));
+    ext.malformed.push_back(oid);
+  };
+  const std::pair<const char*, std::optional<uint8_t>*> spls[] = {
+      {kOidBlSpl, &ext.bl_spl},       {kOidTeeSpl, &ext.tee_spl}, {kOidSnpSpl, &ext.snp_spl},
+      {kOidUcodeSpl, &ext.ucode_spl}, {kOidFmcSpl, &ext.fmc_spl},
+  };
+  for (const auto& [oid, field] : spls) {
+    absl::StatusOr<std::optional<uint8_t>> v = ReadSpl(cert, oid);
+    if (v.ok()) {
+      *field = *v;
+    } else {
+      note(oid, v.status());
     }
-    ext.product_name = std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s.get())),
-                                   static_cast<size_t>(ASN1_STRING_length(s.get())));
   }
 
-  TRIAD_ASSIGN_OR_RETURN(std::optional<std::string> hwid, RawExtension(cert, kOidHwid));
-  if (hwid) {
+  absl::StatusOr<std::optional<std::string>> name = RawExtension(cert, kOidProductName);
+  if (!name.ok()) {
+    note(kOidProductName, name.status());
+  } else if (name->has_value()) {
+    const std::string& der = **name;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+    SslPtr<ASN1_STRING> s(d2i_ASN1_IA5STRING(nullptr, &p, static_cast<long>(der.size())));
+    if (s == nullptr || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+      crypto::ClearOpenSslErrors();
+      note(kOidProductName, absl::InvalidArgumentError(
+                                absl::StrCat("extension ", kOidProductName, " (productName) is not an IA5String")));
+    } else {
+      ext.product_name = std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s.get())),
+                                     static_cast<size_t>(ASN1_STRING_length(s.get())));
+    }
+  }
+
+  absl::StatusOr<std::optional<std::string>> hwid = RawExtension(cert, kOidHwid);
+  if (!hwid.ok()) {
+    note(kOidHwid, hwid.status());
+  } else if (hwid->has_value()) {
     // Raw bytes (64 or 8), or DER OCTET STRING 04 40 || 64 bytes / 04 08 || 8 bytes. The lengths of the
     // two forms differ, so the encoding is never ambiguous.
-    const std::string& h = *hwid;
+    const std::string& h = **hwid;
     if (h.size() == 64 || h.size() == 8) {
       ext.hwid = h;
     } else if ((h.size() == 66 || h.size() == 10) && h[0] == 0x04 &&
                static_cast<size_t>(static_cast<uint8_t>(h[1])) == h.size() - 2) {
       ext.hwid = h.substr(2);
     } else {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "extension ", kOidHwid, " (hwID) is ", h.size(),
-          " bytes; expected 64 or 8 raw bytes, or a DER OCTET STRING of 64 or 8 bytes"));
+      note(kOidHwid, absl::InvalidArgumentError(absl::StrCat(
+                         "extension ", kOidHwid, " (hwID) is ", h.size(),
+                         " bytes; expected 64 or 8 raw bytes, or a DER OCTET STRING of 64 or 8 bytes")));
     }
   }
   return ext;

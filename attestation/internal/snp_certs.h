@@ -84,11 +84,24 @@ struct AmdExtensions {
   // hwID, decoded from either encoding KDS has used: the raw bytes, or a DER OCTET STRING holding
   // them. 64 bytes (Milan, Genoa) or 8 bytes (Turin, which identifies chips by CHIP_ID[0:8]).
   std::optional<std::string> hwid;
+  // One line per extension that is present but malformed (an SPL that is not an INTEGER in 0..255, a
+  // productName that is not an IA5String, a hwID of another size, an extension given twice); its
+  // field above stays empty and `malformed` holds its OID.
+  std::vector<std::string> errors;
+  std::vector<std::string> malformed;
+  bool IsMalformed(absl::string_view oid) const;
 };
 
-// Reads the extensions above. Fails with kInvalidArgument when one is present but malformed (an SPL
-// that is not an INTEGER in 0..255, a productName that is not an IA5String, a hwID of another size).
-absl::StatusOr<AmdExtensions> ReadAmdExtensions(X509* cert);
+inline constexpr char kOidProductName[] = "1.3.6.1.4.1.3704.1.2";
+inline constexpr char kOidBlSpl[] = "1.3.6.1.4.1.3704.1.3.1";
+inline constexpr char kOidTeeSpl[] = "1.3.6.1.4.1.3704.1.3.2";
+inline constexpr char kOidSnpSpl[] = "1.3.6.1.4.1.3704.1.3.3";
+inline constexpr char kOidUcodeSpl[] = "1.3.6.1.4.1.3704.1.3.8";
+inline constexpr char kOidFmcSpl[] = "1.3.6.1.4.1.3704.1.3.9";
+inline constexpr char kOidHwid[] = "1.3.6.1.4.1.3704.1.4";
+
+// Reads the extensions above; never fails as a whole (see AmdExtensions::errors).
+AmdExtensions ReadAmdExtensions(X509* cert);
 
 // The product named by a VCEK/VLEK: its productName extension up to any '-' ("Milan-B0" -> "Milan"),
 // else its issuer CN ("SEV-Milan", "SEV-VLEK-Milan" -> "Milan"). Empty when neither names one.

@@ -214,10 +214,10 @@ TEST(SnpVectorsTest, BothHwidEncodingsDecodeToTheSame64Bytes) {
   for (const char* f : {"trustee-milan/vcek-invalid-legacy.der", "trustee-milan/vcek-invalid-new.der"}) {
     absl::StatusOr<internal::SnpCertSet> set = internal::LoadSnpCerts(Snp(f));
     ASSERT_TRUE(set.ok()) << set.status();
-    absl::StatusOr<internal::AmdExtensions> ext = internal::ReadAmdExtensions(set->leaf.get());
-    ASSERT_TRUE(ext.ok()) << ext.status();
-    ASSERT_TRUE(ext->hwid.has_value());
-    EXPECT_EQ(*ext->hwid, expected) << f;
+    internal::AmdExtensions ext = internal::ReadAmdExtensions(set->leaf.get());
+    EXPECT_THAT(ext.errors, IsEmpty());
+    ASSERT_TRUE(ext.hwid.has_value());
+    EXPECT_EQ(*ext.hwid, expected) << f;
   }
 }
 
@@ -344,17 +344,17 @@ TEST(SnpVectorsTest, TurinVcekChainsToTheTurinArkOnly) {
   EXPECT_THAT(internal::VerifyAmdChain(set->leaf.get(), untrusted, turin_ark->get(), At("2031-11-07T21:14:00Z"), "VCEK"),
               ElementsAre("VCEK certificate expired at 2031-11-06T21:14:00Z (verification time 2031-11-07T21:14:00Z)"));
 
-  absl::StatusOr<internal::AmdExtensions> ext = internal::ReadAmdExtensions(set->leaf.get());
-  ASSERT_TRUE(ext.ok()) << ext.status();
-  EXPECT_EQ(ext->product_name, "Turin");
-  EXPECT_EQ(ext->fmc_spl, 0);
-  EXPECT_EQ(ext->bl_spl, 0);
-  EXPECT_EQ(ext->tee_spl, 0);
-  EXPECT_EQ(ext->snp_spl, 0);
-  EXPECT_EQ(ext->ucode_spl, 9);
-  ASSERT_TRUE(ext->hwid.has_value());
-  EXPECT_EQ(Hex(*ext->hwid), "1e550a8ee5cf9f4d");  // Turin identifies chips by 8 bytes
-  EXPECT_EQ(internal::AmdProductFromCert(set->leaf.get(), *ext), "Turin");
+  internal::AmdExtensions ext = internal::ReadAmdExtensions(set->leaf.get());
+  EXPECT_THAT(ext.errors, IsEmpty());
+  EXPECT_EQ(ext.product_name, "Turin");
+  EXPECT_EQ(ext.fmc_spl, 0);
+  EXPECT_EQ(ext.bl_spl, 0);
+  EXPECT_EQ(ext.tee_spl, 0);
+  EXPECT_EQ(ext.snp_spl, 0);
+  EXPECT_EQ(ext.ucode_spl, 9);
+  ASSERT_TRUE(ext.hwid.has_value());
+  EXPECT_EQ(Hex(*ext.hwid), "1e550a8ee5cf9f4d");  // Turin identifies chips by 8 bytes
+  EXPECT_EQ(internal::AmdProductFromCert(set->leaf.get(), ext), "Turin");
 }
 
 TEST(SnpVectorsTest, ShippedRootsHaveTheManifestFingerprints) {
