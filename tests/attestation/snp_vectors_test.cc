@@ -3,7 +3,9 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -355,6 +357,25 @@ TEST(SnpVectorsTest, TurinVcekChainsToTheTurinArkOnly) {
   ASSERT_TRUE(ext.hwid.has_value());
   EXPECT_EQ(Hex(*ext.hwid), "1e550a8ee5cf9f4d");  // Turin identifies chips by 8 bytes
   EXPECT_EQ(internal::AmdProductFromCert(set->leaf.get(), ext), "Turin");
+}
+
+TEST(SnpVectorsTest, OneVerifierServesManyThreads) {
+  std::unique_ptr<Verifier> v = NewSnpVerifier(ShippedAnchors());
+  const Evidence good = SnpEvidence("virtee-milan/report.bin", "virtee-milan/vcek.der");
+  const Evidence bad = SnpEvidence("trustee-milan/report.bin", "trustee-milan/vcek-invalid-legacy.der");
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        bool expect_valid = (i + t) % 2 == 0;
+        Verdict verdict = v->Verify(expect_valid ? good : bad, kNow);
+        if (verdict.valid != expect_valid || (!expect_valid && verdict.reasons.size() != 5)) ++wrong;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(SnpVectorsTest, ShippedRootsHaveTheManifestFingerprints) {
