@@ -409,9 +409,9 @@ std::string AmdProductFromCert(X509* cert, const AmdExtensions& ext) {
     absl::string_view name = *ext.product_name;
     return std::string(name.substr(0, name.find('-')));
   }
-  absl::string_view issuer = IssuerCn(cert);
+  const std::string issuer = IssuerCn(cert);
   for (absl::string_view prefix : {"SEV-VLEK-", "SEV-"}) {
-    if (absl::StartsWith(issuer, prefix)) return std::string(issuer.substr(prefix.size()));
+    if (absl::StartsWith(issuer, prefix)) return issuer.substr(prefix.size());
   }
   return "";
 }
