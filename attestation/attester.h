@@ -1,18 +1,20 @@
 // Attesters: the worker side. An attester asks its TEE for evidence over 64 bytes of report data
 // (normally attestation/binding.h's ExpectedReportData) and returns Evidence for the verifiers.
 //
-//   - configfs-tsm (Linux >= 6.7, Documentation/ABI/testing/configfs-tsm): for each request a report
+//   - configfs-tsm (Linux >= 6.7, Documentation/ABI/testing/configfs-tsm): for each request a
+//   report
 //     entry is created under the tsm/report directory; `inblob` gets the report data, `provider`
 //     says which TEE answers ("sev_guest" -> sev-snp, "tdx_guest" -> tdx), `outblob` is the SNP
-//     ATTESTATION_REPORT or TDX quote, and for SNP `auxblob` holds the certificate table (VCEK/VLEK,
-//     ASK, ARK) from the host. `generation` is read before the write and after the reads: it must
-//     have advanced by exactly our one write, or another writer raced us and the request fails. The
-//     entry is removed afterwards.
-//   - sim: signs sim evidence (attestation/sim.h) with a simulation key; measurement = SHA-384 of the
+//     ATTESTATION_REPORT or TDX quote, and for SNP `auxblob` holds the certificate table
+//     (VCEK/VLEK, ASK, ARK) from the host. `generation` is read before the write and after the
+//     reads: it must have advanced by exactly our one write, or another writer raced us and the
+//     request fails. The entry is removed afterwards.
+//   - sim: signs sim evidence (attestation/sim.h) with a simulation key; measurement = SHA-384 of
+//   the
 //     worker executable.
 //
-// `--tee auto` (NewAttester("auto")) picks configfs-tsm when a provider answers and otherwise fails;
-// it never falls back to sim: sim must be asked for by name.
+// `--tee auto` (NewAttester("auto")) picks configfs-tsm when a provider answers and otherwise
+// fails; it never falls back to sim: sim must be asked for by name.
 #ifndef TRIAD_ATTESTATION_ATTESTER_H_
 #define TRIAD_ATTESTATION_ATTESTER_H_
 
@@ -37,7 +39,8 @@ class Attester {
   virtual absl::StatusOr<Evidence> Attest(absl::string_view report_data) const = 0;
 };
 
-// ---- configfs-tsm ---------------------------------------------------------------------------------
+// ---- configfs-tsm
+// ---------------------------------------------------------------------------------
 
 inline constexpr char kConfigfsTsmReportDir[] = "/sys/kernel/config/tsm/report";
 // The kernel's TSM_OUTBLOB_MAX is 32 KiB; an SNP certificate table is a few KiB.
@@ -70,9 +73,11 @@ struct ConfigfsTsmOptions {
 // Probes `report_dir` (creates an entry, reads `provider`, removes it) and returns an attester for
 // that provider. Fails with kNotFound when the directory is missing ("no configfs-tsm attestation
 // provider: ... does not exist"), kFailedPrecondition for a provider Triad does not know.
-absl::StatusOr<std::unique_ptr<Attester>> NewConfigfsTsmAttester(const ConfigfsTsmOptions& options = {});
+absl::StatusOr<std::unique_ptr<Attester>> NewConfigfsTsmAttester(
+    const ConfigfsTsmOptions& options = {});
 
-// ---- sim --------------------------------------------------------------------------------------------
+// ---- sim
+// --------------------------------------------------------------------------------------------
 
 struct SimAttesterOptions {
   std::string executable = "/proc/self/exe";  // measured once, at construction
@@ -83,7 +88,8 @@ struct SimAttesterOptions {
 absl::StatusOr<std::unique_ptr<Attester>> NewSimAttester(crypto::Ed25519PrivateKey key,
                                                          const SimAttesterOptions& options = {});
 
-// ---- --tee ------------------------------------------------------------------------------------------
+// ---- --tee
+// ------------------------------------------------------------------------------------------
 
 struct AttesterConfig {
   ConfigfsTsmOptions tsm;
@@ -95,7 +101,8 @@ struct AttesterConfig {
 // ("--tee auto: no TEE attestation provider ... use --tee sim for development") when there is none.
 // "sev-snp" and "tdx": configfs-tsm, failing unless its provider is that TEE. "sim": the sim
 // attester with the key in config.sim_key_file. kInvalidArgument for any other value.
-absl::StatusOr<std::unique_ptr<Attester>> NewAttester(absl::string_view tee, const AttesterConfig& config);
+absl::StatusOr<std::unique_ptr<Attester>> NewAttester(absl::string_view tee,
+                                                      const AttesterConfig& config);
 
 }  // namespace triad::attestation
 

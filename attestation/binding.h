@@ -27,14 +27,14 @@ inline constexpr size_t kMaxJobIdSize = 256;
 inline constexpr size_t kReportDataSize = 64;
 
 struct BindingInputs {
-  std::string nonce;  // exactly 32 bytes
+  std::string nonce;   // exactly 32 bytes
   std::string job_id;  // 1..256 bytes
   crypto::Ed25519PublicKey key;
   crypto::age::X25519Recipient recipient;
 };
 
-// The 64-byte report data for `in`. Fails with kInvalidArgument when the nonce is not 32 bytes or the
-// job id is empty or longer than kMaxJobIdSize.
+// The 64-byte report data for `in`. Fails with kInvalidArgument when the nonce is not 32 bytes or
+// the job id is empty or longer than kMaxJobIdSize.
 absl::StatusOr<std::string> ExpectedReportData(const BindingInputs& in);
 
 // OK when claims.report_data equals `expected` (compared in constant time). Otherwise

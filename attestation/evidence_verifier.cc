@@ -26,7 +26,8 @@ class EvidenceVerifier final : public Verifier {
       if (tdx_ != nullptr) return tdx_->Verify(evidence, now);
       return Invalid("the TDX verifier is not built into this binary");
     }
-    return Invalid(absl::StrCat("unknown TEE kind \"", evidence.tee, "\" (expected sev-snp, tdx or sim)"));
+    return Invalid(
+        absl::StrCat("unknown TEE kind \"", evidence.tee, "\" (expected sev-snp, tdx or sim)"));
   }
 
  private:

@@ -11,8 +11,8 @@ namespace triad::attestation {
 
 // A verifier that hands "sev-snp" evidence to NewSnpVerifier, "tdx" to NewTdxVerifier and "sim" to
 // NewSimVerifier, all built once from `anchors`. Any other tee is invalid with the reason
-// `unknown TEE kind "X" (expected sev-snp, tdx or sim)`. Each verifier checks the kind again, so sim
-// evidence never verifies as hardware evidence and vice versa. Never null; thread-safe.
+// `unknown TEE kind "X" (expected sev-snp, tdx or sim)`. Each verifier checks the kind again, so
+// sim evidence never verifies as hardware evidence and vice versa. Never null; thread-safe.
 std::unique_ptr<Verifier> NewEvidenceVerifier(const TrustAnchors& anchors);
 
 // Whether this build has the TDX verifier. Until the tdx sources are part of triad_attestation,

@@ -31,7 +31,8 @@ class SimVerifier final : public Verifier {
       return v;
     }
     if (!evidence.certs.empty() || !evidence.collateral.empty()) {
-      v.reasons.push_back("sim evidence carries no certificates or collateral, but some were supplied");
+      v.reasons.push_back(
+          "sim evidence carries no certificates or collateral, but some were supplied");
     }
     absl::StatusOr<crypto::Ed25519PublicKey> signer = crypto::Ed25519PublicKey::FromRaw(e->signer);
     if (!signer.ok()) {
@@ -44,7 +45,8 @@ class SimVerifier final : public Verifier {
       v.reasons.push_back(absl::StrCat("sim evidence is signed by simulation key ", signer->KeyId(),
                                        ", which is not among the trusted sim keys"));
     }
-    absl::string_view signed_part = absl::string_view(evidence.report).substr(0, internal::kSimSignedSize);
+    absl::string_view signed_part =
+        absl::string_view(evidence.report).substr(0, internal::kSimSignedSize);
     if (!signer->Verify(signed_part, e->signature).ok()) {
       v.reasons.push_back("sim evidence signature does not verify");
     }
@@ -70,7 +72,8 @@ std::unique_ptr<Verifier> NewSimVerifier(const TrustAnchors& anchors) {
   return std::make_unique<SimVerifier>(anchors);
 }
 
-absl::StatusOr<std::string> MakeSimEvidence(const crypto::Ed25519PrivateKey& key, const SimEvidenceFields& f) {
+absl::StatusOr<std::string> MakeSimEvidence(const crypto::Ed25519PrivateKey& key,
+                                            const SimEvidenceFields& f) {
   internal::SimEvidence e;
   e.debug = f.debug;
   e.report_data = f.report_data;

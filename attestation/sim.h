@@ -1,7 +1,8 @@
 // The sim TEE: evidence for development, CI and the quickstart, where no TEE exists. It carries the
-// same claims as hardware evidence and is signed by an Ed25519 "simulation key" that the verifier is
-// configured to trust (TrustAnchors::sim_keys). It gives NO hardware protection: it verifies only as
-// tee "sim", never as sev-snp or tdx, and a contract accepts it only if its policy names `sim`.
+// same claims as hardware evidence and is signed by an Ed25519 "simulation key" that the verifier
+// is configured to trust (TrustAnchors::sim_keys). It gives NO hardware protection: it verifies
+// only as tee "sim", never as sev-snp or tdx, and a contract accepts it only if its policy names
+// `sim`.
 //
 // Format, version 1: exactly 272 (0x110) bytes, integers little-endian.
 //
@@ -43,8 +44,10 @@ struct SimEvidenceFields {
   bool debug = false;
 };
 
-// Builds and signs sim evidence. Fails with kInvalidArgument on wrong sizes or an unknown TCB status.
-absl::StatusOr<std::string> MakeSimEvidence(const crypto::Ed25519PrivateKey& key, const SimEvidenceFields& fields);
+// Builds and signs sim evidence. Fails with kInvalidArgument on wrong sizes or an unknown TCB
+// status.
+absl::StatusOr<std::string> MakeSimEvidence(const crypto::Ed25519PrivateKey& key,
+                                            const SimEvidenceFields& fields);
 
 // SHA-384 of a file, read in pieces (the worker executable: "/proc/self/exe").
 absl::StatusOr<std::string> MeasureExecutable(const std::string& path);

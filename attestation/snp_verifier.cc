@@ -33,7 +33,8 @@ absl::Status VerifyReportSignature(X509* leaf, const SnpReport& r, absl::string_
       EVP_PKEY_get_group_name(key, group, sizeof group, &group_len) != 1 ||
       absl::string_view(group, group_len) != "secp384r1") {
     crypto::ClearOpenSslErrors();
-    return absl::InvalidArgumentError(absl::StrCat(leaf_name, " public key is not an ECDSA P-384 key"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(leaf_name, " public key is not an ECDSA P-384 key"));
   }
   SslPtr<ECDSA_SIG> sig(ECDSA_SIG_new());
   BIGNUM* rn = BN_bin2bn(reinterpret_cast<const unsigned char*>(r.signature_r.data()),
@@ -54,8 +55,9 @@ absl::Status VerifyReportSignature(X509* leaf, const SnpReport& r, absl::string_
   if (ctx == nullptr || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha384(), nullptr, key) != 1) {
     return crypto::OpenSslError("EVP_DigestVerifyInit");
   }
-  int ok = EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(der_sig.data()), der_sig.size(),
-                            reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size());
+  int ok = EVP_DigestVerify(
+      ctx.get(), reinterpret_cast<const unsigned char*>(der_sig.data()), der_sig.size(),
+      reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size());
   crypto::ClearOpenSslErrors();
   if (ok != 1) {
     return absl::UnauthenticatedError(
@@ -64,14 +66,15 @@ absl::Status VerifyReportSignature(X509* leaf, const SnpReport& r, absl::string_
   return absl::OkStatus();
 }
 
-void CheckSpl(const AmdExtensions& e, const char* oid, const char* ext_name, const std::optional<uint8_t>& cert_value,
-              const char* tcb_name, uint8_t reported, absl::string_view leaf_name, std::vector<std::string>* reasons) {
+void CheckSpl(const AmdExtensions& e, const char* oid, const char* ext_name,
+              const std::optional<uint8_t>& cert_value, const char* tcb_name, uint8_t reported,
+              absl::string_view leaf_name, std::vector<std::string>* reasons) {
   if (e.IsMalformed(oid)) return;  // already a reason
   if (!cert_value) {
     reasons->push_back(absl::StrCat(leaf_name, " has no ", ext_name, " extension"));
   } else if (*cert_value != reported) {
-    reasons->push_back(absl::StrCat(leaf_name, " ", ext_name, " ", *cert_value, " does not match REPORTED_TCB ",
-                                    tcb_name, " ", reported));
+    reasons->push_back(absl::StrCat(leaf_name, " ", ext_name, " ", *cert_value,
+                                    " does not match REPORTED_TCB ", tcb_name, " ", reported));
   }
 }
 
@@ -93,7 +96,8 @@ class SnpVerifier final : public Verifier {
         if (it == m->end()) continue;
         absl::StatusOr<SslPtr<X509>> c = internal::ParsePemCertificate(it->second);
         if (!c.ok()) {
-          pa.error = absl::StrCat("pinned intermediate for ", name, " is unusable: ", c.status().message());
+          pa.error = absl::StrCat("pinned intermediate for ", name,
+                                  " is unusable: ", c.status().message());
           continue;
         }
         pa.intermediates.push_back(std::move(*c));
@@ -123,16 +127,20 @@ class SnpVerifier final : public Verifier {
     }
     const std::string leaf_name = internal::AmdLeafKindName(certs->kind);
     X509* leaf = certs->leaf.get();
-    internal::SnpSigningKey expected_key =
-        certs->kind == internal::AmdLeafKind::kVcek ? internal::SnpSigningKey::kVcek : internal::SnpSigningKey::kVlek;
-    if ((r.signing_key() == internal::SnpSigningKey::kVcek || r.signing_key() == internal::SnpSigningKey::kVlek) &&
+    internal::SnpSigningKey expected_key = certs->kind == internal::AmdLeafKind::kVcek
+                                               ? internal::SnpSigningKey::kVcek
+                                               : internal::SnpSigningKey::kVlek;
+    if ((r.signing_key() == internal::SnpSigningKey::kVcek ||
+         r.signing_key() == internal::SnpSigningKey::kVlek) &&
         r.signing_key() != expected_key) {
-      reasons.push_back(absl::StrCat("report KEY_INFO says it is signed by a ",
-                                     r.signing_key() == internal::SnpSigningKey::kVcek ? "VCEK" : "VLEK",
-                                     " but the certificate supplied is a ", leaf_name));
+      reasons.push_back(
+          absl::StrCat("report KEY_INFO says it is signed by a ",
+                       r.signing_key() == internal::SnpSigningKey::kVcek ? "VCEK" : "VLEK",
+                       " but the certificate supplied is a ", leaf_name));
     }
     const AmdExtensions e = internal::ReadAmdExtensions(leaf);
-    for (const std::string& error : e.errors) reasons.push_back(absl::StrCat(leaf_name, ": ", error));
+    for (const std::string& error : e.errors)
+      reasons.push_back(absl::StrCat(leaf_name, ": ", error));
 
     SnpProduct product = DetermineProduct(r, leaf, e, leaf_name, &reasons);
 
@@ -142,33 +150,39 @@ class SnpVerifier final : public Verifier {
       if (it == anchors_.end() || it->second.ark == nullptr) {
         reasons.push_back(it != anchors_.end() && !it->second.error.empty()
                               ? it->second.error
-                              : absl::StrCat("no pinned ARK for ", internal::SnpProductName(product),
+                              : absl::StrCat("no pinned ARK for ",
+                                             internal::SnpProductName(product),
                                              " in the trust anchors"));
       } else {
         std::vector<X509*> untrusted;
         for (const SslPtr<X509>& c : certs->intermediates) untrusted.push_back(c.get());
         for (const SslPtr<X509>& c : it->second.intermediates) untrusted.push_back(c.get());
-        for (std::string& reason : internal::VerifyAmdChain(leaf, untrusted, it->second.ark.get(), now, leaf_name)) {
+        for (std::string& reason :
+             internal::VerifyAmdChain(leaf, untrusted, it->second.ark.get(), now, leaf_name)) {
           reasons.push_back(std::move(reason));
         }
       }
     }
 
-    absl::Status sig = VerifyReportSignature(leaf, r, absl::string_view(evidence.report).substr(0, internal::kSnpSignedSize),
-                                             leaf_name);
+    absl::Status sig = VerifyReportSignature(
+        leaf, r, absl::string_view(evidence.report).substr(0, internal::kSnpSignedSize), leaf_name);
     if (!sig.ok()) reasons.push_back(std::string(sig.message()));
 
     // The leaf was issued for one TCB; the report must claim that one.
     if (product != SnpProduct::kUnknown) {
       contracts::SnpTcb t = internal::DecodeSnpTcb(r.reported_tcb, product);
-      CheckSpl(e, internal::kOidBlSpl, "blSPL", e.bl_spl, "boot loader SVN", t.bootloader, leaf_name, &reasons);
+      CheckSpl(e, internal::kOidBlSpl, "blSPL", e.bl_spl, "boot loader SVN", t.bootloader,
+               leaf_name, &reasons);
       CheckSpl(e, internal::kOidTeeSpl, "teeSPL", e.tee_spl, "TEE SVN", t.tee, leaf_name, &reasons);
       CheckSpl(e, internal::kOidSnpSpl, "snpSPL", e.snp_spl, "SNP SVN", t.snp, leaf_name, &reasons);
-      CheckSpl(e, internal::kOidUcodeSpl, "ucodeSPL", e.ucode_spl, "microcode SVN", t.microcode, leaf_name, &reasons);
+      CheckSpl(e, internal::kOidUcodeSpl, "ucodeSPL", e.ucode_spl, "microcode SVN", t.microcode,
+               leaf_name, &reasons);
       if (product == SnpProduct::kTurin) {
-        CheckSpl(e, internal::kOidFmcSpl, "fmcSPL", e.fmc_spl, "FMC SVN", t.fmc, leaf_name, &reasons);
+        CheckSpl(e, internal::kOidFmcSpl, "fmcSPL", e.fmc_spl, "FMC SVN", t.fmc, leaf_name,
+                 &reasons);
       } else if (e.fmc_spl) {
-        reasons.push_back(absl::StrCat(leaf_name, " has an fmcSPL extension, which only Turin certificates carry"));
+        reasons.push_back(absl::StrCat(
+            leaf_name, " has an fmcSPL extension, which only Turin certificates carry"));
       }
     }
 
@@ -194,42 +208,48 @@ class SnpVerifier final : public Verifier {
         reasons->push_back("report is not signed (KEY_INFO SIGNING_KEY is 7, none)");
         break;
       default:
-        reasons->push_back(absl::StrCat("report KEY_INFO SIGNING_KEY ", static_cast<int>(r.signing_key()),
-                                        " is reserved"));
+        reasons->push_back(absl::StrCat("report KEY_INFO SIGNING_KEY ",
+                                        static_cast<int>(r.signing_key()), " is reserved"));
     }
-    if (r.mask_chip_key()) reasons->push_back("report is not signed (KEY_INFO MASK_CHIP_KEY is set)");
+    if (r.mask_chip_key())
+      reasons->push_back("report is not signed (KEY_INFO MASK_CHIP_KEY is set)");
     if ((r.policy & internal::kSnpPolicyReservedMustBeOne) == 0) {
       reasons->push_back("report POLICY bit 17 (reserved, must be 1) is 0");
     }
-    if (r.vmpl > 3) reasons->push_back(absl::StrCat("report VMPL ", r.vmpl, " is out of range (0 to 3)"));
+    if (r.vmpl > 3)
+      reasons->push_back(absl::StrCat("report VMPL ", r.vmpl, " is out of range (0 to 3)"));
   }
 
   static SnpProduct DetermineProduct(const SnpReport& r, X509* leaf, const AmdExtensions& e,
-                                     const std::string& leaf_name, std::vector<std::string>* reasons) {
+                                     const std::string& leaf_name,
+                                     std::vector<std::string>* reasons) {
     std::string cert_name = internal::AmdProductFromCert(leaf, e);
     SnpProduct from_cert = internal::SnpProductFromName(cert_name);
     if (!r.has_cpuid) {
       if (from_cert == SnpProduct::kUnknown) {
-        reasons->push_back(absl::StrCat("cannot tell the AMD product: the report has no CPUID fields and the ",
-                                        leaf_name, " names none that is known (\"", cert_name, "\")"));
+        reasons->push_back(
+            absl::StrCat("cannot tell the AMD product: the report has no CPUID fields and the ",
+                         leaf_name, " names none that is known (\"", cert_name, "\")"));
       }
       return from_cert;
     }
     SnpProduct from_cpuid = internal::SnpProductFromCpuid(r.cpuid_family, r.cpuid_model);
     if (from_cpuid == SnpProduct::kUnknown) {
-      reasons->push_back(absl::StrFormat("report CPUID family 0x%02x model 0x%02x is not a known SEV-SNP product",
-                                         r.cpuid_family, r.cpuid_model));
+      reasons->push_back(
+          absl::StrFormat("report CPUID family 0x%02x model 0x%02x is not a known SEV-SNP product",
+                          r.cpuid_family, r.cpuid_model));
       return SnpProduct::kUnknown;
     }
     if (from_cert != SnpProduct::kUnknown && from_cert != from_cpuid) {
       reasons->push_back(absl::StrCat(leaf_name, " is for ", internal::SnpProductName(from_cert),
-                                      " but the report's CPUID says ", internal::SnpProductName(from_cpuid)));
+                                      " but the report's CPUID says ",
+                                      internal::SnpProductName(from_cpuid)));
     }
     return from_cpuid;
   }
 
-  static void CheckHwid(const SnpReport& r, internal::AmdLeafKind kind, SnpProduct product, const AmdExtensions& e,
-                        std::vector<std::string>* reasons) {
+  static void CheckHwid(const SnpReport& r, internal::AmdLeafKind kind, SnpProduct product,
+                        const AmdExtensions& e, std::vector<std::string>* reasons) {
     // A VLEK is not tied to a chip; a masked CHIP_ID leaves nothing to compare.
     if (kind != internal::AmdLeafKind::kVcek || r.chip_id_masked()) return;
     if (e.IsMalformed(internal::kOidHwid)) return;  // already a reason
@@ -242,10 +262,12 @@ class SnpVerifier final : public Verifier {
       return;
     }
     absl::string_view chip = r.chip_id;
-    if (*e.hwid != chip.substr(0, e.hwid->size())) reasons->push_back("VCEK hwID does not match the report's CHIP_ID");
+    if (*e.hwid != chip.substr(0, e.hwid->size()))
+      reasons->push_back("VCEK hwID does not match the report's CHIP_ID");
   }
 
-  static contracts::Claims MakeClaims(const SnpReport& r, SnpProduct product, internal::AmdLeafKind kind) {
+  static contracts::Claims MakeClaims(const SnpReport& r, SnpProduct product,
+                                      internal::AmdLeafKind kind) {
     contracts::Claims c;
     c.tee = contracts::kTeeSevSnp;
     c.report_data = r.report_data;

@@ -1,8 +1,8 @@
 // TrustAnchors::LoadDir and DefaultRootsDir.
 #include <algorithm>
 #include <cstdlib>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <system_error>
 
 #include "absl/strings/ascii.h"
@@ -26,11 +26,12 @@ constexpr size_t kMaxAnchorFileSize = 64 * 1024;
 
 // "milan" -> "Milan". Product names in file names are lower-case letters and digits.
 absl::StatusOr<std::string> ProductKey(absl::string_view file, absl::string_view lower) {
-  if (lower.empty()) return absl::InvalidArgumentError(absl::StrCat(file, ": no product in the file name"));
+  if (lower.empty())
+    return absl::InvalidArgumentError(absl::StrCat(file, ": no product in the file name"));
   for (char c : lower) {
     if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(file, ": the product in the file name must be lower-case letters and digits"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          file, ": the product in the file name must be lower-case letters and digits"));
     }
   }
   std::string key(lower);

@@ -1,8 +1,9 @@
 // Attestation verifications per second: the full check of real SEV-SNP evidence (report parse, the
-// VCEK/VLEK parse, the chain to the pinned ARK with three RSA-4096 PSS verifications, the ECDSA P-384
-// report signature, TCB and hwID checks), the parser alone, and sim evidence. The verifier and its
-// pinned anchors are built once, as a coordinator does; the evidence bytes are verified from scratch
-// each time. Run by bench/attest_verify.sh, which records the machine's load with the results.
+// VCEK/VLEK parse, the chain to the pinned ARK with three RSA-4096 PSS verifications, the ECDSA
+// P-384 report signature, TCB and hwID checks), the parser alone, and sim evidence. The verifier
+// and its pinned anchors are built once, as a coordinator does; the evidence bytes are verified
+// from scratch each time. Run by bench/attest_verify.sh, which records the machine's load with the
+// results.
 #include <benchmark/benchmark.h>
 
 #include <fstream>
@@ -17,7 +18,8 @@
 namespace triad::attestation {
 namespace {
 
-const absl::Time kNow = absl::FromUnixSeconds(1748736000);  // 2025-06-01, inside every SNP vector's validity
+const absl::Time kNow =
+    absl::FromUnixSeconds(1748736000);  // 2025-06-01, inside every SNP vector's validity
 
 std::string Read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -30,11 +32,14 @@ std::string Read(const std::string& path) {
   return ss.str();
 }
 
-std::string Snp(const std::string& rel) { return Read(std::string(TRIAD_BENCH_SHARED_DIR) + "/testdata/attestation/snp/" + rel); }
+std::string Snp(const std::string& rel) {
+  return Read(std::string(TRIAD_BENCH_SHARED_DIR) + "/testdata/attestation/snp/" + rel);
+}
 
 const TrustAnchors& Anchors() {
   static const TrustAnchors* a = [] {
-    absl::StatusOr<TrustAnchors> loaded = TrustAnchors::LoadDir(std::string(TRIAD_BENCH_SOURCE_DIR) + "/attestation/roots");
+    absl::StatusOr<TrustAnchors> loaded =
+        TrustAnchors::LoadDir(std::string(TRIAD_BENCH_SOURCE_DIR) + "/attestation/roots");
     if (!loaded.ok()) std::abort();
     return new TrustAnchors(*loaded);
   }();
@@ -54,10 +59,13 @@ void BM_SnpVerify(benchmark::State& state, const char* report, const char* certs
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK_CAPTURE(BM_SnpVerify, milan_vcek, "gsg-milan/report.bin", "gsg-milan/vcek.der")->UseRealTime();
-BENCHMARK_CAPTURE(BM_SnpVerify, milan_vlek, "trustee-milan-vlek/report.bin", "trustee-milan-vlek/vlek.der")
+BENCHMARK_CAPTURE(BM_SnpVerify, milan_vcek, "gsg-milan/report.bin", "gsg-milan/vcek.der")
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_SnpVerify, genoa_vcek_pem, "azure-genoa-hcl/report.bin", "azure-genoa-hcl/vcek.pem")
+BENCHMARK_CAPTURE(BM_SnpVerify, milan_vlek, "trustee-milan-vlek/report.bin",
+                  "trustee-milan-vlek/vlek.der")
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_SnpVerify, genoa_vcek_pem, "azure-genoa-hcl/report.bin",
+                  "azure-genoa-hcl/vcek.pem")
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_SnpVerify, milan_vcek_threads, "gsg-milan/report.bin", "gsg-milan/vcek.der")
     ->ThreadRange(1, 2)
@@ -78,8 +86,8 @@ void BM_SimVerify(benchmark::State& state) {
   TrustAnchors anchors;
   anchors.sim_keys.push_back(key.public_key());
   std::unique_ptr<Verifier> verifier = NewSimVerifier(anchors);
-  absl::StatusOr<std::string> report =
-      MakeSimEvidence(key, SimEvidenceFields{std::string(64, '\1'), std::string(48, '\2'), "UpToDate", false});
+  absl::StatusOr<std::string> report = MakeSimEvidence(
+      key, SimEvidenceFields{std::string(64, '\1'), std::string(48, '\2'), "UpToDate", false});
   Evidence ev{"sim", *report, "", ""};
   for (auto _ : state) {
     Verdict v = verifier->Verify(ev, kNow);

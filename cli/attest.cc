@@ -36,7 +36,8 @@ struct VerifyFlags {
 
 // A usage problem found after parsing: reported like CLI11's own errors, exit 2.
 int Usage(absl::string_view message) {
-  std::cerr << "triad attest verify: " << message << "\nRun with --help for more information." << std::endl;
+  std::cerr << "triad attest verify: " << message << "\nRun with --help for more information."
+            << std::endl;
   return kExitUsage;
 }
 
@@ -55,12 +56,14 @@ void PrintText(const attestation::Verdict& v, const std::string& tee) {
             << "report_data: " << base::HexEncode(c.report_data) << "\n"
             << "debug: " << (c.debug ? "true" : "false") << "\n"
             << "tcb_status: " << c.tcb_status << "\n";
-  if (!c.platform_id.empty()) std::cout << "platform_id: " << base::HexEncode(c.platform_id) << "\n";
+  if (!c.platform_id.empty())
+    std::cout << "platform_id: " << base::HexEncode(c.platform_id) << "\n";
   if (c.snp) {
     const contracts::SnpClaims& s = *c.snp;
-    std::cout << "snp: version " << s.version << ", " << s.product << ", signed by " << s.signing_key << ", policy 0x"
-              << std::hex << s.policy << std::dec << ", vmpl " << s.vmpl << ", reported_tcb bl " << int{s.reported_tcb.bootloader}
-              << " tee " << int{s.reported_tcb.tee} << " snp " << int{s.reported_tcb.snp} << " ucode "
+    std::cout << "snp: version " << s.version << ", " << s.product << ", signed by "
+              << s.signing_key << ", policy 0x" << std::hex << s.policy << std::dec << ", vmpl "
+              << s.vmpl << ", reported_tcb bl " << int{s.reported_tcb.bootloader} << " tee "
+              << int{s.reported_tcb.tee} << " snp " << int{s.reported_tcb.snp} << " ucode "
               << int{s.reported_tcb.microcode} << " fmc " << int{s.reported_tcb.fmc} << "\n";
   }
   for (const std::string& a : c.advisory_ids) std::cout << "advisory: " << a << "\n";
@@ -68,11 +71,14 @@ void PrintText(const attestation::Verdict& v, const std::string& tee) {
 
 int Verify(const VerifyFlags& f) {
   // Checks of the command line that CLI11 cannot express: exit 2.
-  if (!f.certs.empty() && f.format != contracts::kTeeSevSnp) return Usage("--certs is for --format sev-snp only");
-  if (!f.collateral.empty() && f.format != contracts::kTeeTdx) return Usage("--collateral is for --format tdx only");
+  if (!f.certs.empty() && f.format != contracts::kTeeSevSnp)
+    return Usage("--certs is for --format sev-snp only");
+  if (!f.collateral.empty() && f.format != contracts::kTeeTdx)
+    return Usage("--collateral is for --format tdx only");
   absl::Time now = base::SystemClock().Now();
   if (!f.now.empty() && !base::ParseRfc3339(f.now, &now)) {
-    return Usage(absl::StrCat("--now \"", f.now, "\" is not an RFC 3339 time (2025-06-01T00:00:00Z)"));
+    return Usage(
+        absl::StrCat("--now \"", f.now, "\" is not an RFC 3339 time (2025-06-01T00:00:00Z)"));
   }
   std::string expected_report_data;
   if (!f.report_data.empty()) {
@@ -94,13 +100,15 @@ int Verify(const VerifyFlags& f) {
     ev.certs = std::move(*certs);
   }
   if (!f.collateral.empty()) {
-    absl::StatusOr<std::string> collateral = ReadInput(f.collateral, kMaxCollateralSize, "--collateral");
+    absl::StatusOr<std::string> collateral =
+        ReadInput(f.collateral, kMaxCollateralSize, "--collateral");
     if (!collateral.ok()) return Fail(collateral.status());
     ev.collateral = std::move(*collateral);
   }
   const std::string roots_dir = f.roots.empty() ? attestation::DefaultRootsDir() : f.roots;
   absl::StatusOr<attestation::TrustAnchors> anchors = attestation::TrustAnchors::LoadDir(roots_dir);
-  if (!anchors.ok()) return Fail(base::Annotate(anchors.status(), "loading the trust anchors (--roots)"));
+  if (!anchors.ok())
+    return Fail(base::Annotate(anchors.status(), "loading the trust anchors (--roots)"));
 
   attestation::Verdict v = attestation::NewEvidenceVerifier(*anchors)->Verify(ev, now);
   if (v.valid && !expected_report_data.empty()) {
@@ -137,20 +145,27 @@ void AddAttestCommands(CLI::App& app, Context& ctx) {
   attest->require_subcommand(1);
 
   auto flags = std::make_shared<VerifyFlags>();
-  CLI::App* verify = attest->add_subcommand(
-      "verify",
-      "Verify attestation evidence offline against pinned vendor roots. Exit 0 valid, 1 invalid, 2 usage. "
-      "--roots defaults to $TRIAD_ROOTS_DIR, else the roots shipped in the source tree this binary was built from.");
+  CLI::App* verify =
+      attest->add_subcommand("verify",
+                             "Verify attestation evidence offline against pinned vendor roots. "
+                             "Exit 0 valid, 1 invalid, 2 usage. "
+                             "--roots defaults to $TRIAD_ROOTS_DIR, else the roots shipped in the "
+                             "source tree this binary was built from.");
   verify->add_option("--format", flags->format, "Evidence kind: sev-snp, tdx or sim")
       ->required()
       ->check(CLI::IsMember({"sev-snp", "tdx", "sim"}));
-  verify->add_option("--evidence", flags->evidence, "SNP attestation report, TDX quote, or sim evidence (binary)")
+  verify
+      ->add_option("--evidence", flags->evidence,
+                   "SNP attestation report, TDX quote, or sim evidence (binary)")
       ->required();
   verify->add_option("--certs", flags->certs,
-                     "sev-snp: the VCEK/VLEK (DER or PEM; a PEM bundle's other certificates are only intermediates), "
+                     "sev-snp: the VCEK/VLEK (DER or PEM; a PEM bundle's other certificates are "
+                     "only intermediates), "
                      "or the extended-report certificate table");
-  verify->add_option("--collateral", flags->collateral, "tdx: collateral JSON (dcap-qvl QuoteCollateralV3 form)");
-  verify->add_option("--roots", flags->roots, "Directory of pinned roots (layout of attestation/roots/)");
+  verify->add_option("--collateral", flags->collateral,
+                     "tdx: collateral JSON (dcap-qvl QuoteCollateralV3 form)");
+  verify->add_option("--roots", flags->roots,
+                     "Directory of pinned roots (layout of attestation/roots/)");
   verify->add_option("--now", flags->now, "Verification time, RFC 3339 (default: now)");
   verify->add_option("--report-data", flags->report_data, "Expected report data, 64 bytes in hex");
   verify->add_flag("--json", flags->json, "Print {verdict, tee, reasons, claims} as JSON");

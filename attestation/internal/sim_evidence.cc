@@ -38,12 +38,14 @@ bool IsKnownTcbStatus(absl::string_view status) {
                                            "ConfigurationAndSWHardeningNeeded",
                                            "OutOfDateConfigurationNeeded",
                                            "Revoked"};
-  return std::any_of(std::begin(kNames), std::end(kNames), [&](const char* n) { return status == n; });
+  return std::any_of(std::begin(kNames), std::end(kNames),
+                     [&](const char* n) { return status == n; });
 }
 
 absl::StatusOr<SimEvidence> ParseSimEvidence(absl::string_view b) {
   if (b.size() < 8 || b.substr(kOffMagic, 8) != kSimMagic) {
-    return absl::InvalidArgumentError("evidence is not Triad sim evidence (it does not start with \"TRIADSIM\")");
+    return absl::InvalidArgumentError(
+        "evidence is not Triad sim evidence (it does not start with \"TRIADSIM\")");
   }
   if (b.size() != kSimEvidenceSize) {
     return absl::InvalidArgumentError(
@@ -52,11 +54,13 @@ absl::StatusOr<SimEvidence> ParseSimEvidence(absl::string_view b) {
   SimEvidence e;
   e.version = Le32(b, kOffVersion);
   if (e.version != kSimVersion) {
-    return absl::InvalidArgumentError(absl::StrCat("sim evidence version ", e.version, " is not supported (1)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sim evidence version ", e.version, " is not supported (1)"));
   }
   uint32_t flags = Le32(b, kOffFlags);
   if ((flags & ~kSimFlagDebug) != 0) {
-    return absl::InvalidArgumentError(absl::StrFormat("sim evidence flags 0x%08x have unknown bits set", flags));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("sim evidence flags 0x%08x have unknown bits set", flags));
   }
   e.debug = (flags & kSimFlagDebug) != 0;
   e.report_data = std::string(b.substr(kOffReportData, 64));
@@ -67,7 +71,8 @@ absl::StatusOr<SimEvidence> ParseSimEvidence(absl::string_view b) {
   bool padded = end != absl::string_view::npos &&
                 std::all_of(status.begin() + end, status.end(), [](char c) { return c == '\0'; });
   if (!padded || !IsKnownTcbStatus(name)) {
-    return absl::InvalidArgumentError("sim evidence TCB status is not a known status name padded with NULs");
+    return absl::InvalidArgumentError(
+        "sim evidence TCB status is not a known status name padded with NULs");
   }
   e.tcb_status = std::string(name);
   e.signer = std::string(b.substr(kOffSigner, 32));
@@ -80,7 +85,8 @@ absl::StatusOr<std::string> SimSignedPart(const SimEvidence& e) {
     return absl::InvalidArgumentError("sim evidence fields have the wrong sizes");
   }
   if (!IsKnownTcbStatus(e.tcb_status)) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", e.tcb_status, "\" is not a known TCB status name"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", e.tcb_status, "\" is not a known TCB status name"));
   }
   std::string out(kSimMagic, 8);
   PutLe32(&out, e.version);

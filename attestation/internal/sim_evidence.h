@@ -38,8 +38,8 @@ bool IsKnownTcbStatus(absl::string_view status);
 // padded with NULs. Fails with kInvalidArgument naming the problem. Does not verify the signature.
 absl::StatusOr<SimEvidence> ParseSimEvidence(absl::string_view bytes);
 
-// The first kSimSignedSize bytes (everything but the signature) of `e`; fails on wrong field sizes or
-// an unknown TCB status.
+// The first kSimSignedSize bytes (everything but the signature) of `e`; fails on wrong field sizes
+// or an unknown TCB status.
 absl::StatusOr<std::string> SimSignedPart(const SimEvidence& e);
 
 }  // namespace triad::attestation::internal

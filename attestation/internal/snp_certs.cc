@@ -99,7 +99,8 @@ absl::StatusOr<SnpCertSet> SplitLeaf(std::vector<SslPtr<X509>> all) {
       continue;
     }
     if (set.leaf != nullptr) {
-      return absl::InvalidArgumentError("the certificates hold more than one VCEK/VLEK (CN=SEV-VCEK or SEV-VLEK)");
+      return absl::InvalidArgumentError(
+          "the certificates hold more than one VCEK/VLEK (CN=SEV-VCEK or SEV-VLEK)");
     }
     set.leaf = std::move(c);
     set.kind = *kind;
@@ -132,12 +133,14 @@ absl::StatusOr<SnpCertSet> LoadFromTable(absl::string_view blob) {
     set.kind = e.guid == vcek ? AmdLeafKind::kVcek : AmdLeafKind::kVlek;
     std::optional<AmdLeafKind> cn_kind = LeafKind(cert.get());
     if (cn_kind != set.kind) {
-      return absl::InvalidArgumentError(absl::StrCat(what, " (", AmdLeafKindName(set.kind),
-                                                     ") holds a certificate with CN=", SubjectCn(cert.get())));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " (", AmdLeafKindName(set.kind),
+                       ") holds a certificate with CN=", SubjectCn(cert.get())));
     }
     set.leaf = std::move(cert);
   }
-  if (set.leaf == nullptr) return absl::InvalidArgumentError("certificate table holds no VCEK or VLEK entry");
+  if (set.leaf == nullptr)
+    return absl::InvalidArgumentError("certificate table holds no VCEK or VLEK entry");
   return set;
 }
 
@@ -154,7 +157,8 @@ absl::StatusOr<std::optional<uint8_t>> ReadSpl(X509* cert, const char* oid_text)
   const unsigned char* end = p + ASN1_STRING_length(data);
   SslPtr<ASN1_STRING> value(d2i_ASN1_INTEGER(nullptr, &p, ASN1_STRING_length(data)));
   int64_t v = -1;
-  if (value == nullptr || p != end || ASN1_INTEGER_get_int64(&v, value.get()) != 1 || v < 0 || v > 255) {
+  if (value == nullptr || p != end || ASN1_INTEGER_get_int64(&v, value.get()) != 1 || v < 0 ||
+      v > 255) {
     crypto::ClearOpenSslErrors();
     return absl::InvalidArgumentError(
         absl::StrCat("extension ", oid_text, " is not a DER INTEGER from 0 to 255"));
@@ -172,8 +176,9 @@ absl::StatusOr<std::optional<std::string>> RawExtension(X509* cert, const char* 
     return absl::InvalidArgumentError(absl::StrCat("extension ", oid_text, " appears twice"));
   }
   ASN1_OCTET_STRING* data = X509_EXTENSION_get_data(X509_get_ext(cert, idx));
-  return std::optional<std::string>(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
-                                                static_cast<size_t>(ASN1_STRING_length(data))));
+  return std::optional<std::string>(
+      std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                  static_cast<size_t>(ASN1_STRING_length(data))));
 }
 
 std::string DescribeCert(X509* cert, int depth, absl::string_view leaf_name) {
@@ -185,8 +190,8 @@ std::string DescribeCert(X509* cert, int depth, absl::string_view leaf_name) {
 std::string AsnTime(const ASN1_TIME* t) {
   struct tm tm;
   if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return "(unreadable time)";
-  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                         tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 struct ChainErrors {
@@ -202,7 +207,8 @@ std::string ChainErrorText(int err, int depth, X509* cert, const ChainErrors& ce
   std::string at = base::FormatRfc3339(ce.now);
   switch (err) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
-      return absl::StrCat(what, " expired at ", AsnTime(X509_get0_notAfter(cert)), " (verification time ", at, ")");
+      return absl::StrCat(what, " expired at ", AsnTime(X509_get0_notAfter(cert)),
+                          " (verification time ", at, ")");
     case X509_V_ERR_CERT_NOT_YET_VALID:
       return absl::StrCat(what, " is not valid before ", AsnTime(X509_get0_notBefore(cert)),
                           " (verification time ", at, ")");
@@ -237,7 +243,8 @@ int CollectChainErrors(int ok, X509_STORE_CTX* ctx) {
 }  // namespace
 
 std::string GuidBytes(absl::string_view text) {
-  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') return "";
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-')
+    return "";
   std::string hex;
   for (char c : text) {
     if (c != '-') hex.push_back(c);
@@ -249,14 +256,14 @@ std::string GuidBytes(absl::string_view text) {
 std::string GuidText(absl::string_view bytes) {
   std::string hex = base::HexEncode(bytes);
   if (hex.size() != 32) return hex;
-  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-", hex.substr(16, 4), "-",
-                      hex.substr(20));
+  return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-", hex.substr(12, 4), "-",
+                      hex.substr(16, 4), "-", hex.substr(20));
 }
 
 absl::StatusOr<std::vector<SnpCertTableEntry>> ParseSnpCertTable(absl::string_view blob) {
   if (blob.size() > kSnpCertTableMaxSize) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("certificate table is ", blob.size(), " bytes; the limit is ", kSnpCertTableMaxSize));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "certificate table is ", blob.size(), " bytes; the limit is ", kSnpCertTableMaxSize));
   }
   const std::string zero_guid(16, '\0');
   std::vector<SnpCertTableEntry> entries;
@@ -269,8 +276,8 @@ absl::StatusOr<std::vector<SnpCertTableEntry>> ParseSnpCertTable(absl::string_vi
     absl::string_view e = blob.substr(off, kSnpCertTableEntrySize);
     if (e.substr(0, 16) == zero_guid) {
       if (Le32(e, 16) != 0 || Le32(e, 20) != 0) {
-        return absl::InvalidArgumentError(absl::StrCat("certificate table entry ", n,
-                                                       " has a zero GUID but a non-zero offset or length"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "certificate table entry ", n, " has a zero GUID but a non-zero offset or length"));
       }
       break;
     }
@@ -285,15 +292,17 @@ absl::StatusOr<std::vector<SnpCertTableEntry>> ParseSnpCertTable(absl::string_vi
     SnpCertTableEntry entry;
     entry.guid = std::string(e.substr(0, 16));
     uint64_t offset = Le32(e, 16), length = Le32(e, 20);
-    std::string which = absl::StrCat("certificate table entry ", i, " (", GuidText(entry.guid), ")");
+    std::string which =
+        absl::StrCat("certificate table entry ", i, " (", GuidText(entry.guid), ")");
     if (length == 0) return absl::InvalidArgumentError(absl::StrCat(which, " is empty"));
     if (offset < data_start || offset + length > blob.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(which, " points at bytes ", offset, "..", offset + length,
-                                                     ", outside the certificate area ", data_start, "..",
-                                                     blob.size()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(which, " points at bytes ", offset, "..", offset + length,
+                       ", outside the certificate area ", data_start, "..", blob.size()));
     }
     for (const SnpCertTableEntry& other : entries) {
-      if (other.guid == entry.guid) return absl::InvalidArgumentError(absl::StrCat(which, " appears twice"));
+      if (other.guid == entry.guid)
+        return absl::InvalidArgumentError(absl::StrCat(which, " appears twice"));
     }
     entry.data = std::string(blob.substr(offset, length));
     entries.push_back(std::move(entry));
@@ -330,8 +339,8 @@ absl::StatusOr<SnpCertSet> LoadSnpCerts(absl::string_view certs) {
     TRIAD_ASSIGN_OR_RETURN(std::vector<SslPtr<X509>> all, ParsePemBundle(certs));
     return SplitLeaf(std::move(all));
   }
-  // A DER certificate starts with a SEQUENCE; a table starts with a GUID. Try DER first, and fall back
-  // to the table only when the bytes are not exactly one certificate.
+  // A DER certificate starts with a SEQUENCE; a table starts with a GUID. Try DER first, and fall
+  // back to the table only when the bytes are not exactly one certificate.
   if (static_cast<uint8_t>(certs[0]) == 0x30) {
     absl::StatusOr<SslPtr<X509>> der = ParseDer(certs, "certificate");
     if (der.ok()) {
@@ -375,8 +384,9 @@ AmdExtensions ReadAmdExtensions(X509* cert) {
     SslPtr<ASN1_STRING> s(d2i_ASN1_IA5STRING(nullptr, &p, static_cast<long>(der.size())));
     if (s == nullptr || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
       crypto::ClearOpenSslErrors();
-      note(kOidProductName, absl::InvalidArgumentError(
-                                absl::StrCat("extension ", kOidProductName, " (productName) is not an IA5String")));
+      note(kOidProductName,
+           absl::InvalidArgumentError(
+               absl::StrCat("extension ", kOidProductName, " (productName) is not an IA5String")));
     } else {
       ext.product_name = std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s.get())),
                                      static_cast<size_t>(ASN1_STRING_length(s.get())));
@@ -387,8 +397,8 @@ AmdExtensions ReadAmdExtensions(X509* cert) {
   if (!hwid.ok()) {
     note(kOidHwid, hwid.status());
   } else if (hwid->has_value()) {
-    // Raw bytes (64 or 8), or DER OCTET STRING 04 40 || 64 bytes / 04 08 || 8 bytes. The lengths of the
-    // two forms differ, so the encoding is never ambiguous.
+    // Raw bytes (64 or 8), or DER OCTET STRING 04 40 || 64 bytes / 04 08 || 8 bytes. The lengths of
+    // the two forms differ, so the encoding is never ambiguous.
     const std::string& h = **hwid;
     if (h.size() == 64 || h.size() == 8) {
       ext.hwid = h;
@@ -396,9 +406,10 @@ AmdExtensions ReadAmdExtensions(X509* cert) {
                static_cast<size_t>(static_cast<uint8_t>(h[1])) == h.size() - 2) {
       ext.hwid = h.substr(2);
     } else {
-      note(kOidHwid, absl::InvalidArgumentError(absl::StrCat(
-                         "extension ", kOidHwid, " (hwID) is ", h.size(),
-                         " bytes; expected 64 or 8 raw bytes, or a DER OCTET STRING of 64 or 8 bytes")));
+      note(kOidHwid,
+           absl::InvalidArgumentError(absl::StrCat(
+               "extension ", kOidHwid, " (hwID) is ", h.size(),
+               " bytes; expected 64 or 8 raw bytes, or a DER OCTET STRING of 64 or 8 bytes")));
     }
   }
   return ext;
@@ -424,13 +435,15 @@ std::vector<std::string> VerifyAmdChain(X509* leaf, const std::vector<X509*>& un
   ce.ark_cn = SubjectCn(ark);
   auto internal_error = [&](absl::string_view what) {
     crypto::ClearOpenSslErrors();
-    return std::vector<std::string>{absl::StrCat("internal error verifying the certificate chain: ", what)};
+    return std::vector<std::string>{
+        absl::StrCat("internal error verifying the certificate chain: ", what)};
   };
   // Declared so that the context goes first: it borrows the store and the stack.
   SslPtr<X509_STORE> store(X509_STORE_new());
   SslPtr<STACK_OF(X509)> chain_in(sk_X509_new_null());
   SslPtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-  if (store == nullptr || ctx == nullptr || chain_in == nullptr) return internal_error("allocation");
+  if (store == nullptr || ctx == nullptr || chain_in == nullptr)
+    return internal_error("allocation");
   if (X509_STORE_add_cert(store.get(), ark) != 1) return internal_error("X509_STORE_add_cert");
   for (X509* c : untrusted) {
     if (sk_X509_push(chain_in.get(), c) <= 0) return internal_error("sk_X509_push");
@@ -458,9 +471,11 @@ std::vector<std::string> VerifyAmdChain(X509* leaf, const std::vector<X509*>& un
   for (int i = 0; i < n; ++i) {
     X509* c = sk_X509_value(chain, i);
     int md = NID_undef, pk = NID_undef;
-    if (X509_get_signature_info(c, &md, &pk, nullptr, nullptr) != 1 || pk != NID_rsassaPss || md != NID_sha384) {
+    if (X509_get_signature_info(c, &md, &pk, nullptr, nullptr) != 1 || pk != NID_rsassaPss ||
+        md != NID_sha384) {
       crypto::ClearOpenSslErrors();
-      reasons.push_back(absl::StrCat(DescribeCert(c, i, leaf_name), " is not signed with RSASSA-PSS and SHA-384"));
+      reasons.push_back(absl::StrCat(DescribeCert(c, i, leaf_name),
+                                     " is not signed with RSASSA-PSS and SHA-384"));
     }
   }
   return reasons;
@@ -469,7 +484,8 @@ std::vector<std::string> VerifyAmdChain(X509* leaf, const std::vector<X509*>& un
 absl::StatusOr<SslPtr<X509>> ParsePemCertificate(absl::string_view pem) {
   TRIAD_ASSIGN_OR_RETURN(std::vector<SslPtr<X509>> certs, ParsePemBundle(pem));
   if (certs.size() != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("expected one PEM certificate, found ", certs.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected one PEM certificate, found ", certs.size()));
   }
   return std::move(certs[0]);
 }

@@ -1,5 +1,6 @@
 // AMD SEV-SNP certificates: the extended-report certificate table, loading the VCEK/VLEK with its
-// intermediates from DER, PEM or that table, the AMD X.509 extensions, and the chain to a pinned ARK.
+// intermediates from DER, PEM or that table, the AMD X.509 extensions, and the chain to a pinned
+// ARK.
 #ifndef TRIAD_ATTESTATION_INTERNAL_SNP_CERTS_H_
 #define TRIAD_ATTESTATION_INTERNAL_SNP_CERTS_H_
 
@@ -15,14 +16,15 @@
 
 namespace triad::attestation::internal {
 
-// ---- Certificate table -----------------------------------------------------------------------------
+// ---- Certificate table
+// -----------------------------------------------------------------------------
 //
-// "SEV-ES Guest-Hypervisor Communication Block Standardization" (AMD publication 56421) revision 2.03,
-// section 4.1.8.1 (MSG_REPORT_REQ, the certificate table): an array of 24-byte entries
-// { GUID[16], offset u32 LE, length u32 LE } ended by an all-zero entry; offsets count from the start
-// of the table; the certificates (DER) follow the entries. The GUID bytes are the 16 bytes of the GUID
-// text in the order written (as uuid_parse gives them). This is what configfs-tsm `auxblob` holds for
-// the sev_guest provider.
+// "SEV-ES Guest-Hypervisor Communication Block Standardization" (AMD publication 56421)
+// revision 2.03, section 4.1.8.1 (MSG_REPORT_REQ, the certificate table): an array of 24-byte
+// entries { GUID[16], offset u32 LE, length u32 LE } ended by an all-zero entry; offsets count from
+// the start of the table; the certificates (DER) follow the entries. The GUID bytes are the 16
+// bytes of the GUID text in the order written (as uuid_parse gives them). This is what configfs-tsm
+// `auxblob` holds for the sev_guest provider.
 inline constexpr size_t kSnpCertTableEntrySize = 24;
 inline constexpr size_t kSnpCertTableMaxEntries = 64;
 inline constexpr size_t kSnpCertTableMaxSize = 1 << 20;
@@ -51,7 +53,8 @@ absl::StatusOr<std::vector<SnpCertTableEntry>> ParseSnpCertTable(absl::string_vi
 // Builds a table (entries, terminator, then the data in order); for tests and fuzz seeds.
 std::string SerializeSnpCertTable(const std::vector<SnpCertTableEntry>& entries);
 
-// ---- Loading the VCEK/VLEK and intermediates --------------------------------------------------------
+// ---- Loading the VCEK/VLEK and intermediates
+// --------------------------------------------------------
 
 enum class AmdLeafKind { kVcek, kVlek };
 const char* AmdLeafKindName(AmdLeafKind k);  // "VCEK", "VLEK"
@@ -72,7 +75,8 @@ inline constexpr int kMaxSnpCertsInBundle = 16;
 // (no leaf, two leaves, a malformed certificate), kResourceExhausted over kMaxSnpCertsSize.
 absl::StatusOr<SnpCertSet> LoadSnpCerts(absl::string_view certs);
 
-// ---- AMD extensions ----------------------------------------------------------------------------------
+// ---- AMD extensions
+// ----------------------------------------------------------------------------------
 //
 // VCEK/VLEK extensions, "Versioned Chip Endorsement Key (VCEK) Certificate and KDS Interface
 // Specification" (AMD publication 57230), table "VCEK Certificate Extensions": under
@@ -84,8 +88,8 @@ struct AmdExtensions {
   // hwID, decoded from either encoding KDS has used: the raw bytes, or a DER OCTET STRING holding
   // them. 64 bytes (Milan, Genoa) or 8 bytes (Turin, which identifies chips by CHIP_ID[0:8]).
   std::optional<std::string> hwid;
-  // One line per extension that is present but malformed (an SPL that is not an INTEGER in 0..255, a
-  // productName that is not an IA5String, a hwID of another size, an extension given twice); its
+  // One line per extension that is present but malformed (an SPL that is not an INTEGER in 0..255,
+  // a productName that is not an IA5String, a hwID of another size, an extension given twice); its
   // field above stays empty and `malformed` holds its OID.
   std::vector<std::string> errors;
   std::vector<std::string> malformed;
@@ -103,16 +107,19 @@ inline constexpr char kOidHwid[] = "1.3.6.1.4.1.3704.1.4";
 // Reads the extensions above; never fails as a whole (see AmdExtensions::errors).
 AmdExtensions ReadAmdExtensions(X509* cert);
 
-// The product named by a VCEK/VLEK: its productName extension up to any '-' ("Milan-B0" -> "Milan"),
-// else its issuer CN ("SEV-Milan", "SEV-VLEK-Milan" -> "Milan"). Empty when neither names one.
+// The product named by a VCEK/VLEK: its productName extension up to any '-' ("Milan-B0" ->
+// "Milan"), else its issuer CN ("SEV-Milan", "SEV-VLEK-Milan" -> "Milan"). Empty when neither names
+// one.
 std::string AmdProductFromCert(X509* cert, const AmdExtensions& ext);
 
-// ---- Chain -------------------------------------------------------------------------------------------
+// ---- Chain
+// -------------------------------------------------------------------------------------------
 
-// Verifies leaf -> intermediate -> ark at `now` with OpenSSL, the ARK being the only trust anchor (its
-// self-signature is checked too), and requires the chain to be exactly three certificates each signed
-// with RSASSA-PSS/SHA-384. `untrusted` are candidate intermediates. Returns every failed check, one
-// line each (empty when the chain is valid). `leaf_name` names the leaf in messages ("VCEK").
+// Verifies leaf -> intermediate -> ark at `now` with OpenSSL, the ARK being the only trust anchor
+// (its self-signature is checked too), and requires the chain to be exactly three certificates each
+// signed with RSASSA-PSS/SHA-384. `untrusted` are candidate intermediates. Returns every failed
+// check, one line each (empty when the chain is valid). `leaf_name` names the leaf in messages
+// ("VCEK").
 std::vector<std::string> VerifyAmdChain(X509* leaf, const std::vector<X509*>& untrusted, X509* ark,
                                         absl::Time now, absl::string_view leaf_name);
 

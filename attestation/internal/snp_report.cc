@@ -56,13 +56,16 @@ uint64_t Le64(absl::string_view b, size_t off) {
   return v;
 }
 
-std::string Bytes(absl::string_view b, size_t off, size_t n) { return std::string(b.substr(off, n)); }
+std::string Bytes(absl::string_view b, size_t off, size_t n) {
+  return std::string(b.substr(off, n));
+}
 
 bool AllZero(absl::string_view b) {
   return std::all_of(b.begin(), b.end(), [](char c) { return c == 0; });
 }
 
-// A 72-byte little-endian component to 48 big-endian bytes; false when the high 24 bytes are not zero.
+// A 72-byte little-endian component to 48 big-endian bytes; false when the high 24 bytes are not
+// zero.
 bool SigComponent(absl::string_view le72, std::string* be48) {
   if (!AllZero(le72.substr(kP384ScalarSize))) return false;
   std::string out(le72.substr(0, kP384ScalarSize));
@@ -97,7 +100,8 @@ SnpProduct SnpProductFromName(absl::string_view name) {
 SnpProduct SnpProductFromCpuid(uint8_t family, uint8_t model) {
   if (family == 0x19) {
     if (model <= 0x0F) return SnpProduct::kMilan;
-    if ((model >= 0x10 && model <= 0x1F) || (model >= 0xA0 && model <= 0xAF)) return SnpProduct::kGenoa;
+    if ((model >= 0x10 && model <= 0x1F) || (model >= 0xA0 && model <= 0xAF))
+      return SnpProduct::kGenoa;
   }
   if (family == 0x1A && model <= 0x11) return SnpProduct::kTurin;
   return SnpProduct::kUnknown;
@@ -124,7 +128,8 @@ bool SnpReport::chip_id_masked() const { return AllZero(chip_id); }
 
 absl::StatusOr<SnpReport> ParseSnpReport(absl::string_view b) {
   if (b.size() >= 8 && b.substr(0, 8) == "TRIADSIM") {
-    return absl::InvalidArgumentError("this is Triad sim evidence, not an SEV-SNP attestation report");
+    return absl::InvalidArgumentError(
+        "this is Triad sim evidence, not an SEV-SNP attestation report");
   }
   if (b.size() != kSnpReportSize) {
     return absl::InvalidArgumentError(absl::StrCat("SNP report is ", b.size(),

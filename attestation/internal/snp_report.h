@@ -2,8 +2,8 @@
 // parser can be fuzzed alone.
 //
 // Layout: "SEV Secure Nested Paging Firmware ABI Specification" (AMD publication 56860), revision
-// 1.55, section 7.3 "Attestation", Table 22 "ATTESTATION_REPORT Structure" (Table 23 in revisions 1.57
-// and later, which add the version 5 fields). All integers are little-endian.
+// 1.55, section 7.3 "Attestation", Table 22 "ATTESTATION_REPORT Structure" (Table 23 in
+// revisions 1.57 and later, which add the version 5 fields). All integers are little-endian.
 #ifndef TRIAD_ATTESTATION_INTERNAL_SNP_REPORT_H_
 #define TRIAD_ATTESTATION_INTERNAL_SNP_REPORT_H_
 
@@ -30,7 +30,8 @@ inline constexpr uint64_t kSnpPolicyMigrateMa = 1ull << 18;
 inline constexpr uint64_t kSnpPolicyDebug = 1ull << 19;
 inline constexpr uint64_t kSnpPolicySingleSocket = 1ull << 20;
 
-// KEY_INFO / flags at 0x48 (Table 22): bit 0 AUTHOR_KEY_EN, bit 1 MASK_CHIP_KEY, bits 4:2 SIGNING_KEY.
+// KEY_INFO / flags at 0x48 (Table 22): bit 0 AUTHOR_KEY_EN, bit 1 MASK_CHIP_KEY, bits 4:2
+// SIGNING_KEY.
 inline constexpr uint32_t kSnpKeyInfoAuthorKeyEn = 1u << 0;
 inline constexpr uint32_t kSnpKeyInfoMaskChipKey = 1u << 1;
 enum class SnpSigningKey : uint8_t { kVcek = 0, kVlek = 1, kNone = 7 };
@@ -42,7 +43,8 @@ const char* SnpProductName(SnpProduct p);
 SnpProduct SnpProductFromName(absl::string_view name);
 // The product of a CPUID family/model as the report's CPUID_FAM_ID / CPUID_MOD_ID give them (the
 // combined extended and base values): family 0x19 models 0x00-0x0F Milan, 0x10-0x1F and 0xA0-0xAF
-// Genoa (and Siena, which shares Genoa's keys); family 0x1A models 0x00-0x11 Turin. kUnknown otherwise.
+// Genoa (and Siena, which shares Genoa's keys); family 0x1A models 0x00-0x11 Turin. kUnknown
+// otherwise.
 SnpProduct SnpProductFromCpuid(uint8_t family, uint8_t model);
 
 // TCB_VERSION (ABI Table 3; 8 bytes, little-endian) decoded for a product. Milan and Genoa:
@@ -69,28 +71,28 @@ struct SnpReport {
   std::string report_id;          // 0x140, 32 bytes
   std::string report_id_ma;       // 0x160, 32 bytes
   uint64_t reported_tcb = 0;      // 0x180
-  // 0x188..0x18A, version 3 and later: CPUID_FAM_ID, CPUID_MOD_ID, CPUID_STEP. has_cpuid is false for
-  // version 2 and when the firmware left the fields zero.
+  // 0x188..0x18A, version 3 and later: CPUID_FAM_ID, CPUID_MOD_ID, CPUID_STEP. has_cpuid is false
+  // for version 2 and when the firmware left the fields zero.
   bool has_cpuid = false;
   uint8_t cpuid_family = 0;
   uint8_t cpuid_model = 0;
   uint8_t cpuid_stepping = 0;
-  std::string chip_id;            // 0x1A0, 64 bytes
-  uint64_t committed_tcb = 0;     // 0x1E0
-  uint8_t current_build = 0;      // 0x1E8
-  uint8_t current_minor = 0;      // 0x1E9
-  uint8_t current_major = 0;      // 0x1EA
-  uint8_t committed_build = 0;    // 0x1EC
-  uint8_t committed_minor = 0;    // 0x1ED
-  uint8_t committed_major = 0;    // 0x1EE
-  uint64_t launch_tcb = 0;        // 0x1F0
+  std::string chip_id;          // 0x1A0, 64 bytes
+  uint64_t committed_tcb = 0;   // 0x1E0
+  uint8_t current_build = 0;    // 0x1E8
+  uint8_t current_minor = 0;    // 0x1E9
+  uint8_t current_major = 0;    // 0x1EA
+  uint8_t committed_build = 0;  // 0x1EC
+  uint8_t committed_minor = 0;  // 0x1ED
+  uint8_t committed_major = 0;  // 0x1EE
+  uint64_t launch_tcb = 0;      // 0x1F0
   // 0x1F8 and 0x200, version 5 and later.
   bool has_mitigation_vectors = false;
   uint64_t launch_mit_vector = 0;
   uint64_t current_mit_vector = 0;
-  // SIGNATURE at 0x2A0 (the ABI's "Signature Formats" chapter, ECDSA P-384): R at 0x2A0 and S at 0x2E8, each a
-  // 72-byte little-endian integer; here as 48-byte big-endian values (the parser has checked that
-  // their high 24 bytes and the rest of the 0x200-byte field are zero).
+  // SIGNATURE at 0x2A0 (the ABI's "Signature Formats" chapter, ECDSA P-384): R at 0x2A0 and S at
+  // 0x2E8, each a 72-byte little-endian integer; here as 48-byte big-endian values (the parser has
+  // checked that their high 24 bytes and the rest of the 0x200-byte field are zero).
   std::string signature_r;
   std::string signature_s;
 

@@ -1,12 +1,13 @@
 // The configfs-tsm attester against a fake report directory that behaves like the kernel's
 // (Documentation/ABI/testing/configfs-tsm): mkdir of an entry creates its attributes, a write to
 // inblob bumps generation, rmdir removes the entry. The fake outblob is real SNP evidence.
+#include "attestation/attester.h"
+
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <string>
 
-#include "attestation/attester.h"
 #include "attestation/evidence_verifier.h"
 #include "attestation/internal/snp_certs.h"
 #include "attestation/roots.h"
@@ -35,11 +36,13 @@ class FakeKernel final : public TsmFs {
   std::string provider = "sev_guest\n";
   std::string outblob;
   std::optional<std::string> auxblob;
-  bool race = false;            // someone else writes inblob between our write and our reads
+  bool race = false;  // someone else writes inblob between our write and our reads
   mutable std::string last_inblob;
   mutable int entries_created = 0;
 
-  bool IsDirectory(const std::string& path) const override { return PosixTsmFs().IsDirectory(path); }
+  bool IsDirectory(const std::string& path) const override {
+    return PosixTsmFs().IsDirectory(path);
+  }
   absl::Status MakeDirectory(const std::string& path) const override {
     absl::Status st = PosixTsmFs().MakeDirectory(path);
     if (!st.ok()) return st;
@@ -73,9 +76,11 @@ class FakeKernel final : public TsmFs {
 };
 
 std::string CertTable(const std::string& vcek_der) {
-  std::vector<internal::SnpCertTableEntry> entries = {{internal::GuidBytes(internal::kSnpGuidVcek), vcek_der}};
-  for (const auto& [guid, file] : {std::make_pair(internal::kSnpGuidAsk, "roots/amd_ask_milan.pem"),
-                                   std::make_pair(internal::kSnpGuidArk, "roots/amd_ark_milan.pem")}) {
+  std::vector<internal::SnpCertTableEntry> entries = {
+      {internal::GuidBytes(internal::kSnpGuidVcek), vcek_der}};
+  for (const auto& [guid, file] :
+       {std::make_pair(internal::kSnpGuidAsk, "roots/amd_ask_milan.pem"),
+        std::make_pair(internal::kSnpGuidArk, "roots/amd_ark_milan.pem")}) {
     absl::StatusOr<crypto::SslPtr<X509>> c = internal::ParsePemCertificate(Shared(file));
     EXPECT_TRUE(c.ok());
     entries.push_back({internal::GuidBytes(guid), forge::ToDer(c->get())});
@@ -141,8 +146,9 @@ TEST(ConfigfsTsmTest, GenerationRaceIsDetected) {
   ASSERT_TRUE(a.ok());
   absl::Status st = (*a)->Attest(GsgReportData()).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kAborted);
-  EXPECT_THAT(std::string(st.message()), HasSubstr(" was written by someone else while in use (generation 0 before our "
-                                                   "write, 2 after reading outblob; expected 1); retry"));
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr(" was written by someone else while in use (generation 0 before our "
+                        "write, 2 after reading outblob; expected 1); retry"));
   EXPECT_TRUE(t.Empty());
 }
 
@@ -161,7 +167,8 @@ TEST(ConfigfsTsmTest, AuxblobAbsentEmptyOrMalformed) {
             "configfs-tsm: auxblob: certificate table has no all-zero terminating entry");
   t.kernel.outblob = "short";
   EXPECT_EQ((*a)->Attest(GsgReportData()).status().message(),
-            "configfs-tsm: outblob: SNP report is 5 bytes; an ATTESTATION_REPORT is exactly 1184 (0x4A0)");
+            "configfs-tsm: outblob: SNP report is 5 bytes; an ATTESTATION_REPORT is exactly 1184 "
+            "(0x4A0)");
 }
 
 TEST(ConfigfsTsmTest, TdxProviderGivesTheQuote) {
@@ -184,9 +191,10 @@ TEST(ConfigfsTsmTest, ProvidersAndTeeSelection) {
   t.kernel.provider = "arm_cca_guest\n";
   absl::Status st = NewConfigfsTsmAttester(t.options).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("configfs-tsm provider \"arm_cca_guest\" at " +
+                                                   t.options.report_dir + "/triad-"));
   EXPECT_THAT(std::string(st.message()),
-              HasSubstr("configfs-tsm provider \"arm_cca_guest\" at " + t.options.report_dir + "/triad-"));
-  EXPECT_THAT(std::string(st.message()), HasSubstr("is not one Triad supports (sev_guest, tdx_guest)"));
+              HasSubstr("is not one Triad supports (sev_guest, tdx_guest)"));
   EXPECT_TRUE(t.Empty());
 
   t.kernel.provider = "tdx_guest";
@@ -212,12 +220,15 @@ TEST(ConfigfsTsmTest, AutoNeverFallsBackToSim) {
   ASSERT_TRUE(crypto::WriteSecretFile(config.sim_key_file, key.ToPem()).ok());
   absl::Status st = NewAttester("auto", config).status();
   EXPECT_EQ(st.code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(st.message(), "--tee auto: no configfs-tsm attestation provider: " + config.tsm.report_dir +
-                              " does not exist (not a confidential VM, a kernel without CONFIG_TSM_REPORTS, or "
-                              "configfs not mounted); Triad never falls back to sim: use --tee sim for development");
+  EXPECT_EQ(
+      st.message(),
+      "--tee auto: no configfs-tsm attestation provider: " + config.tsm.report_dir +
+          " does not exist (not a confidential VM, a kernel without CONFIG_TSM_REPORTS, or "
+          "configfs not mounted); Triad never falls back to sim: use --tee sim for development");
   EXPECT_EQ(NewAttester("sev-snp", config).status().message(),
             "--tee sev-snp: no configfs-tsm attestation provider: " + config.tsm.report_dir +
-                " does not exist (not a confidential VM, a kernel without CONFIG_TSM_REPORTS, or configfs not "
+                " does not exist (not a confidential VM, a kernel without CONFIG_TSM_REPORTS, or "
+                "configfs not "
                 "mounted)");
   absl::StatusOr<std::unique_ptr<Attester>> sim = NewAttester("sim", config);
   ASSERT_TRUE(sim.ok()) << sim.status();
@@ -239,7 +250,8 @@ TEST(ConfigfsTsmTest, PosixFsWritesAndReadsAttributes) {
   EXPECT_EQ(*fs.Read(sub + "/inblob", 64), std::string(64, 'a'));
   EXPECT_EQ(fs.Read(sub + "/inblob", 63).status().code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(fs.Read(sub + "/none", 10).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(fs.Write(sub + "/none", "x").code(), absl::StatusCode::kNotFound);  // attributes are never created
+  EXPECT_EQ(fs.Write(sub + "/none", "x").code(),
+            absl::StatusCode::kNotFound);  // attributes are never created
   ::unlink((sub + "/inblob").c_str());
   EXPECT_TRUE(fs.RemoveDirectory(sub).ok());
   EXPECT_FALSE(fs.IsDirectory(sub));

@@ -1,5 +1,5 @@
-// The sim TEE (evidence format, verifier, attester), the binding helper, the dispatch and trust anchor
-// loading.
+// The sim TEE (evidence format, verifier, attester), the binding helper, the dispatch and trust
+// anchor loading.
 #include <sys/stat.h>
 
 #include <string>
@@ -73,7 +73,8 @@ TEST(SimTest, RoundTripThroughTheAttesterAndVerifier) {
 
 TEST(SimTest, SelfMeasurementIsOfProcSelfExe) {
   SimSetup s;
-  absl::StatusOr<std::unique_ptr<Attester>> a = NewSimAttester(crypto::Ed25519PrivateKey::Generate());
+  absl::StatusOr<std::unique_ptr<Attester>> a =
+      NewSimAttester(crypto::Ed25519PrivateKey::Generate());
   ASSERT_TRUE(a.ok()) << a.status();
   absl::StatusOr<std::string> m = MeasureExecutable("/proc/self/exe");
   ASSERT_TRUE(m.ok());
@@ -96,15 +97,18 @@ TEST(SimTest, DebugAndTcbStatusAreCarried) {
   f.tcb_status = "ConfigurationAndSWHardeningNeeded";  // the longest name fits
   EXPECT_TRUE(MakeSimEvidence(s.key, f).ok());
   f.tcb_status = "Fine";
-  EXPECT_EQ(MakeSimEvidence(s.key, f).status().message(), "\"Fine\" is not a known TCB status name");
+  EXPECT_EQ(MakeSimEvidence(s.key, f).status().message(),
+            "\"Fine\" is not a known TCB status name");
   f.tcb_status = "UpToDate";
   f.report_data = "x";
-  EXPECT_EQ(MakeSimEvidence(s.key, f).status().message(), "sim evidence fields have the wrong sizes");
+  EXPECT_EQ(MakeSimEvidence(s.key, f).status().message(),
+            "sim evidence fields have the wrong sizes");
 }
 
 TEST(SimTest, Rejections) {
   SimSetup s;
-  absl::StatusOr<std::string> good = MakeSimEvidence(s.key, SimEvidenceFields{Bytes(1, 64), Bytes(2, 48)});
+  absl::StatusOr<std::string> good =
+      MakeSimEvidence(s.key, SimEvidenceFields{Bytes(1, 64), Bytes(2, 48)});
   ASSERT_TRUE(good.ok());
   std::unique_ptr<Verifier> v = NewSimVerifier(s.anchors);
   auto reasons = [&](const std::string& report, const std::string& tee = "sim") {
@@ -112,9 +116,13 @@ TEST(SimTest, Rejections) {
   };
   EXPECT_THAT(reasons(*good), IsEmpty());
   EXPECT_THAT(reasons(*good, "sev-snp"), ElementsAre("evidence is for TEE \"sev-snp\", not sim"));
-  EXPECT_THAT(reasons(good->substr(0, 271)), ElementsAre("sim evidence is 271 bytes; it is exactly 272"));
-  std::string snp = testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/snp/gsg-milan/report.bin");
-  EXPECT_THAT(reasons(snp), ElementsAre("evidence is not Triad sim evidence (it does not start with \"TRIADSIM\")"));
+  EXPECT_THAT(reasons(good->substr(0, 271)),
+              ElementsAre("sim evidence is 271 bytes; it is exactly 272"));
+  std::string snp = testing::ReadTestFile(testing::SharedDir() +
+                                          "/testdata/attestation/snp/gsg-milan/report.bin");
+  EXPECT_THAT(
+      reasons(snp),
+      ElementsAre("evidence is not Triad sim evidence (it does not start with \"TRIADSIM\")"));
 
   // Every byte matters: the signed part (a field check or the signature fails) and the signature.
   for (size_t i = 0; i < good->size(); ++i) {
@@ -130,19 +138,23 @@ TEST(SimTest, Rejections) {
   EXPECT_THAT(reasons(bad), ElementsAre("sim evidence flags 0x00000002 have unknown bits set"));
   bad = *good;
   bad[0x80 + 20] = 'x';  // after "UpToDate\0"
-  EXPECT_THAT(reasons(bad), ElementsAre("sim evidence TCB status is not a known status name padded with NULs"));
+  EXPECT_THAT(reasons(bad),
+              ElementsAre("sim evidence TCB status is not a known status name padded with NULs"));
   bad = *good;
   bad[0x10] ^= 1;  // report data
   EXPECT_THAT(reasons(bad), ElementsAre("sim evidence signature does not verify"));
 
   // A key the verifier does not trust.
   crypto::Ed25519PrivateKey other = crypto::Ed25519PrivateKey::Generate();
-  absl::StatusOr<std::string> foreign = MakeSimEvidence(other, SimEvidenceFields{Bytes(1, 64), Bytes(2, 48)});
-  EXPECT_THAT(reasons(*foreign), ElementsAre("sim evidence is signed by simulation key " + other.public_key().KeyId() +
-                                             ", which is not among the trusted sim keys"));
+  absl::StatusOr<std::string> foreign =
+      MakeSimEvidence(other, SimEvidenceFields{Bytes(1, 64), Bytes(2, 48)});
+  EXPECT_THAT(reasons(*foreign),
+              ElementsAre("sim evidence is signed by simulation key " + other.public_key().KeyId() +
+                          ", which is not among the trusted sim keys"));
   // Certificates or collateral with sim evidence are refused rather than ignored.
-  EXPECT_THAT(v->Verify(Evidence{"sim", *good, "x", ""}, kNow).reasons,
-              ElementsAre("sim evidence carries no certificates or collateral, but some were supplied"));
+  EXPECT_THAT(
+      v->Verify(Evidence{"sim", *good, "x", ""}, kNow).reasons,
+      ElementsAre("sim evidence carries no certificates or collateral, but some were supplied"));
 }
 
 TEST(SimTest, SimNeverVerifiesAsHardwareAndHardwareNeverAsSim) {
@@ -151,7 +163,8 @@ TEST(SimTest, SimNeverVerifiesAsHardwareAndHardwareNeverAsSim) {
   ASSERT_TRUE(real.ok());
   real->sim_keys = s.anchors.sim_keys;
   std::unique_ptr<Verifier> all = NewEvidenceVerifier(*real);
-  absl::StatusOr<std::string> sim = MakeSimEvidence(s.key, SimEvidenceFields{Bytes(1, 64), Bytes(2, 48)});
+  absl::StatusOr<std::string> sim =
+      MakeSimEvidence(s.key, SimEvidenceFields{Bytes(1, 64), Bytes(2, 48)});
   ASSERT_TRUE(sim.ok());
   EXPECT_TRUE(all->Verify(Evidence{"sim", *sim, "", ""}, kNow).valid);
   EXPECT_THAT(all->Verify(Evidence{"sev-snp", *sim, "", ""}, kNow).reasons,
@@ -161,13 +174,15 @@ TEST(SimTest, SimNeverVerifiesAsHardwareAndHardwareNeverAsSim) {
   EXPECT_THAT(as_tdx.reasons, Not(IsEmpty()));
 
   const std::string dir = testing::SharedDir() + "/testdata/attestation/snp/gsg-milan/";
-  Evidence snp{"sev-snp", testing::ReadTestFile(dir + "report.bin"), testing::ReadTestFile(dir + "vcek.der"), ""};
+  Evidence snp{"sev-snp", testing::ReadTestFile(dir + "report.bin"),
+               testing::ReadTestFile(dir + "vcek.der"), ""};
   Verdict ok = all->Verify(snp, kNow);
   EXPECT_TRUE(ok.valid);
   EXPECT_EQ(ok.claims.tee, "sev-snp");
   snp.tee = "sim";
-  EXPECT_THAT(all->Verify(snp, kNow).reasons,
-              ElementsAre("evidence is not Triad sim evidence (it does not start with \"TRIADSIM\")"));
+  EXPECT_THAT(
+      all->Verify(snp, kNow).reasons,
+      ElementsAre("evidence is not Triad sim evidence (it does not start with \"TRIADSIM\")"));
 }
 
 TEST(DispatchTest, UnknownKindsAndTdx) {
@@ -182,17 +197,20 @@ TEST(DispatchTest, UnknownKindsAndTdx) {
   }
   // No anchors: SNP evidence has no pinned root.
   const std::string dir = testing::SharedDir() + "/testdata/attestation/snp/gsg-milan/";
-  Evidence snp{"sev-snp", testing::ReadTestFile(dir + "report.bin"), testing::ReadTestFile(dir + "vcek.der"), ""};
+  Evidence snp{"sev-snp", testing::ReadTestFile(dir + "report.bin"),
+               testing::ReadTestFile(dir + "vcek.der"), ""};
   EXPECT_THAT(VerifyEvidence(snp, TrustAnchors{}, kNow).reasons,
               ElementsAre("no pinned ARK for Milan in the trust anchors"));
 }
 
-// ---- Binding ----------------------------------------------------------------------------------------
+// ---- Binding
+// ----------------------------------------------------------------------------------------
 
 BindingInputs KatInputs() {
   std::string nonce;
   for (int i = 0; i < 32; ++i) nonce.push_back(static_cast<char>(i));
-  // RFC 8032 section 7.1 TEST 1 public key; the age test kit identity's recipient (`age-keygen -y`).
+  // RFC 8032 section 7.1 TEST 1 public key; the age test kit identity's recipient (`age-keygen
+  // -y`).
   absl::StatusOr<std::string> raw =
       base::HexDecode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
   return BindingInputs{nonce, "job-0001", *crypto::Ed25519PublicKey::FromRaw(*raw),
@@ -201,7 +219,8 @@ BindingInputs KatInputs() {
 }
 
 TEST(BindingTest, KnownAnswer) {
-  // Computed independently: hashlib.sha512(b"triad/attest/v1" + bytes(range(32)) + b"job-0001" + key + recipient).
+  // Computed independently: hashlib.sha512(b"triad/attest/v1" + bytes(range(32)) + b"job-0001" +
+  // key + recipient).
   absl::StatusOr<std::string> rd = ExpectedReportData(KatInputs());
   ASSERT_TRUE(rd.ok()) << rd.status();
   EXPECT_EQ(base::HexEncode(*rd),
@@ -219,9 +238,11 @@ TEST(BindingTest, CheckAcceptsOnlyTheSameInputs) {
   auto mismatch = [&](const BindingInputs& other) {
     absl::Status st = CheckBinding(c, other);
     EXPECT_EQ(st.code(), absl::StatusCode::kUnauthenticated);
-    EXPECT_EQ(st.message(), "report data does not bind this admission (nonce, job id, Ed25519 key, age recipient): "
-                            "expected " +
-                                base::HexEncode(*ExpectedReportData(other)) + ", evidence carries " + expected_hex);
+    EXPECT_EQ(
+        st.message(),
+        "report data does not bind this admission (nonce, job id, Ed25519 key, age recipient): "
+        "expected " +
+            base::HexEncode(*ExpectedReportData(other)) + ", evidence carries " + expected_hex);
   };
   BindingInputs other = in;
   other.nonce[31] ^= 1;
@@ -238,7 +259,8 @@ TEST(BindingTest, CheckAcceptsOnlyTheSameInputs) {
 
   contracts::Claims short_rd;
   short_rd.report_data = "abc";
-  EXPECT_EQ(CheckBinding(short_rd, in).message(), "evidence carries 3 bytes of report data, expected 64");
+  EXPECT_EQ(CheckBinding(short_rd, in).message(),
+            "evidence carries 3 bytes of report data, expected 64");
   other = in;
   other.nonce = "short";
   EXPECT_EQ(CheckBinding(c, other).message(), "attestation nonce must be 32 bytes, got 5");
@@ -253,7 +275,8 @@ TEST(BindingTest, CheckAcceptsOnlyTheSameInputs) {
 TEST(BindingTest, RoundTripThroughSimEvidence) {
   SimSetup s;
   BindingInputs in = KatInputs();
-  absl::StatusOr<std::unique_ptr<Attester>> a = NewSimAttester(*crypto::Ed25519PrivateKey::FromPem(s.key.ToPem()));
+  absl::StatusOr<std::unique_ptr<Attester>> a =
+      NewSimAttester(*crypto::Ed25519PrivateKey::FromPem(s.key.ToPem()));
   ASSERT_TRUE(a.ok());
   absl::StatusOr<Evidence> ev = (*a)->Attest(*ExpectedReportData(in));
   ASSERT_TRUE(ev.ok());
@@ -264,10 +287,12 @@ TEST(BindingTest, RoundTripThroughSimEvidence) {
   EXPECT_FALSE(CheckBinding(v.claims, in).ok());
 }
 
-// ---- Trust anchors ----------------------------------------------------------------------------------
+// ---- Trust anchors
+// ----------------------------------------------------------------------------------
 
 TEST(TrustAnchorsTest, ShippedRootsLoad) {
-  absl::StatusOr<TrustAnchors> a = TrustAnchors::LoadDir(testing::SourceDir() + "/attestation/roots");
+  absl::StatusOr<TrustAnchors> a =
+      TrustAnchors::LoadDir(testing::SourceDir() + "/attestation/roots");
   ASSERT_TRUE(a.ok()) << a.status();
   for (const char* p : {"Milan", "Genoa", "Turin"}) {
     EXPECT_EQ(a->amd_ark.count(p), 1u) << p;
@@ -276,9 +301,11 @@ TEST(TrustAnchorsTest, ShippedRootsLoad) {
   }
   EXPECT_EQ(a->amd_ark.size(), 3u);
   EXPECT_EQ(a->amd_ark["Milan"],
-            testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/roots/amd_ark_milan.pem"));
+            testing::ReadTestFile(testing::SharedDir() +
+                                  "/testdata/attestation/roots/amd_ark_milan.pem"));
   EXPECT_EQ(a->intel_sgx_root_ca,
-            testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/roots/intel_sgx_root_ca.pem"));
+            testing::ReadTestFile(testing::SharedDir() +
+                                  "/testdata/attestation/roots/intel_sgx_root_ca.pem"));
   EXPECT_THAT(a->sim_keys, IsEmpty());  // no simulation key is ever shipped
 }
 
@@ -304,14 +331,16 @@ TEST(TrustAnchorsTest, SimKeysAndErrors) {
   testing::WriteTestFile(dir.File("amd_ark_milan.pem"), "garbage");
   EXPECT_EQ(TrustAnchors::LoadDir(dir.path()).status().message(),
             dir.File("amd_ark_milan.pem") + ": PEM bundle holds no certificate");
-  std::string ark = testing::ReadTestFile(testing::SourceDir() + "/attestation/roots/amd_ark_milan.pem");
+  std::string ark =
+      testing::ReadTestFile(testing::SourceDir() + "/attestation/roots/amd_ark_milan.pem");
   testing::WriteTestFile(dir.File("amd_ark_milan.pem"), ark + ark);
   EXPECT_EQ(TrustAnchors::LoadDir(dir.path()).status().message(),
             dir.File("amd_ark_milan.pem") + ": expected one PEM certificate, found 2");
   testing::WriteTestFile(dir.File("amd_ark_milan.pem"), ark);
   testing::WriteTestFile(dir.File("amd_ark_Milan.pem"), ark);
   EXPECT_EQ(TrustAnchors::LoadDir(dir.path()).status().message(),
-            dir.File("amd_ark_Milan.pem") + ": the product in the file name must be lower-case letters and digits");
+            dir.File("amd_ark_Milan.pem") +
+                ": the product in the file name must be lower-case letters and digits");
   ::unlink(dir.File("amd_ark_Milan.pem").c_str());
   testing::WriteTestFile(dir.File("sim_bad.pub.pem"), ark);
   EXPECT_THAT(std::string(TrustAnchors::LoadDir(dir.path()).status().message()),

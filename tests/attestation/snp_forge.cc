@@ -38,7 +38,9 @@ void PutLe(std::string* b, size_t off, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) (*b)[off + i] = static_cast<char>(v >> (8 * i));
 }
 
-void Put(std::string* b, size_t off, const std::string& bytes) { b->replace(off, bytes.size(), bytes); }
+void Put(std::string* b, size_t off, const std::string& bytes) {
+  b->replace(off, bytes.size(), bytes);
+}
 
 }  // namespace
 
@@ -64,24 +66,27 @@ SslPtr<EVP_PKEY> NewEcKey(const char* curve) {
   return k;
 }
 
-SslPtr<X509> Issue(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer, EVP_PKEY* issuer_key) {
+SslPtr<X509> Issue(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
+                   EVP_PKEY* issuer_key) {
   static int serial = 1;
   SslPtr<X509> x(X509_new());
   Check(x != nullptr && X509_set_version(x.get(), 2) == 1, "X509_new");
   ASN1_INTEGER_set(X509_get_serialNumber(x.get()), serial++);
   SslPtr<X509_NAME> name(X509_NAME_new());
   X509_NAME_add_entry_by_txt(name.get(), "O", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("Advanced Micro Devices"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(spec.cn.c_str()),
-                             -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("Advanced Micro Devices"), -1,
+                             -1, 0);
+  X509_NAME_add_entry_by_txt(name.get(), "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(spec.cn.c_str()), -1, -1, 0);
   X509_set_subject_name(x.get(), name.get());
   X509_set_issuer_name(x.get(), issuer != nullptr ? X509_get_subject_name(issuer) : name.get());
   X509_set_pubkey(x.get(), subject_key);
   ASN1_TIME_set(X509_getm_notBefore(x.get()), absl::ToTimeT(spec.not_before));
   ASN1_TIME_set(X509_getm_notAfter(x.get()), absl::ToTimeT(spec.not_after));
   if (spec.ca) {
-    for (auto [nid, value] : {std::pair<int, const char*>{NID_basic_constraints, "critical,CA:TRUE"},
-                              std::pair<int, const char*>{NID_key_usage, "critical,keyCertSign,cRLSign"}}) {
+    for (auto [nid, value] :
+         {std::pair<int, const char*>{NID_basic_constraints, "critical,CA:TRUE"},
+          std::pair<int, const char*>{NID_key_usage, "critical,keyCertSign,cRLSign"}}) {
       SslPtr<X509_EXTENSION> e(X509V3_EXT_conf_nid(nullptr, nullptr, nid, value));
       Check(e != nullptr && X509_add_ext(x.get(), e.get(), -1) == 1, "CA extension");
     }
@@ -96,10 +101,12 @@ SslPtr<X509> Issue(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer, EV
   }
   SslPtr<EVP_MD_CTX> mctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
-  Check(EVP_DigestSignInit(mctx.get(), &pctx, EVP_sha384(), nullptr, issuer_key) == 1, "DigestSignInit");
+  Check(EVP_DigestSignInit(mctx.get(), &pctx, EVP_sha384(), nullptr, issuer_key) == 1,
+        "DigestSignInit");
   if (spec.pss && EVP_PKEY_get_base_id(issuer_key) == EVP_PKEY_RSA) {
     Check(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
-              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) == 1 && EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) == 1,
+              EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) == 1 &&
+              EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) == 1,
           "PSS parameters");
   }
   Check(X509_sign_ctx(x.get(), mctx.get()) > 0, "X509_sign_ctx");
@@ -132,7 +139,8 @@ TrustAnchors Pki::Anchors() const {
 
 const Pki& ForgedPki(const std::string& product) {
   static std::mutex mu;
-  static std::map<std::string, std::unique_ptr<Pki>>* cache = new std::map<std::string, std::unique_ptr<Pki>>();
+  static std::map<std::string, std::unique_ptr<Pki>>* cache =
+      new std::map<std::string, std::unique_ptr<Pki>>();
   std::lock_guard<std::mutex> lock(mu);
   std::unique_ptr<Pki>& p = (*cache)[product];
   if (p == nullptr) {
@@ -200,7 +208,8 @@ std::string BuildReport(const ReportSpec& s, EVP_PKEY* leaf_key) {
   SslPtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   size_t len = 0;
   Check(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha384(), nullptr, leaf_key) == 1 &&
-            EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(b.data()), 0x2A0) == 1,
+            EVP_DigestSign(ctx.get(), nullptr, &len,
+                           reinterpret_cast<const unsigned char*>(b.data()), 0x2A0) == 1,
         "report DigestSign size");
   std::string der(len, '\0');
   Check(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(der.data()), &len,
@@ -209,8 +218,10 @@ std::string BuildReport(const ReportSpec& s, EVP_PKEY* leaf_key) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   SslPtr<ECDSA_SIG> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
   Check(sig != nullptr, "d2i_ECDSA_SIG");
-  Check(BN_bn2lebinpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(&b[0x2A0]), 72) == 72 &&
-            BN_bn2lebinpad(ECDSA_SIG_get0_s(sig.get()), reinterpret_cast<unsigned char*>(&b[0x2E8]), 72) == 72,
+  Check(BN_bn2lebinpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(&b[0x2A0]),
+                       72) == 72 &&
+            BN_bn2lebinpad(ECDSA_SIG_get0_s(sig.get()), reinterpret_cast<unsigned char*>(&b[0x2E8]),
+                           72) == 72,
         "R/S little-endian");
   return b;
 }

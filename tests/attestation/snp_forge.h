@@ -1,8 +1,8 @@
 // A forged AMD PKI for tests: an ARK/ASK/ASVK of our own, VCEKs/VLEKs with the AMD extensions, and
 // SNP reports signed with them. Reports are laid out here from the ABI table independently of the
 // parser under test. Used to reach the checks the real vectors cannot (other report versions, Turin
-// reports, masked fields), and to show that an internally consistent chain is still rejected when its
-// root is not pinned.
+// reports, masked fields), and to show that an internally consistent chain is still rejected when
+// its root is not pinned.
 #ifndef TRIAD_TESTS_ATTESTATION_SNP_FORGE_H_
 #define TRIAD_TESTS_ATTESTATION_SNP_FORGE_H_
 
@@ -40,7 +40,8 @@ struct CertSpec {
 crypto::SslPtr<EVP_PKEY> NewRsaKey();
 crypto::SslPtr<EVP_PKEY> NewEcKey(const char* curve = "P-384");
 // Issues a certificate for `subject_key`; self-signed when `issuer` is null.
-crypto::SslPtr<X509> Issue(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer, EVP_PKEY* issuer_key);
+crypto::SslPtr<X509> Issue(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
+                           EVP_PKEY* issuer_key);
 std::string ToPem(X509* cert);
 std::string ToDer(X509* cert);
 
@@ -75,7 +76,8 @@ struct ReportSpec {
   std::string report_data = std::string(64, '\x11');
   std::string measurement = std::string(48, '\x22');
   std::string host_data = std::string(32, '\x33');
-  uint64_t tcb = 0x7308000000000003;  // REPORTED/CURRENT/COMMITTED/LAUNCH TCB; Milan: bl 3, tee 0, snp 8, ucode 115
+  uint64_t tcb = 0x7308000000000003;  // REPORTED/CURRENT/COMMITTED/LAUNCH TCB; Milan: bl 3, tee 0,
+                                      // snp 8, ucode 115
   uint8_t cpuid_family = 0, cpuid_model = 0, cpuid_stepping = 0;  // written only for version >= 3
   std::string chip_id = std::string(64, '\x44');
   uint64_t launch_mit_vector = 0, current_mit_vector = 0;  // version 5

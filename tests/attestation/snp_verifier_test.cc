@@ -1,5 +1,5 @@
-// The SEV-SNP verifier's checks that the real vectors cannot reach, on reports and certificates forged
-// with a PKI of our own (tests/attestation/snp_forge.h), and its parser on the real reports.
+// The SEV-SNP verifier's checks that the real vectors cannot reach, on reports and certificates
+// forged with a PKI of our own (tests/attestation/snp_forge.h), and its parser on the real reports.
 #include <string>
 
 #include "attestation/internal/snp_certs.h"
@@ -21,7 +21,8 @@ using ::testing::IsEmpty;
 const absl::Time kNow = absl::FromUnixSeconds(1748736000);  // 2025-06-01T00:00:00Z
 
 std::string RealReport(const std::string& dir) {
-  return testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/snp/" + dir + "/report.bin");
+  return testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/snp/" + dir +
+                               "/report.bin");
 }
 
 // A forged Milan VCEK and a v2 report it signs, valid against the forged ARK.
@@ -36,7 +37,9 @@ struct Forged {
     crypto::SslPtr<X509> cert = forge::IssueLeaf(forge::ForgedPki(product), leaf, key.get());
     return Evidence{"sev-snp", forge::BuildReport(report, key.get()), forge::ToDer(cert.get()), ""};
   }
-  Verdict Verify() const { return NewSnpVerifier(forge::ForgedPki(product).Anchors())->Verify(Make(), kNow); }
+  Verdict Verify() const {
+    return NewSnpVerifier(forge::ForgedPki(product).Anchors())->Verify(Make(), kNow);
+  }
 };
 
 TEST(SnpForgedTest, ForgedChainVerifiesOnlyWhenItsRootIsPinned) {
@@ -55,7 +58,8 @@ TEST(SnpForgedTest, ForgedChainVerifiesOnlyWhenItsRootIsPinned) {
   ASSERT_TRUE(real.ok()) << real.status();
   Verdict v = NewSnpVerifier(*real)->Verify(ev, kNow);
   EXPECT_FALSE(v.valid);
-  EXPECT_THAT(v.reasons, ElementsAre("ARK-Milan certificate is self-signed and is not the pinned ARK-Milan"));
+  EXPECT_THAT(v.reasons,
+              ElementsAre("ARK-Milan certificate is self-signed and is not the pinned ARK-Milan"));
 }
 
 TEST(SnpForgedTest, Version5ReportVerifies) {
@@ -111,19 +115,23 @@ TEST(SnpForgedTest, ReportFieldChecks) {
   f.report.signature_algo = 2;
   f.report.policy = 0x10000;  // bit 17 clear
   f.report.vmpl = 4;
-  EXPECT_THAT(f.Verify().reasons,
-              ElementsAre("report SIGNATURE_ALGO is 2; only 1 (ECDSA P-384 with SHA-384) is accepted",
-                          "report POLICY bit 17 (reserved, must be 1) is 0", "report VMPL 4 is out of range (0 to 3)"));
+  EXPECT_THAT(
+      f.Verify().reasons,
+      ElementsAre("report SIGNATURE_ALGO is 2; only 1 (ECDSA P-384 with SHA-384) is accepted",
+                  "report POLICY bit 17 (reserved, must be 1) is 0",
+                  "report VMPL 4 is out of range (0 to 3)"));
 
   Forged none;
   none.report.key_info = 7 << 2;
-  EXPECT_THAT(none.Verify().reasons, ElementsAre("report is not signed (KEY_INFO SIGNING_KEY is 7, none)"));
+  EXPECT_THAT(none.Verify().reasons,
+              ElementsAre("report is not signed (KEY_INFO SIGNING_KEY is 7, none)"));
   Forged reserved;
   reserved.report.key_info = 3 << 2;
   EXPECT_THAT(reserved.Verify().reasons, ElementsAre("report KEY_INFO SIGNING_KEY 3 is reserved"));
   Forged masked_key;
   masked_key.report.key_info = 1 << 1;
-  EXPECT_THAT(masked_key.Verify().reasons, ElementsAre("report is not signed (KEY_INFO MASK_CHIP_KEY is set)"));
+  EXPECT_THAT(masked_key.Verify().reasons,
+              ElementsAre("report is not signed (KEY_INFO MASK_CHIP_KEY is set)"));
 }
 
 TEST(SnpForgedTest, DebugMigrationAgentAndSmtAreClaimsNotRejections) {
@@ -145,8 +153,10 @@ TEST(SnpForgedTest, KeyInfoMustMatchTheCertificateKind) {
   Forged vlek_says_vcek;
   vlek_says_vcek.leaf.vlek = true;
   vlek_says_vcek.leaf.hwid_ext.reset();
-  EXPECT_THAT(vlek_says_vcek.Verify().reasons,
-              ElementsAre("report KEY_INFO says it is signed by a VCEK but the certificate supplied is a VLEK"));
+  EXPECT_THAT(
+      vlek_says_vcek.Verify().reasons,
+      ElementsAre(
+          "report KEY_INFO says it is signed by a VCEK but the certificate supplied is a VLEK"));
   Forged vlek;
   vlek.leaf.vlek = true;
   vlek.leaf.hwid_ext.reset();
@@ -157,8 +167,10 @@ TEST(SnpForgedTest, KeyInfoMustMatchTheCertificateKind) {
   EXPECT_EQ(v.claims.snp->signing_key, "vlek");
   Forged vcek_says_vlek;
   vcek_says_vlek.report.key_info = 1 << 2;
-  EXPECT_THAT(vcek_says_vlek.Verify().reasons,
-              ElementsAre("report KEY_INFO says it is signed by a VLEK but the certificate supplied is a VCEK"));
+  EXPECT_THAT(
+      vcek_says_vlek.Verify().reasons,
+      ElementsAre(
+          "report KEY_INFO says it is signed by a VLEK but the certificate supplied is a VCEK"));
 }
 
 TEST(SnpForgedTest, MaskedChipIdSkipsTheHwidComparison) {
@@ -169,15 +181,19 @@ TEST(SnpForgedTest, MaskedChipIdSkipsTheHwidComparison) {
   EXPECT_EQ(v.claims.platform_id, "");
   Forged no_hwid;
   no_hwid.leaf.hwid_ext.reset();
-  EXPECT_THAT(no_hwid.Verify().reasons, ElementsAre("VCEK has no hwID extension (1.3.6.1.4.1.3704.1.4)"));
+  EXPECT_THAT(no_hwid.Verify().reasons,
+              ElementsAre("VCEK has no hwID extension (1.3.6.1.4.1.3704.1.4)"));
   Forged short_hwid;
   short_hwid.leaf.hwid_ext = short_hwid.report.chip_id.substr(0, 8);
-  EXPECT_THAT(short_hwid.Verify().reasons, ElementsAre("VCEK hwID is 8 bytes, which only Turin certificates carry"));
+  EXPECT_THAT(short_hwid.Verify().reasons,
+              ElementsAre("VCEK hwID is 8 bytes, which only Turin certificates carry"));
   Forged bad_hwid;
   bad_hwid.leaf.hwid_ext = std::string(63, 'x');
-  EXPECT_THAT(bad_hwid.Verify().reasons,
-              ElementsAre("VCEK: extension 1.3.6.1.4.1.3704.1.4 (hwID) is 63 bytes; expected 64 or 8 raw bytes, or "
-                          "a DER OCTET STRING of 64 or 8 bytes"));
+  EXPECT_THAT(
+      bad_hwid.Verify().reasons,
+      ElementsAre(
+          "VCEK: extension 1.3.6.1.4.1.3704.1.4 (hwID) is 63 bytes; expected 64 or 8 raw bytes, or "
+          "a DER OCTET STRING of 64 or 8 bytes"));
 }
 
 TEST(SnpForgedTest, MissingOrMalformedSplExtensions) {
@@ -186,8 +202,9 @@ TEST(SnpForgedTest, MissingOrMalformedSplExtensions) {
   EXPECT_THAT(f.Verify().reasons, ElementsAre("VCEK has no ucodeSPL extension"));
   Forged big;
   big.leaf.ucode = 300;
-  EXPECT_THAT(big.Verify().reasons,
-              ElementsAre("VCEK: extension 1.3.6.1.4.1.3704.1.3.8 is not a DER INTEGER from 0 to 255"));
+  EXPECT_THAT(
+      big.Verify().reasons,
+      ElementsAre("VCEK: extension 1.3.6.1.4.1.3704.1.3.8 is not a DER INTEGER from 0 to 255"));
 }
 
 TEST(SnpForgedTest, ProductFromCertificateWhenTheReportHasNoCpuid) {
@@ -203,8 +220,9 @@ TEST(SnpForgedTest, ProductFromCertificateWhenTheReportHasNoCpuid) {
   ASSERT_TRUE(v.valid) << ::testing::PrintToString(v.reasons);
   EXPECT_EQ(v.claims.snp->product, "Genoa");
   f.leaf.product_name = "Venice";
-  EXPECT_THAT(f.Verify().reasons, ElementsAre("cannot tell the AMD product: the report has no CPUID fields and the "
-                                              "VCEK names none that is known (\"Venice\")"));
+  EXPECT_THAT(f.Verify().reasons,
+              ElementsAre("cannot tell the AMD product: the report has no CPUID fields and the "
+                          "VCEK names none that is known (\"Venice\")"));
 }
 
 TEST(SnpForgedTest, UnknownCpuidAndProductMismatch) {
@@ -212,9 +230,10 @@ TEST(SnpForgedTest, UnknownCpuidAndProductMismatch) {
   f.report.version = 3;
   f.report.cpuid_family = 0x17;
   f.report.cpuid_model = 0x31;
-  EXPECT_THAT(f.Verify().reasons, ElementsAre("report CPUID family 0x17 model 0x31 is not a known SEV-SNP product"));
-  // A Genoa CPUID with a Milan VCEK: the products disagree, and the CPUID's product wins the choice of
-  // ARK (none is pinned for Genoa in these anchors).
+  EXPECT_THAT(f.Verify().reasons,
+              ElementsAre("report CPUID family 0x17 model 0x31 is not a known SEV-SNP product"));
+  // A Genoa CPUID with a Milan VCEK: the products disagree, and the CPUID's product wins the choice
+  // of ARK (none is pinned for Genoa in these anchors).
   f.report.cpuid_model = 0x11;
   f.report.cpuid_family = 0x19;
   EXPECT_THAT(f.Verify().reasons, ElementsAre("VCEK is for Milan but the report's CPUID says Genoa",
@@ -228,7 +247,8 @@ TEST(SnpForgedTest, NonPssSignaturesAndOtherKeysAreRejected) {
   spec.ca = true;
   spec.pss = false;
   spec.cn = "SEV-Milan";
-  crypto::SslPtr<X509> v15_ask = forge::Issue(spec, pki.ask_key.get(), pki.ark.get(), pki.ark_key.get());
+  crypto::SslPtr<X509> v15_ask =
+      forge::Issue(spec, pki.ask_key.get(), pki.ark.get(), pki.ark_key.get());
   TrustAnchors anchors = pki.Anchors();
   anchors.amd_ask["Milan"] = forge::ToPem(v15_ask.get());
   Forged f;
@@ -256,8 +276,9 @@ TEST(SnpForgedTest, LeafSignedDirectlyByTheArkIsNotAnAmdChain) {
                      {"1.3.6.1.4.1.3704.1.4", rs.chip_id}};
   crypto::SslPtr<X509> leaf = forge::Issue(spec, key.get(), pki.ark.get(), pki.ark_key.get());
   Evidence ev{"sev-snp", forge::BuildReport(rs, key.get()), forge::ToDer(leaf.get()), ""};
-  EXPECT_THAT(NewSnpVerifier(pki.Anchors())->Verify(ev, kNow).reasons,
-              ElementsAre("certificate chain has 2 certificates; an AMD chain is VCEK, ASK/ASVK, ARK"));
+  EXPECT_THAT(
+      NewSnpVerifier(pki.Anchors())->Verify(ev, kNow).reasons,
+      ElementsAre("certificate chain has 2 certificates; an AMD chain is VCEK, ASK/ASVK, ARK"));
 }
 
 TEST(SnpForgedTest, CertificateInputErrors) {
@@ -270,15 +291,19 @@ TEST(SnpForgedTest, CertificateInputErrors) {
   };
   EXPECT_THAT(verify(""), ElementsAre("no VCEK or VLEK certificate was supplied with the report"));
   const forge::Pki& pki = forge::ForgedPki("Milan");
-  EXPECT_THAT(verify(forge::ToPem(pki.ask.get())),
-              ElementsAre("the certificates hold no VCEK or VLEK (a certificate with CN=SEV-VCEK or CN=SEV-VLEK)"));
+  EXPECT_THAT(
+      verify(forge::ToPem(pki.ask.get())),
+      ElementsAre(
+          "the certificates hold no VCEK or VLEK (a certificate with CN=SEV-VCEK or CN=SEV-VLEK)"));
   crypto::SslPtr<X509> vcek = forge::IssueLeaf(pki, f.leaf, f.key.get());
-  EXPECT_THAT(verify(forge::ToPem(vcek.get()) + forge::ToPem(vcek.get())),
-              ElementsAre("the certificates hold more than one VCEK/VLEK (CN=SEV-VCEK or SEV-VLEK)"));
+  EXPECT_THAT(
+      verify(forge::ToPem(vcek.get()) + forge::ToPem(vcek.get())),
+      ElementsAre("the certificates hold more than one VCEK/VLEK (CN=SEV-VCEK or SEV-VLEK)"));
   EXPECT_THAT(verify("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
               ElementsAre("PEM certificate 1 of the bundle does not parse"));
-  EXPECT_THAT(verify(std::string(100, '\x7f')),
-              ElementsAre("certificate table: certificate table has no all-zero terminating entry"));
+  EXPECT_THAT(
+      verify(std::string(100, '\x7f')),
+      ElementsAre("certificate table: certificate table has no all-zero terminating entry"));
   EXPECT_THAT(verify(std::string(2 << 20, '\0')),
               ElementsAre("certificates are 2097152 bytes; the limit is 1048576"));
 }
@@ -295,10 +320,12 @@ TEST(SnpForgedTest, WrongTeeAndSimEvidenceAreNotSnp) {
               ElementsAre("this is Triad sim evidence, not an SEV-SNP attestation report"));
 }
 
-// ---- Parser ----------------------------------------------------------------------------------------
+// ---- Parser
+// ----------------------------------------------------------------------------------------
 
 TEST(SnpReportParserTest, FieldsOfTheRealVlekReport) {
-  absl::StatusOr<internal::SnpReport> r = internal::ParseSnpReport(RealReport("trustee-milan-vlek"));
+  absl::StatusOr<internal::SnpReport> r =
+      internal::ParseSnpReport(RealReport("trustee-milan-vlek"));
   ASSERT_TRUE(r.ok()) << r.status();
   // MANIFEST: v3, key_info 0x4 (VLEK), chip_id zero, vmpl 1, cpuid fam 0x19 mod 0x01 step 1.
   EXPECT_EQ(r->version, 3u);
@@ -312,7 +339,8 @@ TEST(SnpReportParserTest, FieldsOfTheRealVlekReport) {
   EXPECT_EQ(r->cpuid_stepping, 0x01);
   EXPECT_EQ(r->reported_tcb, 0xd918000000000004u);
   EXPECT_FALSE(r->has_mitigation_vectors);
-  EXPECT_EQ(internal::SnpProductFromCpuid(r->cpuid_family, r->cpuid_model), internal::SnpProduct::kMilan);
+  EXPECT_EQ(internal::SnpProductFromCpuid(r->cpuid_family, r->cpuid_model),
+            internal::SnpProduct::kMilan);
   EXPECT_EQ(r->signature_r.size(), 48u);
   EXPECT_EQ(r->signature_s.size(), 48u);
 
@@ -358,16 +386,18 @@ TEST(SnpReportParserTest, ProductsAndTcbLayouts) {
   EXPECT_EQ(internal::SnpProductFromName("genoa"), SnpProduct::kGenoa);
   EXPECT_EQ(internal::SnpProductFromName("Milan-B0"), SnpProduct::kUnknown);
   // MANIFEST gsg-milan: reported_tcb 0x4405000000000002 = bl 2, tee 0, snp 5, ucode 68.
-  EXPECT_EQ(internal::DecodeSnpTcb(0x4405000000000002, SnpProduct::kMilan), (contracts::SnpTcb{2, 0, 5, 68, 0}));
-  EXPECT_EQ(internal::DecodeSnpTcb(0x0900000004030201, SnpProduct::kTurin), (contracts::SnpTcb{2, 3, 4, 9, 1}));
+  EXPECT_EQ(internal::DecodeSnpTcb(0x4405000000000002, SnpProduct::kMilan),
+            (contracts::SnpTcb{2, 0, 5, 68, 0}));
+  EXPECT_EQ(internal::DecodeSnpTcb(0x0900000004030201, SnpProduct::kTurin),
+            (contracts::SnpTcb{2, 3, 4, 9, 1}));
 }
-
 
 TEST(SnpCertTableTest, ParseAndRejections) {
   using internal::SnpCertTableEntry;
   const std::string vcek = internal::GuidBytes(internal::kSnpGuidVcek);
   const std::string ask = internal::GuidBytes(internal::kSnpGuidAsk);
-  EXPECT_EQ(base::HexEncode(vcek), "63da758de6644564adc5f4b93be8accd");  // text order, as uuid_parse gives
+  EXPECT_EQ(base::HexEncode(vcek),
+            "63da758de6644564adc5f4b93be8accd");  // text order, as uuid_parse gives
   EXPECT_EQ(internal::GuidText(vcek), internal::kSnpGuidVcek);
   EXPECT_EQ(internal::GuidBytes("63da758d-e664-4564-adc5-f4b93be8acc"), "");
 
@@ -375,7 +405,8 @@ TEST(SnpCertTableTest, ParseAndRejections) {
   // Two entries, the terminator, then the data at offsets 72 and 76.
   EXPECT_EQ(table.size(), 3 * 24 + 8u);
   EXPECT_EQ(base::HexEncode(table.substr(16, 8)), "4800000004000000");
-  absl::StatusOr<std::vector<SnpCertTableEntry>> parsed = internal::ParseSnpCertTable(table + std::string(100, '\0'));
+  absl::StatusOr<std::vector<SnpCertTableEntry>> parsed =
+      internal::ParseSnpCertTable(table + std::string(100, '\0'));
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   ASSERT_EQ(parsed->size(), 2u);
   EXPECT_EQ((*parsed)[0].guid, vcek);
@@ -383,12 +414,15 @@ TEST(SnpCertTableTest, ParseAndRejections) {
   EXPECT_EQ((*parsed)[1].data, "ASK!");
   EXPECT_TRUE(internal::ParseSnpCertTable(std::string(24, '\0'))->empty());
 
-  auto error = [](const std::string& t) { return std::string(internal::ParseSnpCertTable(t).status().message()); };
+  auto error = [](const std::string& t) {
+    return std::string(internal::ParseSnpCertTable(t).status().message());
+  };
   EXPECT_EQ(error(""), "certificate table has no all-zero terminating entry");
   EXPECT_EQ(error(table.substr(0, 60)), "certificate table has no all-zero terminating entry");
   std::string bad = table;
   bad[48 + 16] = 1;  // terminator with a non-zero offset
-  EXPECT_EQ(error(bad), "certificate table entry 2 has a zero GUID but a non-zero offset or length");
+  EXPECT_EQ(error(bad),
+            "certificate table entry 2 has a zero GUID but a non-zero offset or length");
   bad = table;
   bad[16] = 8;  // VCEK offset 8: inside the entries
   EXPECT_EQ(error(bad), "certificate table entry 0 (" + std::string(internal::kSnpGuidVcek) +
@@ -399,19 +433,28 @@ TEST(SnpCertTableTest, ParseAndRejections) {
                             ") points at bytes 72..81, outside the certificate area 72..80");
   bad = table;
   bad[20] = 0;
-  EXPECT_EQ(error(bad), "certificate table entry 0 (" + std::string(internal::kSnpGuidVcek) + ") is empty");
-  EXPECT_EQ(error(internal::SerializeSnpCertTable({{vcek, "a"}, {vcek, "b"}})),
-            "certificate table entry 1 (" + std::string(internal::kSnpGuidVcek) + ") appears twice");
+  EXPECT_EQ(error(bad),
+            "certificate table entry 0 (" + std::string(internal::kSnpGuidVcek) + ") is empty");
+  EXPECT_EQ(
+      error(internal::SerializeSnpCertTable({{vcek, "a"}, {vcek, "b"}})),
+      "certificate table entry 1 (" + std::string(internal::kSnpGuidVcek) + ") appears twice");
   std::vector<SnpCertTableEntry> many;
-  for (int i = 0; i < 65; ++i) many.push_back({std::string(15, 'g') + static_cast<char>(i + 1), "x"});
-  EXPECT_EQ(error(internal::SerializeSnpCertTable(many)), "certificate table has more than 64 entries");
-  EXPECT_EQ(error(std::string((1 << 20) + 1, '\0')), "certificate table is 1048577 bytes; the limit is 1048576");
+  for (int i = 0; i < 65; ++i)
+    many.push_back({std::string(15, 'g') + static_cast<char>(i + 1), "x"});
+  EXPECT_EQ(error(internal::SerializeSnpCertTable(many)),
+            "certificate table has more than 64 entries");
+  EXPECT_EQ(error(std::string((1 << 20) + 1, '\0')),
+            "certificate table is 1048577 bytes; the limit is 1048576");
 
   // A VCEK entry that is not a certificate, and a table without a VCEK/VLEK, fail the loader.
   EXPECT_EQ(internal::LoadSnpCerts(table).status().message(),
-            "certificate table entry " + std::string(internal::kSnpGuidVcek) + " is not a DER X.509 certificate");
-  EXPECT_EQ(internal::LoadSnpCerts(internal::SerializeSnpCertTable({{std::string(16, 'u'), "other"}})).status().message(),
-            "certificate table holds no VCEK or VLEK entry");
+            "certificate table entry " + std::string(internal::kSnpGuidVcek) +
+                " is not a DER X.509 certificate");
+  EXPECT_EQ(
+      internal::LoadSnpCerts(internal::SerializeSnpCertTable({{std::string(16, 'u'), "other"}}))
+          .status()
+          .message(),
+      "certificate table holds no VCEK or VLEK entry");
 }
 
 }  // namespace

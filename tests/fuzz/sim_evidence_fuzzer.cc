@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!e.ok()) return 0;
   // Whatever parses re-encodes to the same signed bytes: the format has one encoding.
   auto signed_part = SimSignedPart(*e);
-  if (!signed_part.ok() || *signed_part != bytes.substr(0, 0xD0) || e->signature != bytes.substr(0xD0)) {
+  if (!signed_part.ok() || *signed_part != bytes.substr(0, 0xD0) ||
+      e->signature != bytes.substr(0xD0)) {
     __builtin_trap();
   }
   return 0;

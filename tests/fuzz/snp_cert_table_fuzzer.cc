@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto again = ParseSnpCertTable(SerializeSnpCertTable(*entries));
   if (!again.ok() || again->size() != entries->size()) __builtin_trap();
   for (size_t i = 0; i < entries->size(); ++i) {
-    if ((*again)[i].guid != (*entries)[i].guid || (*again)[i].data != (*entries)[i].data) __builtin_trap();
+    if ((*again)[i].guid != (*entries)[i].guid || (*again)[i].data != (*entries)[i].data)
+      __builtin_trap();
   }
   return 0;
 }
