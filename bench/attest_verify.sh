@@ -38,9 +38,9 @@ load_after=$(uptime)
   echo "- OpenSSL: $(openssl version)"
   echo "- load before: $load_before"
   echo "- load after:  $load_after"
-  echo "- $reps repetitions; medians. Wall-clock rate (items/s) is what this machine delivered under the load"
-  echo "  above; the per-CPU-second rate (1 / CPU time per item, main thread) is less sensitive to other"
-  echo "  processes on a shared machine."
+  echo "- $reps repetitions; medians. The wall-clock rate is what this machine delivered under the load"
+  echo "  above (for 2 threads: both together); the per-CPU-second rate (1 / CPU time per item, per thread)"
+  echo "  is less sensitive to other processes on a shared machine."
   echo
   echo "| benchmark | verifications/s, wall clock | verifications per CPU-second | wall time / item | CPU time / item |"
   echo "| --- | ---: | ---: | ---: | ---: |"

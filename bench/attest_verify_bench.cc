@@ -60,15 +60,19 @@ void BM_SnpVerify(benchmark::State& state, const char* report, const char* certs
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK_CAPTURE(BM_SnpVerify, milan_vcek, "gsg-milan/report.bin", "gsg-milan/vcek.der")
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_SnpVerify, milan_vlek, "trustee-milan-vlek/report.bin",
                   "trustee-milan-vlek/vlek.der")
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_SnpVerify, genoa_vcek_pem, "azure-genoa-hcl/report.bin",
                   "azure-genoa-hcl/vcek.pem")
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_SnpVerify, milan_vcek_threads, "gsg-milan/report.bin", "gsg-milan/vcek.der")
     ->ThreadRange(1, 2)
+    ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
 void BM_SnpParse(benchmark::State& state) {
@@ -79,7 +83,7 @@ void BM_SnpParse(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_SnpParse);
+BENCHMARK(BM_SnpParse)->UseRealTime();
 
 void BM_SimVerify(benchmark::State& state) {
   crypto::Ed25519PrivateKey key = crypto::Ed25519PrivateKey::Generate();
@@ -95,7 +99,7 @@ void BM_SimVerify(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_SimVerify);
+BENCHMARK(BM_SimVerify)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 }  // namespace triad::attestation
