@@ -1,11 +1,11 @@
 // Attestation evidence, trust anchors and the verifier interface.
 //
-// A verifier checks evidence offline: signatures, certificate chains to pinned vendor roots, CRLs and
-// collateral, all at a verification time given by the caller (it never reads the clock), with every
-// length bounded. The result is either normalized claims (contracts::Claims) or a rejection that names
-// every failed check. Whether the claims are acceptable is the contract policy's decision, not the
-// verifier's: a verifier rejects only evidence that is not authentic, not fresh, or not evaluable
-// (e.g. TDX "TCB not supported").
+// A verifier checks evidence offline: signatures, certificate chains to pinned vendor roots, CRLs
+// and collateral, all at a verification time given by the caller (it never reads the clock), with
+// every length bounded. The result is either normalized claims (contracts::Claims) or a rejection
+// that names every failed check. Whether the claims are acceptable is the contract policy's
+// decision, not the verifier's: a verifier rejects only evidence that is not authentic, not fresh,
+// or not evaluable (e.g. TDX "TCB not supported").
 #ifndef TRIAD_ATTESTATION_VERIFIER_H_
 #define TRIAD_ATTESTATION_VERIFIER_H_
 
@@ -23,10 +23,11 @@ namespace triad::attestation {
 
 // What a worker hands over: the vendor's binary evidence and what is needed to verify it.
 struct Evidence {
-  std::string tee;         // contracts::kTeeSevSnp, kTeeTdx, kTeeSim
-  std::string report;      // SNP attestation report; TDX DCAP quote; sim evidence
-  // SNP: the VCEK/VLEK (DER, or PEM bundle whose extra certificates are used only as intermediates),
-  // or the SNP extended-report certificate table (configfs-tsm `auxblob`). TDX and sim: empty.
+  std::string tee;     // contracts::kTeeSevSnp, kTeeTdx, kTeeSim
+  std::string report;  // SNP attestation report; TDX DCAP quote; sim evidence
+  // SNP: the VCEK/VLEK (DER, or PEM bundle whose extra certificates are used only as
+  // intermediates), or the SNP extended-report certificate table (configfs-tsm `auxblob`). TDX and
+  // sim: empty.
   std::string certs;
   // TDX: collateral JSON in the dcap-qvl QuoteCollateralV3 form. Others: empty.
   std::string collateral;
@@ -36,8 +37,8 @@ struct Evidence {
 struct TrustAnchors {
   // AMD Root Keys by product name ("Milan", "Genoa", "Turin"), PEM.
   std::map<std::string, std::string> amd_ark;
-  // AMD intermediates by product (ASK for VCEKs, ASVK for VLEKs), PEM; public, used when the evidence
-  // does not carry them. They are checked against the ARK like any intermediate.
+  // AMD intermediates by product (ASK for VCEKs, ASVK for VLEKs), PEM; public, used when the
+  // evidence does not carry them. They are checked against the ARK like any intermediate.
   std::map<std::string, std::string> amd_ask;
   std::map<std::string, std::string> amd_asvk;
   // Intel SGX Root CA, PEM.
@@ -45,9 +46,9 @@ struct TrustAnchors {
   // Ed25519 keys whose sim evidence is accepted (as `sim`, never as anything else).
   std::vector<crypto::Ed25519PublicKey> sim_keys;
 
-  // Loads a directory laid out like attestation/roots/ (amd_ark_<product>.pem, amd_ask_<product>.pem,
-  // amd_asvk_<product>.pem, intel_sgx_root_ca.pem, sim_*.pub.pem). Missing files leave that anchor
-  // empty (evidence needing it is then rejected for want of a root).
+  // Loads a directory laid out like attestation/roots/ (amd_ark_<product>.pem,
+  // amd_ask_<product>.pem, amd_asvk_<product>.pem, intel_sgx_root_ca.pem, sim_*.pub.pem). Missing
+  // files leave that anchor empty (evidence needing it is then rejected for want of a root).
   static absl::StatusOr<TrustAnchors> LoadDir(const std::string& dir);
 };
 

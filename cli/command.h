@@ -26,6 +26,7 @@ struct Context {
 int Fail(const absl::Status& status);
 int Fail(absl::string_view message);
 
+void AddAttestCommands(CLI::App& app, Context& ctx);
 void AddKeygenCommands(CLI::App& app, Context& ctx);
 void AddContractCommands(CLI::App& app, Context& ctx);
 

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   Context ctx;
   using Adder = void (*)(CLI::App&, Context&);
   static constexpr Adder kGroups[] = {
+      AddAttestCommands,
       AddKeygenCommands,
       AddContractCommands,
   };

@@ -1,0 +1,57 @@
+#include "attestation/evidence_verifier.h"
+
+#include "absl/strings/str_cat.h"
+#include "attestation/sim.h"
+#include "attestation/snp.h"
+#include "attestation/tdx.h"
+#include "contracts/claims.h"
+
+namespace triad::attestation {
+namespace {
+
+class EvidenceVerifier final : public Verifier {
+ public:
+  explicit EvidenceVerifier(const TrustAnchors& anchors)
+      : snp_(NewSnpVerifier(anchors)),
+#if TRIAD_ATTESTATION_HAVE_TDX
+        tdx_(NewTdxVerifier(anchors)),
+#endif
+        sim_(NewSimVerifier(anchors)) {
+  }
+
+  Verdict Verify(const Evidence& evidence, absl::Time now) const override {
+    if (evidence.tee == contracts::kTeeSevSnp) return snp_->Verify(evidence, now);
+    if (evidence.tee == contracts::kTeeSim) return sim_->Verify(evidence, now);
+    if (evidence.tee == contracts::kTeeTdx) {
+      if (tdx_ != nullptr) return tdx_->Verify(evidence, now);
+      return Invalid("the TDX verifier is not built into this binary");
+    }
+    return Invalid(
+        absl::StrCat("unknown TEE kind \"", evidence.tee, "\" (expected sev-snp, tdx or sim)"));
+  }
+
+ private:
+  static Verdict Invalid(std::string reason) {
+    Verdict v;
+    v.reasons.push_back(std::move(reason));
+    return v;
+  }
+
+  std::unique_ptr<Verifier> snp_;
+  std::unique_ptr<Verifier> tdx_;
+  std::unique_ptr<Verifier> sim_;
+};
+
+}  // namespace
+
+std::unique_ptr<Verifier> NewEvidenceVerifier(const TrustAnchors& anchors) {
+  return std::make_unique<EvidenceVerifier>(anchors);
+}
+
+bool TdxVerifierBuiltIn() { return TRIAD_ATTESTATION_HAVE_TDX != 0; }
+
+Verdict VerifyEvidence(const Evidence& evidence, const TrustAnchors& anchors, absl::Time now) {
+  return NewEvidenceVerifier(anchors)->Verify(evidence, now);
+}
+
+}  // namespace triad::attestation

@@ -1,0 +1,240 @@
+// `triad attest verify`, run as the real binary on the shared evidence.
+#include <string>
+
+#include "attestation/evidence_verifier.h"
+#include "attestation/sim.h"
+#include "base/encoding.h"
+#include "crypto/ed25519.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/testing.h"
+
+namespace triad {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Snp(const std::string& rel) {
+  return testing::SharedDir() + "/testdata/attestation/snp/" + rel;
+}
+
+std::string Verify(const std::string& args) {
+  return testing::TriadBinary() + " attest verify " + args;
+}
+
+nlohmann::json Json(const std::string& out) {
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  EXPECT_FALSE(j.is_discarded()) << out;
+  return j;
+}
+
+const char kFixedNow[] = " --now 2025-06-01T00:00:00Z";
+
+TEST(AttestVerifyTest, ManifestVectorsAreValidAtTheirFixedTime) {
+  const std::pair<const char*, const char*> kVectors[] = {
+      {"gsg-milan/report.bin", "gsg-milan/vcek.der"},
+      {"virtee-milan/report.bin", "virtee-milan/vcek.der"},
+      {"trustee-milan/report.bin", "trustee-milan/vcek.der"},
+      {"trustee-milan-vlek/report.bin", "trustee-milan-vlek/vlek.der"},
+      {"azure-genoa-hcl/report.bin", "azure-genoa-hcl/vcek.pem"},
+  };
+  for (const auto& [report, certs] : kVectors) {
+    std::string out;
+    ASSERT_EQ(testing::RunCommand(Verify("--format sev-snp --evidence " + Snp(report) +
+                                         " --certs " + Snp(certs) + kFixedNow + " --json"),
+                                  &out),
+              0)
+        << report << "\n"
+        << out;
+    nlohmann::json j = Json(out);
+    EXPECT_EQ(j["verdict"], "valid");
+    EXPECT_EQ(j["tee"], "sev-snp");
+    EXPECT_EQ(j["reasons"], nlohmann::json::array());
+    EXPECT_EQ(j["claims"]["tee"], "sev-snp");
+    EXPECT_EQ(j["claims"]["tcb_status"], "UpToDate");
+  }
+  std::string out;
+  ASSERT_EQ(
+      testing::RunCommand(Verify("--format sev-snp --evidence " + Snp("gsg-milan/report.bin") +
+                                 " --certs " + Snp("gsg-milan/vcek.der") + kFixedNow + " --json"),
+                          &out),
+      0);
+  nlohmann::json j = Json(out);
+  // MANIFEST: policy 0xb0000 has the DEBUG bit; report_data 01 02 03 04 05 00..; TCB bl 2 tee 0 snp
+  // 5 ucode 68.
+  EXPECT_EQ(j["claims"]["debug"], true);
+  EXPECT_EQ(j["claims"]["report_data"], "0102030405" + std::string(118, '0'));
+  EXPECT_EQ(j["claims"]["snp"]["policy"], 0xb0000);
+  EXPECT_EQ(
+      j["claims"]["snp"]["reported_tcb"],
+      nlohmann::json({{"bootloader", 2}, {"tee", 0}, {"snp", 5}, {"microcode", 68}, {"fmc", 0}}));
+  EXPECT_EQ(j["claims"]["snp"]["product"], "Milan");
+}
+
+TEST(AttestVerifyTest, TextOutput) {
+  std::string out;
+  ASSERT_EQ(
+      testing::RunCommand(Verify("--format sev-snp --evidence " + Snp("virtee-milan/report.bin") +
+                                 " --certs " + Snp("virtee-milan/vcek.der") + kFixedNow),
+                          &out),
+      0);
+  EXPECT_THAT(
+      out,
+      HasSubstr("verdict: valid\ntee: sev-snp\nmeasurement: 7a1e5c266c0108dbc9bb94fa9269513209"));
+  EXPECT_THAT(
+      out,
+      HasSubstr(
+          "snp: version 2, Milan, signed by vcek, policy 0x30000, vmpl 0, reported_tcb bl 3 tee 0 "
+          "snp 8 ucode 115 fmc 0\n"));
+}
+
+TEST(AttestVerifyTest, InvalidEvidenceExitsOneWithEveryReason) {
+  std::string out;
+  EXPECT_EQ(
+      testing::RunCommand(
+          Verify("--format sev-snp --evidence " + Snp("trustee-milan/report.bin") + " --certs " +
+                 Snp("trustee-milan/vcek-invalid-new.der") + kFixedNow + " --json 2>/dev/null"),
+          &out),
+      1);
+  nlohmann::json j = Json(out);
+  EXPECT_EQ(j["verdict"], "invalid");
+  EXPECT_EQ(j["claims"], nlohmann::json::object());
+  EXPECT_EQ(j["reasons"],
+            nlohmann::json({"VCEK certificate signature does not verify under its issuer SEV-Milan",
+                            "report signature does not verify with the VCEK public key",
+                            "VCEK blSPL 0 does not match REPORTED_TCB boot loader SVN 3",
+                            "VCEK snpSPL 0 does not match REPORTED_TCB SNP SVN 8",
+                            "VCEK ucodeSPL 30 does not match REPORTED_TCB microcode SVN 115",
+                            "VCEK hwID does not match the report's CHIP_ID"}));
+
+  // The VLEK one day after it expired.
+  EXPECT_EQ(
+      testing::RunCommand(
+          Verify("--format sev-snp --evidence " + Snp("trustee-milan-vlek/report.bin") +
+                 " --certs " + Snp("trustee-milan-vlek/vlek.der") + " --now 2025-12-11T22:14:21Z"),
+          &out),
+      1);
+  EXPECT_THAT(out, HasSubstr("verdict: invalid\ntee: sev-snp\nreason: VLEK certificate expired at "
+                             "2025-12-10T22:14:21Z "
+                             "(verification time 2025-12-11T22:14:21Z)\n"));
+  EXPECT_THAT(out, HasSubstr("triad: the sev-snp evidence does not verify\n"));
+
+  // No certificate at all.
+  EXPECT_EQ(testing::RunCommand(
+                Verify("--format sev-snp --evidence " + Snp("gsg-milan/report.bin")), &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("reason: no VCEK or VLEK certificate was supplied with the report\n"));
+}
+
+TEST(AttestVerifyTest, ReportDataMustMatchWhenGiven) {
+  std::string base =
+      Verify("--format sev-snp --evidence " + Snp("gsg-milan/report.bin") + " --certs " +
+             Snp("gsg-milan/vcek.der") + kFixedNow + " --json --report-data ");
+  std::string out;
+  EXPECT_EQ(testing::RunCommand(base + "0102030405" + std::string(118, '0'), &out), 0) << out;
+  EXPECT_EQ(testing::RunCommand(base + "0102030406" + std::string(118, '0'), &out), 1) << out;
+  nlohmann::json j = Json(out);
+  ASSERT_EQ(j["reasons"].size(), 1u);
+  EXPECT_EQ(j["reasons"][0],
+            "--report-data: report data does not bind this admission (nonce, job id, Ed25519 key, "
+            "age recipient): "
+            "expected 0102030406" +
+                std::string(118, '0') + ", evidence carries 0102030405" + std::string(118, '0'));
+}
+
+TEST(AttestVerifyTest, UsageErrorsExitTwo) {
+  std::string ev = " --evidence " + Snp("gsg-milan/report.bin");
+  std::string out;
+  EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp"), &out), 2) << out;
+  EXPECT_EQ(testing::RunCommand(Verify("--format sgx" + ev), &out), 2) << out;
+  EXPECT_EQ(testing::RunCommand(Verify("--format sim" + ev + " --certs x"), &out), 2);
+  EXPECT_THAT(out, HasSubstr("--certs is for --format sev-snp only"));
+  EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --collateral x"), &out), 2);
+  EXPECT_THAT(out, HasSubstr("--collateral is for --format tdx only"));
+  EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --now yesterday"), &out), 2);
+  EXPECT_THAT(out, HasSubstr("--now \"yesterday\" is not an RFC 3339 time"));
+  EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --report-data abcd"), &out), 2);
+  EXPECT_THAT(out, HasSubstr("--report-data must be 64 bytes in hex (128 hex digits)"));
+  EXPECT_EQ(testing::RunCommand(testing::TriadBinary() + " attest", &out), 2);
+}
+
+TEST(AttestVerifyTest, IoFailuresExitOne) {
+  std::string out;
+  EXPECT_EQ(
+      testing::RunCommand(Verify("--format sev-snp --evidence /nonexistent/report.bin"), &out), 1);
+  EXPECT_EQ(
+      out,
+      "triad: reading --evidence: opening /nonexistent/report.bin: No such file or directory\n");
+  EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp --evidence " +
+                                       Snp("gsg-milan/report.bin") + " --roots /nonexistent/roots"),
+                                &out),
+            1);
+  EXPECT_EQ(out,
+            "triad: loading the trust anchors (--roots): trust anchor directory /nonexistent/roots "
+            "does not exist\n");
+}
+
+TEST(AttestVerifyTest, RootsDefaultAndOverride) {
+  testing::TempDir empty;
+  std::string args = "--format sev-snp --evidence " + Snp("gsg-milan/report.bin") + " --certs " +
+                     Snp("gsg-milan/vcek.der") + kFixedNow;
+  std::string out;
+  // $TRIAD_ROOTS_DIR replaces the shipped roots; --roots replaces both.
+  EXPECT_EQ(testing::RunCommand("TRIAD_ROOTS_DIR=" + empty.path() + " " + Verify(args), &out), 1);
+  EXPECT_THAT(out, HasSubstr("reason: no pinned ARK for Milan in the trust anchors\n"));
+  EXPECT_EQ(testing::RunCommand("TRIAD_ROOTS_DIR=" + empty.path() + " " + Verify(args) +
+                                    " --roots " + testing::SourceDir() + "/attestation/roots",
+                                &out),
+            0)
+      << out;
+}
+
+TEST(AttestVerifyTest, SimEvidence) {
+  testing::TempDir dir;
+  crypto::Ed25519PrivateKey key = crypto::Ed25519PrivateKey::Generate();
+  testing::WriteTestFile(dir.File("sim_dev.pub.pem"), key.public_key().ToPem());
+  attestation::SimEvidenceFields f{std::string(64, '\x01'), std::string(48, '\x02'), "UpToDate",
+                                   false};
+  absl::StatusOr<std::string> ev = attestation::MakeSimEvidence(key, f);
+  ASSERT_TRUE(ev.ok());
+  testing::WriteTestFile(dir.File("sim.bin"), *ev);
+  std::string out;
+  EXPECT_EQ(testing::RunCommand(
+                Verify("--format sim --evidence " + dir.File("sim.bin") + " --roots " + dir.path()),
+                &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("verdict: valid\ntee: sim\nSIMULATED: no hardware protection\n"));
+  // The shipped roots trust no simulation key.
+  EXPECT_EQ(testing::RunCommand(Verify("--format sim --evidence " + dir.File("sim.bin")), &out), 1);
+  EXPECT_THAT(out,
+              HasSubstr("reason: sim evidence is signed by simulation key " +
+                        key.public_key().KeyId() + ", which is not among the trusted sim keys\n"));
+  // Sim evidence is never SNP evidence.
+  EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp --evidence " + dir.File("sim.bin") +
+                                       " --roots " + dir.path()),
+                                &out),
+            1);
+  EXPECT_THAT(out,
+              HasSubstr("reason: this is Triad sim evidence, not an SEV-SNP attestation report\n"));
+}
+
+TEST(AttestVerifyTest, TdxIsDispatched) {
+  std::string out;
+  std::string dir = testing::SharedDir() + "/testdata/attestation/tdx/dcapqvl-v4-b0c06f/";
+  int rc = testing::RunCommand(
+      Verify("--format tdx --evidence " + dir + "quote.bin --collateral " + dir +
+             "collateral.json --now 2025-07-01T00:00:00Z --json 2>/dev/null"),
+      &out);
+  if (attestation::TdxVerifierBuiltIn()) {
+    EXPECT_EQ(rc, 0) << out;
+  } else {
+    EXPECT_EQ(rc, 1);
+    EXPECT_EQ(Json(out)["reasons"],
+              nlohmann::json({"the TDX verifier is not built into this binary"}));
+  }
+}
+
+}  // namespace
+}  // namespace triad
