@@ -79,6 +79,7 @@ absl::StatusOr<std::string> RootFromLeafHashes(absl::Span<const std::string> lea
 }
 
 size_t InclusionProofSize(uint64_t index, uint64_t size) {
+  if (index >= size) return 0;
   // Below the level where the paths to `index` and to the last leaf part, every level adds one hash
   // (`inner`); above it, one hash per left sibling on the path (`border`), i.e. per set bit.
   size_t inner = BitLength(index ^ (size - 1));
@@ -87,6 +88,7 @@ size_t InclusionProofSize(uint64_t index, uint64_t size) {
 }
 
 size_t ConsistencyProofSize(uint64_t size1, uint64_t size2) {
+  if (size1 == 0 || size1 >= size2) return 0;
   // The proof is the inclusion proof of the last leaf of the old tree, minus the levels below the
   // old tree's lowest perfect subtree, plus that subtree's hash unless it is the whole old tree.
   size_t shift = static_cast<size_t>(absl::countr_zero(size1));

@@ -26,8 +26,9 @@
 namespace triad::crypto::merkle {
 
 inline constexpr size_t kHashSize = 32;
-// Proofs longer than this cannot belong to any tree of at most 2^64 - 1 leaves.
-inline constexpr size_t kMaxProofHashes = 64;
+// Proofs longer than this cannot belong to any tree of at most 2^64 - 1 leaves (an inclusion proof
+// has at most 64 hashes, a consistency proof at most 65).
+inline constexpr size_t kMaxProofHashes = 65;
 
 std::string LeafHash(absl::string_view entry);
 // Fails only by aborting when an argument is not 32 bytes (a programming error).
@@ -38,9 +39,9 @@ std::string EmptyRoot();
 // O(n) time, O(log n) memory. Fails with kInvalidArgument when a hash is not 32 bytes.
 absl::StatusOr<std::string> RootFromLeafHashes(absl::Span<const std::string> leaf_hashes);
 
-// The number of hashes in the inclusion proof of leaf `index` in a tree of `size` leaves
-// (requires index < size), and in the consistency proof from `size1` to `size2`
-// (requires 0 < size1 < size2; the proof between equal sizes or from 0 is empty).
+// The number of hashes in the inclusion proof of leaf `index` in a tree of `size` leaves, and in the
+// consistency proof from `size1` to `size2`. 0 where there is no proof (index >= size) or it is
+// empty (size1 == 0 or size1 >= size2).
 size_t InclusionProofSize(uint64_t index, uint64_t size);
 size_t ConsistencyProofSize(uint64_t size1, uint64_t size2);
 

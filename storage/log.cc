@@ -95,7 +95,13 @@ absl::StatusOr<std::string> ReadLogNode(Db& db, int level, uint64_t index) {
     return absl::DataLossError(
         absl::StrCat("transparency log: subtree hash at level ", level, " index ", index, " is missing"));
   }
-  return s->Blob(0);
+  std::string hash = s->Blob(0);
+  // The schema's CHECK keeps this so; a file edited behind SQLite's back must not crash the hashing.
+  if (hash.size() != merkle::kHashSize) {
+    return absl::DataLossError(absl::StrCat("transparency log: subtree hash at level ", level, " index ", index,
+                                            " is ", hash.size(), " bytes"));
+  }
+  return hash;
 }
 
 absl::StatusOr<std::string> LogSubtreeHash(Db& db, uint64_t begin, uint64_t end) {

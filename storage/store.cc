@@ -849,13 +849,18 @@ absl::StatusOr<KeyRelease> WriteTxn::RecordKeyRelease(absl::string_view job_id, 
   return KeyRelease{std::string(job_id), std::string(artifact_id), std::string(recipient), FromMicros(now)};
 }
 
-absl::StatusOr<Event> WriteTxn::AddEvent(const NewEvent& e) {
+absl::Status WriteTxn::CheckEvent(const NewEvent& e) const {
   TRIAD_RETURN_IF_ERROR(CheckOpen());
   TRIAD_RETURN_IF_ERROR(CheckId("event kind", e.kind));
   TRIAD_RETURN_IF_ERROR(CheckDocument("event detail", e.detail_json));
   if (!e.job_id.empty() && !GetJob(e.job_id).ok()) {
     return absl::FailedPreconditionError(absl::StrCat("event about unknown job ", e.job_id));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Event> WriteTxn::AddEvent(const NewEvent& e) {
+  TRIAD_RETURN_IF_ERROR(CheckEvent(e));
   if (e.log_index) {
     TRIAD_ASSIGN_OR_RETURN(uint64_t size, internal::LogSize(*db_));
     if (*e.log_index >= size) {
@@ -887,6 +892,18 @@ absl::StatusOr<Event> WriteTxn::AddEvent(const NewEvent& e) {
   out.detail_json = e.detail_json;
   out.log_index = e.log_index;
   return out;
+}
+
+absl::StatusOr<Event> WriteTxn::AddLoggedEvent(NewEvent event, absl::string_view log_entry) {
+  // Every check first, so that a refused event leaves no log entry behind.
+  TRIAD_RETURN_IF_ERROR(CheckEvent(event));
+  if (event.log_index) return absl::InvalidArgumentError("a logged event gets its log index from its entry");
+  if (log_entry.size() > kMaxLogEntryBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("log entry is ", log_entry.size(),
+                                                   " bytes, more than the limit of ", kMaxLogEntryBytes));
+  }
+  TRIAD_ASSIGN_OR_RETURN(event.log_index, AppendLog(log_entry));
+  return AddEvent(event);
 }
 
 absl::StatusOr<uint64_t> WriteTxn::AppendLog(absl::string_view entry) {

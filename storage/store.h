@@ -13,11 +13,11 @@
 //
 //   TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store->Begin());
 //   TRIAD_RETURN_IF_ERROR(txn.ConsumeNonce(nonce, job_id, worker_id));
-//   TRIAD_ASSIGN_OR_RETURN(storage::Job job, txn.TransitionJob(job_id, {.to = JobState::kAttesting}));
-//   TRIAD_ASSIGN_OR_RETURN(uint64_t index, txn.AppendLog(entry_json));
-//   TRIAD_RETURN_IF_ERROR(txn.AddEvent({.job_id = job_id, .kind = "job.attesting",
-//                                       .detail_json = detail, .log_index = index}).status());
-//   TRIAD_ASSIGN_OR_RETURN(storage::CommitResult done, txn.Commit());
+//   TRIAD_ASSIGN_OR_RETURN(storage::Job job,
+//                          txn.TransitionJob(job_id, JobTransition::To(JobState::kAttesting)));
+//   TRIAD_RETURN_IF_ERROR(txn.AddLoggedEvent({job_id, "job.attesting", detail_json, {}}, entry).status());
+//   TRIAD_ASSIGN_OR_RETURN(storage::CommitResult done, txn.Commit());   // durable, checkpoint signed
+//   ... only now answer the worker.
 //
 // Threads: Store's own methods are thread-safe and read the committed state through a dedicated
 // connection. Begin() takes the single writer lock, held until the WriteTxn commits or is destroyed;
@@ -184,6 +184,10 @@ class WriteTxn : public Reader {
 
   // ---- events and the transparency log ----
   absl::StatusOr<Event> AddEvent(const NewEvent& event);
+  // AppendLog(log_entry), then AddEvent(event) naming that entry (event.log_index must be unset):
+  // the usual way to record a decision so that the event and its log entry commit together. Checks
+  // everything before appending, so a refusal leaves no entry behind.
+  absl::StatusOr<Event> AddLoggedEvent(NewEvent event, absl::string_view log_entry);
   // Appends an entry (at most kMaxLogEntryBytes; never a secret or plaintext) and returns its index.
   // Visible to this transaction's log() at once; committed, with a new signed checkpoint, by Commit().
   absl::StatusOr<uint64_t> AppendLog(absl::string_view entry);
@@ -198,6 +202,7 @@ class WriteTxn : public Reader {
   WriteTxn(Store* store, std::unique_lock<std::mutex> lock, std::unique_ptr<internal::Transaction> txn);
   absl::Time Now() const;
   absl::Status CheckOpen() const;
+  absl::Status CheckEvent(const NewEvent& event) const;
   // Rolls back what is uncommitted, detaches from the connection and releases the writer lock.
   void Finish();
 

@@ -257,11 +257,17 @@ TEST(MerkleReasons, Inclusion) {
   EXPECT_EQ(VerifyInclusion(0, 1, leaf, {}, root).message(),
             "inclusion proof of leaf 0 in tree size 1 leads to root " + base::HexEncode(leaf) + ", not " +
                 base::HexEncode(root));
-  EXPECT_EQ(VerifyInclusion(0, 2, leaf, std::vector<std::string>(65, root), root).message(),
-            "inclusion proof has 65 hashes, more than any tree needs");
+  EXPECT_EQ(VerifyInclusion(0, 2, leaf, std::vector<std::string>(66, root), root).message(),
+            "inclusion proof has 66 hashes, more than any tree needs");
   // The largest tree: 2^64 - 1 leaves; the last leaf's proof has 63 hashes.
   EXPECT_EQ(InclusionProofSize(UINT64_MAX - 1, UINT64_MAX), 63u);
   EXPECT_EQ(InclusionProofSize(0, UINT64_MAX), 64u);
+  EXPECT_EQ(InclusionProofSize(5, 5), 0u);
+  EXPECT_EQ(ConsistencyProofSize(0, 5), 0u);
+  EXPECT_EQ(ConsistencyProofSize(5, 5), 0u);
+  EXPECT_EQ(ConsistencyProofSize(6, 5), 0u);
+  EXPECT_EQ(ConsistencyProofSize(1, UINT64_MAX), 64u);
+  EXPECT_EQ(ConsistencyProofSize(3, UINT64_MAX), 65u);  // the seed and a full path
 }
 
 TEST(MerkleReasons, Consistency) {

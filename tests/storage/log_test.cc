@@ -250,6 +250,13 @@ TEST_F(LogDamageTest, MissingNodeIsReported) {
             "transparency log: subtree hash at level 1 index 1 is missing");
 }
 
+TEST_F(LogDamageTest, MalformedNodeIsReportedNotHashed) {
+  Sql("PRAGMA ignore_check_constraints = ON; UPDATE log_nodes SET hash = X'0102' WHERE id = (1 << 40) | 1");
+  Store& store = f_.Open();
+  EXPECT_EQ(store.log().InclusionProof(0, 20).status().message(),
+            "transparency log: subtree hash at level 1 index 1 is 2 bytes");
+}
+
 TEST_F(LogDamageTest, CheckpointSignedByAnotherKeyIsRefusedAtOpen) {
   StoreOptions options;
   options.clock = &f_.clock();

@@ -423,6 +423,19 @@ TEST_F(StoreTest, WorkersAndEvents) {
   EXPECT_EQ(store().ListEvents(e1->id)->size(), 1u);
   EXPECT_EQ(store().ListEvents(0, "j1")->at(0).id, e2->id);
   EXPECT_EQ(store().ListEvents(0, "", 1)->size(), 1u);
+
+  // An event and its log entry in one call, committed together with a new checkpoint.
+  WriteTxn t3 = Begin();
+  auto logged = t3.AddLoggedEvent({"j1", "job.failed", "{\"reason\":\"x\"}", {}}, "{\"entry\":2}");
+  ASSERT_TRUE(logged.ok()) << logged.status();
+  EXPECT_EQ(logged->log_index, 1u);
+  EXPECT_EQ(t3.AddLoggedEvent({"j1", "k", "{}", 0}, "e").status().message(),
+            "a logged event gets its log index from its entry");
+  auto committed = t3.Commit();
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(committed->checkpoint->size, 2u);
+  EXPECT_EQ(*store().log().Entry(1), "{\"entry\":2}");
+  EXPECT_EQ(store().ListEvents(e2->id)->at(0).log_index, 1u);
 }
 
 TEST_F(StoreTest, UncommittedTransactionLeavesNothing) {
