@@ -229,6 +229,7 @@ class Store : public Reader {
   // log's origin.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path, crypto::NoteSigner log_signer,
                                                      const StoreOptions& options = {});
+  // Every WriteTxn must be finished (committed or destroyed) before the Store goes.
   ~Store();
 
   // Starts a write transaction; waits for the writer lock. kUnavailable when another process holds
