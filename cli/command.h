@@ -27,6 +27,7 @@ int Fail(const absl::Status& status);
 int Fail(absl::string_view message);
 
 void AddKeygenCommands(CLI::App& app, Context& ctx);
+void AddAgeCommands(CLI::App& app, Context& ctx);  // encrypt, decrypt
 
 }  // namespace triad::cli
 

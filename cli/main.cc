@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   using Adder = void (*)(CLI::App&, Context&);
   static constexpr Adder kGroups[] = {
       AddKeygenCommands,
+      AddAgeCommands,
   };
   for (Adder add : kGroups) add(app, ctx);
 
