@@ -74,13 +74,13 @@ class Output {
     std::memcpy(g_temp_path, temp.c_str(), temp.size() + 1);
     sigset_t block, old;
     sigemptyset(&block);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&block, sig);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGBUS}) sigaddset(&block, sig);
     ::sigprocmask(SIG_BLOCK, &block, &old);
     fd_ = ::mkstemp(g_temp_path);  // mode 0600
     int err = errno;
     if (fd_ >= 0) {
       g_temp_active = 1;
-      for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, RemoveTempAndDie);
+      for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGBUS}) ::signal(sig, RemoveTempAndDie);
     }
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (fd_ < 0) return base::ErrnoStatus(err, absl::StrCat("creating a temporary file in ", dir));
@@ -125,7 +125,7 @@ class Output {
  private:
   void Disarm() {
     g_temp_active = 0;
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGBUS}) ::signal(sig, SIG_DFL);
     temp_.clear();
   }
 

@@ -147,6 +147,11 @@ absl::StatusOr<std::unique_ptr<Encryptor>> Encryptor::Create(absl::Span<const X2
 absl::Status Encrypt(absl::Span<const X25519Recipient> recipients, ByteSource& in, ByteSink& out,
                      const EncryptOptions& options) {
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<Encryptor> enc, Encryptor::Create(recipients, out, options));
+  if (std::optional<absl::string_view> view = in.View(); view.has_value()) {
+    // In memory already (a mapped file): sealed in place, without copying it out first.
+    TRIAD_RETURN_IF_ERROR(enc->Write(*view));
+    return enc->Close();
+  }
   SecretBytes buf = SecretBytes::Uninitialized(kEncryptReadBlock);
   while (true) {
     TRIAD_ASSIGN_OR_RETURN(size_t n, in.Read(reinterpret_cast<char*>(buf.data()), buf.size()));

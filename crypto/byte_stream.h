@@ -32,6 +32,11 @@ class ByteSource {
   // A caller uses either Read or ReadAt on one source, not both.
   virtual std::optional<uint64_t> Size() const { return std::nullopt; }
   virtual absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const;
+
+  // Sources that offer random access and hold their content in memory (a buffer, a memory-mapped
+  // file) may also return it, from where Read started, Size() bytes long: readers then use it in
+  // place instead of copying it out. Valid as long as the source.
+  virtual std::optional<absl::string_view> View() const { return std::nullopt; }
 };
 
 // Where bytes go. Not thread-safe.
@@ -42,15 +47,22 @@ class ByteSink {
   virtual absl::Status Write(absl::string_view data) = 0;
 };
 
-// Reads a file descriptor it does not own. A regular file is read with pread, and offers ReadAt and
-// Size (from the descriptor's offset when the source was made, to the file's size then); pipes,
-// terminals and sockets are read with read. `name` appears in error messages.
+// Reads a file descriptor it does not own. A regular file offers ReadAt and Size (from the
+// descriptor's offset when the source was made, to the file's size then), read with pread, and is
+// also memory-mapped read-only for View (so that large files are decrypted in place, without a copy;
+// as with any mapping, truncating the file while it is read raises SIGBUS). Pipes, terminals and
+// sockets are read with read. `name` appears in error messages.
 class FdSource : public ByteSource {
  public:
   FdSource(int fd, std::string name);
+  ~FdSource() override;
+  FdSource(const FdSource&) = delete;
+  FdSource& operator=(const FdSource&) = delete;
+
   absl::StatusOr<size_t> Read(char* buf, size_t n) override;
   std::optional<uint64_t> Size() const override { return size_; }
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const override;
+  std::optional<absl::string_view> View() const override;
 
  private:
   int fd_;
@@ -58,6 +70,8 @@ class FdSource : public ByteSource {
   uint64_t origin_ = 0;            // file offset where the source starts (regular files)
   uint64_t position_ = 0;          // Read's position, from origin_
   std::optional<uint64_t> size_;   // set for regular files
+  void* map_ = nullptr;            // the whole file, when mapped
+  size_t map_size_ = 0;
 };
 
 // Writes to a file descriptor it does not own, retrying short writes and EINTR.
@@ -78,6 +92,7 @@ class StringSource : public ByteSource {
   absl::StatusOr<size_t> Read(char* buf, size_t n) override;
   std::optional<uint64_t> Size() const override { return data_.size(); }
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const override;
+  std::optional<absl::string_view> View() const override { return data_; }
 
  private:
   absl::string_view data_;

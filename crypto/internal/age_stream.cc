@@ -172,8 +172,8 @@ absl::Status SinkPipeline::Locate(Slot& slot, uint64_t s) {
   uint64_t off = s * kSegmentCiphertext;
   slot.ct_len = static_cast<size_t>(std::min<uint64_t>(kSegmentCiphertext, total_ - off));
   slot.final = s + 1 == segments_;
-  if (in_.kind == ChunkInput::Kind::kMemory) {
-    slot.ct_data = reinterpret_cast<const uint8_t*>(in_.memory.data()) + off;
+  if (const uint8_t* direct = in_.InPlace(off)) {
+    slot.ct_data = direct;
     return absl::OkStatus();
   }
   TRIAD_ASSIGN_OR_RETURN(size_t got, in_.source->ReadAt(in_.offset + off,
@@ -223,7 +223,7 @@ absl::Status SinkPipeline::Run() {
   slots_.resize(slots);
   for (Slot& slot : slots_) {
     slot.pt = SecretBytes(kSegmentPlaintext);
-    if (in_.kind != ChunkInput::Kind::kMemory) slot.ct.resize(kSegmentCiphertext);
+    if (in_.InPlace(0) == nullptr) slot.ct.resize(kSegmentCiphertext);
   }
   TRIAD_ASSIGN_OR_RETURN(std::vector<ChunkCipher> ciphers, MakeCiphers(key_, std::max(1, workers)));
   TRIAD_RETURN_IF_ERROR(workers <= 1 ? RunSerial(ciphers[0]) : RunParallel(ciphers));
@@ -354,6 +354,14 @@ ChunkInput ChunkInput::Memory(absl::string_view chunks) {
   return in;
 }
 
+const uint8_t* ChunkInput::InPlace(uint64_t off) const {
+  if (kind == Kind::kMemory) return reinterpret_cast<const uint8_t*>(memory.data()) + off;
+  if (kind == Kind::kRandomAccess && direct != nullptr) {
+    return reinterpret_cast<const uint8_t*>(direct) + off;
+  }
+  return nullptr;
+}
+
 ChunkInput ChunkInput::After(BufferedInput& reader) {
   ChunkInput in;
   if (reader.random_access()) {
@@ -361,6 +369,10 @@ ChunkInput ChunkInput::After(BufferedInput& reader) {
     in.source = &reader.source();
     in.offset = reader.position();
     in.size = *reader.source_size() - std::min(*reader.source_size(), reader.position());
+    std::optional<absl::string_view> view = in.source->View();
+    if (view.has_value() && view->size() == *reader.source_size() && in.offset <= view->size()) {
+      in.direct = view->data() + in.offset;
+    }
   } else {
     in.kind = Kind::kSequential;
     in.sequential = &reader;
@@ -378,8 +390,8 @@ absl::StatusOr<SecretBytes> DecryptChunksToSecret(const SecretBytes& payload_key
   if (in.kind == ChunkInput::Kind::kSequential) {
     return absl::InternalError("age: in-memory decryption needs random access to the input");
   }
-  const bool memory = in.kind == ChunkInput::Kind::kMemory;
-  const uint64_t total = memory ? in.memory.size() : in.size;
+  const bool memory = in.InPlace(0) != nullptr;
+  const uint64_t total = in.kind == ChunkInput::Kind::kMemory ? in.memory.size() : in.size;
   if (total == 0) return NoChunksError();
   // The layout is known from the size alone; reject a malformed last chunk before allocating.
   const uint64_t chunks = (total + kEncChunkSize - 1) / kEncChunkSize;
@@ -424,7 +436,7 @@ absl::StatusOr<SecretBytes> DecryptChunksToSecret(const SecretBytes& payload_key
       size_t len = static_cast<size_t>(std::min<uint64_t>(kSegmentCiphertext, total - off));
       const uint8_t* ct;
       if (memory) {
-        ct = reinterpret_cast<const uint8_t*>(in.memory.data()) + off;
+        ct = in.InPlace(off);
       } else {
         absl::StatusOr<size_t> got =
             in.source->ReadAt(in.offset + off, reinterpret_cast<char*>(buf.data()), len);

@@ -40,9 +40,14 @@ struct ChunkInput {
   const ByteSource* source = nullptr;       // kRandomAccess: the chunks are source[offset, offset+size)
   uint64_t offset = 0;
   uint64_t size = 0;
+  const char* direct = nullptr;             // kRandomAccess: the same bytes in memory, if the source
+                                            // has them (ByteSource::View), read in place
+
   BufferedInput* sequential = nullptr;      // kSequential: read to its end
 
   static ChunkInput Memory(absl::string_view chunks);
+  // The chunk bytes at `offset` when they can be read in place (kMemory, or `direct`), else null.
+  const uint8_t* InPlace(uint64_t offset) const;
   // From a reader positioned just after the nonce: random access when its source has it.
   static ChunkInput After(BufferedInput& in);
 };
