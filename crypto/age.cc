@@ -97,6 +97,24 @@ class EncryptorImpl : public Encryptor {
   bool failed_ = false;
 };
 
+// Encrypts a plaintext held whole in memory, sealing its chunks in parallel.
+absl::Status EncryptWhole(absl::Span<const X25519Recipient> recipients, absl::string_view plaintext,
+                          ByteSink& out, const EncryptOptions& options) {
+  if (recipients.empty()) return absl::InvalidArgumentError("age: no recipients to encrypt to");
+  SecretBytes file_key = RandomSecret(kFileKeySize);
+  TRIAD_ASSIGN_OR_RETURN(Header header, WrapFileKey(file_key, recipients));
+  std::unique_ptr<ArmorWriter> armor;
+  ByteSink* sink = &out;
+  if (options.armor) {
+    armor = std::make_unique<ArmorWriter>(out);
+    sink = armor.get();
+  }
+  TRIAD_RETURN_IF_ERROR(sink->Write(header.encoded()));
+  TRIAD_RETURN_IF_ERROR(internal::SealPayload(file_key, RandomString(internal::kPayloadNonceSize),
+                                              plaintext, *sink, internal::ResolveThreads(options.threads)));
+  return armor ? armor->Finish() : absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<SecretBytes> UnwrapFileKey(const Header& header,
@@ -146,12 +164,11 @@ absl::StatusOr<std::unique_ptr<Encryptor>> Encryptor::Create(absl::Span<const X2
 
 absl::Status Encrypt(absl::Span<const X25519Recipient> recipients, ByteSource& in, ByteSink& out,
                      const EncryptOptions& options) {
-  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<Encryptor> enc, Encryptor::Create(recipients, out, options));
   if (std::optional<absl::string_view> view = in.View(); view.has_value()) {
-    // In memory already (a mapped file): sealed in place, without copying it out first.
-    TRIAD_RETURN_IF_ERROR(enc->Write(*view));
-    return enc->Close();
+    // In memory already (a mapped file): sealed in place and in parallel, without a copy.
+    return EncryptWhole(recipients, *view, out, options);
   }
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<Encryptor> enc, Encryptor::Create(recipients, out, options));
   SecretBytes buf = SecretBytes::Uninitialized(kEncryptReadBlock);
   while (true) {
     TRIAD_ASSIGN_OR_RETURN(size_t n, in.Read(reinterpret_cast<char*>(buf.data()), buf.size()));
@@ -167,9 +184,7 @@ absl::StatusOr<std::string> Encrypt(absl::Span<const X25519Recipient> recipients
   size_t chunks = plaintext.size() / kChunkSize + 1;
   out.reserve(256 + 128 * recipients.size() + plaintext.size() + chunks * internal::kTagSize);
   StringSink sink(&out);
-  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<Encryptor> enc, Encryptor::Create(recipients, sink, options));
-  TRIAD_RETURN_IF_ERROR(enc->Write(plaintext));
-  TRIAD_RETURN_IF_ERROR(enc->Close());
+  TRIAD_RETURN_IF_ERROR(EncryptWhole(recipients, plaintext, sink, options));
   return out;
 }
 

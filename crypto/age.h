@@ -118,6 +118,9 @@ absl::StatusOr<Header> RewrapHeader(const Header& header,
 struct EncryptOptions {
   // Write the ASCII armor ("-----BEGIN AGE ENCRYPTED FILE-----", as `age -a` does).
   bool armor = false;
+  // Threads that seal chunks when the whole plaintext is in memory (Encrypt of a buffer, or of a
+  // source that has a View): 0 means one per hardware thread. The Encryptor uses one.
+  int threads = 0;
 };
 
 // Encrypts a stream to one or more recipients. Create writes the header; Write takes plaintext in

@@ -470,6 +470,139 @@ absl::StatusOr<SecretBytes> DecryptChunksToSecret(const SecretBytes& payload_key
 
 // ---- encryption ----
 
+namespace {
+
+// Parallel sealing of a plaintext held in memory: workers seal segments into a ring of slots, the
+// calling thread writes them in order (the mirror image of SinkPipeline).
+class SealPipeline {
+ public:
+  SealPipeline(const SecretBytes& key, absl::string_view plaintext, ByteSink& out, int threads)
+      : key_(key), plaintext_(plaintext), out_(out), threads_(threads) {
+    // At least one chunk: an empty plaintext is one empty final chunk.
+    chunks_ = std::max<uint64_t>(1, (plaintext.size() + kChunkSize - 1) / kChunkSize);
+    segments_ = (chunks_ + kChunksPerSegment - 1) / kChunksPerSegment;
+  }
+
+  absl::Status Run() {
+    const int workers = static_cast<int>(std::min<uint64_t>(std::max(1, threads_), segments_));
+    std::vector<ChunkCipher> ciphers;
+    for (int i = 0; i < workers; ++i) {
+      TRIAD_ASSIGN_OR_RETURN(ChunkCipher c, ChunkCipher::Create(key_, ChunkCipher::Direction::kSeal));
+      ciphers.push_back(std::move(c));
+    }
+    slots_.resize(workers <= 1 ? 1 : 2 * static_cast<size_t>(workers));
+    for (Slot& slot : slots_) slot.ct.resize(kSegmentCiphertext);
+    if (workers <= 1) {
+      for (uint64_t s = 0; s < segments_; ++s) {
+        Seal(slots_[0], s, ciphers[0]);
+        TRIAD_RETURN_IF_ERROR(WriteOut(slots_[0]));
+      }
+      return absl::OkStatus();
+    }
+    std::vector<std::thread> threads;
+    for (ChunkCipher& c : ciphers) threads.emplace_back([this, &c] { Worker(c); });
+    absl::Status st = WriteAll();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (std::thread& t : threads) t.join();
+    return st;
+  }
+
+ private:
+  struct Slot {
+    bool done = false;
+    std::vector<uint8_t> ct;
+    size_t len = 0;
+    absl::Status status;
+  };
+
+  void Seal(Slot& slot, uint64_t s, ChunkCipher& cipher) {
+    slot.len = 0;
+    slot.status = absl::OkStatus();
+    const uint64_t first = s * kChunksPerSegment;
+    const uint64_t end = std::min(chunks_, first + kChunksPerSegment);
+    for (uint64_t i = first; i < end && slot.status.ok(); ++i) {
+      const size_t off = static_cast<size_t>(i * kChunkSize);
+      const size_t len = std::min(kChunkSize, plaintext_.size() - std::min(off, plaintext_.size()));
+      slot.status = cipher.Seal(i, i + 1 == chunks_,
+                                reinterpret_cast<const uint8_t*>(plaintext_.data()) + off, len,
+                                slot.ct.data() + slot.len);
+      slot.len += len + kTagSize;
+    }
+  }
+
+  absl::Status WriteOut(const Slot& slot) {
+    TRIAD_RETURN_IF_ERROR(slot.status);
+    return out_.Write(absl::string_view(reinterpret_cast<const char*>(slot.ct.data()), slot.len));
+  }
+
+  void Worker(ChunkCipher& cipher) {
+    while (true) {
+      uint64_t s;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        work_cv_.wait(lock, [this] {
+          return stop_ || (next_claim_ < segments_ && next_claim_ < next_write_ + slots_.size());
+        });
+        if (stop_) return;
+        s = next_claim_++;
+      }
+      Slot& slot = slots_[s % slots_.size()];
+      Seal(slot, s, cipher);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        slot.done = true;
+      }
+      done_cv_.notify_one();
+    }
+  }
+
+  absl::Status WriteAll() {
+    for (; next_write_ < segments_;) {
+      Slot& slot = slots_[next_write_ % slots_.size()];
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        done_cv_.wait(lock, [&slot] { return slot.done; });
+      }
+      TRIAD_RETURN_IF_ERROR(WriteOut(slot));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        slot.done = false;
+        ++next_write_;
+      }
+      work_cv_.notify_all();
+    }
+    return absl::OkStatus();
+  }
+
+  const SecretBytes& key_;
+  absl::string_view plaintext_;
+  ByteSink& out_;
+  int threads_;
+  uint64_t chunks_ = 0;
+  uint64_t segments_ = 0;
+  std::vector<Slot> slots_;
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  uint64_t next_claim_ = 0;
+  uint64_t next_write_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace
+
+absl::Status SealPayload(const SecretBytes& file_key, absl::string_view nonce,
+                         absl::string_view plaintext, ByteSink& out, int threads) {
+  if (nonce.size() != kPayloadNonceSize) return absl::InternalError("age: payload nonce must be 16 bytes");
+  TRIAD_ASSIGN_OR_RETURN(SecretBytes key, PayloadKey(file_key, nonce));
+  TRIAD_RETURN_IF_ERROR(out.Write(nonce));
+  return SealPipeline(key, plaintext, out, threads).Run();
+}
+
+
 PayloadWriter::PayloadWriter(ChunkCipher cipher, ByteSink& out)
     : cipher_(std::move(cipher)), out_(out), pending_(kChunkSize) {
   out_buf_.resize(kSegmentCiphertext);

@@ -62,6 +62,11 @@ absl::Status DecryptChunksToSink(const SecretBytes& payload_key, const ChunkInpu
 absl::StatusOr<SecretBytes> DecryptChunksToSecret(const SecretBytes& payload_key, const ChunkInput& in,
                                                   int threads);
 
+// Writes the payload of `plaintext`, held whole in memory: the nonce, then the chunks, sealed on
+// `threads` threads and written in order. The bytes equal PayloadWriter's for the same key and nonce.
+absl::Status SealPayload(const SecretBytes& file_key, absl::string_view nonce,
+                         absl::string_view plaintext, ByteSink& out, int threads);
+
 // Seals chunks as plaintext arrives; keeps the last full chunk back until it knows whether it is the
 // final one. Writes ciphertext to `out` in batches.
 class PayloadWriter {

@@ -114,6 +114,37 @@ TEST(AgeTest, EncryptorTakesPiecesOfAnySize) {
   }
 }
 
+// Parallel sealing of a buffer gives exactly the bytes of the sequential writer.
+TEST(AgeTest, ParallelSealingEqualsSequential) {
+  SecretBytes file_key = SecretBytes::CopyFrom("0123456789abcdef");
+  const std::string nonce(16, 'n');
+  std::string plain = Bytes(40 * kChunkSize + 5, 8);
+  for (size_t n : {size_t{0}, size_t{1}, kChunkSize, 16 * kChunkSize, 16 * kChunkSize + 1, plain.size()}) {
+    absl::string_view p = absl::string_view(plain).substr(0, n);
+    std::string sequential;
+    StringSink seq_sink(&sequential);
+    auto writer = internal::PayloadWriter::Create(file_key, nonce, seq_sink);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->Write(p).ok());
+    ASSERT_TRUE((*writer)->Close().ok());
+    EXPECT_EQ(sequential.size(), ExpectedCiphertextPayload(n));
+    for (int threads : {1, 2, 3, 8}) {
+      std::string parallel;
+      StringSink sink(&parallel);
+      ASSERT_TRUE(internal::SealPayload(file_key, nonce, p, sink, threads).ok());
+      EXPECT_TRUE(parallel == sequential) << n << " bytes, " << threads << " threads";
+    }
+  }
+  Party a;
+  for (int threads : {1, 4}) {
+    EncryptOptions options;
+    options.threads = threads;
+    absl::StatusOr<std::string> ct = Encrypt(a.to(), plain, options);
+    ASSERT_TRUE(ct.ok());
+    EXPECT_TRUE(DecryptToSecret(a.ids(), *ct)->view() == plain);
+  }
+}
+
 TEST(AgeTest, StreamingEncryptFromSource) {
   Party alice;
   std::string plain = Bytes(3 * kChunkSize + 5);
