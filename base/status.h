@@ -14,7 +14,7 @@
 
 namespace triad::base {
 
-// Returns `status` with "context: " put before its message; the code is kept. OK stays OK.
+// Returns `status` with "context: " put before its message; the code and payloads are kept. OK stays OK.
 absl::Status Annotate(const absl::Status& status, absl::string_view context);
 
 template <typename T>

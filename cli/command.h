@@ -29,6 +29,7 @@ int Fail(absl::string_view message);
 void AddAttestCommands(CLI::App& app, Context& ctx);
 void AddKeygenCommands(CLI::App& app, Context& ctx);
 void AddContractCommands(CLI::App& app, Context& ctx);
+void AddAgeCommands(CLI::App& app, Context& ctx);  // encrypt, decrypt
 
 }  // namespace triad::cli
 

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
       AddAttestCommands,
       AddKeygenCommands,
       AddContractCommands,
+      AddAgeCommands,
   };
   for (Adder add : kGroups) add(app, ctx);
 

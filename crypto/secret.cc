@@ -22,6 +22,12 @@ SecretBytes SecretBytes::CopyFrom(absl::string_view bytes) {
   return s;
 }
 
+SecretBytes SecretBytes::Uninitialized(size_t n) {
+  SecretBytes s;
+  s.bytes_.resize(n);  // default-initialized by ZeroizingAllocator::construct: no fill
+  return s;
+}
+
 SecretBytes SecretBytes::Clone() const { return CopyFrom(view()); }
 
 void SecretBytes::append(absl::string_view more) {

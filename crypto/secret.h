@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include "absl/strings/string_view.h"
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -26,6 +27,17 @@ struct ZeroizingAllocator {
   ZeroizingAllocator(const ZeroizingAllocator<U>&) {}  // NOLINT: allocator conversion
   T* allocate(size_t n) { return std::allocator<T>().allocate(n); }
   void deallocate(T* p, size_t n);
+  // Elements made without a value are default-initialized (bytes: left as they are), so that a large
+  // buffer about to be overwritten is not zero-filled first (SecretBytes::Uninitialized).
+  // SecretBytes zeroes explicitly everywhere else.
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   template <typename U>
   bool operator==(const ZeroizingAllocator<U>&) const { return true; }
   template <typename U>
@@ -44,7 +56,10 @@ class SecretBytes {
  public:
   SecretBytes() = default;
   // `n` zero bytes.
-  explicit SecretBytes(size_t n) : bytes_(n) {}
+  explicit SecretBytes(size_t n) : bytes_(n, 0) {}
+  // `n` bytes of unspecified contents, for a buffer the caller fills completely before reading it
+  // (skips zero-filling large buffers). Still wiped when released.
+  static SecretBytes Uninitialized(size_t n);
   // Copies `bytes` in. The caller remains responsible for wiping its own copy.
   static SecretBytes CopyFrom(absl::string_view bytes);
 
@@ -65,7 +80,8 @@ class SecretBytes {
     return absl::string_view(reinterpret_cast<const char*>(bytes_.data()), bytes_.size());
   }
 
-  void resize(size_t n) { bytes_.resize(n); }
+  // New bytes are zero.
+  void resize(size_t n) { bytes_.resize(n, 0); }
   void reserve(size_t n) { bytes_.reserve(n); }
   void append(absl::string_view more);
   // Wipes and empties.

@@ -13,6 +13,7 @@ packages=(
   libsqlite3-dev
   libtorch-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  zlib1g-dev                 # the age test kit's compressed vectors
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libarchive-dev libpcre2-dev libutf8proc-dev
   age

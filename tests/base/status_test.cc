@@ -24,5 +24,15 @@ TEST(StatusTest, MacrosAndContext) {
   EXPECT_TRUE(Annotate(absl::OkStatus(), "x").ok());
 }
 
+TEST(StatusTest, AnnotateKeepsPayloads) {
+  absl::Status st = absl::DataLossError("bad");
+  st.SetPayload("type.example/kind", absl::Cord("payload"));
+  absl::Status annotated = Annotate(st, "reading");
+  EXPECT_EQ(annotated.message(), "reading: bad");
+  EXPECT_EQ(annotated.code(), absl::StatusCode::kDataLoss);
+  ASSERT_TRUE(annotated.GetPayload("type.example/kind").has_value());
+  EXPECT_EQ(std::string(*annotated.GetPayload("type.example/kind")), "payload");
+}
+
 }  // namespace
 }  // namespace triad::base

@@ -30,6 +30,18 @@ TEST(SecretBytesTest, AllocatorWipesOnRelease) {
   alloc.deallocate(p, 32);
 }
 
+TEST(SecretBytesTest, SizedAndResizedBytesAreZeroUninitializedIsSized) {
+  SecretBytes a(64);
+  EXPECT_EQ(a.view(), std::string(64, '\0'));
+  a.data()[0] = 7;
+  a.resize(200);
+  EXPECT_EQ(a.view().substr(1), std::string(199, '\0'));
+  EXPECT_EQ(a.data()[0], 7);
+  SecretBytes u = SecretBytes::Uninitialized(1 << 20);
+  EXPECT_EQ(u.size(), size_t{1} << 20);
+  u.data()[(1 << 20) - 1] = 1;  // writable to the end
+}
+
 TEST(SecretFileTest, ModeIsEnforced) {
   testing::TempDir dir;
   ASSERT_TRUE(WriteSecretFile(dir.File("s"), SecretBytes::CopyFrom("abc")).ok());
