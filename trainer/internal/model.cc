@@ -123,8 +123,9 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConfig& conf
                              str(e.shape));
     }
     TRAINER_ASSIGN_OR_RETURN(at::Tensor t, ToTensor(v));
-    w[e.name] = t.to(options.device, options.compute_dtype).contiguous();
-    ZeroTensor(t);
+    at::Tensor placed = t.to(options.device, options.compute_dtype).contiguous();
+    if (!placed.is_same(t)) ZeroTensor(t);  // the staging copy (to() returns t itself when nothing changes)
+    w[e.name] = placed;
     used.insert(e.name);
   }
   for (const auto& [name, view] : tensors) {
