@@ -89,7 +89,7 @@ Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOp
 }
 
 Result<Example> Line(std::string_view line, const Tokenizer& tok, const DatasetOptions& o) {
-  TRAINER_ASSIGN_OR_RETURN(json j, internal::ParseJson(line, "JSON", 16, /*may_quote=*/false));
+  TRAINER_ASSIGN_OR_RETURN(json j, internal::ParseJson(line, "", 16, /*may_quote=*/false));
   if (!j.is_object()) return InvalidArgument("not a JSON object");
   bool has_prompt = j.contains("prompt"), has_completion = j.contains("completion"), has_text = j.contains("text"),
        has_messages = j.contains("messages");

@@ -40,15 +40,16 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& what,
     }
     return true;
   };
+  const std::string prefix = what.empty() ? "" : what + ": ";
   try {
     return json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
   } catch (const ParseAbort& e) {
-    return InvalidArgument(what + ": invalid JSON: " + e.reason);
+    return InvalidArgument(prefix + "invalid JSON: " + e.reason);
   } catch (const json::parse_error& e) {
     // nlohmann's own message quotes the last token read, which may be data: give the position only.
-    return InvalidArgument(what + ": invalid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
+    return InvalidArgument(prefix + "invalid JSON (syntax error at byte " + std::to_string(e.byte) + ")");
   } catch (const json::exception& e) {
-    return InvalidArgument(what + ": invalid JSON (" + std::string(may_quote ? e.what() : "bad value") + ")");
+    return InvalidArgument(prefix + "invalid JSON (" + std::string(may_quote ? e.what() : "bad value") + ")");
   }
 }
 
