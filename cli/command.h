@@ -27,6 +27,10 @@ int Fail(const absl::Status& status);
 int Fail(absl::string_view message);
 
 void AddKeygenCommands(CLI::App& app, Context& ctx);
+#ifdef TRIAD_HAVE_TRAINER
+// triad train, triad model init (cli/train.cc; only when trainer/ is built).
+void AddTrainCommands(CLI::App& app, Context& ctx);
+#endif
 
 }  // namespace triad::cli
 

@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   using Adder = void (*)(CLI::App&, Context&);
   static constexpr Adder kGroups[] = {
       AddKeygenCommands,
+#ifdef TRIAD_HAVE_TRAINER
+      AddTrainCommands,
+#endif
   };
   for (Adder add : kGroups) add(app, ctx);
 
