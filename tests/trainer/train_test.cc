@@ -2,11 +2,13 @@
 // a deterministic task, is seed-deterministic, data parallelism and accumulation agree, outputs load
 // back, progress, cancel and errors. Uses only the public, torch-free API (plus the engine hook).
 #include <atomic>
+#include <thread>
 #include <cmath>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/trainer/test_util.h"
+#include "trainer/internal/communicator.h"
 #include "trainer/internal/engine.h"
 #include "trainer/internal/schedule.h"
 #include "trainer/peft.h"
@@ -241,3 +243,34 @@ TEST(RandomModelTest, DeterministicAndShaped) {
 
 }  // namespace
 }  // namespace triad::trainer
+
+namespace triad::trainer::internal {
+namespace {
+
+TEST(CpuCommunicatorTest, SumsOnEveryRankAndAborts) {
+  auto comms = MakeCpuCommunicators(3);
+  std::vector<std::vector<float>> data = {{1, 2}, {10, 20}, {100, 200}};
+  std::vector<Status> st(3);
+  std::vector<std::thread> threads;
+  for (int r = 0; r < 3; ++r) {
+    threads.emplace_back([&, r] {
+      for (int round = 0; round < 50 && st[r].ok(); ++round) {
+        std::vector<float> v = data[r];
+        st[r] = comms[r]->AllReduceSum(v.data(), v.size());
+        if (v != std::vector<float>{111, 222}) st[r] = Internal("wrong sum");
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const Status& s : st) EXPECT_TRUE(s.ok()) << s.message();
+
+  // A failed rank aborts: the others stop waiting.
+  std::vector<float> v = {1};
+  std::thread waiter([&] { st[0] = comms[0]->AllReduceSum(v.data(), 1); });
+  comms[2]->Abort();
+  waiter.join();
+  EXPECT_EQ(st[0].message(), "all-reduce: another rank failed");
+}
+
+}  // namespace
+}  // namespace triad::trainer::internal

@@ -12,10 +12,18 @@ class CpuGroup {
  public:
   explicit CpuGroup(int n) : n_(n), ptrs_(n, nullptr) {}
 
+  void Abort() {
+    std::lock_guard<std::mutex> lock(mu_);
+    aborted_ = true;
+    cv_.notify_all();
+  }
+
   Status AllReduce(int rank, float* data, size_t count) {
     std::unique_lock<std::mutex> lock(mu_);
+    const Status aborted = Internal("all-reduce: another rank failed");
     // Wait until the previous round's readers are done.
-    cv_.wait(lock, [&] { return readers_ == 0; });
+    cv_.wait(lock, [&] { return readers_ == 0 || aborted_; });
+    if (aborted_) return aborted;
     if (arrived_ == 0) {
       count_ = count;
     } else if (count != count_) {
@@ -37,7 +45,8 @@ class CpuGroup {
       ++generation_;
       cv_.notify_all();
     } else {
-      cv_.wait(lock, [&] { return generation_ != gen; });
+      cv_.wait(lock, [&] { return generation_ != gen || aborted_; });
+      if (generation_ == gen) return aborted;
     }
     bool bad = round_failed_;
     if (!bad) std::copy(sum_.begin(), sum_.end(), data);
@@ -61,6 +70,7 @@ class CpuGroup {
   uint64_t generation_ = 0;
   bool failed_ = false;
   bool round_failed_ = false;
+  bool aborted_ = false;
 };
 
 class CpuCommunicator : public Communicator {
@@ -72,6 +82,7 @@ class CpuCommunicator : public Communicator {
     if (n_ == 1) return Status::Ok();
     return group_->AllReduce(rank_, data, count);
   }
+  void Abort() override { group_->Abort(); }
 
  private:
   std::shared_ptr<CpuGroup> group_;

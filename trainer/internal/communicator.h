@@ -19,6 +19,9 @@ class Communicator {
   // Replaces data[0..count) on every rank with the element-wise sum over ranks. Every rank must call
   // it with the same count, in the same order. Blocks until the sum is in place.
   virtual Status AllReduceSum(float* data, size_t count) = 0;
+  // Called by a rank that fails, so that the others stop waiting for it: every pending and later
+  // AllReduceSum on any rank of the group fails.
+  virtual void Abort() = 0;
 };
 
 // `n` in-process ranks (one per thread) that sum through shared memory, in rank order, so the result

@@ -228,6 +228,20 @@ Status RankLoop(Rank& r, const Plan& plan) {
   return Status::Ok();
 }
 
+// A rank that fails aborts the group, so that the others do not wait for it forever.
+Status GuardedRankLoop(Rank& r, const Plan& plan) {
+  Status s;
+  try {
+    s = RankLoop(r, plan);
+  } catch (const c10::Error& e) {
+    s = Internal(std::string("LibTorch: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    s = Internal(std::string("LibTorch: ") + e.what());
+  }
+  if (!s.ok() && s.code() != Code::kCancelled) r.comm->Abort();
+  return s;
+}
+
 Result<at::Device> ParseDevice(const std::string& s) {
   if (s == "cpu") return at::Device(at::kCPU);
   if (s == "cuda" || s.rfind("cuda:", 0) == 0) {
@@ -343,20 +357,9 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const Tr
   // Rank 0 on the calling thread (progress callbacks come from it), the others on their own.
   std::vector<std::thread> threads;
   for (int i = 1; i < plan.world; ++i) {
-    threads.emplace_back([&ranks, &plan, i] {
-      try {
-        ranks[i].status = RankLoop(ranks[i], plan);
-      } catch (const std::exception& e) {
-        ranks[i].status = Internal(std::string("LibTorch: ") + e.what());
-      }
-    });
+    threads.emplace_back([&ranks, &plan, i] { ranks[i].status = GuardedRankLoop(ranks[i], plan); });
   }
-  Status lead_status;
-  try {
-    lead_status = RankLoop(ranks[0], plan);
-  } catch (const std::exception& e) {
-    lead_status = Internal(std::string("LibTorch: ") + e.what());
-  }
+  Status lead_status = GuardedRankLoop(ranks[0], plan);
   for (auto& t : threads) t.join();
   const int64_t n_train = static_cast<int64_t>(plan.train.size()), n_eval = static_cast<int64_t>(plan.eval.size());
   WipeExamples(plan.train);

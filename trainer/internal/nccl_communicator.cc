@@ -15,9 +15,11 @@ class NcclCommunicator : public Communicator {
  public:
   NcclCommunicator(ncclComm_t comm, int rank, int n, int device) : comm_(comm), rank_(rank), n_(n), device_(device) {}
   ~NcclCommunicator() override { ncclCommDestroy(comm_); }
+  void Abort() override { ncclCommAbort(comm_), aborted_ = true; }
   int rank() const override { return rank_; }
   int world_size() const override { return n_; }
   Status AllReduceSum(float* data, size_t count) override {
+    if (aborted_) return Internal("NCCL all-reduce: another rank failed");
     c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(device_));
     cudaStream_t stream = c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device_)).stream();
     ncclResult_t r = ncclAllReduce(data, data, count, ncclFloat32, ncclSum, comm_, stream);
@@ -30,6 +32,7 @@ class NcclCommunicator : public Communicator {
  private:
   ncclComm_t comm_;
   int rank_, n_, device_;
+  bool aborted_ = false;
 };
 
 }  // namespace
