@@ -85,7 +85,9 @@ struct TrainOptions {
   // float32. "auto": bf16 on CUDA, fp32 on CPU.
   std::string precision = "auto";
   bool activation_checkpointing = false;  // recompute each layer in backward (needs dropout 0)
-  int64_t loss_chunk_rows = 0;    // > 0: cross-entropy over this many positions at a time (no full logits)
+  // Cross-entropy over this many positions at a time, so that the float32 [positions, vocab] logits are
+  // never all alive; 0: automatic (4096 on CUDA, all at once on CPU).
+  int64_t loss_chunk_rows = 0;
   int64_t eval_every_steps = 0;   // 0: evaluate before the first and after the last step only
   bool merge = false;             // also return the base model with the adapter merged in
   std::function<void(const Progress&)> on_progress;  // called on the calling thread after each step

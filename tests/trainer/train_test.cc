@@ -177,6 +177,18 @@ TEST_F(TrainTest, CheckpointingAndChunkedLossTrainTheSame) {
   for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(plain->report.losses[i], fancy->report.losses[i], 1e-5);
 }
 
+TEST_F(TrainTest, Bf16PrecisionTracksFp32) {
+  config_.max_steps = 3;
+  auto fp32 = Train(files_, data_, config_, options_);
+  options_.precision = "bf16";
+  auto bf16 = Train(files_, data_, config_, options_);
+  ASSERT_TRUE(fp32.ok() && bf16.ok()) << bf16.status().message();
+  EXPECT_EQ(bf16->report.precision, "bf16");
+  for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(bf16->report.losses[i], fp32->report.losses[i], 0.05 * fp32->report.losses[i]);
+  options_.precision = "fp16";
+  EXPECT_EQ(Train(files_, data_, config_, options_).status().message(), "precision \"fp16\" is not fp32, bf16 or auto");
+}
+
 TEST_F(TrainTest, ProgressAndCancel) {
   std::atomic<bool> cancel{false};
   std::vector<Progress> seen;

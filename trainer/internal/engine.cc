@@ -273,6 +273,7 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const Tr
   if (precision != "fp32" && precision != "bf16") {
     return InvalidArgument("precision \"" + options.precision + "\" is not fp32, bf16 or auto");
   }
+  if (options.loss_chunk_rows < 0) return InvalidArgument("loss_chunk_rows must be >= 0");
   if (options.activation_checkpointing && config.dropout > 0) {
     return InvalidArgument("activation checkpointing needs LoRA dropout 0 (the recomputed layer would draw new masks)");
   }
@@ -344,7 +345,7 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const Tr
     mo.device = devices[i];
     mo.compute_dtype = precision == "bf16" ? at::kBFloat16 : at::kFloat;
     mo.activation_checkpointing = options.activation_checkpointing;
-    mo.loss_chunk_rows = options.loss_chunk_rows;
+    mo.loss_chunk_rows = options.loss_chunk_rows > 0 ? options.loss_chunk_rows : devices[i].is_cuda() ? 4096 : 0;
     auto m = DecoderModel::Load(plan.model, tensors, mo);
     if (!m.ok()) return m.status();
     ranks[i].model = std::move(m).value();

@@ -159,8 +159,33 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConfig& conf
     lin(layer.gate, "mlp.gate_proj");
     lin(layer.up, "mlp.up_proj");
     lin(layer.down, "mlp.down_proj");
+    // Fuse: one matmul for q/k/v and one for gate/up; the projections keep views into the fused
+    // tensors, and the separate copies are wiped.
+    auto fuse = [](std::vector<Linear*> parts, at::Tensor& weight, at::Tensor& bias) {
+      std::vector<at::Tensor> ws, bs;
+      for (Linear* p : parts) {
+        ws.push_back(p->weight);
+        if (p->bias.defined()) bs.push_back(p->bias);
+      }
+      weight = at::cat(ws, 0);
+      if (!bs.empty()) bias = at::cat(bs, 0);
+      int64_t row = 0;
+      for (Linear* p : parts) {
+        int64_t n = p->weight.size(0);
+        ZeroTensor(p->weight);
+        p->weight = weight.narrow(0, row, n);
+        if (p->bias.defined()) {
+          ZeroTensor(p->bias);
+          p->bias = bias.narrow(0, row, n);
+        }
+        row += n;
+      }
+    };
+    fuse({&layer.q, &layer.k, &layer.v}, layer.qkv_weight, layer.qkv_bias);
+    fuse({&layer.gate, &layer.up}, layer.gate_up_weight, layer.gate_up_bias);
     m->layers_.push_back(std::move(layer));
   }
+  w.clear();
   m->inv_freq_ = InvFreq(config).to(options.device);
   return m;
 }
@@ -257,6 +282,10 @@ at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& w) const
 
 at::Tensor DecoderModel::Proj(const Linear& l, const at::Tensor& x, bool train) {
   at::Tensor y = l.bias.defined() ? at::linear(x, l.weight, l.bias) : at::linear(x, l.weight);
+  return AddLora(l, x, y, train);
+}
+
+at::Tensor DecoderModel::AddLora(const Linear& l, const at::Tensor& x, const at::Tensor& y, bool train) {
   if (!l.lora_a.defined()) return y;
   at::Tensor in = x;
   if (train && l.dropout > 0) {
@@ -315,9 +344,11 @@ at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at:
   const int64_t b = x.size(0), s = x.size(1), nh = config_.num_heads, nkv = config_.num_kv_heads,
                 hd = config_.head_dim;
   at::Tensor h = RmsNorm(x, L.input_norm);
-  at::Tensor q = Proj(L.q, h, train).view({b, s, nh, hd});
-  at::Tensor k = Proj(L.k, h, train).view({b, s, nkv, hd});
-  at::Tensor v = Proj(L.v, h, train).view({b, s, nkv, hd}).transpose(1, 2);
+  at::Tensor qkv = L.qkv_bias.defined() ? at::linear(h, L.qkv_weight, L.qkv_bias) : at::linear(h, L.qkv_weight);
+  const int64_t nq = nh * hd, nk = nkv * hd;
+  at::Tensor q = AddLora(L.q, h, qkv.narrow(-1, 0, nq), train).reshape({b, s, nh, hd});
+  at::Tensor k = AddLora(L.k, h, qkv.narrow(-1, nq, nk), train).reshape({b, s, nkv, hd});
+  at::Tensor v = AddLora(L.v, h, qkv.narrow(-1, nq + nk, nk), train).reshape({b, s, nkv, hd}).transpose(1, 2);
   if (config_.qk_norm) {
     q = RmsNorm(q, L.q_norm);
     k = RmsNorm(k, L.k_norm);
@@ -329,7 +360,12 @@ at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at:
   at::Tensor attn = Attention(q, k, v, bias, row_valid).transpose(1, 2).reshape({b, s, nh * hd});
   at::Tensor out = x + Proj(L.o, attn, train);
   h = RmsNorm(out, L.post_norm);
-  at::Tensor mlp = Proj(L.down, at::silu(Proj(L.gate, h, train)) * Proj(L.up, h, train), train);
+  at::Tensor gu = L.gate_up_bias.defined() ? at::linear(h, L.gate_up_weight, L.gate_up_bias)
+                                           : at::linear(h, L.gate_up_weight);
+  const int64_t inter = config_.intermediate_size;
+  at::Tensor gate = AddLora(L.gate, h, gu.narrow(-1, 0, inter), train);
+  at::Tensor up = AddLora(L.up, h, gu.narrow(-1, inter, inter), train);
+  at::Tensor mlp = Proj(L.down, at::silu(gate) * up, train);
   return out + mlp;
 }
 
@@ -513,7 +549,10 @@ void DecoderModel::Wipe() {
   ZeroTensor(final_norm_);
   ZeroTensor(lm_head_);
   for (Layer& L : layers_) {
-    for (at::Tensor* t : {&L.input_norm, &L.post_norm, &L.q_norm, &L.k_norm}) ZeroTensor(*t);
+    for (at::Tensor* t : {&L.input_norm, &L.post_norm, &L.q_norm, &L.k_norm, &L.qkv_weight, &L.qkv_bias,
+                          &L.gate_up_weight, &L.gate_up_bias}) {
+      ZeroTensor(*t);
+    }
     for (Linear* p : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
       ZeroTensor(p->weight);
       ZeroTensor(p->bias);

@@ -39,6 +39,9 @@ struct Linear {
 
 struct Layer {
   at::Tensor input_norm, post_norm, q_norm, k_norm;
+  // q/k/v and gate/up run as one matmul each: their weights (and biases) are row slices (views) of
+  // these fused tensors.
+  at::Tensor qkv_weight, qkv_bias, gate_up_weight, gate_up_bias;
   Linear q, k, v, o, gate, up, down;
 };
 
@@ -93,6 +96,8 @@ class DecoderModel {
  private:
   DecoderModel(ModelConfig config, ModelOptions options) : config_(std::move(config)), options_(options) {}
   at::Tensor Proj(const Linear& l, const at::Tensor& x, bool train);
+  // y + the LoRA term of `l` on input x (y unchanged without LoRA).
+  at::Tensor AddLora(const Linear& l, const at::Tensor& x, const at::Tensor& y, bool train);
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& w) const;
   at::Tensor Attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias,
                        const at::Tensor& row_valid);
