@@ -3,7 +3,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <ATen/detail/CUDAHooksInterface.h>
 
 #include <chrono>
 #include <cmath>
@@ -254,7 +253,7 @@ Result<at::Device> ParseDevice(const std::string& s) {
       }
       index = std::stoi(n);
     }
-    if (index >= at::detail::getCUDAHooks().getNumGPUs()) return FailedPrecondition("device " + s + " does not exist");
+    if (index >= static_cast<int>(at::getNumGPUs())) return FailedPrecondition("device " + s + " does not exist");
     return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   return InvalidArgument("device \"" + s + "\" is not cpu, cuda or cuda:N");
@@ -282,7 +281,7 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const Tr
 #ifndef TRIAD_HAVE_NCCL
     return FailedPrecondition("num_gpus " + std::to_string(options.num_gpus) + ": this build has no NCCL");
 #else
-    if (options.num_gpus > at::detail::getCUDAHooks().getNumGPUs()) return FailedPrecondition("num_gpus exceeds the visible GPUs");
+    if (options.num_gpus > static_cast<int>(at::getNumGPUs())) return FailedPrecondition("num_gpus exceeds the visible GPUs");
     devices.clear();
     for (int i = 0; i < options.num_gpus; ++i) devices.push_back(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(i)));
 #endif
