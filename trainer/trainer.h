@@ -52,7 +52,8 @@ struct TrainingConfig {
 // their defaults; missing required keys (method, rank, alpha, target_modules, learning_rate,
 // batch_size, sequence_length, seed) are errors.
 Result<TrainingConfig> ParseTrainingConfig(std::string_view json);
-// Checks the ranges of a config built in code (ParseTrainingConfig calls it).
+// Checks the ranges of a config built in code (ParseTrainingConfig calls it). Accepts exactly what the
+// shared form allows (so contracts/ and trainer/ agree); Train additionally refuses epochs = max_steps = 0.
 Status ValidateTrainingConfig(const TrainingConfig& config);
 // The JSON form, every key written, in the table's order.
 std::string TrainingConfigToJson(const TrainingConfig& config);

@@ -72,7 +72,6 @@ Status ValidateTrainingConfig(const TrainingConfig& c) {
   }
   if (c.epochs < 0) return Bad("epochs must be >= 0");
   if (c.max_steps < 0) return Bad("max_steps must be >= 0");
-  if (c.epochs == 0 && c.max_steps == 0) return Bad("epochs and max_steps are both 0: nothing to train");
   if (!(c.learning_rate > 0) || !std::isfinite(c.learning_rate)) return Bad("learning_rate must be a positive number");
   if (c.lr_scheduler != "linear" && c.lr_scheduler != "cosine" && c.lr_scheduler != "constant") {
     return Bad("lr_scheduler \"" + c.lr_scheduler + "\" is not supported (linear, cosine, constant)");

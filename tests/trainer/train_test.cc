@@ -211,6 +211,11 @@ TEST_F(TrainTest, ProgressAndCancel) {
 TEST_F(TrainTest, Errors) {
   auto r = Train(files_, data_ + "{\"prompt\":1}\n", config_, options_);
   EXPECT_EQ(r.status().message(), "dataset line 201: \"prompt\" must be a string, not an integer");
+  config_.max_steps = 0;
+  config_.epochs = 0;
+  EXPECT_EQ(Train(files_, data_, config_, options_).status().message(),
+            "training: epochs and max_steps are both 0: nothing to train");
+  config_.max_steps = 40;
   options_.device = "tpu";
   EXPECT_EQ(Train(files_, data_, config_, options_).status().message(), "device \"tpu\" is not cpu, cuda or cuda:N");
   options_.device = "cpu";

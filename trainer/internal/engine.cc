@@ -262,6 +262,11 @@ Result<at::Device> ParseDevice(const std::string& s) {
 Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const TrainingConfig& config,
                         const TrainOptions& options, const EngineOptions& engine) {
   TRAINER_RETURN_IF_ERROR(ValidateTrainingConfig(config));
+  // Valid in the training section's form, but nothing to do: refused rather than returning an
+  // untrained adapter.
+  if (config.epochs == 0 && config.max_steps == 0) {
+    return InvalidArgument("training: epochs and max_steps are both 0: nothing to train");
+  }
   Plan plan;
   plan.config = config;
   plan.options = options;
