@@ -9,11 +9,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 
 #include "gtest/gtest.h"
 #include "tests/trainer/test_util.h"
 #include "trainer/peft.h"
+#include "trainer/trainer.h"
 
 namespace triad::trainer::internal {
 namespace {
@@ -216,6 +218,70 @@ TEST(ModelLoadTest, Bf16ComputeIsCloseToFp32) {
   at::Tensor logits = m->Logits(m->Hidden(ids, at::Tensor(), false));
   EXPECT_EQ(logits.scalar_type(), at::kFloat);
   EXPECT_LT(RelErr(logits, Ref(*f, "lora_logits")), 3e-2);  // bf16 has 8 mantissa bits
+}
+
+}  // namespace
+}  // namespace triad::trainer::internal
+
+namespace triad::trainer::internal {
+namespace {
+
+// Families without shared fixtures: properties that must hold, on random models.
+std::unique_ptr<DecoderModel> RandomModel(const std::string& config_json, std::string& weights,
+                                          std::map<std::string, TensorView>& tensors) {
+  auto files = MakeRandomModel(config_json, 11);
+  EXPECT_TRUE(files.ok()) << files.status().message();
+  weights = (*files)[1].data;
+  tensors = *LoadCheckpoint({{"model.safetensors", weights}}, "");
+  auto config = ParseModelConfig(config_json);
+  EXPECT_TRUE(config.ok()) << config.status().message();
+  auto m = DecoderModel::Load(*config, tensors, {});
+  EXPECT_TRUE(m.ok()) << m.status().message();
+  return std::move(m).value();
+}
+
+TEST(FamilyTest, Qwen3UsesItsQkNorms) {
+  const std::string cfg = R"({"model_type":"qwen3","vocab_size":64,"hidden_size":32,"intermediate_size":48,
+    "num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"tie_word_embeddings":true,
+    "initializer_range":0.3})";
+  std::string weights;
+  std::map<std::string, TensorView> tensors;
+  auto m = RandomModel(cfg, weights, tensors);
+  at::NoGradGuard g;
+  at::Tensor ids = at::arange(10, at::kLong).unsqueeze(0);
+  at::Tensor a = m->Logits(m->Hidden(ids, at::Tensor(), false));
+  EXPECT_TRUE(at::isfinite(a).all().item<bool>());
+  // The norm weights are in the checkpoint; scaling q_norm must change the attention pattern.
+  std::string scaled = weights;
+  const TensorView& qn = tensors.at("model.layers.0.self_attn.q_norm.weight");
+  size_t offset = qn.data.data() - weights.data();
+  for (size_t i = 0; i < 16; ++i) {
+    float two = 4.0f;
+    std::memcpy(&scaled[offset + 4 * i], &two, 4);
+  }
+  auto t2 = *LoadCheckpoint({{"model.safetensors", scaled}}, "");
+  auto m2 = DecoderModel::Load(*ParseModelConfig(cfg), t2, {});
+  ASSERT_TRUE(m2.ok());
+  at::Tensor b = (*m2)->Logits((*m2)->Hidden(ids, at::Tensor(), false));
+  EXPECT_GT(RelErr(b, a), 1e-3);
+  // Position 0 attends only to itself: q scaling cannot change it.
+  EXPECT_LT(RelErr(b[0][0], a[0][0]), 1e-6);
+}
+
+TEST(FamilyTest, MistralSlidingWindowMasksFarKeys) {
+  const std::string base = R"({"model_type":"mistral","vocab_size":64,"hidden_size":32,"intermediate_size":48,
+    "num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"initializer_range":0.3)";
+  std::string w1, w2;
+  std::map<std::string, TensorView> t1, t2;
+  auto full = RandomModel(base + "}", w1, t1);
+  auto windowed = RandomModel(base + R"(,"sliding_window":3})", w2, t2);
+  at::NoGradGuard g;
+  at::Tensor ids = at::arange(12, at::kLong).unsqueeze(0);
+  at::Tensor a = full->Logits(full->Hidden(ids, at::Tensor(), false));
+  at::Tensor b = windowed->Logits(windowed->Hidden(ids, at::Tensor(), false));
+  // Positions 0..2 see the same keys either way; later ones lose the keys 3 or more back.
+  EXPECT_LT(RelErr(b[0].narrow(0, 0, 3), a[0].narrow(0, 0, 3)), 1e-6);
+  EXPECT_GT(RelErr(b[0].narrow(0, 3, 9), a[0].narrow(0, 3, 9)), 1e-3);
 }
 
 }  // namespace

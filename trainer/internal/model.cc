@@ -183,6 +183,11 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConfig& conf
     };
     fuse({&layer.q, &layer.k, &layer.v}, layer.qkv_weight, layer.qkv_bias);
     fuse({&layer.gate, &layer.up}, layer.gate_up_weight, layer.gate_up_bias);
+    // Release the separate (now zeroed) copies at once, so loading never holds two of each layer.
+    for (const char* name : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "mlp.gate_proj", "mlp.up_proj"}) {
+      w.erase(p + name + ".weight");
+      w.erase(p + name + ".bias");
+    }
     m->layers_.push_back(std::move(layer));
   }
   w.clear();
