@@ -125,9 +125,6 @@ class ProgressBar {
 absl::Status Train(const TrainFlags& f) {
   trainer::TrainingConfig config;
   if (!f.config.empty()) {
-    if (!f.tuning_flags_given.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("--config and ", f.tuning_flags_given[0], " cannot be combined"));
-    }
     TRIAD_ASSIGN_OR_RETURN(std::string text, base::ReadFile(f.config, kMaxSmallFile));
     auto c = trainer::ParseTrainingConfig(text);
     if (!c.ok()) return FromTrainer(c.status().Annotate(f.config));
@@ -253,6 +250,11 @@ void AddTrainCommands(CLI::App& app, Context& ctx) {
   cmd->add_flag("--merge", f->merge, "Also write the merged model to OUT/merged/");
   cmd->add_flag("--json", f->json, "Print the training report as JSON");
   cmd->callback([f, &ctx] {
+    if (!f->config.empty() && !f->tuning_flags_given.empty()) {  // a usage error: exit 2
+      Fail(absl::StrCat("--config and ", f->tuning_flags_given[0], " cannot be combined"));
+      ctx.exit_code = kExitUsage;
+      return;
+    }
     absl::Status st = Train(*f);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);
   });

@@ -65,7 +65,7 @@ TEST_F(TrainCliTest, Errors) {
   const std::string base = testing::TriadBinary() + " train --model " + dir_.File("model") + " --data " +
                            dir_.File("data.jsonl") + " --out " + dir_.File("adapter");
   testing::WriteTestFile(dir_.File("training.json"), R"({"method":"lora","rank":0})");
-  EXPECT_EQ(testing::RunCommand(base + " --config " + dir_.File("training.json") + " --rank 4 2>&1", &out), 1);
+  EXPECT_EQ(testing::RunCommand(base + " --config " + dir_.File("training.json") + " --rank 4 2>&1", &out), 2);
   EXPECT_EQ(out, "triad: --config and --rank cannot be combined\n");
   EXPECT_EQ(testing::RunCommand(base + " --config " + dir_.File("training.json") + " 2>&1", &out), 1);
   EXPECT_EQ(out, "triad: " + dir_.File("training.json") + ": training: missing \"alpha\"\n");
