@@ -33,6 +33,11 @@ class ByteTokenizer : public Tokenizer {
     return s;
   }
   std::optional<int32_t> TokenToId(std::string_view) const override { return std::nullopt; }
+  // Overrides Tokenizer::IdToToken where the interface has it.
+  std::optional<std::string> IdToToken(int32_t id) const {  // NOLINT(modernize-use-override)
+    if (id < 0 || id > 255) return std::nullopt;
+    return std::string(1, static_cast<char>(id));
+  }
   int32_t VocabSize() const override { return 256; }
 };
 

@@ -71,6 +71,15 @@ class FakeTokenizer : public Tokenizer {
     if (it == specials_.end()) return std::nullopt;
     return it->second;
   }
+  // Overrides Tokenizer::IdToToken where the interface has it (no `override`, so this header also
+  // builds against the interface before that method was added).
+  std::optional<std::string> IdToToken(int32_t id) const {  // NOLINT(modernize-use-override)
+    for (const auto& [tok, sid] : specials_) {
+      if (sid == id) return tok;
+    }
+    if (id < offset_ || id >= offset_ + 256) return std::nullopt;
+    return std::string(1, static_cast<char>(id - offset_));
+  }
   int32_t VocabSize() const override { return offset_ + 256; }
 
  private:
