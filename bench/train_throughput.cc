@@ -1,10 +1,12 @@
-// Training throughput of Triad's trainer: LoRA on a random model of a given shape, packed sequences of
-// synthetic text, every step timed. Prints one JSON object. Uses only the public API (trainer.h) and a
-// byte tokenizer (id = byte), so it runs without the BPE tokenizer and feeds the same ids as the
-// PyTorch peer script (bench/train_throughput_torch.py) does.
+// Training throughput of Triad's trainer: LoRA on a random model of a given shape, packed sequences
+// of synthetic text, every step timed. Prints one JSON object. Uses only the public API (trainer.h)
+// and a byte tokenizer (id = byte), so it runs without the BPE tokenizer and feeds the same ids as
+// the PyTorch peer script (bench/train_throughput_torch.py) does.
 //
-//   train_throughput --shape cpu-tiny|qwen2.5-0.5b|llama3-8b [--device cpu|cuda] [--precision fp32|bf16]
-//                    [--seq 256] [--batch 4] [--steps 20] [--rank 16] [--threads 2] [--checkpointing]
+//   train_throughput --shape cpu-tiny|qwen2.5-0.5b|llama3-8b [--device cpu|cuda] [--precision
+//   fp32|bf16]
+//                    [--seq 256] [--batch 4] [--steps 20] [--rank 16] [--threads 2]
+//                    [--checkpointing]
 #include <sys/resource.h>
 
 #include <cstdio>
@@ -49,20 +51,34 @@ struct Shape {
 };
 
 bool GetShape(const std::string& name, Shape& s) {
-  if (name == "cpu-tiny") s = {1024, 256, 704, 4, 4, 2, true, "qwen2", 1e6};
-  else if (name == "qwen2.5-0.5b") s = {151936, 896, 4864, 24, 14, 2, true, "qwen2", 1e6};
-  else if (name == "llama3-8b") s = {128256, 4096, 14336, 32, 32, 8, false, "llama", 5e5};
-  else return false;
+  if (name == "cpu-tiny")
+    s = {1024, 256, 704, 4, 4, 2, true, "qwen2", 1e6};
+  else if (name == "qwen2.5-0.5b")
+    s = {151936, 896, 4864, 24, 14, 2, true, "qwen2", 1e6};
+  else if (name == "llama3-8b")
+    s = {128256, 4096, 14336, 32, 32, 8, false, "llama", 5e5};
+  else
+    return false;
   return true;
 }
 
 std::string ConfigJson(const Shape& s, const std::string& dtype) {
-  nlohmann::json j = {{"architectures", {std::string(s.type) == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
-                      {"model_type", s.type}, {"vocab_size", s.vocab}, {"hidden_size", s.hidden},
-                      {"intermediate_size", s.inter}, {"num_hidden_layers", s.layers},
-                      {"num_attention_heads", s.heads}, {"num_key_value_heads", s.kv}, {"rms_norm_eps", 1e-6},
-                      {"rope_theta", s.theta}, {"tie_word_embeddings", s.tied}, {"torch_dtype", dtype},
-                      {"eos_token_id", 0}, {"initializer_range", 0.02}, {"max_position_embeddings", 32768}};
+  nlohmann::json j = {
+      {"architectures", {std::string(s.type) == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM"}},
+      {"model_type", s.type},
+      {"vocab_size", s.vocab},
+      {"hidden_size", s.hidden},
+      {"intermediate_size", s.inter},
+      {"num_hidden_layers", s.layers},
+      {"num_attention_heads", s.heads},
+      {"num_key_value_heads", s.kv},
+      {"rms_norm_eps", 1e-6},
+      {"rope_theta", s.theta},
+      {"tie_word_embeddings", s.tied},
+      {"torch_dtype", dtype},
+      {"eos_token_id", 0},
+      {"initializer_range", 0.02},
+      {"max_position_embeddings", 32768}};
   return j.dump();
 }
 
@@ -90,15 +106,24 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--shape") shape_name = next();
-    else if (a == "--device") device = next();
-    else if (a == "--precision") precision = next();
-    else if (a == "--seq") seq = std::stoll(next());
-    else if (a == "--batch") batch = std::stoll(next());
-    else if (a == "--steps") steps = std::stoll(next());
-    else if (a == "--rank") rank = std::stoll(next());
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--checkpointing") checkpointing = true;
+    if (a == "--shape")
+      shape_name = next();
+    else if (a == "--device")
+      device = next();
+    else if (a == "--precision")
+      precision = next();
+    else if (a == "--seq")
+      seq = std::stoll(next());
+    else if (a == "--batch")
+      batch = std::stoll(next());
+    else if (a == "--steps")
+      steps = std::stoll(next());
+    else if (a == "--rank")
+      rank = std::stoll(next());
+    else if (a == "--threads")
+      threads = std::stoi(next());
+    else if (a == "--checkpointing")
+      checkpointing = true;
     else {
       std::cerr << "unknown argument " << a << "\n";
       return 2;
@@ -158,14 +183,22 @@ int main(int argc, char** argv) {
   }
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  nlohmann::ordered_json out = {{"implementation", "triad"}, {"shape", shape_name}, {"device", device},
-                                {"precision", precision}, {"seq", seq}, {"batch", batch}, {"steps", steps},
-                                {"rank", rank}, {"threads", threads},
-                                {"tokens", r->report.tokens}, {"wall_seconds", r->report.wall_seconds},
+  nlohmann::ordered_json out = {{"implementation", "triad"},
+                                {"shape", shape_name},
+                                {"device", device},
+                                {"precision", precision},
+                                {"seq", seq},
+                                {"batch", batch},
+                                {"steps", steps},
+                                {"rank", rank},
+                                {"threads", threads},
+                                {"tokens", r->report.tokens},
+                                {"wall_seconds", r->report.wall_seconds},
                                 {"tokens_per_second", r->report.tokens_per_second},
                                 {"flops_per_token_6n", 6 * MatmulParams(shape)},
                                 {"peak_rss_mib", ru.ru_maxrss / 1024.0},
-                                {"first_loss", r->report.losses.front()}, {"last_loss", r->report.losses.back()}};
+                                {"first_loss", r->report.losses.front()},
+                                {"last_loss", r->report.losses.back()}};
   std::cout << out.dump() << "\n";
   return 0;
 }

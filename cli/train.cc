@@ -27,16 +27,22 @@ constexpr size_t kMaxSmallFile = 64 << 20;
 absl::Status FromTrainer(const trainer::Status& s) {
   if (s.ok()) return absl::OkStatus();
   switch (s.code()) {
-    case trainer::Code::kInvalidArgument: return absl::InvalidArgumentError(s.message());
-    case trainer::Code::kFailedPrecondition: return absl::FailedPreconditionError(s.message());
-    case trainer::Code::kCancelled: return absl::CancelledError(s.message());
-    case trainer::Code::kUnimplemented: return absl::UnimplementedError(s.message());
-    default: return absl::InternalError(s.message());
+    case trainer::Code::kInvalidArgument:
+      return absl::InvalidArgumentError(s.message());
+    case trainer::Code::kFailedPrecondition:
+      return absl::FailedPreconditionError(s.message());
+    case trainer::Code::kCancelled:
+      return absl::CancelledError(s.message());
+    case trainer::Code::kUnimplemented:
+      return absl::UnimplementedError(s.message());
+    default:
+      return absl::InternalError(s.message());
   }
 }
 
 absl::Status MakeDir(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return base::ErrnoStatus(errno, absl::StrCat("creating ", dir));
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return base::ErrnoStatus(errno, absl::StrCat("creating ", dir));
   return absl::OkStatus();
 }
 
@@ -64,14 +70,18 @@ absl::StatusOr<ModelDir> ReadModelDir(const std::string& dir) {
     m.index = *index;
     nlohmann::json j = nlohmann::json::parse(m.index, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat(dir, "/model.safetensors.index.json: no weight_map object"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(dir, "/model.safetensors.index.json: no weight_map object"));
     }
     std::set<std::string> names;
     for (const auto& v : j["weight_map"]) {
-      if (!v.is_string()) return absl::InvalidArgumentError("model.safetensors.index.json: weight_map values must be file names");
+      if (!v.is_string())
+        return absl::InvalidArgumentError(
+            "model.safetensors.index.json: weight_map values must be file names");
       std::string n = v.get<std::string>();
       if (n.empty() || n.find('/') != std::string::npos || n[0] == '.') {
-        return absl::InvalidArgumentError(absl::StrCat("model.safetensors.index.json: shard name \"", n, "\" is not a plain file name"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "model.safetensors.index.json: shard name \"", n, "\" is not a plain file name"));
       }
       names.insert(n);
     }
@@ -80,7 +90,8 @@ absl::StatusOr<ModelDir> ReadModelDir(const std::string& dir) {
       m.shards.emplace_back(n, std::move(data));
     }
   } else if (absl::IsNotFound(index.status())) {
-    TRIAD_ASSIGN_OR_RETURN(std::string data, base::ReadFile(dir + "/model.safetensors", kMaxModelFile));
+    TRIAD_ASSIGN_OR_RETURN(std::string data,
+                           base::ReadFile(dir + "/model.safetensors", kMaxModelFile));
     m.shards.emplace_back("model.safetensors", std::move(data));
   } else {
     return index.status();
@@ -107,8 +118,8 @@ class ProgressBar {
     int filled = p.total_steps > 0 ? static_cast<int>(width * p.step / p.total_steps) : 0;
     std::string bar(filled, '#');
     bar.append(width - filled, '.');
-    std::fprintf(stderr, "\r[%s] step %lld/%lld  loss %.4f", bar.c_str(), static_cast<long long>(p.step),
-                 static_cast<long long>(p.total_steps), p.loss);
+    std::fprintf(stderr, "\r[%s] step %lld/%lld  loss %.4f", bar.c_str(),
+                 static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.loss);
     if (!std::isnan(eval_)) std::fprintf(stderr, "  eval %.4f", eval_);
     std::fprintf(stderr, "  %.0f tok/s ", p.tokens_per_second);
     std::fflush(stderr);
@@ -169,21 +180,26 @@ absl::Status Train(const TrainFlags& f) {
     for (const trainer::OutputFile& file : result->merged) {
       TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.out + "/merged/" + file.name, file.data, 0600));
     }
-    TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.out + "/merged/tokenizer.json", model.tokenizer, 0600));
+    TRIAD_RETURN_IF_ERROR(
+        base::WriteFileAtomic(f.out + "/merged/tokenizer.json", model.tokenizer, 0600));
   }
   const std::string report = result->report.ToJson();
-  TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.out + "/training_report.json", report + "\n", 0644));
+  TRIAD_RETURN_IF_ERROR(
+      base::WriteFileAtomic(f.out + "/training_report.json", report + "\n", 0644));
   const trainer::TrainReport& r = result->report;
   if (f.json) {
     std::cout << report << "\n";
   } else {
-    std::cout << "trained " << r.steps << " steps on " << r.train_examples << " examples (" << r.tokens << " tokens, "
-              << static_cast<int64_t>(r.tokens_per_second) << " tokens/s)\n";
+    std::cout << "trained " << r.steps << " steps on " << r.train_examples << " examples ("
+              << r.tokens << " tokens, " << static_cast<int64_t>(r.tokens_per_second)
+              << " tokens/s)\n";
     if (!r.losses.empty()) std::cout << "final loss:  " << r.losses.back() << "\n";
     if (!r.eval_losses.empty()) {
-      std::cout << "eval loss:   " << r.eval_losses.front().loss << " -> " << r.eval_losses.back().loss << "\n";
+      std::cout << "eval loss:   " << r.eval_losses.front().loss << " -> "
+                << r.eval_losses.back().loss << "\n";
     }
-    std::cout << "wrote " << f.out << "/adapter_config.json, adapter_model.safetensors, training_report.json"
+    std::cout << "wrote " << f.out
+              << "/adapter_config.json, adapter_model.safetensors, training_report.json"
               << (result->merged.empty() ? "" : ", merged/") << "\n";
   }
   trainer::Wipe(*result);
@@ -221,32 +237,50 @@ CLI::App* Subcommand(CLI::App& app, const std::string& name, const std::string& 
 void AddTrainCommands(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<TrainFlags>();
   f->targets = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj";
-  CLI::App* cmd = app.add_subcommand("train", "Fine-tune a LoRA adapter on your own plaintext model and data");
-  cmd->add_option("--model", f->model, "Model directory: config.json, tokenizer.json, model.safetensors (or shards + index)")
+  CLI::App* cmd =
+      app.add_subcommand("train", "Fine-tune a LoRA adapter on your own plaintext model and data");
+  cmd->add_option(
+         "--model", f->model,
+         "Model directory: config.json, tokenizer.json, model.safetensors (or shards + index)")
       ->required();
-  cmd->add_option("--data", f->data, "Dataset, JSONL: {prompt,completion}, {text} or {messages}")->required();
-  cmd->add_option("--out", f->out, "Directory for adapter_config.json, adapter_model.safetensors, training_report.json")
+  cmd->add_option("--data", f->data, "Dataset, JSONL: {prompt,completion}, {text} or {messages}")
       ->required();
-  cmd->add_option("--config", f->config, "The contract's training section as JSON (instead of the flags below)");
+  cmd->add_option(
+         "--out", f->out,
+         "Directory for adapter_config.json, adapter_model.safetensors, training_report.json")
+      ->required();
+  cmd->add_option("--config", f->config,
+                  "The contract's training section as JSON (instead of the flags below)");
   auto tuning = [&](CLI::Option* o) {
-    o->each([f, name = o->get_name()](const std::string&) { f->tuning_flags_given.push_back(name); });
+    o->each(
+        [f, name = o->get_name()](const std::string&) { f->tuning_flags_given.push_back(name); });
     return o;
   };
   tuning(cmd->add_option("--rank", f->rank, "LoRA rank")->capture_default_str());
   tuning(cmd->add_option("--alpha", f->alpha, "LoRA alpha")->capture_default_str());
-  tuning(cmd->add_option("--targets", f->targets, "Comma-separated projections")->capture_default_str());
-  tuning(cmd->add_option("--lr", f->lr, "Peak learning rate (AdamW, linear schedule)")->capture_default_str());
-  tuning(cmd->add_option("--steps", f->steps, "Optimizer steps (0: by --epochs)")->capture_default_str());
+  tuning(cmd->add_option("--targets", f->targets, "Comma-separated projections")
+             ->capture_default_str());
+  tuning(cmd->add_option("--lr", f->lr, "Peak learning rate (AdamW, linear schedule)")
+             ->capture_default_str());
+  tuning(cmd->add_option("--steps", f->steps, "Optimizer steps (0: by --epochs)")
+             ->capture_default_str());
   tuning(cmd->add_option("--epochs", f->epochs, "Passes over the data")->capture_default_str());
   tuning(cmd->add_option("--batch", f->batch, "Sequences per step")->capture_default_str());
   tuning(cmd->add_option("--seq-len", f->seq_len, "Tokens per sequence")->capture_default_str());
-  tuning(cmd->add_option("--seed", f->seed, "Seed for shuffling, dropout and LoRA init")->capture_default_str());
-  tuning(cmd->add_option("--eval-fraction", f->eval_fraction, "Held-out fraction for evaluation loss")->capture_default_str());
+  tuning(cmd->add_option("--seed", f->seed, "Seed for shuffling, dropout and LoRA init")
+             ->capture_default_str());
+  tuning(
+      cmd->add_option("--eval-fraction", f->eval_fraction, "Held-out fraction for evaluation loss")
+          ->capture_default_str());
   cmd->add_option("--device", f->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--gpus", f->gpus, "Data parallel over this many GPUs (NCCL)")->capture_default_str();
-  cmd->add_option("--precision", f->precision, "fp32, bf16 or auto (bf16 on CUDA)")->capture_default_str();
-  cmd->add_option("--threads", f->threads, "CPU threads (0: LibTorch's default)")->capture_default_str();
-  cmd->add_flag("--checkpointing", f->checkpointing, "Recompute activations in backward (saves memory)");
+  cmd->add_option("--gpus", f->gpus, "Data parallel over this many GPUs (NCCL)")
+      ->capture_default_str();
+  cmd->add_option("--precision", f->precision, "fp32, bf16 or auto (bf16 on CUDA)")
+      ->capture_default_str();
+  cmd->add_option("--threads", f->threads, "CPU threads (0: LibTorch's default)")
+      ->capture_default_str();
+  cmd->add_flag("--checkpointing", f->checkpointing,
+                "Recompute activations in backward (saves memory)");
   cmd->add_flag("--merge", f->merge, "Also write the merged model to OUT/merged/");
   cmd->add_flag("--json", f->json, "Print the training report as JSON");
   cmd->callback([f, &ctx] {
@@ -261,7 +295,8 @@ void AddTrainCommands(CLI::App& app, Context& ctx) {
 
   auto init = std::make_shared<InitFlags>();
   CLI::App* model = Subcommand(app, "model", "Model bundles");
-  CLI::App* mi = model->add_subcommand("init", "Write a small random model in the Hugging Face layout (tests, quickstart)");
+  CLI::App* mi = model->add_subcommand(
+      "init", "Write a small random model in the Hugging Face layout (tests, quickstart)");
   mi->add_option("--config", init->config, "config.json of the model to make")->required();
   mi->add_option("--tokenizer", init->tokenizer, "tokenizer.json to put beside it")->required();
   mi->add_option("--seed", init->seed, "Seed of the random weights")->capture_default_str();

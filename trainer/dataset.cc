@@ -37,14 +37,18 @@ void AppendId(int32_t id, bool loss, Example& ex) {
 
 Result<std::string> StringField(const json& j, const char* key) {
   if (!j.contains(key)) return InvalidArgument(std::string("missing \"") + key + "\"");
-  if (!j[key].is_string()) return InvalidArgument(std::string("\"") + key + "\" must be a string, not " + internal::JsonTypeName(j[key]));
+  if (!j[key].is_string())
+    return InvalidArgument(std::string("\"") + key + "\" must be a string, not " +
+                           internal::JsonTypeName(j[key]));
   return j[key].get<std::string>();
 }
 
 Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOptions& o) {
-  if (!msgs.is_array() || msgs.empty()) return InvalidArgument("\"messages\" must be a non-empty array");
+  if (!msgs.is_array() || msgs.empty())
+    return InvalidArgument("\"messages\" must be a non-empty array");
   if (o.chat_format == ChatFormat::kNone) {
-    return InvalidArgument("\"messages\" needs a chat format, and this model family's tokenizer has none");
+    return InvalidArgument(
+        "\"messages\" needs a chat format, and this model family's tokenizer has none");
   }
   Example ex;
   bool any_assistant = false;
@@ -57,7 +61,8 @@ Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOp
     std::string where = "message " + std::to_string(i);
     if (!m.is_object()) return InvalidArgument(where + " is not an object");
     for (auto it = m.begin(); it != m.end(); ++it) {
-      if (it.key() != "role" && it.key() != "content") return InvalidArgument(where + " has an unknown key");
+      if (it.key() != "role" && it.key() != "content")
+        return InvalidArgument(where + " has an unknown key");
     }
     auto role = StringField(m, "role");
     if (!role.ok()) return role.status().Annotate(where);
@@ -79,7 +84,8 @@ Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOp
       size_t b = c.find_first_not_of(" \t\n\r\f\v");
       size_t e = c.find_last_not_of(" \t\n\r\f\v");
       c = b == std::string::npos ? "" : c.substr(b, e - b + 1);
-      TRAINER_RETURN_IF_ERROR(Append(tok, "<|start_header_id|>" + *role + "<|end_header_id|>\n\n", false, false, ex));
+      TRAINER_RETURN_IF_ERROR(
+          Append(tok, "<|start_header_id|>" + *role + "<|end_header_id|>\n\n", false, false, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, c, false, loss, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, "<|eot_id|>", false, loss, ex));
     }
@@ -91,15 +97,16 @@ Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOp
 Result<Example> Line(std::string_view line, const Tokenizer& tok, const DatasetOptions& o) {
   TRAINER_ASSIGN_OR_RETURN(json j, internal::ParseJson(line, "", 16, /*may_quote=*/false));
   if (!j.is_object()) return InvalidArgument("not a JSON object");
-  bool has_prompt = j.contains("prompt"), has_completion = j.contains("completion"), has_text = j.contains("text"),
-       has_messages = j.contains("messages");
+  bool has_prompt = j.contains("prompt"), has_completion = j.contains("completion"),
+       has_text = j.contains("text"), has_messages = j.contains("messages");
   size_t known = has_prompt + has_completion + has_text + has_messages;
   if (known != j.size()) {
     return InvalidArgument("unknown key (expected prompt+completion, text, or messages)");
   }
   Example ex;
   if (has_prompt || has_completion) {
-    if (has_text || has_messages) return InvalidArgument("mixes prompt/completion with text or messages");
+    if (has_text || has_messages)
+      return InvalidArgument("mixes prompt/completion with text or messages");
     TRAINER_ASSIGN_OR_RETURN(std::string prompt, StringField(j, "prompt"));
     TRAINER_ASSIGN_OR_RETURN(std::string completion, StringField(j, "completion"));
     if (completion.empty()) return InvalidArgument("\"completion\" is empty");
@@ -131,7 +138,8 @@ Result<DatasetOptions> DatasetOptionsFor(const ModelConfig& config, const Tokeni
       if (has("<|im_start|>") && has("<|im_end|>")) o.chat_format = ChatFormat::kChatml;
       break;
     case ModelFamily::kLlama:
-      if (has("<|start_header_id|>") && has("<|end_header_id|>") && has("<|eot_id|>") && has("<|begin_of_text|>")) {
+      if (has("<|start_header_id|>") && has("<|end_header_id|>") && has("<|eot_id|>") &&
+          has("<|begin_of_text|>")) {
         o.chat_format = ChatFormat::kLlama3;
       }
       break;
@@ -140,13 +148,15 @@ Result<DatasetOptions> DatasetOptionsFor(const ModelConfig& config, const Tokeni
   }
   if (!config.eos_token_ids.empty()) {
     int64_t eos = config.eos_token_ids.front();
-    if (eos >= tok.VocabSize()) return InvalidArgument("eos_token_id is outside the tokenizer's vocabulary");
+    if (eos >= tok.VocabSize())
+      return InvalidArgument("eos_token_id is outside the tokenizer's vocabulary");
     o.eos_id = static_cast<int32_t>(eos);
   }
   return o;
 }
 
-Result<std::vector<Example>> TokenizeJsonl(std::string_view jsonl, const Tokenizer& tok, const DatasetOptions& o) {
+Result<std::vector<Example>> TokenizeJsonl(std::string_view jsonl, const Tokenizer& tok,
+                                           const DatasetOptions& o) {
   std::vector<Example> out;
   size_t line_no = 0, pos = 0;
   while (pos < jsonl.size()) {
@@ -160,7 +170,8 @@ Result<std::vector<Example>> TokenizeJsonl(std::string_view jsonl, const Tokeniz
     auto ex = Line(line, tok, o);
     if (!ex.ok()) {
       WipeExamples(out);
-      return Status(ex.status().code(), "dataset line " + std::to_string(line_no) + ": " + ex.status().message());
+      return Status(ex.status().code(),
+                    "dataset line " + std::to_string(line_no) + ": " + ex.status().message());
     }
     out.push_back(std::move(ex).value());
   }
@@ -182,13 +193,15 @@ std::vector<size_t> SeededPermutation(size_t n, uint64_t seed) {
   return p;
 }
 
-Status SplitExamples(std::vector<Example> all, double eval_fraction, uint64_t seed, std::vector<Example>& train,
-                     std::vector<Example>& eval) {
+Status SplitExamples(std::vector<Example> all, double eval_fraction, uint64_t seed,
+                     std::vector<Example>& train, std::vector<Example>& eval) {
   size_t n = all.size();
   size_t n_eval = 0;
-  if (eval_fraction > 0) n_eval = std::max<size_t>(1, static_cast<size_t>(std::llround(eval_fraction * n)));
+  if (eval_fraction > 0)
+    n_eval = std::max<size_t>(1, static_cast<size_t>(std::llround(eval_fraction * n)));
   if (n_eval >= n) {
-    return InvalidArgument("dataset: " + std::to_string(n) + " examples leave none for training with eval_fraction " +
+    return InvalidArgument("dataset: " + std::to_string(n) +
+                           " examples leave none for training with eval_fraction " +
                            std::to_string(eval_fraction));
   }
   std::vector<size_t> p = SeededPermutation(n, seed ^ 0x5EED5A17ull);
@@ -201,8 +214,8 @@ Status SplitExamples(std::vector<Example> all, double eval_fraction, uint64_t se
   return Status::Ok();
 }
 
-std::vector<Batch> MakeBatches(const std::vector<Example>& ex, const std::vector<size_t>& order, int64_t batch_size,
-                               int64_t seq_len, bool packing, int32_t pad_id) {
+std::vector<Batch> MakeBatches(const std::vector<Example>& ex, const std::vector<size_t>& order,
+                               int64_t batch_size, int64_t seq_len, bool packing, int32_t pad_id) {
   struct Row {
     std::vector<int32_t> ids, labels;
   };
@@ -213,7 +226,8 @@ std::vector<Batch> MakeBatches(const std::vector<Example>& ex, const std::vector
       for (size_t t = 0; t < ex[i].ids.size(); ++t) {
         cur.ids.push_back(ex[i].ids[t]);
         cur.labels.push_back(ex[i].labels[t]);
-        if (static_cast<int64_t>(cur.ids.size()) == seq_len) rows.push_back(std::move(cur)), cur = Row();
+        if (static_cast<int64_t>(cur.ids.size()) == seq_len)
+          rows.push_back(std::move(cur)), cur = Row();
       }
     }
     if (!cur.ids.empty()) rows.push_back(std::move(cur));
@@ -229,7 +243,8 @@ std::vector<Batch> MakeBatches(const std::vector<Example>& ex, const std::vector
     size_t end = std::min(rows.size(), start + static_cast<size_t>(batch_size));
     Batch b;
     b.rows = end - start;
-    for (size_t r = start; r < end; ++r) b.columns = std::max<int64_t>(b.columns, rows[r].ids.size());
+    for (size_t r = start; r < end; ++r)
+      b.columns = std::max<int64_t>(b.columns, rows[r].ids.size());
     b.input_ids.assign(b.rows * b.columns, pad_id);
     b.labels.assign(b.rows * b.columns, kIgnoreIndex);
     b.attention_mask.assign(b.rows * b.columns, 0);

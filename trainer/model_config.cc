@@ -10,23 +10,72 @@ namespace {
 
 using nlohmann::json;
 
-// Keys of PretrainedConfig and of the model configs that do not change the decoder's forward pass or
-// that this parser reads below. Anything else is refused by name.
+// Keys of PretrainedConfig and of the model configs that do not change the decoder's forward pass
+// or that this parser reads below. Anything else is refused by name.
 const std::set<std::string>& IgnoredKeys() {
   static const std::set<std::string> k = {
-      "architectures", "model_type", "transformers_version", "_name_or_path", "name_or_path",
-      "bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id", "decoder_start_token_id",
-      "initializer_range", "use_cache", "torch_dtype", "dtype", "max_position_embeddings",
-      "tokenizer_class", "return_dict", "output_hidden_states", "output_attentions", "torchscript",
-      "use_bfloat16", "tf_legacy_loss", "pruned_heads", "chunk_size_feed_forward", "is_encoder_decoder",
-      "is_decoder", "cross_attention_hidden_size", "add_cross_attention", "tie_encoder_decoder",
-      "finetuning_task", "id2label", "label2id", "problem_type", "task_specific_params", "prefix",
-      "max_length", "min_length", "do_sample", "early_stopping", "num_beams", "num_beam_groups",
-      "diversity_penalty", "temperature", "top_k", "top_p", "typical_p", "repetition_penalty",
-      "length_penalty", "no_repeat_ngram_size", "encoder_no_repeat_ngram_size", "bad_words_ids",
-      "num_return_sequences", "output_scores", "return_dict_in_generate", "forced_bos_token_id",
-      "forced_eos_token_id", "remove_invalid_values", "exponential_decay_length_penalty",
-      "suppress_tokens", "begin_suppress_tokens", "output_router_logits", "pretraining_tp",
+      "architectures",
+      "model_type",
+      "transformers_version",
+      "_name_or_path",
+      "name_or_path",
+      "bos_token_id",
+      "eos_token_id",
+      "pad_token_id",
+      "sep_token_id",
+      "decoder_start_token_id",
+      "initializer_range",
+      "use_cache",
+      "torch_dtype",
+      "dtype",
+      "max_position_embeddings",
+      "tokenizer_class",
+      "return_dict",
+      "output_hidden_states",
+      "output_attentions",
+      "torchscript",
+      "use_bfloat16",
+      "tf_legacy_loss",
+      "pruned_heads",
+      "chunk_size_feed_forward",
+      "is_encoder_decoder",
+      "is_decoder",
+      "cross_attention_hidden_size",
+      "add_cross_attention",
+      "tie_encoder_decoder",
+      "finetuning_task",
+      "id2label",
+      "label2id",
+      "problem_type",
+      "task_specific_params",
+      "prefix",
+      "max_length",
+      "min_length",
+      "do_sample",
+      "early_stopping",
+      "num_beams",
+      "num_beam_groups",
+      "diversity_penalty",
+      "temperature",
+      "top_k",
+      "top_p",
+      "typical_p",
+      "repetition_penalty",
+      "length_penalty",
+      "no_repeat_ngram_size",
+      "encoder_no_repeat_ngram_size",
+      "bad_words_ids",
+      "num_return_sequences",
+      "output_scores",
+      "return_dict_in_generate",
+      "forced_bos_token_id",
+      "forced_eos_token_id",
+      "remove_invalid_values",
+      "exponential_decay_length_penalty",
+      "suppress_tokens",
+      "begin_suppress_tokens",
+      "output_router_logits",
+      "pretraining_tp",
       "max_window_layers",  // only meaningful with use_sliding_window, which is refused
   };
   return k;
@@ -34,25 +83,30 @@ const std::set<std::string>& IgnoredKeys() {
 
 const std::set<std::string>& ReadKeys() {
   static const std::set<std::string> k = {
-      "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-      "num_key_value_heads", "head_dim", "hidden_act", "rms_norm_eps", "rope_theta", "rope_scaling",
-      "rope_parameters", "tie_word_embeddings", "attention_bias", "mlp_bias", "attention_dropout",
-      "sliding_window", "use_sliding_window", "layer_types",
+      "vocab_size",          "hidden_size",         "intermediate_size", "num_hidden_layers",
+      "num_attention_heads", "num_key_value_heads", "head_dim",          "hidden_act",
+      "rms_norm_eps",        "rope_theta",          "rope_scaling",      "rope_parameters",
+      "tie_word_embeddings", "attention_bias",      "mlp_bias",          "attention_dropout",
+      "sliding_window",      "use_sliding_window",  "layer_types",
   };
   return k;
 }
 
 Status Bad(const std::string& m) { return InvalidArgument("config.json: " + m); }
 
-Result<int64_t> GetInt(const json& j, const std::string& key, std::optional<int64_t> fallback, int64_t min) {
+Result<int64_t> GetInt(const json& j, const std::string& key, std::optional<int64_t> fallback,
+                       int64_t min) {
   if (!j.contains(key) || j[key].is_null()) {
     if (fallback) return *fallback;
     return Bad("missing \"" + key + "\"");
   }
   const json& v = j[key];
-  if (!v.is_number_integer()) return Bad("\"" + key + "\" must be an integer, not " + internal::JsonTypeName(v));
+  if (!v.is_number_integer())
+    return Bad("\"" + key + "\" must be an integer, not " + internal::JsonTypeName(v));
   int64_t x = v.get<int64_t>();
-  if (x < min) return Bad("\"" + key + "\" is " + std::to_string(x) + "; it must be at least " + std::to_string(min));
+  if (x < min)
+    return Bad("\"" + key + "\" is " + std::to_string(x) + "; it must be at least " +
+               std::to_string(min));
   return x;
 }
 
@@ -62,7 +116,8 @@ Result<double> GetNumber(const json& j, const std::string& key, std::optional<do
     return Bad("missing \"" + key + "\"");
   }
   const json& v = j[key];
-  if (!v.is_number()) return Bad("\"" + key + "\" must be a number, not " + internal::JsonTypeName(v));
+  if (!v.is_number())
+    return Bad("\"" + key + "\" must be a number, not " + internal::JsonTypeName(v));
   double x = v.get<double>();
   if (!std::isfinite(x)) return Bad("\"" + key + "\" is not finite");
   return x;
@@ -70,15 +125,21 @@ Result<double> GetNumber(const json& j, const std::string& key, std::optional<do
 
 Result<bool> GetBool(const json& j, const std::string& key, bool fallback) {
   if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_boolean()) return Bad("\"" + key + "\" must be true or false, not " + internal::JsonTypeName(j[key]));
+  if (!j[key].is_boolean())
+    return Bad("\"" + key + "\" must be true or false, not " + internal::JsonTypeName(j[key]));
   return j[key].get<bool>();
 }
 
 // rope_scaling (transformers 4) or rope_parameters (5): {"rope_type" | "type", "factor", ...}.
 Status ParseRope(const json& r, const std::string& where, RopeConfig& rope) {
   if (!r.is_object()) return Bad("\"" + where + "\" must be an object");
-  static const std::set<std::string> known = {"rope_type", "type", "rope_theta", "factor", "low_freq_factor",
-                                              "high_freq_factor", "original_max_position_embeddings"};
+  static const std::set<std::string> known = {"rope_type",
+                                              "type",
+                                              "rope_theta",
+                                              "factor",
+                                              "low_freq_factor",
+                                              "high_freq_factor",
+                                              "original_max_position_embeddings"};
   for (auto it = r.begin(); it != r.end(); ++it) {
     if (!known.count(it.key())) return Bad("unknown key \"" + it.key() + "\" in \"" + where + "\"");
   }
@@ -93,8 +154,10 @@ Status ParseRope(const json& r, const std::string& where, RopeConfig& rope) {
     TRAINER_ASSIGN_OR_RETURN(rope.theta, GetNumber(r, "rope_theta", std::nullopt));
   }
   if (type == "default") {
-    for (const char* k : {"factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"}) {
-      if (r.contains(k) && !r[k].is_null()) return Bad("\"" + where + "." + k + "\" is not used by rope type default");
+    for (const char* k :
+         {"factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"}) {
+      if (r.contains(k) && !r[k].is_null())
+        return Bad("\"" + where + "." + k + "\" is not used by rope type default");
     }
   } else if (type == "llama3") {
     TRAINER_ASSIGN_OR_RETURN(rope.factor, GetNumber(r, "factor", std::nullopt));
@@ -102,7 +165,8 @@ Status ParseRope(const json& r, const std::string& where, RopeConfig& rope) {
     TRAINER_ASSIGN_OR_RETURN(rope.high_freq_factor, GetNumber(r, "high_freq_factor", std::nullopt));
     TRAINER_ASSIGN_OR_RETURN(rope.original_max_position_embeddings,
                              GetInt(r, "original_max_position_embeddings", std::nullopt, 1));
-    if (rope.factor <= 0 || rope.low_freq_factor <= 0 || rope.high_freq_factor <= rope.low_freq_factor) {
+    if (rope.factor <= 0 || rope.low_freq_factor <= 0 ||
+        rope.high_freq_factor <= rope.low_freq_factor) {
       return Bad("llama3 rope scaling needs factor > 0 and high_freq_factor > low_freq_factor > 0");
     }
   } else {
@@ -118,7 +182,8 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
   TRAINER_ASSIGN_OR_RETURN(json j, internal::ParseJson(text, "config.json", 16));
   if (!j.is_object()) return Bad("not a JSON object");
   ModelConfig c;
-  if (!j.contains("model_type") || !j["model_type"].is_string()) return Bad("missing \"model_type\"");
+  if (!j.contains("model_type") || !j["model_type"].is_string())
+    return Bad("missing \"model_type\"");
   c.model_type = j["model_type"].get<std::string>();
   std::string arch;
   if (c.model_type == "llama") {
@@ -134,15 +199,18 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
     c.family = ModelFamily::kQwen3;
     arch = "Qwen3ForCausalLM";
   } else {
-    return Bad("model_type \"" + c.model_type + "\" is not supported (supported: llama, mistral, qwen2, qwen3)");
+    return Bad("model_type \"" + c.model_type +
+               "\" is not supported (supported: llama, mistral, qwen2, qwen3)");
   }
   if (j.contains("architectures") && !j["architectures"].is_null()) {
     const json& a = j["architectures"];
     if (!a.is_array()) return Bad("\"architectures\" must be an array");
     for (const json& name : a) {
       if (!name.is_string() || name.get<std::string>() != arch) {
-        return Bad("architecture " + (name.is_string() ? "\"" + name.get<std::string>() + "\"" : std::string("entry")) +
-                   " is not supported for model_type " + c.model_type + " (expected " + arch + ")");
+        return Bad(
+            "architecture " +
+            (name.is_string() ? "\"" + name.get<std::string>() + "\"" : std::string("entry")) +
+            " is not supported for model_type " + c.model_type + " (expected " + arch + ")");
       }
     }
   }
@@ -160,15 +228,17 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
   TRAINER_ASSIGN_OR_RETURN(c.num_heads, GetInt(j, "num_attention_heads", std::nullopt, 1));
   TRAINER_ASSIGN_OR_RETURN(c.num_kv_heads, GetInt(j, "num_key_value_heads", c.num_heads, 1));
   if (c.num_heads % c.num_kv_heads != 0) {
-    return Bad("num_attention_heads " + std::to_string(c.num_heads) + " is not a multiple of num_key_value_heads " +
-               std::to_string(c.num_kv_heads));
+    return Bad("num_attention_heads " + std::to_string(c.num_heads) +
+               " is not a multiple of num_key_value_heads " + std::to_string(c.num_kv_heads));
   }
   if (c.hidden_size % c.num_heads != 0 && !(j.contains("head_dim") && !j["head_dim"].is_null())) {
     return Bad("hidden_size is not a multiple of num_attention_heads and head_dim is not given");
   }
   TRAINER_ASSIGN_OR_RETURN(c.head_dim, GetInt(j, "head_dim", c.hidden_size / c.num_heads, 2));
-  if (c.head_dim % 2 != 0) return Bad("head_dim " + std::to_string(c.head_dim) + " is odd; RoPE needs it even");
-  TRAINER_ASSIGN_OR_RETURN(c.max_position_embeddings, GetInt(j, "max_position_embeddings", int64_t{2048}, 1));
+  if (c.head_dim % 2 != 0)
+    return Bad("head_dim " + std::to_string(c.head_dim) + " is odd; RoPE needs it even");
+  TRAINER_ASSIGN_OR_RETURN(c.max_position_embeddings,
+                           GetInt(j, "max_position_embeddings", int64_t{2048}, 1));
   TRAINER_ASSIGN_OR_RETURN(c.rms_norm_eps, GetNumber(j, "rms_norm_eps", 1e-6));
   if (c.rms_norm_eps <= 0) return Bad("\"rms_norm_eps\" must be positive");
   TRAINER_ASSIGN_OR_RETURN(c.initializer_range, GetNumber(j, "initializer_range", 0.02));
@@ -180,7 +250,9 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
   }
   if (act != "silu") return Bad("hidden_act \"" + act + "\" is not supported (only silu)");
   TRAINER_ASSIGN_OR_RETURN(double attention_dropout, GetNumber(j, "attention_dropout", 0.0));
-  if (attention_dropout != 0.0) return Bad("attention_dropout " + std::to_string(attention_dropout) + " is not supported (only 0)");
+  if (attention_dropout != 0.0)
+    return Bad("attention_dropout " + std::to_string(attention_dropout) +
+               " is not supported (only 0)");
 
   // Biases and norms per family.
   TRAINER_ASSIGN_OR_RETURN(bool attention_bias, GetBool(j, "attention_bias", false));
@@ -190,15 +262,19 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
       c.qkv_bias = c.o_bias = attention_bias;
       break;
     case ModelFamily::kMistral:
-      if (attention_bias || c.mlp_bias) return Bad("mistral models have no attention_bias or mlp_bias option");
+      if (attention_bias || c.mlp_bias)
+        return Bad("mistral models have no attention_bias or mlp_bias option");
       break;
     case ModelFamily::kQwen2:
-      if (j.contains("attention_bias")) return Bad("unknown key \"attention_bias\" (qwen2 always has q/k/v bias)");
-      if (j.contains("mlp_bias")) return Bad("unknown key \"mlp_bias\" (not an option of qwen2 models)");
+      if (j.contains("attention_bias"))
+        return Bad("unknown key \"attention_bias\" (qwen2 always has q/k/v bias)");
+      if (j.contains("mlp_bias"))
+        return Bad("unknown key \"mlp_bias\" (not an option of qwen2 models)");
       c.qkv_bias = true;
       break;
     case ModelFamily::kQwen3:
-      if (j.contains("mlp_bias")) return Bad("unknown key \"mlp_bias\" (not an option of qwen3 models)");
+      if (j.contains("mlp_bias"))
+        return Bad("unknown key \"mlp_bias\" (not an option of qwen3 models)");
       c.qkv_bias = c.o_bias = attention_bias;
       c.qk_norm = true;
       break;
@@ -208,7 +284,8 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
   // Sliding window: Mistral applies it on every layer; Qwen2/3 only with use_sliding_window.
   if (c.family == ModelFamily::kMistral) {
     if (j.contains("use_sliding_window") || j.contains("layer_types")) {
-      return Bad("unknown key \"" + std::string(j.contains("layer_types") ? "layer_types" : "use_sliding_window") +
+      return Bad("unknown key \"" +
+                 std::string(j.contains("layer_types") ? "layer_types" : "use_sliding_window") +
                  "\" (not an option of mistral models)");
     }
     if (j.contains("sliding_window") && !j["sliding_window"].is_null()) {
@@ -217,7 +294,8 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
   } else if (c.family == ModelFamily::kQwen2 || c.family == ModelFamily::kQwen3) {
     TRAINER_ASSIGN_OR_RETURN(bool use_sw, GetBool(j, "use_sliding_window", false));
     if (use_sw) return Bad("use_sliding_window true is not supported");
-    if (j.contains("sliding_window") && !j["sliding_window"].is_null() && !j["sliding_window"].is_number_integer()) {
+    if (j.contains("sliding_window") && !j["sliding_window"].is_null() &&
+        !j["sliding_window"].is_number_integer()) {
       return Bad("\"sliding_window\" must be an integer or null");
     }
     if (j.contains("layer_types") && !j["layer_types"].is_null()) {
@@ -227,18 +305,21 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
       }
       for (const json& t : lt) {
         if (!t.is_string() || t.get<std::string>() != "full_attention") {
-          return Bad("layer type " + (t.is_string() ? "\"" + t.get<std::string>() + "\"" : std::string("entry")) +
+          return Bad("layer type " +
+                     (t.is_string() ? "\"" + t.get<std::string>() + "\"" : std::string("entry")) +
                      " is not supported (only full_attention)");
         }
       }
     }
   } else {
     for (const char* k : {"sliding_window", "use_sliding_window", "layer_types"}) {
-      if (j.contains(k)) return Bad("unknown key \"" + std::string(k) + "\" (not an option of llama models)");
+      if (j.contains(k))
+        return Bad("unknown key \"" + std::string(k) + "\" (not an option of llama models)");
     }
   }
 
-  // RoPE: the 5 form (rope_parameters with rope_theta inside) or the 4 form (rope_theta + rope_scaling).
+  // RoPE: the 5 form (rope_parameters with rope_theta inside) or the 4 form (rope_theta +
+  // rope_scaling).
   if (j.contains("rope_parameters") && !j["rope_parameters"].is_null()) {
     if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
       return Bad("both \"rope_parameters\" and \"rope_scaling\" are given");
@@ -248,7 +329,8 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
     }
     TRAINER_RETURN_IF_ERROR(ParseRope(j["rope_parameters"], "rope_parameters", c.rope));
   } else {
-    double default_theta = c.family == ModelFamily::kQwen2 || c.family == ModelFamily::kQwen3 ? 1000000.0 : 10000.0;
+    double default_theta =
+        c.family == ModelFamily::kQwen2 || c.family == ModelFamily::kQwen3 ? 1000000.0 : 10000.0;
     TRAINER_ASSIGN_OR_RETURN(c.rope.theta, GetNumber(j, "rope_theta", default_theta));
     if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
       TRAINER_RETURN_IF_ERROR(ParseRope(j["rope_scaling"], "rope_scaling", c.rope));
@@ -283,12 +365,14 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
   }
   for (const char* k : {"bos_token_id", "pad_token_id"}) {
     if (j.contains(k) && !j[k].is_null()) {
-      if (!j[k].is_number_integer()) return Bad("\"" + std::string(k) + "\" must be an integer or null");
+      if (!j[k].is_number_integer())
+        return Bad("\"" + std::string(k) + "\" must be an integer or null");
       (std::string(k) == "bos_token_id" ? c.bos_token_id : c.pad_token_id) = j[k].get<int64_t>();
     }
   }
   for (int64_t id : c.eos_token_ids) {
-    if (id < 0 || id >= c.vocab_size) return Bad("eos_token_id " + std::to_string(id) + " is outside the vocabulary");
+    if (id < 0 || id >= c.vocab_size)
+      return Bad("eos_token_id " + std::to_string(id) + " is outside the vocabulary");
   }
   return c;
 }
@@ -319,7 +403,8 @@ std::vector<ExpectedTensor> ExpectedTensors(const ModelConfig& c) {
     lin("mlp.down_proj", h, i, c.mlp_bias);
   }
   out.push_back({"model.norm.weight", {h}, ExpectedTensor::kNorm});
-  if (!c.tie_word_embeddings) out.push_back({"lm_head.weight", {c.vocab_size, h}, ExpectedTensor::kLinear});
+  if (!c.tie_word_embeddings)
+    out.push_back({"lm_head.weight", {c.vocab_size, h}, ExpectedTensor::kLinear});
   return out;
 }
 

@@ -1,7 +1,7 @@
 // A decoder's Hugging Face config.json: the Llama family (Llama 2, 3, 3.x with llama3 RoPE scaling;
 // Mistral), Qwen2/Qwen2.5 (q/k/v bias, tied embeddings) and Qwen3 (per-head q/k RMSNorm). Both the
-// transformers 4 form (rope_theta, rope_scaling, torch_dtype) and the 5 form (rope_parameters, dtype).
-// Torch-free.
+// transformers 4 form (rope_theta, rope_scaling, torch_dtype) and the 5 form (rope_parameters,
+// dtype). Torch-free.
 #ifndef TRIAD_TRAINER_MODEL_CONFIG_H_
 #define TRIAD_TRAINER_MODEL_CONFIG_H_
 
@@ -46,19 +46,22 @@ struct ModelConfig {
   bool o_bias = false;    // o_proj has a bias (Llama attention_bias)
   bool mlp_bias = false;  // gate/up/down have a bias (Llama mlp_bias)
   bool qk_norm = false;   // Qwen3: RMSNorm over head_dim on q and k before RoPE
-  int64_t sliding_window = 0;  // Mistral: keys more than this many positions back are masked; 0 = none
+  int64_t sliding_window =
+      0;  // Mistral: keys more than this many positions back are masked; 0 = none
   std::string dtype = "float32";  // "float32", "bfloat16" or "float16"
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> bos_token_id;
   std::optional<int64_t> pad_token_id;
 };
 
-// Parses and checks config.json. An unknown architecture, model_type, key or option value is an error
-// naming it ("config.json: rope type \"yarn\" is not supported"), never a silent approximation.
+// Parses and checks config.json. An unknown architecture, model_type, key or option value is an
+// error naming it ("config.json: rope type \"yarn\" is not supported"), never a silent
+// approximation.
 Result<ModelConfig> ParseModelConfig(std::string_view config_json);
 
-// "model.layers.3.self_attn.q_proj" etc.; the names of a checkpoint's tensors that the config implies,
-// with their shapes, in a fixed order. Used to check a checkpoint and to make random models.
+// "model.layers.3.self_attn.q_proj" etc.; the names of a checkpoint's tensors that the config
+// implies, with their shapes, in a fixed order. Used to check a checkpoint and to make random
+// models.
 struct ExpectedTensor {
   std::string name;
   std::vector<int64_t> shape;

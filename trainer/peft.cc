@@ -13,7 +13,8 @@ Status Bad(const std::string& m) { return InvalidArgument("adapter_config.json: 
 }  // namespace
 
 double LoraSettings::Scaling() const {
-  return use_rslora ? alpha / std::sqrt(static_cast<double>(rank)) : alpha / static_cast<double>(rank);
+  return use_rslora ? alpha / std::sqrt(static_cast<double>(rank))
+                    : alpha / static_cast<double>(rank);
 }
 
 std::string ModulePath(int64_t layer, const std::string& proj) {
@@ -80,31 +81,42 @@ std::string AdapterConfigJson(const LoraSettings& lora) {
 Result<LoraSettings> ParseAdapterConfig(std::string_view text) {
   TRAINER_ASSIGN_OR_RETURN(json j, internal::ParseJson(text, "adapter_config.json", 16));
   if (!j.is_object()) return Bad("not a JSON object");
-  auto is_empty = [](const json& v) { return v.is_null() || (v.is_object() && v.empty()) || (v.is_array() && v.empty()); };
+  auto is_empty = [](const json& v) {
+    return v.is_null() || (v.is_object() && v.empty()) || (v.is_array() && v.empty());
+  };
   if (!j.contains("peft_type") || j["peft_type"] != "LORA") return Bad("peft_type is not \"LORA\"");
   // Keys whose non-default values change the computation and are not implemented.
   const std::pair<const char*, json> must_be[] = {
-      {"use_dora", false}, {"fan_in_fan_out", false}, {"bias", "none"}, {"lora_bias", false}, {"use_qalora", false},
+      {"use_dora", false},  {"fan_in_fan_out", false}, {"bias", "none"},
+      {"lora_bias", false}, {"use_qalora", false},
   };
   for (const auto& [key, want] : must_be) {
-    if (j.contains(key) && !j[key].is_null() && j[key] != want) return Bad("\"" + std::string(key) + "\" " + j[key].dump() + " is not supported");
+    if (j.contains(key) && !j[key].is_null() && j[key] != want)
+      return Bad("\"" + std::string(key) + "\" " + j[key].dump() + " is not supported");
   }
-  for (const char* key : {"modules_to_save", "rank_pattern", "alpha_pattern", "layers_to_transform", "layers_pattern",
-                          "layer_replication", "exclude_modules", "trainable_token_indices", "target_parameters",
-                          "alora_invocation_tokens", "use_bdlora", "monteclora_config", "kasa_config"}) {
-    if (j.contains(key) && !is_empty(j[key])) return Bad("\"" + std::string(key) + "\" is set; that is not supported");
+  for (const char* key :
+       {"modules_to_save", "rank_pattern", "alpha_pattern", "layers_to_transform", "layers_pattern",
+        "layer_replication", "exclude_modules", "trainable_token_indices", "target_parameters",
+        "alora_invocation_tokens", "use_bdlora", "monteclora_config", "kasa_config"}) {
+    if (j.contains(key) && !is_empty(j[key]))
+      return Bad("\"" + std::string(key) + "\" is set; that is not supported");
   }
   LoraSettings s;
-  if (!j.contains("r") || !j["r"].is_number_integer() || j["r"].get<int64_t>() < 1) return Bad("\"r\" must be a positive integer");
+  if (!j.contains("r") || !j["r"].is_number_integer() || j["r"].get<int64_t>() < 1)
+    return Bad("\"r\" must be a positive integer");
   s.rank = j["r"].get<int64_t>();
-  if (!j.contains("lora_alpha") || !j["lora_alpha"].is_number()) return Bad("\"lora_alpha\" must be a number");
+  if (!j.contains("lora_alpha") || !j["lora_alpha"].is_number())
+    return Bad("\"lora_alpha\" must be a number");
   s.alpha = j["lora_alpha"].get<double>();
-  if (j.contains("lora_dropout") && j["lora_dropout"].is_number()) s.dropout = j["lora_dropout"].get<double>();
-  if (j.contains("use_rslora") && j["use_rslora"].is_boolean()) s.use_rslora = j["use_rslora"].get<bool>();
+  if (j.contains("lora_dropout") && j["lora_dropout"].is_number())
+    s.dropout = j["lora_dropout"].get<double>();
+  if (j.contains("use_rslora") && j["use_rslora"].is_boolean())
+    s.use_rslora = j["use_rslora"].get<bool>();
   if (!j.contains("target_modules") || !j["target_modules"].is_array()) {
     return Bad("\"target_modules\" must be a list (a regex string is not supported)");
   }
-  static const std::set<std::string> allowed = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+  static const std::set<std::string> allowed = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                                "gate_proj", "up_proj", "down_proj"};
   for (const json& t : j["target_modules"]) {
     if (!t.is_string() || !allowed.count(t.get<std::string>())) {
       return Bad("target module " + t.dump() + " is not supported");

@@ -22,8 +22,8 @@ struct LoraSettings {
   double Scaling() const;
 };
 
-// adapter_config.json with the keys and layout peft 0.21 writes (json.dumps(indent=2, sort_keys=True)),
-// target_modules sorted.
+// adapter_config.json with the keys and layout peft 0.21 writes (json.dumps(indent=2,
+// sort_keys=True)), target_modules sorted.
 std::string AdapterConfigJson(const LoraSettings& lora);
 // Reads an adapter_config.json: peft_type LORA, r, lora_alpha, lora_dropout, use_rslora,
 // target_modules. Refuses what this trainer does not implement (DoRA, bias, modules_to_save,

@@ -17,7 +17,9 @@ class Rng {  // SplitMix64 + Box-Muller: the same numbers on every platform and 
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
-  double Uniform() { return (static_cast<double>(Next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }  // (0,1)
+  double Uniform() {
+    return (static_cast<double>(Next() >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+  }  // (0,1)
   double Normal() {
     if (has_spare_) {
       has_spare_ = false;
@@ -50,7 +52,9 @@ void Put(Dtype dtype, float v, std::string& out, size_t i) {
 
 Result<std::vector<OutputFile>> MakeRandomModel(std::string_view config_json, uint64_t seed) {
   TRAINER_ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(config_json));
-  Dtype dtype = config.dtype == "bfloat16" ? Dtype::kBF16 : config.dtype == "float16" ? Dtype::kF16 : Dtype::kF32;
+  Dtype dtype = config.dtype == "bfloat16"  ? Dtype::kBF16
+                : config.dtype == "float16" ? Dtype::kF16
+                                            : Dtype::kF32;
   std::vector<TensorToWrite> tensors;
   Rng rng(seed);
   for (const ExpectedTensor& e : ExpectedTensors(config)) {

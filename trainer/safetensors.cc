@@ -19,11 +19,11 @@ struct DtypeInfo {
 };
 // The safetensors Dtype enum (safetensors/src/tensor.rs) that this reader accepts.
 constexpr DtypeInfo kDtypes[] = {
-    {Dtype::kBool, "BOOL", 1}, {Dtype::kU8, "U8", 1},     {Dtype::kI8, "I8", 1},
+    {Dtype::kBool, "BOOL", 1},      {Dtype::kU8, "U8", 1},          {Dtype::kI8, "I8", 1},
     {Dtype::kF8E5M2, "F8_E5M2", 1}, {Dtype::kF8E4M3, "F8_E4M3", 1}, {Dtype::kI16, "I16", 2},
-    {Dtype::kU16, "U16", 2},   {Dtype::kF16, "F16", 2},   {Dtype::kBF16, "BF16", 2},
-    {Dtype::kI32, "I32", 4},   {Dtype::kU32, "U32", 4},   {Dtype::kF32, "F32", 4},
-    {Dtype::kF64, "F64", 8},   {Dtype::kI64, "I64", 8},   {Dtype::kU64, "U64", 8},
+    {Dtype::kU16, "U16", 2},        {Dtype::kF16, "F16", 2},        {Dtype::kBF16, "BF16", 2},
+    {Dtype::kI32, "I32", 4},        {Dtype::kU32, "U32", 4},        {Dtype::kF32, "F32", 4},
+    {Dtype::kF64, "F64", 8},        {Dtype::kI64, "I64", 8},        {Dtype::kU64, "U64", 8},
 };
 
 uint64_t ReadLe64(const char* p) {
@@ -61,8 +61,8 @@ bool IsUtf8(std::string_view s) {
       if ((d & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (d & 0x3F);
     }
-    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
       return false;
     }
     i += n + 1;
@@ -72,7 +72,8 @@ bool IsUtf8(std::string_view s) {
 
 Result<uint64_t> AsIndex(const nlohmann::json& v, const std::string& what) {
   if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0)) {
-    return InvalidArgument(what + " must be a non-negative integer, not " + internal::JsonTypeName(v));
+    return InvalidArgument(what + " must be a non-negative integer, not " +
+                           internal::JsonTypeName(v));
   }
   return v.get<uint64_t>();
 }
@@ -113,17 +114,21 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string_view buffer) {
   }
   uint64_t n = ReadLe64(buffer.data());
   if (n > kMaxSafetensorsHeader) {
-    return InvalidArgument("safetensors: header length " + std::to_string(n) + " exceeds the limit of " +
-                           std::to_string(kMaxSafetensorsHeader) + " bytes");
+    return InvalidArgument("safetensors: header length " + std::to_string(n) +
+                           " exceeds the limit of " + std::to_string(kMaxSafetensorsHeader) +
+                           " bytes");
   }
   if (n > buffer.size() - 8) {
-    return InvalidArgument("safetensors: header length " + std::to_string(n) + " runs past the end of the " +
-                           std::to_string(buffer.size()) + "-byte file");
+    return InvalidArgument("safetensors: header length " + std::to_string(n) +
+                           " runs past the end of the " + std::to_string(buffer.size()) +
+                           "-byte file");
   }
   std::string_view header = buffer.substr(8, n);
   if (!IsUtf8(header)) return InvalidArgument("safetensors: header is not valid UTF-8");
-  if (header.empty() || header[0] != '{') return InvalidArgument("safetensors: header does not start with '{'");
-  TRAINER_ASSIGN_OR_RETURN(nlohmann::json json, internal::ParseJson(header, "safetensors header", 8));
+  if (header.empty() || header[0] != '{')
+    return InvalidArgument("safetensors: header does not start with '{'");
+  TRAINER_ASSIGN_OR_RETURN(nlohmann::json json,
+                           internal::ParseJson(header, "safetensors header", 8));
   if (!json.is_object()) return InvalidArgument("safetensors: header is not a JSON object");
 
   SafetensorsFile file;
@@ -139,7 +144,8 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string_view buffer) {
       if (!v.is_object()) return InvalidArgument("safetensors: __metadata__ is not an object");
       for (auto m = v.begin(); m != v.end(); ++m) {
         if (!m.value().is_string()) {
-          return InvalidArgument("safetensors: __metadata__ value of \"" + m.key() + "\" is not a string");
+          return InvalidArgument("safetensors: __metadata__ value of \"" + m.key() +
+                                 "\" is not a string");
         }
         file.metadata_[m.key()] = m.value().get<std::string>();
       }
@@ -159,7 +165,8 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string_view buffer) {
     t.name = name;
     if (!v["dtype"].is_string()) return InvalidArgument(what + ": dtype is not a string");
     std::optional<Dtype> dtype = ParseDtype(v["dtype"].get<std::string>());
-    if (!dtype) return InvalidArgument(what + ": unknown dtype \"" + v["dtype"].get<std::string>() + "\"");
+    if (!dtype)
+      return InvalidArgument(what + ": unknown dtype \"" + v["dtype"].get<std::string>() + "\"");
     t.dtype = *dtype;
     if (!v["shape"].is_array()) return InvalidArgument(what + ": shape is not an array");
     for (const auto& d : v["shape"]) {
@@ -170,7 +177,8 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string_view buffer) {
       t.shape.push_back(static_cast<int64_t>(dim));
     }
     const nlohmann::json& off = v["data_offsets"];
-    if (!off.is_array() || off.size() != 2) return InvalidArgument(what + ": data_offsets is not a pair");
+    if (!off.is_array() || off.size() != 2)
+      return InvalidArgument(what + ": data_offsets is not a pair");
     TRAINER_ASSIGN_OR_RETURN(uint64_t begin, AsIndex(off[0], what + ": data_offsets begin"));
     TRAINER_ASSIGN_OR_RETURN(uint64_t end, AsIndex(off[1], what + ": data_offsets end"));
     entries.push_back({begin, end, file.tensors_.size()});
@@ -190,9 +198,9 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string_view buffer) {
     TensorView& t = file.tensors_[e.index];
     std::string what = "safetensors: tensor \"" + t.name + "\"";
     if (e.begin != expected_begin || e.end < e.begin) {
-      return InvalidArgument(what + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                             "] do not continue at byte " + std::to_string(expected_begin) +
-                             " (gap, overlap or reversed range)");
+      return InvalidArgument(what + ": data_offsets [" + std::to_string(e.begin) + ", " +
+                             std::to_string(e.end) + "] do not continue at byte " +
+                             std::to_string(expected_begin) + " (gap, overlap or reversed range)");
     }
     uint64_t numel = 1;
     for (int64_t d : t.shape) {
@@ -210,16 +218,16 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string_view buffer) {
                              " bytes but data_offsets span " + std::to_string(e.end - e.begin));
     }
     if (e.end > data_size) {
-      return InvalidArgument(what + ": data_offsets end " + std::to_string(e.end) + " is past the " +
-                             std::to_string(data_size) + "-byte data section");
+      return InvalidArgument(what + ": data_offsets end " + std::to_string(e.end) +
+                             " is past the " + std::to_string(data_size) + "-byte data section");
     }
     expected_begin = e.end;
     t.data = data.substr(e.begin, e.end - e.begin);
     sorted.push_back(std::move(t));
   }
   if (expected_begin != data_size) {
-    return InvalidArgument("safetensors: tensors cover " + std::to_string(expected_begin) + " of the " +
-                           std::to_string(data_size) + " data bytes (trailing bytes)");
+    return InvalidArgument("safetensors: tensors cover " + std::to_string(expected_begin) +
+                           " of the " + std::to_string(data_size) + " data bytes (trailing bytes)");
   }
   file.tensors_ = std::move(sorted);
   for (size_t i = 0; i < file.tensors_.size(); ++i) file.index_[file.tensors_[i].name] = i;
@@ -295,7 +303,8 @@ uint16_t FloatToF16(float f) {
   }
   uint32_t half = static_cast<uint32_t>(e) << 10 | (mant >> 13);
   uint32_t rem = mant & 0x1FFF;
-  if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) ++half;  // may carry into the exponent: correct
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1)))
+    ++half;  // may carry into the exponent: correct
   return sign | static_cast<uint16_t>(half);
 }
 
@@ -316,7 +325,8 @@ Result<std::vector<float>> CopyToFloat32(const TensorView& t) {
       }
       return out;
     default:
-      return InvalidArgument("safetensors: tensor \"" + t.name + "\" has dtype " + DtypeName(t.dtype) +
+      return InvalidArgument("safetensors: tensor \"" + t.name + "\" has dtype " +
+                             DtypeName(t.dtype) +
                              "; only F32, F16 and BF16 are supported for weights");
   }
 }
@@ -333,14 +343,16 @@ Result<std::map<std::string, TensorView>> LoadCheckpoint(const std::vector<Named
     for (const TensorView& t : f.tensors()) all[t.name] = t;
     return all;
   }
-  TRAINER_ASSIGN_OR_RETURN(nlohmann::json index, internal::ParseJson(index_json, "model.safetensors.index.json", 8));
+  TRAINER_ASSIGN_OR_RETURN(nlohmann::json index,
+                           internal::ParseJson(index_json, "model.safetensors.index.json", 8));
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
     return InvalidArgument("model.safetensors.index.json: no \"weight_map\" object");
   }
   std::map<std::string, std::string> weight_map;
   for (auto it = index["weight_map"].begin(); it != index["weight_map"].end(); ++it) {
     if (!it.value().is_string()) {
-      return InvalidArgument("model.safetensors.index.json: weight_map entry \"" + it.key() + "\" is not a string");
+      return InvalidArgument("model.safetensors.index.json: weight_map entry \"" + it.key() +
+                             "\" is not a string");
     }
     weight_map[it.key()] = it.value().get<std::string>();
   }
@@ -348,13 +360,16 @@ Result<std::map<std::string, TensorView>> LoadCheckpoint(const std::vector<Named
   for (const auto& [tensor, file] : weight_map) named_files.insert(file);
   std::set<std::string> given;
   for (const NamedBuffer& f : files) {
-    if (!given.insert(f.name).second) return InvalidArgument("checkpoint: shard \"" + f.name + "\" given twice");
+    if (!given.insert(f.name).second)
+      return InvalidArgument("checkpoint: shard \"" + f.name + "\" given twice");
     if (!named_files.count(f.name)) {
-      return InvalidArgument("checkpoint: shard \"" + f.name + "\" is not named in the index's weight_map");
+      return InvalidArgument("checkpoint: shard \"" + f.name +
+                             "\" is not named in the index's weight_map");
     }
   }
   for (const std::string& f : named_files) {
-    if (!given.count(f)) return InvalidArgument("checkpoint: shard \"" + f + "\" named in the index is missing");
+    if (!given.count(f))
+      return InvalidArgument("checkpoint: shard \"" + f + "\" named in the index is missing");
   }
   for (const NamedBuffer& f : files) {
     auto parsed = SafetensorsFile::Parse(f.data);
@@ -374,7 +389,8 @@ Result<std::map<std::string, TensorView>> LoadCheckpoint(const std::vector<Named
   }
   for (const auto& [tensor, file] : weight_map) {
     if (!all.count(tensor)) {
-      return InvalidArgument("checkpoint: tensor \"" + tensor + "\" is in the index but not in shard \"" + file + "\"");
+      return InvalidArgument("checkpoint: tensor \"" + tensor +
+                             "\" is in the index but not in shard \"" + file + "\"");
     }
   }
   return all;
@@ -390,18 +406,25 @@ Result<std::string> WriteSafetensors(const std::vector<TensorToWrite>& tensors,
   uint64_t offset = 0;
   for (size_t i = 0; i < order.size(); ++i) {
     const TensorToWrite& t = *order[i];
-    if (i > 0 && order[i - 1]->name == t.name) return InvalidArgument("safetensors writer: duplicate tensor \"" + t.name + "\"");
-    if (t.name == "__metadata__") return InvalidArgument("safetensors writer: tensor name \"__metadata__\" is reserved");
+    if (i > 0 && order[i - 1]->name == t.name)
+      return InvalidArgument("safetensors writer: duplicate tensor \"" + t.name + "\"");
+    if (t.name == "__metadata__")
+      return InvalidArgument("safetensors writer: tensor name \"__metadata__\" is reserved");
     uint64_t numel = 1;
     for (int64_t d : t.shape) {
-      if (d < 0) return InvalidArgument("safetensors writer: tensor \"" + t.name + "\" has a negative dimension");
+      if (d < 0)
+        return InvalidArgument("safetensors writer: tensor \"" + t.name +
+                               "\" has a negative dimension");
       numel *= static_cast<uint64_t>(d);
     }
     if (numel * DtypeSize(t.dtype) != t.data.size()) {
-      return InvalidArgument("safetensors writer: tensor \"" + t.name + "\" has " + std::to_string(t.data.size()) +
-                             " bytes; its shape and dtype need " + std::to_string(numel * DtypeSize(t.dtype)));
+      return InvalidArgument("safetensors writer: tensor \"" + t.name + "\" has " +
+                             std::to_string(t.data.size()) + " bytes; its shape and dtype need " +
+                             std::to_string(numel * DtypeSize(t.dtype)));
     }
-    header[t.name] = {{"dtype", DtypeName(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.data.size()}}};
+    header[t.name] = {{"dtype", DtypeName(t.dtype)},
+                      {"shape", t.shape},
+                      {"data_offsets", {offset, offset + t.data.size()}}};
     offset += t.data.size();
   }
   std::string h = header.dump();

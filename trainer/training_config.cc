@@ -11,14 +11,17 @@ namespace {
 
 using nlohmann::json;
 
-const char* const kTargets[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+const char* const kTargets[] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                "gate_proj", "up_proj", "down_proj"};
 
 Status Bad(const std::string& m) { return InvalidArgument("training: " + m); }
 
 Status GetInt(const json& j, const char* key, bool required, int64_t& out) {
-  if (!j.contains(key)) return required ? Bad("missing \"" + std::string(key) + "\"") : Status::Ok();
+  if (!j.contains(key))
+    return required ? Bad("missing \"" + std::string(key) + "\"") : Status::Ok();
   const json& v = j[key];
-  if (!v.is_number_integer()) return Bad("\"" + std::string(key) + "\" must be an integer, not " + internal::JsonTypeName(v));
+  if (!v.is_number_integer())
+    return Bad("\"" + std::string(key) + "\" must be an integer, not " + internal::JsonTypeName(v));
   if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
     return Bad("\"" + std::string(key) + "\" is too large");
   }
@@ -27,23 +30,30 @@ Status GetInt(const json& j, const char* key, bool required, int64_t& out) {
 }
 
 Status GetNumber(const json& j, const char* key, bool required, double& out) {
-  if (!j.contains(key)) return required ? Bad("missing \"" + std::string(key) + "\"") : Status::Ok();
+  if (!j.contains(key))
+    return required ? Bad("missing \"" + std::string(key) + "\"") : Status::Ok();
   const json& v = j[key];
-  if (!v.is_number()) return Bad("\"" + std::string(key) + "\" must be a number, not " + internal::JsonTypeName(v));
+  if (!v.is_number())
+    return Bad("\"" + std::string(key) + "\" must be a number, not " + internal::JsonTypeName(v));
   out = v.get<double>();
   return Status::Ok();
 }
 
 Status GetBool(const json& j, const char* key, bool& out) {
   if (!j.contains(key)) return Status::Ok();
-  if (!j[key].is_boolean()) return Bad("\"" + std::string(key) + "\" must be true or false, not " + internal::JsonTypeName(j[key]));
+  if (!j[key].is_boolean())
+    return Bad("\"" + std::string(key) + "\" must be true or false, not " +
+               internal::JsonTypeName(j[key]));
   out = j[key].get<bool>();
   return Status::Ok();
 }
 
 Status GetString(const json& j, const char* key, bool required, std::string& out) {
-  if (!j.contains(key)) return required ? Bad("missing \"" + std::string(key) + "\"") : Status::Ok();
-  if (!j[key].is_string()) return Bad("\"" + std::string(key) + "\" must be a string, not " + internal::JsonTypeName(j[key]));
+  if (!j.contains(key))
+    return required ? Bad("missing \"" + std::string(key) + "\"") : Status::Ok();
+  if (!j[key].is_string())
+    return Bad("\"" + std::string(key) + "\" must be a string, not " +
+               internal::JsonTypeName(j[key]));
   out = j[key].get<std::string>();
   return Status::Ok();
 }
@@ -51,8 +61,10 @@ Status GetString(const json& j, const char* key, bool required, std::string& out
 }  // namespace
 
 Status ValidateTrainingConfig(const TrainingConfig& c) {
-  if (c.method != "lora") return Bad("method \"" + c.method + "\" is not supported (only \"lora\")");
-  if (c.rank < 1 || c.rank > 256) return Bad("rank " + std::to_string(c.rank) + " is outside 1..256");
+  if (c.method != "lora")
+    return Bad("method \"" + c.method + "\" is not supported (only \"lora\")");
+  if (c.rank < 1 || c.rank > 256)
+    return Bad("rank " + std::to_string(c.rank) + " is outside 1..256");
   if (!(c.alpha > 0) || !std::isfinite(c.alpha)) return Bad("alpha must be a positive number");
   if (!(c.dropout >= 0 && c.dropout < 1)) return Bad("dropout must be in [0, 1)");
   if (c.target_modules.empty()) return Bad("target_modules is empty");
@@ -60,7 +72,8 @@ Status ValidateTrainingConfig(const TrainingConfig& c) {
   for (const std::string& t : c.target_modules) {
     if (t == "embed_tokens" || t == "lm_head") {
       return Bad("target module \"" + t +
-                 "\" is refused: an adapter on it would carry the model owner's embedding or output weights");
+                 "\" is refused: an adapter on it would carry the model owner's embedding or "
+                 "output weights");
     }
     bool known = false;
     for (const char* k : kTargets) known |= t == k;
@@ -72,15 +85,19 @@ Status ValidateTrainingConfig(const TrainingConfig& c) {
   }
   if (c.epochs < 0) return Bad("epochs must be >= 0");
   if (c.max_steps < 0) return Bad("max_steps must be >= 0");
-  if (!(c.learning_rate > 0) || !std::isfinite(c.learning_rate)) return Bad("learning_rate must be a positive number");
+  if (!(c.learning_rate > 0) || !std::isfinite(c.learning_rate))
+    return Bad("learning_rate must be a positive number");
   if (c.lr_scheduler != "linear" && c.lr_scheduler != "cosine" && c.lr_scheduler != "constant") {
-    return Bad("lr_scheduler \"" + c.lr_scheduler + "\" is not supported (linear, cosine, constant)");
+    return Bad("lr_scheduler \"" + c.lr_scheduler +
+               "\" is not supported (linear, cosine, constant)");
   }
   if (c.warmup_steps < 0) return Bad("warmup_steps must be >= 0");
-  if (!(c.weight_decay >= 0) || !std::isfinite(c.weight_decay)) return Bad("weight_decay must be >= 0");
+  if (!(c.weight_decay >= 0) || !std::isfinite(c.weight_decay))
+    return Bad("weight_decay must be >= 0");
   if (c.batch_size < 1) return Bad("batch_size must be >= 1");
   if (c.gradient_accumulation_steps < 1) return Bad("gradient_accumulation_steps must be >= 1");
-  if (!(c.max_grad_norm >= 0) || !std::isfinite(c.max_grad_norm)) return Bad("max_grad_norm must be >= 0");
+  if (!(c.max_grad_norm >= 0) || !std::isfinite(c.max_grad_norm))
+    return Bad("max_grad_norm must be >= 0");
   if (c.sequence_length < 8 || c.sequence_length > 131072) {
     return Bad("sequence_length " + std::to_string(c.sequence_length) + " is outside 8..131072");
   }
@@ -92,10 +109,16 @@ Status ValidateTrainingConfig(const TrainingConfig& c) {
 Result<TrainingConfig> ParseTrainingConfig(std::string_view text) {
   TRAINER_ASSIGN_OR_RETURN(json j, internal::ParseJson(text, "training", 8));
   if (!j.is_object()) return Bad("not a JSON object");
-  static const std::set<std::string> known = {
-      "method", "rank", "alpha", "dropout", "use_rslora", "target_modules", "epochs", "max_steps",
-      "learning_rate", "lr_scheduler", "warmup_steps", "weight_decay", "batch_size",
-      "gradient_accumulation_steps", "max_grad_norm", "sequence_length", "packing", "eval_fraction", "seed"};
+  static const std::set<std::string> known = {"method",        "rank",
+                                              "alpha",         "dropout",
+                                              "use_rslora",    "target_modules",
+                                              "epochs",        "max_steps",
+                                              "learning_rate", "lr_scheduler",
+                                              "warmup_steps",  "weight_decay",
+                                              "batch_size",    "gradient_accumulation_steps",
+                                              "max_grad_norm", "sequence_length",
+                                              "packing",       "eval_fraction",
+                                              "seed"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (!known.count(it.key())) return Bad("unknown key \"" + it.key() + "\"");
   }
@@ -119,7 +142,8 @@ Result<TrainingConfig> ParseTrainingConfig(std::string_view text) {
   TRAINER_RETURN_IF_ERROR(GetInt(j, "warmup_steps", false, c.warmup_steps));
   TRAINER_RETURN_IF_ERROR(GetNumber(j, "weight_decay", false, c.weight_decay));
   TRAINER_RETURN_IF_ERROR(GetInt(j, "batch_size", true, c.batch_size));
-  TRAINER_RETURN_IF_ERROR(GetInt(j, "gradient_accumulation_steps", false, c.gradient_accumulation_steps));
+  TRAINER_RETURN_IF_ERROR(
+      GetInt(j, "gradient_accumulation_steps", false, c.gradient_accumulation_steps));
   TRAINER_RETURN_IF_ERROR(GetNumber(j, "max_grad_norm", false, c.max_grad_norm));
   TRAINER_RETURN_IF_ERROR(GetInt(j, "sequence_length", true, c.sequence_length));
   TRAINER_RETURN_IF_ERROR(GetBool(j, "packing", c.packing));
@@ -163,7 +187,8 @@ std::string TrainReport::ToJson() const {
   j["tokens"] = tokens;
   j["loss_tokens"] = loss_tokens;
   j["losses"] = losses;
-  j["final_loss"] = losses.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(losses.back());
+  j["final_loss"] =
+      losses.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(losses.back());
   nlohmann::ordered_json ev = nlohmann::ordered_json::array();
   for (const Eval& e : eval_losses) ev.push_back({{"step", e.step}, {"loss", e.loss}});
   j["eval_losses"] = ev;

@@ -1,5 +1,6 @@
-// Fuzzes the safetensors header parser and checks (torch-free triad_safetensors): whatever parses has
-// tensors that tile the data section exactly, and copies out; a rewrite parses to the same tensors.
+// Fuzzes the safetensors header parser and checks (torch-free triad_safetensors): whatever parses
+// has tensors that tile the data section exactly, and copies out; a rewrite parses to the same
+// tensors.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -16,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& t : file->tensors()) {
     if (expected && t.data.data() != expected) __builtin_trap();  // contiguous, in order
     expected = t.data.data() + t.data.size();
-    if (static_cast<size_t>(t.numel()) * triad::trainer::DtypeSize(t.dtype) != t.data.size()) __builtin_trap();
+    if (static_cast<size_t>(t.numel()) * triad::trainer::DtypeSize(t.dtype) != t.data.size())
+      __builtin_trap();
     if (t.dtype == triad::trainer::Dtype::kF32 || t.dtype == triad::trainer::Dtype::kBF16 ||
         t.dtype == triad::trainer::Dtype::kF16) {
       auto values = triad::trainer::CopyToFloat32(t);
@@ -31,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!reparsed.ok() || reparsed->tensors().size() != file->tensors().size()) __builtin_trap();
   for (const auto& t : reparsed->tensors()) {
     const auto* orig = file->Find(t.name);
-    if (!orig || orig->data != t.data || orig->shape != t.shape || orig->dtype != t.dtype) __builtin_trap();
+    if (!orig || orig->data != t.data || orig->shape != t.shape || orig->dtype != t.dtype)
+      __builtin_trap();
   }
   // The sharded path over the same bytes.
   (void)triad::trainer::LoadCheckpoint({{"model.safetensors", buffer}}, "");

@@ -59,21 +59,46 @@ TEST(DatasetTest, ChatmlMessages) {
       tok, *o);
   ASSERT_TRUE(ex.ok()) << ex.status().message();
   // <|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ<|im_end|>\n<|im_start|>assistant\nA<|im_end|>\n
-  EXPECT_EQ((*ex)[0].ids, Cat({{5}, Bytes("system\nS"), {6}, Bytes("\n"), {5}, Bytes("user\nQ"), {6}, Bytes("\n"), {5},
-                               Bytes("assistant\nA"), {6}, Bytes("\n")}));
-  EXPECT_EQ((*ex)[0].labels, Cat({Ign(1 + 8 + 1 + 1 + 1 + 6 + 1 + 1 + 1 + 10), Bytes("A"), {6}, Ign(1)}));
+  EXPECT_EQ((*ex)[0].ids, Cat({{5},
+                               Bytes("system\nS"),
+                               {6},
+                               Bytes("\n"),
+                               {5},
+                               Bytes("user\nQ"),
+                               {6},
+                               Bytes("\n"),
+                               {5},
+                               Bytes("assistant\nA"),
+                               {6},
+                               Bytes("\n")}));
+  EXPECT_EQ((*ex)[0].labels,
+            Cat({Ign(1 + 8 + 1 + 1 + 1 + 6 + 1 + 1 + 1 + 10), Bytes("A"), {6}, Ign(1)}));
 }
 
 TEST(DatasetTest, Llama3Messages) {
-  FakeTokenizer tok({{"<|begin_of_text|>", 1}, {"<|start_header_id|>", 7}, {"<|end_header_id|>", 8}, {"<|eot_id|>", 9}});
+  FakeTokenizer tok({{"<|begin_of_text|>", 1},
+                     {"<|start_header_id|>", 7},
+                     {"<|end_header_id|>", 8},
+                     {"<|eot_id|>", 9}});
   ModelConfig llama;
   llama.family = ModelFamily::kLlama;
   auto o = DatasetOptionsFor(llama, tok);
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->chat_format, ChatFormat::kLlama3);
-  auto ex = TokenizeJsonl(R"({"messages":[{"role":"user","content":" Q "},{"role":"assistant","content":"A\n"}]})", tok, *o);
+  auto ex = TokenizeJsonl(
+      R"({"messages":[{"role":"user","content":" Q "},{"role":"assistant","content":"A\n"}]})", tok,
+      *o);
   ASSERT_TRUE(ex.ok()) << ex.status().message();
-  EXPECT_EQ((*ex)[0].ids, Cat({{1, 7}, Bytes("user"), {8}, Bytes("\n\nQ"), {9}, {7}, Bytes("assistant"), {8}, Bytes("\n\nA"), {9}}));
+  EXPECT_EQ((*ex)[0].ids, Cat({{1, 7},
+                               Bytes("user"),
+                               {8},
+                               Bytes("\n\nQ"),
+                               {9},
+                               {7},
+                               Bytes("assistant"),
+                               {8},
+                               Bytes("\n\nA"),
+                               {9}}));
   EXPECT_EQ((*ex)[0].labels, Cat({Ign(2 + 4 + 1 + 3 + 1 + 1 + 9 + 1 + 2), Bytes("A"), {9}}));
 }
 
@@ -83,18 +108,26 @@ TEST(DatasetTest, BadLinesNameTheirNumberAndNeverTheContent) {
     auto ex = TokenizeJsonl(data, tok, o);
     return ex.ok() ? std::string("OK") : ex.status().message();
   };
-  EXPECT_EQ(reason("{\"text\":\"a\"}\n\n{\"text\":\"SECRET\"\n"), "dataset line 3: invalid JSON (syntax error at byte 17)");
-  EXPECT_EQ(reason("{\"text\":\"a\",\"SECRET\":1}"), "dataset line 1: unknown key (expected prompt+completion, text, or messages)");
-  EXPECT_EQ(reason("{\"text\":\"a\",\"text\":\"b\"}"), "dataset line 1: invalid JSON: duplicate key");
+  EXPECT_EQ(reason("{\"text\":\"a\"}\n\n{\"text\":\"SECRET\"\n"),
+            "dataset line 3: invalid JSON (syntax error at byte 17)");
+  EXPECT_EQ(reason("{\"text\":\"a\",\"SECRET\":1}"),
+            "dataset line 1: unknown key (expected prompt+completion, text, or messages)");
+  EXPECT_EQ(reason("{\"text\":\"a\",\"text\":\"b\"}"),
+            "dataset line 1: invalid JSON: duplicate key");
   EXPECT_EQ(reason("[\"SECRET\"]"), "dataset line 1: not a JSON object");
   EXPECT_EQ(reason("{\"prompt\":\"SECRET\"}"), "dataset line 1: missing \"completion\"");
-  EXPECT_EQ(reason("{\"prompt\":\"a\",\"completion\":7}"), "dataset line 1: \"completion\" must be a string, not an integer");
-  EXPECT_EQ(reason("{\"prompt\":\"a\",\"completion\":\"\"}"), "dataset line 1: \"completion\" is empty");
-  EXPECT_EQ(reason("{\"prompt\":\"a\",\"completion\":\"b\",\"text\":\"c\"}"), "dataset line 1: mixes prompt/completion with text or messages");
+  EXPECT_EQ(reason("{\"prompt\":\"a\",\"completion\":7}"),
+            "dataset line 1: \"completion\" must be a string, not an integer");
+  EXPECT_EQ(reason("{\"prompt\":\"a\",\"completion\":\"\"}"),
+            "dataset line 1: \"completion\" is empty");
+  EXPECT_EQ(reason("{\"prompt\":\"a\",\"completion\":\"b\",\"text\":\"c\"}"),
+            "dataset line 1: mixes prompt/completion with text or messages");
   EXPECT_EQ(reason("{\"text\":\"\"}"), "dataset line 1: \"text\" is empty");
-  EXPECT_EQ(reason("{\"text\":\"\xff\"}"), "dataset line 1: invalid JSON (syntax error at byte 10)");
+  EXPECT_EQ(reason("{\"text\":\"\xff\"}"),
+            "dataset line 1: invalid JSON (syntax error at byte 10)");
   EXPECT_EQ(reason("{\"messages\":[{\"role\":\"user\",\"content\":\"SECRET\"}]}"),
-            "dataset line 1: \"messages\" needs a chat format, and this model family's tokenizer has none");
+            "dataset line 1: \"messages\" needs a chat format, and this model family's tokenizer "
+            "has none");
   DatasetOptions chat;
   chat.chat_format = ChatFormat::kChatml;
   EXPECT_EQ(reason("{\"messages\":[{\"role\":\"user\",\"content\":\"SECRET\"}]}", chat),
@@ -103,7 +136,8 @@ TEST(DatasetTest, BadLinesNameTheirNumberAndNeverTheContent) {
             "dataset line 1: message 1: role must be system, user or assistant");
   EXPECT_EQ(reason("{\"messages\":[{\"role\":\"user\",\"content\":[1]}]}", chat),
             "dataset line 1: message 1: \"content\" must be a string, not an array");
-  EXPECT_EQ(reason("{\"messages\":[]}", chat), "dataset line 1: \"messages\" must be a non-empty array");
+  EXPECT_EQ(reason("{\"messages\":[]}", chat),
+            "dataset line 1: \"messages\" must be a non-empty array");
   EXPECT_EQ(reason("\n\n"), "dataset: no examples");
 }
 
@@ -136,14 +170,19 @@ TEST(DatasetTest, SplitHoldsOutTheFractionDeterministically) {
 }
 
 TEST(DatasetTest, RightPaddingAndTruncation) {
-  std::vector<Example> ex = {{{1, 2, 3}, {kIgn, 2, 3}}, {{4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, {4, 5, 6, 7, 8, 9, 10, 11, 12, 13}}};
+  std::vector<Example> ex = {
+      {{1, 2, 3}, {kIgn, 2, 3}},
+      {{4, 5, 6, 7, 8, 9, 10, 11, 12, 13}, {4, 5, 6, 7, 8, 9, 10, 11, 12, 13}}};
   auto b = MakeBatches(ex, {0, 1}, 2, 8, false, 0);
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b[0].rows, 2);
   EXPECT_EQ(b[0].columns, 8);
-  EXPECT_EQ(b[0].input_ids, (std::vector<int64_t>{1, 2, 3, 0, 0, 0, 0, 0, 4, 5, 6, 7, 8, 9, 10, 11}));
-  EXPECT_EQ(b[0].attention_mask, (std::vector<int64_t>{1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}));
-  EXPECT_EQ(b[0].labels, (std::vector<int64_t>{kIgn, 2, 3, kIgn, kIgn, kIgn, kIgn, kIgn, 4, 5, 6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(b[0].input_ids,
+            (std::vector<int64_t>{1, 2, 3, 0, 0, 0, 0, 0, 4, 5, 6, 7, 8, 9, 10, 11}));
+  EXPECT_EQ(b[0].attention_mask,
+            (std::vector<int64_t>{1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1}));
+  EXPECT_EQ(b[0].labels, (std::vector<int64_t>{kIgn, 2, 3, kIgn, kIgn, kIgn, kIgn, kIgn, 4, 5, 6, 7,
+                                               8, 9, 10, 11}));
   EXPECT_EQ(b[0].tokens, 11);
   EXPECT_EQ(b[0].loss_tokens, 2 + 7);  // label at position 0 of a row is never predicted
   auto shuffled = MakeBatches(ex, {1, 0}, 1, 8, false, 0);
@@ -152,7 +191,8 @@ TEST(DatasetTest, RightPaddingAndTruncation) {
 }
 
 TEST(DatasetTest, PackingFillsRows) {
-  std::vector<Example> ex = {{{1, 2, 3}, {kIgn, 2, 3}}, {{4, 5, 6, 7, 8}, {4, 5, 6, 7, 8}}, {{9, 10, 11}, {9, 10, 11}}};
+  std::vector<Example> ex = {
+      {{1, 2, 3}, {kIgn, 2, 3}}, {{4, 5, 6, 7, 8}, {4, 5, 6, 7, 8}}, {{9, 10, 11}, {9, 10, 11}}};
   auto b = MakeBatches(ex, {0, 1, 2}, 2, 4, true, 0);
   ASSERT_EQ(b.size(), 2u);
   EXPECT_EQ(b[0].input_ids, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}));

@@ -109,19 +109,25 @@ TEST(ModelConfigTest, RejectsUnknownArchitecturesAndOptions) {
     return j;
   };
   EXPECT_EQ(Reason(with(l, "model_type", "gemma")),
-            "config.json: model_type \"gemma\" is not supported (supported: llama, mistral, qwen2, qwen3)");
+            "config.json: model_type \"gemma\" is not supported (supported: llama, mistral, qwen2, "
+            "qwen3)");
   EXPECT_EQ(Reason(with(l, "architectures", {"LlamaForSequenceClassification"})),
-            "config.json: architecture \"LlamaForSequenceClassification\" is not supported for model_type llama (expected LlamaForCausalLM)");
+            "config.json: architecture \"LlamaForSequenceClassification\" is not supported for "
+            "model_type llama (expected LlamaForCausalLM)");
   EXPECT_EQ(Reason(with(l, "quantization_config", {{"quant_method", "gptq"}})),
-            "config.json: unknown key \"quantization_config\" (not a supported option of llama models; remove it only if it does not change the model)");
-  EXPECT_EQ(Reason(with(l, "hidden_act", "gelu")), "config.json: hidden_act \"gelu\" is not supported (only silu)");
-  EXPECT_EQ(Reason(with(l, "attention_dropout", 0.1)), "config.json: attention_dropout 0.100000 is not supported (only 0)");
+            "config.json: unknown key \"quantization_config\" (not a supported option of llama "
+            "models; remove it only if it does not change the model)");
+  EXPECT_EQ(Reason(with(l, "hidden_act", "gelu")),
+            "config.json: hidden_act \"gelu\" is not supported (only silu)");
+  EXPECT_EQ(Reason(with(l, "attention_dropout", 0.1)),
+            "config.json: attention_dropout 0.100000 is not supported (only 0)");
   EXPECT_EQ(Reason(with(l, "rope_scaling", {{"rope_type", "yarn"}, {"factor", 4.0}})),
             "config.json: rope type \"yarn\" is not supported (supported: default, llama3)");
   EXPECT_EQ(Reason(with(l, "rope_scaling", {{"type", "dynamic"}, {"factor", 2.0}})),
             "config.json: rope type \"dynamic\" is not supported (supported: default, llama3)");
-  EXPECT_EQ(Reason(with(l, "rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"mscale", 1.0}})),
-            "config.json: unknown key \"mscale\" in \"rope_scaling\"");
+  EXPECT_EQ(
+      Reason(with(l, "rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}, {"mscale", 1.0}})),
+      "config.json: unknown key \"mscale\" in \"rope_scaling\"");
   EXPECT_EQ(Reason(with(l, "rope_scaling", {{"rope_type", "llama3"}, {"factor", 8.0}})),
             "config.json: missing \"low_freq_factor\"");
   EXPECT_EQ(Reason(with(l, "rope_parameters", {{"rope_type", "default"}, {"rope_theta", 1e4}})),
@@ -129,15 +135,18 @@ TEST(ModelConfigTest, RejectsUnknownArchitecturesAndOptions) {
   EXPECT_EQ(Reason(with(l, "num_key_value_heads", 5)),
             "config.json: num_attention_heads 32 is not a multiple of num_key_value_heads 5");
   EXPECT_EQ(Reason(without(l, "hidden_size")), "config.json: missing \"hidden_size\"");
-  EXPECT_EQ(Reason(with(l, "vocab_size", "many")), "config.json: \"vocab_size\" must be an integer, not a string");
+  EXPECT_EQ(Reason(with(l, "vocab_size", "many")),
+            "config.json: \"vocab_size\" must be an integer, not a string");
   EXPECT_EQ(Reason(with(l, "torch_dtype", "float8_e4m3fn")),
             "config.json: dtype \"float8_e4m3fn\" is not supported (float32, bfloat16, float16)");
   EXPECT_EQ(Reason(with(l, "sliding_window", 4096)),
             "config.json: unknown key \"sliding_window\" (not an option of llama models)");
-  EXPECT_EQ(Reason(with(l, "eos_token_id", 999999)), "config.json: eos_token_id 999999 is outside the vocabulary");
+  EXPECT_EQ(Reason(with(l, "eos_token_id", 999999)),
+            "config.json: eos_token_id 999999 is outside the vocabulary");
   EXPECT_EQ(Reason(with(l, "head_dim", 7)), "config.json: head_dim 7 is odd; RoPE needs it even");
   json q = json::parse(kQwen25);
-  EXPECT_EQ(Reason(with(q, "use_sliding_window", true)), "config.json: use_sliding_window true is not supported");
+  EXPECT_EQ(Reason(with(q, "use_sliding_window", true)),
+            "config.json: use_sliding_window true is not supported");
   EXPECT_EQ(Reason(with(q, "attention_bias", false)),
             "config.json: unknown key \"attention_bias\" (qwen2 always has q/k/v bias)");
   EXPECT_EQ(Reason(with(q, "layer_types", {"full_attention", "sliding_attention"})),
@@ -145,8 +154,9 @@ TEST(ModelConfigTest, RejectsUnknownArchitecturesAndOptions) {
   EXPECT_EQ(Reason(with(json::parse(kMistral), "attention_bias", true)),
             "config.json: mistral models have no attention_bias or mlp_bias option");
   EXPECT_EQ(ParseModelConfig("[1]").status().message(), "config.json: not a JSON object");
-  EXPECT_EQ(ParseModelConfig("{\"model_type\":\"llama\",\"model_type\":\"qwen2\"}").status().message(),
-            "config.json: invalid JSON: duplicate key \"model_type\"");
+  EXPECT_EQ(
+      ParseModelConfig("{\"model_type\":\"llama\",\"model_type\":\"qwen2\"}").status().message(),
+      "config.json: invalid JSON: duplicate key \"model_type\"");
 }
 
 }  // namespace

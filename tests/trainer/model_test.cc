@@ -26,7 +26,8 @@ using testing::ReadFile;
 // max |a - b| / max |b|: relative to the reference's scale (elementwise relative error is
 // meaningless for entries near zero).
 double RelErr(const at::Tensor& a, const at::Tensor& b) {
-  return ((a.to(at::kDouble) - b.to(at::kDouble)).abs().max() / b.to(at::kDouble).abs().max()).item<double>();
+  return ((a.to(at::kDouble) - b.to(at::kDouble)).abs().max() / b.to(at::kDouble).abs().max())
+      .item<double>();
 }
 
 struct Fixtures {
@@ -94,7 +95,8 @@ TEST_P(ReferenceTest, BaseLogitsAndLoss) {
   auto [sum, n] = m->LossSum(hidden, ids_);
   EXPECT_EQ(n, 2 * 15);
   double loss = sum.item<double>() / n, want = Ref(*f_, "base_loss").item<double>();
-  std::cout << GetParam() << ": base logits rel err " << err << ", loss rel err " << std::fabs(loss - want) / want << "\n";
+  std::cout << GetParam() << ": base logits rel err " << err << ", loss rel err "
+            << std::fabs(loss - want) / want << "\n";
   EXPECT_NEAR(loss, want, 1e-5 * want);
 }
 
@@ -130,8 +132,8 @@ TEST_P(ReferenceTest, LoraLogitsLossAndGradients) {
     worst = std::max(worst, g);
     EXPECT_LT(g, 1e-4) << name;
   }
-  std::cout << GetParam() << ": lora logits rel err " << err << ", worst gradient rel err " << worst << " over "
-            << params.size() << " tensors\n";
+  std::cout << GetParam() << ": lora logits rel err " << err << ", worst gradient rel err " << worst
+            << " over " << params.size() << " tensors\n";
 }
 
 TEST_P(ReferenceTest, AdapterRoundTripAndMergeMatch) {
@@ -191,20 +193,24 @@ TEST(ModelLoadTest, RejectsMismatchedCheckpoints) {
   missing.erase("model.layers.1.mlp.up_proj.weight");
   auto m = DecoderModel::Load(f->model, missing, {});
   ASSERT_FALSE(m.ok());
-  EXPECT_EQ(m.status().message(), "checkpoint: missing tensor \"model.layers.1.mlp.up_proj.weight\"");
+  EXPECT_EQ(m.status().message(),
+            "checkpoint: missing tensor \"model.layers.1.mlp.up_proj.weight\"");
 
   auto extra = f->base;
   extra["lm_head.weight"] = f->base["model.embed_tokens.weight"];
   extra["lm_head.weight"].name = "lm_head.weight";
   m = DecoderModel::Load(f->model, extra, {});
   ASSERT_FALSE(m.ok());
-  EXPECT_EQ(m.status().message(), "checkpoint: unexpected tensor \"lm_head.weight\" for a qwen2 model with this config.json");
+  EXPECT_EQ(
+      m.status().message(),
+      "checkpoint: unexpected tensor \"lm_head.weight\" for a qwen2 model with this config.json");
 
   auto shape = f->base;
   shape["model.norm.weight"] = f->base["model.layers.0.self_attn.k_proj.bias"];
   m = DecoderModel::Load(f->model, shape, {});
   ASSERT_FALSE(m.ok());
-  EXPECT_EQ(m.status().message(), "checkpoint: tensor \"model.norm.weight\" has shape [32]; config.json implies [64]");
+  EXPECT_EQ(m.status().message(),
+            "checkpoint: tensor \"model.norm.weight\" has shape [32]; config.json implies [64]");
 }
 
 TEST(ModelLoadTest, Bf16ComputeIsCloseToFp32) {
@@ -241,7 +247,8 @@ std::unique_ptr<DecoderModel> RandomModel(const std::string& config_json, std::s
 }
 
 TEST(FamilyTest, Qwen3UsesItsQkNorms) {
-  const std::string cfg = R"({"model_type":"qwen3","vocab_size":64,"hidden_size":32,"intermediate_size":48,
+  const std::string cfg =
+      R"({"model_type":"qwen3","vocab_size":64,"hidden_size":32,"intermediate_size":48,
     "num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":16,"tie_word_embeddings":true,
     "initializer_range":0.3})";
   std::string weights;
@@ -269,7 +276,8 @@ TEST(FamilyTest, Qwen3UsesItsQkNorms) {
 }
 
 TEST(FamilyTest, MistralSlidingWindowMasksFarKeys) {
-  const std::string base = R"({"model_type":"mistral","vocab_size":64,"hidden_size":32,"intermediate_size":48,
+  const std::string base =
+      R"({"model_type":"mistral","vocab_size":64,"hidden_size":32,"intermediate_size":48,
     "num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":2,"initializer_range":0.3)";
   std::string w1, w2;
   std::map<std::string, TensorView> t1, t2;

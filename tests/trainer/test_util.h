@@ -15,7 +15,9 @@
 namespace triad::trainer::testing {
 
 inline std::string SharedDir() { return TRAINER_SHARED_DIR; }
-inline std::string Fixture(const std::string& rel) { return SharedDir() + "/testdata/trainer/" + rel; }
+inline std::string Fixture(const std::string& rel) {
+  return SharedDir() + "/testdata/trainer/" + rel;
+}
 
 inline std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -27,7 +29,8 @@ inline std::string ReadFile(const std::string& path) {
 // reversible, enough to check what the dataset code does with ids.
 class FakeTokenizer : public Tokenizer {
  public:
-  explicit FakeTokenizer(std::map<std::string, int32_t> specials = {}, int32_t offset = 16, int32_t bos = -1)
+  explicit FakeTokenizer(std::map<std::string, int32_t> specials = {}, int32_t offset = 16,
+                         int32_t bos = -1)
       : specials_(std::move(specials)), offset_(offset), bos_(bos) {}
   Result<Encoding> Encode(std::string_view text, bool add_special_tokens) const override {
     Encoding e;

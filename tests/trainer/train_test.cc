@@ -1,9 +1,10 @@
-// Train() end to end on CPU with a tiny random model (MakeRandomModel) and a fake tokenizer: it learns
-// a deterministic task, is seed-deterministic, data parallelism and accumulation agree, outputs load
-// back, progress, cancel and errors. Uses only the public, torch-free API (plus the engine hook).
+// Train() end to end on CPU with a tiny random model (MakeRandomModel) and a fake tokenizer: it
+// learns a deterministic task, is seed-deterministic, data parallelism and accumulation agree,
+// outputs load back, progress, cancel and errors. Uses only the public, torch-free API (plus the
+// engine hook).
 #include <atomic>
-#include <thread>
 #include <cmath>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -20,9 +21,10 @@ namespace {
 using testing::FakeTokenizer;
 
 // A Qwen2-shaped model small enough for dozens of CPU steps a second: 288 ids covers the fake
-// tokenizer's 16 + 256. initializer_range 0.2, not 0.02: with tied embeddings of std 0.02 and a frozen
-// final norm, no adapter can push a logit past about 1.3 and the loss could not fall far.
-const char kTinyConfig[] = R"({"architectures":["Qwen2ForCausalLM"],"model_type":"qwen2","vocab_size":288,
+// tokenizer's 16 + 256. initializer_range 0.2, not 0.02: with tied embeddings of std 0.02 and a
+// frozen final norm, no adapter can push a logit past about 1.3 and the loss could not fall far.
+const char kTinyConfig[] =
+    R"({"architectures":["Qwen2ForCausalLM"],"model_type":"qwen2","vocab_size":288,
   "hidden_size":64,"intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,
   "num_key_value_heads":2,"rms_norm_eps":1e-6,"rope_theta":10000.0,"tie_word_embeddings":true,
   "torch_dtype":"float32","eos_token_id":3,"initializer_range":0.2,"max_position_embeddings":256})";
@@ -37,7 +39,8 @@ std::string TaskJsonl(int n, uint64_t seed) {
     int start = static_cast<int>((s >> 33) % 16), len = 3 + static_cast<int>((s >> 40) % 4);
     std::string prompt, completion;
     for (int k = 0; k < len; ++k) prompt.push_back(static_cast<char>('a' + (start + k) % 16));
-    for (int k = 0; k < 4; ++k) completion.push_back(static_cast<char>('a' + (start + len + k) % 16));
+    for (int k = 0; k < 4; ++k)
+      completion.push_back(static_cast<char>('a' + (start + len + k) % 16));
     out += "{\"prompt\":\"" + prompt + "\",\"completion\":\"" + completion + "\"}\n";
   }
   return out;
@@ -53,7 +56,8 @@ class TrainTest : public ::testing::Test {
     files_.safetensors = {{"model.safetensors", model_files_[1].data}};
     config_.rank = 8;
     config_.alpha = 16;
-    config_.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+    config_.target_modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                              "gate_proj", "up_proj", "down_proj"};
     config_.learning_rate = 1e-2;
     config_.lr_scheduler = "constant";
     config_.batch_size = 8;
@@ -92,7 +96,8 @@ TEST_F(TrainTest, HeldOutLossFallsFivefoldWithin40Steps) {
   EXPECT_EQ(rep.train_examples, 160);
   EXPECT_EQ(rep.eval_examples, 40);
   EXPECT_GT(rep.tokens, 0);
-  EXPECT_EQ(rep.trainable_parameters, 2 * (8 * (64 + 64) + 8 * (64 + 32) * 2 + 8 * (64 + 64) + 8 * (64 + 128) * 3));
+  EXPECT_EQ(rep.trainable_parameters,
+            2 * (8 * (64 + 64) + 8 * (64 + 32) * 2 + 8 * (64 + 64) + 8 * (64 + 128) * 3));
   auto j = nlohmann::json::parse(rep.ToJson());
   EXPECT_EQ(j["steps"], 40);
   EXPECT_EQ(j["losses"].size(), 40u);
@@ -154,7 +159,8 @@ TEST_F(TrainTest, DataParallelEqualsGradientAccumulation) {
   for (size_t i = 0; i < one->report.losses.size(); ++i) {
     EXPECT_NEAR(one->report.losses[i], two->report.losses[i], 1e-5) << i;
   }
-  auto ta = SafetensorsFile::Parse(one->adapter[1].data), tb = SafetensorsFile::Parse(two->adapter[1].data);
+  auto ta = SafetensorsFile::Parse(one->adapter[1].data),
+       tb = SafetensorsFile::Parse(two->adapter[1].data);
   ASSERT_TRUE(ta.ok() && tb.ok());
   double worst = 0, scale = 0;
   for (size_t i = 0; i < ta->tensors().size(); ++i) {
@@ -174,7 +180,8 @@ TEST_F(TrainTest, CheckpointingAndChunkedLossTrainTheSame) {
   options_.loss_chunk_rows = 5;
   auto fancy = Train(files_, data_, config_, options_);
   ASSERT_TRUE(plain.ok() && fancy.ok());
-  for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(plain->report.losses[i], fancy->report.losses[i], 1e-5);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_NEAR(plain->report.losses[i], fancy->report.losses[i], 1e-5);
 }
 
 TEST_F(TrainTest, Bf16PrecisionTracksFp32) {
@@ -184,9 +191,11 @@ TEST_F(TrainTest, Bf16PrecisionTracksFp32) {
   auto bf16 = Train(files_, data_, config_, options_);
   ASSERT_TRUE(fp32.ok() && bf16.ok()) << bf16.status().message();
   EXPECT_EQ(bf16->report.precision, "bf16");
-  for (size_t i = 0; i < 3; ++i) EXPECT_NEAR(bf16->report.losses[i], fp32->report.losses[i], 0.05 * fp32->report.losses[i]);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_NEAR(bf16->report.losses[i], fp32->report.losses[i], 0.05 * fp32->report.losses[i]);
   options_.precision = "fp16";
-  EXPECT_EQ(Train(files_, data_, config_, options_).status().message(), "precision \"fp16\" is not fp32, bf16 or auto");
+  EXPECT_EQ(Train(files_, data_, config_, options_).status().message(),
+            "precision \"fp16\" is not fp32, bf16 or auto");
 }
 
 TEST_F(TrainTest, ProgressAndCancel) {
@@ -217,15 +226,18 @@ TEST_F(TrainTest, Errors) {
             "training: epochs and max_steps are both 0: nothing to train");
   config_.max_steps = 40;
   options_.device = "tpu";
-  EXPECT_EQ(Train(files_, data_, config_, options_).status().message(), "device \"tpu\" is not cpu, cuda or cuda:N");
+  EXPECT_EQ(Train(files_, data_, config_, options_).status().message(),
+            "device \"tpu\" is not cpu, cuda or cuda:N");
   options_.device = "cpu";
   options_.activation_checkpointing = true;
   config_.dropout = 0.1;
-  EXPECT_EQ(Train(files_, data_, config_, options_).status().message(),
-            "activation checkpointing needs LoRA dropout 0 (the recomputed layer would draw new masks)");
+  EXPECT_EQ(
+      Train(files_, data_, config_, options_).status().message(),
+      "activation checkpointing needs LoRA dropout 0 (the recomputed layer would draw new masks)");
   config_.target_modules = {"lm_head"};
   EXPECT_EQ(Train(files_, data_, config_, options_).status().message(),
-            "training: target module \"lm_head\" is refused: an adapter on it would carry the model owner's embedding or output weights");
+            "training: target module \"lm_head\" is refused: an adapter on it would carry the "
+            "model owner's embedding or output weights");
 }
 
 TEST(ScheduleTest, MatchesTransformers) {
@@ -243,13 +255,15 @@ TEST(ScheduleTest, MatchesTransformers) {
 }
 
 TEST(RandomModelTest, DeterministicAndShaped) {
-  auto a = MakeRandomModel(kTinyConfig, 7), b = MakeRandomModel(kTinyConfig, 7), c = MakeRandomModel(kTinyConfig, 8);
+  auto a = MakeRandomModel(kTinyConfig, 7), b = MakeRandomModel(kTinyConfig, 7),
+       c = MakeRandomModel(kTinyConfig, 8);
   ASSERT_TRUE(a.ok() && b.ok() && c.ok());
   EXPECT_EQ((*a)[1].data, (*b)[1].data);
   EXPECT_NE((*a)[1].data, (*c)[1].data);
   auto f = SafetensorsFile::Parse((*a)[1].data);
   ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->tensors().size(), 1u + 2 * 12 + 1);  // embed, 2 x (2 norms, 7 weights, 3 biases), norm
+  EXPECT_EQ(f->tensors().size(),
+            1u + 2 * 12 + 1);  // embed, 2 x (2 norms, 7 weights, 3 biases), norm
   auto norm = *CopyToFloat32(*f->Find("model.norm.weight"));
   EXPECT_EQ(norm, std::vector<float>(64, 1.0f));
   auto w = *CopyToFloat32(*f->Find("model.embed_tokens.weight"));

@@ -57,33 +57,43 @@ TEST(TrainingConfigTest, Rejections) {
   EXPECT_EQ(with("rank", 8.5), "training: \"rank\" must be an integer, not a number");
   EXPECT_EQ(with("alpha", 0), "training: alpha must be a positive number");
   EXPECT_EQ(with("dropout", 1.0), "training: dropout must be in [0, 1)");
-  EXPECT_EQ(with("use_rslora", "yes"), "training: \"use_rslora\" must be true or false, not a string");
+  EXPECT_EQ(with("use_rslora", "yes"),
+            "training: \"use_rslora\" must be true or false, not a string");
   EXPECT_EQ(with("target_modules", json::array()), "training: target_modules is empty");
   EXPECT_EQ(with("target_modules", {"q_proj", "lm_head"}),
-            "training: target module \"lm_head\" is refused: an adapter on it would carry the model owner's embedding or output weights");
+            "training: target module \"lm_head\" is refused: an adapter on it would carry the "
+            "model owner's embedding or output weights");
   EXPECT_EQ(with("target_modules", {"embed_tokens"}),
-            "training: target module \"embed_tokens\" is refused: an adapter on it would carry the model owner's embedding or output weights");
+            "training: target module \"embed_tokens\" is refused: an adapter on it would carry the "
+            "model owner's embedding or output weights");
   EXPECT_EQ(with("target_modules", {"qkv_proj"}),
-            "training: unknown target module \"qkv_proj\" (choose from q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
-  EXPECT_EQ(with("target_modules", {"q_proj", "q_proj"}), "training: target module \"q_proj\" is listed twice");
-  EXPECT_EQ(with("target_modules", "q_proj"), "training: \"target_modules\" must be an array of strings");
+            "training: unknown target module \"qkv_proj\" (choose from q_proj, k_proj, v_proj, "
+            "o_proj, gate_proj, up_proj, down_proj)");
+  EXPECT_EQ(with("target_modules", {"q_proj", "q_proj"}),
+            "training: target module \"q_proj\" is listed twice");
+  EXPECT_EQ(with("target_modules", "q_proj"),
+            "training: \"target_modules\" must be an array of strings");
   EXPECT_EQ(with("epochs", -1), "training: epochs must be >= 0");
   EXPECT_EQ(with("epochs", 0), "OK");  // the form allows it; Train refuses it (train_test)
   EXPECT_EQ(with("max_steps", -1), "training: max_steps must be >= 0");
   EXPECT_EQ(with("learning_rate", -1e-4), "training: learning_rate must be a positive number");
-  EXPECT_EQ(with("lr_scheduler", "polynomial"), "training: lr_scheduler \"polynomial\" is not supported (linear, cosine, constant)");
+  EXPECT_EQ(with("lr_scheduler", "polynomial"),
+            "training: lr_scheduler \"polynomial\" is not supported (linear, cosine, constant)");
   EXPECT_EQ(with("warmup_steps", -1), "training: warmup_steps must be >= 0");
   EXPECT_EQ(with("weight_decay", -0.1), "training: weight_decay must be >= 0");
   EXPECT_EQ(with("batch_size", 0), "training: batch_size must be >= 1");
-  EXPECT_EQ(with("gradient_accumulation_steps", 0), "training: gradient_accumulation_steps must be >= 1");
+  EXPECT_EQ(with("gradient_accumulation_steps", 0),
+            "training: gradient_accumulation_steps must be >= 1");
   EXPECT_EQ(with("max_grad_norm", -1), "training: max_grad_norm must be >= 0");
   EXPECT_EQ(with("sequence_length", 7), "training: sequence_length 7 is outside 8..131072");
-  EXPECT_EQ(with("sequence_length", 131073), "training: sequence_length 131073 is outside 8..131072");
+  EXPECT_EQ(with("sequence_length", 131073),
+            "training: sequence_length 131073 is outside 8..131072");
   EXPECT_EQ(with("packing", 1), "training: \"packing\" must be true or false, not an integer");
   EXPECT_EQ(with("eval_fraction", 1), "training: eval_fraction must be in [0, 1)");
   EXPECT_EQ(with("seed", -1), "training: seed must be >= 0");
   EXPECT_EQ(with("seed", 18446744073709551615ull), "training: \"seed\" is too large");
-  for (const char* k : {"method", "rank", "alpha", "target_modules", "learning_rate", "batch_size", "sequence_length", "seed"}) {
+  for (const char* k : {"method", "rank", "alpha", "target_modules", "learning_rate", "batch_size",
+                        "sequence_length", "seed"}) {
     EXPECT_EQ(without(k), "training: missing \"" + std::string(k) + "\"");
   }
   EXPECT_EQ(ParseTrainingConfig("[]").status().message(), "training: not a JSON object");

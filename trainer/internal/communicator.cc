@@ -6,8 +6,9 @@
 namespace triad::trainer::internal {
 namespace {
 
-// A reusable rendezvous: every rank deposits its pointer; the last to arrive sums in rank order into
-// a shared buffer; every rank copies the sum out; the generation counter lets the group be reused.
+// A reusable rendezvous: every rank deposits its pointer; the last to arrive sums in rank order
+// into a shared buffer; every rank copies the sum out; the generation counter lets the group be
+// reused.
 class CpuGroup {
  public:
   explicit CpuGroup(int n) : n_(n), ptrs_(n, nullptr) {}
@@ -75,7 +76,8 @@ class CpuGroup {
 
 class CpuCommunicator : public Communicator {
  public:
-  CpuCommunicator(std::shared_ptr<CpuGroup> group, int rank, int n) : group_(std::move(group)), rank_(rank), n_(n) {}
+  CpuCommunicator(std::shared_ptr<CpuGroup> group, int rank, int n)
+      : group_(std::move(group)), rank_(rank), n_(n) {}
   int rank() const override { return rank_; }
   int world_size() const override { return n_; }
   Status AllReduceSum(float* data, size_t count) override {

@@ -46,7 +46,8 @@ class AdamW {
     at::NoGradGuard no_grad;
     ++t_;
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    const double bc1 = 1 - std::pow(b1, static_cast<double>(t_)), bc2 = 1 - std::pow(b2, static_cast<double>(t_));
+    const double bc1 = 1 - std::pow(b1, static_cast<double>(t_)),
+                 bc2 = 1 - std::pow(b2, static_cast<double>(t_));
     for (size_t i = 0; i < params_.size(); ++i) {
       at::Tensor& p = params_[i];
       at::Tensor g = p.grad();
@@ -97,7 +98,8 @@ Result<double> EvalLoss(Rank& r, const Plan& plan) {
   std::vector<double> stats = {0, 0};
   for (size_t j = r.rank; j < plan.eval_batches.size(); j += plan.world) {
     const Batch& b = plan.eval_batches[j];
-    at::Tensor hidden = r.model->Hidden(BatchTensor(b.input_ids, b), BatchTensor(b.attention_mask, b), false);
+    at::Tensor hidden =
+        r.model->Hidden(BatchTensor(b.input_ids, b), BatchTensor(b.attention_mask, b), false);
     auto [sum, n] = r.model->LossSum(hidden, BatchTensor(b.labels, b));
     stats[0] += sum.item<double>();
     stats[1] += static_cast<double>(n);
@@ -114,7 +116,9 @@ Status RankLoop(Rank& r, const Plan& plan) {
   const bool lead = r.rank == 0;
   TrainReport& rep = r.report;
   auto t0 = std::chrono::steady_clock::now();
-  auto seconds = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
   auto evaluate = [&](int64_t step) -> Result<std::optional<double>> {
     if (plan.eval_batches.empty()) return std::optional<double>();
     TRAINER_ASSIGN_OR_RETURN(double loss, EvalLoss(r, plan));
@@ -129,8 +133,10 @@ Status RankLoop(Rank& r, const Plan& plan) {
   int64_t step = 0, epoch = 0;
   std::vector<size_t> identity;
   while (step < plan.total_steps) {
-    std::vector<size_t> order = SeededPermutation(plan.train.size(), static_cast<uint64_t>(c.seed) * 1000003ull + epoch);
-    std::vector<Batch> batches = MakeBatches(plan.train, order, c.batch_size, c.sequence_length, c.packing, plan.pad_id);
+    std::vector<size_t> order =
+        SeededPermutation(plan.train.size(), static_cast<uint64_t>(c.seed) * 1000003ull + epoch);
+    std::vector<Batch> batches =
+        MakeBatches(plan.train, order, c.batch_size, c.sequence_length, c.packing, plan.pad_id);
     ++epoch;
     for (size_t g = 0; g < batches.size() && step < plan.total_steps; g += group) {
       size_t end = std::min(batches.size(), g + static_cast<size_t>(group));
@@ -139,7 +145,8 @@ Status RankLoop(Rank& r, const Plan& plan) {
       std::vector<double> stats = {0, 0, 0};  // loss sum, tokens, cancel
       for (size_t j = g + r.rank; j < end; j += plan.world) {
         const Batch& b = batches[j];
-        at::Tensor hidden = r.model->Hidden(BatchTensor(b.input_ids, b), BatchTensor(b.attention_mask, b), true);
+        at::Tensor hidden =
+            r.model->Hidden(BatchTensor(b.input_ids, b), BatchTensor(b.attention_mask, b), true);
         auto [sum, n] = r.model->LossSum(hidden, BatchTensor(b.labels, b));
         if (step_loss_tokens > 0 && n > 0) (sum / static_cast<double>(step_loss_tokens)).backward();
         stats[0] += sum.item<double>();
@@ -154,9 +161,12 @@ Status RankLoop(Rank& r, const Plan& plan) {
       // Sum the gradients over ranks, as one flat buffer.
       if (plan.world > 1) {
         std::vector<at::Tensor> grads;
-        for (at::Tensor& p : params) grads.push_back(p.grad().defined() ? p.grad().reshape({-1}) : at::zeros({p.numel()}, p.options()));
+        for (at::Tensor& p : params)
+          grads.push_back(p.grad().defined() ? p.grad().reshape({-1})
+                                             : at::zeros({p.numel()}, p.options()));
         at::Tensor flat = at::cat(grads).contiguous();
-        TRAINER_RETURN_IF_ERROR(r.comm->AllReduceSum(flat.data_ptr<float>(), static_cast<size_t>(flat.numel())));
+        TRAINER_RETURN_IF_ERROR(
+            r.comm->AllReduceSum(flat.data_ptr<float>(), static_cast<size_t>(flat.numel())));
         int64_t off = 0;
         at::NoGradGuard no_grad;
         for (at::Tensor& p : params) {
@@ -185,7 +195,8 @@ Status RankLoop(Rank& r, const Plan& plan) {
           }
         }
       }
-      const double lr = c.learning_rate * LrFactor(c.lr_scheduler, step, plan.total_steps, c.warmup_steps);
+      const double lr =
+          c.learning_rate * LrFactor(c.lr_scheduler, step, plan.total_steps, c.warmup_steps);
       opt.Step(lr, c.weight_decay);
       for (at::Tensor& p : params) {
         if (p.grad().defined()) {
@@ -194,14 +205,16 @@ Status RankLoop(Rank& r, const Plan& plan) {
         }
       }
       ++step;
-      const double loss = step_loss_tokens > 0 ? stats[0] / static_cast<double>(step_loss_tokens) : 0.0;
+      const double loss =
+          step_loss_tokens > 0 ? stats[0] / static_cast<double>(step_loss_tokens) : 0.0;
       if (lead) {
         rep.losses.push_back(loss);
         rep.tokens += static_cast<int64_t>(stats[1]);
         rep.loss_tokens += step_loss_tokens;
       }
       std::optional<double> eval;
-      if (step == plan.total_steps || (plan.options.eval_every_steps > 0 && step % plan.options.eval_every_steps == 0)) {
+      if (step == plan.total_steps ||
+          (plan.options.eval_every_steps > 0 && step % plan.options.eval_every_steps == 0)) {
         TRAINER_ASSIGN_OR_RETURN(eval, evaluate(step));
       }
       if (lead && plan.options.on_progress) {
@@ -244,7 +257,9 @@ Status GuardedRankLoop(Rank& r, const Plan& plan) {
 Result<at::Device> ParseDevice(const std::string& s) {
   if (s == "cpu") return at::Device(at::kCPU);
   if (s == "cuda" || s.rfind("cuda:", 0) == 0) {
-    if (!at::hasCUDA()) return FailedPrecondition("device " + s + ": this LibTorch has no CUDA support or no GPU is visible");
+    if (!at::hasCUDA())
+      return FailedPrecondition("device " + s +
+                                ": this LibTorch has no CUDA support or no GPU is visible");
     int index = 0;
     if (s.size() > 5) {
       std::string n = s.substr(5);
@@ -253,14 +268,16 @@ Result<at::Device> ParseDevice(const std::string& s) {
       }
       index = std::stoi(n);
     }
-    if (index >= static_cast<int>(at::getNumGPUs())) return FailedPrecondition("device " + s + " does not exist");
+    if (index >= static_cast<int>(at::getNumGPUs()))
+      return FailedPrecondition("device " + s + " does not exist");
     return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
   return InvalidArgument("device \"" + s + "\" is not cpu, cuda or cuda:N");
 }
 
-Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const TrainingConfig& config,
-                        const TrainOptions& options, const EngineOptions& engine) {
+Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
+                        const TrainingConfig& config, const TrainOptions& options,
+                        const EngineOptions& engine) {
   TRAINER_RETURN_IF_ERROR(ValidateTrainingConfig(config));
   // Valid in the training section's form, but nothing to do: refused rather than returning an
   // untrained adapter.
@@ -279,16 +296,21 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const Tr
   }
   if (options.loss_chunk_rows < 0) return InvalidArgument("loss_chunk_rows must be >= 0");
   if (options.activation_checkpointing && config.dropout > 0) {
-    return InvalidArgument("activation checkpointing needs LoRA dropout 0 (the recomputed layer would draw new masks)");
+    return InvalidArgument(
+        "activation checkpointing needs LoRA dropout 0 (the recomputed layer would draw new "
+        "masks)");
   }
   std::vector<at::Device> devices = {device};
   if (device.is_cuda() && options.num_gpus > 1) {
 #ifndef TRIAD_HAVE_NCCL
-    return FailedPrecondition("num_gpus " + std::to_string(options.num_gpus) + ": this build has no NCCL");
+    return FailedPrecondition("num_gpus " + std::to_string(options.num_gpus) +
+                              ": this build has no NCCL");
 #else
-    if (options.num_gpus > static_cast<int>(at::getNumGPUs())) return FailedPrecondition("num_gpus exceeds the visible GPUs");
+    if (options.num_gpus > static_cast<int>(at::getNumGPUs()))
+      return FailedPrecondition("num_gpus exceeds the visible GPUs");
     devices.clear();
-    for (int i = 0; i < options.num_gpus; ++i) devices.push_back(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    for (int i = 0; i < options.num_gpus; ++i)
+      devices.push_back(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(i)));
 #endif
   } else if (device.is_cpu() && engine.cpu_ranks > 1) {
     devices.assign(engine.cpu_ranks, device);
@@ -306,34 +328,41 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const Tr
     owned_tokenizer = std::move(t).value();
     tokenizer = owned_tokenizer.get();
 #else
-    return Unimplemented("tokenizer.json: this build has no tokenizer (triad_tokenizer was not built)");
+    return Unimplemented(
+        "tokenizer.json: this build has no tokenizer (triad_tokenizer was not built)");
 #endif
   }
   if (tokenizer->VocabSize() > plan.model.vocab_size) {
-    return InvalidArgument("tokenizer has " + std::to_string(tokenizer->VocabSize()) + " ids but the model's vocab_size is " +
+    return InvalidArgument("tokenizer has " + std::to_string(tokenizer->VocabSize()) +
+                           " ids but the model's vocab_size is " +
                            std::to_string(plan.model.vocab_size));
   }
   TRAINER_ASSIGN_OR_RETURN(DatasetOptions dopts, DatasetOptionsFor(plan.model, *tokenizer));
   TRAINER_ASSIGN_OR_RETURN(std::vector<Example> examples, TokenizeJsonl(data, *tokenizer, dopts));
-  TRAINER_RETURN_IF_ERROR(SplitExamples(std::move(examples), config.eval_fraction, config.seed, plan.train, plan.eval));
+  TRAINER_RETURN_IF_ERROR(
+      SplitExamples(std::move(examples), config.eval_fraction, config.seed, plan.train, plan.eval));
   plan.pad_id = static_cast<int32_t>(plan.model.pad_token_id.value_or(dopts.eos_id.value_or(0)));
   {
     std::vector<size_t> order(plan.train.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::vector<Batch> b = MakeBatches(plan.train, order, config.batch_size, config.sequence_length, config.packing, plan.pad_id);
+    std::vector<Batch> b = MakeBatches(plan.train, order, config.batch_size, config.sequence_length,
+                                       config.packing, plan.pad_id);
     plan.batches_per_epoch = static_cast<int64_t>(b.size());
     WipeBatches(b);
     std::vector<size_t> eorder(plan.eval.size());
     for (size_t i = 0; i < eorder.size(); ++i) eorder[i] = i;
-    plan.eval_batches = MakeBatches(plan.eval, eorder, config.batch_size, config.sequence_length, config.packing, plan.pad_id);
+    plan.eval_batches = MakeBatches(plan.eval, eorder, config.batch_size, config.sequence_length,
+                                    config.packing, plan.pad_id);
   }
   const int64_t group = config.gradient_accumulation_steps * plan.world;
   plan.steps_per_epoch = (plan.batches_per_epoch + group - 1) / group;
   plan.total_steps = config.max_steps > 0 ? config.max_steps : config.epochs * plan.steps_per_epoch;
 
   // Models, one replica per rank, identical LoRA initialization.
-  TRAINER_ASSIGN_OR_RETURN(auto tensors, LoadCheckpoint(files.safetensors, files.safetensors_index_json));
-  LoraSettings lora{config.rank, config.alpha, config.dropout, config.use_rslora, config.target_modules};
+  TRAINER_ASSIGN_OR_RETURN(auto tensors,
+                           LoadCheckpoint(files.safetensors, files.safetensors_index_json));
+  LoraSettings lora{config.rank, config.alpha, config.dropout, config.use_rslora,
+                    config.target_modules};
   std::vector<Rank> ranks(plan.world);
   std::vector<std::unique_ptr<Communicator>> comms;
 #ifdef TRIAD_HAVE_NCCL
@@ -349,12 +378,15 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const Tr
     mo.device = devices[i];
     mo.compute_dtype = precision == "bf16" ? at::kBFloat16 : at::kFloat;
     mo.activation_checkpointing = options.activation_checkpointing;
-    mo.loss_chunk_rows = options.loss_chunk_rows > 0 ? options.loss_chunk_rows : devices[i].is_cuda() ? 4096 : 0;
+    mo.loss_chunk_rows = options.loss_chunk_rows > 0 ? options.loss_chunk_rows
+                         : devices[i].is_cuda()      ? 4096
+                                                     : 0;
     auto m = DecoderModel::Load(plan.model, tensors, mo);
     if (!m.ok()) return m.status();
     ranks[i].model = std::move(m).value();
     TRAINER_RETURN_IF_ERROR(ranks[i].model->InitLora(lora, static_cast<uint64_t>(config.seed)));
-    ranks[i].model->SeedDropout(static_cast<uint64_t>(config.seed) * 7919ull + static_cast<uint64_t>(i));
+    ranks[i].model->SeedDropout(static_cast<uint64_t>(config.seed) * 7919ull +
+                                static_cast<uint64_t>(i));
     ranks[i].rank = i;
     ranks[i].comm = comms[i].get();
   }
@@ -366,7 +398,8 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const Tr
   }
   Status lead_status = GuardedRankLoop(ranks[0], plan);
   for (auto& t : threads) t.join();
-  const int64_t n_train = static_cast<int64_t>(plan.train.size()), n_eval = static_cast<int64_t>(plan.eval.size());
+  const int64_t n_train = static_cast<int64_t>(plan.train.size()),
+                n_eval = static_cast<int64_t>(plan.eval.size());
   WipeExamples(plan.train);
   WipeExamples(plan.eval);
   WipeBatches(plan.eval_batches);
@@ -395,8 +428,9 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data, const Tr
 
 }  // namespace
 
-Result<TrainResult> RunTraining(const ModelFiles& model, std::string_view data, const TrainingConfig& config,
-                                const TrainOptions& options, const EngineOptions& engine) {
+Result<TrainResult> RunTraining(const ModelFiles& model, std::string_view data,
+                                const TrainingConfig& config, const TrainOptions& options,
+                                const EngineOptions& engine) {
   try {
     return Run(model, data, config, options, engine);
   } catch (const c10::Error& e) {
@@ -408,8 +442,8 @@ Result<TrainResult> RunTraining(const ModelFiles& model, std::string_view data, 
 
 }  // namespace internal
 
-Result<TrainResult> Train(const ModelFiles& model, std::string_view dataset_jsonl, const TrainingConfig& config,
-                          const TrainOptions& options) {
+Result<TrainResult> Train(const ModelFiles& model, std::string_view dataset_jsonl,
+                          const TrainingConfig& config, const TrainOptions& options) {
   return internal::RunTraining(model, dataset_jsonl, config, options, internal::EngineOptions());
 }
 

@@ -11,8 +11,9 @@ struct EngineOptions {
   int cpu_ranks = 1;
 };
 
-Result<TrainResult> RunTraining(const ModelFiles& model, std::string_view dataset_jsonl, const TrainingConfig& config,
-                                const TrainOptions& options, const EngineOptions& engine);
+Result<TrainResult> RunTraining(const ModelFiles& model, std::string_view dataset_jsonl,
+                                const TrainingConfig& config, const TrainOptions& options,
+                                const EngineOptions& engine);
 
 }  // namespace triad::trainer::internal
 

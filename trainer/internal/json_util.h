@@ -1,5 +1,5 @@
-// Strict JSON parsing for trainer/ (no absl here): nlohmann with duplicate keys and excessive nesting
-// rejected, exceptions caught and turned into a Status.
+// Strict JSON parsing for trainer/ (no absl here): nlohmann with duplicate keys and excessive
+// nesting rejected, exceptions caught and turned into a Status.
 #ifndef TRIAD_TRAINER_INTERNAL_JSON_UTIL_H_
 #define TRIAD_TRAINER_INTERNAL_JSON_UTIL_H_
 

@@ -12,7 +12,8 @@
 namespace triad::trainer::internal {
 namespace {
 
-constexpr const char* kProjections[] = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+constexpr const char* kProjections[] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                        "gate_proj", "up_proj", "down_proj"};
 
 at::Tensor RotateHalf(const at::Tensor& x) {
   int64_t half = x.size(-1) / 2;
@@ -21,10 +22,12 @@ at::Tensor RotateHalf(const at::Tensor& x) {
 
 // transformers' rope_init_fn for "default" and "llama3", in float32 as it computes them.
 at::Tensor InvFreq(const ModelConfig& c) {
-  at::Tensor exponent = at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(c.head_dim);
+  at::Tensor exponent =
+      at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(c.head_dim);
   at::Tensor inv_freq = at::pow(at::Scalar(c.rope.theta), exponent).reciprocal();
   if (c.rope.type == "llama3") {
-    const double factor = c.rope.factor, low = c.rope.low_freq_factor, high = c.rope.high_freq_factor;
+    const double factor = c.rope.factor, low = c.rope.low_freq_factor,
+                 high = c.rope.high_freq_factor;
     const double old_len = static_cast<double>(c.rope.original_max_position_embeddings);
     const double low_freq_wavelen = old_len / low, high_freq_wavelen = old_len / high;
     at::Tensor wavelen = inv_freq.reciprocal() * (2 * M_PI);
@@ -37,21 +40,24 @@ at::Tensor InvFreq(const ModelConfig& c) {
   return inv_freq;
 }
 
-// Activation checkpointing: the layer runs without saving activations in forward and is recomputed in
-// backward. Arguments: x, the layer's LoRA weights, then constants.
+// Activation checkpointing: the layer runs without saving activations in forward and is recomputed
+// in backward. Arguments: x, the layer's LoRA weights, then constants.
 struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
-  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
-                                                at::TensorList params, const at::Tensor& cos, const at::Tensor& sin,
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const at::Tensor& x, at::TensorList params,
+                                                const at::Tensor& cos, const at::Tensor& sin,
                                                 const c10::optional<at::Tensor>& bias,
-                                                const c10::optional<at::Tensor>& row_valid, int64_t layer,
-                                                int64_t model) {
-    std::vector<at::Tensor> saved = {x, cos, sin, bias.value_or(at::Tensor()), row_valid.value_or(at::Tensor())};
+                                                const c10::optional<at::Tensor>& row_valid,
+                                                int64_t layer, int64_t model) {
+    std::vector<at::Tensor> saved = {x, cos, sin, bias.value_or(at::Tensor()),
+                                     row_valid.value_or(at::Tensor())};
     for (const at::Tensor& p : params) saved.push_back(p);
     ctx->save_for_backward(saved);
     ctx->saved_data["layer"] = layer;
     ctx->saved_data["model"] = model;
     auto* m = reinterpret_cast<DecoderModel*>(model);
-    return {m->LayerForward(layer, x, cos, sin, bias.value_or(at::Tensor()), row_valid.value_or(at::Tensor()), true)};
+    return {m->LayerForward(layer, x, cos, sin, bias.value_or(at::Tensor()),
+                            row_valid.value_or(at::Tensor()), true)};
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -68,7 +74,8 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
                                        /*create_graph=*/false, /*allow_unused=*/true);
     torch::autograd::variable_list result;
     for (auto& g : grads) result.push_back(g);
-    for (int i = 0; i < 6; ++i) result.push_back(at::Tensor());  // cos, sin, bias, row_valid, layer, model
+    for (int i = 0; i < 6; ++i)
+      result.push_back(at::Tensor());  // cos, sin, bias, row_valid, layer, model
     return result;
   }
 };
@@ -85,11 +92,21 @@ void ZeroTensor(at::Tensor& t) {
 Result<at::Tensor> ToTensor(const TensorView& view) {
   at::ScalarType type;
   switch (view.dtype) {
-    case Dtype::kF32: type = at::kFloat; break;
-    case Dtype::kF16: type = at::kHalf; break;
-    case Dtype::kBF16: type = at::kBFloat16; break;
-    case Dtype::kI64: type = at::kLong; break;
-    case Dtype::kI32: type = at::kInt; break;
+    case Dtype::kF32:
+      type = at::kFloat;
+      break;
+    case Dtype::kF16:
+      type = at::kHalf;
+      break;
+    case Dtype::kBF16:
+      type = at::kBFloat16;
+      break;
+    case Dtype::kI64:
+      type = at::kLong;
+      break;
+    case Dtype::kI32:
+      type = at::kInt;
+      break;
     default:
       return InvalidArgument("tensor \"" + view.name + "\" has dtype " + DtypeName(view.dtype) +
                              "; weights must be F32, F16 or BF16");
@@ -99,19 +116,20 @@ Result<at::Tensor> ToTensor(const TensorView& view) {
   return t;
 }
 
-Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConfig& config,
-                                                         const std::map<std::string, TensorView>& tensors,
-                                                         const ModelOptions& options) {
+Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(
+    const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
+    const ModelOptions& options) {
   std::unique_ptr<DecoderModel> m(new DecoderModel(config, options));
   std::set<std::string> used;
   std::map<std::string, at::Tensor> w;
   for (const ExpectedTensor& e : ExpectedTensors(config)) {
     auto it = tensors.find(e.name);
-    if (it == tensors.end()) return InvalidArgument("checkpoint: missing tensor \"" + e.name + "\"");
+    if (it == tensors.end())
+      return InvalidArgument("checkpoint: missing tensor \"" + e.name + "\"");
     const TensorView& v = it->second;
     if (v.dtype != Dtype::kF32 && v.dtype != Dtype::kF16 && v.dtype != Dtype::kBF16) {
-      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has dtype " + DtypeName(v.dtype) +
-                             " (weights must be F32, F16 or BF16)");
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has dtype " +
+                             DtypeName(v.dtype) + " (weights must be F32, F16 or BF16)");
     }
     if (v.shape != e.shape) {
       auto str = [](const std::vector<int64_t>& s) {
@@ -119,21 +137,24 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConfig& conf
         for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
         return o + "]";
       };
-      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has shape " + str(v.shape) + "; config.json implies " +
-                             str(e.shape));
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has shape " + str(v.shape) +
+                             "; config.json implies " + str(e.shape));
     }
     TRAINER_ASSIGN_OR_RETURN(at::Tensor t, ToTensor(v));
     at::Tensor placed = t.to(options.device, options.compute_dtype).contiguous();
-    if (!placed.is_same(t)) ZeroTensor(t);  // the staging copy (to() returns t itself when nothing changes)
+    if (!placed.is_same(t))
+      ZeroTensor(t);  // the staging copy (to() returns t itself when nothing changes)
     w[e.name] = placed;
     used.insert(e.name);
   }
   for (const auto& [name, view] : tensors) {
     if (used.count(name)) continue;
     const std::string suffix = ".rotary_emb.inv_freq";  // older Llama checkpoints keep this buffer
-    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) continue;
-    return InvalidArgument("checkpoint: unexpected tensor \"" + name + "\" for a " + config.model_type +
-                           " model with this config.json");
+    if (name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      continue;
+    return InvalidArgument("checkpoint: unexpected tensor \"" + name + "\" for a " +
+                           config.model_type + " model with this config.json");
   }
   m->embed_ = w["model.embed_tokens.weight"];
   m->final_norm_ = w["model.norm.weight"];
@@ -184,7 +205,8 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(const ModelConfig& conf
     fuse({&layer.q, &layer.k, &layer.v}, layer.qkv_weight, layer.qkv_bias);
     fuse({&layer.gate, &layer.up}, layer.gate_up_weight, layer.gate_up_bias);
     // Release the separate (now zeroed) copies at once, so loading never holds two of each layer.
-    for (const char* name : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "mlp.gate_proj", "mlp.up_proj"}) {
+    for (const char* name : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                             "mlp.gate_proj", "mlp.up_proj"}) {
       w.erase(p + name + ".weight");
       w.erase(p + name + ".bias");
     }
@@ -226,15 +248,17 @@ Status DecoderModel::InitLora(const LoraSettings& lora, uint64_t seed) {
     at::Tensor a = at::empty({lora.rank, in}, at::kFloat);
     a.uniform_(-bound, bound, gen);
     l->lora_a = a.to(options_.device).set_requires_grad(true);
-    l->lora_b = at::zeros({out, lora.rank}, at::TensorOptions().dtype(at::kFloat).device(options_.device))
-                    .set_requires_grad(true);
+    l->lora_b =
+        at::zeros({out, lora.rank}, at::TensorOptions().dtype(at::kFloat).device(options_.device))
+            .set_requires_grad(true);
     l->scaling = lora.Scaling();
     l->dropout = lora.dropout;
   }
   return Status::Ok();
 }
 
-Status DecoderModel::LoadLora(const LoraSettings& lora, const std::map<std::string, TensorView>& adapter) {
+Status DecoderModel::LoadLora(const LoraSettings& lora,
+                              const std::map<std::string, TensorView>& adapter) {
   lora_ = lora;
   std::set<std::string> targets(lora.targets.begin(), lora.targets.end());
   std::set<std::string> used;
@@ -249,8 +273,10 @@ Status DecoderModel::LoadLora(const LoraSettings& lora, const std::map<std::stri
       if (it == adapter.end()) return InvalidArgument("adapter: missing tensor \"" + key + "\"");
       std::vector<int64_t> want = is_a ? std::vector<int64_t>{lora.rank, l->weight.size(1)}
                                        : std::vector<int64_t>{l->weight.size(0), lora.rank};
-      if (it->second.shape != want) return InvalidArgument("adapter: tensor \"" + key + "\" has the wrong shape");
-      if (it->second.dtype != Dtype::kF32 && it->second.dtype != Dtype::kF16 && it->second.dtype != Dtype::kBF16) {
+      if (it->second.shape != want)
+        return InvalidArgument("adapter: tensor \"" + key + "\" has the wrong shape");
+      if (it->second.dtype != Dtype::kF32 && it->second.dtype != Dtype::kF16 &&
+          it->second.dtype != Dtype::kBF16) {
         return InvalidArgument("adapter: tensor \"" + key + "\" is not F32, F16 or BF16");
       }
       TRAINER_ASSIGN_OR_RETURN(at::Tensor t, ToTensor(it->second));
@@ -290,7 +316,8 @@ at::Tensor DecoderModel::Proj(const Linear& l, const at::Tensor& x, bool train) 
   return AddLora(l, x, y, train);
 }
 
-at::Tensor DecoderModel::AddLora(const Linear& l, const at::Tensor& x, const at::Tensor& y, bool train) {
+at::Tensor DecoderModel::AddLora(const Linear& l, const at::Tensor& x, const at::Tensor& y,
+                                 bool train) {
   if (!l.lora_a.defined()) return y;
   at::Tensor in = x;
   if (train && l.dropout > 0) {
@@ -333,7 +360,8 @@ at::Tensor DecoderModel::Attention(const at::Tensor& q, const at::Tensor& k, con
     if (bias.defined()) {
       scores = scores + bias;
     } else {
-      at::Tensor causal = at::full({s, s}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1);
+      at::Tensor causal =
+          at::full({s, s}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1);
       scores = scores + causal;
     }
     at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
@@ -343,17 +371,20 @@ at::Tensor DecoderModel::Attention(const at::Tensor& q, const at::Tensor& k, con
   return out;
 }
 
-at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                      const at::Tensor& bias, const at::Tensor& row_valid, bool train) {
+at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at::Tensor& cos,
+                                      const at::Tensor& sin, const at::Tensor& bias,
+                                      const at::Tensor& row_valid, bool train) {
   Layer& L = layers_[li];
   const int64_t b = x.size(0), s = x.size(1), nh = config_.num_heads, nkv = config_.num_kv_heads,
                 hd = config_.head_dim;
   at::Tensor h = RmsNorm(x, L.input_norm);
-  at::Tensor qkv = L.qkv_bias.defined() ? at::linear(h, L.qkv_weight, L.qkv_bias) : at::linear(h, L.qkv_weight);
+  at::Tensor qkv =
+      L.qkv_bias.defined() ? at::linear(h, L.qkv_weight, L.qkv_bias) : at::linear(h, L.qkv_weight);
   const int64_t nq = nh * hd, nk = nkv * hd;
   at::Tensor q = AddLora(L.q, h, qkv.narrow(-1, 0, nq), train).reshape({b, s, nh, hd});
   at::Tensor k = AddLora(L.k, h, qkv.narrow(-1, nq, nk), train).reshape({b, s, nkv, hd});
-  at::Tensor v = AddLora(L.v, h, qkv.narrow(-1, nq + nk, nk), train).reshape({b, s, nkv, hd}).transpose(1, 2);
+  at::Tensor v =
+      AddLora(L.v, h, qkv.narrow(-1, nq + nk, nk), train).reshape({b, s, nkv, hd}).transpose(1, 2);
   if (config_.qk_norm) {
     q = RmsNorm(q, L.q_norm);
     k = RmsNorm(k, L.k_norm);
@@ -374,7 +405,8 @@ at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at:
   return out + mlp;
 }
 
-at::Tensor DecoderModel::Hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask, bool train) {
+at::Tensor DecoderModel::Hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                bool train) {
   const at::Device dev = options_.device;
   at::Tensor ids = input_ids.to(dev, at::kLong);
   const int64_t b = ids.size(0), s = ids.size(1);
@@ -386,22 +418,26 @@ at::Tensor DecoderModel::Hidden(const at::Tensor& input_ids, const at::Tensor& a
   at::Tensor emb = at::cat({freqs, freqs}, -1);
   at::Tensor cos = emb.cos().to(options_.compute_dtype), sin = emb.sin().to(options_.compute_dtype);
 
-  // Additive mask: causal, sliding window, padding. Rows that may attend to nothing (queries on left
-  // padding) are unmasked here and zeroed after attention, which is what SDPA returns for them.
+  // Additive mask: causal, sliding window, padding. Rows that may attend to nothing (queries on
+  // left padding) are unmasked here and zeroed after attention, which is what SDPA returns for
+  // them.
   at::Tensor bias, row_valid;
   const bool padded = attention_mask.defined() && !attention_mask.to(at::kCPU).all().item<bool>();
   if (padded || config_.sliding_window > 0) {
     at::Tensor qi = at::arange(s, at::TensorOptions().dtype(at::kLong).device(dev)).unsqueeze(1);
     at::Tensor ki = qi.transpose(0, 1);
     at::Tensor allowed = (ki <= qi);
-    if (config_.sliding_window > 0) allowed = allowed.logical_and((qi - ki) < config_.sliding_window);
+    if (config_.sliding_window > 0)
+      allowed = allowed.logical_and((qi - ki) < config_.sliding_window);
     allowed = allowed.unsqueeze(0).expand({b, s, s});
     if (padded) allowed = allowed.logical_and(attention_mask.to(dev).to(at::kBool).unsqueeze(1));
     at::Tensor any = allowed.any(-1, /*keepdim=*/true);  // [B, S, 1]
     allowed = allowed.logical_or(any.logical_not());
     bias = at::zeros({b, 1, s, s}, at::TensorOptions().dtype(options_.compute_dtype).device(dev))
-               .masked_fill(allowed.logical_not().unsqueeze(1), -std::numeric_limits<float>::infinity());
-    if (!any.all().item<bool>()) row_valid = any.unsqueeze(1).to(options_.compute_dtype);  // [B, 1, S, 1]
+               .masked_fill(allowed.logical_not().unsqueeze(1),
+                            -std::numeric_limits<float>::infinity());
+    if (!any.all().item<bool>())
+      row_valid = any.unsqueeze(1).to(options_.compute_dtype);  // [B, 1, S, 1]
   }
 
   const bool checkpoint = options_.activation_checkpointing && train && at::GradMode::is_enabled();
@@ -415,8 +451,10 @@ at::Tensor DecoderModel::Hidden(const at::Tensor& input_ids, const at::Tensor& a
           params.push_back(p->lora_b);
         }
       }
-      c10::optional<at::Tensor> ob = bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
-      c10::optional<at::Tensor> orv = row_valid.defined() ? c10::optional<at::Tensor>(row_valid) : c10::nullopt;
+      c10::optional<at::Tensor> ob =
+          bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
+      c10::optional<at::Tensor> orv =
+          row_valid.defined() ? c10::optional<at::Tensor>(row_valid) : c10::nullopt;
       x = CheckpointedLayer::apply(x, at::TensorList(params), cos, sin, ob, orv, l,
                                    reinterpret_cast<int64_t>(this))[0];
     } else {
@@ -426,15 +464,19 @@ at::Tensor DecoderModel::Hidden(const at::Tensor& input_ids, const at::Tensor& a
   return RmsNorm(x, final_norm_);
 }
 
-at::Tensor DecoderModel::Logits(const at::Tensor& hidden) { return at::linear(hidden, lm_head_).to(at::kFloat); }
+at::Tensor DecoderModel::Logits(const at::Tensor& hidden) {
+  return at::linear(hidden, lm_head_).to(at::kFloat);
+}
 
-std::pair<at::Tensor, int64_t> DecoderModel::LossSum(const at::Tensor& hidden, const at::Tensor& labels) {
+std::pair<at::Tensor, int64_t> DecoderModel::LossSum(const at::Tensor& hidden,
+                                                     const at::Tensor& labels) {
   const int64_t s = hidden.size(1), hsz = hidden.size(2);
   at::Tensor h = hidden.narrow(1, 0, s - 1).reshape({-1, hsz});
   at::Tensor t = labels.to(hidden.device(), at::kLong).narrow(1, 1, s - 1).reshape({-1});
   at::Tensor idx = (t != -100).nonzero().squeeze(1);
   const int64_t n = idx.numel();
-  if (n == 0) return {at::zeros({}, hidden.options().dtype(at::kFloat)) * h.sum().to(at::kFloat), 0};
+  if (n == 0)
+    return {at::zeros({}, hidden.options().dtype(at::kFloat)) * h.sum().to(at::kFloat), 0};
   at::Tensor hs = h.index_select(0, idx), ts = t.index_select(0, idx);
   const int64_t chunk = options_.loss_chunk_rows;
   if (chunk <= 0 || n <= chunk) {
@@ -455,7 +497,8 @@ std::pair<at::Tensor, int64_t> DecoderModel::LossSum(const at::Tensor& hidden, c
       total += (at::logsumexp(lg, -1) - lg.gather(1, tc).squeeze(1)).sum();
       at::Tensor p = at::softmax(lg, -1);
       p.scatter_add_(1, tc, at::full({len, 1}, -1.0f, p.options()));
-      grad.narrow(0, start, len).copy_(at::matmul(p.to(lm_head_.scalar_type()), lm_head_).to(at::kFloat));
+      grad.narrow(0, start, len)
+          .copy_(at::matmul(p.to(lm_head_.scalar_type()), lm_head_).to(at::kFloat));
     }
   }
   at::Tensor sur = (hs.to(at::kFloat) * grad).sum();
@@ -512,10 +555,12 @@ Result<std::string> DecoderModel::AdapterSafetensors() const {
 
 Result<std::string> DecoderModel::MergedSafetensors() const {
   at::NoGradGuard no_grad;
-  const at::ScalarType out_type = config_.dtype == "bfloat16" ? at::kBFloat16
+  const at::ScalarType out_type = config_.dtype == "bfloat16"  ? at::kBFloat16
                                   : config_.dtype == "float16" ? at::kHalf
                                                                : at::kFloat;
-  const Dtype out_dtype = out_type == at::kBFloat16 ? Dtype::kBF16 : out_type == at::kHalf ? Dtype::kF16 : Dtype::kF32;
+  const Dtype out_dtype = out_type == at::kBFloat16 ? Dtype::kBF16
+                          : out_type == at::kHalf   ? Dtype::kF16
+                                                    : Dtype::kF32;
   std::map<std::string, at::Tensor> named;
   named["model.embed_tokens.weight"] = embed_;
   named["model.norm.weight"] = final_norm_;
@@ -554,8 +599,8 @@ void DecoderModel::Wipe() {
   ZeroTensor(final_norm_);
   ZeroTensor(lm_head_);
   for (Layer& L : layers_) {
-    for (at::Tensor* t : {&L.input_norm, &L.post_norm, &L.q_norm, &L.k_norm, &L.qkv_weight, &L.qkv_bias,
-                          &L.gate_up_weight, &L.gate_up_bias}) {
+    for (at::Tensor* t : {&L.input_norm, &L.post_norm, &L.q_norm, &L.k_norm, &L.qkv_weight,
+                          &L.qkv_bias, &L.gate_up_weight, &L.gate_up_bias}) {
       ZeroTensor(*t);
     }
     for (Linear* p : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {

@@ -1,5 +1,6 @@
 // Learning-rate schedules as transformers' get_scheduler builds them (LambdaLR factors), indexed by
-// the optimizer step about to be taken (0-based), as the Trainer steps the scheduler after each step.
+// the optimizer step about to be taken (0-based), as the Trainer steps the scheduler after each
+// step.
 #ifndef TRIAD_TRAINER_INTERNAL_SCHEDULE_H_
 #define TRIAD_TRAINER_INTERNAL_SCHEDULE_H_
 
