@@ -117,8 +117,10 @@ struct TrainReport {
   int64_t trainable_parameters = 0;
   std::string device;
   std::string precision;
-  std::string ToJson()
-      const;  // {"steps":..,"tokens":..,"losses":[..],"eval_losses":[{"step","loss"}],..}
+  // {"steps", "total_steps", "epochs", "train_examples", "eval_examples", "tokens", "loss_tokens",
+  //  "losses": [..], "final_loss", "eval_losses": [{"step", "loss"}], "wall_seconds",
+  //  "tokens_per_second", "trainable_parameters", "device", "precision"}
+  std::string ToJson() const;
 };
 
 struct OutputFile {
@@ -127,8 +129,8 @@ struct OutputFile {
 };
 
 struct TrainResult {
-  std::vector<OutputFile>
-      adapter;  // adapter_config.json + adapter_model.safetensors (PEFT layout, F32)
+  // adapter_config.json + adapter_model.safetensors (PEFT layout, F32).
+  std::vector<OutputFile> adapter;
   std::vector<OutputFile> merged;  // with merge: config.json + model.safetensors (base dtype)
   TrainReport report;
 };
