@@ -18,7 +18,26 @@ uint64_t SplitMix64(uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// Appends the encoding of `text` with or without loss.
+void ZeroBytes(std::string& s) {
+  volatile char* p = s.data();
+  for (size_t i = 0; i < s.size(); ++i) p[i] = 0;
+}
+
+// Zeroes every string value of a parsed line (the data) before the parser frees it.
+void WipeJson(json& j) {
+  if (j.is_string()) {
+    ZeroBytes(j.get_ref<std::string&>());
+  } else if (j.is_structured()) {
+    for (json& e : j) WipeJson(e);
+  }
+}
+
+struct JsonWiper {
+  json& j;
+  ~JsonWiper() { WipeJson(j); }
+};
+
+// Appends the encoding of `text` with or without loss; wipes the tokenizer's copy of the pieces.
 Status Append(const Tokenizer& tok, std::string_view text, bool special, bool loss, Example& ex) {
   if (text.empty()) return Status::Ok();
   auto enc = tok.Encode(text, special);
@@ -27,6 +46,8 @@ Status Append(const Tokenizer& tok, std::string_view text, bool special, bool lo
     ex.ids.push_back(id);
     ex.labels.push_back(loss ? id : kIgnoreIndex);
   }
+  for (std::string& piece : enc->tokens) ZeroBytes(piece);
+  std::fill(enc->ids.begin(), enc->ids.end(), 0);
   return Status::Ok();
 }
 
@@ -35,12 +56,14 @@ void AppendId(int32_t id, bool loss, Example& ex) {
   ex.labels.push_back(loss ? id : kIgnoreIndex);
 }
 
-Result<std::string> StringField(const json& j, const char* key) {
+// A view of a string member (valid while `j` lives: no copy of the data).
+Result<std::string_view> StringField(const json& j, const char* key) {
   if (!j.contains(key)) return InvalidArgument(std::string("missing \"") + key + "\"");
-  if (!j[key].is_string())
+  if (!j[key].is_string()) {
     return InvalidArgument(std::string("\"") + key + "\" must be a string, not " +
                            internal::JsonTypeName(j[key]));
-  return j[key].get<std::string>();
+  }
+  return std::string_view(j[key].get_ref<const std::string&>());
 }
 
 Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOptions& o) {
@@ -68,24 +91,26 @@ Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOp
     if (!role.ok()) return role.status().Annotate(where);
     auto content = StringField(m, "content");
     if (!content.ok()) return content.status().Annotate(where);
-    if (*role != "system" && *role != "user" && *role != "assistant") {
+    const std::string_view r = *role;
+    if (r != "system" && r != "user" && r != "assistant") {
       return InvalidArgument(where + ": role must be system, user or assistant");
     }
-    bool loss = *role == "assistant";
+    bool loss = r == "assistant";
     any_assistant |= loss;
     if (o.chat_format == ChatFormat::kChatml) {
-      TRAINER_RETURN_IF_ERROR(Append(tok, "<|im_start|>" + *role + "\n", false, false, ex));
+      TRAINER_RETURN_IF_ERROR(
+          Append(tok, "<|im_start|>" + std::string(r) + "\n", false, false, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, *content, false, loss, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, "<|im_end|>", false, loss, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, "\n", false, false, ex));
     } else {
       // The Llama-3 template trims the content.
-      std::string c = *content;
+      std::string_view c = *content;
       size_t b = c.find_first_not_of(" \t\n\r\f\v");
       size_t e = c.find_last_not_of(" \t\n\r\f\v");
-      c = b == std::string::npos ? "" : c.substr(b, e - b + 1);
-      TRAINER_RETURN_IF_ERROR(
-          Append(tok, "<|start_header_id|>" + *role + "<|end_header_id|>\n\n", false, false, ex));
+      c = b == std::string_view::npos ? std::string_view() : c.substr(b, e - b + 1);
+      TRAINER_RETURN_IF_ERROR(Append(
+          tok, "<|start_header_id|>" + std::string(r) + "<|end_header_id|>\n\n", false, false, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, c, false, loss, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, "<|eot_id|>", false, loss, ex));
     }
@@ -96,6 +121,7 @@ Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOp
 
 Result<Example> Line(std::string_view line, const Tokenizer& tok, const DatasetOptions& o) {
   TRAINER_ASSIGN_OR_RETURN(json j, internal::ParseJson(line, "", 16, /*may_quote=*/false));
+  JsonWiper wiper{j};
   if (!j.is_object()) return InvalidArgument("not a JSON object");
   bool has_prompt = j.contains("prompt"), has_completion = j.contains("completion"),
        has_text = j.contains("text"), has_messages = j.contains("messages");
@@ -107,14 +133,14 @@ Result<Example> Line(std::string_view line, const Tokenizer& tok, const DatasetO
   if (has_prompt || has_completion) {
     if (has_text || has_messages)
       return InvalidArgument("mixes prompt/completion with text or messages");
-    TRAINER_ASSIGN_OR_RETURN(std::string prompt, StringField(j, "prompt"));
-    TRAINER_ASSIGN_OR_RETURN(std::string completion, StringField(j, "completion"));
+    TRAINER_ASSIGN_OR_RETURN(std::string_view prompt, StringField(j, "prompt"));
+    TRAINER_ASSIGN_OR_RETURN(std::string_view completion, StringField(j, "completion"));
     if (completion.empty()) return InvalidArgument("\"completion\" is empty");
     TRAINER_RETURN_IF_ERROR(Append(tok, prompt, true, false, ex));
     TRAINER_RETURN_IF_ERROR(Append(tok, completion, ex.ids.empty(), true, ex));
   } else if (has_text) {
     if (has_messages) return InvalidArgument("mixes text and messages");
-    TRAINER_ASSIGN_OR_RETURN(std::string text, StringField(j, "text"));
+    TRAINER_ASSIGN_OR_RETURN(std::string_view text, StringField(j, "text"));
     if (text.empty()) return InvalidArgument("\"text\" is empty");
     TRAINER_RETURN_IF_ERROR(Append(tok, text, true, true, ex));
   } else if (has_messages) {
