@@ -30,6 +30,10 @@ void AddAttestCommands(CLI::App& app, Context& ctx);
 void AddKeygenCommands(CLI::App& app, Context& ctx);
 void AddContractCommands(CLI::App& app, Context& ctx);
 void AddAgeCommands(CLI::App& app, Context& ctx);  // encrypt, decrypt
+#ifdef TRIAD_HAVE_TRAINER
+// triad train, triad model init (cli/train.cc; only when trainer/ is built).
+void AddTrainCommands(CLI::App& app, Context& ctx);
+#endif
 
 }  // namespace triad::cli
 

@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
       AddKeygenCommands,
       AddContractCommands,
       AddAgeCommands,
+#ifdef TRIAD_HAVE_TRAINER
+      AddTrainCommands,
+#endif
   };
   for (Adder add : kGroups) add(app, ctx);
 

@@ -12,6 +12,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libsqlite3-dev
   libtorch-dev
+  libopenblas0-openmp   # Debian's LibTorch calls the system BLAS: OpenBLAS instead of the reference one (~20x)
   libgtest-dev libgmock-dev libbenchmark-dev
   zlib1g-dev                 # the age test kit's compressed vectors
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev

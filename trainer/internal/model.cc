@@ -1,0 +1,615 @@
+#include "trainer/internal/model.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/version.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+namespace triad::trainer::internal {
+namespace {
+
+constexpr const char* kProjections[] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                        "gate_proj", "up_proj", "down_proj"};
+
+at::Tensor RotateHalf(const at::Tensor& x) {
+  int64_t half = x.size(-1) / 2;
+  return at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);
+}
+
+// transformers' rope_init_fn for "default" and "llama3", in float32 as it computes them.
+at::Tensor InvFreq(const ModelConfig& c) {
+  at::Tensor exponent =
+      at::arange(0, c.head_dim, 2, at::kLong).to(at::kFloat) / static_cast<double>(c.head_dim);
+  at::Tensor inv_freq = at::pow(at::Scalar(c.rope.theta), exponent).reciprocal();
+  if (c.rope.type == "llama3") {
+    const double factor = c.rope.factor, low = c.rope.low_freq_factor,
+                 high = c.rope.high_freq_factor;
+    const double old_len = static_cast<double>(c.rope.original_max_position_embeddings);
+    const double low_freq_wavelen = old_len / low, high_freq_wavelen = old_len / high;
+    at::Tensor wavelen = inv_freq.reciprocal() * (2 * M_PI);
+    at::Tensor llama = at::where(wavelen > low_freq_wavelen, inv_freq / factor, inv_freq);
+    at::Tensor smooth = (old_len / wavelen - low) / (high - low);
+    at::Tensor smoothed = (1 - smooth) * llama / factor + smooth * llama;
+    at::Tensor medium = (wavelen >= high_freq_wavelen).logical_and(wavelen <= low_freq_wavelen);
+    inv_freq = at::where(medium, smoothed, llama);
+  }
+  return inv_freq;
+}
+
+// Activation checkpointing: the layer runs without saving activations in forward and is recomputed
+// in backward. Arguments: x, the layer's LoRA weights, then constants.
+struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const at::Tensor& x, at::TensorList params,
+                                                const at::Tensor& cos, const at::Tensor& sin,
+                                                const c10::optional<at::Tensor>& bias,
+                                                const c10::optional<at::Tensor>& row_valid,
+                                                int64_t layer, int64_t model) {
+    std::vector<at::Tensor> saved = {x, cos, sin, bias.value_or(at::Tensor()),
+                                     row_valid.value_or(at::Tensor())};
+    for (const at::Tensor& p : params) saved.push_back(p);
+    ctx->save_for_backward(saved);
+    ctx->saved_data["layer"] = layer;
+    ctx->saved_data["model"] = model;
+    auto* m = reinterpret_cast<DecoderModel*>(model);
+    return {m->LayerForward(layer, x, cos, sin, bias.value_or(at::Tensor()),
+                            row_valid.value_or(at::Tensor()), true)};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    auto saved = ctx->get_saved_variables();
+    auto* m = reinterpret_cast<DecoderModel*>(ctx->saved_data["model"].toInt());
+    int64_t layer = ctx->saved_data["layer"].toInt();
+    at::AutoGradMode enable(true);
+    at::Tensor x = saved[0].detach().requires_grad_(true);
+    std::vector<at::Tensor> inputs = {x};
+    for (size_t i = 5; i < saved.size(); ++i) inputs.push_back(saved[i]);
+    at::Tensor out = m->LayerForward(layer, x, saved[1], saved[2], saved[3], saved[4], true);
+    auto grads = torch::autograd::grad({out}, inputs, {grad_out[0]}, /*retain_graph=*/false,
+                                       /*create_graph=*/false, /*allow_unused=*/true);
+    torch::autograd::variable_list result;
+    for (auto& g : grads) result.push_back(g);
+    for (int i = 0; i < 6; ++i)
+      result.push_back(at::Tensor());  // cos, sin, bias, row_valid, layer, model
+    return result;
+  }
+};
+
+void ZeroTensor(at::Tensor& t) {
+  if (!t.defined()) return;
+  at::NoGradGuard no_grad;
+  if (t.grad().defined()) t.mutable_grad().zero_();
+  t.zero_();
+}
+
+}  // namespace
+
+Result<at::Tensor> ToTensor(const TensorView& view) {
+  at::ScalarType type;
+  switch (view.dtype) {
+    case Dtype::kF32:
+      type = at::kFloat;
+      break;
+    case Dtype::kF16:
+      type = at::kHalf;
+      break;
+    case Dtype::kBF16:
+      type = at::kBFloat16;
+      break;
+    case Dtype::kI64:
+      type = at::kLong;
+      break;
+    case Dtype::kI32:
+      type = at::kInt;
+      break;
+    default:
+      return InvalidArgument("tensor \"" + view.name + "\" has dtype " + DtypeName(view.dtype) +
+                             "; weights must be F32, F16 or BF16");
+  }
+  at::Tensor t = at::empty(view.shape, at::TensorOptions().dtype(type));
+  if (!view.data.empty()) std::memcpy(t.data_ptr(), view.data.data(), view.data.size());
+  return t;
+}
+
+Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(
+    const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
+    const ModelOptions& options) {
+  std::unique_ptr<DecoderModel> m(new DecoderModel(config, options));
+  std::set<std::string> used;
+  std::map<std::string, at::Tensor> w;
+  for (const ExpectedTensor& e : ExpectedTensors(config)) {
+    auto it = tensors.find(e.name);
+    if (it == tensors.end())
+      return InvalidArgument("checkpoint: missing tensor \"" + e.name + "\"");
+    const TensorView& v = it->second;
+    if (v.dtype != Dtype::kF32 && v.dtype != Dtype::kF16 && v.dtype != Dtype::kBF16) {
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has dtype " +
+                             DtypeName(v.dtype) + " (weights must be F32, F16 or BF16)");
+    }
+    if (v.shape != e.shape) {
+      auto str = [](const std::vector<int64_t>& s) {
+        std::string o = "[";
+        for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
+        return o + "]";
+      };
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has shape " + str(v.shape) +
+                             "; config.json implies " + str(e.shape));
+    }
+    TRAINER_ASSIGN_OR_RETURN(at::Tensor t, ToTensor(v));
+    at::Tensor placed = t.to(options.device, options.compute_dtype).contiguous();
+    if (!placed.is_same(t))
+      ZeroTensor(t);  // the staging copy (to() returns t itself when nothing changes)
+    w[e.name] = placed;
+    used.insert(e.name);
+  }
+  for (const auto& [name, view] : tensors) {
+    if (used.count(name)) continue;
+    const std::string suffix = ".rotary_emb.inv_freq";  // older Llama checkpoints keep this buffer
+    if (name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      continue;
+    return InvalidArgument("checkpoint: unexpected tensor \"" + name + "\" for a " +
+                           config.model_type + " model with this config.json");
+  }
+  m->embed_ = w["model.embed_tokens.weight"];
+  m->final_norm_ = w["model.norm.weight"];
+  m->lm_head_ = config.tie_word_embeddings ? m->embed_ : w["lm_head.weight"];
+  for (int64_t l = 0; l < config.num_layers; ++l) {
+    std::string p = "model.layers." + std::to_string(l) + ".";
+    Layer layer;
+    layer.input_norm = w[p + "input_layernorm.weight"];
+    layer.post_norm = w[p + "post_attention_layernorm.weight"];
+    if (config.qk_norm) {
+      layer.q_norm = w[p + "self_attn.q_norm.weight"];
+      layer.k_norm = w[p + "self_attn.k_norm.weight"];
+    }
+    auto lin = [&](Linear& out, const std::string& name) {
+      out.weight = w[p + name + ".weight"];
+      auto b = w.find(p + name + ".bias");
+      if (b != w.end()) out.bias = b->second;
+    };
+    lin(layer.q, "self_attn.q_proj");
+    lin(layer.k, "self_attn.k_proj");
+    lin(layer.v, "self_attn.v_proj");
+    lin(layer.o, "self_attn.o_proj");
+    lin(layer.gate, "mlp.gate_proj");
+    lin(layer.up, "mlp.up_proj");
+    lin(layer.down, "mlp.down_proj");
+    // Fuse: one matmul for q/k/v and one for gate/up; the projections keep views into the fused
+    // tensors, and the separate copies are wiped.
+    auto fuse = [](std::vector<Linear*> parts, at::Tensor& weight, at::Tensor& bias) {
+      std::vector<at::Tensor> ws, bs;
+      for (Linear* p : parts) {
+        ws.push_back(p->weight);
+        if (p->bias.defined()) bs.push_back(p->bias);
+      }
+      weight = at::cat(ws, 0);
+      if (!bs.empty()) bias = at::cat(bs, 0);
+      int64_t row = 0;
+      for (Linear* p : parts) {
+        int64_t n = p->weight.size(0);
+        ZeroTensor(p->weight);
+        p->weight = weight.narrow(0, row, n);
+        if (p->bias.defined()) {
+          ZeroTensor(p->bias);
+          p->bias = bias.narrow(0, row, n);
+        }
+        row += n;
+      }
+    };
+    fuse({&layer.q, &layer.k, &layer.v}, layer.qkv_weight, layer.qkv_bias);
+    fuse({&layer.gate, &layer.up}, layer.gate_up_weight, layer.gate_up_bias);
+    // Release the separate (now zeroed) copies at once, so loading never holds two of each layer.
+    for (const char* name : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                             "mlp.gate_proj", "mlp.up_proj"}) {
+      w.erase(p + name + ".weight");
+      w.erase(p + name + ".bias");
+    }
+    m->layers_.push_back(std::move(layer));
+  }
+  w.clear();
+  m->inv_freq_ = InvFreq(config).to(options.device);
+  return m;
+}
+
+DecoderModel::~DecoderModel() { Wipe(); }
+
+std::vector<std::pair<std::string, Linear*>> DecoderModel::Projections() {
+  std::vector<std::pair<std::string, Linear*>> out;
+  for (Layer& l : layers_) {
+    Linear* ps[] = {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down};
+    for (int i = 0; i < 7; ++i) out.emplace_back(kProjections[i], ps[i]);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, const Linear*>> DecoderModel::Projections() const {
+  std::vector<std::pair<std::string, const Linear*>> out;
+  for (const Layer& l : layers_) {
+    const Linear* ps[] = {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down};
+    for (int i = 0; i < 7; ++i) out.emplace_back(kProjections[i], ps[i]);
+  }
+  return out;
+}
+
+Status DecoderModel::InitLora(const LoraSettings& lora, uint64_t seed) {
+  lora_ = lora;
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::set<std::string> targets(lora.targets.begin(), lora.targets.end());
+  for (auto& [name, l] : Projections()) {
+    if (!targets.count(name)) continue;
+    int64_t in = l->weight.size(1), out = l->weight.size(0);
+    double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    at::Tensor a = at::empty({lora.rank, in}, at::kFloat);
+    a.uniform_(-bound, bound, gen);
+    l->lora_a = a.to(options_.device).set_requires_grad(true);
+    l->lora_b =
+        at::zeros({out, lora.rank}, at::TensorOptions().dtype(at::kFloat).device(options_.device))
+            .set_requires_grad(true);
+    l->scaling = lora.Scaling();
+    l->dropout = lora.dropout;
+  }
+  return Status::Ok();
+}
+
+Status DecoderModel::LoadLora(const LoraSettings& lora,
+                              const std::map<std::string, TensorView>& adapter) {
+  lora_ = lora;
+  std::set<std::string> targets(lora.targets.begin(), lora.targets.end());
+  std::set<std::string> used;
+  int64_t layer = 0, i = 0;
+  for (auto& [name, l] : Projections()) {
+    int64_t li = layer;
+    if (++i % 7 == 0) ++layer;
+    if (!targets.count(name)) continue;
+    for (bool is_a : {true, false}) {
+      std::string key = PeftTensorName(li, name, is_a);
+      auto it = adapter.find(key);
+      if (it == adapter.end()) return InvalidArgument("adapter: missing tensor \"" + key + "\"");
+      std::vector<int64_t> want = is_a ? std::vector<int64_t>{lora.rank, l->weight.size(1)}
+                                       : std::vector<int64_t>{l->weight.size(0), lora.rank};
+      if (it->second.shape != want)
+        return InvalidArgument("adapter: tensor \"" + key + "\" has the wrong shape");
+      if (it->second.dtype != Dtype::kF32 && it->second.dtype != Dtype::kF16 &&
+          it->second.dtype != Dtype::kBF16) {
+        return InvalidArgument("adapter: tensor \"" + key + "\" is not F32, F16 or BF16");
+      }
+      TRAINER_ASSIGN_OR_RETURN(at::Tensor t, ToTensor(it->second));
+      at::Tensor p = t.to(options_.device, at::kFloat).contiguous().set_requires_grad(true);
+      (is_a ? l->lora_a : l->lora_b) = p;
+      used.insert(key);
+    }
+    l->scaling = lora.Scaling();
+    l->dropout = lora.dropout;
+  }
+  for (const auto& [name, view] : adapter) {
+    if (!used.count(name)) return InvalidArgument("adapter: unexpected tensor \"" + name + "\"");
+  }
+  return Status::Ok();
+}
+
+void DecoderModel::SeedDropout(uint64_t seed) {
+  if (options_.device.is_cpu()) {
+    dropout_gen_ = at::make_generator<at::CPUGeneratorImpl>(seed);
+  } else {
+    at::Generator g = at::globalContext().defaultGenerator(options_.device);
+    std::lock_guard<std::mutex> lock(g.mutex());
+    g.set_current_seed(seed);
+    dropout_gen_ = g;
+  }
+}
+
+at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& w) const {
+  at::Tensor h = x.to(at::kFloat);
+  at::Tensor var = h.pow(2).mean(-1, /*keepdim=*/true);
+  h = h * at::rsqrt(var + config_.rms_norm_eps);
+  return w * h.to(x.scalar_type());
+}
+
+at::Tensor DecoderModel::Proj(const Linear& l, const at::Tensor& x, bool train) {
+  at::Tensor y = l.bias.defined() ? at::linear(x, l.weight, l.bias) : at::linear(x, l.weight);
+  return AddLora(l, x, y, train);
+}
+
+at::Tensor DecoderModel::AddLora(const Linear& l, const at::Tensor& x, const at::Tensor& y,
+                                 bool train) {
+  if (!l.lora_a.defined()) return y;
+  at::Tensor in = x;
+  if (train && l.dropout > 0) {
+    at::Tensor keep = at::empty_like(x);
+    if (dropout_gen_) {
+      keep.bernoulli_(1.0 - l.dropout, *dropout_gen_);
+    } else {
+      keep.bernoulli_(1.0 - l.dropout);
+    }
+    in = x * keep / (1.0 - l.dropout);
+  }
+  if (options_.compute_dtype == at::kFloat) {
+    at::Tensor z = at::linear(at::linear(in.to(at::kFloat), l.lora_a), l.lora_b) * l.scaling;
+    return y + z.to(y.scalar_type());
+  }
+  // Autocast-like: float32 master weights, matmuls in the compute dtype.
+  at::Tensor a = l.lora_a.to(options_.compute_dtype), b = l.lora_b.to(options_.compute_dtype);
+  return y + at::linear(at::linear(in.to(options_.compute_dtype), a), b) * l.scaling;
+}
+
+at::Tensor DecoderModel::Attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                   const at::Tensor& bias, const at::Tensor& row_valid) {
+  const int64_t b = q.size(0), nh = q.size(1), s = q.size(2), hd = q.size(3), nkv = k.size(1);
+  at::Tensor kk = k, vv = v;
+  if (nkv != nh) {  // repeat_kv
+    kk = k.unsqueeze(2).expand({b, nkv, nh / nkv, s, hd}).reshape({b, nh, s, hd});
+    vv = v.unsqueeze(2).expand({b, nkv, nh / nkv, s, hd}).reshape({b, nh, s, hd});
+  }
+  at::Tensor out;
+#if TORCH_VERSION_MAJOR >= 2
+  if (options_.use_sdpa) {
+    out = bias.defined() ? at::scaled_dot_product_attention(q, kk, vv, bias, 0.0, false)
+                         : at::scaled_dot_product_attention(q, kk, vv, {}, 0.0, true);
+  }
+#endif
+  if (!out.defined()) {
+    // transformers' eager_attention_forward.
+    const double scaling = 1.0 / std::sqrt(static_cast<double>(hd));
+    at::Tensor scores = at::matmul(q, kk.transpose(-2, -1)) * scaling;
+    if (bias.defined()) {
+      scores = scores + bias;
+    } else {
+      at::Tensor causal =
+          at::full({s, s}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1);
+      scores = scores + causal;
+    }
+    at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+    out = at::matmul(probs, vv);
+  }
+  if (row_valid.defined()) out = out * row_valid;
+  return out;
+}
+
+at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at::Tensor& cos,
+                                      const at::Tensor& sin, const at::Tensor& bias,
+                                      const at::Tensor& row_valid, bool train) {
+  Layer& L = layers_[li];
+  const int64_t b = x.size(0), s = x.size(1), nh = config_.num_heads, nkv = config_.num_kv_heads,
+                hd = config_.head_dim;
+  at::Tensor h = RmsNorm(x, L.input_norm);
+  at::Tensor qkv =
+      L.qkv_bias.defined() ? at::linear(h, L.qkv_weight, L.qkv_bias) : at::linear(h, L.qkv_weight);
+  const int64_t nq = nh * hd, nk = nkv * hd;
+  at::Tensor q = AddLora(L.q, h, qkv.narrow(-1, 0, nq), train).reshape({b, s, nh, hd});
+  at::Tensor k = AddLora(L.k, h, qkv.narrow(-1, nq, nk), train).reshape({b, s, nkv, hd});
+  at::Tensor v =
+      AddLora(L.v, h, qkv.narrow(-1, nq + nk, nk), train).reshape({b, s, nkv, hd}).transpose(1, 2);
+  if (config_.qk_norm) {
+    q = RmsNorm(q, L.q_norm);
+    k = RmsNorm(k, L.k_norm);
+  }
+  q = q.transpose(1, 2);
+  k = k.transpose(1, 2);
+  q = q * cos + RotateHalf(q) * sin;
+  k = k * cos + RotateHalf(k) * sin;
+  at::Tensor attn = Attention(q, k, v, bias, row_valid).transpose(1, 2).reshape({b, s, nh * hd});
+  at::Tensor out = x + Proj(L.o, attn, train);
+  h = RmsNorm(out, L.post_norm);
+  at::Tensor gu = L.gate_up_bias.defined() ? at::linear(h, L.gate_up_weight, L.gate_up_bias)
+                                           : at::linear(h, L.gate_up_weight);
+  const int64_t inter = config_.intermediate_size;
+  at::Tensor gate = AddLora(L.gate, h, gu.narrow(-1, 0, inter), train);
+  at::Tensor up = AddLora(L.up, h, gu.narrow(-1, inter, inter), train);
+  at::Tensor mlp = Proj(L.down, at::silu(gate) * up, train);
+  return out + mlp;
+}
+
+at::Tensor DecoderModel::Hidden(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                                bool train) {
+  const at::Device dev = options_.device;
+  at::Tensor ids = input_ids.to(dev, at::kLong);
+  const int64_t b = ids.size(0), s = ids.size(1);
+  at::Tensor x = at::embedding(embed_, ids);
+
+  // Positions 0..S-1 whatever the padding (transformers' forward without position_ids).
+  at::Tensor pos = at::arange(s, at::TensorOptions().dtype(at::kFloat).device(dev));
+  at::Tensor freqs = pos.unsqueeze(1) * inv_freq_.unsqueeze(0);
+  at::Tensor emb = at::cat({freqs, freqs}, -1);
+  at::Tensor cos = emb.cos().to(options_.compute_dtype), sin = emb.sin().to(options_.compute_dtype);
+
+  // Additive mask: causal, sliding window, padding. Rows that may attend to nothing (queries on
+  // left padding) are unmasked here and zeroed after attention, which is what SDPA returns for
+  // them.
+  at::Tensor bias, row_valid;
+  const bool padded = attention_mask.defined() && !attention_mask.to(at::kCPU).all().item<bool>();
+  if (padded || config_.sliding_window > 0) {
+    at::Tensor qi = at::arange(s, at::TensorOptions().dtype(at::kLong).device(dev)).unsqueeze(1);
+    at::Tensor ki = qi.transpose(0, 1);
+    at::Tensor allowed = (ki <= qi);
+    if (config_.sliding_window > 0)
+      allowed = allowed.logical_and((qi - ki) < config_.sliding_window);
+    allowed = allowed.unsqueeze(0).expand({b, s, s});
+    if (padded) allowed = allowed.logical_and(attention_mask.to(dev).to(at::kBool).unsqueeze(1));
+    at::Tensor any = allowed.any(-1, /*keepdim=*/true);  // [B, S, 1]
+    allowed = allowed.logical_or(any.logical_not());
+    bias = at::zeros({b, 1, s, s}, at::TensorOptions().dtype(options_.compute_dtype).device(dev))
+               .masked_fill(allowed.logical_not().unsqueeze(1),
+                            -std::numeric_limits<float>::infinity());
+    if (!any.all().item<bool>())
+      row_valid = any.unsqueeze(1).to(options_.compute_dtype);  // [B, 1, S, 1]
+  }
+
+  const bool checkpoint = options_.activation_checkpointing && train && at::GradMode::is_enabled();
+  for (int64_t l = 0; l < static_cast<int64_t>(layers_.size()); ++l) {
+    if (checkpoint) {
+      std::vector<at::Tensor> params;
+      Layer& L = layers_[l];
+      for (Linear* p : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
+        if (p->lora_a.defined()) {
+          params.push_back(p->lora_a);
+          params.push_back(p->lora_b);
+        }
+      }
+      c10::optional<at::Tensor> ob =
+          bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
+      c10::optional<at::Tensor> orv =
+          row_valid.defined() ? c10::optional<at::Tensor>(row_valid) : c10::nullopt;
+      x = CheckpointedLayer::apply(x, at::TensorList(params), cos, sin, ob, orv, l,
+                                   reinterpret_cast<int64_t>(this))[0];
+    } else {
+      x = LayerForward(l, x, cos, sin, bias, row_valid, train);
+    }
+  }
+  return RmsNorm(x, final_norm_);
+}
+
+at::Tensor DecoderModel::Logits(const at::Tensor& hidden) {
+  return at::linear(hidden, lm_head_).to(at::kFloat);
+}
+
+std::pair<at::Tensor, int64_t> DecoderModel::LossSum(const at::Tensor& hidden,
+                                                     const at::Tensor& labels) {
+  const int64_t s = hidden.size(1), hsz = hidden.size(2);
+  at::Tensor h = hidden.narrow(1, 0, s - 1).reshape({-1, hsz});
+  at::Tensor t = labels.to(hidden.device(), at::kLong).narrow(1, 1, s - 1).reshape({-1});
+  at::Tensor idx = (t != -100).nonzero().squeeze(1);
+  const int64_t n = idx.numel();
+  if (n == 0)
+    return {at::zeros({}, hidden.options().dtype(at::kFloat)) * h.sum().to(at::kFloat), 0};
+  at::Tensor hs = h.index_select(0, idx), ts = t.index_select(0, idx);
+  const int64_t chunk = options_.loss_chunk_rows;
+  if (chunk <= 0 || n <= chunk) {
+    at::Tensor logits = at::linear(hs, lm_head_).to(at::kFloat);
+    return {at::cross_entropy_loss(logits, ts, {}, at::Reduction::Sum, -100, 0.0), n};
+  }
+  // Chunked: the loss and its gradient w.r.t. hs are computed a chunk of rows at a time without
+  // keeping logits; a surrogate (hs * g).sum() - itself, detached, carries exactly g back to hs.
+  at::Tensor grad = at::empty({n, hsz}, hs.options().dtype(at::kFloat));
+  at::Tensor total = at::zeros({}, hs.options().dtype(at::kFloat));
+  {
+    at::NoGradGuard no_grad;
+    at::Tensor hd = hs.detach();
+    for (int64_t start = 0; start < n; start += chunk) {
+      int64_t len = std::min(chunk, n - start);
+      at::Tensor lg = at::linear(hd.narrow(0, start, len), lm_head_).to(at::kFloat);
+      at::Tensor tc = ts.narrow(0, start, len).unsqueeze(1);
+      total += (at::logsumexp(lg, -1) - lg.gather(1, tc).squeeze(1)).sum();
+      at::Tensor p = at::softmax(lg, -1);
+      p.scatter_add_(1, tc, at::full({len, 1}, -1.0f, p.options()));
+      grad.narrow(0, start, len)
+          .copy_(at::matmul(p.to(lm_head_.scalar_type()), lm_head_).to(at::kFloat));
+    }
+  }
+  at::Tensor sur = (hs.to(at::kFloat) * grad).sum();
+  return {total + (sur - sur.detach()), n};
+}
+
+std::vector<std::pair<std::string, at::Tensor>> DecoderModel::LoraParameters() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  int64_t i = 0;
+  for (const auto& [name, l] : Projections()) {
+    int64_t layer = i++ / 7;
+    if (!l->lora_a.defined()) continue;
+    out.emplace_back(PeftTensorName(layer, name, true), l->lora_a);
+    out.emplace_back(PeftTensorName(layer, name, false), l->lora_b);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+int64_t DecoderModel::TrainableParameters() const {
+  int64_t n = 0;
+  for (const auto& [name, t] : LoraParameters()) n += t.numel();
+  return n;
+}
+
+namespace {
+std::string TensorBytes(const at::Tensor& t) {
+  at::Tensor c = t.detach().to(at::kCPU).contiguous();
+  std::string out(c.nbytes(), '\0');
+  if (!out.empty()) std::memcpy(out.data(), c.data_ptr(), out.size());
+  if (c.data_ptr() != t.data_ptr()) {
+    at::NoGradGuard g;
+    c.zero_();
+  }
+  return out;
+}
+void WipeWrites(std::vector<TensorToWrite>& w) {
+  for (auto& t : w) {
+    volatile char* p = t.data.data();
+    for (size_t i = 0; i < t.data.size(); ++i) p[i] = 0;
+  }
+}
+}  // namespace
+
+Result<std::string> DecoderModel::AdapterSafetensors() const {
+  std::vector<TensorToWrite> w;
+  for (const auto& [name, t] : LoraParameters()) {
+    w.push_back({name, Dtype::kF32, t.sizes().vec(), TensorBytes(t.to(at::kFloat))});
+  }
+  auto out = WriteSafetensors(w, {{"format", "pt"}});
+  WipeWrites(w);
+  return out;
+}
+
+Result<std::string> DecoderModel::MergedSafetensors() const {
+  at::NoGradGuard no_grad;
+  const at::ScalarType out_type = config_.dtype == "bfloat16"  ? at::kBFloat16
+                                  : config_.dtype == "float16" ? at::kHalf
+                                                               : at::kFloat;
+  const Dtype out_dtype = out_type == at::kBFloat16 ? Dtype::kBF16
+                          : out_type == at::kHalf   ? Dtype::kF16
+                                                    : Dtype::kF32;
+  std::map<std::string, at::Tensor> named;
+  named["model.embed_tokens.weight"] = embed_;
+  named["model.norm.weight"] = final_norm_;
+  if (!config_.tie_word_embeddings) named["lm_head.weight"] = lm_head_;
+  int64_t i = 0;
+  for (const auto& [proj, l] : Projections()) {
+    int64_t layer = i++ / 7;
+    std::string base = ModulePath(layer, proj);
+    at::Tensor wt = l->weight;
+    if (l->lora_a.defined()) {
+      wt = l->weight.to(at::kFloat) + at::matmul(l->lora_b, l->lora_a) * l->scaling;
+    }
+    named[base + ".weight"] = wt;
+    if (l->bias.defined()) named[base + ".bias"] = l->bias;
+  }
+  for (int64_t l = 0; l < static_cast<int64_t>(layers_.size()); ++l) {
+    std::string p = "model.layers." + std::to_string(l) + ".";
+    named[p + "input_layernorm.weight"] = layers_[l].input_norm;
+    named[p + "post_attention_layernorm.weight"] = layers_[l].post_norm;
+    if (config_.qk_norm) {
+      named[p + "self_attn.q_norm.weight"] = layers_[l].q_norm;
+      named[p + "self_attn.k_norm.weight"] = layers_[l].k_norm;
+    }
+  }
+  std::vector<TensorToWrite> w;
+  for (const auto& [name, t] : named) {
+    w.push_back({name, out_dtype, t.sizes().vec(), TensorBytes(t.to(out_type))});
+  }
+  auto out = WriteSafetensors(w, {{"format", "pt"}});
+  WipeWrites(w);
+  return out;
+}
+
+void DecoderModel::Wipe() {
+  ZeroTensor(embed_);
+  ZeroTensor(final_norm_);
+  ZeroTensor(lm_head_);
+  for (Layer& L : layers_) {
+    for (at::Tensor* t : {&L.input_norm, &L.post_norm, &L.q_norm, &L.k_norm, &L.qkv_weight,
+                          &L.qkv_bias, &L.gate_up_weight, &L.gate_up_bias}) {
+      ZeroTensor(*t);
+    }
+    for (Linear* p : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down}) {
+      ZeroTensor(p->weight);
+      ZeroTensor(p->bias);
+      ZeroTensor(p->lora_a);
+      ZeroTensor(p->lora_b);
+    }
+  }
+}
+
+}  // namespace triad::trainer::internal
