@@ -115,6 +115,10 @@ absl::Status RunWorker(const WorkerFlags& f) {
   config.sim_key_file = f.sim_key;
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<attestation::Attester> attester,
                          attestation::NewAttester(f.tee, config));
+  if (!options.collateral.empty() && attester->tee() != "tdx") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--collateral is TDX collateral; this worker attests with ", attester->tee()));
+  }
   if (attester->tee() == "sim") {
     std::cerr << "triad: worker: SIMULATED: no hardware protection (--tee sim)\n";
   }

@@ -258,6 +258,7 @@ absl::StatusOr<std::string> Worker::Impl::Download(const Job& job,
   std::string ciphertext;
   absl::Status st = internal::Retry(absl::StrCat("download ", artifact_id), retry_, [&] {
     ciphertext.clear();
+    if (expected > 0) ciphertext.reserve(expected);
     v1::SignedRequest req =
         Sign("download-input", {{"job_id", job.id}, {"artifact_id", artifact_id}}, key);
     grpc::ClientContext ctx;  // no deadline: a large model streams for a while

@@ -68,6 +68,12 @@ TEST_F(WorkerCliTest, Refusals) {
   EXPECT_TRUE(absl::StrContains(out, "Triad never falls back to sim")) << out;
   EXPECT_EQ(Run(base + " --tee sim --sim-key " + keys_.File("sim.pem") + " --gpus 0 --device cpu", &out), 1);
   EXPECT_EQ(out, "triad: --gpus needs --device cuda\n");
+  testing::WriteTestFile(keys_.File("collateral.json"), "{}");
+  EXPECT_EQ(Run(base + " --tee sim --sim-key " + keys_.File("sim.pem") + " --collateral " +
+                    keys_.File("collateral.json"),
+                &out),
+            1);
+  EXPECT_EQ(out, "triad: --collateral is TDX collateral; this worker attests with sim\n");
   EXPECT_EQ(Run(base + " --tee sim --gpus 0,x", &out), 1);
   EXPECT_EQ(out, "triad: --gpus 0,x: expected GPU indices such as 0,1\n");
   EXPECT_EQ(Run("--coordinator 127.0.0.1:1 --insecure --as " + keys_.File("acme-bank") + " --tee sim",
