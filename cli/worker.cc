@@ -1,5 +1,7 @@
 // triad worker run: the TEE worker of a compute provider (worker/worker.h). Built only with the
 // trainer.
+#include "worker/worker.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -22,7 +24,6 @@
 #include "contracts/card.h"
 #include "coordinator/card.h"
 #include "coordinator/client.h"
-#include "worker/worker.h"
 
 namespace triad::cli {
 namespace {
@@ -67,7 +68,9 @@ absl::StatusOr<std::vector<int>> ParseGpus(const std::string& list) {
           absl::StrCat("--gpus ", list, ": expected GPU indices such as 0,1"));
     }
     for (int seen : gpus) {
-      if (seen == g) return absl::InvalidArgumentError(absl::StrCat("--gpus ", list, ": GPU ", g, " given twice"));
+      if (seen == g)
+        return absl::InvalidArgumentError(
+            absl::StrCat("--gpus ", list, ": GPU ", g, " given twice"));
     }
     gpus.push_back(g);
   }
@@ -116,8 +119,8 @@ absl::Status RunWorker(const WorkerFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<attestation::Attester> attester,
                          attestation::NewAttester(f.tee, config));
   if (!options.collateral.empty() && attester->tee() != "tdx") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--collateral is TDX collateral; this worker attests with ", attester->tee()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--collateral is TDX collateral; this worker attests with ", attester->tee()));
   }
   if (attester->tee() == "sim") {
     std::cerr << "triad: worker: SIMULATED: no hardware protection (--tee sim)\n";
@@ -162,8 +165,8 @@ void AddWorkerCommands(CLI::App& app, Context& ctx) {
   cmd->add_option("--coordinator", f->coordinator, "Coordinator address HOST:PORT")->required();
   CLI::Option* card = cmd->add_option("--coordinator-card", f->coordinator_card,
                                       "The coordinator card to pin (TLS certificate)");
-  CLI::Option* insecure =
-      cmd->add_flag("--insecure", f->insecure, "Plaintext gRPC to a loopback coordinator (testing)");
+  CLI::Option* insecure = cmd->add_flag("--insecure", f->insecure,
+                                        "Plaintext gRPC to a loopback coordinator (testing)");
   card->excludes(insecure);
   cmd->add_option("--as", f->as, "DIR/NAME of the compute provider's keys (triad keygen)")
       ->required();

@@ -1,7 +1,7 @@
-// The job record (issue 7): what the worker attests it did, as an in-toto Statement v1 whose subject
-// is the encrypted adapter it delivered, signed in a DSSE envelope by the ephemeral Ed25519 key that
-// its attestation evidence binds (attestation/binding.h). The coordinator signs the same payload in a
-// second envelope.
+// The job record (issue 7): what the worker attests it did, as an in-toto Statement v1 whose
+// subject is the encrypted adapter it delivered, signed in a DSSE envelope by the ephemeral Ed25519
+// key that its attestation evidence binds (attestation/binding.h). The coordinator signs the same
+// payload in a second envelope.
 //
 //   {"_type": "https://in-toto.io/Statement/v1",
 //    "subject": [{"name": "<job id>.adapter.tar.age", "digest": {"sha256": "<hex>"}}],
@@ -33,13 +33,14 @@ inline constexpr char kJobRecordPredicateType[] = "https://triad.dev/job-record/
 struct JobRecord {
   std::string job_id;
   std::string contract_id;
-  std::string contract_digest;  // "sha256:<hex>" of the contract payload (contracts::ContractDigest)
-  std::string base_model_id;    // "sha256:<hex>" of the model ciphertext
-  std::string dataset_id;       // "sha256:<hex>" of the dataset ciphertext
-  std::string adapter_sha256;   // lower-case hex SHA-256 of the delivered adapter ciphertext
+  std::string
+      contract_digest;         // "sha256:<hex>" of the contract payload (contracts::ContractDigest)
+  std::string base_model_id;   // "sha256:<hex>" of the model ciphertext
+  std::string dataset_id;      // "sha256:<hex>" of the dataset ciphertext
+  std::string adapter_sha256;  // lower-case hex SHA-256 of the delivered adapter ciphertext
 
-  std::string tee;              // "sev-snp", "tdx", "sim"
-  std::string evidence_digest;  // "sha256:<hex>", as the coordinator recorded the admission
+  std::string tee;                // "sev-snp", "tdx", "sim"
+  std::string evidence_digest;    // "sha256:<hex>", as the coordinator recorded the admission
   nlohmann::ordered_json claims;  // the claims JSON the coordinator returned from Attest
   bool simulated = false;
   std::string ed25519_public_key;  // raw 32 bytes of the ephemeral key

@@ -97,9 +97,9 @@ bool AdapterRecipientsSeeMetrics(const contracts::Outputs& outputs) {
   return true;
 }
 
-// training_report.json for the adapter archive: the trainer's report without what the contract keeps
-// inside the TEE. Per-step and held-out losses only with per_step_loss; the final loss only when
-// every adapter recipient is a metrics recipient.
+// training_report.json for the adapter archive: the trainer's report without what the contract
+// keeps inside the TEE. Per-step and held-out losses only with per_step_loss; the final loss only
+// when every adapter recipient is a metrics recipient.
 std::string TrainingReportForRecipients(const trainer::TrainReport& report,
                                         const contracts::Outputs& outputs) {
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(report.ToJson());
@@ -167,7 +167,8 @@ class Worker::Impl {
   v1::SignedRequest Sign(absl::string_view action, nlohmann::json body,
                          const crypto::Ed25519PrivateKey& key) const {
     v1::SignedRequest r;
-    r.set_envelope_json(coordinator::SignRequest(action, std::move(body), key, clock_.Now()).ToJson());
+    r.set_envelope_json(
+        coordinator::SignRequest(action, std::move(body), key, clock_.Now()).ToJson());
     return r;
   }
 
@@ -202,7 +203,8 @@ class Worker::Impl {
   std::atomic<bool> stop_{false};
 };
 
-// ---- RPCs ----------------------------------------------------------------------------------------
+// ---- RPCs
+// ----------------------------------------------------------------------------------------
 
 absl::StatusOr<v1::PollReply> Worker::Impl::Poll() {
   v1::PollReply reply;
@@ -268,8 +270,8 @@ absl::StatusOr<std::string> Worker::Impl::Download(const Job& job,
       if (chunk.data().size() > limit - ciphertext.size()) {
         ctx.TryCancel();
         (void)reader->Finish();
-        return absl::OutOfRangeError(absl::StrCat("input ", artifact_id, " is longer than ",
-                                                  limit, " bytes",
+        return absl::OutOfRangeError(absl::StrCat("input ", artifact_id, " is longer than ", limit,
+                                                  " bytes",
                                                   expected > 0 ? " (its registered size)" : ""));
       }
       ciphertext.append(chunk.data());
@@ -306,7 +308,8 @@ void Worker::Impl::ReportFailure(const std::string& job_id, const crypto::Ed2551
     auto ctx = Context();
     return FromGrpc(stub_->ReportFailure(ctx.get(), req, &ack));
   });
-  if (!st.ok()) spdlog::warn("job {}: could not report the failure: {}", job_id, std::string(st.message()));
+  if (!st.ok())
+    spdlog::warn("job {}: could not report the failure: {}", job_id, std::string(st.message()));
 }
 
 absl::Status Worker::Impl::Upload(const Job& job, const crypto::Ed25519PrivateKey& key,
@@ -337,7 +340,8 @@ absl::Status Worker::Impl::Upload(const Job& job, const crypto::Ed25519PrivateKe
   return st;
 }
 
-// ---- The job -------------------------------------------------------------------------------------
+// ---- The job
+// -------------------------------------------------------------------------------------
 
 absl::StatusOr<Job> Worker::Impl::CheckAssignment(const v1::Assignment& a) const {
   TRIAD_ASSIGN_OR_RETURN(
@@ -350,13 +354,14 @@ absl::StatusOr<Job> Worker::Impl::CheckAssignment(const v1::Assignment& a) const
     return absl::FailedPreconditionError(
         absl::StrCat("contract is not active: ", absl::StrJoin(status.reasons, "; ")));
   }
-  Job job{a.job_id(), a.nonce(), std::move(envelope), std::move(*status.contract), status.digest, {}};
+  Job job{a.job_id(),    a.nonce(), std::move(envelope), std::move(*status.contract),
+          status.digest, {}};
   const contracts::PartyCard& provider = job.contract.compute_provider;
   if (provider.signing_key != provider_key_.public_key()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "contract ", job.contract.id, " names compute provider \"", provider.name, "\" (key ",
-        provider.fingerprint(), "), not this worker's provider (key ",
-        provider_key_.public_key().KeyId(), ")"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("contract ", job.contract.id, " names compute provider \"", provider.name,
+                     "\" (key ", provider.fingerprint(), "), not this worker's provider (key ",
+                     provider_key_.public_key().KeyId(), ")"));
   }
   std::set<std::string> want = {job.contract.base_model.id, job.contract.dataset.id};
   std::set<std::string> got;
@@ -390,10 +395,9 @@ absl::StatusOr<crypto::SecretBytes> Worker::Impl::FetchInput(const Job& job,
                          base::Annotate(crypto::age::Header::Parse(header_bytes),
                                         absl::StrCat("re-wrapped header of input ", artifact_id)));
   if (rewrapped.size() != header_bytes.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("re-wrapped header of input ", artifact_id,
-                                                   " is followed by ",
-                                                   header_bytes.size() - rewrapped.size(),
-                                                   " bytes that are not part of it"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("re-wrapped header of input ", artifact_id, " is followed by ",
+                     header_bytes.size() - rewrapped.size(), " bytes that are not part of it"));
   }
   crypto::age::DecryptOptions opts;
   opts.threads = options_.threads;
@@ -432,14 +436,14 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
   TRIAD_ASSIGN_OR_RETURN(crypto::SecretBytes dataset,
                          FetchInput(job, keys, c.dataset.id, headers[c.dataset.id]));
   spdlog::info("job {}: inputs verified and decrypted in memory", job.id);
-  TRIAD_ASSIGN_OR_RETURN(trainer::ModelFiles model,
-                         internal::ModelFilesFromTar(model_tar.view()));
+  TRIAD_ASSIGN_OR_RETURN(trainer::ModelFiles model, internal::ModelFilesFromTar(model_tar.view()));
 
   // Train.
   const std::string training_json = c.training.ToJson().dump();
   trainer::Result<trainer::TrainingConfig> config =
       trainer::ParseTrainingConfig(std::string_view(training_json));
-  if (!config.ok()) return base::Annotate(FromTrainer(config.status()), "contract training section");
+  if (!config.ok())
+    return base::Annotate(FromTrainer(config.status()), "contract training section");
   std::atomic<bool> cancel{false};
   internal::ProgressReporter reporter(
       [&](const trainer::Progress& p) { return ReportProgress(job, keys.signing, p); },
@@ -503,8 +507,8 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
   record.dataset_id = c.dataset.id;
   record.adapter_sha256 = base::HexEncode(crypto::Sha256(*sealed));
   record.tee = evidence.tee;
-  record.evidence_digest = reply.evidence_digest().empty() ? crypto::Sha256Id(evidence.report)
-                                                           : reply.evidence_digest();
+  record.evidence_digest =
+      reply.evidence_digest().empty() ? crypto::Sha256Id(evidence.report) : reply.evidence_digest();
   record.claims = std::move(claims);
   record.simulated = reply.simulated();
   record.ed25519_public_key = keys.signing.public_key().raw();
@@ -512,13 +516,15 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
   record.steps = report.steps;
   record.tokens = report.tokens;
   record.wall_seconds = report.wall_seconds;
-  if ((c.outputs.per_step_loss || !c.outputs.metrics_recipients.empty()) && !report.losses.empty()) {
+  if ((c.outputs.per_step_loss || !c.outputs.metrics_recipients.empty()) &&
+      !report.losses.empty()) {
     record.final_loss = report.losses.back();
   }
   record.recipients = recipient_names;
   crypto::DsseEnvelope envelope = SignJobRecord(record, keys.signing);
 
-  TRIAD_RETURN_IF_ERROR(base::Annotate(Upload(job, keys.signing, envelope, *sealed), "uploading the adapter"));
+  TRIAD_RETURN_IF_ERROR(
+      base::Annotate(Upload(job, keys.signing, envelope, *sealed), "uploading the adapter"));
   spdlog::info("job {}: adapter delivered ({} recipients), record subject sha256:{}", job.id,
                recipients.size(), record.adapter_sha256);
   return absl::OkStatus();
@@ -545,7 +551,8 @@ JobResult Worker::Impl::RunJob(const v1::Assignment& assignment) {
   attestation::BindingInputs binding{job->nonce, job->id, keys.signing.public_key(),
                                      keys.identity.recipient()};
   absl::StatusOr<std::string> report_data = attestation::ExpectedReportData(binding);
-  if (!report_data.ok()) return fail(provider_key_, base::Annotate(report_data.status(), "binding"));
+  if (!report_data.ok())
+    return fail(provider_key_, base::Annotate(report_data.status(), "binding"));
   absl::StatusOr<attestation::Evidence> evidence = attester_.Attest(*report_data);
   if (!evidence.ok()) {
     return fail(provider_key_, base::Annotate(evidence.status(), "attestation"));
@@ -610,10 +617,12 @@ absl::Status Worker::Impl::Run(const JobCallback& on_job) {
   return absl::OkStatus();
 }
 
-// ---- Worker ----------------------------------------------------------------------------------------
+// ---- Worker
+// ----------------------------------------------------------------------------------------
 
-Worker::Worker(std::shared_ptr<grpc::Channel> channel, const crypto::Ed25519PrivateKey& provider_key,
-               const attestation::Attester& attester, const base::Clock& clock, WorkerOptions options)
+Worker::Worker(std::shared_ptr<grpc::Channel> channel,
+               const crypto::Ed25519PrivateKey& provider_key, const attestation::Attester& attester,
+               const base::Clock& clock, WorkerOptions options)
     : impl_(std::make_unique<Impl>(std::move(channel), provider_key, attester, clock,
                                    std::move(options))) {}
 Worker::~Worker() = default;

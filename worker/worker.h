@@ -8,9 +8,11 @@
 //      compute_provider, with the assignment's inputs being its base model and dataset.
 //   3. Make an ephemeral age identity and Ed25519 key for this job only; ask the attester for
 //      evidence over attestation::ExpectedReportData(nonce, job id, eph key, eph recipient); Attest
-//      with the request signed by the provider's key and by the ephemeral key (proof of possession).
+//      with the request signed by the provider's key and by the ephemeral key (proof of
+//      possession).
 //   4. Rejected: log the reasons; nothing was released; go on polling.
-//   5. Admitted: download each input, check sha256(ciphertext) == artifact id, splice the re-wrapped
+//   5. Admitted: download each input, check sha256(ciphertext) == artifact id, splice the
+//   re-wrapped
 //      header with the original payload, decrypt into SecretBytes on all cores (never to disk);
 //      unpack the model tar in memory; train with the contract's training section, reporting
 //      progress (loss only when outputs.per_step_loss); pack the adapter as a tar in memory;
@@ -19,10 +21,10 @@
 //   A failure after admission is reported (ReportFailure, signed by the ephemeral key) with its
 //   reason; before admission, with the provider's key.
 //
-// RPCs that fail because the coordinator is away (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, CANCELLED) are
-// retried with exponential backoff, for up to `retry_budget` each; training never waits on the
-// coordinator (progress is sent from a separate thread), so a coordinator restart mid-training does
-// not abort the job.
+// RPCs that fail because the coordinator is away (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
+// CANCELLED) are retried with exponential backoff, for up to `retry_budget` each; training never
+// waits on the coordinator (progress is sent from a separate thread), so a coordinator restart
+// mid-training does not abort the job.
 //
 // Nothing secret is logged: no key, no plaintext, no dataset line, no loss.
 #ifndef TRIAD_WORKER_WORKER_H_
@@ -74,8 +76,6 @@ struct WorkerOptions {
   // Sleeps between retries and polls; null: absl::SleepFor. Tests shorten it.
   std::function<void(absl::Duration)> sleep;
 };
-
-
 
 // How one assigned job ended.
 struct JobResult {

@@ -36,9 +36,11 @@ TEST(JobRecordTest, PayloadIsTheSpecifiedStatement) {
   const std::string a64(64, 'a'), b64(64, 'b'), c64(64, 'c'), d64(64, 'd'), e64(64, 'e');
   const std::string expected =
       R"({"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"j-1.adapter.tar.age",)"
-      R"("digest":{"sha256":")" + d64 + R"("}}],"predicateType":"https://triad.dev/job-record/v1",)"
-      R"("predicate":{"job_id":"j-1","contract_id":"c-1","contract_digest":"sha256:)" + c64 +
-      R"(","inputs":[{"role":"base_model","id":"sha256:)" + a64 +
+      R"("digest":{"sha256":")" +
+      d64 +
+      R"("}}],"predicateType":"https://triad.dev/job-record/v1",)"
+      R"("predicate":{"job_id":"j-1","contract_id":"c-1","contract_digest":"sha256:)" +
+      c64 + R"(","inputs":[{"role":"base_model","id":"sha256:)" + a64 +
       R"("},{"role":"dataset","id":"sha256:)" + b64 +
       R"("}],"worker":{"tee":"sim","evidence_digest":"sha256:)" + e64 +
       R"(","claims":{"tee":"sim","debug":false},"simulated":true,)"

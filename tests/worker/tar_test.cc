@@ -53,11 +53,11 @@ TEST(TarTest, ReadsWhatStockTarWrites) {
   for (const char* format : {"gnu", "ustar", "pax"}) {
     SCOPED_TRACE(format);
     std::string names = std::string(format) == "ustar" ? "./config.json" : ". ";
-    ASSERT_EQ(testing::RunCommand(std::string("tar --format=") + format + " -c -f " +
-                                      dir.File("m.tar") + " -C " + dir.path() + " " + names +
-                                      " 2>&1",
-                                  &out),
-              0)
+    ASSERT_EQ(
+        testing::RunCommand(std::string("tar --format=") + format + " -c -f " + dir.File("m.tar") +
+                                " -C " + dir.path() + " " + names + " 2>&1",
+                            &out),
+        0)
         << out;
     std::string archive = testing::ReadTestFile(dir.File("m.tar"));
     auto members = ReadTar(archive);
@@ -78,13 +78,15 @@ TEST(TarTest, RefusesLinksBadChecksumsAndTruncation) {
   testing::TempDir dir;
   testing::WriteTestFile(dir.File("config.json"), "{}");
   std::string out;
-  ASSERT_EQ(testing::RunCommand("cd " + dir.path() + " && ln -s config.json link.json && tar -c -f " +
-                                    "l.tar link.json 2>&1",
-                                &out),
-            0)
+  ASSERT_EQ(
+      testing::RunCommand("cd " + dir.path() + " && ln -s config.json link.json && tar -c -f " +
+                              "l.tar link.json 2>&1",
+                          &out),
+      0)
       << out;
-  EXPECT_EQ(ReadTar(testing::ReadTestFile(dir.File("l.tar"))).status().message(),
-            "tar archive: member \"link.json\" is a symbolic link; only regular files are accepted");
+  EXPECT_EQ(
+      ReadTar(testing::ReadTestFile(dir.File("l.tar"))).status().message(),
+      "tar archive: member \"link.json\" is a symbolic link; only regular files are accepted");
 
   auto tar = WriteTar(std::vector<TarMember>{{"config.json", "{}"}});
   ASSERT_TRUE(tar.ok());

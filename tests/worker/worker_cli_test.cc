@@ -10,10 +10,12 @@ class WorkerCliTest : public WorkerTest {
   void SetUp() override {
     WorkerTest::SetUp();
     // The compute provider's keys as `triad keygen` writes them, and the simulation key.
-    ASSERT_TRUE(crypto::WriteSecretFile(keys_.File("cloudco.signing.pem"), provider_.key.ToPem()).ok());
+    ASSERT_TRUE(
+        crypto::WriteSecretFile(keys_.File("cloudco.signing.pem"), provider_.key.ToPem()).ok());
     testing::WriteTestFile(keys_.File("cloudco.card.json"), provider_.Card().ToJson());
     ASSERT_TRUE(crypto::WriteSecretFile(keys_.File("sim.pem"), sim_key_.ToPem()).ok());
-    ASSERT_TRUE(crypto::WriteSecretFile(keys_.File("acme-bank.signing.pem"), data_owner_.key.ToPem()).ok());
+    ASSERT_TRUE(
+        crypto::WriteSecretFile(keys_.File("acme-bank.signing.pem"), data_owner_.key.ToPem()).ok());
     testing::WriteTestFile(keys_.File("acme-bank.card.json"), data_owner_.Card().ToJson());
   }
 
@@ -66,7 +68,9 @@ TEST_F(WorkerCliTest, Refusals) {
   EXPECT_EQ(Run(base + " --tee auto --sim-key " + keys_.File("sim.pem"), &out), 1);
   EXPECT_TRUE(absl::StartsWith(out, "triad: --tee auto: ")) << out;
   EXPECT_TRUE(absl::StrContains(out, "Triad never falls back to sim")) << out;
-  EXPECT_EQ(Run(base + " --tee sim --sim-key " + keys_.File("sim.pem") + " --gpus 0 --device cpu", &out), 1);
+  EXPECT_EQ(
+      Run(base + " --tee sim --sim-key " + keys_.File("sim.pem") + " --gpus 0 --device cpu", &out),
+      1);
   EXPECT_EQ(out, "triad: --gpus needs --device cuda\n");
   testing::WriteTestFile(keys_.File("collateral.json"), "{}");
   EXPECT_EQ(Run(base + " --tee sim --sim-key " + keys_.File("sim.pem") + " --collateral " +
@@ -76,9 +80,10 @@ TEST_F(WorkerCliTest, Refusals) {
   EXPECT_EQ(out, "triad: --collateral is TDX collateral; this worker attests with sim\n");
   EXPECT_EQ(Run(base + " --tee sim --gpus 0,x", &out), 1);
   EXPECT_EQ(out, "triad: --gpus 0,x: expected GPU indices such as 0,1\n");
-  EXPECT_EQ(Run("--coordinator 127.0.0.1:1 --insecure --as " + keys_.File("acme-bank") + " --tee sim",
-                &out),
-            1);
+  EXPECT_EQ(
+      Run("--coordinator 127.0.0.1:1 --insecure --as " + keys_.File("acme-bank") + " --tee sim",
+          &out),
+      1);
   EXPECT_EQ(out, "triad: " + keys_.File("acme-bank") +
                      ".card.json is a data-owner card; a worker acts for a compute-provider\n");
   EXPECT_EQ(Run("--coordinator 127.0.0.1:1 --as " + keys_.File("cloudco") + " --tee sim", &out), 2);

@@ -7,8 +7,6 @@
 #ifndef TRIAD_TESTS_WORKER_WORKER_FIXTURE_H_
 #define TRIAD_TESTS_WORKER_WORKER_FIXTURE_H_
 
-#include "worker/worker.h"
-
 #include <unistd.h>
 
 #include <condition_variable>
@@ -36,12 +34,12 @@
 #include "crypto/dsse.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
-#include "gtest/gtest.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
+#include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
@@ -51,6 +49,7 @@
 #include "trainer/trainer.h"
 #include "triad/v1/workers.grpc.pb.h"
 #include "worker/internal/tar.h"
+#include "worker/worker.h"
 
 namespace triad::worker::test {
 
@@ -81,7 +80,8 @@ struct Party {
   contracts::PartyCard Card() const { return {name, role, identity.recipient(), key.public_key()}; }
 };
 
-// ---- The fake coordinator ------------------------------------------------------------------------
+// ---- The fake coordinator
+// ------------------------------------------------------------------------
 
 struct FakeInput {
   std::string id;
@@ -151,7 +151,8 @@ class FakeCoordinator final : public v1::Workers::Service {
     ++polls;
     auto v = Verify(req->envelope_json(), "poll", ProviderOnly());
     if (!v.ok()) return ToGrpc(v.status());
-    if (v->request.body.value("worker_id", "") != "w-1" || v->request.body.value("tee", "") != "sim") {
+    if (v->request.body.value("worker_id", "") != "w-1" ||
+        v->request.body.value("tee", "") != "sim") {
       protocol_errors.push_back("poll body: " + v->request.body.dump());
     }
     if (state_ != State::kQueued) {
@@ -184,7 +185,8 @@ class FakeCoordinator final : public v1::Workers::Service {
     if (!v.ok()) return ToGrpc(v.status());
     const nlohmann::json& body = v->request.body;
     if (state_ != State::kAssigned || nonce_used_ || body.value("job_id", "") != kJobId ||
-        body.value("nonce", "") != base::HexEncode(nonce_) || body.value("worker_id", "") != "w-1") {
+        body.value("nonce", "") != base::HexEncode(nonce_) ||
+        body.value("worker_id", "") != "w-1") {
       protocol_errors.push_back("attest: wrong job, nonce or worker: " + body.dump());
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "nonce not valid for this job");
     }
@@ -313,11 +315,13 @@ class FakeCoordinator final : public v1::Workers::Service {
                             v1::Ack* ack) override {
     v1::OutputUpload first, part;
     if (!reader->Read(&first) || !first.has_statement()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "first message must be the statement");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "first message must be the statement");
     }
     std::string data;
     while (reader->Read(&part)) {
-      if (!part.has_chunk()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "chunk expected");
+      if (!part.has_chunk())
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "chunk expected");
       data += part.chunk().data();
     }
     std::lock_guard<std::mutex> lock(mu);
@@ -389,8 +393,8 @@ class FakeCoordinator final : public v1::Workers::Service {
   int unavailable_remaining_ = 0;
 };
 
-
-// ---- Helpers -------------------------------------------------------------------------------------
+// ---- Helpers
+// -------------------------------------------------------------------------------------
 
 // An in-process gRPC server for the fake, on a loopback port (the same port again after a restart).
 class FakeServer {
@@ -462,7 +466,8 @@ inline std::map<std::string, std::string> UntarToMap(absl::string_view tar) {
   return files;
 }
 
-// ---- The fixture ---------------------------------------------------------------------------------
+// ---- The fixture
+// ---------------------------------------------------------------------------------
 
 class WorkerTest : public ::testing::Test {
  protected:
@@ -481,8 +486,8 @@ class WorkerTest : public ::testing::Test {
     auto measurement = attestation::MeasureExecutable("/proc/self/exe");
     ASSERT_TRUE(measurement.ok()) << measurement.status();
     measurement_ = *measurement;
-    auto attester = attestation::NewSimAttester(
-        *crypto::Ed25519PrivateKey::FromPem(sim_key_.ToPem()));
+    auto attester =
+        attestation::NewSimAttester(*crypto::Ed25519PrivateKey::FromPem(sim_key_.ToPem()));
     ASSERT_TRUE(attester.ok()) << attester.status();
     attester_ = std::move(*attester);
 
@@ -500,15 +505,14 @@ class WorkerTest : public ::testing::Test {
     }
     auto marked = trainer::WriteSafetensors(tensors, {{"provenance", kModelCanary}});
     ASSERT_TRUE(marked.ok());
-    std::string tokenizer =
-        testing::ReadTestFile(testing::SharedDir() + "/testdata/trainer/tiny_qwen_style.tokenizer.json");
+    std::string tokenizer = testing::ReadTestFile(
+        testing::SharedDir() + "/testdata/trainer/tiny_qwen_style.tokenizer.json");
     ASSERT_FALSE(tokenizer.empty());
     std::string notice = std::string("Licensed weights. Marker: ") + kModelCanary + "\n";
-    auto tar = internal::WriteTar(std::vector<internal::TarMember>{
-        {"config.json", config_json},
-        {"model.safetensors", *marked},
-        {"tokenizer.json", tokenizer},
-        {"NOTICE.txt", notice}});
+    auto tar = internal::WriteTar(std::vector<internal::TarMember>{{"config.json", config_json},
+                                                                   {"model.safetensors", *marked},
+                                                                   {"tokenizer.json", tokenizer},
+                                                                   {"NOTICE.txt", notice}});
     ASSERT_TRUE(tar.ok());
     model_plaintext_ = std::string(tar->view());
     for (int i = 0; i < 16; ++i) {
@@ -560,7 +564,8 @@ class WorkerTest : public ::testing::Test {
                              const crypto::Ed25519PrivateKey& provider_key) const {
     auto env = contracts::DraftContract(c);
     EXPECT_TRUE(env.ok()) << env.status();
-    for (const crypto::Ed25519PrivateKey* k : {&model_owner_.key, &data_owner_.key, &provider_key}) {
+    for (const crypto::Ed25519PrivateKey* k :
+         {&model_owner_.key, &data_owner_.key, &provider_key}) {
       absl::Status st = contracts::SignContract(*env, *k, now_);
       EXPECT_TRUE(st.ok()) << st;
     }
@@ -568,8 +573,8 @@ class WorkerTest : public ::testing::Test {
   }
 
   // A fake coordinator for `c`; the worker polls as provider_.
-  std::unique_ptr<FakeCoordinator> MakeFake(const contracts::Contract& c,
-                                            const crypto::Ed25519PrivateKey& contract_provider_key) {
+  std::unique_ptr<FakeCoordinator> MakeFake(
+      const contracts::Contract& c, const crypto::Ed25519PrivateKey& contract_provider_key) {
     attestation::TrustAnchors anchors;
     anchors.sim_keys.push_back(sim_key_.public_key());
     auto kb = crypto::age::X25519Identity::Parse(key_broker_.ToString());
@@ -577,7 +582,8 @@ class WorkerTest : public ::testing::Test {
     return std::make_unique<FakeCoordinator>(
         *clock_, provider_.key.public_key(), std::move(*kb), anchors, contract_json_,
         c.worker_policy,
-        std::vector<FakeInput>{{c.base_model.id, "model", model_ct_}, {c.dataset.id, "dataset", data_ct_}});
+        std::vector<FakeInput>{{c.base_model.id, "model", model_ct_},
+                               {c.dataset.id, "dataset", data_ct_}});
   }
   std::unique_ptr<FakeCoordinator> MakeFake(const contracts::Contract& c) {
     return MakeFake(c, provider_.key);

@@ -8,7 +8,8 @@
 namespace triad::worker::test {
 namespace {
 
-// ---- Tests ---------------------------------------------------------------------------------------
+// ---- Tests
+// ---------------------------------------------------------------------------------------
 
 TEST_F(WorkerTest, AttestsWithBoundSimEvidenceAndDeliversASignedRecord) {
   contracts::Contract c = MakeContract();
@@ -49,9 +50,9 @@ TEST_F(WorkerTest, AttestsWithBoundSimEvidenceAndDeliversASignedRecord) {
   EXPECT_EQ(p["job_id"], kJobId);
   EXPECT_EQ(p["contract_id"], kContractId);
   EXPECT_EQ(p["contract_digest"], contracts::ContractDigest(*contract_env));
-  EXPECT_EQ(p["inputs"], nlohmann::json::parse(R"([{"role":"base_model","id":")" +
-                                               c.base_model.id + R"("},{"role":"dataset","id":")" +
-                                               c.dataset.id + R"("}])"));
+  EXPECT_EQ(p["inputs"],
+            nlohmann::json::parse(R"([{"role":"base_model","id":")" + c.base_model.id +
+                                  R"("},{"role":"dataset","id":")" + c.dataset.id + R"("}])"));
   EXPECT_EQ(p["worker"]["tee"], "sim");
   EXPECT_EQ(p["worker"]["simulated"], true);
   EXPECT_EQ(p["worker"]["evidence_digest"], adm.evidence_digest);
@@ -98,21 +99,25 @@ TEST_F(WorkerTest, TheOwnersAndStockAgeOpenTheAdapterAndTheTrainerLoadsIt) {
   testing::WriteTestFile(dir.File("adapter.tar.age"), fake->uploaded);
   testing::WriteTestFile(
       dir.File("do.identity"),
-      std::string(crypto::age::FormatIdentityFile(data_owner_.identity, "2026-01-01T00:00:00Z").view()),
+      std::string(
+          crypto::age::FormatIdentityFile(data_owner_.identity, "2026-01-01T00:00:00Z").view()),
       0600);
   std::string out;
-  ASSERT_EQ(testing::RunCommand("age -d -i " + dir.File("do.identity") + " -o " +
-                                    dir.File("adapter.tar") + " " + dir.File("adapter.tar.age") +
-                                    " && mkdir " + dir.File("adapter") + " && tar -x -f " +
-                                    dir.File("adapter.tar") + " -C " + dir.File("adapter") + " 2>&1",
-                                &out),
-            0)
+  ASSERT_EQ(
+      testing::RunCommand("age -d -i " + dir.File("do.identity") + " -o " +
+                              dir.File("adapter.tar") + " " + dir.File("adapter.tar.age") +
+                              " && mkdir " + dir.File("adapter") + " && tar -x -f " +
+                              dir.File("adapter.tar") + " -C " + dir.File("adapter") + " 2>&1",
+                          &out),
+      0)
       << out;
   std::string weights = testing::ReadTestFile(dir.File("adapter/adapter_model.safetensors"));
   auto loaded = trainer::SafetensorsFile::Parse(weights);
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   EXPECT_EQ(loaded->tensors().size(), 4u);  // A and B of q_proj and v_proj, one layer
-  EXPECT_TRUE(trainer::ParseAdapterConfig(testing::ReadTestFile(dir.File("adapter/adapter_config.json"))).ok());
+  EXPECT_TRUE(
+      trainer::ParseAdapterConfig(testing::ReadTestFile(dir.File("adapter/adapter_config.json")))
+          .ok());
 }
 
 TEST_F(WorkerTest, ProgressCarriesLossOnlyWhenTheContractAllowsIt) {
@@ -235,11 +240,11 @@ TEST_F(WorkerTest, RefusesAContractThatNamesAnotherProvider) {
   auto fake = MakeFake(c, other_provider_.key);
   JobResult r = RunOneJob(fake.get());
   EXPECT_EQ(r.outcome, JobResult::Outcome::kFailed);
-  const std::string reason = "the worker refuses the assignment: contract c-worker-test names "
-                             "compute provider \"othercloud\" (key " +
-                             other_provider_.key.public_key().KeyId() +
-                             "), not this worker's provider (key " +
-                             provider_.key.public_key().KeyId() + ")";
+  const std::string reason =
+      "the worker refuses the assignment: contract c-worker-test names "
+      "compute provider \"othercloud\" (key " +
+      other_provider_.key.public_key().KeyId() + "), not this worker's provider (key " +
+      provider_.key.public_key().KeyId() + ")";
   EXPECT_EQ(r.reasons, std::vector<std::string>{reason});
   ASSERT_EQ(fake->failures.size(), 1u);
   EXPECT_EQ(fake->failures[0].reason, reason);
@@ -253,10 +258,10 @@ TEST_F(WorkerTest, RefusesAnExpiredContract) {
   JobResult r = RunOneJob(fake.get());
   EXPECT_EQ(r.outcome, JobResult::Outcome::kFailed);
   ASSERT_EQ(r.reasons.size(), 1u);
-  EXPECT_EQ(r.reasons[0], "the worker refuses the assignment: contract is not active: expired: now " +
-                              base::FormatRfc3339(now_ + absl::Hours(25)) +
-                              " is not before not_after " +
-                              base::FormatRfc3339(now_ + absl::Hours(24)));
+  EXPECT_EQ(r.reasons[0],
+            "the worker refuses the assignment: contract is not active: expired: now " +
+                base::FormatRfc3339(now_ + absl::Hours(25)) + " is not before not_after " +
+                base::FormatRfc3339(now_ + absl::Hours(24)));
   EXPECT_TRUE(fake->admissions.empty());
 }
 

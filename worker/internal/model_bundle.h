@@ -13,7 +13,8 @@ namespace triad::worker::internal {
 // Reads the archive's top-level regular files ("name" or "./name"); members in subdirectories and
 // other top-level files (generation_config.json, README.md, …) are ignored. The views in the result
 // point into `archive`, which must outlive them. Fails with kInvalidArgument ("model archive: …")
-// on a malformed tar, a file given twice, or a missing config.json, tokenizer.json or *.safetensors.
+// on a malformed tar, a file given twice, or a missing config.json, tokenizer.json or
+// *.safetensors.
 absl::StatusOr<trainer::ModelFiles> ModelFilesFromTar(absl::string_view archive);
 
 }  // namespace triad::worker::internal

@@ -22,8 +22,8 @@ class ProgressReporter {
   // `send` delivers one report (retrying as it sees fit); it runs on the reporter's thread only.
   // When it fails, `cancel` is set (so the trainer stops at its next step) and Finish returns the
   // error.
-  ProgressReporter(std::function<absl::Status(const trainer::Progress&)> send, absl::Duration interval,
-                   std::atomic<bool>* cancel);
+  ProgressReporter(std::function<absl::Status(const trainer::Progress&)> send,
+                   absl::Duration interval, std::atomic<bool>* cancel);
   ~ProgressReporter();  // Finish()es if not done
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
@@ -43,8 +43,8 @@ class ProgressReporter {
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<trainer::Progress> pending_;  // guarded by mu_
-  bool finishing_ = false;                   // guarded by mu_
-  absl::Status error_;                       // guarded by mu_
+  bool finishing_ = false;                    // guarded by mu_
+  absl::Status error_;                        // guarded by mu_
   std::thread thread_;
 };
 

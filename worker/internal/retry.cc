@@ -16,8 +16,8 @@ absl::Status FromGrpc(const grpc::Status& status) {
 bool IsTransient(const absl::Status& status) {
   // kCancelled: the client never cancels a call it retries, so a cancelled call is one the server
   // dropped while shutting down (a coordinator restart).
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) || absl::IsAborted(status) ||
-         absl::IsCancelled(status);
+  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+         absl::IsAborted(status) || absl::IsCancelled(status);
 }
 
 absl::Status Retry(absl::string_view what, const RetryPolicy& policy,
@@ -27,7 +27,8 @@ absl::Status Retry(absl::string_view what, const RetryPolicy& policy,
   for (int tries = 1;; ++tries) {
     absl::Status st = attempt();
     if (st.ok() || !IsTransient(st)) {
-      if (tries > 1) spdlog::info("{}: the coordinator answered again after {} tries", std::string(what), tries);
+      if (tries > 1)
+        spdlog::info("{}: the coordinator answered again after {} tries", std::string(what), tries);
       return st;
     }
     if (tries == 1) {
@@ -35,9 +36,8 @@ absl::Status Retry(absl::string_view what, const RetryPolicy& policy,
                    std::string(st.message()));
     }
     if (slept >= policy.budget || (policy.stop != nullptr && policy.stop->load())) {
-      return absl::Status(st.code(),
-                          absl::StrCat(what, ": coordinator unreachable for ",
-                                       absl::FormatDuration(slept), ": ", st.message()));
+      return absl::Status(st.code(), absl::StrCat(what, ": coordinator unreachable for ",
+                                                  absl::FormatDuration(slept), ": ", st.message()));
     }
     absl::Duration d = std::min(delay, policy.budget - slept);
     if (policy.sleep) {

@@ -16,8 +16,8 @@ namespace triad::worker::internal {
 absl::Status FromGrpc(const grpc::Status& status);
 
 // The statuses that mean "the coordinator is away or busy; the same request may succeed later":
-// kUnavailable, kDeadlineExceeded, kAborted, and kCancelled (a server shutting down cancels the calls
-// in flight).
+// kUnavailable, kDeadlineExceeded, kAborted, and kCancelled (a server shutting down cancels the
+// calls in flight).
 bool IsTransient(const absl::Status& status);
 
 struct RetryPolicy {

@@ -154,7 +154,8 @@ absl::StatusOr<std::vector<TarMember>> ReadTar(absl::string_view archive) {
     if (IsZeroBlock(block)) break;  // end of archive (a second zero block may follow)
     const std::string where = absl::StrCat("header ", index, " at byte ", off);
     std::optional<uint64_t> chksum = Numeric(block, kChksumOff, kChksumLen);
-    if (!chksum || !ChecksumMatches(block, *chksum)) return Bad(absl::StrCat(where, ": bad checksum"));
+    if (!chksum || !ChecksumMatches(block, *chksum))
+      return Bad(absl::StrCat(where, ": bad checksum"));
     absl::string_view magic = block.substr(kMagicOff, 8);
     const bool gnu = magic == absl::string_view("ustar  \0", 8);
     if (!gnu && magic.substr(0, 6) != absl::string_view("ustar\0", 6)) {
@@ -183,7 +184,8 @@ absl::StatusOr<std::vector<TarMember>> ReadTar(absl::string_view archive) {
         continue;
       }
       case 'x':
-        if (absl::Status st = ParsePax(data, &next_path, &has_next_size, &next_size); !st.ok()) return st;
+        if (absl::Status st = ParsePax(data, &next_path, &has_next_size, &next_size); !st.ok())
+          return st;
         continue;
       case 'g':  // pax global header: nothing the worker needs
       case 'K':  // GNU long link name
@@ -213,8 +215,8 @@ absl::StatusOr<crypto::SecretBytes> WriteTar(absl::Span<const TarMember> members
   size_t total = 2 * kTarBlockSize;
   for (const TarMember& m : members) {
     if (m.name.empty() || m.name.size() > kNameLen || m.name.find('\0') != std::string::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tar: member name \"", m.name, "\" is empty, longer than 100 bytes or holds a NUL"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tar: member name \"", m.name, "\" is empty, longer than 100 bytes or holds a NUL"));
     }
     total += kTarBlockSize + (m.data.size() + kTarBlockSize - 1) / kTarBlockSize * kTarBlockSize;
   }
@@ -238,7 +240,10 @@ absl::StatusOr<crypto::SecretBytes> WriteTar(absl::Span<const TarMember> members
     }
     PutOctal(h + kMtimeOff, kMtimeLen, 0);
     h[kTypeOff] = '0';
-    std::memcpy(h + kMagicOff, "ustar\0" "00", 8);
+    std::memcpy(h + kMagicOff,
+                "ustar\0"
+                "00",
+                8);
     std::memset(h + kChksumOff, ' ', kChksumLen);
     uint64_t sum = 0;
     for (size_t i = 0; i < kTarBlockSize; ++i) sum += static_cast<unsigned char>(h[i]);
