@@ -33,6 +33,8 @@ void AddAgeCommands(CLI::App& app, Context& ctx);  // encrypt, decrypt
 #ifdef TRIAD_HAVE_TRAINER
 // triad train, triad model init (cli/train.cc; only when trainer/ is built).
 void AddTrainCommands(CLI::App& app, Context& ctx);
+// triad worker run (cli/worker.cc; only when trainer/ is built).
+void AddWorkerCommands(CLI::App& app, Context& ctx);
 #endif
 
 }  // namespace triad::cli

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
       AddAgeCommands,
 #ifdef TRIAD_HAVE_TRAINER
       AddTrainCommands,
+      AddWorkerCommands,
 #endif
   };
   for (Adder add : kGroups) add(app, ctx);

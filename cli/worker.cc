@@ -1,0 +1,196 @@
+// triad worker run: the TEE worker of a compute provider (worker/worker.h). Built only with the
+// trainer.
+#include "worker/worker.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "attestation/attester.h"
+#include "base/clock.h"
+#include "base/file.h"
+#include "base/hardening.h"
+#include "base/status.h"
+#include "cli/command.h"
+#include "cli/keys.h"
+#include "contracts/card.h"
+#include "coordinator/card.h"
+#include "coordinator/client.h"
+
+namespace triad::cli {
+namespace {
+
+constexpr size_t kMaxCollateralSize = 4 << 20;
+
+struct WorkerFlags {
+  std::string coordinator;
+  std::string coordinator_card;
+  bool insecure = false;
+  std::string as;
+  std::string tee;
+  std::string sim_key;
+  std::string collateral;
+  int threads = 0;
+  std::string device;
+  std::string gpus;
+  bool once = false;
+  std::string worker_id;
+};
+
+std::string DefaultWorkerId() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "worker";
+  std::string id;
+  for (const char* p = host; *p; ++p) {
+    const char c = *p;
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    id.push_back(ok ? c : '-');
+  }
+  return id.substr(0, 128);
+}
+
+// --gpus 0,1,3: those GPU indices (distinct, non-negative).
+absl::StatusOr<std::vector<int>> ParseGpus(const std::string& list) {
+  std::vector<int> gpus;
+  for (absl::string_view part : absl::StrSplit(list, ',')) {
+    int g = -1;
+    if (!absl::SimpleAtoi(part, &g) || g < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--gpus ", list, ": expected GPU indices such as 0,1"));
+    }
+    for (int seen : gpus) {
+      if (seen == g)
+        return absl::InvalidArgumentError(
+            absl::StrCat("--gpus ", list, ": GPU ", g, " given twice"));
+    }
+    gpus.push_back(g);
+  }
+  return gpus;
+}
+
+absl::Status RunWorker(const WorkerFlags& f) {
+  // Before any key or plaintext exists in this process.
+  TRIAD_RETURN_IF_ERROR(base::Annotate(base::DisableCoreDumps(), "disabling core dumps"));
+
+  worker::WorkerOptions options;
+  options.worker_id = f.worker_id.empty() ? DefaultWorkerId() : f.worker_id;
+  options.threads = f.threads;
+  options.once = f.once;
+  options.device = f.device.empty() ? "cpu" : f.device;
+  if (!f.gpus.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(std::vector<int> gpus, ParseGpus(f.gpus));
+    if (f.device.empty()) options.device = "cuda";
+    if (options.device.rfind("cuda", 0) != 0) {
+      return absl::InvalidArgumentError("--gpus needs --device cuda");
+    }
+    // Before CUDA initializes: the trainer then sees exactly these GPUs as cuda:0..N-1.
+    ::setenv("CUDA_VISIBLE_DEVICES", absl::StrJoin(gpus, ",").c_str(), 1);
+    options.num_gpus = static_cast<int>(gpus.size());
+  }
+  if (!f.collateral.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(options.collateral, base::ReadFile(f.collateral, kMaxCollateralSize));
+  }
+
+  // The compute provider this worker acts for.
+  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card,
+                         contracts::PartyCard::FromFile(f.as + ".card.json"));
+  if (card.role != contracts::Role::kComputeProvider) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(f.as, ".card.json is a ", contracts::RoleName(card.role),
+                     " card; a worker acts for a compute-provider"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  if (key.public_key() != card.signing_key) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(f.as, ".signing.pem is not the key of ", f.as, ".card.json"));
+  }
+
+  attestation::AttesterConfig config;
+  config.sim_key_file = f.sim_key;
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<attestation::Attester> attester,
+                         attestation::NewAttester(f.tee, config));
+  if (!options.collateral.empty() && attester->tee() != "tdx") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--collateral is TDX collateral; this worker attests with ", attester->tee()));
+  }
+  if (attester->tee() == "sim") {
+    std::cerr << "triad: worker: SIMULATED: no hardware protection (--tee sim)\n";
+  }
+
+  coordinator::ChannelOptions channel_options;
+  channel_options.address = f.coordinator;
+  channel_options.insecure = f.insecure;
+  if (!f.coordinator_card.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(channel_options.card,
+                           coordinator::CoordinatorCard::FromFile(f.coordinator_card));
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                         coordinator::OpenChannel(channel_options));
+
+  worker::Worker w(std::move(channel), key, *attester, base::SystemClock(), std::move(options));
+  return w.Run([](const worker::JobResult& job) {
+    switch (job.outcome) {
+      case worker::JobResult::Outcome::kDelivered:
+        std::cout << "job " << job.job_id << ": delivered" << std::endl;
+        break;
+      case worker::JobResult::Outcome::kRejected:
+        std::cout << "job " << job.job_id << ": not admitted: " << absl::StrJoin(job.reasons, "; ")
+                  << std::endl;
+        break;
+      case worker::JobResult::Outcome::kFailed:
+        std::cout << "job " << job.job_id << ": failed: " << absl::StrJoin(job.reasons, "; ")
+                  << std::endl;
+        break;
+    }
+  });
+}
+
+}  // namespace
+
+void AddWorkerCommands(CLI::App& app, Context& ctx) {
+  auto f = std::make_shared<WorkerFlags>();
+  CLI::App* group = app.add_subcommand("worker", "The TEE worker of a compute provider");
+  group->require_subcommand(1);
+  CLI::App* cmd = group->add_subcommand(
+      "run", "Take jobs from a coordinator: attest, decrypt in memory, train, deliver the adapter");
+  cmd->add_option("--coordinator", f->coordinator, "Coordinator address HOST:PORT")->required();
+  CLI::Option* card = cmd->add_option("--coordinator-card", f->coordinator_card,
+                                      "The coordinator card to pin (TLS certificate)");
+  CLI::Option* insecure = cmd->add_flag("--insecure", f->insecure,
+                                        "Plaintext gRPC to a loopback coordinator (testing)");
+  card->excludes(insecure);
+  cmd->add_option("--as", f->as, "DIR/NAME of the compute provider's keys (triad keygen)")
+      ->required();
+  cmd->add_option("--tee", f->tee, "auto, sim, tdx or sev-snp")
+      ->required()
+      ->check(CLI::IsMember({"auto", "sim", "tdx", "sev-snp"}));
+  cmd->add_option("--sim-key", f->sim_key, "Simulation key (Ed25519 PEM) for --tee sim");
+  cmd->add_option("--collateral", f->collateral, "TDX collateral JSON to send with the evidence");
+  cmd->add_option("--threads", f->threads, "Threads for decryption and CPU training (0: all cores)")
+      ->capture_default_str();
+  cmd->add_option("--device", f->device, "cpu or cuda (default cpu; cuda with --gpus)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--gpus", f->gpus, "GPU indices to train on, data parallel (e.g. 0,1)");
+  cmd->add_flag("--once", f->once, "Exit after the first job this worker is admitted to");
+  cmd->add_option("--worker-id", f->worker_id, "Name of this worker (default: the host name)");
+  cmd->callback([f, &ctx] {
+    if (f->coordinator_card.empty() && !f->insecure) {
+      Fail("worker run: give --coordinator-card FILE (or --insecure for a loopback coordinator)");
+      ctx.exit_code = kExitUsage;
+      return;
+    }
+    absl::Status st = RunWorker(*f);
+    ctx.exit_code = st.ok() ? kExitOk : Fail(st);
+  });
+}
+
+}  // namespace triad::cli

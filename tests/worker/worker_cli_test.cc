@@ -1,0 +1,101 @@
+// `triad worker run`: the real binary against the fake coordinator of worker_fixture.h, and the
+// command line's own refusals.
+#include "tests/worker/worker_fixture.h"
+
+namespace triad::worker::test {
+namespace {
+
+class WorkerCliTest : public WorkerTest {
+ protected:
+  void SetUp() override {
+    WorkerTest::SetUp();
+    // The compute provider's keys as `triad keygen` writes them, and the simulation key.
+    ASSERT_TRUE(
+        crypto::WriteSecretFile(keys_.File("cloudco.signing.pem"), provider_.key.ToPem()).ok());
+    testing::WriteTestFile(keys_.File("cloudco.card.json"), provider_.Card().ToJson());
+    ASSERT_TRUE(crypto::WriteSecretFile(keys_.File("sim.pem"), sim_key_.ToPem()).ok());
+    ASSERT_TRUE(
+        crypto::WriteSecretFile(keys_.File("acme-bank.signing.pem"), data_owner_.key.ToPem()).ok());
+    testing::WriteTestFile(keys_.File("acme-bank.card.json"), data_owner_.Card().ToJson());
+  }
+
+  // Runs `triad [global] worker run ARGS` in `cwd`; returns the exit status, output in *out.
+  int Run(const std::string& args, std::string* out, const std::string& global = "") {
+    return testing::RunCommand("cd " + work_.path() + " && TMPDIR=" + work_.path() + " " +
+                                   testing::TriadBinary() + " " + global + " worker run " + args +
+                                   " 2>&1",
+                               out);
+  }
+
+  testing::TempDir keys_;
+  testing::TempDir work_;
+};
+
+TEST_F(WorkerCliTest, RunsOneSimJobAndExits) {
+  auto measurement = attestation::MeasureExecutable(testing::TriadBinary());
+  ASSERT_TRUE(measurement.ok()) << measurement.status();
+  auto fake = MakeFake(MakeContract(*measurement));
+  FakeServer server(fake.get(), 0);
+  std::string out;
+  int rc = Run("--coordinator 127.0.0.1:" + std::to_string(server.port()) + " --insecure --as " +
+                   keys_.File("cloudco") + " --tee sim --sim-key " + keys_.File("sim.pem") +
+                   " --once --worker-id w-1 --threads 2",
+               &out, "--log-level trace");
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("triad: worker: SIMULATED: no hardware protection (--tee sim)\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("job job-1: delivered\n"), std::string::npos) << out;
+  EXPECT_EQ(fake->protocol_errors, std::vector<std::string>{});
+  ASSERT_EQ(fake->admissions.size(), 1u);
+  EXPECT_TRUE(fake->admissions[0].binding.ok());
+  EXPECT_EQ(fake->admissions[0].measurement, *measurement);
+  EXPECT_EQ(OpenAdapter(*fake, data_owner_.identity).size(), 3u);
+  for (const char* canary : {kModelCanary, kDataCanary}) {
+    SCOPED_TRACE(canary);
+    EXPECT_FALSE(absl::StrContains(out, canary));  // the trace-level log included
+    EXPECT_EQ(FilesContaining(work_.path(), canary), std::vector<std::string>{});
+    EXPECT_EQ(FilesContaining(keys_.path(), canary), std::vector<std::string>{});
+  }
+}
+
+TEST_F(WorkerCliTest, Refusals) {
+  const std::string base = "--coordinator 127.0.0.1:1 --insecure --as " + keys_.File("cloudco");
+  std::string out;
+  EXPECT_EQ(Run(base + " --tee sim", &out), 1);
+  EXPECT_EQ(out, "triad: --tee sim needs a simulation key file (Ed25519 PKCS#8 PEM)\n");
+  // Never a silent fallback to sim (this machine has no configfs-tsm provider).
+  EXPECT_EQ(Run(base + " --tee auto --sim-key " + keys_.File("sim.pem"), &out), 1);
+  EXPECT_TRUE(absl::StartsWith(out, "triad: --tee auto: ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "Triad never falls back to sim")) << out;
+  EXPECT_EQ(
+      Run(base + " --tee sim --sim-key " + keys_.File("sim.pem") + " --gpus 0 --device cpu", &out),
+      1);
+  EXPECT_EQ(out, "triad: --gpus needs --device cuda\n");
+  testing::WriteTestFile(keys_.File("collateral.json"), "{}");
+  EXPECT_EQ(Run(base + " --tee sim --sim-key " + keys_.File("sim.pem") + " --collateral " +
+                    keys_.File("collateral.json"),
+                &out),
+            1);
+  EXPECT_EQ(out, "triad: --collateral is TDX collateral; this worker attests with sim\n");
+  EXPECT_EQ(Run(base + " --tee sim --gpus 0,x", &out), 1);
+  EXPECT_EQ(out, "triad: --gpus 0,x: expected GPU indices such as 0,1\n");
+  EXPECT_EQ(
+      Run("--coordinator 127.0.0.1:1 --insecure --as " + keys_.File("acme-bank") + " --tee sim",
+          &out),
+      1);
+  EXPECT_EQ(out, "triad: " + keys_.File("acme-bank") +
+                     ".card.json is a data-owner card; a worker acts for a compute-provider\n");
+  EXPECT_EQ(Run("--coordinator 127.0.0.1:1 --as " + keys_.File("cloudco") + " --tee sim", &out), 2);
+  EXPECT_EQ(out,
+            "triad: worker run: give --coordinator-card FILE (or --insecure for a loopback "
+            "coordinator)\n");
+  EXPECT_EQ(Run("--coordinator 10.0.0.1:1 --insecure --as " + keys_.File("cloudco") +
+                    " --tee sim --sim-key " + keys_.File("sim.pem"),
+                &out),
+            1);
+  EXPECT_TRUE(absl::StrContains(out, "insecure")) << out;
+}
+
+}  // namespace
+}  // namespace triad::worker::test
