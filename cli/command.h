@@ -30,6 +30,10 @@ void AddAttestCommands(CLI::App& app, Context& ctx);
 void AddKeygenCommands(CLI::App& app, Context& ctx);
 void AddContractCommands(CLI::App& app, Context& ctx);
 void AddAgeCommands(CLI::App& app, Context& ctx);  // encrypt, decrypt
+void AddCoordinatorCommands(CLI::App& app, Context& ctx);  // coordinator init, serve, card
+void AddPartyCommands(CLI::App& app, Context& ctx);        // party register
+void AddArtifactCommands(CLI::App& app, Context& ctx);     // model/dataset push, register
+void AddJobCommands(CLI::App& app, Context& ctx);          // job submit, status, fetch
 
 }  // namespace triad::cli
 

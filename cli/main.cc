@@ -32,6 +32,10 @@ int main(int argc, char** argv) {
       AddKeygenCommands,
       AddContractCommands,
       AddAgeCommands,
+      AddCoordinatorCommands,
+      AddPartyCommands,
+      AddArtifactCommands,
+      AddJobCommands,
   };
   for (Adder add : kGroups) add(app, ctx);
 
