@@ -34,6 +34,15 @@ absl::string_view StripDotSlash(absl::string_view path) {
   return path;
 }
 
+// Whether a ustar header holds `path`: a name field of 100 bytes, or a prefix of at most 155 bytes,
+// a '/', and a name of at most 100 (POSIX ustar; libarchive splits at the first '/' that leaves at
+// most 100 bytes after it).
+bool FitsUstar(absl::string_view path) {
+  if (path.size() <= 100) return true;
+  size_t slash = path.find('/', path.size() - 101);
+  return slash != absl::string_view::npos && slash <= 155 && slash + 1 < path.size();
+}
+
 }  // namespace
 
 absl::Status ValidateTarPath(absl::string_view path) {
@@ -95,6 +104,9 @@ absl::Status TarWriter::BeginFile(absl::string_view path, uint64_t size) {
     return absl::FailedPreconditionError(absl::StrCat("tar: the previous member is ", remaining_, " bytes short"));
   }
   TRIAD_RETURN_IF_ERROR(ValidateTarPath(path));
+  if (!FitsUstar(path)) {
+    return Bad(path, "does not fit a ustar header (at most 100 bytes after a directory part of at most 155)");
+  }
   std::string p(path);
   if (!paths_.insert(p).second) return Bad(path, "appears twice");
   if (size > static_cast<uint64_t>(INT64_MAX)) return Bad(path, "too large");

@@ -56,8 +56,9 @@ class TarWriter {
   TarWriter(const TarWriter&) = delete;
   TarWriter& operator=(const TarWriter&) = delete;
 
-  // Starts a member of `size` bytes. Fails (kInvalidArgument) on an invalid or repeated path, or
-  // when the previous member did not get all of its bytes (kFailedPrecondition).
+  // Starts a member of `size` bytes. Fails (kInvalidArgument) on an invalid or repeated path or one
+  // a ustar header cannot hold ("does not fit a ustar header"), or when the previous member did not
+  // get all of its bytes (kFailedPrecondition).
   absl::Status BeginFile(absl::string_view path, uint64_t size);
   // Appends to the current member; more than its size is kInvalidArgument.
   absl::Status Write(absl::string_view data);

@@ -154,6 +154,10 @@ TEST(TarTest, WriterChecks) {
   ASSERT_TRUE(w.ok());
   EXPECT_EQ((*w)->BeginFile("../x", 1).message(), "tar member path \"../x\": \"..\" path component");
   EXPECT_EQ((*w)->BeginFile(std::string(256, 'a'), 1).message().substr(0, 28), "tar member path \"aaaaaaaaaaa");
+  std::string long_name = "d/" + std::string(101, 'n');
+  EXPECT_EQ((*w)->BeginFile(long_name, 1).message(),
+            "tar member path \"" + long_name +
+                "\": does not fit a ustar header (at most 100 bytes after a directory part of at most 155)");
   ASSERT_TRUE((*w)->BeginFile("a", 3).ok());
   EXPECT_EQ((*w)->Write("1234").message(), "tar: 4 bytes written to a member that has 3 left");
   ASSERT_TRUE((*w)->Write("12").ok());
