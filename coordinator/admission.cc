@@ -132,8 +132,26 @@ absl::StatusOr<std::optional<Assignment>> Coordinator::TryAssign(const PartyRequ
   absl::Time now = clock_.Now();
   TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
   TRIAD_RETURN_IF_ERROR(txn.UpsertWorker({worker_id, req.party.name, tee, {}, {}}).status());
-  TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> queued, txn.ListJobs(JobState::kQueued));
   bool changed = false;
+  // A worker runs one job at a time: one that asks for work has let go of any job it still holds
+  // (it restarted, or gave up without a word). Queue those again now rather than at lease expiry.
+  for (JobState s : {JobState::kAssigned, JobState::kAttesting, JobState::kAdmitted, JobState::kRunning,
+                     JobState::kSealing}) {
+    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> held, txn.ListJobs(s));
+    for (const storage::Job& job : held) {
+      if (job.worker_id != worker_id) continue;
+      TRIAD_RETURN_IF_ERROR(
+          txn.TransitionJob(job.id, JobTransition::To(JobState::kQueued).From(s).ByWorker(worker_id)).status());
+      TRIAD_RETURN_IF_ERROR(AddLog(txn, job.id, "job.requeued", now,
+                                   {{"job_id", job.id},
+                                    {"attempt", job.attempt},
+                                    {"worker_id", worker_id},
+                                    {"reason", absl::StrCat("worker ", worker_id, " asked for new work while it held the job (",
+                                                            storage::JobStateName(s), ")")}}));
+      changed = true;
+    }
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> queued, txn.ListJobs(JobState::kQueued));
   for (const storage::Job& job : queued) {
     absl::StatusOr<std::shared_ptr<const CachedContract>> c = LoadContract(job.contract_id);
     if (!c.ok()) continue;

@@ -172,7 +172,9 @@ class Coordinator {
   // Action "poll", body {"worker_id", "tee"}, by a registered compute provider. Registers or
   // refreshes the worker, and assigns it the oldest queued job of a contract naming its provider
   // whose policy accepts its TEE, with a fresh nonce; waits up to poll_wait for one (returning
-  // early when `cancelled` says so). nullopt when there is none.
+  // early when `cancelled` says so). nullopt when there is none. A worker runs one job at a time:
+  // jobs it still holds when it polls are queued again first (logged job.requeued). Queued jobs
+  // whose contract is no longer active fail (job.failed).
   absl::StatusOr<std::optional<Assignment>> Poll(absl::string_view envelope_json,
                                                  const std::function<bool()>& cancelled = nullptr);
   // Admission: see coordinator/README.md. A refusal by the policy, the evidence or the binding is

@@ -704,6 +704,30 @@ TEST_F(CoordinatorTest, PollAssignsOnlyToTheContractsProviderAndAcceptedTee) {
   EXPECT_FALSE(reply.has_job());  // taken
 }
 
+TEST_F(CoordinatorTest, AWorkerThatPollsAgainLetsGoOfItsJob) {
+  SetUpContract();
+  std::string job = NewJob();
+  Eph eph;
+  Admit("w1", eph);
+  ASSERT_TRUE(Progress(job, eph.key, 1, 10).ok());
+  // The worker restarted: it polls again and gets the job back as a new attempt, with new keys.
+  pb::Assignment a = MustPoll("w1");
+  EXPECT_EQ(a.job_id(), job);
+  pb::JobStatus s = GetJob(job);
+  EXPECT_EQ(s.state(), "assigned");
+  EXPECT_EQ(s.attempt(), 2u);
+  auto events = h_.store().ListEvents(0, job);
+  bool logged = false;
+  for (const auto& e : *events) {
+    logged = logged || (e.kind == "job.requeued" &&
+                        base::ParseJsonStrict(e.detail_json)->at("reason") ==
+                            "worker w1 asked for new work while it held the job (running)");
+  }
+  EXPECT_TRUE(logged);
+  // The old attempt's key no longer speaks for the job.
+  EXPECT_STATUS(Progress(job, eph.key, 2, 10), PERMISSION_DENIED, "job " + job + " has no attested worker");
+}
+
 TEST_F(CoordinatorTest, PollWaitsForAJob) {
   SetUpContract();
   // A coordinator that waits: a job submitted while the worker waits is assigned to it.
@@ -724,7 +748,7 @@ TEST_F(CoordinatorTest, PollWaitsForAJob) {
   EXPECT_TRUE(a->has_value());
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   // Cancelled: returns at once with nothing.
-  auto none = waiting.Poll(h_.Sign("poll", {{"worker_id", "w1"}, {"tee", "sim"}}, cp_.key), [] { return true; });
+  auto none = waiting.Poll(h_.Sign("poll", {{"worker_id", "w2"}, {"tee", "sim"}}, cp_.key), [] { return true; });
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 }
