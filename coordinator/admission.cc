@@ -387,7 +387,20 @@ absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenInput(absl
   TRIAD_RETURN_IF_ERROR(txn.TouchWorker(job.worker_id));
   TRIAD_RETURN_IF_ERROR(txn.Commit().status());
   NotifyChange();
-  return blobs_.Open(artifact_id);
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> reader, blobs_.Open(artifact_id));
+  // While the stream runs (a large model takes a while), the job's lease holds.
+  class Tracked : public storage::BlobReader {
+   public:
+    Tracked(std::unique_ptr<storage::BlobReader> r, std::unique_ptr<Transfer> t)
+        : r_(std::move(r)), t_(std::move(t)) {}
+    uint64_t size() const override { return r_->size(); }
+    absl::StatusOr<absl::string_view> Next() override { return r_->Next(); }
+
+   private:
+    std::unique_ptr<storage::BlobReader> r_;
+    std::unique_ptr<Transfer> t_;
+  };
+  return std::unique_ptr<storage::BlobReader>(new Tracked(std::move(reader), StartTransfer(job.id)));
 }
 
 absl::Status Coordinator::ReportProgress(absl::string_view envelope_json) {

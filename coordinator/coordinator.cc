@@ -108,6 +108,22 @@ absl::StatusOr<std::shared_ptr<const Coordinator::CachedContract>> Coordinator::
   return it->second;
 }
 
+std::unique_ptr<Coordinator::Transfer> Coordinator::StartTransfer(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(transfers_mu_);
+  ++transfers_[job_id];
+  return std::make_unique<Transfer>(this, job_id);
+}
+
+Coordinator::Transfer::~Transfer() {
+  std::lock_guard<std::mutex> lock(c_->transfers_mu_);
+  if (--c_->transfers_[job_id_] <= 0) c_->transfers_.erase(job_id_);
+}
+
+bool Coordinator::InTransfer(const std::string& job_id) {
+  std::lock_guard<std::mutex> lock(transfers_mu_);
+  return transfers_.count(job_id) > 0;
+}
+
 void Coordinator::NotifyChange() {
   {
     std::lock_guard<std::mutex> lock(change_mu_);
@@ -552,7 +568,7 @@ absl::StatusOr<int> Coordinator::Sweep() {
       absl::Time last = job.updated_at;
       absl::StatusOr<storage::Worker> w = store_.GetWorker(job.worker_id);
       if (w.ok()) last = std::max(last, w->last_seen);
-      if (now - last >= options_.lease) {
+      if (now - last >= options_.lease && !InTransfer(job.id)) {
         TRIAD_RETURN_IF_ERROR(requeue(job, absl::StrCat("no word from worker ", job.worker_id, " for ",
                                                         absl::FormatDuration(options_.lease), " (lease expired)")));
       }

@@ -208,6 +208,7 @@ class Coordinator {
  private:
   class ArtifactUpload;
   class OutputUpload;
+  class Transfer;
   struct PartyRequest;
   struct EphemeralRequest;
   struct CachedContract;
@@ -221,6 +222,9 @@ class Coordinator {
   absl::StatusOr<std::optional<Assignment>> TryAssign(const PartyRequest& req, const std::string& worker_id,
                                                       const std::string& tee, bool last_try);
   void NotifyChange();
+  // Transfers in flight for a job (input downloads, output uploads) keep its lease alive.
+  std::unique_ptr<Transfer> StartTransfer(const std::string& job_id);
+  bool InTransfer(const std::string& job_id);
 
   const base::Clock& clock_;
   storage::Store& store_;
@@ -236,6 +240,9 @@ class Coordinator {
 
   std::mutex prune_mu_;
   absl::Time last_prune_ = absl::InfinitePast();
+
+  std::mutex transfers_mu_;
+  std::map<std::string, int> transfers_;
 
   std::mutex contracts_mu_;
   std::map<std::string, std::shared_ptr<const CachedContract>> contracts_;

@@ -111,6 +111,7 @@ class Coordinator::OutputUpload : public Upload {
   std::string record_json_;
   std::vector<std::string> recipients_;
   std::unique_ptr<storage::BlobWriter> writer_;
+  std::unique_ptr<Transfer> transfer_ = c_->StartTransfer(req_.job.id);  // holds the lease meanwhile
   std::string prefix_;
   uint64_t received_ = 0;
   absl::Status status_;

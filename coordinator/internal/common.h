@@ -48,6 +48,19 @@ struct Coordinator::EphemeralRequest {
   const nlohmann::json& body() const { return verified.request.body; }
 };
 
+// Marks a job as having a transfer in flight while it lives.
+class Coordinator::Transfer {
+ public:
+  Transfer(Coordinator* c, std::string job_id) : c_(c), job_id_(std::move(job_id)) {}
+  ~Transfer();
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+
+ private:
+  Coordinator* c_;
+  std::string job_id_;
+};
+
 namespace internal {
 
 inline constexpr char kLogEntryType[] = "triad.log/v1";

@@ -946,6 +946,21 @@ TEST_F(CoordinatorTest, KeyIsNeverReleasedTwiceToTheSameEphemeralKey) {
   EXPECT_NE((*releases)[0].recipient, (*releases)[2].recipient);
 }
 
+TEST_F(CoordinatorTest, ATransferInFlightHoldsTheLease) {
+  SetUpContract();
+  std::string job = NewJob();
+  Eph eph;
+  Admit("w1", eph);
+  auto reader = h_.coordinator().OpenInput(
+      h_.Sign("download-input", {{"job_id", job}, {"artifact_id", crypto::Sha256Id(model_ct_)}}, eph.key));
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  h_.clock.Advance(absl::Minutes(11));
+  EXPECT_EQ(*h_.coordinator().Sweep(), 0);  // a large model is still streaming
+  reader->reset();
+  EXPECT_EQ(*h_.coordinator().Sweep(), 1);
+  EXPECT_EQ(GetJob(job).state(), "queued");
+}
+
 // ---- Worker calls after admission ----
 
 TEST_F(CoordinatorTest, WorkerCallsNeedTheAttestedEphemeralKey) {
