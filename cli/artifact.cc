@@ -22,6 +22,7 @@
 #include "base/clock.h"
 #include "base/encoding.h"
 #include "base/file.h"
+#include "base/hardening.h"
 #include "base/status.h"
 #include "base/tar.h"
 #include "cli/client.h"
@@ -201,6 +202,8 @@ absl::Status Upload(const ArtifactFlags& f, const crypto::Ed25519PrivateKey& key
 }
 
 absl::Status Push(const ArtifactFlags& f, const std::string& kind) {
+  // This process holds plaintext: no core dumps.
+  TRIAD_RETURN_IF_ERROR(base::DisableCoreDumps());
   TRIAD_RETURN_IF_ERROR(contracts::ValidateName(f.name));
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
   TRIAD_ASSIGN_OR_RETURN(coordinator::CoordinatorCard card,
@@ -210,21 +213,37 @@ absl::Status Push(const ArtifactFlags& f, const std::string& kind) {
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<crypto::age::Encryptor> enc,
                          crypto::age::Encryptor::Create(absl::MakeConstSpan(&card.key_broker_recipient, 1), sink));
   auto encrypt = [&enc](absl::string_view plaintext) { return enc->Write(plaintext); };
+  uint64_t read = 0;
   if (kind == "model") {
     TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> names, ModelFiles(f.in));
-    TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<base::TarWriter> tar, base::TarWriter::Create(encrypt));
+    std::vector<std::pair<Fd, uint64_t>> files;
+    uint64_t total = 0;
     for (const std::string& n : names) {
-      std::string path = absl::StrCat(f.in, "/", n);
-      TRIAD_ASSIGN_OR_RETURN(auto file, OpenRegular(path));
-      TRIAD_RETURN_IF_ERROR(tar->BeginFile(n, file.second));
-      TRIAD_RETURN_IF_ERROR(StreamPlaintext(path, file.first.get(), file.second,
-                                            [&tar](absl::string_view d) { return tar->Write(d); }));
+      TRIAD_ASSIGN_OR_RETURN(auto file, OpenRegular(absl::StrCat(f.in, "/", n)));
+      total += file.second;
+      files.push_back(std::move(file));
+    }
+    ProgressLine progress(absl::StrCat("encrypting ", f.name), total);
+    TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<base::TarWriter> tar, base::TarWriter::Create(encrypt));
+    for (size_t i = 0; i < names.size(); ++i) {
+      TRIAD_RETURN_IF_ERROR(tar->BeginFile(names[i], files[i].second));
+      TRIAD_RETURN_IF_ERROR(StreamPlaintext(absl::StrCat(f.in, "/", names[i]), files[i].first.get(), files[i].second,
+                                            [&](absl::string_view d) {
+                                              progress.Update(read += d.size());
+                                              return tar->Write(d);
+                                            }));
     }
     TRIAD_RETURN_IF_ERROR(tar->Finish());
+    progress.Finish();
   } else {
     TRIAD_ASSIGN_OR_RETURN(auto file, OpenRegular(f.in));
     if (file.second == 0) return absl::InvalidArgumentError(absl::StrCat(f.in, " is empty"));
-    TRIAD_RETURN_IF_ERROR(StreamPlaintext(f.in, file.first.get(), file.second, encrypt));
+    ProgressLine progress(absl::StrCat("encrypting ", f.name), file.second);
+    TRIAD_RETURN_IF_ERROR(StreamPlaintext(f.in, file.first.get(), file.second, [&](absl::string_view d) {
+      progress.Update(read += d.size());
+      return encrypt(d);
+    }));
+    progress.Finish();
   }
   TRIAD_RETURN_IF_ERROR(enc->Close());
   uint64_t size = sink.size();

@@ -18,6 +18,7 @@
 #include "base/clock.h"
 #include "base/encoding.h"
 #include "base/file.h"
+#include "base/hardening.h"
 #include "base/status.h"
 #include "base/tar.h"
 #include "cli/client.h"
@@ -289,6 +290,8 @@ absl::StatusOr<std::vector<std::string>> UnpackTar(absl::string_view tar, Unpack
 }
 
 absl::Status Fetch(const FetchFlags& f) {
+  // This process holds the party's identity and the adapter's plaintext: no core dumps.
+  TRIAD_RETURN_IF_ERROR(base::DisableCoreDumps());
   TRIAD_ASSIGN_OR_RETURN(PartyKeys keys, LoadPartyKeys(f.as));
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
   auto stub = v1::Jobs::NewStub(channel);
