@@ -20,7 +20,8 @@ struct EntryDeleter {
 using EntryPtr = std::unique_ptr<archive_entry, EntryDeleter>;
 
 absl::Status Bad(absl::string_view path, absl::string_view rule) {
-  return absl::InvalidArgumentError(absl::StrCat("tar member path \"", absl::CHexEscape(path), "\": ", rule));
+  return absl::InvalidArgumentError(
+      absl::StrCat("tar member path \"", absl::CHexEscape(path), "\": ", rule));
 }
 
 std::string ArchiveError(struct archive* a) {
@@ -47,10 +48,12 @@ bool FitsUstar(absl::string_view path) {
 
 absl::Status ValidateTarPath(absl::string_view path) {
   if (path.empty()) return Bad(path, "empty");
-  if (path.size() > kMaxTarPathBytes) return Bad(path, absl::StrCat("longer than ", kMaxTarPathBytes, " bytes"));
+  if (path.size() > kMaxTarPathBytes)
+    return Bad(path, absl::StrCat("longer than ", kMaxTarPathBytes, " bytes"));
   for (char c : path) {
     // Printable ASCII only: what every tar and filesystem agree on, and no charset conversion.
-    if (c < 0x20 || c > 0x7e || c == '\\') return Bad(path, "only printable ASCII other than '\\' is allowed");
+    if (c < 0x20 || c > 0x7e || c == '\\')
+      return Bad(path, "only printable ASCII other than '\\' is allowed");
   }
   if (path.front() == '/') return Bad(path, "absolute paths are not allowed");
   if (path.back() == '/') return Bad(path, "ends in '/'");
@@ -73,11 +76,13 @@ TarWriter::~TarWriter() {
 absl::StatusOr<std::unique_ptr<TarWriter>> TarWriter::Create(Sink sink) {
   std::unique_ptr<TarWriter> w(new TarWriter(std::move(sink)));
   w->archive_ = archive_write_new();
-  if (w->archive_ == nullptr) return absl::ResourceExhaustedError("tar: cannot allocate a libarchive writer");
+  if (w->archive_ == nullptr)
+    return absl::ResourceExhaustedError("tar: cannot allocate a libarchive writer");
   TRIAD_RETURN_IF_ERROR(w->Check(archive_write_set_format_ustar(w->archive_), "selecting ustar"));
-  // No blocking: libarchive hands every piece straight to the sink instead of copying file data into
-  // a block buffer of its own (and pads nothing after the end-of-archive blocks).
-  TRIAD_RETURN_IF_ERROR(w->Check(archive_write_set_bytes_per_block(w->archive_, 0), "setting the block size"));
+  // No blocking: libarchive hands every piece straight to the sink instead of copying file data
+  // into a block buffer of its own (and pads nothing after the end-of-archive blocks).
+  TRIAD_RETURN_IF_ERROR(
+      w->Check(archive_write_set_bytes_per_block(w->archive_, 0), "setting the block size"));
   auto write = [](struct archive*, void* self, const void* buf, size_t n) -> la_ssize_t {
     auto* w = static_cast<TarWriter*>(self);
     absl::Status st = w->sink_(absl::string_view(static_cast<const char*>(buf), n));
@@ -87,7 +92,8 @@ absl::StatusOr<std::unique_ptr<TarWriter>> TarWriter::Create(Sink sink) {
     }
     return static_cast<la_ssize_t>(n);
   };
-  TRIAD_RETURN_IF_ERROR(w->Check(archive_write_open(w->archive_, w.get(), nullptr, write, nullptr), "opening"));
+  TRIAD_RETURN_IF_ERROR(
+      w->Check(archive_write_open(w->archive_, w.get(), nullptr, write, nullptr), "opening"));
   return w;
 }
 
@@ -101,11 +107,14 @@ absl::Status TarWriter::Check(int rc, absl::string_view what) {
 absl::Status TarWriter::BeginFile(absl::string_view path, uint64_t size) {
   if (failed_ || finished_) return absl::FailedPreconditionError("tar: the writer is finished");
   if (remaining_ != 0) {
-    return absl::FailedPreconditionError(absl::StrCat("tar: the previous member is ", remaining_, " bytes short"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("tar: the previous member is ", remaining_, " bytes short"));
   }
   TRIAD_RETURN_IF_ERROR(ValidateTarPath(path));
   if (!FitsUstar(path)) {
-    return Bad(path, "does not fit a ustar header (at most 100 bytes after a directory part of at most 155)");
+    return Bad(
+        path,
+        "does not fit a ustar header (at most 100 bytes after a directory part of at most 155)");
   }
   std::string p(path);
   if (!paths_.insert(p).second) return Bad(path, "appears twice");
@@ -119,7 +128,8 @@ absl::Status TarWriter::BeginFile(absl::string_view path, uint64_t size) {
   archive_entry_set_mtime(e.get(), 0, 0);
   archive_entry_set_uid(e.get(), 0);
   archive_entry_set_gid(e.get(), 0);
-  TRIAD_RETURN_IF_ERROR(Check(archive_write_header(archive_, e.get()), absl::StrCat("writing the header of ", p)));
+  TRIAD_RETURN_IF_ERROR(
+      Check(archive_write_header(archive_, e.get()), absl::StrCat("writing the header of ", p)));
   remaining_ = size;
   return absl::OkStatus();
 }
@@ -127,8 +137,8 @@ absl::Status TarWriter::BeginFile(absl::string_view path, uint64_t size) {
 absl::Status TarWriter::Write(absl::string_view data) {
   if (failed_ || finished_) return absl::FailedPreconditionError("tar: the writer is finished");
   if (data.size() > remaining_) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tar: ", data.size(), " bytes written to a member that has ", remaining_, " left"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "tar: ", data.size(), " bytes written to a member that has ", remaining_, " left"));
   }
   while (!data.empty()) {
     la_ssize_t n = archive_write_data(archive_, data.data(), data.size());
@@ -151,7 +161,8 @@ absl::Status TarWriter::AddFile(absl::string_view path, absl::string_view data) 
 absl::Status TarWriter::Finish() {
   if (failed_ || finished_) return absl::FailedPreconditionError("tar: the writer is finished");
   if (remaining_ != 0) {
-    return absl::FailedPreconditionError(absl::StrCat("tar: the last member is ", remaining_, " bytes short"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("tar: the last member is ", remaining_, " bytes short"));
   }
   finished_ = true;
   return Check(archive_write_close(archive_), "closing");
@@ -159,16 +170,19 @@ absl::Status TarWriter::Finish() {
 
 // ---- TarReader ----
 
-TarReader::TarReader(absl::string_view data, const TarLimits& limits) : data_(data), limits_(limits) {}
+TarReader::TarReader(absl::string_view data, const TarLimits& limits)
+    : data_(data), limits_(limits) {}
 
 TarReader::~TarReader() {
   if (archive_ != nullptr) archive_read_free(archive_);
 }
 
-absl::StatusOr<std::unique_ptr<TarReader>> TarReader::Open(absl::string_view archive, const TarLimits& limits) {
+absl::StatusOr<std::unique_ptr<TarReader>> TarReader::Open(absl::string_view archive,
+                                                           const TarLimits& limits) {
   std::unique_ptr<TarReader> r(new TarReader(archive, limits));
   r->archive_ = archive_read_new();
-  if (r->archive_ == nullptr) return absl::ResourceExhaustedError("tar: cannot allocate a libarchive reader");
+  if (r->archive_ == nullptr)
+    return absl::ResourceExhaustedError("tar: cannot allocate a libarchive reader");
   // Tar formats only (ustar, pax, GNU) and no decompression filter.
   if (archive_read_support_format_tar(r->archive_) != ARCHIVE_OK ||
       archive_read_open_memory(r->archive_, archive.data(), archive.size()) != ARCHIVE_OK) {
@@ -188,26 +202,31 @@ absl::StatusOr<std::optional<TarMember>> TarReader::Next() {
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(archive_, &e);
     if (rc == ARCHIVE_EOF) return std::optional<TarMember>();
-    if (rc != ARCHIVE_OK) return fail(absl::InvalidArgumentError(absl::StrCat("tar: ", ArchiveError(archive_))));
+    if (rc != ARCHIVE_OK)
+      return fail(absl::InvalidArgumentError(absl::StrCat("tar: ", ArchiveError(archive_))));
     if (paths_.size() >= limits_.max_members) {
-      return fail(absl::InvalidArgumentError(absl::StrCat("tar: more than ", limits_.max_members, " members")));
+      return fail(absl::InvalidArgumentError(
+          absl::StrCat("tar: more than ", limits_.max_members, " members")));
     }
     const char* raw = archive_entry_pathname(e);
-    if (raw == nullptr) return fail(absl::InvalidArgumentError("tar: a member has no readable path"));
+    if (raw == nullptr)
+      return fail(absl::InvalidArgumentError("tar: a member has no readable path"));
     absl::string_view path = StripDotSlash(raw);
     std::string shown = absl::CHexEscape(raw);
     mode_t type = archive_entry_filetype(e);
     if (archive_entry_hardlink(e) != nullptr) {
-      return fail(absl::InvalidArgumentError(
-          absl::StrCat("tar member \"", shown, "\" is a hard link; only regular files are allowed")));
+      return fail(absl::InvalidArgumentError(absl::StrCat(
+          "tar member \"", shown, "\" is a hard link; only regular files are allowed")));
     }
     if (type == AE_IFDIR) {
-      // Directories carry nothing; their path is still checked, and "." (the archive's root) skipped.
+      // Directories carry nothing; their path is still checked, and "." (the archive's root)
+      // skipped.
       if (!path.empty() && path.back() == '/') path.remove_suffix(1);
       if (path.empty() || path == ".") continue;
       if (absl::Status st = ValidateTarPath(path); !st.ok()) return fail(st);
       if (!paths_.insert(std::string(path) + "/").second) {
-        return fail(absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" appears twice")));
+        return fail(
+            absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" appears twice")));
       }
       continue;
     }
@@ -218,27 +237,31 @@ absl::StatusOr<std::optional<TarMember>> TarReader::Next() {
                          : type == AE_IFIFO  ? "a FIFO"
                          : type == AE_IFSOCK ? "a socket"
                                              : "not a regular file";
-      return fail(absl::InvalidArgumentError(
-          absl::StrCat("tar member \"", shown, "\" is ", what, "; only regular files are allowed")));
+      return fail(absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" is ", what,
+                                                          "; only regular files are allowed")));
     }
     if (archive_entry_sparse_count(e) > 0) {
-      return fail(absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" is a sparse file")));
+      return fail(
+          absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" is a sparse file")));
     }
     if (absl::Status st = ValidateTarPath(path); !st.ok()) return fail(st);
     if (!paths_.insert(std::string(path)).second) {
-      return fail(absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" appears twice")));
+      return fail(
+          absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" appears twice")));
     }
     if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0) {
-      return fail(absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" has no size")));
+      return fail(
+          absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" has no size")));
     }
     uint64_t size = static_cast<uint64_t>(archive_entry_size(e));
     if (size > limits_.max_member_bytes) {
-      return fail(absl::InvalidArgumentError(
-          absl::StrCat("tar member \"", shown, "\" is ", size, " bytes, more than the limit of ", limits_.max_member_bytes)));
+      return fail(absl::InvalidArgumentError(absl::StrCat("tar member \"", shown, "\" is ", size,
+                                                          " bytes, more than the limit of ",
+                                                          limits_.max_member_bytes)));
     }
     if (size > limits_.max_total_bytes - total_) {
-      return fail(absl::InvalidArgumentError(
-          absl::StrCat("tar: members exceed the limit of ", limits_.max_total_bytes, " bytes in all")));
+      return fail(absl::InvalidArgumentError(absl::StrCat(
+          "tar: members exceed the limit of ", limits_.max_total_bytes, " bytes in all")));
     }
     total_ += size;
     in_member_ = true;

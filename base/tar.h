@@ -35,9 +35,9 @@ namespace triad::base {
 inline constexpr size_t kMaxTarPathBytes = 255;
 
 struct TarLimits {
-  size_t max_members = 10000;                      // regular files and directories together
-  uint64_t max_member_bytes = uint64_t{1} << 40;   // one file
-  uint64_t max_total_bytes = uint64_t{1} << 40;    // all files
+  size_t max_members = 10000;                     // regular files and directories together
+  uint64_t max_member_bytes = uint64_t{1} << 40;  // one file
+  uint64_t max_total_bytes = uint64_t{1} << 40;   // all files
 };
 
 // OK when `path` may name a member: 1..kMaxTarPathBytes bytes, relative, components separated by
@@ -96,8 +96,8 @@ class TarReader {
   TarReader& operator=(const TarReader&) = delete;
 
   // The next regular file, or nullopt at the end of the archive. Unread data of the previous member
-  // is skipped. Failures are kInvalidArgument naming the member and the rule ("tar member \"a\" is a
-  // symbolic link; only regular files are allowed", "tar member \"x\" appears twice", "tar: more
+  // is skipped. Failures are kInvalidArgument naming the member and the rule ("tar member \"a\" is
+  // a symbolic link; only regular files are allowed", "tar member \"x\" appears twice", "tar: more
   // than 10000 members"); after one, the reader is spent.
   absl::StatusOr<std::optional<TarMember>> Next();
   // Reads up to `n` bytes of the current member into `buf`; 0 at its end.

@@ -74,7 +74,8 @@ absl::StatusOr<Fd> TempFile() {
 // Writes ciphertext to a file, hashing and counting it.
 class HashingFileSink : public crypto::ByteSink {
  public:
-  explicit HashingFileSink(int fd) : out_(fd, "temporary ciphertext"), hasher_(crypto::HashAlg::kSha256) {}
+  explicit HashingFileSink(int fd)
+      : out_(fd, "temporary ciphertext"), hasher_(crypto::HashAlg::kSha256) {}
   absl::Status Write(absl::string_view data) override {
     hasher_.Update(data);
     size_ += data.size();
@@ -101,9 +102,11 @@ absl::Status StreamPlaintext(const std::string& path, int fd, uint64_t expected_
     if (n == 0) break;
     total += static_cast<uint64_t>(n);
     if (total > expected_size) break;
-    TRIAD_RETURN_IF_ERROR(write(absl::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<size_t>(n))));
+    TRIAD_RETURN_IF_ERROR(write(
+        absl::string_view(reinterpret_cast<const char*>(buf.data()), static_cast<size_t>(n))));
   }
-  if (total != expected_size) return absl::AbortedError(absl::StrCat(path, " changed while it was read"));
+  if (total != expected_size)
+    return absl::AbortedError(absl::StrCat(path, " changed while it was read"));
   return absl::OkStatus();
 }
 
@@ -112,7 +115,8 @@ absl::StatusOr<std::pair<Fd, uint64_t>> OpenRegular(const std::string& path) {
   if (fd.get() < 0) return base::ErrnoStatus(errno, absl::StrCat("opening ", path));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return base::ErrnoStatus(errno, absl::StrCat("stat ", path));
-  if (!S_ISREG(st.st_mode)) return absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
+  if (!S_ISREG(st.st_mode))
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a regular file"));
   return std::make_pair(std::move(fd), static_cast<uint64_t>(st.st_size));
 }
 
@@ -131,11 +135,14 @@ absl::StatusOr<std::vector<std::string>> ModelFiles(const std::string& dir) {
   }
   ::closedir(d);
   std::sort(names.begin(), names.end());
-  auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  auto has = [&](const std::string& n) {
+    return std::find(names.begin(), names.end(), n) != names.end();
+  };
   for (const char* required : {"config.json", "tokenizer.json"}) {
     if (!has(required)) return absl::InvalidArgumentError(absl::StrCat(dir, " has no ", required));
   }
-  if (std::none_of(names.begin(), names.end(), [](const std::string& n) { return absl::EndsWith(n, ".safetensors"); })) {
+  if (std::none_of(names.begin(), names.end(),
+                   [](const std::string& n) { return absl::EndsWith(n, ".safetensors"); })) {
     return absl::InvalidArgumentError(absl::StrCat(dir, " has no *.safetensors file"));
   }
   return names;
@@ -151,16 +158,18 @@ struct ArtifactFlags {
 };
 
 // Streams `size` bytes of ciphertext from `fd` (offset 0) up, after the signed registration.
-absl::Status Upload(const ArtifactFlags& f, const crypto::Ed25519PrivateKey& key, const std::string& kind, int fd,
-                    const std::string& id, uint64_t size) {
+absl::Status Upload(const ArtifactFlags& f, const crypto::Ed25519PrivateKey& key,
+                    const std::string& kind, int fd, const std::string& id, uint64_t size) {
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
   auto stub = v1::Registry::NewStub(channel);
   grpc::ClientContext ctx;
   v1::ArtifactInfo info;
-  std::unique_ptr<grpc::ClientWriter<v1::ArtifactUpload>> writer = stub->UploadArtifact(&ctx, &info);
+  std::unique_ptr<grpc::ClientWriter<v1::ArtifactUpload>> writer =
+      stub->UploadArtifact(&ctx, &info);
   v1::ArtifactUpload first;
   first.mutable_registration()->set_envelope_json(
-      coordinator::SignRequest("register-artifact", {{"kind", kind}, {"name", f.name}, {"id", id}, {"size", size}}, key,
+      coordinator::SignRequest("register-artifact",
+                               {{"kind", kind}, {"name", f.name}, {"id", id}, {"size", size}}, key,
                                base::SystemClock().Now())
           .ToJson());
   ProgressLine progress(absl::StrCat("uploading ", kind, " ", f.name), size);
@@ -169,10 +178,12 @@ absl::Status Upload(const ArtifactFlags& f, const crypto::Ed25519PrivateKey& key
     std::string buf(kBufferBytes, '\0');
     v1::ArtifactUpload msg;
     for (uint64_t off = 0; off < size;) {
-      ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - off), static_cast<off_t>(off));
+      ssize_t n = ::pread(fd, buf.data(), std::min<uint64_t>(buf.size(), size - off),
+                          static_cast<off_t>(off));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
-        local = n < 0 ? base::ErrnoStatus(errno, "reading the ciphertext") : absl::DataLossError("ciphertext shrank");
+        local = n < 0 ? base::ErrnoStatus(errno, "reading the ciphertext")
+                      : absl::DataLossError("ciphertext shrank");
         ctx.TryCancel();
         break;
       }
@@ -206,12 +217,14 @@ absl::Status Push(const ArtifactFlags& f, const std::string& kind) {
   TRIAD_RETURN_IF_ERROR(base::DisableCoreDumps());
   TRIAD_RETURN_IF_ERROR(contracts::ValidateName(f.name));
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
-  TRIAD_ASSIGN_OR_RETURN(coordinator::CoordinatorCard card,
-                         LoadCoordinatorCard(f.client, "push encrypts to the key-broker recipient in the card"));
+  TRIAD_ASSIGN_OR_RETURN(
+      coordinator::CoordinatorCard card,
+      LoadCoordinatorCard(f.client, "push encrypts to the key-broker recipient in the card"));
   TRIAD_ASSIGN_OR_RETURN(Fd out, TempFile());
   HashingFileSink sink(out.get());
-  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<crypto::age::Encryptor> enc,
-                         crypto::age::Encryptor::Create(absl::MakeConstSpan(&card.key_broker_recipient, 1), sink));
+  TRIAD_ASSIGN_OR_RETURN(
+      std::unique_ptr<crypto::age::Encryptor> enc,
+      crypto::age::Encryptor::Create(absl::MakeConstSpan(&card.key_broker_recipient, 1), sink));
   auto encrypt = [&enc](absl::string_view plaintext) { return enc->Write(plaintext); };
   uint64_t read = 0;
   if (kind == "model") {
@@ -227,8 +240,8 @@ absl::Status Push(const ArtifactFlags& f, const std::string& kind) {
     TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<base::TarWriter> tar, base::TarWriter::Create(encrypt));
     for (size_t i = 0; i < names.size(); ++i) {
       TRIAD_RETURN_IF_ERROR(tar->BeginFile(names[i], files[i].second));
-      TRIAD_RETURN_IF_ERROR(StreamPlaintext(absl::StrCat(f.in, "/", names[i]), files[i].first.get(), files[i].second,
-                                            [&](absl::string_view d) {
+      TRIAD_RETURN_IF_ERROR(StreamPlaintext(absl::StrCat(f.in, "/", names[i]), files[i].first.get(),
+                                            files[i].second, [&](absl::string_view d) {
                                               progress.Update(read += d.size());
                                               return tar->Write(d);
                                             }));
@@ -239,10 +252,11 @@ absl::Status Push(const ArtifactFlags& f, const std::string& kind) {
     TRIAD_ASSIGN_OR_RETURN(auto file, OpenRegular(f.in));
     if (file.second == 0) return absl::InvalidArgumentError(absl::StrCat(f.in, " is empty"));
     ProgressLine progress(absl::StrCat("encrypting ", f.name), file.second);
-    TRIAD_RETURN_IF_ERROR(StreamPlaintext(f.in, file.first.get(), file.second, [&](absl::string_view d) {
-      progress.Update(read += d.size());
-      return encrypt(d);
-    }));
+    TRIAD_RETURN_IF_ERROR(
+        StreamPlaintext(f.in, file.first.get(), file.second, [&](absl::string_view d) {
+          progress.Update(read += d.size());
+          return encrypt(d);
+        }));
     progress.Finish();
   }
   TRIAD_RETURN_IF_ERROR(enc->Close());
@@ -264,28 +278,34 @@ absl::Status Register(const ArtifactFlags& f, const std::string& kind) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return base::ErrnoStatus(errno, absl::StrCat("reading ", f.file));
     if (n == 0) break;
-    if (total == 0 && absl::StartsWith(absl::string_view(buf.data(), static_cast<size_t>(n)), "-----BEGIN AGE")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(f.file, " is ASCII-armored; register the binary age file (encrypt without -a)"));
+    if (total == 0 &&
+        absl::StartsWith(absl::string_view(buf.data(), static_cast<size_t>(n)), "-----BEGIN AGE")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          f.file, " is ASCII-armored; register the binary age file (encrypt without -a)"));
     }
     hasher.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
     total += static_cast<uint64_t>(n);
   }
-  if (total != file.second) return absl::AbortedError(absl::StrCat(f.file, " changed while it was read"));
-  return Upload(f, key, kind, file.first.get(), absl::StrCat("sha256:", base::HexEncode(hasher.Finish())), total);
+  if (total != file.second)
+    return absl::AbortedError(absl::StrCat(f.file, " changed while it was read"));
+  return Upload(f, key, kind, file.first.get(),
+                absl::StrCat("sha256:", base::HexEncode(hasher.Finish())), total);
 }
 
 void AddGroup(CLI::App& app, Context& ctx, const std::string& kind) {
   bool model = kind == "model";
-  CLI::App* group = app.add_subcommand(kind, model ? "Encrypted base models" : "Encrypted datasets");
+  CLI::App* group =
+      app.add_subcommand(kind, model ? "Encrypted base models" : "Encrypted datasets");
   group->require_subcommand(1);
 
   auto p = std::make_shared<ArtifactFlags>();
-  CLI::App* push = group->add_subcommand(
-      "push", model ? "Pack MODEL_DIR (config.json, *.safetensors, index, tokenizer.json), encrypt and upload it"
-                    : "Encrypt a JSONL dataset and upload it");
+  CLI::App* push =
+      group->add_subcommand("push", model ? "Pack MODEL_DIR (config.json, *.safetensors, index, "
+                                            "tokenizer.json), encrypt and upload it"
+                                          : "Encrypt a JSONL dataset and upload it");
   AddClientFlags(push, p->client);
-  push->add_option("--as", p->as, model ? "The model owner's keys: DIR/NAME" : "The data owner's keys: DIR/NAME")
+  push->add_option("--as", p->as,
+                   model ? "The model owner's keys: DIR/NAME" : "The data owner's keys: DIR/NAME")
       ->required();
   push->add_option("--name", p->name, "The artifact's name")->required();
   push->add_option("--in", p->in, model ? "The model directory" : "The JSONL file")->required();
@@ -297,12 +317,14 @@ void AddGroup(CLI::App& app, Context& ctx, const std::string& kind) {
 
   auto r = std::make_shared<ArtifactFlags>();
   CLI::App* reg = group->add_subcommand(
-      "register", "Upload a file already encrypted with age to the coordinator's key-broker recipient");
+      "register",
+      "Upload a file already encrypted with age to the coordinator's key-broker recipient");
   AddClientFlags(reg, r->client);
   reg->add_option("--as", r->as, "The owner's keys: DIR/NAME")->required();
   reg->add_option("--name", r->name, "The artifact's name")->required();
-  reg->add_option("--file", r->file, model ? "FILE.age: a tar of the model files, age-encrypted"
-                                            : "FILE.age: the JSONL, age-encrypted")
+  reg->add_option("--file", r->file,
+                  model ? "FILE.age: a tar of the model files, age-encrypted"
+                        : "FILE.age: the JSONL, age-encrypted")
       ->required();
   reg->add_flag("--json", r->json, "Print the registered artifact as JSON");
   reg->callback([r, &ctx, kind] {

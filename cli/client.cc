@@ -20,7 +20,8 @@ void AddClientFlags(CLI::App* cmd, ClientFlags& flags) {
   cmd->add_flag("--insecure", flags.insecure, "Plaintext, without TLS: only to a loopback address");
 }
 
-absl::StatusOr<coordinator::CoordinatorCard> LoadCoordinatorCard(const ClientFlags& flags, absl::string_view why) {
+absl::StatusOr<coordinator::CoordinatorCard> LoadCoordinatorCard(const ClientFlags& flags,
+                                                                 absl::string_view why) {
   if (flags.card_path.empty()) {
     return absl::FailedPreconditionError(absl::StrCat("--coordinator-card is needed: ", why));
   }
@@ -39,7 +40,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientFlags& flags)
 
 absl::Status CallStatus(const grpc::Status& status, const ClientFlags& flags) {
   absl::Status st = coordinator::FromGrpcStatus(status);
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE || status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     return base::Annotate(st, absl::StrCat("coordinator ", flags.address));
   }
   return st;
@@ -68,8 +70,8 @@ void ProgressLine::Update(uint64_t done) {
   int percent = total_ == 0 ? 100 : static_cast<int>(done * 100 / total_);
   if (percent == last_percent_) return;
   last_percent_ = percent;
-  std::cerr << "\r\033[K" << label_ << ": " << percent << "% (" << Size(done) << " of " << Size(total_) << ")"
-            << std::flush;
+  std::cerr << "\r\033[K" << label_ << ": " << percent << "% (" << Size(done) << " of "
+            << Size(total_) << ")" << std::flush;
 }
 
 void ProgressLine::Finish() {

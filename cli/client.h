@@ -27,7 +27,8 @@ struct ClientFlags {
 void AddClientFlags(CLI::App* cmd, ClientFlags& flags);
 
 // The pinned card; kFailedPrecondition naming `why` when --coordinator-card was not given.
-absl::StatusOr<coordinator::CoordinatorCard> LoadCoordinatorCard(const ClientFlags& flags, absl::string_view why);
+absl::StatusOr<coordinator::CoordinatorCard> LoadCoordinatorCard(const ClientFlags& flags,
+                                                                 absl::string_view why);
 
 // A channel: TLS pinned to the card, or plaintext to loopback with --insecure.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientFlags& flags);

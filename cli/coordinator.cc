@@ -1,4 +1,6 @@
 // triad coordinator init | serve | card: the coordinator's state directory and server.
+#include "coordinator/coordinator.h"
+
 #include <signal.h>
 
 #include <iostream>
@@ -13,7 +15,6 @@
 #include "base/hardening.h"
 #include "base/status.h"
 #include "cli/command.h"
-#include "coordinator/coordinator.h"
 #include "coordinator/server.h"
 #include "coordinator/state_dir.h"
 
@@ -43,7 +44,8 @@ absl::Status Init(const InitFlags& f) {
             << "signing key:      " << card.signing_key.KeyId() << "\n"
             << "TLS certificate:  " << card.tls_fingerprint << "\n"
             << "log origin:       " << card.log_origin << "\n"
-            << "Parties pin " << f.dir << "/" << coordinator::kCardFile << " (`triad coordinator card --dir " << f.dir
+            << "Parties pin " << f.dir << "/" << coordinator::kCardFile
+            << " (`triad coordinator card --dir " << f.dir
             << "`) and pass it as --coordinator-card.\n";
   return absl::OkStatus();
 }
@@ -54,8 +56,9 @@ struct CardFlags {
 };
 
 absl::Status Card(const CardFlags& f) {
-  TRIAD_ASSIGN_OR_RETURN(coordinator::CoordinatorCard card,
-                         coordinator::CoordinatorCard::FromFile(f.dir + "/" + coordinator::kCardFile));
+  TRIAD_ASSIGN_OR_RETURN(
+      coordinator::CoordinatorCard card,
+      coordinator::CoordinatorCard::FromFile(f.dir + "/" + coordinator::kCardFile));
   if (!f.out.empty()) return base::WriteNewFile(f.out, card.ToJson(), 0644);
   std::cout << card.ToJson();
   return absl::OkStatus();
@@ -75,7 +78,8 @@ struct ServeFlags {
 absl::StatusOr<absl::Duration> Duration(const char* flag, const std::string& text) {
   absl::Duration d;
   if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": \"", text, "\" is not a positive duration (30s, 2m, 1h)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": \"", text, "\" is not a positive duration (30s, 2m, 1h)"));
   }
   return d;
 }
@@ -95,25 +99,28 @@ absl::Status Serve(const ServeFlags& f) {
 
   TRIAD_ASSIGN_OR_RETURN(coordinator::StateDir state, coordinator::LoadStateDir(f.dir));
   std::string roots = f.roots.empty() ? attestation::DefaultRootsDir() : f.roots;
-  TRIAD_ASSIGN_OR_RETURN(attestation::TrustAnchors anchors,
-                         base::Annotate(attestation::TrustAnchors::LoadDir(roots), absl::StrCat("roots ", roots)));
+  TRIAD_ASSIGN_OR_RETURN(
+      attestation::TrustAnchors anchors,
+      base::Annotate(attestation::TrustAnchors::LoadDir(roots), absl::StrCat("roots ", roots)));
   for (const std::string& path : f.sim_keys) {
     TRIAD_ASSIGN_OR_RETURN(std::string pem, base::ReadFile(path, 64 * 1024));
     TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key,
-                           base::Annotate(crypto::Ed25519PublicKey::FromPem(pem), absl::StrCat("--trust-sim-key ", path)));
+                           base::Annotate(crypto::Ed25519PublicKey::FromPem(pem),
+                                          absl::StrCat("--trust-sim-key ", path)));
     anchors.sim_keys.push_back(key);
   }
   const base::Clock& clock = base::SystemClock();
   TRIAD_ASSIGN_OR_RETURN(coordinator::OpenState stores, coordinator::OpenStateStores(state, clock));
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey signing, state.SigningKey());
-  coordinator::Coordinator c(clock, *stores.store, *stores.blobs, anchors, std::move(state.key_broker),
-                             std::move(signing), options);
+  coordinator::Coordinator c(clock, *stores.store, *stores.blobs, anchors,
+                             std::move(state.key_broker), std::move(signing), options);
   coordinator::ServeOptions so;
   so.listen = f.listen;
   so.insecure = f.insecure;
   so.tls_key_pem = &state.tls_key_pem;
   so.tls_cert_pem = state.tls_cert_pem;
-  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<coordinator::Server> server, coordinator::Server::Start(c, so));
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<coordinator::Server> server,
+                         coordinator::Server::Start(c, so));
 
   std::string host = f.listen.substr(0, f.listen.rfind(':'));
   if (!anchors.sim_keys.empty()) {
@@ -121,8 +128,8 @@ absl::Status Serve(const ServeFlags& f) {
               << " simulation key(s): sim workers are admitted where a contract allows it ("
               << contracts::kSimulatedNotice << ")" << std::endl;
   }
-  std::cout << "listening on " << host << ":" << server->port() << (f.insecure ? " (plaintext)" : " (TLS)")
-            << std::endl;
+  std::cout << "listening on " << host << ":" << server->port()
+            << (f.insecure ? " (plaintext)" : " (TLS)") << std::endl;
 
   int sig = 0;
   sigwait(&signals, &sig);
@@ -138,10 +145,12 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx) {
   group->require_subcommand(1);
 
   auto i = std::make_shared<InitFlags>();
-  CLI::App* init = group->add_subcommand("init", "Create a coordinator state directory (keys, TLS, database, card)");
+  CLI::App* init = group->add_subcommand(
+      "init", "Create a coordinator state directory (keys, TLS, database, card)");
   init->add_option("--dir", i->dir, "The state directory to create (new or empty)")->required();
   init->add_option("--name", i->name, "The coordinator's name")->capture_default_str();
-  init->add_option("--origin", i->origin, "The log's origin line (default: NAME/log/<key fingerprint prefix>)");
+  init->add_option("--origin", i->origin,
+                   "The log's origin line (default: NAME/log/<key fingerprint prefix>)");
   init->add_flag("--json", i->json, "Print the card as JSON");
   init->callback([i, &ctx] {
     absl::Status st = Init(*i);
@@ -158,16 +167,25 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx) {
   });
 
   auto s = std::make_shared<ServeFlags>();
-  CLI::App* serve = group->add_subcommand("serve", "Serve the coordinator's gRPC services until SIGINT or SIGTERM");
+  CLI::App* serve = group->add_subcommand(
+      "serve", "Serve the coordinator's gRPC services until SIGINT or SIGTERM");
   serve->add_option("--dir", s->dir, "The state directory")->required();
-  serve->add_option("--listen", s->listen, "HOST:PORT to listen on (port 0: any free port, printed)")->required();
-  serve->add_option("--trust-sim-key", s->sim_keys,
-                    "Accept sim evidence signed by this Ed25519 public key (PEM; repeatable; development only)");
-  serve->add_option("--roots", s->roots, "Vendor roots directory (default: the pinned attestation/roots)");
-  serve->add_option("--nonce-ttl", s->nonce_ttl, "How long a worker has to attest")->capture_default_str();
-  serve->add_option("--lease", s->lease, "Silence after which an admitted job is requeued")->capture_default_str();
-  serve->add_option("--poll-wait", s->poll_wait, "How long a worker's poll waits for a job")->capture_default_str();
-  serve->add_flag("--insecure", s->insecure, "Serve plaintext instead of TLS (loopback addresses only)");
+  serve
+      ->add_option("--listen", s->listen, "HOST:PORT to listen on (port 0: any free port, printed)")
+      ->required();
+  serve->add_option(
+      "--trust-sim-key", s->sim_keys,
+      "Accept sim evidence signed by this Ed25519 public key (PEM; repeatable; development only)");
+  serve->add_option("--roots", s->roots,
+                    "Vendor roots directory (default: the pinned attestation/roots)");
+  serve->add_option("--nonce-ttl", s->nonce_ttl, "How long a worker has to attest")
+      ->capture_default_str();
+  serve->add_option("--lease", s->lease, "Silence after which an admitted job is requeued")
+      ->capture_default_str();
+  serve->add_option("--poll-wait", s->poll_wait, "How long a worker's poll waits for a job")
+      ->capture_default_str();
+  serve->add_flag("--insecure", s->insecure,
+                  "Serve plaintext instead of TLS (loopback addresses only)");
   serve->callback([s, &ctx] {
     absl::Status st = Serve(*s);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

@@ -76,9 +76,11 @@ std::string StatusLine(const v1::JobStatus& s) {
   std::string line = absl::StrCat(s.id(), "  ", s.state());
   if (s.state() == "failed") return absl::StrCat(line, ": ", s.reason());
   if (s.total_steps() > 0) {
-    absl::StrAppendFormat(&line, "  step %d/%d (%d%%)", s.step(), s.total_steps(), s.step() * 100 / s.total_steps());
+    absl::StrAppendFormat(&line, "  step %d/%d (%d%%)", s.step(), s.total_steps(),
+                          s.step() * 100 / s.total_steps());
   }
-  if (s.state() == "running" && s.tokens_per_second() > 0) absl::StrAppendFormat(&line, "  %.0f tok/s", s.tokens_per_second());
+  if (s.state() == "running" && s.tokens_per_second() > 0)
+    absl::StrAppendFormat(&line, "  %.0f tok/s", s.tokens_per_second());
   if (s.has_loss()) absl::StrAppendFormat(&line, "  loss %.4f", s.loss());
   if (!s.worker_id().empty() && s.state() != "queued" && s.state() != "done") {
     absl::StrAppend(&line, "  worker ", s.worker_id(), " (attempt ", s.attempt(), ")");
@@ -102,8 +104,9 @@ absl::Status Submit(const SubmitFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
   auto stub = v1::Jobs::NewStub(channel);
   v1::SignedRequest req;
-  req.set_envelope_json(
-      coordinator::SignRequest("submit-job", {{"contract_id", f.contract}}, key, base::SystemClock().Now()).ToJson());
+  req.set_envelope_json(coordinator::SignRequest("submit-job", {{"contract_id", f.contract}}, key,
+                                                 base::SystemClock().Now())
+                            .ToJson());
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   v1::SubmitJobReply reply;
@@ -132,7 +135,8 @@ absl::StatusOr<v1::GetJobRequest> StatusRequest(const StatusFlags& f) {
   if (!f.as.empty()) {
     TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
     req.mutable_request()->set_envelope_json(
-        coordinator::SignRequest("get-job", {{"job_id", f.job}}, key, base::SystemClock().Now()).ToJson());
+        coordinator::SignRequest("get-job", {{"job_id", f.job}}, key, base::SystemClock().Now())
+            .ToJson());
   }
   return req;
 }
@@ -191,11 +195,14 @@ int Status(const StatusFlags& f) {
     if (tty && !last_line.empty()) std::cout << "\n";
     last_line.clear();
     if (st.ok()) break;
-    if (st.error_code() != grpc::StatusCode::UNAVAILABLE || ++unavailable > 60) return Fail(CallStatus(st, f.client));
+    if (st.error_code() != grpc::StatusCode::UNAVAILABLE || ++unavailable > 60)
+      return Fail(CallStatus(st, f.client));
     absl::SleepFor(absl::Seconds(1));
   }
-  if (last.state() == "failed") return Fail(absl::StrCat("job ", last.id(), " failed: ", last.reason()));
-  if (last.state() != "done") return Fail(absl::StrCat("job ", last.id(), " watch ended while ", last.state()));
+  if (last.state() == "failed")
+    return Fail(absl::StrCat("job ", last.id(), " failed: ", last.reason()));
+  if (last.state() != "done")
+    return Fail(absl::StrCat("job ", last.id(), " watch ended while ", last.state()));
   return kExitOk;
 }
 
@@ -245,7 +252,8 @@ absl::Status MakeOutDir(Unpacked& u) {
     empty = empty && (n == "." || n == "..");
   }
   ::closedir(d);
-  if (!empty) return absl::AlreadyExistsError(absl::StrCat(dir, " is not empty; fetch into a new directory"));
+  if (!empty)
+    return absl::AlreadyExistsError(absl::StrCat(dir, " is not empty; fetch into a new directory"));
   return absl::OkStatus();
 }
 
@@ -278,9 +286,11 @@ absl::StatusOr<std::vector<std::string>> UnpackTar(absl::string_view tar, Unpack
     u.Made(path);
     crypto::FdSink sink(fd.get(), path);
     for (;;) {
-      TRIAD_ASSIGN_OR_RETURN(size_t n, reader->Read(reinterpret_cast<char*>(buf.data()), buf.size()));
+      TRIAD_ASSIGN_OR_RETURN(size_t n,
+                             reader->Read(reinterpret_cast<char*>(buf.data()), buf.size()));
       if (n == 0) break;
-      TRIAD_RETURN_IF_ERROR(sink.Write(absl::string_view(reinterpret_cast<const char*>(buf.data()), n)));
+      TRIAD_RETURN_IF_ERROR(
+          sink.Write(absl::string_view(reinterpret_cast<const char*>(buf.data()), n)));
     }
     if (::fsync(fd.get()) != 0) return base::ErrnoStatus(errno, absl::StrCat("fsync ", path));
     names.push_back(m->path);
@@ -304,7 +314,8 @@ absl::Status Fetch(const FetchFlags& f) {
     TRIAD_RETURN_IF_ERROR(CallStatus(stub->GetJob(&ctx, req, &status), f.client));
   }
   if (status.state() != "done") {
-    return absl::FailedPreconditionError(absl::StrCat("job ", f.job, " is ", status.state(), "; nothing to fetch yet"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", f.job, " is ", status.state(), "; nothing to fetch yet"));
   }
 
   // The ciphertext: to --keep-ciphertext, or an unlinked temporary file.
@@ -316,7 +327,8 @@ absl::Status Fetch(const FetchFlags& f) {
     const char* env = std::getenv("TMPDIR");
     std::string tmp = env != nullptr && *env != '\0' ? env : "/tmp";
     fd = Fd(::open(tmp.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
-    if (fd.get() < 0) return base::ErrnoStatus(errno, absl::StrCat("creating a temporary file in ", tmp));
+    if (fd.get() < 0)
+      return base::ErrnoStatus(errno, absl::StrCat("creating a temporary file in ", tmp));
   }
   bool kept = false;
   auto cleanup = [&] {
@@ -325,7 +337,8 @@ absl::Status Fetch(const FetchFlags& f) {
   absl::Status st = [&]() -> absl::Status {
     v1::FetchOutputRequest req;
     req.mutable_request()->set_envelope_json(
-        coordinator::SignRequest("fetch-output", {{"job_id", f.job}}, keys.signing_key, base::SystemClock().Now())
+        coordinator::SignRequest("fetch-output", {{"job_id", f.job}}, keys.signing_key,
+                                 base::SystemClock().Now())
             .ToJson());
     grpc::ClientContext ctx;
     std::unique_ptr<grpc::ClientReader<v1::Chunk>> reader = stub->FetchOutput(&ctx, req);
@@ -343,26 +356,29 @@ absl::Status Fetch(const FetchFlags& f) {
     TRIAD_RETURN_IF_ERROR(CallStatus(done, f.client));
     std::string got = absl::StrCat("sha256:", base::HexEncode(hasher.Finish()));
     if (got != status.output_id()) {
-      return absl::DataLossError(
-          absl::StrCat("the downloaded adapter is ", got, ", not the job's output ", status.output_id()));
+      return absl::DataLossError(absl::StrCat("the downloaded adapter is ", got,
+                                              ", not the job's output ", status.output_id()));
     }
     if (::fsync(fd.get()) != 0) return base::ErrnoStatus(errno, "fsync of the downloaded adapter");
-    if (::lseek(fd.get(), 0, SEEK_SET) != 0) return base::ErrnoStatus(errno, "seeking the downloaded adapter");
+    if (::lseek(fd.get(), 0, SEEK_SET) != 0)
+      return base::ErrnoStatus(errno, "seeking the downloaded adapter");
 
     // Decrypt in memory (all cores), then unpack.
     crypto::FdSource source(fd.get(), "the downloaded adapter");
     std::optional<absl::string_view> ciphertext = source.View();
     if (!ciphertext) return absl::InternalError("cannot map the downloaded adapter");
-    TRIAD_ASSIGN_OR_RETURN(crypto::SecretBytes plaintext,
-                           base::Annotate(crypto::age::DecryptToSecret(keys.identities, *ciphertext),
-                                          absl::StrCat("decrypting the adapter with ", f.as, ".identity")));
+    TRIAD_ASSIGN_OR_RETURN(
+        crypto::SecretBytes plaintext,
+        base::Annotate(crypto::age::DecryptToSecret(keys.identities, *ciphertext),
+                       absl::StrCat("decrypting the adapter with ", f.as, ".identity")));
     Unpacked u(f.out);
     TRIAD_RETURN_IF_ERROR(MakeOutDir(u));
     TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> names,
                            base::Annotate(UnpackTar(plaintext.view(), u), "unpacking the adapter"));
     u.Done();
     std::cout << "wrote " << f.out << ": " << absl::StrJoin(names, ", ") << "\n";
-    if (!f.keep_ciphertext.empty()) std::cout << "kept the encrypted adapter in " << f.keep_ciphertext << "\n";
+    if (!f.keep_ciphertext.empty())
+      std::cout << "kept the encrypted adapter in " << f.keep_ciphertext << "\n";
     return absl::OkStatus();
   }();
   kept = st.ok();
@@ -377,10 +393,12 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
   group->require_subcommand(1);
 
   auto s = std::make_shared<SubmitFlags>();
-  CLI::App* submit = group->add_subcommand("submit", "Submit a job under an active contract (prints its id)");
+  CLI::App* submit =
+      group->add_subcommand("submit", "Submit a job under an active contract (prints its id)");
   AddClientFlags(submit, s->client);
   submit->add_option("--contract", s->contract, "The contract's id")->required();
-  submit->add_option("--as", s->as, "Your keys (the model owner or data owner): DIR/NAME")->required();
+  submit->add_option("--as", s->as, "Your keys (the model owner or data owner): DIR/NAME")
+      ->required();
   submit->add_flag("--json", s->json, "Print the job's status as JSON");
   submit->callback([s, &ctx] {
     absl::Status st = Submit(*s);
@@ -389,20 +407,25 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
 
   auto t = std::make_shared<StatusFlags>();
   CLI::App* status = group->add_subcommand(
-      "status", "Show a job's state and progress; --watch follows it to the end (exit 1 if it fails)");
+      "status",
+      "Show a job's state and progress; --watch follows it to the end (exit 1 if it fails)");
   AddClientFlags(status, t->client);
   status->add_option("JOB", t->job, "The job's id")->required();
-  status->add_option("--as", t->as, "Your keys, to see the loss as a metrics recipient (when the contract allows)");
+  status->add_option(
+      "--as", t->as,
+      "Your keys, to see the loss as a metrics recipient (when the contract allows)");
   status->add_flag("--watch", t->watch, "Follow the job until it is done or failed");
   status->add_flag("--json", t->json, "One JSON object per status");
   status->callback([t, &ctx] { ctx.exit_code = Status(*t); });
 
   auto f = std::make_shared<FetchFlags>();
-  CLI::App* fetch = group->add_subcommand("fetch", "Download a job's encrypted adapter, decrypt and unpack it");
+  CLI::App* fetch =
+      group->add_subcommand("fetch", "Download a job's encrypted adapter, decrypt and unpack it");
   AddClientFlags(fetch, f->client);
   fetch->add_option("JOB", f->job, "The job's id")->required();
   fetch->add_option("--as", f->as, "Your keys (an adapter recipient): DIR/NAME")->required();
-  fetch->add_option("--out", f->out, "The directory to create for the adapter (PEFT layout)")->required();
+  fetch->add_option("--out", f->out, "The directory to create for the adapter (PEFT layout)")
+      ->required();
   fetch->add_option("--keep-ciphertext", f->keep_ciphertext,
                     "Also keep the encrypted adapter in this new file (it opens with `age -d -i`)");
   fetch->callback([f, &ctx] {

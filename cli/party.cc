@@ -26,7 +26,8 @@ absl::Status Register(const RegisterFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
   auto stub = v1::Registry::NewStub(channel);
   v1::SignedRequest req;
-  req.set_envelope_json(coordinator::SignRequest("register-party", {{"card", keys.card.ToJsonValue()}},
+  req.set_envelope_json(coordinator::SignRequest("register-party",
+                                                 {{"card", keys.card.ToJsonValue()}},
                                                  keys.signing_key, base::SystemClock().Now())
                             .ToJson());
   grpc::ClientContext ctx;
@@ -41,10 +42,11 @@ absl::Status Register(const RegisterFlags& f) {
     j["already_registered"] = reply.already_registered();
     std::cout << j.dump(2) << "\n";
   } else if (reply.already_registered()) {
-    std::cout << keys.card.name << " was already registered (fingerprint " << reply.fingerprint() << ")\n";
+    std::cout << keys.card.name << " was already registered (fingerprint " << reply.fingerprint()
+              << ")\n";
   } else {
-    std::cout << "registered " << keys.card.name << " (" << contracts::RoleName(keys.card.role) << "), fingerprint "
-              << reply.fingerprint() << "\n";
+    std::cout << "registered " << keys.card.name << " (" << contracts::RoleName(keys.card.role)
+              << "), fingerprint " << reply.fingerprint() << "\n";
   }
   return absl::OkStatus();
 }

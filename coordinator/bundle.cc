@@ -33,7 +33,8 @@ absl::StatusOr<std::string> Coordinator::ExportBundle(absl::string_view job_id) 
 
   // Which entries: the job's events, and the contract's, inputs' and parties' events.
   std::set<std::string> fingerprints;
-  for (contracts::Role role : contracts::kContractRoles) fingerprints.insert(contract.party(role).fingerprint());
+  for (contracts::Role role : contracts::kContractRoles)
+    fingerprints.insert(contract.party(role).fingerprint());
   std::set<uint64_t> indices;
   int64_t after = 0;
   for (;;) {
@@ -115,12 +116,15 @@ absl::StatusOr<std::string> Coordinator::ExportBundle(absl::string_view job_id) 
   nlohmann::ordered_json entries = nlohmann::ordered_json::array();
   for (uint64_t i : indices) {
     TRIAD_ASSIGN_OR_RETURN(std::string entry, store_.log().Entry(i));
-    TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> proof, store_.log().InclusionProof(i, checkpoint.size));
+    TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> proof,
+                           store_.log().InclusionProof(i, checkpoint.size));
     nlohmann::ordered_json hashes = nlohmann::ordered_json::array();
     for (const std::string& h : proof) hashes.push_back(base::Base64Encode(h));
     entries.push_back({{"index", i}, {"entry", entry}, {"inclusion_proof", std::move(hashes)}});
   }
-  b["log"] = {{"checkpoint", checkpoint.signed_note}, {"tree_size", checkpoint.size}, {"entries", std::move(entries)}};
+  b["log"] = {{"checkpoint", checkpoint.signed_note},
+              {"tree_size", checkpoint.size},
+              {"entries", std::move(entries)}};
   return b.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 

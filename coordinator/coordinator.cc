@@ -30,9 +30,7 @@ using internal::ToStored;
 namespace {
 
 // A key id from an envelope, shown in a message: escaped and bounded (it is the sender's text).
-std::string ShowKeyId(absl::string_view keyid) {
-  return absl::CHexEscape(keyid.substr(0, 80));
-}
+std::string ShowKeyId(absl::string_view keyid) { return absl::CHexEscape(keyid.substr(0, 80)); }
 
 }  // namespace
 
@@ -60,46 +58,52 @@ Coordinator::~Coordinator() = default;
 
 // ---- shared checks ----
 
-absl::StatusOr<Coordinator::PartyRequest> Coordinator::VerifyPartyRequest(absl::string_view envelope_json,
-                                                                          absl::string_view action) {
+absl::StatusOr<Coordinator::PartyRequest> Coordinator::VerifyPartyRequest(
+    absl::string_view envelope_json, absl::string_view action) {
   std::optional<storage::Party> party;
   KeyLookup lookup = [&](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
     absl::StatusOr<storage::Party> p = store_.GetPartyByKeyId(keyid);
     if (absl::IsNotFound(p.status())) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("request is signed by key ", ShowKeyId(keyid), ", which is not a registered party's"));
+      return absl::PermissionDeniedError(absl::StrCat("request is signed by key ", ShowKeyId(keyid),
+                                                      ", which is not a registered party's"));
     }
     TRIAD_RETURN_IF_ERROR(p.status());
     TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card, contracts::PartyCard::FromJson(p->card_json));
     party = *std::move(p);
     return card.signing_key;
   };
-  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v, VerifyRequest(envelope_json, action, clock_.Now(), lookup));
-  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card, contracts::PartyCard::FromJson(party->card_json));
+  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v,
+                         VerifyRequest(envelope_json, action, clock_.Now(), lookup));
+  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card,
+                         contracts::PartyCard::FromJson(party->card_json));
   return PartyRequest{std::move(v), *std::move(party), std::move(card)};
 }
 
 absl::Status Coordinator::CheckUnused(const std::string& request_id) const {
   absl::StatusOr<storage::StoredRequest> seen = store_.GetRequest(request_id);
-  if (seen.ok()) return absl::AlreadyExistsError(absl::StrCat("request ", request_id, " was already used"));
+  if (seen.ok())
+    return absl::AlreadyExistsError(absl::StrCat("request ", request_id, " was already used"));
   if (absl::IsNotFound(seen.status())) return absl::OkStatus();
   return seen.status();
 }
 
-absl::StatusOr<std::shared_ptr<const Coordinator::CachedContract>> Coordinator::LoadContract(absl::string_view id) {
+absl::StatusOr<std::shared_ptr<const Coordinator::CachedContract>> Coordinator::LoadContract(
+    absl::string_view id) {
   {
     std::lock_guard<std::mutex> lock(contracts_mu_);
     auto it = contracts_.find(std::string(id));
     if (it != contracts_.end()) return it->second;
   }
   TRIAD_ASSIGN_OR_RETURN(storage::Contract stored, store_.GetContract(id));
-  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope envelope, crypto::DsseEnvelope::FromJson(stored.envelope_json));
-  TRIAD_ASSIGN_OR_RETURN(contracts::Contract contract, contracts::Contract::FromPayload(envelope.payload));
+  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope envelope,
+                         crypto::DsseEnvelope::FromJson(stored.envelope_json));
+  TRIAD_ASSIGN_OR_RETURN(contracts::Contract contract,
+                         contracts::Contract::FromPayload(envelope.payload));
   // Signatures and terms do not depend on the time; check them once, inside the validity window.
   contracts::ContractStatus status = contracts::CheckContract(envelope, contract.not_before);
   if (!status.active()) {
-    return absl::DataLossError(absl::StrCat("stored contract ", id, " does not check: ",
-                                            absl::StrJoin(status.reasons, "; ")));
+    return absl::DataLossError(absl::StrCat(
+        "stored contract ", id, " does not check: ", absl::StrJoin(status.reasons, "; ")));
   }
   auto c = std::make_shared<const CachedContract>(
       CachedContract{std::move(stored), std::move(envelope), std::move(contract)});
@@ -147,18 +151,22 @@ uint64_t Coordinator::WaitForChange(uint64_t seen, absl::Duration timeout) const
 
 absl::StatusOr<RegisterPartyResult> Coordinator::RegisterParty(absl::string_view envelope_json) {
   // The signer is the card the request carries: read it before verifying the signature with it.
-  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env, crypto::DsseEnvelope::FromJson(envelope_json, kMaxRequestSize));
+  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env,
+                         crypto::DsseEnvelope::FromJson(envelope_json, kMaxRequestSize));
   TRIAD_ASSIGN_OR_RETURN(Request unverified, ParseRequestPayload(env.payload));
   TRIAD_RETURN_IF_ERROR(CheckBodyKeys(unverified.body, {"card"}));
-  if (!unverified.body.contains("card")) return absl::InvalidArgumentError("request body: \"card\" missing");
-  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card,
-                         base::Annotate(contracts::PartyCard::FromJsonValue(unverified.body["card"]), "request body"));
+  if (!unverified.body.contains("card"))
+    return absl::InvalidArgumentError("request body: \"card\" missing");
+  TRIAD_ASSIGN_OR_RETURN(
+      contracts::PartyCard card,
+      base::Annotate(contracts::PartyCard::FromJsonValue(unverified.body["card"]), "request body"));
   KeyLookup lookup = [&card](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
     if (keyid == card.fingerprint()) return card.signing_key;
     return absl::PermissionDeniedError(
         "a party registers itself: the request must be signed by the key of the card it carries");
   };
-  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v, VerifyRequest(envelope_json, "register-party", clock_.Now(), lookup));
+  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v,
+                         VerifyRequest(envelope_json, "register-party", clock_.Now(), lookup));
   TRIAD_RETURN_IF_ERROR(CheckUnused(v.request.request_id));
 
   std::string card_json = card.ToJson();
@@ -167,7 +175,8 @@ absl::StatusOr<RegisterPartyResult> Coordinator::RegisterParty(absl::string_view
   absl::StatusOr<storage::Party> existing = txn.GetParty(card.name);
   if (existing.ok()) {
     if (existing->card_json != card_json) {
-      return absl::AlreadyExistsError(absl::StrCat("party ", card.name, " is already registered with another card (key ",
+      return absl::AlreadyExistsError(absl::StrCat("party ", card.name,
+                                                   " is already registered with another card (key ",
                                                    existing->key_id, ")"));
     }
     result.already_registered = true;
@@ -176,8 +185,12 @@ absl::StatusOr<RegisterPartyResult> Coordinator::RegisterParty(absl::string_view
     return result;
   }
   TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(v, /*keep=*/true)));
-  TRIAD_RETURN_IF_ERROR(txn.InsertParty({card.name, std::string(contracts::RoleName(card.role)), card.fingerprint(),
-                                         card_json, std::string(envelope_json), {}}));
+  TRIAD_RETURN_IF_ERROR(txn.InsertParty({card.name,
+                                         std::string(contracts::RoleName(card.role)),
+                                         card.fingerprint(),
+                                         card_json,
+                                         std::string(envelope_json),
+                                         {}}));
   TRIAD_RETURN_IF_ERROR(AddLog(txn, "", "party.registered", clock_.Now(),
                                {{"name", card.name},
                                 {"role", contracts::RoleName(card.role)},
@@ -192,11 +205,12 @@ namespace {
 constexpr absl::string_view kArmorBegin = "-----BEGIN AGE ENCRYPTED FILE-----";
 
 // Checks that the first bytes of an upload are a binary age header the key broker opens.
-absl::Status CheckBrokerHeader(absl::string_view prefix, const crypto::age::X25519Identity& key_broker,
+absl::Status CheckBrokerHeader(absl::string_view prefix,
+                               const crypto::age::X25519Identity& key_broker,
                                absl::string_view what) {
   absl::string_view trimmed = prefix;
-  while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n' || trimmed.front() == '\r' ||
-                              trimmed.front() == '\t')) {
+  while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n' ||
+                              trimmed.front() == '\r' || trimmed.front() == '\t')) {
     trimmed.remove_prefix(1);
   }
   if (trimmed.substr(0, kArmorBegin.size()) == kArmorBegin) {
@@ -205,14 +219,18 @@ absl::Status CheckBrokerHeader(absl::string_view prefix, const crypto::age::X255
   }
   absl::StatusOr<crypto::age::Header> header = crypto::age::Header::Parse(prefix);
   if (!header.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is not an age v1 file: ", header.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is not an age v1 file: ", header.status().message()));
   }
-  absl::StatusOr<crypto::SecretBytes> key = crypto::age::UnwrapFileKey(*header, absl::MakeConstSpan(&key_broker, 1));
+  absl::StatusOr<crypto::SecretBytes> key =
+      crypto::age::UnwrapFileKey(*header, absl::MakeConstSpan(&key_broker, 1));
   if (crypto::age::GetErrorKind(key.status()) == crypto::age::ErrorKind::kNoMatch) {
-    return absl::FailedPreconditionError(absl::StrCat(what, " is not encrypted to this coordinator's key broker (",
-                                                      key_broker.recipient().ToString(), ")"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(what, " is not encrypted to this coordinator's key broker (",
+                     key_broker.recipient().ToString(), ")"));
   }
-  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat(what, " header: ", key.status().message()));
+  if (!key.ok())
+    return absl::InvalidArgumentError(absl::StrCat(what, " header: ", key.status().message()));
   return absl::OkStatus();  // the file key is wiped as `key` goes
 }
 
@@ -220,8 +238,8 @@ absl::Status CheckBrokerHeader(absl::string_view prefix, const crypto::age::X255
 
 class Coordinator::ArtifactUpload : public Upload {
  public:
-  ArtifactUpload(Coordinator* c, PartyRequest req, storage::ArtifactKind kind, std::string name, std::string id,
-                 uint64_t size, std::unique_ptr<storage::BlobWriter> writer)
+  ArtifactUpload(Coordinator* c, PartyRequest req, storage::ArtifactKind kind, std::string name,
+                 std::string id, uint64_t size, std::unique_ptr<storage::BlobWriter> writer)
       : c_(c),
         req_(std::move(req)),
         kind_(kind),
@@ -238,7 +256,8 @@ class Coordinator::ArtifactUpload : public Upload {
     }
     received_ += chunk.size();
     if (prefix_.size() < crypto::age::kMaxHeaderSize) {
-      prefix_.append(chunk.data(), std::min(chunk.size(), crypto::age::kMaxHeaderSize - prefix_.size()));
+      prefix_.append(chunk.data(),
+                     std::min(chunk.size(), crypto::age::kMaxHeaderSize - prefix_.size()));
     }
     return status_ = writer_->Write(chunk);
   }
@@ -247,8 +266,8 @@ class Coordinator::ArtifactUpload : public Upload {
     TRIAD_RETURN_IF_ERROR(status_);
     status_ = absl::FailedPreconditionError("upload is finished");
     if (received_ != size_) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("upload ended after ", received_, " bytes; the registration declared ", size_));
+      return absl::InvalidArgumentError(absl::StrCat("upload ended after ", received_,
+                                                     " bytes; the registration declared ", size_));
     }
     TRIAD_RETURN_IF_ERROR(CheckBrokerHeader(prefix_, c_->key_broker_, "artifact"));
     absl::StatusOr<std::string> id = writer_->Commit();
@@ -272,7 +291,8 @@ class Coordinator::ArtifactUpload : public Upload {
                                   {"owner_key", req_.party.key_id},
                                   {"size", size_}}));
     TRIAD_RETURN_IF_ERROR(txn.Commit().status());
-    return ArtifactInfo{id_, std::string(storage::ArtifactKindName(kind_)), name_, req_.party.name, size_};
+    return ArtifactInfo{id_, std::string(storage::ArtifactKindName(kind_)), name_, req_.party.name,
+                        size_};
   }
 
  private:
@@ -288,7 +308,8 @@ class Coordinator::ArtifactUpload : public Upload {
   absl::Status status_;
 };
 
-absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginArtifactUpload(absl::string_view envelope_json) {
+absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginArtifactUpload(
+    absl::string_view envelope_json) {
   TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(envelope_json, "register-artifact"));
   const nlohmann::json& body = req.body();
   TRIAD_RETURN_IF_ERROR(CheckBodyKeys(body, {"kind", "name", "id", "size"}));
@@ -305,39 +326,43 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginArtifactUpload(absl::s
     kind = storage::ArtifactKind::kDataset;
     owner_role = contracts::Role::kDataOwner;
   } else {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request body: kind \"", absl::CHexEscape(kind_name), "\" is not \"model\" or \"dataset\""));
+    return absl::InvalidArgumentError(absl::StrCat("request body: kind \"",
+                                                   absl::CHexEscape(kind_name),
+                                                   "\" is not \"model\" or \"dataset\""));
   }
   TRIAD_RETURN_IF_ERROR(base::Annotate(contracts::ValidateName(name), "request body: name"));
   if (!internal::IsSha256Id(id)) {
     return absl::InvalidArgumentError("request body: id is not sha256:<64 lower-case hex digits>");
   }
   if (size == 0 || size > options_.max_artifact_bytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request body: size must be from 1 to ", options_.max_artifact_bytes, " bytes"));
+    return absl::InvalidArgumentError(absl::StrCat("request body: size must be from 1 to ",
+                                                   options_.max_artifact_bytes, " bytes"));
   }
   if (req.card.role != owner_role) {
-    return absl::PermissionDeniedError(absl::StrCat("party ", req.party.name, " is a ", contracts::RoleName(req.card.role),
-                                                    "; only a ", contracts::RoleName(owner_role), " registers a ",
-                                                    kind_name));
+    return absl::PermissionDeniedError(
+        absl::StrCat("party ", req.party.name, " is a ", contracts::RoleName(req.card.role),
+                     "; only a ", contracts::RoleName(owner_role), " registers a ", kind_name));
   }
   TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
-  if (store_.GetArtifact(id).ok()) return absl::AlreadyExistsError(absl::StrCat("artifact ", id, " is already registered"));
+  if (store_.GetArtifact(id).ok())
+    return absl::AlreadyExistsError(absl::StrCat("artifact ", id, " is already registered"));
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, blobs_.NewWriter(id));
-  return std::unique_ptr<Upload>(
-      new ArtifactUpload(this, std::move(req), kind, std::move(name), std::move(id), size, std::move(writer)));
+  return std::unique_ptr<Upload>(new ArtifactUpload(this, std::move(req), kind, std::move(name),
+                                                    std::move(id), size, std::move(writer)));
 }
 
 // ---- Contracts ----
 
 absl::StatusOr<ContractInfo> Coordinator::SubmitContract(absl::string_view envelope_json) {
   TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env,
-                         base::Annotate(crypto::DsseEnvelope::FromJson(envelope_json, contracts::kMaxContractEnvelopeSize),
+                         base::Annotate(crypto::DsseEnvelope::FromJson(
+                                            envelope_json, contracts::kMaxContractEnvelopeSize),
                                         "contract envelope"));
   absl::Time now = clock_.Now();
   contracts::ContractStatus status = contracts::CheckContract(env, now);
   if (!status.contract) {
-    return absl::InvalidArgumentError(absl::StrCat("contract is not valid: ", absl::StrJoin(status.reasons, "; ")));
+    return absl::InvalidArgumentError(
+        absl::StrCat("contract is not valid: ", absl::StrJoin(status.reasons, "; ")));
   }
   const contracts::Contract& c = *status.contract;
   if (!status.active()) {
@@ -354,21 +379,25 @@ absl::StatusOr<ContractInfo> Coordinator::SubmitContract(absl::string_view envel
       continue;
     }
     absl::StatusOr<contracts::PartyCard> registered = contracts::PartyCard::FromJson(p->card_json);
-    if (!registered.ok() || p->key_id != card.fingerprint() || !(registered->age_recipient == card.age_recipient) ||
-        registered->role != card.role) {
-      reasons.push_back(absl::StrCat(who, " is registered with another card (key ", p->key_id, ")"));
+    if (!registered.ok() || p->key_id != card.fingerprint() ||
+        !(registered->age_recipient == card.age_recipient) || registered->role != card.role) {
+      reasons.push_back(
+          absl::StrCat(who, " is registered with another card (key ", p->key_id, ")"));
     }
   }
-  auto check_artifact = [&](absl::string_view slot, const contracts::Artifact& a, storage::ArtifactKind kind,
-                            const contracts::PartyCard& owner) {
+  auto check_artifact = [&](absl::string_view slot, const contracts::Artifact& a,
+                            storage::ArtifactKind kind, const contracts::PartyCard& owner) {
     absl::StatusOr<storage::Artifact> held = store_.GetArtifact(a.id);
     if (!held.ok()) {
-      reasons.push_back(absl::StrCat(slot, " ", a.id, " is not held by this coordinator; upload it first"));
+      reasons.push_back(
+          absl::StrCat(slot, " ", a.id, " is not held by this coordinator; upload it first"));
     } else if (held->kind != kind) {
-      reasons.push_back(absl::StrCat(slot, " ", a.id, " is a ", storage::ArtifactKindName(held->kind), ", not a ",
+      reasons.push_back(absl::StrCat(slot, " ", a.id, " is a ",
+                                     storage::ArtifactKindName(held->kind), ", not a ",
                                      storage::ArtifactKindName(kind)));
     } else if (held->owner != owner.name) {
-      reasons.push_back(absl::StrCat(slot, " ", a.id, " was registered by ", held->owner, ", not by ", owner.name));
+      reasons.push_back(absl::StrCat(slot, " ", a.id, " was registered by ", held->owner,
+                                     ", not by ", owner.name));
     }
   };
   check_artifact("base_model", c.base_model, storage::ArtifactKind::kModel, c.model_owner);
@@ -383,8 +412,8 @@ absl::StatusOr<ContractInfo> Coordinator::SubmitContract(absl::string_view envel
   absl::StatusOr<storage::Contract> existing = txn.GetContract(c.id);
   if (existing.ok()) {
     if (existing->digest == status.digest) return info;  // the same contract again: nothing to do
-    return absl::AlreadyExistsError(
-        absl::StrCat("contract ", c.id, " already exists with another digest (", existing->digest, ")"));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "contract ", c.id, " already exists with another digest (", existing->digest, ")"));
   }
   storage::Contract stored;
   stored.id = c.id;
@@ -418,7 +447,8 @@ absl::StatusOr<ContractInfo> Coordinator::SubmitContract(absl::string_view envel
   return info;
 }
 
-absl::StatusOr<ContractInfo> Coordinator::GetContract(absl::string_view id, std::string* envelope_json) {
+absl::StatusOr<ContractInfo> Coordinator::GetContract(absl::string_view id,
+                                                      std::string* envelope_json) {
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(id));
   ContractInfo info{c->stored.id, "active", c->stored.digest, c->InactiveReasons(clock_.Now())};
   if (!info.reasons.empty()) info.state = "expired";
@@ -436,8 +466,9 @@ absl::StatusOr<JobView> Coordinator::SubmitJob(absl::string_view envelope_json) 
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(contract_id));
   std::optional<contracts::Role> slot = internal::SlotOfKey(c->contract, req.card.fingerprint());
   if (!slot || *slot == contracts::Role::kComputeProvider) {
-    return absl::PermissionDeniedError(absl::StrCat("party ", req.party.name,
-                                                    " is not the model owner or data owner of contract ", contract_id));
+    return absl::PermissionDeniedError(
+        absl::StrCat("party ", req.party.name, " is not the model owner or data owner of contract ",
+                     contract_id));
   }
   absl::Time now = clock_.Now();
   std::vector<std::string> inactive = c->InactiveReasons(now);
@@ -448,8 +479,8 @@ absl::StatusOr<JobView> Coordinator::SubmitJob(absl::string_view envelope_json) 
   std::string job_id = absl::StrCat("j-", base::HexEncode(crypto::RandomString(8)));
   TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
   TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/true)));
-  TRIAD_ASSIGN_OR_RETURN(storage::Job job,
-                         txn.InsertJob({job_id, contract_id, req.party.name, req.verified.envelope.ToJson()}));
+  TRIAD_ASSIGN_OR_RETURN(storage::Job job, txn.InsertJob({job_id, contract_id, req.party.name,
+                                                          req.verified.envelope.ToJson()}));
   TRIAD_RETURN_IF_ERROR(AddLog(txn, job_id, "job.submitted", now,
                                {{"job_id", job_id},
                                 {"contract_id", contract_id},
@@ -468,13 +499,15 @@ absl::StatusOr<JobView> Coordinator::View(const storage::Job& job, bool loss_vis
   std::string requeue_reason;
   int64_t after = 0;
   for (;;) {
-    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Event> events, store_.ListEvents(after, job.id, 1000));
+    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Event> events,
+                           store_.ListEvents(after, job.id, 1000));
     for (const storage::Event& e : events) {
       after = e.id;
       if (e.kind != "job.admission" && e.kind != "job.requeued") continue;
       absl::StatusOr<nlohmann::json> d = base::ParseJsonStrict(e.detail_json);
       if (!d.ok() || !d->is_object()) continue;
-      if (e.kind == "job.admission" && d->value("decision", "") == "admit" && d->value("simulated", false)) {
+      if (e.kind == "job.admission" && d->value("decision", "") == "admit" &&
+          d->value("simulated", false)) {
         v.simulated = true;
       }
       if (e.kind == "job.requeued") requeue_reason = d->value("reason", "");
@@ -489,7 +522,8 @@ absl::StatusOr<JobView> Coordinator::View(const storage::Job& job, bool loss_vis
   return v;
 }
 
-absl::StatusOr<JobView> Coordinator::GetJob(absl::string_view id, absl::string_view request_envelope_json) {
+absl::StatusOr<JobView> Coordinator::GetJob(absl::string_view id,
+                                            absl::string_view request_envelope_json) {
   TRIAD_ASSIGN_OR_RETURN(storage::Job job, store_.GetJob(id));
   bool loss_visible = false;
   if (!request_envelope_json.empty()) {
@@ -497,7 +531,9 @@ absl::StatusOr<JobView> Coordinator::GetJob(absl::string_view id, absl::string_v
     TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(request_envelope_json, "get-job"));
     TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"job_id"}));
     TRIAD_ASSIGN_OR_RETURN(std::string asked, BodyString(req.body(), "job_id"));
-    if (asked != id) return absl::InvalidArgumentError(absl::StrCat("request body: job_id is ", asked, ", not ", id));
+    if (asked != id)
+      return absl::InvalidArgumentError(
+          absl::StrCat("request body: job_id is ", asked, ", not ", id));
     TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(job.contract_id));
     std::optional<contracts::Role> slot = internal::SlotOfKey(c->contract, req.card.fingerprint());
     const std::vector<contracts::Role>& metrics = c->contract.outputs.metrics_recipients;
@@ -507,8 +543,8 @@ absl::StatusOr<JobView> Coordinator::GetJob(absl::string_view id, absl::string_v
   return View(job, loss_visible);
 }
 
-absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenOutput(absl::string_view envelope_json,
-                                                                            std::string* output_id) {
+absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenOutput(
+    absl::string_view envelope_json, std::string* output_id) {
   TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(envelope_json, "fetch-output"));
   TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"job_id"}));
   TRIAD_ASSIGN_OR_RETURN(std::string job_id, BodyString(req.body(), "job_id"));
@@ -518,12 +554,13 @@ absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenOutput(abs
   std::optional<contracts::Role> slot = internal::SlotOfKey(c->contract, req.card.fingerprint());
   const std::vector<contracts::Role>& recipients = c->contract.outputs.adapter_recipients;
   if (!slot || std::find(recipients.begin(), recipients.end(), *slot) == recipients.end()) {
-    return absl::PermissionDeniedError(
-        absl::StrCat("party ", req.party.name, " is not an adapter recipient of contract ", job.contract_id));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "party ", req.party.name, " is not an adapter recipient of contract ", job.contract_id));
   }
   if (job.state != storage::JobState::kDone) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("job ", job_id, " is ", storage::JobStateName(job.state), "; its output is not delivered yet"));
+    return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " is ",
+                                                      storage::JobStateName(job.state),
+                                                      "; its output is not delivered yet"));
   }
   TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
   TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/false)));
@@ -541,8 +578,10 @@ absl::StatusOr<int> Coordinator::Sweep() {
   // moved the job meanwhile wins.
   auto requeue = [&](const storage::Job& job, const std::string& reason) -> absl::Status {
     TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
-    absl::StatusOr<storage::Job> moved = txn.TransitionJob(
-        job.id, storage::JobTransition::To(storage::JobState::kQueued).From(job.state).ByWorker(job.worker_id));
+    absl::StatusOr<storage::Job> moved =
+        txn.TransitionJob(job.id, storage::JobTransition::To(storage::JobState::kQueued)
+                                      .From(job.state)
+                                      .ByWorker(job.worker_id));
     if (!moved.ok()) return absl::OkStatus();  // it moved on
     TRIAD_RETURN_IF_ERROR(AddLog(txn, job.id, "job.requeued", now,
                                  {{"job_id", job.id},
@@ -558,35 +597,42 @@ absl::StatusOr<int> Coordinator::Sweep() {
     for (const storage::Job& job : jobs) {
       // The nonce was issued with the assignment (same transaction, same time).
       if (now >= job.updated_at + options_.nonce_ttl) {
-        TRIAD_RETURN_IF_ERROR(requeue(job, absl::StrCat("worker ", job.worker_id, " did not attest before its nonce expired")));
+        TRIAD_RETURN_IF_ERROR(requeue(
+            job,
+            absl::StrCat("worker ", job.worker_id, " did not attest before its nonce expired")));
       }
     }
   }
-  for (storage::JobState s : {storage::JobState::kAdmitted, storage::JobState::kRunning, storage::JobState::kSealing}) {
+  for (storage::JobState s :
+       {storage::JobState::kAdmitted, storage::JobState::kRunning, storage::JobState::kSealing}) {
     TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> jobs, store_.ListJobs(s));
     for (const storage::Job& job : jobs) {
       absl::Time last = job.updated_at;
       absl::StatusOr<storage::Worker> w = store_.GetWorker(job.worker_id);
       if (w.ok()) last = std::max(last, w->last_seen);
       if (now - last >= options_.lease && !InTransfer(job.id)) {
-        TRIAD_RETURN_IF_ERROR(requeue(job, absl::StrCat("no word from worker ", job.worker_id, " for ",
-                                                        absl::FormatDuration(options_.lease), " (lease expired)")));
+        TRIAD_RETURN_IF_ERROR(
+            requeue(job, absl::StrCat("no word from worker ", job.worker_id, " for ",
+                                      absl::FormatDuration(options_.lease), " (lease expired)")));
       }
     }
   }
-  TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> queued, store_.ListJobs(storage::JobState::kQueued));
+  TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> queued,
+                         store_.ListJobs(storage::JobState::kQueued));
   for (const storage::Job& job : queued) {
     absl::StatusOr<std::shared_ptr<const CachedContract>> c = LoadContract(job.contract_id);
     if (!c.ok()) continue;
     if (now < (*c)->contract.not_after) continue;
-    std::string reason = absl::StrCat("contract ", job.contract_id, " expired at ",
-                                      base::FormatRfc3339((*c)->contract.not_after), " before the job ran");
+    std::string reason =
+        absl::StrCat("contract ", job.contract_id, " expired at ",
+                     base::FormatRfc3339((*c)->contract.not_after), " before the job ran");
     TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
-    absl::StatusOr<storage::Job> moved =
-        txn.TransitionJob(job.id, storage::JobTransition::Fail(reason).From(storage::JobState::kQueued));
+    absl::StatusOr<storage::Job> moved = txn.TransitionJob(
+        job.id, storage::JobTransition::Fail(reason).From(storage::JobState::kQueued));
     if (!moved.ok()) continue;
     TRIAD_RETURN_IF_ERROR(
-        AddLog(txn, job.id, "job.failed", now, {{"job_id", job.id}, {"attempt", job.attempt}, {"reason", reason}}));
+        AddLog(txn, job.id, "job.failed", now,
+               {{"job_id", job.id}, {"attempt", job.attempt}, {"reason", reason}}));
     TRIAD_RETURN_IF_ERROR(txn.Commit().status());
     ++changed;
   }

@@ -45,9 +45,9 @@
 namespace triad::coordinator {
 
 struct CoordinatorOptions {
-  absl::Duration nonce_ttl = absl::Minutes(2);   // how long a worker has to attest
-  absl::Duration lease = absl::Minutes(10);      // silence after which an admitted job is requeued
-  absl::Duration poll_wait = absl::Seconds(5);   // how long Poll waits for a job
+  absl::Duration nonce_ttl = absl::Minutes(2);  // how long a worker has to attest
+  absl::Duration lease = absl::Minutes(10);     // silence after which an admitted job is requeued
+  absl::Duration poll_wait = absl::Seconds(5);  // how long Poll waits for a job
   // A worker whose admission was refused for a job is not offered that job again for this long.
   absl::Duration reject_cooloff = absl::Minutes(1);
   uint64_t max_artifact_bytes = uint64_t{1} << 40;
@@ -106,9 +106,9 @@ struct Assignment {
 };
 
 struct AttestInput {
-  std::string request_envelope_json;               // action "attest", by the compute provider
+  std::string request_envelope_json;  // action "attest", by the compute provider
   attestation::Evidence evidence;
-  std::string ephemeral_signature_envelope_json;   // the same payload, by the ephemeral key
+  std::string ephemeral_signature_envelope_json;  // the same payload, by the ephemeral key
 };
 
 struct RewrappedHeader {
@@ -150,14 +150,16 @@ class Coordinator {
 
   // ---- Contracts ----
   absl::StatusOr<ContractInfo> SubmitContract(absl::string_view envelope_json);
-  absl::StatusOr<ContractInfo> GetContract(absl::string_view id, std::string* envelope_json = nullptr);
+  absl::StatusOr<ContractInfo> GetContract(absl::string_view id,
+                                           std::string* envelope_json = nullptr);
 
   // ---- Jobs ----
   // Action "submit-job", body {"contract_id"}, by the contract's model owner or data owner.
   absl::StatusOr<JobView> SubmitJob(absl::string_view envelope_json);
   // `request_envelope_json` is optional (empty): action "get-job", body {"job_id"}; by a metrics
   // recipient of the contract, the view includes the loss.
-  absl::StatusOr<JobView> GetJob(absl::string_view id, absl::string_view request_envelope_json = "");
+  absl::StatusOr<JobView> GetJob(absl::string_view id,
+                                 absl::string_view request_envelope_json = "");
   // Action "fetch-output", body {"job_id"}, by a party in the contract's adapter recipients; the
   // encrypted adapter.
   absl::StatusOr<std::unique_ptr<storage::BlobReader>> OpenOutput(absl::string_view envelope_json,
@@ -213,13 +215,15 @@ class Coordinator {
   struct EphemeralRequest;
   struct CachedContract;
 
-  absl::StatusOr<PartyRequest> VerifyPartyRequest(absl::string_view envelope_json, absl::string_view action);
+  absl::StatusOr<PartyRequest> VerifyPartyRequest(absl::string_view envelope_json,
+                                                  absl::string_view action);
   absl::StatusOr<EphemeralRequest> VerifyEphemeralRequest(absl::string_view envelope_json,
                                                           absl::string_view action);
   absl::Status CheckUnused(const std::string& request_id) const;
   absl::StatusOr<std::shared_ptr<const CachedContract>> LoadContract(absl::string_view id);
   absl::StatusOr<JobView> View(const storage::Job& job, bool loss_visible) const;
-  absl::StatusOr<std::optional<Assignment>> TryAssign(const PartyRequest& req, const std::string& worker_id,
+  absl::StatusOr<std::optional<Assignment>> TryAssign(const PartyRequest& req,
+                                                      const std::string& worker_id,
                                                       const std::string& tee, bool last_try);
   void NotifyChange();
   // Transfers in flight for a job (input downloads, output uploads) keep its lease alive.

@@ -25,8 +25,9 @@ using storage::JobTransition;
 
 class Coordinator::OutputUpload : public Upload {
  public:
-  OutputUpload(Coordinator* c, EphemeralRequest req, CheckedJobRecord record, std::string record_json,
-               std::vector<std::string> recipients, std::unique_ptr<storage::BlobWriter> writer)
+  OutputUpload(Coordinator* c, EphemeralRequest req, CheckedJobRecord record,
+               std::string record_json, std::vector<std::string> recipients,
+               std::unique_ptr<storage::BlobWriter> writer)
       : c_(c),
         req_(std::move(req)),
         record_(std::move(record)),
@@ -37,12 +38,13 @@ class Coordinator::OutputUpload : public Upload {
   absl::Status Write(absl::string_view chunk) override {
     TRIAD_RETURN_IF_ERROR(status_);
     if (chunk.size() > c_->options_.max_output_bytes - received_) {
-      return status_ = absl::InvalidArgumentError(
-                 absl::StrCat("output is larger than the limit of ", c_->options_.max_output_bytes, " bytes"));
+      return status_ = absl::InvalidArgumentError(absl::StrCat(
+                 "output is larger than the limit of ", c_->options_.max_output_bytes, " bytes"));
     }
     received_ += chunk.size();
     if (prefix_.size() < crypto::age::kMaxHeaderSize) {
-      prefix_.append(chunk.data(), std::min(chunk.size(), crypto::age::kMaxHeaderSize - prefix_.size()));
+      prefix_.append(chunk.data(),
+                     std::min(chunk.size(), crypto::age::kMaxHeaderSize - prefix_.size()));
     }
     return status_ = writer_->Write(chunk);
   }
@@ -52,17 +54,21 @@ class Coordinator::OutputUpload : public Upload {
     status_ = absl::FailedPreconditionError("upload is finished");
     absl::StatusOr<crypto::age::Header> header = crypto::age::Header::Parse(prefix_);
     if (!header.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("output is not an age v1 file: ", header.status().message()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output is not an age v1 file: ", header.status().message()));
     }
     // X25519 stanzas do not say whom they are for; their number at least must match.
     size_t x25519 = 0;
-    for (const crypto::age::Stanza& s : header->stanzas()) x25519 += !s.args.empty() && s.args[0] == "X25519";
+    for (const crypto::age::Stanza& s : header->stanzas())
+      x25519 += !s.args.empty() && s.args[0] == "X25519";
     if (x25519 != recipients_.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("output has ", x25519, " X25519 recipient stanzas; the contract names ",
-                                                     recipients_.size(), " adapter recipients"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output has ", x25519, " X25519 recipient stanzas; the contract names ",
+                       recipients_.size(), " adapter recipients"));
     }
     absl::StatusOr<std::string> id = writer_->Commit();
-    if (!id.ok()) return base::Annotate(id.status(), "output digest differs from the job record's subject");
+    if (!id.ok())
+      return base::Annotate(id.status(), "output digest differs from the job record's subject");
 
     // The coordinator's envelope: the same payload, signed by its key.
     crypto::DsseEnvelope countersigned{record_.envelope.payload_type, record_.envelope.payload, {}};
@@ -75,13 +81,16 @@ class Coordinator::OutputUpload : public Upload {
     TRIAD_ASSIGN_OR_RETURN(storage::Job current, txn.GetJob(job.id));
     if (current.attempt != req_.keys.attempt ||
         (current.state != JobState::kAdmitted && current.state != JobState::kRunning)) {
-      return absl::FailedPreconditionError(absl::StrCat("job ", job.id, " is ", storage::JobStateName(current.state),
-                                                        "; only its running attempt delivers an output"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", job.id, " is ", storage::JobStateName(current.state),
+                       "; only its running attempt delivers an output"));
     }
     if (current.state == JobState::kAdmitted) {
-      TRIAD_RETURN_IF_ERROR(txn.TransitionJob(job.id, JobTransition::To(JobState::kRunning)).status());
+      TRIAD_RETURN_IF_ERROR(
+          txn.TransitionJob(job.id, JobTransition::To(JobState::kRunning)).status());
     }
-    TRIAD_RETURN_IF_ERROR(txn.TransitionJob(job.id, JobTransition::To(JobState::kSealing)).status());
+    TRIAD_RETURN_IF_ERROR(
+        txn.TransitionJob(job.id, JobTransition::To(JobState::kSealing)).status());
     storage::Artifact a;
     a.id = *id;
     a.kind = storage::ArtifactKind::kAdapter;
@@ -98,7 +107,8 @@ class Coordinator::OutputUpload : public Upload {
                                   {"record_digest", crypto::Sha256Id(record_.envelope.payload)},
                                   {"recipients", recipients_}}));
     TRIAD_RETURN_IF_ERROR(txn.TransitionJob(job.id, JobTransition::Done(*id)).status());
-    TRIAD_RETURN_IF_ERROR(AddLog(txn, job.id, "job.done", now, {{"job_id", job.id}, {"adapter_id", *id}}));
+    TRIAD_RETURN_IF_ERROR(
+        AddLog(txn, job.id, "job.done", now, {{"job_id", job.id}, {"adapter_id", *id}}));
     TRIAD_RETURN_IF_ERROR(txn.Commit().status());
     c_->NotifyChange();
     return ArtifactInfo{*id, "adapter", record_.subject_name, "", received_};
@@ -111,21 +121,25 @@ class Coordinator::OutputUpload : public Upload {
   std::string record_json_;
   std::vector<std::string> recipients_;
   std::unique_ptr<storage::BlobWriter> writer_;
-  std::unique_ptr<Transfer> transfer_ = c_->StartTransfer(req_.job.id);  // holds the lease meanwhile
+  std::unique_ptr<Transfer> transfer_ =
+      c_->StartTransfer(req_.job.id);  // holds the lease meanwhile
   std::string prefix_;
   uint64_t received_ = 0;
   absl::Status status_;
 };
 
-absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(absl::string_view envelope_json) {
-  TRIAD_ASSIGN_OR_RETURN(EphemeralRequest req, VerifyEphemeralRequest(envelope_json, "deliver-output"));
+absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
+    absl::string_view envelope_json) {
+  TRIAD_ASSIGN_OR_RETURN(EphemeralRequest req,
+                         VerifyEphemeralRequest(envelope_json, "deliver-output"));
   TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"job_id", "record"}));
   TRIAD_ASSIGN_OR_RETURN(std::string record_json, BodyString(req.body(), "record"));
   TRIAD_RETURN_IF_ERROR(CheckUnused(req.verified.request.request_id));
   const storage::Job& job = req.job;
   if (job.state != JobState::kAdmitted && job.state != JobState::kRunning) {
-    return absl::FailedPreconditionError(absl::StrCat("job ", job.id, " is ", storage::JobStateName(job.state),
-                                                      "; only its running attempt delivers an output"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job.id, " is ", storage::JobStateName(job.state),
+                     "; only its running attempt delivers an output"));
   }
   // The admission of the current attempt: what the record must repeat.
   TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Admission> admissions, store_.ListAdmissions(job.id));
@@ -134,7 +148,8 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(absl::str
     if (a.attempt == job.attempt && a.admitted) admitted = &a;
   }
   if (admitted == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat("job ", job.id, " has no admission for attempt ", job.attempt));
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job.id, " has no admission for attempt ", job.attempt));
   }
   const contracts::Contract& contract = req.contract->contract;
   ExpectedJobRecord e;
@@ -151,14 +166,17 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(absl::str
   for (contracts::Role role : contract.outputs.adapter_recipients) {
     e.recipients.push_back(contract.party(role).age_recipient.ToString());
   }
-  e.metrics_allowed = contract.outputs.per_step_loss || !contract.outputs.metrics_recipients.empty();
+  e.metrics_allowed =
+      contract.outputs.per_step_loss || !contract.outputs.metrics_recipients.empty();
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey worker_key,
                          crypto::Ed25519PublicKey::FromRaw(req.keys.ed25519_public_key));
   TRIAD_ASSIGN_OR_RETURN(CheckedJobRecord record, CheckJobRecord(record_json, worker_key, e));
-  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, blobs_.NewWriter(record.subject_id));
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer,
+                         blobs_.NewWriter(record.subject_id));
   std::vector<std::string> recipients = e.recipients;
-  return std::unique_ptr<Upload>(new OutputUpload(this, std::move(req), std::move(record), std::move(record_json),
-                                                  std::move(recipients), std::move(writer)));
+  return std::unique_ptr<Upload>(new OutputUpload(this, std::move(req), std::move(record),
+                                                  std::move(record_json), std::move(recipients),
+                                                  std::move(writer)));
 }
 
 }  // namespace triad::coordinator

@@ -9,12 +9,13 @@
 
 namespace triad::coordinator {
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(Coordinator& coordinator, const ServeOptions& options) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(Coordinator& coordinator,
+                                                      const ServeOptions& options) {
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (options.insecure) {
     if (!IsLoopbackAddress(options.listen)) {
-      return absl::FailedPreconditionError(absl::StrCat("plaintext serving is allowed only on a loopback address, not ",
-                                                        options.listen));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "plaintext serving is allowed only on a loopback address, not ", options.listen));
     }
     creds = grpc::InsecureServerCredentials();
   } else {
@@ -23,7 +24,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Coordinator& coordinator, 
     }
     grpc::SslServerCredentialsOptions ssl;
     // gRPC takes the key as a std::string; it lives as long as the server's credentials.
-    ssl.pem_key_cert_pairs.push_back({std::string(options.tls_key_pem->view()), options.tls_cert_pem});
+    ssl.pem_key_cert_pairs.push_back(
+        {std::string(options.tls_key_pem->view()), options.tls_cert_pem});
     creds = grpc::SslServerCredentials(ssl);
   }
   std::unique_ptr<Server> s(new Server(coordinator));
@@ -37,7 +39,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Coordinator& coordinator, 
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen));
   }
-  s->sweeper_ = std::thread([srv = s.get(), interval = options.sweep_interval] { srv->SweepLoop(interval); });
+  s->sweeper_ =
+      std::thread([srv = s.get(), interval = options.sweep_interval] { srv->SweepLoop(interval); });
   return s;
 }
 
@@ -63,7 +66,8 @@ void Server::Shutdown(absl::Duration grace) {
     stopping_ = true;
   }
   cv_.notify_all();
-  if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
+  if (server_ != nullptr)
+    server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
   if (sweeper_.joinable()) sweeper_.join();
 }
 

@@ -32,7 +32,8 @@ struct ServeOptions {
 class Server {
  public:
   // Starts serving `coordinator` (borrowed; must outlive the server) and the sweep thread.
-  static absl::StatusOr<std::unique_ptr<Server>> Start(Coordinator& coordinator, const ServeOptions& options);
+  static absl::StatusOr<std::unique_ptr<Server>> Start(Coordinator& coordinator,
+                                                       const ServeOptions& options);
   ~Server();  // Shutdown()
 
   // The bound port.

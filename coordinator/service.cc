@@ -57,15 +57,18 @@ void SetJobStatus(const JobView& v, pb::JobStatus* out) {
 
 // Streams a blob out. The reader verifies the bytes as they go; a blob that turns out corrupt ends
 // the stream with DATA_LOSS, and the client, which checks the digest, discards what it got.
-grpc::Status StreamBlob(storage::BlobReader& reader, grpc::ServerContext* ctx, grpc::ServerWriter<pb::Chunk>* writer) {
+grpc::Status StreamBlob(storage::BlobReader& reader, grpc::ServerContext* ctx,
+                        grpc::ServerWriter<pb::Chunk>* writer) {
   pb::Chunk chunk;
   for (;;) {
-    if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+    if (ctx->IsCancelled())
+      return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
     absl::StatusOr<absl::string_view> data = reader.Next();
     if (!data.ok()) return ToGrpcStatus(data.status());
     if (data->empty()) return grpc::Status::OK;
     chunk.set_data(data->data(), data->size());
-    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+    if (!writer->Write(chunk))
+      return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
   }
 }
 
@@ -73,7 +76,8 @@ class RegistryService final : public pb::Registry::Service {
  public:
   explicit RegistryService(Coordinator& c) : c_(c) {}
 
-  grpc::Status RegisterParty(grpc::ServerContext*, const pb::SignedRequest* req, pb::RegisterPartyReply* reply) override {
+  grpc::Status RegisterParty(grpc::ServerContext*, const pb::SignedRequest* req,
+                             pb::RegisterPartyReply* reply) override {
     absl::StatusOr<RegisterPartyResult> r = c_.RegisterParty(req->envelope_json());
     if (!r.ok()) return ToGrpcStatus(r.status());
     reply->set_fingerprint(r->fingerprint);
@@ -85,13 +89,16 @@ class RegistryService final : public pb::Registry::Service {
                               pb::ArtifactInfo* reply) override {
     pb::ArtifactUpload msg;
     if (!reader->Read(&msg) || !msg.has_registration()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "upload: the first message must be the registration");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "upload: the first message must be the registration");
     }
-    absl::StatusOr<std::unique_ptr<Upload>> up = c_.BeginArtifactUpload(msg.registration().envelope_json());
+    absl::StatusOr<std::unique_ptr<Upload>> up =
+        c_.BeginArtifactUpload(msg.registration().envelope_json());
     if (!up.ok()) return ToGrpcStatus(up.status());
     while (reader->Read(&msg)) {
       if (!msg.has_chunk()) {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "upload: only chunks may follow the registration");
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "upload: only chunks may follow the registration");
       }
       if (absl::Status st = (*up)->Write(msg.chunk().data()); !st.ok()) return ToGrpcStatus(st);
     }
@@ -104,7 +111,8 @@ class RegistryService final : public pb::Registry::Service {
   grpc::Status DownloadArtifact(grpc::ServerContext*, const pb::DownloadRequest*,
                                 grpc::ServerWriter<pb::Chunk>*) override {
     return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "artifacts are served by Workers.DownloadInput (to an admitted worker) and Jobs.FetchOutput "
+                        "artifacts are served by Workers.DownloadInput (to an admitted worker) and "
+                        "Jobs.FetchOutput "
                         "(to an adapter recipient)");
   }
 
@@ -124,7 +132,8 @@ class ContractsService final : public pb::Contracts::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status GetContract(grpc::ServerContext*, const pb::GetContractRequest* req, pb::GetContractReply* reply) override {
+  grpc::Status GetContract(grpc::ServerContext*, const pb::GetContractRequest* req,
+                           pb::GetContractReply* reply) override {
     std::string envelope;
     absl::StatusOr<ContractInfo> info = c_.GetContract(req->id(), &envelope);
     if (!info.ok()) return ToGrpcStatus(info.status());
@@ -147,14 +156,16 @@ class JobsService final : public pb::Jobs::Service {
  public:
   explicit JobsService(Coordinator& c) : c_(c) {}
 
-  grpc::Status SubmitJob(grpc::ServerContext*, const pb::SignedRequest* req, pb::SubmitJobReply* reply) override {
+  grpc::Status SubmitJob(grpc::ServerContext*, const pb::SignedRequest* req,
+                         pb::SubmitJobReply* reply) override {
     absl::StatusOr<JobView> v = c_.SubmitJob(req->envelope_json());
     if (!v.ok()) return ToGrpcStatus(v.status());
     SetJobStatus(*v, reply->mutable_status());
     return grpc::Status::OK;
   }
 
-  grpc::Status GetJob(grpc::ServerContext*, const pb::GetJobRequest* req, pb::JobStatus* reply) override {
+  grpc::Status GetJob(grpc::ServerContext*, const pb::GetJobRequest* req,
+                      pb::JobStatus* reply) override {
     absl::StatusOr<JobView> v = c_.GetJob(req->id(), req->request().envelope_json());
     if (!v.ok()) return ToGrpcStatus(v.status());
     SetJobStatus(*v, reply);
@@ -174,11 +185,13 @@ class JobsService final : public pb::Jobs::Service {
       SetJobStatus(*v, &status);
       std::string bytes = status.SerializeAsString();
       if (bytes != last) {
-        if (!writer->Write(status)) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+        if (!writer->Write(status))
+          return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
         last = std::move(bytes);
       }
       if (storage::IsTerminal(v->job.state)) return grpc::Status::OK;
-      if (ctx->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
+      if (ctx->IsCancelled())
+        return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
       seen = c_.WaitForChange(seen, absl::Seconds(1));
       v = c_.GetJob(req->id());
       if (!v.ok()) return ToGrpcStatus(v.status());
@@ -188,7 +201,8 @@ class JobsService final : public pb::Jobs::Service {
 
   grpc::Status FetchOutput(grpc::ServerContext* ctx, const pb::FetchOutputRequest* req,
                            grpc::ServerWriter<pb::Chunk>* writer) override {
-    absl::StatusOr<std::unique_ptr<storage::BlobReader>> r = c_.OpenOutput(req->request().envelope_json());
+    absl::StatusOr<std::unique_ptr<storage::BlobReader>> r =
+        c_.OpenOutput(req->request().envelope_json());
     if (!r.ok()) return ToGrpcStatus(r.status());
     return StreamBlob(**r, ctx, writer);
   }
@@ -201,8 +215,10 @@ class WorkersService final : public pb::Workers::Service {
  public:
   explicit WorkersService(Coordinator& c) : c_(c) {}
 
-  grpc::Status Poll(grpc::ServerContext* ctx, const pb::SignedRequest* req, pb::PollReply* reply) override {
-    absl::StatusOr<std::optional<Assignment>> a = c_.Poll(req->envelope_json(), [ctx] { return ctx->IsCancelled(); });
+  grpc::Status Poll(grpc::ServerContext* ctx, const pb::SignedRequest* req,
+                    pb::PollReply* reply) override {
+    absl::StatusOr<std::optional<Assignment>> a =
+        c_.Poll(req->envelope_json(), [ctx] { return ctx->IsCancelled(); });
     if (!a.ok()) return ToGrpcStatus(a.status());
     if (!a->has_value()) return grpc::Status::OK;
     reply->set_has_job(true);
@@ -215,7 +231,8 @@ class WorkersService final : public pb::Workers::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Attest(grpc::ServerContext*, const pb::AttestRequest* req, pb::AttestReply* reply) override {
+  grpc::Status Attest(grpc::ServerContext*, const pb::AttestRequest* req,
+                      pb::AttestReply* reply) override {
     AttestInput in;
     in.request_envelope_json = req->request().envelope_json();
     in.evidence.tee = req->evidence().tee();
@@ -245,28 +262,34 @@ class WorkersService final : public pb::Workers::Service {
     return StreamBlob(**r, ctx, writer);
   }
 
-  grpc::Status ReportProgress(grpc::ServerContext*, const pb::SignedRequest* req, pb::Ack* reply) override {
+  grpc::Status ReportProgress(grpc::ServerContext*, const pb::SignedRequest* req,
+                              pb::Ack* reply) override {
     absl::Status st = c_.ReportProgress(req->envelope_json());
     if (st.ok()) reply->set_message("progress recorded");
     return ToGrpcStatus(st);
   }
 
-  grpc::Status ReportFailure(grpc::ServerContext*, const pb::SignedRequest* req, pb::Ack* reply) override {
+  grpc::Status ReportFailure(grpc::ServerContext*, const pb::SignedRequest* req,
+                             pb::Ack* reply) override {
     absl::Status st = c_.ReportFailure(req->envelope_json());
     if (st.ok()) reply->set_message("failure recorded");
     return ToGrpcStatus(st);
   }
 
-  grpc::Status UploadOutput(grpc::ServerContext*, grpc::ServerReader<pb::OutputUpload>* reader, pb::Ack* reply) override {
+  grpc::Status UploadOutput(grpc::ServerContext*, grpc::ServerReader<pb::OutputUpload>* reader,
+                            pb::Ack* reply) override {
     pb::OutputUpload msg;
     if (!reader->Read(&msg) || !msg.has_statement()) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "upload: the first message must be the statement");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "upload: the first message must be the statement");
     }
-    absl::StatusOr<std::unique_ptr<Upload>> up = c_.BeginOutputUpload(msg.statement().envelope_json());
+    absl::StatusOr<std::unique_ptr<Upload>> up =
+        c_.BeginOutputUpload(msg.statement().envelope_json());
     if (!up.ok()) return ToGrpcStatus(up.status());
     while (reader->Read(&msg)) {
       if (!msg.has_chunk()) {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "upload: only chunks may follow the statement");
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "upload: only chunks may follow the statement");
       }
       if (absl::Status st = (*up)->Write(msg.chunk().data()); !st.ok()) return ToGrpcStatus(st);
     }
@@ -284,7 +307,8 @@ class AuditService final : public pb::Audit::Service {
  public:
   explicit AuditService(Coordinator& c) : c_(c) {}
 
-  grpc::Status GetCheckpoint(grpc::ServerContext*, const pb::CheckpointRequest*, pb::CheckpointReply* reply) override {
+  grpc::Status GetCheckpoint(grpc::ServerContext*, const pb::CheckpointRequest*,
+                             pb::CheckpointReply* reply) override {
     absl::StatusOr<storage::LogCheckpoint> cp = c_.store().log().LatestCheckpoint();
     if (!cp.ok()) return ToGrpcStatus(cp.status());
     reply->set_signed_note(cp->signed_note);
@@ -296,13 +320,16 @@ class AuditService final : public pb::Audit::Service {
     return Proof(c_.store().log().ConsistencyProof(req->from_size(), req->to_size()), reply);
   }
 
-  grpc::Status GetInclusionProof(grpc::ServerContext*, const pb::InclusionRequest* req, pb::ProofReply* reply) override {
+  grpc::Status GetInclusionProof(grpc::ServerContext*, const pb::InclusionRequest* req,
+                                 pb::ProofReply* reply) override {
     return Proof(c_.store().log().InclusionProof(req->index(), req->tree_size()), reply);
   }
 
-  grpc::Status GetEntries(grpc::ServerContext*, const pb::EntriesRequest* req, pb::EntriesReply* reply) override {
+  grpc::Status GetEntries(grpc::ServerContext*, const pb::EntriesRequest* req,
+                          pb::EntriesReply* reply) override {
     if (req->end() < req->start() || req->end() - req->start() > 1000) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "entries: ask for 0 to 1000 entries, start <= end");
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "entries: ask for 0 to 1000 entries, start <= end");
     }
     absl::StatusOr<std::vector<std::string>> e = c_.store().log().Entries(req->start(), req->end());
     if (!e.ok()) return ToGrpcStatus(e.status());
@@ -310,7 +337,8 @@ class AuditService final : public pb::Audit::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status ExportBundle(grpc::ServerContext*, const pb::ExportRequest* req, pb::ExportReply* reply) override {
+  grpc::Status ExportBundle(grpc::ServerContext*, const pb::ExportRequest* req,
+                            pb::ExportReply* reply) override {
     absl::StatusOr<std::string> b = c_.ExportBundle(req->job_id());
     if (!b.ok()) return ToGrpcStatus(b.status());
     reply->set_bundle_json(*std::move(b));

@@ -45,7 +45,8 @@ struct InitOptions {
 // Creates a state directory at `dir` (which must not exist, or be an empty directory): keys, TLS
 // identity, database with its first signed checkpoint, blob store, and the card, which it returns.
 // kAlreadyExists when `dir` is not empty. Never overwrites a key.
-absl::StatusOr<CoordinatorCard> InitStateDir(const std::string& dir, const InitOptions& options, absl::Time now);
+absl::StatusOr<CoordinatorCard> InitStateDir(const std::string& dir, const InitOptions& options,
+                                             absl::Time now);
 
 // A loaded state directory: the card and the secrets behind it, checked to belong together.
 struct StateDir {

@@ -12,11 +12,13 @@ std::vector<std::string> Coordinator::CachedContract::InactiveReasons(absl::Time
   std::vector<std::string> reasons;
   // The wording of contracts::CheckContract.
   if (now < contract.not_before) {
-    reasons.push_back(absl::StrCat("not yet valid: now ", base::FormatRfc3339(now), " is before not_before ",
+    reasons.push_back(absl::StrCat("not yet valid: now ", base::FormatRfc3339(now),
+                                   " is before not_before ",
                                    base::FormatRfc3339(contract.not_before)));
   }
   if (now >= contract.not_after) {
-    reasons.push_back(absl::StrCat("expired: now ", base::FormatRfc3339(now), " is not before not_after ",
+    reasons.push_back(absl::StrCat("expired: now ", base::FormatRfc3339(now),
+                                   " is not before not_after ",
                                    base::FormatRfc3339(contract.not_after)));
   }
   return reasons;
@@ -31,18 +33,20 @@ absl::Status BadBody(absl::string_view why) {
 
 }  // namespace
 
-std::string LogEntry(absl::string_view kind, absl::Time time, const nlohmann::ordered_json& fields) {
+std::string LogEntry(absl::string_view kind, absl::Time time,
+                     const nlohmann::ordered_json& fields) {
   nlohmann::ordered_json j;
   j["type"] = kLogEntryType;
   j["kind"] = std::string(kind);
   j["time"] = base::FormatRfc3339(time);
   for (const auto& [k, v] : fields.items()) j[k] = v;
-  // Every string here came through strict (UTF-8 checking) parsing or is ours; replace, never throw.
+  // Every string here came through strict (UTF-8 checking) parsing or is ours; replace, never
+  // throw.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-absl::Status AddLog(storage::WriteTxn& txn, absl::string_view job_id, absl::string_view kind, absl::Time time,
-                    const nlohmann::ordered_json& fields) {
+absl::Status AddLog(storage::WriteTxn& txn, absl::string_view job_id, absl::string_view kind,
+                    absl::Time time, const nlohmann::ordered_json& fields) {
   std::string entry = LogEntry(kind, time, fields);
   return txn.AddLoggedEvent({std::string(job_id), std::string(kind), entry, {}}, entry).status();
 }
@@ -58,7 +62,8 @@ absl::Status CheckBodyKeys(const nlohmann::json& body, std::initializer_list<con
 
 absl::StatusOr<std::string> BodyString(const nlohmann::json& body, const char* key) {
   auto it = body.find(key);
-  if (it == body.end() || !it->is_string()) return BadBody(absl::StrCat("\"", key, "\" missing or not a string"));
+  if (it == body.end() || !it->is_string())
+    return BadBody(absl::StrCat("\"", key, "\" missing or not a string"));
   return it->get<std::string>();
 }
 
@@ -72,7 +77,8 @@ absl::StatusOr<uint64_t> BodyUint(const nlohmann::json& body, const char* key) {
 
 absl::StatusOr<double> BodyNumber(const nlohmann::json& body, const char* key) {
   auto it = body.find(key);
-  if (it == body.end() || !it->is_number()) return BadBody(absl::StrCat("\"", key, "\" missing or not a number"));
+  if (it == body.end() || !it->is_number())
+    return BadBody(absl::StrCat("\"", key, "\" missing or not a number"));
   double d = it->get<double>();
   if (!std::isfinite(d)) return BadBody(absl::StrCat("\"", key, "\" is not finite"));
   return d;

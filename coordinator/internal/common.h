@@ -69,8 +69,8 @@ inline constexpr char kLogEntryType[] = "triad.log/v1";
 std::string LogEntry(absl::string_view kind, absl::Time time, const nlohmann::ordered_json& fields);
 
 // Appends a log entry and its event (about `job_id`, or none when empty) to the transaction.
-absl::Status AddLog(storage::WriteTxn& txn, absl::string_view job_id, absl::string_view kind, absl::Time time,
-                    const nlohmann::ordered_json& fields);
+absl::Status AddLog(storage::WriteTxn& txn, absl::string_view job_id, absl::string_view kind,
+                    absl::Time time, const nlohmann::ordered_json& fields);
 
 // Fields of a request body; errors are kInvalidArgument "request body: …".
 absl::Status CheckBodyKeys(const nlohmann::json& body, std::initializer_list<const char*> allowed);
@@ -85,7 +85,8 @@ storage::StoredRequest ToStored(const VerifiedRequest& v, bool keep);
 bool IsSha256Id(absl::string_view id);
 
 // The age header at the start of a stored artifact.
-absl::StatusOr<crypto::age::Header> ReadArtifactHeader(storage::BlobStore& blobs, const std::string& artifact_id);
+absl::StatusOr<crypto::age::Header> ReadArtifactHeader(storage::BlobStore& blobs,
+                                                       const std::string& artifact_id);
 
 // The contract slot (model_owner, data_owner, compute_provider) whose key is `key_id`, if any.
 std::optional<contracts::Role> SlotOfKey(const contracts::Contract& c, absl::string_view key_id);

@@ -66,18 +66,26 @@ TEST(TarTest, RoundTripIsUstarAndDeterministic) {
 // The outside reference: GNU tar extracts what we write, and we read what it writes.
 TEST(TarTest, InteroperatesWithGnuTar) {
   TempDir dir;
-  std::map<std::string, std::string> files = {{"adapter_config.json", "{}"},
-                                              {"adapter_model.safetensors", std::string(1000, '\1')},
-                                              {"sub/training_report.json", "{\"steps\":3}"}};
+  std::map<std::string, std::string> files = {
+      {"adapter_config.json", "{}"},
+      {"adapter_model.safetensors", std::string(1000, '\1')},
+      {"sub/training_report.json", "{\"steps\":3}"}};
   ASSERT_TRUE(WriteFileAtomic(dir.File("ours.tar"), Pack(files)).ok());
-  ASSERT_EQ(RunCommand("mkdir " + dir.File("x") + " && tar -xf " + dir.File("ours.tar") + " -C " + dir.File("x")), 0);
+  ASSERT_EQ(RunCommand("mkdir " + dir.File("x") + " && tar -xf " + dir.File("ours.tar") + " -C " +
+                       dir.File("x")),
+            0);
   for (const auto& [n, d] : files) EXPECT_EQ(triad::testing::ReadTestFile(dir.File("x/" + n)), d);
 
   // `tar -C dir .` writes "./" prefixes and directory entries; both are fine.
   std::string out;
-  ASSERT_EQ(RunCommand("tar -cf " + dir.File("theirs.tar") + " -C " + dir.File("x") + " .", &out), 0) << out;
+  ASSERT_EQ(RunCommand("tar -cf " + dir.File("theirs.tar") + " -C " + dir.File("x") + " .", &out),
+            0)
+      << out;
   EXPECT_EQ(Unpack(triad::testing::ReadTestFile(dir.File("theirs.tar"))), files);
-  ASSERT_EQ(RunCommand("tar --format=pax -cf " + dir.File("pax.tar") + " -C " + dir.File("x") + " sub", &out), 0);
+  ASSERT_EQ(
+      RunCommand("tar --format=pax -cf " + dir.File("pax.tar") + " -C " + dir.File("x") + " sub",
+                 &out),
+      0);
   EXPECT_EQ(Unpack(triad::testing::ReadTestFile(dir.File("pax.tar"))),
             (std::map<std::string, std::string>{{"sub/training_report.json", "{\"steps\":3}"}}));
 }
@@ -113,7 +121,8 @@ with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as t:
       {"fifo", "tar member \"fifo\" is a FIFO; only regular files are allowed"},
       {"device", "tar member \"dev\" is a character device; only regular files are allowed"},
       {"twice", "tar member \"a\" appears twice"},
-      {"backslash", "tar member path \"a\\\\..\\\\b\": only printable ASCII other than '\\' is allowed"},
+      {"backslash",
+       "tar member path \"a\\\\..\\\\b\": only printable ASCII other than '\\' is allowed"},
       {"control", "tar member path \"a\\nb\": only printable ASCII other than '\\' is allowed"},
   };
   for (const auto& [kind, reason] : expected) {
@@ -142,7 +151,8 @@ TEST(TarTest, LimitsAndGarbage) {
   TempDir dir;
   ASSERT_TRUE(WriteFileAtomic(dir.File("a.tar"), a).ok());
   ASSERT_EQ(RunCommand("gzip -k " + dir.File("a.tar")), 0);
-  EXPECT_EQ(Unpack(triad::testing::ReadTestFile(dir.File("a.tar.gz")))["error"].substr(0, 5), "tar: ");
+  EXPECT_EQ(Unpack(triad::testing::ReadTestFile(dir.File("a.tar.gz")))["error"].substr(0, 5),
+            "tar: ");
 }
 
 TEST(TarTest, WriterChecks) {
@@ -152,12 +162,15 @@ TEST(TarTest, WriterChecks) {
     return absl::OkStatus();
   });
   ASSERT_TRUE(w.ok());
-  EXPECT_EQ((*w)->BeginFile("../x", 1).message(), "tar member path \"../x\": \"..\" path component");
-  EXPECT_EQ((*w)->BeginFile(std::string(256, 'a'), 1).message().substr(0, 28), "tar member path \"aaaaaaaaaaa");
+  EXPECT_EQ((*w)->BeginFile("../x", 1).message(),
+            "tar member path \"../x\": \"..\" path component");
+  EXPECT_EQ((*w)->BeginFile(std::string(256, 'a'), 1).message().substr(0, 28),
+            "tar member path \"aaaaaaaaaaa");
   std::string long_name = "d/" + std::string(101, 'n');
   EXPECT_EQ((*w)->BeginFile(long_name, 1).message(),
             "tar member path \"" + long_name +
-                "\": does not fit a ustar header (at most 100 bytes after a directory part of at most 155)");
+                "\": does not fit a ustar header (at most 100 bytes after a directory part of at "
+                "most 155)");
   ASSERT_TRUE((*w)->BeginFile("a", 3).ok());
   EXPECT_EQ((*w)->Write("1234").message(), "tar: 4 bytes written to a member that has 3 left");
   ASSERT_TRUE((*w)->Write("12").ok());
@@ -168,7 +181,8 @@ TEST(TarTest, WriterChecks) {
   EXPECT_EQ((*w)->AddFile("c", "").message(), "tar: the writer is finished");
 
   // A failing sink stops the writer with the sink's error.
-  auto broken = TarWriter::Create([](absl::string_view) { return absl::DataLossError("disk on fire"); });
+  auto broken =
+      TarWriter::Create([](absl::string_view) { return absl::DataLossError("disk on fire"); });
   ASSERT_TRUE(broken.ok());
   EXPECT_EQ((*broken)->AddFile("a", "x").message(), "disk on fire");
 }

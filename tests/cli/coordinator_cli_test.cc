@@ -3,12 +3,11 @@
 // push|register`, `contract submit`, `job submit | status | fetch`). The worker is played by this
 // test over gRPC with sim evidence from a simulation key the coordinator is told to trust, so
 // nothing here needs the worker binary. Outside references: stock `age` and GNU `tar`.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <filesystem>
 #include <string>
@@ -133,7 +132,8 @@ class CoordinatorCliTest : public ::testing::Test {
   void SetUp() override {
     Sh(Triad() + " coordinator init --dir " + F("state"));
     Sh(Triad() + " coordinator card --dir " + F("state") + " --out " + F("card.json"));
-    for (const char* p : {"mo:model-owner", "do:data-owner", "cp:compute-provider", "eve:data-owner"}) {
+    for (const char* p :
+         {"mo:model-owner", "do:data-owner", "cp:compute-provider", "eve:data-owner"}) {
       std::vector<std::string> nr = absl::StrSplit(p, ':');
       Sh(absl::StrCat(Triad(), " keygen --name ", nr[0], " --role ", nr[1], " --dir ", F("keys")));
     }
@@ -148,8 +148,8 @@ class CoordinatorCliTest : public ::testing::Test {
 
   void StartServer() {
     server_ = std::make_unique<ServeProcess>(
-        std::vector<std::string>{"--dir", F("state"), "--listen", "127.0.0.1:0", "--trust-sim-key", F("sim.pub.pem"),
-                                 "--poll-wait", "1s"},
+        std::vector<std::string>{"--dir", F("state"), "--listen", "127.0.0.1:0", "--trust-sim-key",
+                                 F("sim.pub.pem"), "--poll-wait", "1s"},
         F("serve.out"), F("serve.err"));
     port_ = server_->Port();
     ASSERT_GT(port_, 0) << server_->Err();
@@ -162,24 +162,29 @@ class CoordinatorCliTest : public ::testing::Test {
                 absl::StrCat("registered ", p));
     }
     std::filesystem::create_directories(F("model"));
-    testing::WriteTestFile(F("model/config.json"), absl::StrCat("{\"canary\": \"", kModelCanary, "\"}"));
+    testing::WriteTestFile(F("model/config.json"),
+                           absl::StrCat("{\"canary\": \"", kModelCanary, "\"}"));
     testing::WriteTestFile(F("model/tokenizer.json"), "{}");
     testing::WriteTestFile(F("model/model.safetensors"), std::string(300000, 'w'));
     testing::WriteTestFile(F("model/README.md"), "not part of the model");
     testing::WriteTestFile(F("data.jsonl"), absl::StrCat("{\"text\": \"", kDataCanary, "\"}\n"));
-    model_id_ = Trim(Sh(Triad() + " model push" + Client() + As("mo") + " --name tiny --in " + F("model")));
-    data_id_ = Trim(Sh(Triad() + " dataset push" + Client() + As("do") + " --name claims --in " + F("data.jsonl")));
+    model_id_ =
+        Trim(Sh(Triad() + " model push" + Client() + As("mo") + " --name tiny --in " + F("model")));
+    data_id_ = Trim(Sh(Triad() + " dataset push" + Client() + As("do") + " --name claims --in " +
+                       F("data.jsonl")));
     ASSERT_EQ(model_id_.substr(0, 7), "sha256:");
     ASSERT_EQ(data_id_.substr(0, 7), "sha256:");
     measurement_ = crypto::Sha384("cli-test-worker");
-    testing::WriteTestFile(
-        F("policy.json"),
-        absl::StrCat("{\"tee\": [\"sim\"], \"sim\": {\"measurements\": [\"", base::HexEncode(measurement_), "\"]}}"));
-    Sh(absl::StrCat(Triad(), " contract draft --model-owner ", F("keys/mo.card.json"), " --data-owner ",
-                     F("keys/do.card.json"), " --provider ", F("keys/cp.card.json"), " --model ", model_id_,
-                     " --model-name tiny --dataset ", data_id_, " --dataset-name claims --policy ", F("policy.json"),
-                     " --valid-for 1d --id c-1 --out ", F("contract.json")));
-    for (const char* p : {"mo", "do", "cp"}) Sh(Triad() + " contract sign " + F("contract.json") + As(p));
+    testing::WriteTestFile(F("policy.json"),
+                           absl::StrCat("{\"tee\": [\"sim\"], \"sim\": {\"measurements\": [\"",
+                                        base::HexEncode(measurement_), "\"]}}"));
+    Sh(absl::StrCat(Triad(), " contract draft --model-owner ", F("keys/mo.card.json"),
+                    " --data-owner ", F("keys/do.card.json"), " --provider ",
+                    F("keys/cp.card.json"), " --model ", model_id_, " --model-name tiny --dataset ",
+                    data_id_, " --dataset-name claims --policy ", F("policy.json"),
+                    " --valid-for 1d --id c-1 --out ", F("contract.json")));
+    for (const char* p : {"mo", "do", "cp"})
+      Sh(Triad() + " contract sign " + F("contract.json") + As(p));
     EXPECT_EQ(Trim(Sh(Triad() + " contract submit " + F("contract.json") + Client())).substr(0, 22),
               "contract c-1 is active");
   }
@@ -194,15 +199,20 @@ class CoordinatorCliTest : public ::testing::Test {
     auto stub = pb::Workers::NewStub(*channel);
     auto cp = crypto::Ed25519PrivateKey::FromPemFile(F("keys/cp.signing.pem"));
     ASSERT_TRUE(cp.ok());
-    auto sign = [](absl::string_view action, nlohmann::json body, const crypto::Ed25519PrivateKey& key) {
+    auto sign = [](absl::string_view action, nlohmann::json body,
+                   const crypto::Ed25519PrivateKey& key) {
       pb::SignedRequest r;
-      r.set_envelope_json(coordinator::SignRequest(action, std::move(body), key, base::SystemClock().Now()).ToJson());
+      r.set_envelope_json(
+          coordinator::SignRequest(action, std::move(body), key, base::SystemClock().Now())
+              .ToJson());
       return r;
     };
     pb::PollReply poll;
     {
       grpc::ClientContext ctx;
-      ASSERT_TRUE(stub->Poll(&ctx, sign("poll", {{"worker_id", "cli-w1"}, {"tee", "sim"}}, *cp), &poll).ok());
+      ASSERT_TRUE(
+          stub->Poll(&ctx, sign("poll", {{"worker_id", "cli-w1"}, {"tee", "sim"}}, *cp), &poll)
+              .ok());
     }
     ASSERT_TRUE(poll.has_job());
     ASSERT_EQ(poll.assignment().job_id(), job);
@@ -235,7 +245,8 @@ class CoordinatorCliTest : public ::testing::Test {
     ASSERT_TRUE(admitted.admitted());
     for (const auto& input : poll.assignment().inputs()) {
       grpc::ClientContext ctx;
-      auto r = stub->DownloadInput(&ctx, sign("download-input", {{"job_id", job}, {"artifact_id", input.id()}}, eph));
+      auto r = stub->DownloadInput(
+          &ctx, sign("download-input", {{"job_id", job}, {"artifact_id", input.id()}}, eph));
       pb::Chunk c;
       std::string ct;
       while (r->Read(&c)) ct += c.data();
@@ -247,26 +258,33 @@ class CoordinatorCliTest : public ::testing::Test {
       pb::Ack ack;
       ASSERT_TRUE(stub->ReportProgress(&ctx,
                                        sign("report-progress",
-                                            {{"job_id", job}, {"step", 3}, {"total_steps", 3}, {"tokens_per_second", 99.0}},
+                                            {{"job_id", job},
+                                             {"step", 3},
+                                             {"total_steps", 3},
+                                             {"tokens_per_second", 99.0}},
                                             eph),
                                        &ack)
                       .ok());
     }
     std::vector<crypto::age::X25519Recipient> to;
     for (const char* p : {"mo", "do"}) {
-      to.push_back(contracts::PartyCard::FromFile(F(absl::StrCat("keys/", p, ".card.json")))->age_recipient);
+      to.push_back(
+          contracts::PartyCard::FromFile(F(absl::StrCat("keys/", p, ".card.json")))->age_recipient);
     }
     std::string adapter_ct = *crypto::age::Encrypt(to, adapter_tar);
     auto contract_env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(F("contract.json")));
     nlohmann::json st = {
         {"_type", coordinator::kStatementType},
-        {"subject", {{{"name", job + ".adapter.tar.age"}, {"digest", {{"sha256", base::HexEncode(crypto::Sha256(adapter_ct))}}}}}},
+        {"subject",
+         {{{"name", job + ".adapter.tar.age"},
+           {"digest", {{"sha256", base::HexEncode(crypto::Sha256(adapter_ct))}}}}}},
         {"predicateType", coordinator::kJobRecordPredicateType},
         {"predicate",
          {{"job_id", job},
           {"contract_id", "c-1"},
           {"contract_digest", crypto::Sha256Id(contract_env->payload)},
-          {"inputs", {{{"role", "base_model"}, {"id", model_id_}}, {{"role", "dataset"}, {"id", data_id_}}}},
+          {"inputs",
+           {{{"role", "base_model"}, {"id", model_id_}}, {{"role", "dataset"}, {"id", data_id_}}}},
           {"worker",
            {{"tee", "sim"},
             {"evidence_digest", admitted.evidence_digest()},
@@ -282,7 +300,8 @@ class CoordinatorCliTest : public ::testing::Test {
     pb::Ack ack;
     auto w = stub->UploadOutput(&ctx, &ack);
     pb::OutputUpload first;
-    *first.mutable_statement() = sign("deliver-output", {{"job_id", job}, {"record", record.ToJson()}}, eph);
+    *first.mutable_statement() =
+        sign("deliver-output", {{"job_id", job}, {"record", record.ToJson()}}, eph);
     ASSERT_TRUE(w->Write(first));
     pb::OutputUpload chunk;
     chunk.mutable_chunk()->set_data(adapter_ct);
@@ -322,12 +341,17 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   for (const char* f : {"coordinator.identity", "coordinator.signing.pem", "tls.key.pem"}) {
     EXPECT_EQ(mode(F(absl::StrCat("state/", f))), 0600) << f;
   }
-  EXPECT_EQ(Sh(Triad() + " coordinator card --dir " + F("state")), testing::ReadTestFile(F("card.json")));
-  EXPECT_EQ(testing::ReadTestFile(F("card.json")), testing::ReadTestFile(F("state/coordinator.card.json")));
+  EXPECT_EQ(Sh(Triad() + " coordinator card --dir " + F("state")),
+            testing::ReadTestFile(F("card.json")));
+  EXPECT_EQ(testing::ReadTestFile(F("card.json")),
+            testing::ReadTestFile(F("state/coordinator.card.json")));
   int rc = 0;
   std::string out = Sh(Triad() + " coordinator init --dir " + F("state"), &rc);
   EXPECT_EQ(rc, 1);
-  EXPECT_EQ(out, "triad: " + F("state") + " is not empty; a coordinator state directory is created once, in a new directory\n");
+  EXPECT_EQ(
+      out,
+      "triad: " + F("state") +
+          " is not empty; a coordinator state directory is created once, in a new directory\n");
 
   StartServer();
   SetUpContract();
@@ -339,17 +363,24 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   std::string blob = F("state/blobs/objects/" + model_id_.substr(7, 2) + "/" + model_id_.substr(9));
   EXPECT_EQ(Sh("age -d -i " + F("state/coordinator.identity") + " " + blob + " | tar -t"),
             "config.json\nmodel.safetensors\ntokenizer.json\n");
-  EXPECT_EQ(Sh(absl::StrCat("grep -rlaF -e ", kModelCanary, " -e ", kDataCanary, " ", F("state"), " || true")), "");
+  EXPECT_EQ(Sh(absl::StrCat("grep -rlaF -e ", kModelCanary, " -e ", kDataCanary, " ", F("state"),
+                            " || true")),
+            "");
 
   // A dataset encrypted with stock age registers too; the id is the file's SHA-256.
-  std::string recipient = coordinator::CoordinatorCard::FromFile(F("card.json"))->key_broker_recipient.ToString();
+  std::string recipient =
+      coordinator::CoordinatorCard::FromFile(F("card.json"))->key_broker_recipient.ToString();
   Sh("echo '{\"text\": \"more\"}' | age -r " + recipient + " -o " + F("more.jsonl.age"));
-  EXPECT_EQ(Trim(Sh(Triad() + " dataset register" + Client() + As("do") + " --name more --file " + F("more.jsonl.age"))),
+  EXPECT_EQ(Trim(Sh(Triad() + " dataset register" + Client() + As("do") + " --name more --file " +
+                    F("more.jsonl.age"))),
             crypto::Sha256Id(testing::ReadTestFile(F("more.jsonl.age"))));
   Sh("echo x | age -r " + recipient + " -a -o " + F("armored.age"));
-  out = Sh(Triad() + " dataset register" + Client() + As("do") + " --name x --file " + F("armored.age"), &rc);
+  out = Sh(
+      Triad() + " dataset register" + Client() + As("do") + " --name x --file " + F("armored.age"),
+      &rc);
   EXPECT_EQ(rc, 1);
-  EXPECT_EQ(out, "triad: " + F("armored.age") + " is ASCII-armored; register the binary age file (encrypt without -a)\n");
+  EXPECT_EQ(out, "triad: " + F("armored.age") +
+                     " is ASCII-armored; register the binary age file (encrypt without -a)\n");
   out = Sh(Triad() + " model push" + Client() + As("do") + " --name m2 --in " + F("model"), &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: party do is a data-owner; only a model-owner registers a model\n");
@@ -370,13 +401,16 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   // A watcher follows it to the end while the worker runs.
   std::string watched;
   int watch_rc = -1;
-  std::thread watcher([&] { watch_rc = RunCommand(Triad() + " job status --watch" + Client() + " " + job, &watched); });
+  std::thread watcher([&] {
+    watch_rc = RunCommand(Triad() + " job status --watch" + Client() + " " + job, &watched);
+  });
   absl::SleepFor(absl::Milliseconds(500));
   PlayWorker(job, AdapterTar());
   watcher.join();
   EXPECT_EQ(watch_rc, 0) << watched;
   EXPECT_NE(watched.find("SIMULATED: no hardware protection\n"), std::string::npos) << watched;
-  EXPECT_NE(watched.find(job + "  done  step 3/3 (100%)  output sha256:"), std::string::npos) << watched;
+  EXPECT_NE(watched.find(job + "  done  step 3/3 (100%)  output sha256:"), std::string::npos)
+      << watched;
 
   auto status = base::ParseJsonStrict(Sh(Triad() + " job status --json" + Client() + " " + job));
   ASSERT_TRUE(status.ok());
@@ -388,9 +422,10 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
 
   // Fetch: decrypted and unpacked; the kept ciphertext opens with stock age and lists with tar.
   out = Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --out " + F("adapter") +
-            " --keep-ciphertext " + F("adapter.tar.age"));
+           " --keep-ciphertext " + F("adapter.tar.age"));
   EXPECT_EQ(out, "wrote " + F("adapter") +
-                     ": adapter_config.json, adapter_model.safetensors, training_report.json\nkept the encrypted "
+                     ": adapter_config.json, adapter_model.safetensors, training_report.json\nkept "
+                     "the encrypted "
                      "adapter in " +
                      F("adapter.tar.age") + "\n");
   EXPECT_EQ(testing::ReadTestFile(F("adapter/adapter_config.json")), "{\"r\": 8}");
@@ -398,10 +433,12 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   EXPECT_EQ(crypto::Sha256Id(testing::ReadTestFile(F("adapter.tar.age"))), output_id);
   EXPECT_EQ(Sh("age -d -i " + F("keys/mo.identity") + " " + F("adapter.tar.age") + " | tar -t"),
             "adapter_config.json\nadapter_model.safetensors\ntraining_report.json\n");
-  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("adapter"), &rc);
+  out =
+      Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("adapter"), &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: " + F("adapter") + " is not empty; fetch into a new directory\n");
-  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("cp") + " --out " + F("cp-adapter"), &rc);
+  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("cp") + " --out " + F("cp-adapter"),
+           &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: party cp is not an adapter recipient of contract c-1\n");
   EXPECT_FALSE(std::filesystem::exists(F("cp-adapter")));
@@ -422,34 +459,47 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
   Sh("python3 " + F("make.py") + " " + F("evil.tar"));
   PlayWorker(job, testing::ReadTestFile(F("evil.tar")));
   int rc = 0;
-  std::string out = Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("out/adapter"), &rc);
+  std::string out = Sh(
+      Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("out/adapter"), &rc);
   EXPECT_EQ(rc, 1);
   std::filesystem::create_directories(F("out"));
-  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("out/adapter"), &rc);
+  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("out/adapter"),
+           &rc);
   EXPECT_EQ(rc, 1);
-  EXPECT_EQ(out, "triad: unpacking the adapter: tar member path \"../escaped.txt\": \"..\" path component\n");
+  EXPECT_EQ(
+      out,
+      "triad: unpacking the adapter: tar member path \"../escaped.txt\": \"..\" path component\n");
   EXPECT_FALSE(std::filesystem::exists(F("out/escaped.txt")));
   EXPECT_FALSE(std::filesystem::exists(F("out/adapter")));  // what was written is removed
 }
 
 TEST_F(CoordinatorCliTest, PlaintextServingIsForLoopbackOnly) {
   int rc = 0;
-  ServeProcess wide({"--dir", F("state"), "--listen", "0.0.0.0:0", "--insecure"}, F("wide.out"), F("wide.err"));
+  ServeProcess wide({"--dir", F("state"), "--listen", "0.0.0.0:0", "--insecure"}, F("wide.out"),
+                    F("wide.err"));
   EXPECT_EQ(wide.Port(), 0);
-  EXPECT_EQ(wide.Err(), "triad: plaintext serving is allowed only on a loopback address, not 0.0.0.0:0\n");
-  ServeProcess local({"--dir", F("state"), "--listen", "127.0.0.1:0", "--insecure"}, F("local.out"), F("local.err"));
+  EXPECT_EQ(wide.Err(),
+            "triad: plaintext serving is allowed only on a loopback address, not 0.0.0.0:0\n");
+  ServeProcess local({"--dir", F("state"), "--listen", "127.0.0.1:0", "--insecure"}, F("local.out"),
+                     F("local.err"));
   port_ = local.Port();
   ASSERT_GT(port_, 0) << local.Err();
-  std::string out = Sh(absl::StrCat(Triad(), " party register --coordinator 127.0.0.1:", port_, " --insecure", As("mo")));
+  std::string out = Sh(absl::StrCat(Triad(), " party register --coordinator 127.0.0.1:", port_,
+                                    " --insecure", As("mo")));
   EXPECT_EQ(out.substr(0, 14), "registered mo ");
   // A client refuses plaintext to anything but loopback, and TLS without a card.
-  out = Sh(absl::StrCat(Triad(), " party register --coordinator 10.1.2.3:", port_, " --insecure", As("mo")), &rc);
+  out = Sh(absl::StrCat(Triad(), " party register --coordinator 10.1.2.3:", port_, " --insecure",
+                        As("mo")),
+           &rc);
   EXPECT_EQ(rc, 1);
-  EXPECT_EQ(out, absl::StrCat("triad: --insecure is allowed only to a loopback address, not 10.1.2.3:", port_,
-                              "; pin the coordinator card with --coordinator-card instead\n"));
+  EXPECT_EQ(out,
+            absl::StrCat("triad: --insecure is allowed only to a loopback address, not 10.1.2.3:",
+                         port_, "; pin the coordinator card with --coordinator-card instead\n"));
   out = Sh(absl::StrCat(Triad(), " party register --coordinator 127.0.0.1:", port_, As("mo")), &rc);
   EXPECT_EQ(rc, 1);
-  EXPECT_EQ(out, "triad: no coordinator card: pass --coordinator-card FILE (from `triad coordinator card`)\n");
+  EXPECT_EQ(
+      out,
+      "triad: no coordinator card: pass --coordinator-card FILE (from `triad coordinator card`)\n");
   EXPECT_EQ(local.Stop(), 0);
 }
 

@@ -1,6 +1,6 @@
 // The Coordinator through its real gRPC services, in process: every flow of E2E-SPEC.md and every
-// rejection with its exact reason. The worker is played by the test (sim evidence from a sim key the
-// coordinator trusts), so nothing here needs the worker binary.
+// rejection with its exact reason. The worker is played by the test (sim evidence from a sim key
+// the coordinator trusts), so nothing here needs the worker binary.
 #include "coordinator/coordinator.h"
 
 #include <thread>
@@ -33,16 +33,19 @@ struct AttestOptions {
 
 class CoordinatorTest : public ::testing::Test {
  protected:
-  explicit CoordinatorTest(CoordinatorOptions options = testing::Harness::Defaults()) : h_(options) {}
+  explicit CoordinatorTest(CoordinatorOptions options = testing::Harness::Defaults())
+      : h_(options) {}
 
   void SetUp() override {
-    model_plain_ = absl::StrCat("config+safetensors+tokenizer ", kModelCanary, std::string(200000, 'm'));
+    model_plain_ =
+        absl::StrCat("config+safetensors+tokenizer ", kModelCanary, std::string(200000, 'm'));
     data_plain_ = absl::StrCat("{\"text\": \"", kDataCanary, "\"}\n");
     model_ct_ = Encrypt(model_plain_, {h_.broker_recipient()});
     data_ct_ = Encrypt(data_plain_, {h_.broker_recipient()});
   }
 
-  static std::string Encrypt(absl::string_view plain, std::vector<crypto::age::X25519Recipient> to) {
+  static std::string Encrypt(absl::string_view plain,
+                             std::vector<crypto::age::X25519Recipient> to) {
     auto ct = crypto::age::Encrypt(to, plain);
     EXPECT_TRUE(ct.ok()) << ct.status();
     return *ct;
@@ -51,13 +54,14 @@ class CoordinatorTest : public ::testing::Test {
   grpc::Status Register(const Party& p) {
     grpc::ClientContext ctx;
     pb::RegisterPartyReply reply;
-    return h_.registry->RegisterParty(&ctx, h_.Signed("register-party", {{"card", p.card.ToJsonValue()}}, p.key),
-                                      &reply);
+    return h_.registry->RegisterParty(
+        &ctx, h_.Signed("register-party", {{"card", p.card.ToJsonValue()}}, p.key), &reply);
   }
 
   // Uploads `bytes` declared as `id` and `size` (the real ones by default), in 1000-byte chunks.
-  grpc::Status Upload(const Party& owner, const std::string& kind, const std::string& name, const std::string& bytes,
-                      std::string id = "", int64_t size = -1, pb::ArtifactInfo* info_out = nullptr) {
+  grpc::Status Upload(const Party& owner, const std::string& kind, const std::string& name,
+                      const std::string& bytes, std::string id = "", int64_t size = -1,
+                      pb::ArtifactInfo* info_out = nullptr) {
     if (id.empty()) id = crypto::Sha256Id(bytes);
     if (size < 0) size = static_cast<int64_t>(bytes.size());
     grpc::ClientContext ctx;
@@ -65,7 +69,8 @@ class CoordinatorTest : public ::testing::Test {
     auto w = h_.registry->UploadArtifact(&ctx, &info);
     pb::ArtifactUpload first;
     *first.mutable_registration() = h_.Signed(
-        "register-artifact", {{"kind", kind}, {"name", name}, {"id", id}, {"size", static_cast<uint64_t>(size)}},
+        "register-artifact",
+        {{"kind", kind}, {"name", name}, {"id", id}, {"size", static_cast<uint64_t>(size)}},
         owner.key);
     if (w->Write(first)) {
       for (size_t i = 0; i < bytes.size(); i += 1000) {
@@ -108,7 +113,8 @@ class CoordinatorTest : public ::testing::Test {
   std::string SignedContract(const contracts::Contract& c, std::vector<const Party*> signers) {
     auto env = contracts::DraftContract(c);
     EXPECT_TRUE(env.ok()) << env.status();
-    for (const Party* p : signers) EXPECT_TRUE(contracts::SignContract(*env, p->key, h_.clock.Now()).ok());
+    for (const Party* p : signers)
+      EXPECT_TRUE(contracts::SignContract(*env, p->key, h_.clock.Now()).ok());
     return env->ToJson();
   }
 
@@ -130,11 +136,13 @@ class CoordinatorTest : public ::testing::Test {
     ASSERT_TRUE(st.ok()) << st.error_message();
   }
 
-  grpc::Status SubmitJob(const Party& by, const std::string& contract_id, pb::JobStatus* out = nullptr,
-                         const std::string& envelope = "") {
+  grpc::Status SubmitJob(const Party& by, const std::string& contract_id,
+                         pb::JobStatus* out = nullptr, const std::string& envelope = "") {
     grpc::ClientContext ctx;
     pb::SignedRequest req;
-    req.set_envelope_json(envelope.empty() ? h_.Sign("submit-job", {{"contract_id", contract_id}}, by.key) : envelope);
+    req.set_envelope_json(envelope.empty()
+                              ? h_.Sign("submit-job", {{"contract_id", contract_id}}, by.key)
+                              : envelope);
     pb::SubmitJobReply reply;
     grpc::Status st = h_.jobs->SubmitJob(&ctx, req, &reply);
     if (out != nullptr) *out = reply.status();
@@ -148,9 +156,11 @@ class CoordinatorTest : public ::testing::Test {
     return s.id();
   }
 
-  grpc::Status Poll(const Party& by, const std::string& worker, const std::string& tee, pb::PollReply* reply) {
+  grpc::Status Poll(const Party& by, const std::string& worker, const std::string& tee,
+                    pb::PollReply* reply) {
     grpc::ClientContext ctx;
-    return h_.workers->Poll(&ctx, h_.Signed("poll", {{"worker_id", worker}, {"tee", tee}}, by.key), reply);
+    return h_.workers->Poll(&ctx, h_.Signed("poll", {{"worker_id", worker}, {"tee", tee}}, by.key),
+                            reply);
   }
 
   pb::Assignment MustPoll(const std::string& worker = "w1") {
@@ -161,8 +171,8 @@ class CoordinatorTest : public ::testing::Test {
     return reply.assignment();
   }
 
-  grpc::Status Attest(const pb::Assignment& a, const std::string& worker, const Eph& eph, pb::AttestReply* reply,
-                      const AttestOptions& o = {}) {
+  grpc::Status Attest(const pb::Assignment& a, const std::string& worker, const Eph& eph,
+                      pb::AttestReply* reply, const AttestOptions& o = {}) {
     nlohmann::json body = {{"job_id", a.job_id()},
                            {"worker_id", worker},
                            {"nonce", base::HexEncode(a.nonce())},
@@ -175,7 +185,8 @@ class CoordinatorTest : public ::testing::Test {
     auto report_data = attestation::ExpectedReportData(
         {a.nonce(), a.job_id(), bound.key.public_key(), bound.id.recipient()});
     EXPECT_TRUE(report_data.ok());
-    auto evidence = attestation::MakeSimEvidence(h_.sim_key, {*report_data, o.measurement, "UpToDate", o.debug});
+    auto evidence = attestation::MakeSimEvidence(
+        h_.sim_key, {*report_data, o.measurement, "UpToDate", o.debug});
     EXPECT_TRUE(evidence.ok());
     pb::AttestRequest req;
     req.mutable_request()->set_envelope_json(request.ToJson());
@@ -186,34 +197,41 @@ class CoordinatorTest : public ::testing::Test {
     return h_.workers->Attest(&ctx, req, reply);
   }
 
-  grpc::Status Download(const std::string& job, const std::string& artifact, const crypto::Ed25519PrivateKey& key,
-                        std::string* out) {
+  grpc::Status Download(const std::string& job, const std::string& artifact,
+                        const crypto::Ed25519PrivateKey& key, std::string* out) {
     grpc::ClientContext ctx;
-    auto r = h_.workers->DownloadInput(&ctx, h_.Signed("download-input", {{"job_id", job}, {"artifact_id", artifact}}, key));
+    auto r = h_.workers->DownloadInput(
+        &ctx, h_.Signed("download-input", {{"job_id", job}, {"artifact_id", artifact}}, key));
     return testing::ReadChunks(*r, out);
   }
 
-  grpc::Status Progress(const std::string& job, const crypto::Ed25519PrivateKey& key, uint64_t step, uint64_t total,
-                        std::optional<double> loss = std::nullopt) {
-    nlohmann::json body = {{"job_id", job}, {"step", step}, {"total_steps", total}, {"tokens_per_second", 1234.5}};
+  grpc::Status Progress(const std::string& job, const crypto::Ed25519PrivateKey& key, uint64_t step,
+                        uint64_t total, std::optional<double> loss = std::nullopt) {
+    nlohmann::json body = {
+        {"job_id", job}, {"step", step}, {"total_steps", total}, {"tokens_per_second", 1234.5}};
     if (loss) body["loss"] = *loss;
     grpc::ClientContext ctx;
     pb::Ack ack;
     return h_.workers->ReportProgress(&ctx, h_.Signed("report-progress", body, key), &ack);
   }
 
-  grpc::Status Fail(const std::string& job, const crypto::Ed25519PrivateKey& key, const std::string& reason) {
+  grpc::Status Fail(const std::string& job, const crypto::Ed25519PrivateKey& key,
+                    const std::string& reason) {
     grpc::ClientContext ctx;
     pb::Ack ack;
-    return h_.workers->ReportFailure(&ctx, h_.Signed("report-failure", {{"job_id", job}, {"reason", reason}}, key), &ack);
+    return h_.workers->ReportFailure(
+        &ctx, h_.Signed("report-failure", {{"job_id", job}, {"reason", reason}}, key), &ack);
   }
 
   // The job record a worker builds (E2E-SPEC "Job record"), signed by `eph`.
-  std::string Record(const std::string& job, const std::string& adapter_ct, const Eph& eph, const pb::AttestReply& a,
+  std::string Record(const std::string& job, const std::string& adapter_ct, const Eph& eph,
+                     const pb::AttestReply& a,
                      const std::function<void(nlohmann::json&)>& edit = nullptr) {
     nlohmann::json st = {
         {"_type", kStatementType},
-        {"subject", {{{"name", job + ".adapter.tar.age"}, {"digest", {{"sha256", base::HexEncode(crypto::Sha256(adapter_ct))}}}}}},
+        {"subject",
+         {{{"name", job + ".adapter.tar.age"},
+           {"digest", {{"sha256", base::HexEncode(crypto::Sha256(adapter_ct))}}}}}},
         {"predicateType", kJobRecordPredicateType},
         {"predicate",
          {{"job_id", job},
@@ -229,7 +247,8 @@ class CoordinatorTest : public ::testing::Test {
             {"simulated", a.simulated()},
             {"ed25519_public_key", base::Base64Encode(eph.key.public_key().raw())},
             {"age_recipient", eph.id.recipient().ToString()}}},
-          {"training", {{"steps", 10}, {"tokens", 5120}, {"wall_seconds", 12.5}, {"final_loss", 1.25}}},
+          {"training",
+           {{"steps", 10}, {"tokens", 5120}, {"wall_seconds", 12.5}, {"final_loss", 1.25}}},
           {"recipients", {mo_.card.age_recipient.ToString(), do_.card.age_recipient.ToString()}}}}};
     if (edit) edit(st);
     crypto::DsseEnvelope env{kInTotoPayloadType, st.dump(), {}};
@@ -246,13 +265,15 @@ class CoordinatorTest : public ::testing::Test {
     return reply.status().digest();
   }
 
-  grpc::Status Deliver(const std::string& job, const crypto::Ed25519PrivateKey& key, const std::string& record,
-                       const std::string& bytes, pb::Ack* ack = nullptr) {
+  grpc::Status Deliver(const std::string& job, const crypto::Ed25519PrivateKey& key,
+                       const std::string& record, const std::string& bytes,
+                       pb::Ack* ack = nullptr) {
     grpc::ClientContext ctx;
     pb::Ack a;
     auto w = h_.workers->UploadOutput(&ctx, &a);
     pb::OutputUpload first;
-    *first.mutable_statement() = h_.Signed("deliver-output", {{"job_id", job}, {"record", record}}, key);
+    *first.mutable_statement() =
+        h_.Signed("deliver-output", {{"job_id", job}, {"record", record}}, key);
     if (w->Write(first)) {
       pb::OutputUpload m;
       m.mutable_chunk()->set_data(bytes);
@@ -276,7 +297,8 @@ class CoordinatorTest : public ::testing::Test {
     grpc::ClientContext ctx;
     pb::GetJobRequest req;
     req.set_id(job);
-    if (signer != nullptr) *req.mutable_request() = h_.Signed("get-job", {{"job_id", job}}, signer->key);
+    if (signer != nullptr)
+      *req.mutable_request() = h_.Signed("get-job", {{"job_id", job}}, signer->key);
     pb::JobStatus s;
     grpc::Status st = h_.jobs->GetJob(&ctx, req, &s);
     EXPECT_TRUE(st.ok()) << st.error_message();
@@ -308,11 +330,11 @@ class CoordinatorTest : public ::testing::Test {
   std::string model_plain_, data_plain_, model_ct_, data_ct_;
 };
 
-#define EXPECT_STATUS(st, code, msg)                                   \
-  do {                                                                 \
-    grpc::Status s_ = (st);                                            \
+#define EXPECT_STATUS(st, code, msg)                                          \
+  do {                                                                        \
+    grpc::Status s_ = (st);                                                   \
     EXPECT_EQ(s_.error_code(), grpc::StatusCode::code) << s_.error_message(); \
-    EXPECT_EQ(s_.error_message(), msg);                                \
+    EXPECT_EQ(s_.error_message(), msg);                                       \
   } while (false)
 
 // ---- The whole flow ----
@@ -385,11 +407,13 @@ TEST_F(CoordinatorTest, FullJobFromRegistrationToFetchAndAudit) {
   }
 
   // The log holds one entry per decision, in order.
-  EXPECT_EQ(absl::StrJoin(LogKinds(), " "),
-            "party.registered party.registered party.registered party.registered artifact.registered "
-            "artifact.registered contract.signature contract.signature contract.signature contract.activated "
-            "job.submitted job.assigned job.admission key.released key.released job.running job.progress "
-            "job.progress job.progress job.progress job.output job.done");
+  EXPECT_EQ(
+      absl::StrJoin(LogKinds(), " "),
+      "party.registered party.registered party.registered party.registered artifact.registered "
+      "artifact.registered contract.signature contract.signature contract.signature "
+      "contract.activated "
+      "job.submitted job.assigned job.admission key.released key.released job.running job.progress "
+      "job.progress job.progress job.progress job.output job.done");
   ASSERT_TRUE(h_.store().log().VerifyIntegrity(h_.store().log_verifier()).ok());
 
   // Both record envelopes carry the same payload, one signed by the attested key, one by the
@@ -404,9 +428,10 @@ TEST_F(CoordinatorTest, FullJobFromRegistrationToFetchAndAudit) {
 
   // Plaintext never reached the coordinator's disk (database, WAL, blobs).
   std::string out;
-  ASSERT_EQ(triad::testing::RunCommand(absl::StrCat("grep -rlaF -e ", kModelCanary, " -e ", kDataCanary, " -e ",
-                                                     kAdapterCanary, " ", h_.dir.path(), " || true"),
-                                       &out),
+  ASSERT_EQ(triad::testing::RunCommand(
+                absl::StrCat("grep -rlaF -e ", kModelCanary, " -e ", kDataCanary, " -e ",
+                             kAdapterCanary, " ", h_.dir.path(), " || true"),
+                &out),
             0);
   EXPECT_EQ(out, "");
 }
@@ -438,24 +463,27 @@ TEST_F(CoordinatorTest, AuditBundleProvesTheJobsEntriesIntoTheSignedCheckpoint) 
 
   // The checkpoint opens with the coordinator's key; every entry's proof leads to its root.
   auto verifier = crypto::NoteVerifier::Create("test.triad/log", h_.signing_public_key());
-  auto cp = crypto::OpenCheckpoint((*b)["log"]["checkpoint"].get<std::string>(), *verifier, "test.triad/log");
+  auto cp = crypto::OpenCheckpoint((*b)["log"]["checkpoint"].get<std::string>(), *verifier,
+                                   "test.triad/log");
   ASSERT_TRUE(cp.ok()) << cp.status();
   EXPECT_EQ(cp->size, (*b)["log"]["tree_size"]);
   std::vector<std::string> kinds;
   for (const auto& e : (*b)["log"]["entries"]) {
     std::vector<std::string> proof;
-    for (const auto& h : e["inclusion_proof"]) proof.push_back(*base::Base64Decode(h.get<std::string>()));
+    for (const auto& h : e["inclusion_proof"])
+      proof.push_back(*base::Base64Decode(h.get<std::string>()));
     std::string entry = e["entry"];
-    EXPECT_TRUE(crypto::merkle::VerifyInclusion(e["index"], cp->size, crypto::merkle::LeafHash(entry), proof,
-                                                cp->root_hash)
+    EXPECT_TRUE(crypto::merkle::VerifyInclusion(
+                    e["index"], cp->size, crypto::merkle::LeafHash(entry), proof, cp->root_hash)
                     .ok());
     kinds.push_back(base::ParseJsonStrict(entry)->at("kind"));
   }
   // Not eve's registration: she is not in the contract.
-  EXPECT_EQ(absl::StrJoin(kinds, " "),
-            "party.registered party.registered party.registered artifact.registered artifact.registered "
-            "contract.signature contract.signature contract.signature contract.activated job.submitted "
-            "job.assigned job.admission key.released key.released job.output job.done");
+  EXPECT_EQ(
+      absl::StrJoin(kinds, " "),
+      "party.registered party.registered party.registered artifact.registered artifact.registered "
+      "contract.signature contract.signature contract.signature contract.activated job.submitted "
+      "job.assigned job.admission key.released key.released job.output job.done");
 
   // The audit RPCs agree with the bundle.
   grpc::ClientContext c2;
@@ -476,8 +504,8 @@ TEST_F(CoordinatorTest, AuditBundleProvesTheJobsEntriesIntoTheSignedCheckpoint) 
   pb::ProofReply proof;
   ASSERT_TRUE(h_.audit->GetInclusionProof(&c4, ir, &proof).ok());
   std::vector<std::string> hashes(proof.hashes().begin(), proof.hashes().end());
-  EXPECT_TRUE(crypto::merkle::VerifyInclusion(1, cp->size, crypto::merkle::LeafHash(entries.entries(1)), hashes,
-                                              cp->root_hash)
+  EXPECT_TRUE(crypto::merkle::VerifyInclusion(
+                  1, cp->size, crypto::merkle::LeafHash(entries.entries(1)), hashes, cp->root_hash)
                   .ok());
   grpc::ClientContext c5;
   pb::ConsistencyRequest cr;
@@ -495,26 +523,33 @@ TEST_F(CoordinatorTest, AuditBundleProvesTheJobsEntriesIntoTheSignedCheckpoint) 
 TEST_F(CoordinatorTest, RegistrationIsSelfSignedAndIdempotent) {
   grpc::ClientContext c1;
   pb::RegisterPartyReply reply;
-  ASSERT_TRUE(h_.registry->RegisterParty(&c1, h_.Signed("register-party", {{"card", mo_.card.ToJsonValue()}}, mo_.key),
-                                         &reply)
-                  .ok());
+  ASSERT_TRUE(
+      h_.registry
+          ->RegisterParty(
+              &c1, h_.Signed("register-party", {{"card", mo_.card.ToJsonValue()}}, mo_.key), &reply)
+          .ok());
   EXPECT_EQ(reply.fingerprint(), mo_.card.fingerprint());
   EXPECT_FALSE(reply.already_registered());
   grpc::ClientContext c2;
-  ASSERT_TRUE(h_.registry->RegisterParty(&c2, h_.Signed("register-party", {{"card", mo_.card.ToJsonValue()}}, mo_.key),
-                                         &reply)
-                  .ok());
+  ASSERT_TRUE(
+      h_.registry
+          ->RegisterParty(
+              &c2, h_.Signed("register-party", {{"card", mo_.card.ToJsonValue()}}, mo_.key), &reply)
+          .ok());
   EXPECT_TRUE(reply.already_registered());
 
   // Someone else's card, signed by another key.
   grpc::ClientContext c3;
   EXPECT_STATUS(
-      h_.registry->RegisterParty(&c3, h_.Signed("register-party", {{"card", do_.card.ToJsonValue()}}, eve_.key), &reply),
-      PERMISSION_DENIED, "a party registers itself: the request must be signed by the key of the card it carries");
+      h_.registry->RegisterParty(
+          &c3, h_.Signed("register-party", {{"card", do_.card.ToJsonValue()}}, eve_.key), &reply),
+      PERMISSION_DENIED,
+      "a party registers itself: the request must be signed by the key of the card it carries");
   // The same name with another key.
   Party mo2 = testing::MakeParty("mo", Role::kModelOwner);
-  EXPECT_STATUS(Register(mo2), ALREADY_EXISTS,
-                "party mo is already registered with another card (key " + mo_.card.fingerprint() + ")");
+  EXPECT_STATUS(
+      Register(mo2), ALREADY_EXISTS,
+      "party mo is already registered with another card (key " + mo_.card.fingerprint() + ")");
   // A replayed request id.
   std::string env = h_.Sign("register-party", {{"card", do_.card.ToJsonValue()}}, do_.key);
   pb::SignedRequest req;
@@ -522,16 +557,18 @@ TEST_F(CoordinatorTest, RegistrationIsSelfSignedAndIdempotent) {
   grpc::ClientContext c4, c5;
   ASSERT_TRUE(h_.registry->RegisterParty(&c4, req, &reply).ok());
   EXPECT_STATUS(h_.registry->RegisterParty(&c5, req, &reply), ALREADY_EXISTS,
-                "request " + ParseRequestPayload(crypto::DsseEnvelope::FromJson(env)->payload)->request_id +
+                "request " +
+                    ParseRequestPayload(crypto::DsseEnvelope::FromJson(env)->payload)->request_id +
                     " was already used");
   // A stale request (issued 6 minutes before the coordinator's time).
   std::string stale = h_.Sign("register-party", {{"card", eve_.card.ToJsonValue()}}, eve_.key);
   h_.clock.Advance(absl::Minutes(6));
   req.set_envelope_json(stale);
   grpc::ClientContext c6;
-  EXPECT_STATUS(h_.registry->RegisterParty(&c6, req, &reply), DEADLINE_EXCEEDED,
-                "request: issued_at 2025-07-10T00:00:00Z is more than 5 minutes from the coordinator's time "
-                "2025-07-10T00:06:00Z; check the clocks");
+  EXPECT_STATUS(
+      h_.registry->RegisterParty(&c6, req, &reply), DEADLINE_EXCEEDED,
+      "request: issued_at 2025-07-10T00:00:00Z is more than 5 minutes from the coordinator's time "
+      "2025-07-10T00:06:00Z; check the clocks");
 }
 
 TEST_F(CoordinatorTest, ArtifactUploadChecks) {
@@ -550,20 +587,26 @@ TEST_F(CoordinatorTest, ArtifactUploadChecks) {
   // Not encrypted to the key broker.
   std::string other = Encrypt("weights", {mo_.card.age_recipient});
   EXPECT_STATUS(Upload(mo_, "model", "m2", other), FAILED_PRECONDITION,
-                "artifact is not encrypted to this coordinator's key broker (" + h_.broker_recipient().ToString() + ")");
-  EXPECT_STATUS(Upload(mo_, "model", "m2", crypto::age::ArmorEncode(Encrypt("w", {h_.broker_recipient()}))),
-                INVALID_ARGUMENT, "artifact is ASCII-armored; upload the binary age file (encrypt without -a)");
+                "artifact is not encrypted to this coordinator's key broker (" +
+                    h_.broker_recipient().ToString() + ")");
+  EXPECT_STATUS(
+      Upload(mo_, "model", "m2", crypto::age::ArmorEncode(Encrypt("w", {h_.broker_recipient()}))),
+      INVALID_ARGUMENT,
+      "artifact is ASCII-armored; upload the binary age file (encrypt without -a)");
   EXPECT_EQ(Upload(mo_, "model", "m2", "plain weights, not age").error_message().substr(0, 32),
             "artifact is not an age v1 file: ");
   // Size and digest.
   std::string ct = Encrypt("weights v2", {h_.broker_recipient()});
   EXPECT_STATUS(Upload(mo_, "model", "m2", ct, "", ct.size() + 1), INVALID_ARGUMENT,
-                absl::StrCat("upload ended after ", ct.size(), " bytes; the registration declared ", ct.size() + 1));
-  EXPECT_STATUS(Upload(mo_, "model", "m2", ct, "", ct.size() - 1), INVALID_ARGUMENT,
-                absl::StrCat("upload is longer than the declared size of ", ct.size() - 1, " bytes"));
+                absl::StrCat("upload ended after ", ct.size(), " bytes; the registration declared ",
+                             ct.size() + 1));
+  EXPECT_STATUS(
+      Upload(mo_, "model", "m2", ct, "", ct.size() - 1), INVALID_ARGUMENT,
+      absl::StrCat("upload is longer than the declared size of ", ct.size() - 1, " bytes"));
   std::string wrong_id = crypto::Sha256Id("something else");
-  EXPECT_STATUS(Upload(mo_, "model", "m2", ct, wrong_id), INVALID_ARGUMENT,
-                "upload digest mismatch: blob content is " + crypto::Sha256Id(ct) + ", expected " + wrong_id);
+  EXPECT_STATUS(
+      Upload(mo_, "model", "m2", ct, wrong_id), INVALID_ARGUMENT,
+      "upload digest mismatch: blob content is " + crypto::Sha256Id(ct) + ", expected " + wrong_id);
   EXPECT_FALSE(*h_.blobs().Contains(crypto::Sha256Id(ct)));
   // Roles.
   EXPECT_STATUS(Upload(do_, "model", "m2", ct), PERMISSION_DENIED,
@@ -571,12 +614,14 @@ TEST_F(CoordinatorTest, ArtifactUploadChecks) {
   EXPECT_STATUS(Upload(mo_, "dataset", "d2", ct), PERMISSION_DENIED,
                 "party mo is a model-owner; only a data-owner registers a dataset");
   EXPECT_STATUS(Upload(eve_, "model", "m2", ct), PERMISSION_DENIED,
-                "request is signed by key " + eve_.card.fingerprint() + ", which is not a registered party's");
+                "request is signed by key " + eve_.card.fingerprint() +
+                    ", which is not a registered party's");
   EXPECT_STATUS(Upload(mo_, "adapter", "m2", ct), INVALID_ARGUMENT,
                 "request body: kind \"adapter\" is not \"model\" or \"dataset\"");
   // Nothing of the refused uploads was registered or logged.
   EXPECT_EQ(h_.store().ListArtifacts()->size(), 1u);
-  EXPECT_EQ(absl::StrJoin(LogKinds(), " "), "party.registered party.registered party.registered artifact.registered");
+  EXPECT_EQ(absl::StrJoin(LogKinds(), " "),
+            "party.registered party.registered party.registered artifact.registered");
 }
 
 // ---- Contracts ----
@@ -586,7 +631,8 @@ TEST_F(CoordinatorTest, ContractsMustBeActiveAndNameRegisteredPartiesAndHeldArti
   contracts::Contract c = MakeContract();
   // Unsigned by the provider.
   EXPECT_STATUS(SubmitContract(SignedContract(c, {&mo_, &do_})), FAILED_PRECONDITION,
-                "contract c-0001 is not active: no signature by compute_provider \"cp\" (key " + cp_.card.fingerprint() + ")");
+                "contract c-0001 is not active: no signature by compute_provider \"cp\" (key " +
+                    cp_.card.fingerprint() + ")");
   // A job under it cannot exist.
   EXPECT_STATUS(SubmitJob(do_, "c-0001"), NOT_FOUND, "contract c-0001 not found");
 
@@ -596,20 +642,23 @@ TEST_F(CoordinatorTest, ContractsMustBeActiveAndNameRegisteredPartiesAndHeldArti
   bad.compute_provider = cp2.card;
   bad.dataset.id = crypto::Sha256Id("not uploaded");
   EXPECT_STATUS(SubmitContract(SignedContract(bad, {&mo_, &do_, &cp2})), FAILED_PRECONDITION,
-                "contract c-0001 cannot be accepted: compute_provider \"cp2\" is not a registered party; dataset " +
+                "contract c-0001 cannot be accepted: compute_provider \"cp2\" is not a registered "
+                "party; dataset " +
                     bad.dataset.id + " is not held by this coordinator; upload it first");
   // The model in the dataset slot, owned by the wrong party.
   contracts::Contract swapped = c;
   std::swap(swapped.base_model.id, swapped.dataset.id);
   EXPECT_STATUS(SubmitContract(SignedContract(swapped, {&mo_, &do_, &cp_})), FAILED_PRECONDITION,
                 "contract c-0001 cannot be accepted: base_model " + swapped.base_model.id +
-                    " is a dataset, not a model; dataset " + swapped.dataset.id + " is a model, not a dataset");
+                    " is a dataset, not a model; dataset " + swapped.dataset.id +
+                    " is a model, not a dataset");
   // eve registered under do's name is not do.
   contracts::Contract imposter = c;
   imposter.data_owner = eve_.card;
   imposter.data_owner.name = "do";
   EXPECT_STATUS(SubmitContract(SignedContract(imposter, {&mo_, &eve_, &cp_})), FAILED_PRECONDITION,
-                "contract c-0001 cannot be accepted: data_owner \"do\" is registered with another card (key " +
+                "contract c-0001 cannot be accepted: data_owner \"do\" is registered with another "
+                "card (key " +
                     do_.card.fingerprint() + ")");
 
   pb::ContractReply reply;
@@ -639,7 +688,8 @@ TEST_F(CoordinatorTest, ContractsMustBeActiveAndNameRegisteredPartiesAndHeldArti
   ASSERT_TRUE(h_.contracts->GetContract(&ctx2, get, &got).ok());
   EXPECT_EQ(got.status().state(), "expired");
   ASSERT_EQ(got.status().reasons_size(), 1);
-  EXPECT_EQ(got.status().reasons(0), "expired: now 2025-07-31T00:00:00Z is not before not_after 2025-07-31T00:00:00Z");
+  EXPECT_EQ(got.status().reasons(0),
+            "expired: now 2025-07-31T00:00:00Z is not before not_after 2025-07-31T00:00:00Z");
 }
 
 // ---- Jobs ----
@@ -657,25 +707,29 @@ TEST_F(CoordinatorTest, JobSubmissionChecks) {
                 "party cp is not the model owner or data owner of contract c-0001");
   Party stranger = testing::MakeParty("stranger", Role::kDataOwner);
   EXPECT_STATUS(SubmitJob(stranger, "c-0001"), PERMISSION_DENIED,
-                "request is signed by key " + stranger.card.fingerprint() + ", which is not a registered party's");
+                "request is signed by key " + stranger.card.fingerprint() +
+                    ", which is not a registered party's");
   // The same signed request twice.
   std::string env = h_.Sign("submit-job", {{"contract_id", "c-0001"}}, do_.key);
   ASSERT_TRUE(SubmitJob(do_, "", nullptr, env).ok());
   EXPECT_STATUS(SubmitJob(do_, "", nullptr, env), ALREADY_EXISTS,
-                "request " + ParseRequestPayload(crypto::DsseEnvelope::FromJson(env)->payload)->request_id +
+                "request " +
+                    ParseRequestPayload(crypto::DsseEnvelope::FromJson(env)->payload)->request_id +
                     " was already used");
   // A request for another action.
-  EXPECT_STATUS(SubmitJob(do_, "", nullptr, h_.Sign("poll", {{"contract_id", "c-0001"}}, do_.key)), INVALID_ARGUMENT,
-                "request: action is \"poll\", this call performs \"submit-job\"");
+  EXPECT_STATUS(SubmitJob(do_, "", nullptr, h_.Sign("poll", {{"contract_id", "c-0001"}}, do_.key)),
+                INVALID_ARGUMENT, "request: action is \"poll\", this call performs \"submit-job\"");
   // Expired contract.
   h_.clock.Set(T("2025-07-31T00:00:01Z"));
-  EXPECT_STATUS(SubmitJob(do_, "c-0001"), FAILED_PRECONDITION,
-                "contract c-0001 is not active: expired: now 2025-07-31T00:00:01Z is not before not_after "
-                "2025-07-31T00:00:00Z");
+  EXPECT_STATUS(
+      SubmitJob(do_, "c-0001"), FAILED_PRECONDITION,
+      "contract c-0001 is not active: expired: now 2025-07-31T00:00:01Z is not before not_after "
+      "2025-07-31T00:00:00Z");
   // Queued jobs of an expired contract fail at the next sweep.
   ASSERT_EQ(*h_.coordinator().Sweep(), 2);
   EXPECT_EQ(GetJob(s.id()).state(), "failed");
-  EXPECT_EQ(GetJob(s.id()).reason(), "contract c-0001 expired at 2025-07-31T00:00:00Z before the job ran");
+  EXPECT_EQ(GetJob(s.id()).reason(),
+            "contract c-0001 expired at 2025-07-31T00:00:00Z before the job ran");
 }
 
 // ---- Polling ----
@@ -694,8 +748,10 @@ TEST_F(CoordinatorTest, PollAssignsOnlyToTheContractsProviderAndAcceptedTee) {
   EXPECT_FALSE(reply.has_job());  // the policy accepts sim only
   EXPECT_STATUS(Poll(do_, "w1", "sim", &reply), PERMISSION_DENIED,
                 "party do is a data-owner; only a compute provider polls for jobs");
-  EXPECT_STATUS(Poll(cp2, "w1", "sim", &reply), FAILED_PRECONDITION, "worker w1 belongs to provider cp, not cp2");
-  EXPECT_STATUS(Poll(cp_, "w1", "sgx", &reply), INVALID_ARGUMENT, "request body: tee \"sgx\" is not sev-snp, tdx or sim");
+  EXPECT_STATUS(Poll(cp2, "w1", "sim", &reply), FAILED_PRECONDITION,
+                "worker w1 belongs to provider cp, not cp2");
+  EXPECT_STATUS(Poll(cp_, "w1", "sgx", &reply), INVALID_ARGUMENT,
+                "request body: tee \"sgx\" is not sev-snp, tdx or sim");
   ASSERT_TRUE(Poll(cp_, "w1", "sim", &reply).ok());
   ASSERT_TRUE(reply.has_job());
   EXPECT_EQ(reply.assignment().job_id(), job);
@@ -725,7 +781,8 @@ TEST_F(CoordinatorTest, AWorkerThatPollsAgainLetsGoOfItsJob) {
   }
   EXPECT_TRUE(logged);
   // The old attempt's key no longer speaks for the job.
-  EXPECT_STATUS(Progress(job, eph.key, 2, 10), PERMISSION_DENIED, "job " + job + " has no attested worker");
+  EXPECT_STATUS(Progress(job, eph.key, 2, 10), PERMISSION_DENIED,
+                "job " + job + " has no attested worker");
 }
 
 TEST_F(CoordinatorTest, PollWaitsForAJob) {
@@ -748,7 +805,8 @@ TEST_F(CoordinatorTest, PollWaitsForAJob) {
   EXPECT_TRUE(a->has_value());
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
   // Cancelled: returns at once with nothing.
-  auto none = waiting.Poll(h_.Sign("poll", {{"worker_id", "w2"}, {"tee", "sim"}}, cp_.key), [] { return true; });
+  auto none = waiting.Poll(h_.Sign("poll", {{"worker_id", "w2"}, {"tee", "sim"}}, cp_.key),
+                           [] { return true; });
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
 }
@@ -819,11 +877,14 @@ TEST_F(CoordinatorTest, EvidenceBoundToAnotherKeyIsRejected) {
   o.bind_to = &other;
   ASSERT_TRUE(Attest(a, "w1", eph, &reply, o).ok());
   EXPECT_FALSE(reply.admitted());
-  std::string expected = *attestation::ExpectedReportData({a.nonce(), job, eph.key.public_key(), eph.id.recipient()});
-  std::string carried = *attestation::ExpectedReportData({a.nonce(), job, other.key.public_key(), other.id.recipient()});
+  std::string expected =
+      *attestation::ExpectedReportData({a.nonce(), job, eph.key.public_key(), eph.id.recipient()});
+  std::string carried = *attestation::ExpectedReportData(
+      {a.nonce(), job, other.key.public_key(), other.id.recipient()});
   ASSERT_EQ(reply.reasons_size(), 1);
   EXPECT_EQ(reply.reasons(0),
-            "report data does not bind this admission (nonce, job id, Ed25519 key, age recipient): expected " +
+            "report data does not bind this admission (nonce, job id, Ed25519 key, age recipient): "
+            "expected " +
                 base::HexEncode(expected) + ", evidence carries " + base::HexEncode(carried));
   EXPECT_TRUE(h_.store().ListKeyReleases(job)->empty());
 }
@@ -856,13 +917,15 @@ TEST_F(CoordinatorTest, NonceIsSingleUseAndExpires) {
   ASSERT_FALSE(reply.admitted());
   // The same nonce again, now with good evidence and fresh keys: refused.
   Eph eph2;
-  EXPECT_STATUS(Attest(a, "w1", eph2, &reply), FAILED_PRECONDITION, "nonce was already used at 2025-07-10T00:00:00Z");
+  EXPECT_STATUS(Attest(a, "w1", eph2, &reply), FAILED_PRECONDITION,
+                "nonce was already used at 2025-07-10T00:00:00Z");
 
   // A new assignment whose nonce expires before the worker attests.
   pb::Assignment a2 = MustPoll("w2");
   h_.clock.Advance(absl::Minutes(2));
   Eph eph3;
-  EXPECT_STATUS(Attest(a2, "w2", eph3, &reply), DEADLINE_EXCEEDED, "nonce expired at 2025-07-10T00:02:00Z");
+  EXPECT_STATUS(Attest(a2, "w2", eph3, &reply), DEADLINE_EXCEEDED,
+                "nonce expired at 2025-07-10T00:02:00Z");
   EXPECT_TRUE(h_.store().ListKeyReleases(job)->empty());
   // The sweep gives the job back to the queue.
   ASSERT_EQ(*h_.coordinator().Sweep(), 1);
@@ -871,8 +934,10 @@ TEST_F(CoordinatorTest, NonceIsSingleUseAndExpires) {
   EXPECT_EQ(s.reason(), "worker w2 did not attest before its nonce expired");
   // The old nonce belongs to an old attempt.
   pb::Assignment a3 = MustPoll("w3");
-  EXPECT_STATUS(Attest(a2, "w3", eph3, &reply), PERMISSION_DENIED, "nonce was issued to worker w2, not w3");
-  EXPECT_STATUS(Attest(a3, "w2", eph3, &reply), PERMISSION_DENIED, "nonce was issued to worker w3, not w2");
+  EXPECT_STATUS(Attest(a2, "w3", eph3, &reply), PERMISSION_DENIED,
+                "nonce was issued to worker w2, not w3");
+  EXPECT_STATUS(Attest(a3, "w2", eph3, &reply), PERMISSION_DENIED,
+                "nonce was issued to worker w3, not w2");
 }
 
 TEST_F(CoordinatorTest, AttestRequestChecks) {
@@ -901,17 +966,20 @@ TEST_F(CoordinatorTest, AttestRequestChecks) {
                 "the ephemeral signature envelope does not carry the same request");
   crypto::DsseEnvelope pop_wrong_key{request.payload_type, request.payload, {}};
   crypto::DsseSign(pop_wrong_key, Eph().key);
-  EXPECT_STATUS(attest(request, pop_wrong_key), PERMISSION_DENIED,
-                "the request is not signed by the ephemeral key it names (proof of possession failed)");
+  EXPECT_STATUS(
+      attest(request, pop_wrong_key), PERMISSION_DENIED,
+      "the request is not signed by the ephemeral key it names (proof of possession failed)");
   // Only the contract's compute provider attests, for its own worker.
   Party cp2 = testing::MakeParty("cp2", Role::kComputeProvider);
   ASSERT_TRUE(Register(cp2).ok());
   crypto::DsseEnvelope by_cp2 = SignRequest("attest", body, cp2.key, h_.clock.Now());
   crypto::DsseEnvelope pop{by_cp2.payload_type, by_cp2.payload, {}};
   crypto::DsseSign(pop, eph.key);
-  EXPECT_STATUS(attest(by_cp2, pop), PERMISSION_DENIED, "worker w1 belongs to provider cp, not cp2");
+  EXPECT_STATUS(attest(by_cp2, pop), PERMISSION_DENIED,
+                "worker w1 belongs to provider cp, not cp2");
   crypto::DsseEnvelope by_do = SignRequest("attest", body, do_.key, h_.clock.Now());
-  EXPECT_STATUS(attest(by_do, pop), PERMISSION_DENIED, "party do is a data-owner, not a compute provider");
+  EXPECT_STATUS(attest(by_do, pop), PERMISSION_DENIED,
+                "party do is a data-owner, not a compute provider");
   // Nothing changed: the nonce is still good.
   ASSERT_TRUE(Attest(a, "w1", eph, &reply).ok());
   EXPECT_TRUE(reply.admitted());
@@ -929,8 +997,9 @@ TEST_F(CoordinatorTest, KeyIsNeverReleasedTwiceToTheSameEphemeralKey) {
   EXPECT_EQ(GetJob(job).reason(), "no word from worker w1 for 10m (lease expired)");
   pb::Assignment a = MustPoll("w1");
   pb::AttestReply reply;
-  EXPECT_STATUS(Attest(a, "w1", eph, &reply), ALREADY_EXISTS,
-                "ephemeral keys were already used for job " + job + "; a worker makes new ones per attempt");
+  EXPECT_STATUS(
+      Attest(a, "w1", eph, &reply), ALREADY_EXISTS,
+      "ephemeral keys were already used for job " + job + "; a worker makes new ones per attempt");
   EXPECT_EQ(h_.store().ListKeyReleases(job)->size(), 2u);
   // The old keys no longer fetch inputs either.
   std::string got;
@@ -951,8 +1020,8 @@ TEST_F(CoordinatorTest, ATransferInFlightHoldsTheLease) {
   std::string job = NewJob();
   Eph eph;
   Admit("w1", eph);
-  auto reader = h_.coordinator().OpenInput(
-      h_.Sign("download-input", {{"job_id", job}, {"artifact_id", crypto::Sha256Id(model_ct_)}}, eph.key));
+  auto reader = h_.coordinator().OpenInput(h_.Sign(
+      "download-input", {{"job_id", job}, {"artifact_id", crypto::Sha256Id(model_ct_)}}, eph.key));
   ASSERT_TRUE(reader.ok()) << reader.status();
   h_.clock.Advance(absl::Minutes(11));
   EXPECT_EQ(*h_.coordinator().Sweep(), 0);  // a large model is still streaming
@@ -978,23 +1047,27 @@ TEST_F(CoordinatorTest, WorkerCallsNeedTheAttestedEphemeralKey) {
   EXPECT_STATUS(Progress(job, eph.key, 11, 10), INVALID_ARGUMENT,
                 "request body: step 11 of total_steps 10 is not a step of a run");
   // Loss stays in the TEE unless the contract lets it out.
-  EXPECT_STATUS(Progress(job, eph.key, 1, 10, 2.5), PERMISSION_DENIED,
-                "contract c-0001 does not let per-step loss leave the TEE (outputs.per_step_loss is false)");
+  EXPECT_STATUS(
+      Progress(job, eph.key, 1, 10, 2.5), PERMISSION_DENIED,
+      "contract c-0001 does not let per-step loss leave the TEE (outputs.per_step_loss is false)");
   EXPECT_FALSE(GetJob(job).has_loss());
   EXPECT_EQ(GetJob(job).step(), 0u);
   // A replayed progress report.
-  std::string env = h_.Sign("report-progress",
-                            {{"job_id", job}, {"step", 1}, {"total_steps", 10}, {"tokens_per_second", 1.0}}, eph.key);
+  std::string env = h_.Sign(
+      "report-progress",
+      {{"job_id", job}, {"step", 1}, {"total_steps", 10}, {"tokens_per_second", 1.0}}, eph.key);
   pb::SignedRequest req;
   req.set_envelope_json(env);
   pb::Ack ack;
   grpc::ClientContext c1, c2;
   ASSERT_TRUE(h_.workers->ReportProgress(&c1, req, &ack).ok());
   EXPECT_STATUS(h_.workers->ReportProgress(&c2, req, &ack), ALREADY_EXISTS,
-                "request " + ParseRequestPayload(crypto::DsseEnvelope::FromJson(env)->payload)->request_id +
+                "request " +
+                    ParseRequestPayload(crypto::DsseEnvelope::FromJson(env)->payload)->request_id +
                     " was already used");
   // Fetch before delivery.
-  EXPECT_STATUS(Fetch(job, mo_, &got), FAILED_PRECONDITION, "job " + job + " is running; its output is not delivered yet");
+  EXPECT_STATUS(Fetch(job, mo_, &got), FAILED_PRECONDITION,
+                "job " + job + " is running; its output is not delivered yet");
 }
 
 TEST_F(CoordinatorTest, LossIsShownToMetricsRecipientsWhenTheContractAllowsIt) {
@@ -1023,20 +1096,24 @@ TEST_F(CoordinatorTest, FailureReports) {
   EXPECT_EQ(s.state(), "queued");
   EXPECT_EQ(s.reason(), "worker w1 gave the job back: attester unavailable");
   EXPECT_STATUS(Fail(job, do_.key, "x"), PERMISSION_DENIED,
-                "request is not signed by job " + job + "'s attested ephemeral key or by its compute provider");
+                "request is not signed by job " + job +
+                    "'s attested ephemeral key or by its compute provider");
   // After admission the ephemeral key fails it, with the worker's reason.
   Eph eph;
   Admit("w2", eph);
   EXPECT_STATUS(Fail(job, cp_.key, "x"), FAILED_PRECONDITION,
                 "job " + job +
-                    " is admitted; its compute provider reports failure only before admission, the admitted worker "
+                    " is admitted; its compute provider reports failure only before admission, the "
+                    "admitted worker "
                     "after it");
-  std::string reason = "input " + crypto::Sha256Id(model_ct_) + " digest mismatch: got " + crypto::Sha256Id("junk");
+  std::string reason =
+      "input " + crypto::Sha256Id(model_ct_) + " digest mismatch: got " + crypto::Sha256Id("junk");
   ASSERT_TRUE(Fail(job, eph.key, reason).ok());
   s = GetJob(job);
   EXPECT_EQ(s.state(), "failed");
   EXPECT_EQ(s.reason(), reason);
-  EXPECT_STATUS(Fail(job, eph.key, "again"), FAILED_PRECONDITION, "job " + job + " is failed; its worker can no longer fail it");
+  EXPECT_STATUS(Fail(job, eph.key, "again"), FAILED_PRECONDITION,
+                "job " + job + " is failed; its worker can no longer fail it");
   EXPECT_STATUS(Fail(job, eph.key, "bad\nreason"), INVALID_ARGUMENT,
                 "request body: reason must be 1 to 1024 bytes without control characters");
   EXPECT_EQ(LogKinds().back(), "job.failed");
@@ -1055,36 +1132,43 @@ TEST_F(CoordinatorTest, DeliveryChecksTheRecordAndTheDigest) {
   // The bytes do not hash to the record's subject.
   std::string other_ct = Encrypt("other adapter", {mo_.card.age_recipient, do_.card.age_recipient});
   EXPECT_STATUS(Deliver(job, eph.key, record, other_ct), INVALID_ARGUMENT,
-                "output digest differs from the job record's subject: blob content is " + crypto::Sha256Id(other_ct) +
-                    ", expected " + crypto::Sha256Id(adapter_ct));
+                "output digest differs from the job record's subject: blob content is " +
+                    crypto::Sha256Id(other_ct) + ", expected " + crypto::Sha256Id(adapter_ct));
   // Records that say something the coordinator did not see.
   EXPECT_STATUS(Deliver(job, eph.key,
                         Record(job, adapter_ct, eph, reply,
                                [](nlohmann::json& st) {
-                                 st["predicate"]["worker"]["evidence_digest"] = crypto::Sha256Id("other evidence");
+                                 st["predicate"]["worker"]["evidence_digest"] =
+                                     crypto::Sha256Id("other evidence");
                                }),
                         adapter_ct),
                 INVALID_ARGUMENT,
-                "job record: predicate.worker.evidence_digest is " + crypto::Sha256Id("other evidence") +
-                    ", the admitted evidence is " + reply.evidence_digest());
+                "job record: predicate.worker.evidence_digest is " +
+                    crypto::Sha256Id("other evidence") + ", the admitted evidence is " +
+                    reply.evidence_digest());
   EXPECT_STATUS(Deliver(job, eph.key,
                         Record(job, adapter_ct, eph, reply,
                                [&](nlohmann::json& st) {
-                                 st["predicate"]["recipients"] = {mo_.card.age_recipient.ToString(),
-                                                                  eve_.card.age_recipient.ToString()};
+                                 st["predicate"]["recipients"] = {
+                                     mo_.card.age_recipient.ToString(),
+                                     eve_.card.age_recipient.ToString()};
                                }),
                         adapter_ct),
                 INVALID_ARGUMENT,
-                "job record: predicate.recipients are not the age recipients of the contract's adapter recipients");
+                "job record: predicate.recipients are not the age recipients of the contract's "
+                "adapter recipients");
   EXPECT_STATUS(Deliver(job, eph.key,
-                        Record(job, adapter_ct, eph, reply, [](nlohmann::json& st) { st["predicate"]["extra"] = 1; }),
+                        Record(job, adapter_ct, eph, reply,
+                               [](nlohmann::json& st) { st["predicate"]["extra"] = 1; }),
                         adapter_ct),
                 INVALID_ARGUMENT, "job record: predicate has an unknown field \"extra\"");
   Eph stranger;
-  EXPECT_STATUS(Deliver(job, eph.key, Record(job, adapter_ct, stranger, reply), adapter_ct), PERMISSION_DENIED,
+  EXPECT_STATUS(Deliver(job, eph.key, Record(job, adapter_ct, stranger, reply), adapter_ct),
+                PERMISSION_DENIED,
                 "job record: not signed (exactly once) by the job's attested ephemeral key");
   std::string one_recipient = Encrypt("adapter", {mo_.card.age_recipient});
-  EXPECT_STATUS(Deliver(job, eph.key, Record(job, one_recipient, eph, reply), one_recipient), INVALID_ARGUMENT,
+  EXPECT_STATUS(Deliver(job, eph.key, Record(job, one_recipient, eph, reply), one_recipient),
+                INVALID_ARGUMENT,
                 "output has 1 X25519 recipient stanzas; the contract names 2 adapter recipients");
   EXPECT_STATUS(Deliver(job, cp_.key, record, adapter_ct), PERMISSION_DENIED,
                 "request is not signed by the attested ephemeral key of job " + job);
@@ -1096,8 +1180,10 @@ TEST_F(CoordinatorTest, DeliveryChecksTheRecordAndTheDigest) {
                 "job " + job + " is done; only its running attempt delivers an output");
   // Only adapter recipients fetch.
   std::string got;
-  EXPECT_STATUS(Fetch(job, cp_, &got), PERMISSION_DENIED, "party cp is not an adapter recipient of contract c-0001");
-  EXPECT_STATUS(Fetch(job, eve_, &got), PERMISSION_DENIED, "party eve is not an adapter recipient of contract c-0001");
+  EXPECT_STATUS(Fetch(job, cp_, &got), PERMISSION_DENIED,
+                "party cp is not an adapter recipient of contract c-0001");
+  EXPECT_STATUS(Fetch(job, eve_, &got), PERMISSION_DENIED,
+                "party eve is not an adapter recipient of contract c-0001");
   EXPECT_EQ(got, "");
 }
 

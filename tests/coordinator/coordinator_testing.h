@@ -88,7 +88,8 @@ class Harness {
   }
 
   void Start() {
-    auto signer = crypto::NoteSigner::Create("test.triad/log", *crypto::Ed25519PrivateKey::FromPem(signing_pem_));
+    auto signer = crypto::NoteSigner::Create("test.triad/log",
+                                             *crypto::Ed25519PrivateKey::FromPem(signing_pem_));
     ASSERT_TRUE(signer.ok());
     storage::StoreOptions so;
     so.clock = &clock;
@@ -100,8 +101,9 @@ class Harness {
     blobs_ = *std::move(blobs);
     attestation::TrustAnchors anchors;
     anchors.sim_keys.push_back(sim_key.public_key());
-    coordinator_ = std::make_unique<Coordinator>(clock, *store_, *blobs_, anchors, broker(),
-                                                 *crypto::Ed25519PrivateKey::FromPem(signing_pem_), options_);
+    coordinator_ =
+        std::make_unique<Coordinator>(clock, *store_, *blobs_, anchors, broker(),
+                                      *crypto::Ed25519PrivateKey::FromPem(signing_pem_), options_);
     services_ = NewServices(*coordinator_);
     grpc::ServerBuilder b;
     b.SetMaxReceiveMessageSize(16 << 20);
@@ -137,7 +139,9 @@ class Harness {
     Start();
   }
 
-  crypto::age::X25519Identity broker() const { return *crypto::age::X25519Identity::FromSecret(broker_secret_.Clone()); }
+  crypto::age::X25519Identity broker() const {
+    return *crypto::age::X25519Identity::FromSecret(broker_secret_.Clone());
+  }
   crypto::age::X25519Recipient broker_recipient() const { return broker().recipient(); }
   crypto::Ed25519PublicKey signing_public_key() const {
     return crypto::Ed25519PrivateKey::FromPem(signing_pem_)->public_key();
@@ -146,10 +150,12 @@ class Harness {
   storage::Store& store() { return *store_; }
   storage::BlobStore& blobs() { return *blobs_; }
 
-  std::string Sign(absl::string_view action, nlohmann::json body, const crypto::Ed25519PrivateKey& key) const {
+  std::string Sign(absl::string_view action, nlohmann::json body,
+                   const crypto::Ed25519PrivateKey& key) const {
     return SignRequest(action, std::move(body), key, clock.Now()).ToJson();
   }
-  pb::SignedRequest Signed(absl::string_view action, nlohmann::json body, const crypto::Ed25519PrivateKey& key) const {
+  pb::SignedRequest Signed(absl::string_view action, nlohmann::json body,
+                           const crypto::Ed25519PrivateKey& key) const {
     pb::SignedRequest r;
     r.set_envelope_json(Sign(action, std::move(body), key));
     return r;

@@ -56,24 +56,29 @@ TEST(StateDir, InitRefusesADirectoryInUseAndBadNames) {
   TempDir tmp;
   ASSERT_TRUE(InitStateDir(tmp.File("s"), {}, Now()).ok());
   EXPECT_EQ(InitStateDir(tmp.File("s"), {}, Now()).status().message(),
-            tmp.File("s") + " is not empty; a coordinator state directory is created once, in a new directory");
+            tmp.File("s") +
+                " is not empty; a coordinator state directory is created once, in a new directory");
   // An existing empty directory is fine.
   std::filesystem::create_directory(tmp.File("empty"));
   EXPECT_TRUE(InitStateDir(tmp.File("empty"), {}, Now()).ok());
   InitOptions bad;
   bad.name = "has space";
-  EXPECT_EQ(InitStateDir(tmp.File("x"), bad, Now()).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(InitStateDir(tmp.File("x"), bad, Now()).status().code(),
+            absl::StatusCode::kInvalidArgument);
   InitOptions origin;
   origin.origin = "a+b";
-  EXPECT_EQ(InitStateDir(tmp.File("y"), origin, Now()).status().message().substr(0, 12), "log origin: ");
+  EXPECT_EQ(InitStateDir(tmp.File("y"), origin, Now()).status().message().substr(0, 12),
+            "log origin: ");
   EXPECT_FALSE(std::filesystem::exists(tmp.File("x")));
 }
 
 TEST(StateDir, LoadChecksThatKeysAndCardBelongTogether) {
   TempDir tmp;
   EXPECT_EQ(LoadStateDir(tmp.File("none")).status().message(),
-            tmp.File("none") + " is not a coordinator state directory (no coordinator.card.json); make one with "
-                               "`triad coordinator init --dir " + tmp.File("none") + "`");
+            tmp.File("none") +
+                " is not a coordinator state directory (no coordinator.card.json); make one with "
+                "`triad coordinator init --dir " +
+                tmp.File("none") + "`");
   ASSERT_TRUE(InitStateDir(tmp.File("a"), {}, Now()).ok());
   ASSERT_TRUE(InitStateDir(tmp.File("b"), {}, Now()).ok());
   for (const char* f : {kKeyBrokerFile, kSigningKeyFile, kTlsCertFile}) {

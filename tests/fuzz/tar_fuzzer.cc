@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   triad::base::TarLimits limits;
   limits.max_members = 64;
   limits.max_total_bytes = 1 << 20;
-  auto read = [&](absl::string_view archive, std::vector<std::pair<std::string, std::string>>* out) {
+  auto read = [&](absl::string_view archive,
+                  std::vector<std::pair<std::string, std::string>>* out) {
     auto r = TarReader::Open(archive, limits);
     if (!r.ok()) return false;
     for (;;) {
@@ -46,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& [path, body] : members) {
     absl::Status st = (*w)->AddFile(path, body);
     // GNU and pax archives carry longer names than ustar; those are the only paths it may refuse.
-    if (!st.ok() && st.message().find("does not fit a ustar header") != absl::string_view::npos) return 0;
+    if (!st.ok() && st.message().find("does not fit a ustar header") != absl::string_view::npos)
+      return 0;
     if (!st.ok()) __builtin_trap();
   }
   if (!(*w)->Finish().ok()) __builtin_trap();
