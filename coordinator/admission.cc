@@ -11,6 +11,7 @@
 #include "attestation/evidence_verifier.h"
 #include "base/clock.h"
 #include "base/encoding.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "contracts/policy.h"
 #include "coordinator/coordinator.h"
@@ -185,11 +186,15 @@ absl::StatusOr<std::optional<Assignment>> Coordinator::TryAssign(const PartyRequ
       continue;
     }
     if (!contract.worker_policy.Accepts(tee)) continue;
-    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Admission> admissions, txn.ListAdmissions(job.id));
+    // A worker that was refused this job, or gave it back, is not offered it again for a while
+    // (another worker may take it meanwhile).
+    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Event> events, txn.ListEvents(0, job.id, 10000));
     bool cooling = false;
-    for (const storage::Admission& a : admissions) {
-      cooling = cooling || (a.worker_id == worker_id && !a.admitted &&
-                            now - a.decided_at < options_.reject_cooloff);
+    for (const storage::Event& e : events) {
+      if (e.kind != "job.requeued" || now - e.time >= options_.reject_cooloff) continue;
+      absl::StatusOr<nlohmann::json> d = base::ParseJsonStrict(e.detail_json);
+      cooling = cooling ||
+                (d.ok() && d->value("worker_id", "") == worker_id && d->value("cooloff", false));
     }
     if (cooling) continue;
 
@@ -338,7 +343,11 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
 
   TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
   TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/true)));
-  TRIAD_RETURN_IF_ERROR(txn.ConsumeNonce(*nonce, job_id, worker_id));
+  absl::Status consumed = txn.ConsumeNonce(*nonce, job_id, worker_id);
+  // An expired nonce is a state, not a slow call: clients must not retry it as they retry a
+  // deadline.
+  if (absl::IsDeadlineExceeded(consumed)) return absl::FailedPreconditionError(consumed.message());
+  TRIAD_RETURN_IF_ERROR(consumed);
   TRIAD_ASSIGN_OR_RETURN(
       storage::Job attesting,
       txn.TransitionJob(
@@ -390,7 +399,8 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
                 {"attempt", attesting.attempt},
                 {"worker_id", worker_id},
                 {"reason", absl::StrCat("admission of worker ", worker_id,
-                                        " refused: ", absl::StrJoin(result.reasons, "; "))}}));
+                                        " refused: ", absl::StrJoin(result.reasons, "; "))},
+                {"cooloff", true}}));
   }
   TRIAD_RETURN_IF_ERROR(txn.Commit().status());
   NotifyChange();
@@ -586,7 +596,8 @@ absl::Status Coordinator::ReportFailure(absl::string_view envelope_json) {
         {{"job_id", job_id},
          {"attempt", current.attempt},
          {"worker_id", current.worker_id},
-         {"reason", absl::StrCat("worker ", current.worker_id, " gave the job back: ", reason)}}));
+         {"reason", absl::StrCat("worker ", current.worker_id, " gave the job back: ", reason)},
+         {"cooloff", true}}));
   }
   TRIAD_RETURN_IF_ERROR(txn.Commit().status());
   NotifyChange();

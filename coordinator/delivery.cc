@@ -136,6 +136,19 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
   TRIAD_ASSIGN_OR_RETURN(std::string record_json, BodyString(req.body(), "record"));
   TRIAD_RETURN_IF_ERROR(CheckUnused(req.verified.request.request_id));
   const storage::Job& job = req.job;
+  if (job.state == JobState::kDone) {
+    // A worker retrying a delivery whose answer it lost: say so, distinctly.
+    absl::StatusOr<storage::JobRecord> stored = store_.GetJobRecord(job.id);
+    absl::StatusOr<crypto::DsseEnvelope> theirs =
+        stored.ok() ? crypto::DsseEnvelope::FromJson(stored->worker_envelope_json)
+                    : stored.status();
+    absl::StatusOr<crypto::DsseEnvelope> mine =
+        crypto::DsseEnvelope::FromJson(record_json, kMaxJobRecordSize);
+    if (theirs.ok() && mine.ok() && theirs->payload == mine->payload) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "job ", job.id, " already delivered this output (", job.output_artifact, ")"));
+    }
+  }
   if (job.state != JobState::kAdmitted && job.state != JobState::kRunning) {
     return absl::FailedPreconditionError(
         absl::StrCat("job ", job.id, " is ", storage::JobStateName(job.state),

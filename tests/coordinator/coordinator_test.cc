@@ -924,7 +924,7 @@ TEST_F(CoordinatorTest, NonceIsSingleUseAndExpires) {
   pb::Assignment a2 = MustPoll("w2");
   h_.clock.Advance(absl::Minutes(2));
   Eph eph3;
-  EXPECT_STATUS(Attest(a2, "w2", eph3, &reply), DEADLINE_EXCEEDED,
+  EXPECT_STATUS(Attest(a2, "w2", eph3, &reply), FAILED_PRECONDITION,
                 "nonce expired at 2025-07-10T00:02:00Z");
   EXPECT_TRUE(h_.store().ListKeyReleases(job)->empty());
   // The sweep gives the job back to the queue.
@@ -1098,6 +1098,10 @@ TEST_F(CoordinatorTest, FailureReports) {
   EXPECT_STATUS(Fail(job, do_.key, "x"), PERMISSION_DENIED,
                 "request is not signed by job " + job +
                     "'s attested ephemeral key or by its compute provider");
+  // The worker that gave it back is not offered it again for a while.
+  pb::PollReply again;
+  ASSERT_TRUE(Poll(cp_, "w1", "sim", &again).ok());
+  EXPECT_FALSE(again.has_job());
   // After admission the ephemeral key fails it, with the worker's reason.
   Eph eph;
   Admit("w2", eph);
@@ -1176,7 +1180,12 @@ TEST_F(CoordinatorTest, DeliveryChecksTheRecordAndTheDigest) {
   EXPECT_FALSE(*h_.blobs().Contains(crypto::Sha256Id(other_ct)));
 
   ASSERT_TRUE(Deliver(job, eph.key, record, adapter_ct).ok());
-  EXPECT_STATUS(Deliver(job, eph.key, record, adapter_ct), FAILED_PRECONDITION,
+  // A retry of the same delivery is told it landed; anything else is too late.
+  EXPECT_STATUS(
+      Deliver(job, eph.key, record, adapter_ct), ALREADY_EXISTS,
+      "job " + job + " already delivered this output (" + crypto::Sha256Id(adapter_ct) + ")");
+  EXPECT_STATUS(Deliver(job, eph.key, Record(job, other_ct, eph, reply), other_ct),
+                FAILED_PRECONDITION,
                 "job " + job + " is done; only its running attempt delivers an output");
   // Only adapter recipients fetch.
   std::string got;
