@@ -194,6 +194,7 @@ absl::StatusOr<std::unique_ptr<TarReader>> TarReader::Open(absl::string_view arc
 absl::StatusOr<std::optional<TarMember>> TarReader::Next() {
   if (failed_) return absl::FailedPreconditionError("tar: the reader is spent after an error");
   in_member_ = false;
+  touched_ = false;
   auto fail = [this](absl::Status st) {
     failed_ = true;
     return st;
@@ -264,6 +265,7 @@ absl::StatusOr<std::optional<TarMember>> TarReader::Next() {
           "tar: members exceed the limit of ", limits_.max_total_bytes, " bytes in all")));
     }
     total_ += size;
+    member_size_ = size;
     in_member_ = true;
     return std::optional<TarMember>(TarMember{std::string(path), size});
   }
@@ -272,12 +274,38 @@ absl::StatusOr<std::optional<TarMember>> TarReader::Next() {
 absl::StatusOr<size_t> TarReader::Read(char* buf, size_t n) {
   if (failed_) return absl::FailedPreconditionError("tar: the reader is spent after an error");
   if (!in_member_) return absl::FailedPreconditionError("tar: no current member; call Next()");
+  touched_ = true;
   la_ssize_t got = archive_read_data(archive_, buf, n);
   if (got < 0) {
     failed_ = true;
     return absl::InvalidArgumentError(absl::StrCat("tar: ", ArchiveError(archive_)));
   }
   return static_cast<size_t>(got);
+}
+
+absl::StatusOr<absl::string_view> TarReader::View() {
+  if (failed_) return absl::FailedPreconditionError("tar: the reader is spent after an error");
+  if (!in_member_) return absl::FailedPreconditionError("tar: no current member; call Next()");
+  if (touched_)
+    return absl::FailedPreconditionError("tar: View() must come before any Read() of a member");
+  touched_ = true;
+  if (member_size_ == 0) return absl::string_view();
+  const void* block = nullptr;
+  size_t n = 0;
+  la_int64_t offset = 0;
+  int rc = archive_read_data_block(archive_, &block, &n, &offset);
+  if (rc != ARCHIVE_OK) {
+    failed_ = true;
+    return absl::InvalidArgumentError(absl::StrCat("tar: ", ArchiveError(archive_)));
+  }
+  // Read from memory, libarchive hands out the member's bytes where they lie in the archive.
+  const char* p = static_cast<const char*>(block);
+  if (offset != 0 || n != member_size_ || p < data_.data() || p + n > data_.data() + data_.size()) {
+    failed_ = true;
+    return absl::InvalidArgumentError(
+        "tar: a member's data is not one contiguous range of the archive");
+  }
+  return absl::string_view(p, n);
 }
 
 }  // namespace triad::base

@@ -102,6 +102,11 @@ class TarReader {
   absl::StatusOr<std::optional<TarMember>> Next();
   // Reads up to `n` bytes of the current member into `buf`; 0 at its end.
   absl::StatusOr<size_t> Read(char* buf, size_t n);
+  // The whole data of the current member as a view into the archive (no copy: plaintext held in
+  // SecretBytes stays there), valid as long as the archive. Instead of Read, once per member;
+  // kFailedPrecondition after Read, kInvalidArgument if the data is not one contiguous range of the
+  // archive (it always is for the uncompressed, non-sparse members this reader accepts).
+  absl::StatusOr<absl::string_view> View();
 
  private:
   TarReader(absl::string_view data, const TarLimits& limits);
@@ -111,7 +116,9 @@ class TarReader {
   struct archive* archive_ = nullptr;
   std::set<std::string> paths_;
   uint64_t total_ = 0;
+  uint64_t member_size_ = 0;
   bool in_member_ = false;
+  bool touched_ = false;  // Read or View was called on the current member
   bool failed_ = false;
 };
 

@@ -155,6 +155,43 @@ TEST(TarTest, LimitsAndGarbage) {
             "tar: ");
 }
 
+TEST(TarTest, ViewsPointIntoTheArchive) {
+  std::map<std::string, std::string> files = {
+      {"a.safetensors", std::string(300000, 'a')}, {"b", ""}, {"c.json", "{}"}};
+  std::string archive = Pack(files);
+  // And GNU tar's archive of the same, with its "./" names and directory entry.
+  TempDir dir;
+  for (const auto& [n, d] : files) triad::testing::WriteTestFile(dir.File(n), d);
+  ASSERT_EQ(RunCommand("tar -cf " + dir.File("gnu.tar") + " -C " + dir.path() +
+                       " a.safetensors b c.json"),
+            0);
+  for (const std::string& a : {archive, triad::testing::ReadTestFile(dir.File("gnu.tar"))}) {
+    auto r = TarReader::Open(a);
+    ASSERT_TRUE(r.ok());
+    std::map<std::string, std::string> got;
+    for (;;) {
+      auto m = (*r)->Next();
+      ASSERT_TRUE(m.ok()) << m.status();
+      if (!m->has_value()) break;
+      auto v = (*r)->View();
+      ASSERT_TRUE(v.ok()) << v.status();
+      if (!v->empty()) {
+        EXPECT_GE(v->data(), a.data());
+        EXPECT_LE(v->data() + v->size(), a.data() + a.size());
+      }
+      got[(*m)->path] = std::string(*v);
+      EXPECT_EQ((*r)->View().status().message(),
+                "tar: View() must come before any Read() of a member");
+    }
+    EXPECT_EQ(got, files);
+  }
+  auto r = TarReader::Open(archive);
+  ASSERT_TRUE((*r)->Next().ok());
+  char c;
+  ASSERT_TRUE((*r)->Read(&c, 1).ok());
+  EXPECT_EQ((*r)->View().status().message(), "tar: View() must come before any Read() of a member");
+}
+
 TEST(TarTest, WriterChecks) {
   std::string out;
   auto w = TarWriter::Create([&out](absl::string_view d) {

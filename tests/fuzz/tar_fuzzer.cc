@@ -25,12 +25,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!m->has_value()) return true;
       if (!triad::base::ValidateTarPath((*m)->path).ok()) __builtin_trap();
       std::string body;
-      char buf[4096];
-      for (;;) {
-        auto n = (*r)->Read(buf, sizeof buf);
-        if (!n.ok()) return false;
-        if (*n == 0) break;
-        body.append(buf, *n);
+      if (out->size() % 2 == 1) {
+        // Every other member through the zero-copy view, which must lie inside the archive.
+        auto v = (*r)->View();
+        if (!v.ok()) return false;
+        if (!v->empty() && (v->data() < archive.data() ||
+                            v->data() + v->size() > archive.data() + archive.size())) {
+          __builtin_trap();
+        }
+        body = std::string(*v);
+      } else {
+        char buf[4096];
+        for (;;) {
+          auto n = (*r)->Read(buf, sizeof buf);
+          if (!n.ok()) return false;
+          if (*n == 0) break;
+          body.append(buf, *n);
+        }
       }
       if (body.size() != (*m)->size) __builtin_trap();
       out->emplace_back((*m)->path, std::move(body));
