@@ -34,6 +34,7 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx);  // coordinator init, 
 void AddPartyCommands(CLI::App& app, Context& ctx);        // party register
 void AddArtifactCommands(CLI::App& app, Context& ctx);     // model/dataset push, register
 void AddJobCommands(CLI::App& app, Context& ctx);          // job submit, status, fetch
+void AddAuditCommands(CLI::App& app, Context& ctx);        // audit export
 
 }  // namespace triad::cli
 

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
       AddPartyCommands,
       AddArtifactCommands,
       AddJobCommands,
+      AddAuditCommands,
   };
   for (Adder add : kGroups) add(app, ctx);
 

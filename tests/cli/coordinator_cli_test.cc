@@ -443,6 +443,18 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   EXPECT_EQ(out, "triad: party cp is not an adapter recipient of contract c-1\n");
   EXPECT_FALSE(std::filesystem::exists(F("cp-adapter")));
 
+  // The auditor's bundle, exported to a new file.
+  out = Sh(Triad() + " audit export" + Client() + " " + job + " --out " + F("bundle.json"));
+  EXPECT_EQ(out, "wrote " + F("bundle.json") + "\n");
+  auto bundle = base::ParseJsonStrict(testing::ReadTestFile(F("bundle.json")));
+  ASSERT_TRUE(bundle.ok());
+  EXPECT_EQ((*bundle)["type"], "triad.audit-bundle/v1");
+  EXPECT_EQ((*bundle)["job"]["output_id"], output_id);
+  EXPECT_EQ((*bundle)["admissions"].size(), 1u);
+  out = Sh(Triad() + " audit export" + Client() + " j-nope", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: job j-nope not found\n");
+
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
 }
 
