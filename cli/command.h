@@ -36,6 +36,11 @@ void AddTrainCommands(CLI::App& app, Context& ctx);
 // triad worker run (cli/worker.cc; only when trainer/ is built).
 void AddWorkerCommands(CLI::App& app, Context& ctx);
 #endif
+void AddCoordinatorCommands(CLI::App& app, Context& ctx);  // coordinator init, serve, card
+void AddPartyCommands(CLI::App& app, Context& ctx);        // party register
+void AddArtifactCommands(CLI::App& app, Context& ctx);     // model/dataset push, register
+void AddJobCommands(CLI::App& app, Context& ctx);          // job submit, status, fetch
+void AddAuditCommands(CLI::App& app, Context& ctx);        // audit export
 
 }  // namespace triad::cli
 

@@ -1,4 +1,4 @@
-// triad contract draft | sign | verify | show: the three-party contract on the command line.
+// triad contract draft | sign | verify | show | submit: the three-party contract on the command line.
 //
 // A contract file is a DSSE envelope in JSON (crypto/dsse.h) whose payload is the contract
 // (contracts/contract.h). `draft` writes it unsigned; each party adds its signature with `sign`;
@@ -24,8 +24,10 @@
 #include "base/encoding.h"
 #include "base/file.h"
 #include "base/status.h"
+#include "cli/client.h"
 #include "cli/command.h"
 #include "cli/keys.h"
+#include "triad/v1/contracts.grpc.pb.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 
@@ -527,6 +529,35 @@ int Show(const ShowFlags& f) {
   return kExitOk;
 }
 
+struct SubmitFlags {
+  ClientFlags client;
+  std::string file;
+  bool json = false;
+};
+
+// Hands the signed contract to the coordinator, which activates it (or says why it does not).
+absl::Status Submit(const SubmitFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(std::string envelope, base::ReadFile(f.file, contracts::kMaxContractEnvelopeSize));
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
+  auto stub = v1::Contracts::NewStub(channel);
+  v1::SubmitContractRequest req;
+  req.set_envelope_json(envelope);
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ContractReply reply;
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub->SubmitContract(&ctx, req, &reply), f.client));
+  if (f.json) {
+    nlohmann::ordered_json j;
+    j["id"] = reply.id();
+    j["state"] = reply.state();
+    j["digest"] = reply.digest();
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "contract " << reply.id() << " is " << reply.state() << " (" << reply.digest() << ")\n";
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void AddContractCommands(CLI::App& app, Context& ctx) {
@@ -605,6 +636,13 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   show->add_option("--now", w->now, "Status at this RFC 3339 time instead of the clock");
   show->add_flag("--json", w->json, "Print the payload and status as JSON");
   show->callback([w, &ctx] { ctx.exit_code = Show(*w); });
+
+  auto u = std::make_shared<SubmitFlags>();
+  CLI::App* submit = group->add_subcommand("submit", "Submit a signed contract to the coordinator, which activates it");
+  submit->add_option("FILE", u->file, "Contract file signed by all three parties")->required();
+  AddClientFlags(submit, u->client);
+  submit->add_flag("--json", u->json, "Print the result as JSON");
+  submit->callback([u, &ctx] { ctx.exit_code = Finish(Submit(*u)); });
 }
 
 }  // namespace triad::cli

@@ -36,6 +36,11 @@ int main(int argc, char** argv) {
       AddTrainCommands,
       AddWorkerCommands,
 #endif
+      AddCoordinatorCommands,
+      AddPartyCommands,
+      AddArtifactCommands,
+      AddJobCommands,
+      AddAuditCommands,
   };
   for (Adder add : kGroups) add(app, ctx);
 

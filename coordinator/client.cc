@@ -27,6 +27,12 @@ bool IsLoopbackAddress(const std::string& address) {
   return false;
 }
 
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  // grpc::StatusCode and absl::StatusCode share their numbering (both are google.rpc.Code).
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ChannelOptions& options) {
   grpc::ChannelArguments args;
   // Artifacts stream in chunks; a single message is never large, but evidence with collateral can

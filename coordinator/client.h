@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "coordinator/card.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/support/status.h"
 
 namespace triad::coordinator {
 
@@ -25,6 +26,10 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ChannelOptions&
 
 // True when `address` (HOST:PORT, [V6]:PORT) names a loopback host.
 bool IsLoopbackAddress(const std::string& address);
+
+// A gRPC status as an absl::Status with the same code and message (the coordinator's reasons pass
+// through unchanged). UNAVAILABLE says the coordinator could not be reached.
+absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace triad::coordinator
 

@@ -214,6 +214,29 @@ struct KeyRelease {
   absl::Time released_at;
 };
 
+// ---- Requests and job records ------------------------------------------------------------------
+
+// A signed request the coordinator accepted, remembered so that its request_id is never accepted
+// again. envelope_json is kept for requests that changed state and empty for the others, which
+// PruneRequests may forget once their issued_at is too old to pass the freshness check anyway.
+struct StoredRequest {
+  std::string request_id;
+  std::string action;
+  std::string signer;         // the signing key's id
+  absl::Time issued_at;
+  absl::Time received_at;     // set by the store
+  std::string envelope_json;  // empty: not kept
+};
+
+// The signed job record of a finished job: the same in-toto Statement in two DSSE envelopes, one
+// signed by the worker's attested ephemeral key, one by the coordinator.
+struct JobRecord {
+  std::string job_id;
+  std::string worker_envelope_json;
+  std::string coordinator_envelope_json;
+  absl::Time created_at;      // set by the store
+};
+
 // ---- Events ------------------------------------------------------------------------------------
 
 struct Event {

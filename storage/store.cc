@@ -226,6 +226,28 @@ absl::StatusOr<Event> ToEvent(internal::Stmt& s) {
   return e;
 }
 
+constexpr const char* kRequestCols = "request_id, action, signer, issued_at, received_at, envelope_json";
+absl::StatusOr<StoredRequest> ToRequest(internal::Stmt& s) {
+  StoredRequest r;
+  r.request_id = s.Text(0);
+  r.action = s.Text(1);
+  r.signer = s.Text(2);
+  r.issued_at = FromMicros(s.Int(3));
+  r.received_at = FromMicros(s.Int(4));
+  r.envelope_json = s.IsNull(5) ? "" : s.Text(5);
+  return r;
+}
+
+constexpr const char* kJobRecordCols = "job_id, worker_envelope_json, coordinator_envelope_json, created_at";
+absl::StatusOr<JobRecord> ToJobRecord(internal::Stmt& s) {
+  JobRecord r;
+  r.job_id = s.Text(0);
+  r.worker_envelope_json = s.Text(1);
+  r.coordinator_envelope_json = s.Text(2);
+  r.created_at = FromMicros(s.Int(3));
+  return r;
+}
+
 // Checks, at open, that the newest checkpoint describes the stored tree, and makes the first one for
 // a new log.
 absl::Status CheckOrStartLog(Db& db, const crypto::NoteSigner& signer, absl::Time now) {
@@ -378,6 +400,18 @@ absl::StatusOr<std::vector<KeyRelease>> Reader::ListKeyReleases(absl::string_vie
                               "WHERE job_id = ? ORDER BY id"));
   s->Bind(1, job_id);
   return QueryAll<KeyRelease>(s, ToKeyRelease);
+}
+
+absl::StatusOr<StoredRequest> Reader::GetRequest(absl::string_view request_id) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  return QueryOne<StoredRequest>(*db_, absl::StrCat("SELECT ", kRequestCols, " FROM requests WHERE request_id = ?"),
+                                 request_id, ToRequest, absl::StrCat("request ", request_id, " not found"));
+}
+
+absl::StatusOr<JobRecord> Reader::GetJobRecord(absl::string_view job_id) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  return QueryOne<JobRecord>(*db_, absl::StrCat("SELECT ", kJobRecordCols, " FROM job_records WHERE job_id = ?"),
+                             job_id, ToJobRecord, absl::StrCat("job ", job_id, " has no record"));
 }
 
 absl::StatusOr<std::vector<Event>> Reader::ListEvents(int64_t after_id, absl::string_view job_id,
@@ -847,6 +881,49 @@ absl::StatusOr<KeyRelease> WriteTxn::RecordKeyRelease(absl::string_view job_id, 
   }
   TRIAD_RETURN_IF_ERROR(st);
   return KeyRelease{std::string(job_id), std::string(artifact_id), std::string(recipient), FromMicros(now)};
+}
+
+absl::Status WriteTxn::RecordRequest(const StoredRequest& r) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_RETURN_IF_ERROR(CheckId("request id", r.request_id));
+  TRIAD_RETURN_IF_ERROR(CheckId("request action", r.action));
+  TRIAD_RETURN_IF_ERROR(CheckId("request signer", r.signer));
+  if (!r.envelope_json.empty()) TRIAD_RETURN_IF_ERROR(CheckDocument("request envelope", r.envelope_json));
+  if (GetRequest(r.request_id).ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("request ", r.request_id, " was already used"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s, db_->Prepare(absl::StrCat("INSERT INTO requests (", kRequestCols,
+                                                               ") VALUES (?, ?, ?, ?, ?, ?)")));
+  s->Bind(1, r.request_id).Bind(2, r.action).Bind(3, r.signer).Bind(4, Micros(r.issued_at)).Bind(5, Micros(Now()));
+  if (r.envelope_json.empty()) {
+    s->BindNull(6);
+  } else {
+    s->Bind(6, r.envelope_json);
+  }
+  return s->Run();
+}
+
+absl::StatusOr<int64_t> WriteTxn::PruneRequests(absl::Time issued_before) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s,
+                         db_->Prepare("DELETE FROM requests WHERE envelope_json IS NULL AND issued_at < ?"));
+  s->Bind(1, Micros(issued_before));
+  TRIAD_RETURN_IF_ERROR(s->Run());
+  return static_cast<int64_t>(db_->Changes());
+}
+
+absl::Status WriteTxn::InsertJobRecord(const JobRecord& r) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_RETURN_IF_ERROR(CheckDocument("worker job record envelope", r.worker_envelope_json));
+  TRIAD_RETURN_IF_ERROR(CheckDocument("coordinator job record envelope", r.coordinator_envelope_json));
+  if (!GetJob(r.job_id).ok()) return absl::FailedPreconditionError(absl::StrCat("job ", r.job_id, " not found"));
+  if (GetJobRecord(r.job_id).ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("job ", r.job_id, " already has a record"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s, db_->Prepare(absl::StrCat("INSERT INTO job_records (", kJobRecordCols,
+                                                               ") VALUES (?, ?, ?, ?)")));
+  s->Bind(1, r.job_id).Bind(2, r.worker_envelope_json).Bind(3, r.coordinator_envelope_json).Bind(4, Micros(Now()));
+  return s->Run();
 }
 
 absl::Status WriteTxn::CheckEvent(const NewEvent& e) const {

@@ -79,6 +79,11 @@ class Reader {
   // A job's key releases, oldest first.
   absl::StatusOr<std::vector<KeyRelease>> ListKeyReleases(absl::string_view job_id) const;
 
+  // A remembered request (kNotFound "request R not found").
+  absl::StatusOr<StoredRequest> GetRequest(absl::string_view request_id) const;
+  // kNotFound "job J has no record" until the job is delivered.
+  absl::StatusOr<JobRecord> GetJobRecord(absl::string_view job_id) const;
+
   // Events with id > after_id (about `job_id` only, when non-empty), oldest first, at most `limit`.
   // For watching: pass the last id seen.
   absl::StatusOr<std::vector<Event>> ListEvents(int64_t after_id, absl::string_view job_id = "",
@@ -181,6 +186,15 @@ class WriteTxn : public Reader {
   // same ephemeral key (enforced by a UNIQUE constraint).
   absl::StatusOr<KeyRelease> RecordKeyRelease(absl::string_view job_id, absl::string_view artifact_id,
                                               absl::string_view recipient);
+
+  // ---- requests and job records ----
+  // Remembers a request id. kAlreadyExists "request R was already used" when it was seen before.
+  absl::Status RecordRequest(const StoredRequest& request);
+  // Forgets the requests kept without an envelope whose issued_at is before `issued_before`;
+  // returns how many.
+  absl::StatusOr<int64_t> PruneRequests(absl::Time issued_before);
+  // Stores a job's record. kFailedPrecondition for an unknown job, kAlreadyExists when it has one.
+  absl::Status InsertJobRecord(const JobRecord& record);
 
   // ---- events and the transparency log ----
   absl::StatusOr<Event> AddEvent(const NewEvent& event);

@@ -152,6 +152,28 @@ CREATE TABLE admissions (
 ) STRICT;
 CREATE INDEX admissions_job ON admissions(job_id, attempt);
 )sql",
+
+    // 4: signed requests seen (replay protection) and the signed job records of finished jobs.
+    // A request whose envelope is kept changed state; the others (polls that found nothing, reads,
+    // downloads, progress) are remembered only while their issued_at could still pass the freshness
+    // check, and pruned after.
+    R"sql(
+CREATE TABLE requests (
+  request_id TEXT PRIMARY KEY NOT NULL,
+  action TEXT NOT NULL,
+  signer TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  envelope_json TEXT
+) STRICT;
+CREATE INDEX requests_prunable ON requests(issued_at) WHERE envelope_json IS NULL;
+CREATE TABLE job_records (
+  job_id TEXT PRIMARY KEY NOT NULL REFERENCES jobs(id),
+  worker_envelope_json TEXT NOT NULL,
+  coordinator_envelope_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

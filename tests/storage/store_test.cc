@@ -438,6 +438,42 @@ TEST_F(StoreTest, WorkersAndEvents) {
   EXPECT_EQ(store().ListEvents(e2->id)->at(0).log_index, 1u);
 }
 
+TEST_F(StoreTest, RequestIdsAreUsedOnceAndOnlyUnkeptOnesArePruned) {
+  absl::Time t0 = f_.clock().Now();
+  WriteTxn txn = Begin();
+  ASSERT_TRUE(txn.RecordRequest({"r1", "poll", "key-a", t0, {}, ""}).ok());
+  ASSERT_TRUE(txn.RecordRequest({"r2", "submit-job", "key-a", t0, {}, "{\"env\":1}"}).ok());
+  EXPECT_EQ(txn.RecordRequest({"r1", "poll", "key-b", t0, {}, ""}).message(), "request r1 was already used");
+  EXPECT_EQ(txn.RecordRequest({"", "poll", "key-b", t0, {}, ""}).message(), "request id is empty");
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(store().GetRequest("r2")->envelope_json, "{\"env\":1}");
+  EXPECT_EQ(store().GetRequest("r1")->envelope_json, "");
+  EXPECT_EQ(store().GetRequest("r1")->received_at, t0);
+  EXPECT_EQ(store().GetRequest("r3").status().message(), "request r3 not found");
+
+  WriteTxn t2 = Begin();
+  EXPECT_EQ(*t2.PruneRequests(t0), 0);  // issued_at is not before t0
+  EXPECT_EQ(*t2.PruneRequests(t0 + absl::Seconds(1)), 1);
+  ASSERT_TRUE(t2.Commit().ok());
+  EXPECT_EQ(store().GetRequest("r1").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store().GetRequest("r2").ok());  // kept: it changed state
+}
+
+TEST_F(StoreTest, JobRecords) {
+  NewQueuedJob("j1");
+  WriteTxn txn = Begin();
+  EXPECT_EQ(txn.InsertJobRecord({"ghost", "{\"w\":1}", "{\"c\":1}", {}}).message(), "job ghost not found");
+  EXPECT_EQ(txn.InsertJobRecord({"j1", "", "{\"c\":1}", {}}).message(), "worker job record envelope is empty");
+  ASSERT_TRUE(txn.InsertJobRecord({"j1", "{\"w\":1}", "{\"c\":1}", {}}).ok());
+  EXPECT_EQ(txn.InsertJobRecord({"j1", "{\"w\":2}", "{\"c\":2}", {}}).message(), "job j1 already has a record");
+  ASSERT_TRUE(txn.Commit().ok());
+  auto r = store().GetJobRecord("j1");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->worker_envelope_json, "{\"w\":1}");
+  EXPECT_EQ(r->coordinator_envelope_json, "{\"c\":1}");
+  EXPECT_EQ(store().GetJobRecord("j2").status().message(), "job j2 has no record");
+}
+
 TEST_F(StoreTest, UncommittedTransactionLeavesNothing) {
   {
     WriteTxn txn = Begin();

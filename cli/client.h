@@ -1,0 +1,60 @@
+// What every networked command shares: the flags that reach a coordinator (--coordinator ADDR, and
+// --coordinator-card FILE or --insecure), the channel, and small output helpers.
+#ifndef TRIAD_CLI_CLIENT_H_
+#define TRIAD_CLI_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "coordinator/card.h"
+#include "grpcpp/grpcpp.h"
+
+namespace triad::cli {
+
+struct ClientFlags {
+  std::string address;    // --coordinator HOST:PORT
+  std::string card_path;  // --coordinator-card FILE
+  bool insecure = false;  // --insecure: plaintext, loopback only
+};
+
+void AddClientFlags(CLI::App* cmd, ClientFlags& flags);
+
+// The pinned card; kFailedPrecondition naming `why` when --coordinator-card was not given.
+absl::StatusOr<coordinator::CoordinatorCard> LoadCoordinatorCard(const ClientFlags& flags,
+                                                                 absl::string_view why);
+
+// A channel: TLS pinned to the card, or plaintext to loopback with --insecure.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientFlags& flags);
+
+// The status of a call: the coordinator's own message, or "coordinator ADDR: …" when it could not
+// be reached.
+absl::Status CallStatus(const grpc::Status& status, const ClientFlags& flags);
+
+// A deadline for unary calls.
+void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = absl::Minutes(1));
+
+// A progress line on stderr, shown only when stderr is a terminal: "\r<label>: 42% (1.2 MiB of
+// 2.9 MiB)". Finish() ends the line.
+class ProgressLine {
+ public:
+  ProgressLine(std::string label, uint64_t total);
+  void Update(uint64_t done);
+  void Finish();
+
+ private:
+  std::string label_;
+  uint64_t total_;
+  bool tty_;
+  int last_percent_ = -1;
+};
+
+}  // namespace triad::cli
+
+#endif  // TRIAD_CLI_CLIENT_H_

@@ -1,0 +1,437 @@
+// triad job submit | status | fetch: a party's jobs on a coordinator.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "base/clock.h"
+#include "base/encoding.h"
+#include "base/file.h"
+#include "base/hardening.h"
+#include "base/status.h"
+#include "base/tar.h"
+#include "cli/client.h"
+#include "cli/command.h"
+#include "cli/keys.h"
+#include "contracts/policy.h"
+#include "coordinator/request.h"
+#include "crypto/age.h"
+#include "crypto/byte_stream.h"
+#include "crypto/hash.h"
+#include "crypto/secret.h"
+#include "nlohmann/json.hpp"
+#include "triad/v1/jobs.grpc.pb.h"
+
+namespace triad::cli {
+namespace {
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Fd& operator=(Fd&& o) noexcept {
+    std::swap(fd_, o.fd_);
+    return *this;
+  }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+nlohmann::ordered_json StatusJson(const v1::JobStatus& s) {
+  nlohmann::ordered_json j;
+  j["id"] = s.id();
+  j["contract_id"] = s.contract_id();
+  j["state"] = s.state();
+  j["reason"] = s.reason();
+  j["simulated"] = s.simulated();
+  j["attempt"] = s.attempt();
+  j["worker_id"] = s.worker_id();
+  j["step"] = s.step();
+  j["total_steps"] = s.total_steps();
+  j["tokens_per_second"] = s.tokens_per_second();
+  if (s.has_loss()) j["loss"] = s.loss();
+  j["output_id"] = s.output_id();
+  j["created"] = s.created();
+  j["updated"] = s.updated();
+  return j;
+}
+
+std::string StatusLine(const v1::JobStatus& s) {
+  std::string line = absl::StrCat(s.id(), "  ", s.state());
+  if (s.state() == "failed") return absl::StrCat(line, ": ", s.reason());
+  if (s.total_steps() > 0) {
+    absl::StrAppendFormat(&line, "  step %d/%d (%d%%)", s.step(), s.total_steps(),
+                          s.step() * 100 / s.total_steps());
+  }
+  if (s.state() == "running" && s.tokens_per_second() > 0)
+    absl::StrAppendFormat(&line, "  %.0f tok/s", s.tokens_per_second());
+  if (s.has_loss()) absl::StrAppendFormat(&line, "  loss %.4f", s.loss());
+  if (!s.worker_id().empty() && s.state() != "queued" && s.state() != "done") {
+    absl::StrAppend(&line, "  worker ", s.worker_id(), " (attempt ", s.attempt(), ")");
+  }
+  if (s.state() == "done") absl::StrAppend(&line, "  output ", s.output_id());
+  if (!s.reason().empty()) absl::StrAppend(&line, "  (last attempt: ", s.reason(), ")");
+  return line;
+}
+
+// ---- submit ----
+
+struct SubmitFlags {
+  ClientFlags client;
+  std::string contract;
+  std::string as;
+  bool json = false;
+};
+
+absl::Status Submit(const SubmitFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
+  auto stub = v1::Jobs::NewStub(channel);
+  v1::SignedRequest req;
+  req.set_envelope_json(coordinator::SignRequest("submit-job", {{"contract_id", f.contract}}, key,
+                                                 base::SystemClock().Now())
+                            .ToJson());
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::SubmitJobReply reply;
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub->SubmitJob(&ctx, req, &reply), f.client));
+  if (f.json) {
+    std::cout << StatusJson(reply.status()).dump(2) << "\n";
+  } else {
+    std::cout << reply.status().id() << "\n";
+  }
+  return absl::OkStatus();
+}
+
+// ---- status ----
+
+struct StatusFlags {
+  ClientFlags client;
+  std::string job;
+  std::string as;  // optional: a metrics recipient sees the loss
+  bool watch = false;
+  bool json = false;
+};
+
+absl::StatusOr<v1::GetJobRequest> StatusRequest(const StatusFlags& f) {
+  v1::GetJobRequest req;
+  req.set_id(f.job);
+  if (!f.as.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+    req.mutable_request()->set_envelope_json(
+        coordinator::SignRequest("get-job", {{"job_id", f.job}}, key, base::SystemClock().Now())
+            .ToJson());
+  }
+  return req;
+}
+
+int Status(const StatusFlags& f) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(f.client);
+  if (!channel.ok()) return Fail(channel.status());
+  auto stub = v1::Jobs::NewStub(*channel);
+  bool tty = ::isatty(STDOUT_FILENO) == 1 && !f.json;
+  bool told_simulated = false;
+  auto show = [&](const v1::JobStatus& s, bool live) {
+    if (s.simulated() && !told_simulated && !f.json) {
+      std::cout << (live ? "\r\033[K" : "") << contracts::kSimulatedNotice << "\n";
+      told_simulated = true;
+    }
+    if (f.json) {
+      std::cout << StatusJson(s).dump() << std::endl;
+    } else if (live) {
+      std::cout << "\r\033[K" << StatusLine(s) << std::flush;
+    } else {
+      std::cout << StatusLine(s) << std::endl;
+    }
+  };
+
+  if (!f.watch) {
+    absl::StatusOr<v1::GetJobRequest> req = StatusRequest(f);
+    if (!req.ok()) return Fail(req.status());
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::JobStatus s;
+    absl::Status st = CallStatus(stub->GetJob(&ctx, *req, &s), f.client);
+    if (!st.ok()) return Fail(st);
+    show(s, false);
+    return kExitOk;
+  }
+
+  // Watch: a stream of changes until the job ends. The coordinator may restart meanwhile; reconnect
+  // for a while when it is unavailable.
+  v1::JobStatus last;
+  std::string last_line;
+  int unavailable = 0;
+  for (;;) {
+    absl::StatusOr<v1::GetJobRequest> req = StatusRequest(f);
+    if (!req.ok()) return Fail(req.status());
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<v1::JobStatus>> reader = stub->WatchJob(&ctx, *req);
+    v1::JobStatus s;
+    while (reader->Read(&s)) {
+      unavailable = 0;
+      std::string line = StatusLine(s);
+      if (line != last_line || f.json) show(s, tty);
+      last_line = line;
+      last = s;
+    }
+    grpc::Status st = reader->Finish();
+    if (tty && !last_line.empty()) std::cout << "\n";
+    last_line.clear();
+    if (st.ok()) break;
+    if (st.error_code() != grpc::StatusCode::UNAVAILABLE || ++unavailable > 60)
+      return Fail(CallStatus(st, f.client));
+    absl::SleepFor(absl::Seconds(1));
+  }
+  if (last.state() == "failed")
+    return Fail(absl::StrCat("job ", last.id(), " failed: ", last.reason()));
+  if (last.state() != "done")
+    return Fail(absl::StrCat("job ", last.id(), " watch ended while ", last.state()));
+  return kExitOk;
+}
+
+// ---- fetch ----
+
+struct FetchFlags {
+  ClientFlags client;
+  std::string job;
+  std::string as;
+  std::string out;
+  std::string keep_ciphertext;
+};
+
+// Files and directories written so far, removed again when unpacking fails.
+class Unpacked {
+ public:
+  explicit Unpacked(std::string root) : root_(std::move(root)) {}
+  ~Unpacked() {
+    if (done_) return;
+    for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
+      if (::unlink(it->c_str()) != 0) ::rmdir(it->c_str());
+    }
+  }
+  void Made(std::string path) { made_.push_back(std::move(path)); }
+  void Done() { done_ = true; }
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string root_;
+  std::vector<std::string> made_;
+  bool done_ = false;
+};
+
+// `dir` must not exist (it is created, 0700) or be an empty directory.
+absl::Status MakeOutDir(Unpacked& u) {
+  const std::string& dir = u.root();
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    u.Made(dir);
+    return absl::OkStatus();
+  }
+  if (errno != EEXIST) return base::ErrnoStatus(errno, absl::StrCat("creating ", dir));
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return base::ErrnoStatus(errno, absl::StrCat("opening ", dir));
+  bool empty = true;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    empty = empty && (n == "." || n == "..");
+  }
+  ::closedir(d);
+  if (!empty)
+    return absl::AlreadyExistsError(absl::StrCat(dir, " is not empty; fetch into a new directory"));
+  return absl::OkStatus();
+}
+
+// Unpacks the adapter tar into the output directory. Member paths were checked by TarReader
+// (relative, no "..", regular files); directories on the way are made here, files never replace
+// anything (O_EXCL, O_NOFOLLOW).
+absl::StatusOr<std::vector<std::string>> UnpackTar(absl::string_view tar, Unpacked& u) {
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<base::TarReader> reader, base::TarReader::Open(tar));
+  std::vector<std::string> names;
+  crypto::SecretBytes buf = crypto::SecretBytes::Uninitialized(1 << 20);
+  for (;;) {
+    TRIAD_ASSIGN_OR_RETURN(std::optional<base::TarMember> m, reader->Next());
+    if (!m) break;
+    std::vector<std::string> parts = absl::StrSplit(m->path, '/');
+    std::string path = u.root();
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      path += "/" + parts[i];
+      if (::mkdir(path.c_str(), 0700) == 0) {
+        u.Made(path);
+      } else {
+        struct stat st;
+        if (errno != EEXIST || ::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+          return absl::FailedPreconditionError(absl::StrCat("cannot create directory ", path));
+        }
+      }
+    }
+    path += "/" + parts.back();
+    Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (fd.get() < 0) return base::ErrnoStatus(errno, absl::StrCat("creating ", path));
+    u.Made(path);
+    crypto::FdSink sink(fd.get(), path);
+    for (;;) {
+      TRIAD_ASSIGN_OR_RETURN(size_t n,
+                             reader->Read(reinterpret_cast<char*>(buf.data()), buf.size()));
+      if (n == 0) break;
+      TRIAD_RETURN_IF_ERROR(
+          sink.Write(absl::string_view(reinterpret_cast<const char*>(buf.data()), n)));
+    }
+    if (::fsync(fd.get()) != 0) return base::ErrnoStatus(errno, absl::StrCat("fsync ", path));
+    names.push_back(m->path);
+  }
+  if (names.empty()) return absl::InvalidArgumentError("the adapter archive holds no file");
+  return names;
+}
+
+absl::Status Fetch(const FetchFlags& f) {
+  // This process holds the party's identity and the adapter's plaintext: no core dumps.
+  TRIAD_RETURN_IF_ERROR(base::DisableCoreDumps());
+  TRIAD_ASSIGN_OR_RETURN(PartyKeys keys, LoadPartyKeys(f.as));
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
+  auto stub = v1::Jobs::NewStub(channel);
+  v1::JobStatus status;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    v1::GetJobRequest req;
+    req.set_id(f.job);
+    TRIAD_RETURN_IF_ERROR(CallStatus(stub->GetJob(&ctx, req, &status), f.client));
+  }
+  if (status.state() != "done") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", f.job, " is ", status.state(), "; nothing to fetch yet"));
+  }
+
+  // The ciphertext: to --keep-ciphertext, or an unlinked temporary file.
+  Fd fd;
+  if (!f.keep_ciphertext.empty()) {
+    fd = Fd(::open(f.keep_ciphertext.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (fd.get() < 0) return base::ErrnoStatus(errno, absl::StrCat("creating ", f.keep_ciphertext));
+  } else {
+    const char* env = std::getenv("TMPDIR");
+    std::string tmp = env != nullptr && *env != '\0' ? env : "/tmp";
+    fd = Fd(::open(tmp.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
+    if (fd.get() < 0)
+      return base::ErrnoStatus(errno, absl::StrCat("creating a temporary file in ", tmp));
+  }
+  bool kept = false;
+  auto cleanup = [&] {
+    if (!f.keep_ciphertext.empty() && !kept) ::unlink(f.keep_ciphertext.c_str());
+  };
+  absl::Status st = [&]() -> absl::Status {
+    v1::FetchOutputRequest req;
+    req.mutable_request()->set_envelope_json(
+        coordinator::SignRequest("fetch-output", {{"job_id", f.job}}, keys.signing_key,
+                                 base::SystemClock().Now())
+            .ToJson());
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReader<v1::Chunk>> reader = stub->FetchOutput(&ctx, req);
+    crypto::FdSink sink(fd.get(), "the downloaded adapter");
+    crypto::Hasher hasher(crypto::HashAlg::kSha256);
+    v1::Chunk chunk;
+    absl::Status local;
+    while (local.ok() && reader->Read(&chunk)) {
+      hasher.Update(chunk.data());
+      local = sink.Write(chunk.data());
+      if (!local.ok()) ctx.TryCancel();
+    }
+    grpc::Status done = reader->Finish();
+    TRIAD_RETURN_IF_ERROR(local);
+    TRIAD_RETURN_IF_ERROR(CallStatus(done, f.client));
+    std::string got = absl::StrCat("sha256:", base::HexEncode(hasher.Finish()));
+    if (got != status.output_id()) {
+      return absl::DataLossError(absl::StrCat("the downloaded adapter is ", got,
+                                              ", not the job's output ", status.output_id()));
+    }
+    if (::fsync(fd.get()) != 0) return base::ErrnoStatus(errno, "fsync of the downloaded adapter");
+    if (::lseek(fd.get(), 0, SEEK_SET) != 0)
+      return base::ErrnoStatus(errno, "seeking the downloaded adapter");
+
+    // Decrypt in memory (all cores), then unpack.
+    crypto::FdSource source(fd.get(), "the downloaded adapter");
+    std::optional<absl::string_view> ciphertext = source.View();
+    if (!ciphertext) return absl::InternalError("cannot map the downloaded adapter");
+    TRIAD_ASSIGN_OR_RETURN(
+        crypto::SecretBytes plaintext,
+        base::Annotate(crypto::age::DecryptToSecret(keys.identities, *ciphertext),
+                       absl::StrCat("decrypting the adapter with ", f.as, ".identity")));
+    Unpacked u(f.out);
+    TRIAD_RETURN_IF_ERROR(MakeOutDir(u));
+    TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                           base::Annotate(UnpackTar(plaintext.view(), u), "unpacking the adapter"));
+    u.Done();
+    std::cout << "wrote " << f.out << ": " << absl::StrJoin(names, ", ") << "\n";
+    if (!f.keep_ciphertext.empty())
+      std::cout << "kept the encrypted adapter in " << f.keep_ciphertext << "\n";
+    return absl::OkStatus();
+  }();
+  kept = st.ok();
+  cleanup();
+  return st;
+}
+
+}  // namespace
+
+void AddJobCommands(CLI::App& app, Context& ctx) {
+  CLI::App* group = app.add_subcommand("job", "Submit jobs, watch them, fetch their outputs");
+  group->require_subcommand(1);
+
+  auto s = std::make_shared<SubmitFlags>();
+  CLI::App* submit =
+      group->add_subcommand("submit", "Submit a job under an active contract (prints its id)");
+  AddClientFlags(submit, s->client);
+  submit->add_option("--contract", s->contract, "The contract's id")->required();
+  submit->add_option("--as", s->as, "Your keys (the model owner or data owner): DIR/NAME")
+      ->required();
+  submit->add_flag("--json", s->json, "Print the job's status as JSON");
+  submit->callback([s, &ctx] {
+    absl::Status st = Submit(*s);
+    ctx.exit_code = st.ok() ? kExitOk : Fail(st);
+  });
+
+  auto t = std::make_shared<StatusFlags>();
+  CLI::App* status = group->add_subcommand(
+      "status",
+      "Show a job's state and progress; --watch follows it to the end (exit 1 if it fails)");
+  AddClientFlags(status, t->client);
+  status->add_option("JOB", t->job, "The job's id")->required();
+  status->add_option(
+      "--as", t->as,
+      "Your keys, to see the loss as a metrics recipient (when the contract allows)");
+  status->add_flag("--watch", t->watch, "Follow the job until it is done or failed");
+  status->add_flag("--json", t->json, "One JSON object per status");
+  status->callback([t, &ctx] { ctx.exit_code = Status(*t); });
+
+  auto f = std::make_shared<FetchFlags>();
+  CLI::App* fetch =
+      group->add_subcommand("fetch", "Download a job's encrypted adapter, decrypt and unpack it");
+  AddClientFlags(fetch, f->client);
+  fetch->add_option("JOB", f->job, "The job's id")->required();
+  fetch->add_option("--as", f->as, "Your keys (an adapter recipient): DIR/NAME")->required();
+  fetch->add_option("--out", f->out, "The directory to create for the adapter (PEFT layout)")
+      ->required();
+  fetch->add_option("--keep-ciphertext", f->keep_ciphertext,
+                    "Also keep the encrypted adapter in this new file (it opens with `age -d -i`)");
+  fetch->callback([f, &ctx] {
+    absl::Status st = Fetch(*f);
+    ctx.exit_code = st.ok() ? kExitOk : Fail(st);
+  });
+}
+
+}  // namespace triad::cli

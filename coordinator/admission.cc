@@ -1,0 +1,607 @@
+// The worker's side of the coordinator: polling, admission and key release, inputs, progress and
+// failure.
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "attestation/binding.h"
+#include "attestation/evidence_verifier.h"
+#include "base/clock.h"
+#include "base/encoding.h"
+#include "base/json.h"
+#include "base/status.h"
+#include "contracts/policy.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/internal/common.h"
+#include "coordinator/request.h"
+#include "crypto/age.h"
+#include "crypto/hash.h"
+
+namespace triad::coordinator {
+
+using internal::AddLog;
+using internal::BodyNumber;
+using internal::BodyString;
+using internal::BodyUint;
+using internal::CheckBodyKeys;
+using internal::ToStored;
+using storage::JobState;
+using storage::JobTransition;
+
+namespace {
+
+// Bounds on the parts of the evidence (the stored document, base64, must fit
+// storage::kMaxEvidenceBytes).
+constexpr size_t kMaxEvidencePartBytes = 1 << 20;
+
+bool IsOneOf(JobState s, std::initializer_list<JobState> states) {
+  return std::find(states.begin(), states.end(), s) != states.end();
+}
+
+// Moves an admitted job to running (logged), when it is still admitted.
+absl::Status StartRunning(storage::WriteTxn& txn, const storage::Job& job, absl::Time now) {
+  if (job.state != JobState::kAdmitted) return absl::OkStatus();
+  TRIAD_RETURN_IF_ERROR(txn.TransitionJob(job.id, JobTransition::To(JobState::kRunning)
+                                                      .From(JobState::kAdmitted)
+                                                      .ByWorker(job.worker_id))
+                            .status());
+  return AddLog(txn, job.id, "job.running", now,
+                {{"job_id", job.id}, {"attempt", job.attempt}, {"worker_id", job.worker_id}});
+}
+
+absl::Status CheckReason(absl::string_view reason) {
+  bool ok = !reason.empty() && reason.size() <= 1024;
+  for (char c : reason) ok = ok && (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
+  if (!ok)
+    return absl::InvalidArgumentError(
+        "request body: reason must be 1 to 1024 bytes without control characters");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+namespace internal {
+
+absl::StatusOr<crypto::age::Header> ReadArtifactHeader(storage::BlobStore& blobs,
+                                                       const std::string& artifact_id) {
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> reader, blobs.Open(artifact_id));
+  std::string prefix;
+  while (prefix.size() < crypto::age::kMaxHeaderSize) {
+    TRIAD_ASSIGN_OR_RETURN(absl::string_view chunk, reader->Next());
+    if (chunk.empty()) break;
+    prefix.append(chunk.data(), chunk.size());
+  }
+  return base::Annotate(crypto::age::Header::Parse(prefix), absl::StrCat("artifact ", artifact_id));
+}
+
+}  // namespace internal
+
+absl::StatusOr<Coordinator::EphemeralRequest> Coordinator::VerifyEphemeralRequest(
+    absl::string_view envelope_json, absl::string_view action) {
+  // The signer is the key the job's current attempt attested with: find the job first.
+  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env,
+                         crypto::DsseEnvelope::FromJson(envelope_json, kMaxRequestSize));
+  TRIAD_ASSIGN_OR_RETURN(Request unverified, ParseRequestPayload(env.payload));
+  TRIAD_ASSIGN_OR_RETURN(std::string job_id, BodyString(unverified.body, "job_id"));
+  TRIAD_ASSIGN_OR_RETURN(storage::Job job, store_.GetJob(job_id));
+  absl::StatusOr<storage::JobKeys> keys = store_.GetJobKeys(job_id, job.attempt);
+  if (absl::IsNotFound(keys.status())) {
+    return absl::PermissionDeniedError(absl::StrCat("job ", job_id, " has no attested worker"));
+  }
+  TRIAD_RETURN_IF_ERROR(keys.status());
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey eph,
+                         crypto::Ed25519PublicKey::FromRaw(keys->ed25519_public_key));
+  KeyLookup lookup = [&](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
+    if (keyid == eph.KeyId()) return eph;
+    return absl::PermissionDeniedError(
+        absl::StrCat("request is not signed by the attested ephemeral key of job ", job_id));
+  };
+  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v,
+                         VerifyRequest(envelope_json, action, clock_.Now(), lookup));
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(job.contract_id));
+  return EphemeralRequest{std::move(v), std::move(job), *std::move(keys), std::move(c)};
+}
+
+// ---- Poll ----
+
+absl::StatusOr<std::optional<Assignment>> Coordinator::Poll(
+    absl::string_view envelope_json, const std::function<bool()>& cancelled) {
+  TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(envelope_json, "poll"));
+  if (req.card.role != contracts::Role::kComputeProvider) {
+    return absl::PermissionDeniedError(absl::StrCat("party ", req.party.name, " is a ",
+                                                    contracts::RoleName(req.card.role),
+                                                    "; only a compute provider polls for jobs"));
+  }
+  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"worker_id", "tee"}));
+  TRIAD_ASSIGN_OR_RETURN(std::string worker_id, BodyString(req.body(), "worker_id"));
+  TRIAD_ASSIGN_OR_RETURN(std::string tee, BodyString(req.body(), "tee"));
+  TRIAD_RETURN_IF_ERROR(
+      base::Annotate(contracts::ValidateName(worker_id), "request body: worker_id"));
+  if (tee != contracts::kTeeSevSnp && tee != contracts::kTeeTdx && tee != contracts::kTeeSim) {
+    return absl::InvalidArgumentError(absl::StrCat("request body: tee \"", absl::CHexEscape(tee),
+                                                   "\" is not sev-snp, tdx or sim"));
+  }
+  TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
+  // The wait is in real time, whatever clock decides validity.
+  auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.poll_wait);
+  for (;;) {
+    uint64_t seen = ChangeCount();
+    auto left = deadline - std::chrono::steady_clock::now();
+    bool last = left <= std::chrono::nanoseconds(0) || (cancelled && cancelled());
+    TRIAD_ASSIGN_OR_RETURN(std::optional<Assignment> a, TryAssign(req, worker_id, tee, last));
+    if (a || last) return a;
+    WaitForChange(seen, std::min(absl::FromChrono(left), absl::Seconds(1)));
+  }
+}
+
+absl::StatusOr<std::optional<Assignment>> Coordinator::TryAssign(const PartyRequest& req,
+                                                                 const std::string& worker_id,
+                                                                 const std::string& tee,
+                                                                 bool last_try) {
+  absl::Time now = clock_.Now();
+  TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
+  TRIAD_RETURN_IF_ERROR(txn.UpsertWorker({worker_id, req.party.name, tee, {}, {}}).status());
+  bool changed = false;
+  // A worker runs one job at a time: one that asks for work has let go of any job it still holds
+  // (it restarted, or gave up without a word). Queue those again now rather than at lease expiry.
+  for (JobState s : {JobState::kAssigned, JobState::kAttesting, JobState::kAdmitted,
+                     JobState::kRunning, JobState::kSealing}) {
+    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> held, txn.ListJobs(s));
+    for (const storage::Job& job : held) {
+      if (job.worker_id != worker_id) continue;
+      TRIAD_RETURN_IF_ERROR(
+          txn.TransitionJob(job.id,
+                            JobTransition::To(JobState::kQueued).From(s).ByWorker(worker_id))
+              .status());
+      TRIAD_RETURN_IF_ERROR(
+          AddLog(txn, job.id, "job.requeued", now,
+                 {{"job_id", job.id},
+                  {"attempt", job.attempt},
+                  {"worker_id", worker_id},
+                  {"reason",
+                   absl::StrCat("worker ", worker_id, " asked for new work while it held the job (",
+                                storage::JobStateName(s), ")")}}));
+      changed = true;
+    }
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> queued, txn.ListJobs(JobState::kQueued));
+  for (const storage::Job& job : queued) {
+    absl::StatusOr<std::shared_ptr<const CachedContract>> c = LoadContract(job.contract_id);
+    if (!c.ok()) continue;
+    const contracts::Contract& contract = (*c)->contract;
+    if (contract.compute_provider.fingerprint() != req.card.fingerprint()) continue;
+    std::vector<std::string> inactive = (*c)->InactiveReasons(now);
+    if (!inactive.empty()) {
+      std::string reason = absl::StrCat("contract ", job.contract_id,
+                                        " is not active: ", absl::StrJoin(inactive, "; "));
+      TRIAD_RETURN_IF_ERROR(
+          txn.TransitionJob(job.id, JobTransition::Fail(reason).From(JobState::kQueued)).status());
+      TRIAD_RETURN_IF_ERROR(
+          AddLog(txn, job.id, "job.failed", now,
+                 {{"job_id", job.id}, {"attempt", job.attempt}, {"reason", reason}}));
+      changed = true;
+      continue;
+    }
+    if (!contract.worker_policy.Accepts(tee)) continue;
+    // A worker that was refused this job, or gave it back, is not offered it again for a while
+    // (another worker may take it meanwhile).
+    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Event> events, txn.ListEvents(0, job.id, 10000));
+    bool cooling = false;
+    for (const storage::Event& e : events) {
+      if (e.kind != "job.requeued" || now - e.time >= options_.reject_cooloff) continue;
+      absl::StatusOr<nlohmann::json> d = base::ParseJsonStrict(e.detail_json);
+      cooling = cooling ||
+                (d.ok() && d->value("worker_id", "") == worker_id && d->value("cooloff", false));
+    }
+    if (cooling) continue;
+
+    TRIAD_ASSIGN_OR_RETURN(
+        storage::Job assigned,
+        txn.TransitionJob(job.id, JobTransition::Assign(worker_id).From(JobState::kQueued)));
+    TRIAD_ASSIGN_OR_RETURN(storage::Nonce nonce,
+                           txn.IssueNonce(job.id, worker_id, options_.nonce_ttl));
+    TRIAD_RETURN_IF_ERROR(AddLog(txn, job.id, "job.assigned", now,
+                                 {{"job_id", job.id},
+                                  {"attempt", assigned.attempt},
+                                  {"worker_id", worker_id},
+                                  {"provider", req.party.name},
+                                  {"tee", tee},
+                                  {"nonce_expires", base::FormatRfc3339(nonce.expires_at)}}));
+    TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/true)));
+    Assignment out;
+    out.job_id = job.id;
+    out.contract_envelope_json = (*c)->stored.envelope_json;
+    out.nonce = nonce.value;
+    out.nonce_expires = nonce.expires_at;
+    for (const std::string& id : {contract.base_model.id, contract.dataset.id}) {
+      TRIAD_ASSIGN_OR_RETURN(storage::Artifact a, txn.GetArtifact(id));
+      out.inputs.push_back(ArtifactInfo{a.id, std::string(storage::ArtifactKindName(a.kind)),
+                                        a.name, a.owner, a.size});
+    }
+    TRIAD_RETURN_IF_ERROR(txn.Commit().status());
+    NotifyChange();
+    return std::optional<Assignment>(std::move(out));
+  }
+  if (last_try) TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/false)));
+  TRIAD_RETURN_IF_ERROR(txn.Commit().status());
+  if (changed) NotifyChange();
+  return std::optional<Assignment>();
+}
+
+// ---- Attest ----
+
+absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
+  TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(in.request_envelope_json, "attest"));
+  if (req.card.role != contracts::Role::kComputeProvider) {
+    return absl::PermissionDeniedError(absl::StrCat("party ", req.party.name, " is a ",
+                                                    contracts::RoleName(req.card.role),
+                                                    ", not a compute provider"));
+  }
+  const nlohmann::json& body = req.body();
+  TRIAD_RETURN_IF_ERROR(
+      CheckBodyKeys(body, {"job_id", "worker_id", "nonce", "ed25519_public_key", "age_recipient"}));
+  TRIAD_ASSIGN_OR_RETURN(std::string job_id, BodyString(body, "job_id"));
+  TRIAD_ASSIGN_OR_RETURN(std::string worker_id, BodyString(body, "worker_id"));
+  TRIAD_ASSIGN_OR_RETURN(std::string nonce_hex, BodyString(body, "nonce"));
+  TRIAD_ASSIGN_OR_RETURN(std::string key_b64, BodyString(body, "ed25519_public_key"));
+  TRIAD_ASSIGN_OR_RETURN(std::string recipient_text, BodyString(body, "age_recipient"));
+  absl::StatusOr<std::string> nonce = base::HexDecode(nonce_hex);
+  if (!nonce.ok() || nonce->size() != attestation::kBindingNonceSize) {
+    return absl::InvalidArgumentError("request body: nonce is not 64 hex digits");
+  }
+  absl::StatusOr<std::string> key_raw = base::Base64Decode(key_b64);
+  if (!key_raw.ok())
+    return absl::InvalidArgumentError("request body: ed25519_public_key is not base64");
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey eph_key,
+                         base::Annotate(crypto::Ed25519PublicKey::FromRaw(*key_raw),
+                                        "request body: ed25519_public_key"));
+  TRIAD_ASSIGN_OR_RETURN(crypto::age::X25519Recipient eph_recipient,
+                         base::Annotate(crypto::age::X25519Recipient::Parse(recipient_text),
+                                        "request body: age_recipient"));
+  TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
+
+  // The worker and the job belong to this provider.
+  absl::StatusOr<storage::Worker> worker = store_.GetWorker(worker_id);
+  if (!worker.ok())
+    return absl::PermissionDeniedError(
+        absl::StrCat("worker ", worker_id, " is not registered; poll first"));
+  if (worker->provider != req.party.name) {
+    return absl::PermissionDeniedError(absl::StrCat("worker ", worker_id, " belongs to provider ",
+                                                    worker->provider, ", not ", req.party.name));
+  }
+  TRIAD_ASSIGN_OR_RETURN(storage::Job job, store_.GetJob(job_id));
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(job.contract_id));
+  const contracts::Contract& contract = c->contract;
+  if (contract.compute_provider.fingerprint() != req.card.fingerprint()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "party ", req.party.name, " is not the compute provider of contract ", job.contract_id));
+  }
+
+  // Proof of possession: the same request payload, signed by the ephemeral key it names.
+  absl::StatusOr<crypto::DsseEnvelope> eph_env =
+      crypto::DsseEnvelope::FromJson(in.ephemeral_signature_envelope_json, kMaxRequestSize);
+  if (!eph_env.ok() || eph_env->payload_type != kRequestPayloadType ||
+      eph_env->payload != req.verified.envelope.payload) {
+    return absl::PermissionDeniedError(
+        "the ephemeral signature envelope does not carry the same request");
+  }
+  if (eph_env->signatures.size() != 1 ||
+      !crypto::DsseVerifySignature(*eph_env, eph_env->signatures[0], eph_key).ok()) {
+    return absl::PermissionDeniedError(
+        "the request is not signed by the ephemeral key it names (proof of possession failed)");
+  }
+
+  // The evidence, checked outside the transaction (it is pure and may take milliseconds).
+  const attestation::Evidence& ev = in.evidence;
+  if (ev.report.size() > kMaxEvidencePartBytes || ev.certs.size() > kMaxEvidencePartBytes ||
+      ev.collateral.size() > kMaxEvidencePartBytes || ev.tee.size() > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("evidence: report, certs and collateral are limited to ",
+                     kMaxEvidencePartBytes, " bytes each"));
+  }
+  AttestResult result;
+  std::string evidence_doc = EvidenceDocument(ev);
+  result.evidence_digest = crypto::Sha256Id(evidence_doc);
+  result.claims_json = "{}";
+  absl::Time now = clock_.Now();
+  attestation::Verdict verdict = attestation::VerifyEvidence(ev, anchors_, now);
+  nlohmann::ordered_json claims_value = nlohmann::ordered_json::object();
+  if (!verdict.valid) {
+    for (const std::string& r : verdict.reasons)
+      result.reasons.push_back(absl::StrCat("evidence: ", r));
+  } else {
+    claims_value = verdict.claims.ToJson();
+    result.claims_json =
+        claims_value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    result.simulated = verdict.claims.simulated();
+    absl::Status bound =
+        attestation::CheckBinding(verdict.claims, {*nonce, job_id, eph_key, eph_recipient});
+    if (!bound.ok()) result.reasons.push_back(std::string(bound.message()));
+    contracts::PolicyDecision decision =
+        contracts::Evaluate(contract.worker_policy, verdict.claims);
+    for (const std::string& r : decision.reasons) result.reasons.push_back(r);
+  }
+  result.admitted = result.reasons.empty();
+
+  // Re-wrap before the transaction (the file keys live in SecretBytes inside RewrapHeader only);
+  // the headers leave only after the decision and the releases are durable.
+  if (result.admitted) {
+    for (const std::string& id : {contract.base_model.id, contract.dataset.id}) {
+      TRIAD_ASSIGN_OR_RETURN(crypto::age::Header header, internal::ReadArtifactHeader(blobs_, id));
+      absl::StatusOr<crypto::age::Header> rewrapped = crypto::age::RewrapHeader(
+          header, absl::MakeConstSpan(&key_broker_, 1), absl::MakeConstSpan(&eph_recipient, 1));
+      if (!rewrapped.ok()) {
+        return absl::InternalError(absl::StrCat("re-wrapping the key of artifact ", id, ": ",
+                                                rewrapped.status().message()));
+      }
+      result.headers.push_back({id, rewrapped->encoded()});
+    }
+  }
+
+  TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
+  TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/true)));
+  absl::Status consumed = txn.ConsumeNonce(*nonce, job_id, worker_id);
+  // An expired nonce is a state, not a slow call: clients must not retry it as they retry a
+  // deadline.
+  if (absl::IsDeadlineExceeded(consumed)) return absl::FailedPreconditionError(consumed.message());
+  TRIAD_RETURN_IF_ERROR(consumed);
+  TRIAD_ASSIGN_OR_RETURN(
+      storage::Job attesting,
+      txn.TransitionJob(
+          job_id,
+          JobTransition::To(JobState::kAttesting).From(JobState::kAssigned).ByWorker(worker_id)));
+  TRIAD_RETURN_IF_ERROR(
+      txn.RecordJobKeys({job_id, 0, worker_id, eph_recipient.ToString(), eph_key.raw(), {}})
+          .status());
+  storage::Admission admission;
+  admission.job_id = job_id;
+  admission.worker_id = worker_id;
+  admission.evidence = evidence_doc;
+  admission.evidence_digest = result.evidence_digest;
+  admission.claims_json = result.claims_json;
+  admission.admitted = result.admitted;
+  admission.reasons_json =
+      nlohmann::json(result.reasons).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  admission.simulated = result.simulated;
+  TRIAD_RETURN_IF_ERROR(txn.RecordAdmission(admission).status());
+  TRIAD_RETURN_IF_ERROR(AddLog(txn, job_id, "job.admission", now,
+                               {{"job_id", job_id},
+                                {"attempt", attesting.attempt},
+                                {"worker_id", worker_id},
+                                {"tee", ev.tee},
+                                {"evidence_digest", result.evidence_digest},
+                                {"claims", claims_value},
+                                {"decision", result.admitted ? "admit" : "reject"},
+                                {"reasons", result.reasons},
+                                {"simulated", result.simulated},
+                                {"ed25519_public_key", base::Base64Encode(eph_key.raw())},
+                                {"age_recipient", eph_recipient.ToString()}}));
+  if (result.admitted) {
+    TRIAD_RETURN_IF_ERROR(
+        txn.TransitionJob(job_id, JobTransition::To(JobState::kAdmitted)).status());
+    for (const RewrappedHeader& h : result.headers) {
+      TRIAD_RETURN_IF_ERROR(
+          txn.RecordKeyRelease(job_id, h.artifact_id, eph_recipient.ToString()).status());
+      TRIAD_RETURN_IF_ERROR(AddLog(txn, job_id, "key.released", now,
+                                   {{"job_id", job_id},
+                                    {"attempt", attesting.attempt},
+                                    {"artifact_id", h.artifact_id},
+                                    {"recipient", eph_recipient.ToString()}}));
+    }
+  } else {
+    TRIAD_RETURN_IF_ERROR(txn.TransitionJob(job_id, JobTransition::To(JobState::kQueued)).status());
+    TRIAD_RETURN_IF_ERROR(
+        AddLog(txn, job_id, "job.requeued", now,
+               {{"job_id", job_id},
+                {"attempt", attesting.attempt},
+                {"worker_id", worker_id},
+                {"reason", absl::StrCat("admission of worker ", worker_id,
+                                        " refused: ", absl::StrJoin(result.reasons, "; "))},
+                {"cooloff", true}}));
+  }
+  TRIAD_RETURN_IF_ERROR(txn.Commit().status());
+  NotifyChange();
+  return result;
+}
+
+// ---- Inputs, progress, failure ----
+
+absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenInput(
+    absl::string_view envelope_json) {
+  TRIAD_ASSIGN_OR_RETURN(EphemeralRequest req,
+                         VerifyEphemeralRequest(envelope_json, "download-input"));
+  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"job_id", "artifact_id"}));
+  TRIAD_ASSIGN_OR_RETURN(std::string artifact_id, BodyString(req.body(), "artifact_id"));
+  TRIAD_RETURN_IF_ERROR(CheckUnused(req.verified.request.request_id));
+  const storage::Job& job = req.job;
+  if (!IsOneOf(job.state, {JobState::kAdmitted, JobState::kRunning, JobState::kSealing})) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", job.id, " is ", storage::JobStateName(job.state),
+                     "; inputs are served only to its admitted worker"));
+  }
+  const contracts::Contract& contract = req.contract->contract;
+  if (artifact_id != contract.base_model.id && artifact_id != contract.dataset.id) {
+    return absl::PermissionDeniedError(absl::StrCat("artifact ",
+                                                    absl::CHexEscape(artifact_id.substr(0, 80)),
+                                                    " is not an input of job ", job.id));
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::vector<storage::KeyRelease> releases, store_.ListKeyReleases(job.id));
+  bool released = false;
+  for (const storage::KeyRelease& r : releases) {
+    released = released || (r.artifact_id == artifact_id && r.recipient == req.keys.age_recipient);
+  }
+  if (!released) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the key of artifact ", artifact_id, " was not released to this worker"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
+  TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/false)));
+  TRIAD_ASSIGN_OR_RETURN(storage::Job current, txn.GetJob(job.id));
+  TRIAD_RETURN_IF_ERROR(StartRunning(txn, current, clock_.Now()));
+  TRIAD_RETURN_IF_ERROR(txn.TouchWorker(job.worker_id));
+  TRIAD_RETURN_IF_ERROR(txn.Commit().status());
+  NotifyChange();
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobReader> reader, blobs_.Open(artifact_id));
+  // While the stream runs (a large model takes a while), the job's lease holds.
+  class Tracked : public storage::BlobReader {
+   public:
+    Tracked(std::unique_ptr<storage::BlobReader> r, std::unique_ptr<Transfer> t)
+        : r_(std::move(r)), t_(std::move(t)) {}
+    uint64_t size() const override { return r_->size(); }
+    absl::StatusOr<absl::string_view> Next() override { return r_->Next(); }
+
+   private:
+    std::unique_ptr<storage::BlobReader> r_;
+    std::unique_ptr<Transfer> t_;
+  };
+  return std::unique_ptr<storage::BlobReader>(
+      new Tracked(std::move(reader), StartTransfer(job.id)));
+}
+
+absl::Status Coordinator::ReportProgress(absl::string_view envelope_json) {
+  TRIAD_ASSIGN_OR_RETURN(EphemeralRequest req,
+                         VerifyEphemeralRequest(envelope_json, "report-progress"));
+  const nlohmann::json& body = req.body();
+  TRIAD_RETURN_IF_ERROR(
+      CheckBodyKeys(body, {"job_id", "step", "total_steps", "tokens_per_second", "loss"}));
+  storage::JobProgress p;
+  TRIAD_ASSIGN_OR_RETURN(uint64_t step, BodyUint(body, "step"));
+  TRIAD_ASSIGN_OR_RETURN(uint64_t total, BodyUint(body, "total_steps"));
+  TRIAD_ASSIGN_OR_RETURN(p.tokens_per_second, BodyNumber(body, "tokens_per_second"));
+  if (total == 0 || total > (uint64_t{1} << 40) || step > total) {
+    return absl::InvalidArgumentError(absl::StrCat("request body: step ", step, " of total_steps ",
+                                                   total, " is not a step of a run"));
+  }
+  if (p.tokens_per_second < 0)
+    return absl::InvalidArgumentError("request body: tokens_per_second is negative");
+  const contracts::Contract& contract = req.contract->contract;
+  if (body.contains("loss")) {
+    if (!contract.outputs.per_step_loss) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "contract ", contract.id,
+          " does not let per-step loss leave the TEE (outputs.per_step_loss is false)"));
+    }
+    TRIAD_ASSIGN_OR_RETURN(double loss, BodyNumber(body, "loss"));
+    p.loss = loss;
+  }
+  p.step = static_cast<int64_t>(step);
+  p.total_steps = static_cast<int64_t>(total);
+  TRIAD_RETURN_IF_ERROR(CheckUnused(req.verified.request.request_id));
+
+  absl::Time now = clock_.Now();
+  TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
+  TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/false)));
+  TRIAD_ASSIGN_OR_RETURN(storage::Job job, txn.GetJob(req.job.id));
+  if (job.attempt != req.keys.attempt ||
+      !IsOneOf(job.state, {JobState::kAdmitted, JobState::kRunning})) {
+    return absl::FailedPreconditionError(absl::StrCat("job ", job.id, " is ",
+                                                      storage::JobStateName(job.state),
+                                                      "; progress is reported only while it runs"));
+  }
+  TRIAD_RETURN_IF_ERROR(StartRunning(txn, job, now));
+  // Milestones (25, 50, 75, 100 %) go to the log; every report updates the job.
+  auto percent = [](int64_t s, int64_t t) -> int64_t {
+    return t <= 0 ? 0
+                  : static_cast<int64_t>(static_cast<unsigned __int128>(s) * 100 /
+                                         static_cast<uint64_t>(t));
+  };
+  int64_t before = job.progress.total_steps == p.total_steps
+                       ? percent(job.progress.step, job.progress.total_steps)
+                       : 0;
+  int64_t after = percent(p.step, p.total_steps);
+  for (int64_t m : {25, 50, 75, 100}) {
+    if (before < m && after >= m) {
+      TRIAD_RETURN_IF_ERROR(AddLog(txn, job.id, "job.progress", now,
+                                   {{"job_id", job.id},
+                                    {"attempt", job.attempt},
+                                    {"milestone", m},
+                                    {"step", p.step},
+                                    {"total_steps", p.total_steps}}));
+    }
+  }
+  TRIAD_RETURN_IF_ERROR(txn.UpdateJobProgress(job.id, p).status());
+  TRIAD_RETURN_IF_ERROR(txn.TouchWorker(job.worker_id));
+  TRIAD_RETURN_IF_ERROR(txn.Commit().status());
+  NotifyChange();
+  return absl::OkStatus();
+}
+
+absl::Status Coordinator::ReportFailure(absl::string_view envelope_json) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env,
+                         crypto::DsseEnvelope::FromJson(envelope_json, kMaxRequestSize));
+  TRIAD_ASSIGN_OR_RETURN(Request unverified, ParseRequestPayload(env.payload));
+  TRIAD_ASSIGN_OR_RETURN(std::string job_id, BodyString(unverified.body, "job_id"));
+  TRIAD_ASSIGN_OR_RETURN(storage::Job job, store_.GetJob(job_id));
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(job.contract_id));
+  absl::StatusOr<storage::JobKeys> keys = store_.GetJobKeys(job_id, job.attempt);
+  std::optional<crypto::Ed25519PublicKey> eph;
+  if (keys.ok()) {
+    TRIAD_ASSIGN_OR_RETURN(eph, crypto::Ed25519PublicKey::FromRaw(keys->ed25519_public_key));
+  }
+  bool by_ephemeral = false;
+  KeyLookup lookup = [&](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
+    if (eph && keyid == eph->KeyId()) {
+      by_ephemeral = true;
+      return *eph;
+    }
+    if (keyid == c->contract.compute_provider.fingerprint())
+      return c->contract.compute_provider.signing_key;
+    return absl::PermissionDeniedError(
+        absl::StrCat("request is not signed by job ", job_id,
+                     "'s attested ephemeral key or by its compute provider"));
+  };
+  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v,
+                         VerifyRequest(envelope_json, "report-failure", clock_.Now(), lookup));
+  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(v.request.body, {"job_id", "reason"}));
+  TRIAD_ASSIGN_OR_RETURN(std::string reason, BodyString(v.request.body, "reason"));
+  TRIAD_RETURN_IF_ERROR(CheckReason(reason));
+  TRIAD_RETURN_IF_ERROR(CheckUnused(v.request.request_id));
+
+  absl::Time now = clock_.Now();
+  TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
+  TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(v, /*keep=*/true)));
+  TRIAD_ASSIGN_OR_RETURN(storage::Job current, txn.GetJob(job_id));
+  if (by_ephemeral) {
+    // After admission the attested worker speaks for the job: it fails.
+    if (current.attempt != keys->attempt ||
+        !IsOneOf(current.state, {JobState::kAdmitted, JobState::kRunning, JobState::kSealing})) {
+      return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " is ",
+                                                        storage::JobStateName(current.state),
+                                                        "; its worker can no longer fail it"));
+    }
+    TRIAD_RETURN_IF_ERROR(
+        txn.TransitionJob(job_id, JobTransition::Fail(reason).From(current.state)).status());
+    TRIAD_RETURN_IF_ERROR(AddLog(txn, job_id, "job.failed", now,
+                                 {{"job_id", job_id},
+                                  {"attempt", current.attempt},
+                                  {"worker_id", current.worker_id},
+                                  {"reason", reason}}));
+  } else {
+    // Before admission the provider may hand the job back (its worker cannot attest, or refuses the
+    // contract): it is queued for another worker.
+    if (!IsOneOf(current.state, {JobState::kAssigned, JobState::kAttesting})) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", job_id, " is ", storage::JobStateName(current.state),
+                       "; its compute provider reports failure only before admission, the admitted "
+                       "worker after it"));
+    }
+    TRIAD_RETURN_IF_ERROR(
+        txn.TransitionJob(job_id, JobTransition::To(JobState::kQueued).From(current.state))
+            .status());
+    TRIAD_RETURN_IF_ERROR(AddLog(
+        txn, job_id, "job.requeued", now,
+        {{"job_id", job_id},
+         {"attempt", current.attempt},
+         {"worker_id", current.worker_id},
+         {"reason", absl::StrCat("worker ", current.worker_id, " gave the job back: ", reason)},
+         {"cooloff", true}}));
+  }
+  TRIAD_RETURN_IF_ERROR(txn.Commit().status());
+  NotifyChange();
+  return absl::OkStatus();
+}
+
+}  // namespace triad::coordinator

@@ -1,0 +1,45 @@
+// The audit bundle (issue 7): one self-contained JSON file an auditor verifies offline, made by
+// Coordinator::ExportBundle (Audit.ExportBundle, `triad audit export`).
+//
+//   {"type": "triad.audit-bundle/v1",
+//    "job_id": "j-…", "exported_at": RFC 3339, "log_origin": "<checkpoint origin>",
+//    "contract": {"id", "digest": "sha256:… of the payload", "envelope": <DSSE envelope object>},
+//    "job": {"state", "attempt", "output_id" (done only), "failure_reason" (failed only),
+//            "submission": <the submit-job request's DSSE envelope object>},
+//    "job_record": {"worker": <DSSE envelope object>, "coordinator": <DSSE envelope object>}
+//                  or null until the job is done (job_record.h: the same in-toto Statement,
+//                  signed by the attested ephemeral key and by the coordinator),
+//    "admissions": [{"attempt", "worker_id", "decided_at", "admitted", "reasons": [...],
+//                    "simulated", "evidence_digest",
+//                    "evidence_document": "<the exact evidence document text>",
+//                    "claims": {…} (as the coordinator derived them; {} when invalid)}, …],
+//    "key_releases": [{"artifact_id", "recipient", "released_at"}, …],
+//    "log": {"checkpoint": "<C2SP signed note>", "tree_size": N,
+//            "entries": [{"index", "entry": "<the exact entry text>",
+//                         "inclusion_proof": ["<base64 hash>", …]}, …]}}
+//
+// The evidence document is EvidenceDocument() (coordinator.h): {"tee", "report", "certs",
+// "collateral"} with base64 values; evidence_digest is "sha256:" + hex SHA-256 of its exact text,
+// so an auditor hashes the string as it stands and decodes the parts to re-verify them (the
+// certificates and collateral used at admission are in it; the vendor roots come from the
+// auditor's own pinned copy, never from the bundle). Entries are the log entries, byte for byte,
+// as hashed into the tree (leaf hash SHA-256(0x00 ‖ entry)); each inclusion proof leads from that
+// leaf at "index" to the root of the checkpoint's tree of "tree_size" entries (RFC 6962). The
+// checkpoint is signed with the coordinator card's key under its log_origin.
+//
+// Entries included: every entry about the job (job.submitted, job.assigned, job.admission,
+// key.released, job.running, job.progress, job.requeued, job.output, job.done, job.failed), the
+// contract's contract.signature (one per signer) and contract.activated, the inputs'
+// artifact.registered, and the three parties' party.registered; in log order. Each entry is
+// compact JSON {"type": "triad.log/v1", "kind", "time", …} (coordinator/README.md lists the fields
+// of each kind).
+#ifndef TRIAD_COORDINATOR_BUNDLE_H_
+#define TRIAD_COORDINATOR_BUNDLE_H_
+
+namespace triad::coordinator {
+
+inline constexpr char kAuditBundleType[] = "triad.audit-bundle/v1";
+
+}  // namespace triad::coordinator
+
+#endif  // TRIAD_COORDINATOR_BUNDLE_H_

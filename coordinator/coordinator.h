@@ -1,0 +1,257 @@
+// The coordinator's logic: registry, contracts, jobs, worker admission and key brokering, delivery,
+// leases and audit export, as a plain class over the store, the blob store and the clock. The gRPC
+// services (service.h) are thin adapters over it; tests drive it directly or through them.
+//
+// Every method that changes state verifies its request first (coordinator/request.h: signature by
+// the key the action requires, freshness, request id never seen), then makes the change and its
+// transparency log entries in one storage::WriteTxn that commits before the method returns. A
+// failed check changes nothing and returns a Status whose message names the check (the exact
+// messages are in coordinator/README.md and the tests). Codes: kPermissionDenied (wrong or unknown
+// signer, not allowed for this party), kInvalidArgument (malformed request or upload),
+// kFailedPrecondition (wrong state: inactive contract, job not in the right state, artifact not
+// encrypted to the key broker), kNotFound, kAlreadyExists (replayed request id, existing record),
+// kDeadlineExceeded (stale request, expired nonce).
+//
+// The coordinator holds ciphertext, age headers and its key-broker identity. It unwraps a file key
+// only in memory (SecretBytes, inside crypto::age::RewrapHeader) to re-wrap it to an admitted
+// worker's ephemeral recipient. No plaintext and no key ever reaches its disk, logs or answers.
+//
+// Thread-safe: every method may be called concurrently (the store serializes writers).
+#ifndef TRIAD_COORDINATOR_COORDINATOR_H_
+#define TRIAD_COORDINATOR_COORDINATOR_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "attestation/verifier.h"
+#include "base/clock.h"
+#include "contracts/contract.h"
+#include "crypto/age_keys.h"
+#include "crypto/ed25519.h"
+#include "storage/blob_store.h"
+#include "storage/store.h"
+
+namespace triad::coordinator {
+
+struct CoordinatorOptions {
+  absl::Duration nonce_ttl = absl::Minutes(2);  // how long a worker has to attest
+  absl::Duration lease = absl::Minutes(10);     // silence after which an admitted job is requeued
+  absl::Duration poll_wait = absl::Seconds(5);  // how long Poll waits for a job
+  // A worker whose admission was refused for a job is not offered that job again for this long.
+  absl::Duration reject_cooloff = absl::Minutes(1);
+  uint64_t max_artifact_bytes = uint64_t{1} << 40;
+  uint64_t max_output_bytes = uint64_t{64} << 30;
+};
+
+struct RegisterPartyResult {
+  std::string name;
+  std::string fingerprint;
+  bool already_registered = false;
+};
+
+struct ArtifactInfo {
+  std::string id;
+  std::string kind;
+  std::string name;
+  std::string owner;
+  uint64_t size = 0;
+};
+
+// Receives one upload (an artifact, or a job's output). Not thread-safe. Destroying it without a
+// successful Finish stores nothing.
+class Upload {
+ public:
+  virtual ~Upload() = default;
+  virtual absl::Status Write(absl::string_view chunk) = 0;
+  // Checks and commits; returns what was registered.
+  virtual absl::StatusOr<ArtifactInfo> Finish() = 0;
+};
+
+struct ContractInfo {
+  std::string id;
+  std::string state;  // "active", "expired"
+  std::string digest;
+  std::vector<std::string> reasons;  // why it is not active (empty when active)
+};
+
+// A job as parties and the CLI see it.
+struct JobView {
+  storage::Job job;
+  // Why it failed; or, while queued again, why its last attempt ended (a refused admission, an
+  // expired nonce or lease).
+  std::string reason;
+  bool simulated = false;  // admitted on a `sim` TEE
+  // The asker may see the progress loss (when there is one): it is a metrics recipient and the
+  // contract lets per-step loss leave the TEE.
+  bool loss_visible = false;
+};
+
+struct Assignment {
+  std::string job_id;
+  std::string contract_envelope_json;
+  std::string nonce;  // 32 bytes
+  absl::Time nonce_expires;
+  std::vector<ArtifactInfo> inputs;  // base model, then dataset
+};
+
+struct AttestInput {
+  std::string request_envelope_json;  // action "attest", by the compute provider
+  attestation::Evidence evidence;
+  std::string ephemeral_signature_envelope_json;  // the same payload, by the ephemeral key
+};
+
+struct RewrappedHeader {
+  std::string artifact_id;
+  std::string header;  // the age header re-wrapped to the worker's ephemeral recipient
+};
+
+struct AttestResult {
+  bool admitted = false;
+  std::vector<std::string> reasons;
+  bool simulated = false;
+  std::vector<RewrappedHeader> headers;  // only when admitted
+  std::string claims_json;               // "{}" when the evidence did not verify
+  std::string evidence_digest;
+};
+
+// The evidence document stored with an admission, hashed into its digest and exported in audit
+// bundles: compact JSON {"tee": …, "report": b64, "certs": b64, "collateral": b64}, keys in that
+// order, standard base64 with padding.
+std::string EvidenceDocument(const attestation::Evidence& evidence);
+
+class Coordinator {
+ public:
+  // `clock`, `store` and `blobs` are borrowed and must outlive the coordinator. `anchors` are the
+  // roots (and trusted sim keys) evidence is verified against. `key_broker` opens artifact headers;
+  // `signing_key` signs the coordinator's job record envelopes (the store signs checkpoints with
+  // the same key through its own NoteSigner).
+  Coordinator(const base::Clock& clock, storage::Store& store, storage::BlobStore& blobs,
+              attestation::TrustAnchors anchors, crypto::age::X25519Identity key_broker,
+              crypto::Ed25519PrivateKey signing_key, CoordinatorOptions options = {});
+  ~Coordinator();
+
+  // ---- Registry ----
+  // Self-registration: action "register-party", body {"card": CARD}, signed by the card's key.
+  absl::StatusOr<RegisterPartyResult> RegisterParty(absl::string_view envelope_json);
+  // Action "register-artifact", body {"kind", "name", "id", "size"}, by a registered model owner
+  // (model) or data owner (dataset). The upload then receives the ciphertext.
+  absl::StatusOr<std::unique_ptr<Upload>> BeginArtifactUpload(absl::string_view envelope_json);
+
+  // ---- Contracts ----
+  absl::StatusOr<ContractInfo> SubmitContract(absl::string_view envelope_json);
+  absl::StatusOr<ContractInfo> GetContract(absl::string_view id,
+                                           std::string* envelope_json = nullptr);
+
+  // ---- Jobs ----
+  // Action "submit-job", body {"contract_id"}, by the contract's model owner or data owner.
+  absl::StatusOr<JobView> SubmitJob(absl::string_view envelope_json);
+  // `request_envelope_json` is optional (empty): action "get-job", body {"job_id"}; by a metrics
+  // recipient of the contract, the view includes the loss.
+  absl::StatusOr<JobView> GetJob(absl::string_view id,
+                                 absl::string_view request_envelope_json = "");
+  // Action "fetch-output", body {"job_id"}, by a party in the contract's adapter recipients; the
+  // encrypted adapter.
+  absl::StatusOr<std::unique_ptr<storage::BlobReader>> OpenOutput(absl::string_view envelope_json,
+                                                                  std::string* output_id = nullptr);
+
+  // A counter that moves whenever any job changes; WaitForChange blocks until it differs from
+  // `seen` or `timeout` passes, and returns the current value.
+  uint64_t ChangeCount() const;
+  uint64_t WaitForChange(uint64_t seen, absl::Duration timeout) const;
+
+  // ---- Workers ----
+  // Action "poll", body {"worker_id", "tee"}, by a registered compute provider. Registers or
+  // refreshes the worker, and assigns it the oldest queued job of a contract naming its provider
+  // whose policy accepts its TEE, with a fresh nonce; waits up to poll_wait for one (returning
+  // early when `cancelled` says so). nullopt when there is none. A worker runs one job at a time:
+  // jobs it still holds when it polls are queued again first (logged job.requeued). Queued jobs
+  // whose contract is no longer active fail (job.failed).
+  absl::StatusOr<std::optional<Assignment>> Poll(absl::string_view envelope_json,
+                                                 const std::function<bool()>& cancelled = nullptr);
+  // Admission: see coordinator/README.md. A refusal by the policy, the evidence or the binding is
+  // an OK result with admitted = false and the reasons (the job is queued again); a request that
+  // fails authentication, freshness, the nonce or the job's state is an error.
+  absl::StatusOr<AttestResult> Attest(const AttestInput& input);
+  // Action "download-input", body {"job_id", "artifact_id"}, by the job's admitted ephemeral key.
+  absl::StatusOr<std::unique_ptr<storage::BlobReader>> OpenInput(absl::string_view envelope_json);
+  // Action "report-progress", body {"job_id", "step", "total_steps", "tokens_per_second", "loss"?}.
+  absl::Status ReportProgress(absl::string_view envelope_json);
+  // Action "report-failure", body {"job_id", "reason"}: by the ephemeral key after admission (the
+  // job fails), or by the compute provider before it (the job is queued again).
+  absl::Status ReportFailure(absl::string_view envelope_json);
+  // Action "deliver-output", body {"job_id", "record"}, by the ephemeral key; the upload receives
+  // the encrypted adapter.
+  absl::StatusOr<std::unique_ptr<Upload>> BeginOutputUpload(absl::string_view envelope_json);
+
+  // ---- Leases ----
+  // One pass: requeues jobs whose nonce expired unattested or whose admitted worker was silent for
+  // the lease, fails queued jobs whose contract expired, and forgets old unkept request ids.
+  // Returns how many jobs it changed.
+  absl::StatusOr<int> Sweep();
+
+  // ---- Audit ----
+  // The audit bundle of a job (coordinator/bundle.h documents the format).
+  absl::StatusOr<std::string> ExportBundle(absl::string_view job_id);
+
+  storage::Store& store() { return store_; }
+  const CoordinatorOptions& options() const { return options_; }
+
+ private:
+  class ArtifactUpload;
+  class OutputUpload;
+  class Transfer;
+  struct PartyRequest;
+  struct EphemeralRequest;
+  struct CachedContract;
+
+  absl::StatusOr<PartyRequest> VerifyPartyRequest(absl::string_view envelope_json,
+                                                  absl::string_view action);
+  absl::StatusOr<EphemeralRequest> VerifyEphemeralRequest(absl::string_view envelope_json,
+                                                          absl::string_view action);
+  absl::Status CheckUnused(const std::string& request_id) const;
+  absl::StatusOr<std::shared_ptr<const CachedContract>> LoadContract(absl::string_view id);
+  absl::StatusOr<JobView> View(const storage::Job& job, bool loss_visible) const;
+  absl::StatusOr<std::optional<Assignment>> TryAssign(const PartyRequest& req,
+                                                      const std::string& worker_id,
+                                                      const std::string& tee, bool last_try);
+  void NotifyChange();
+  // Transfers in flight for a job (input downloads, output uploads) keep its lease alive.
+  std::unique_ptr<Transfer> StartTransfer(const std::string& job_id);
+  bool InTransfer(const std::string& job_id);
+
+  const base::Clock& clock_;
+  storage::Store& store_;
+  storage::BlobStore& blobs_;
+  attestation::TrustAnchors anchors_;
+  crypto::age::X25519Identity key_broker_;
+  crypto::Ed25519PrivateKey signing_key_;
+  CoordinatorOptions options_;
+
+  mutable std::mutex change_mu_;
+  mutable std::condition_variable change_cv_;
+  uint64_t changes_ = 0;
+
+  std::mutex prune_mu_;
+  absl::Time last_prune_ = absl::InfinitePast();
+
+  std::mutex transfers_mu_;
+  std::map<std::string, int> transfers_;
+
+  std::mutex contracts_mu_;
+  std::map<std::string, std::shared_ptr<const CachedContract>> contracts_;
+};
+
+}  // namespace triad::coordinator
+
+#endif  // TRIAD_COORDINATOR_COORDINATOR_H_

@@ -1,0 +1,530 @@
+// The real `triad` binary as the coordinator (`coordinator init | card | serve`, a child process
+// on 127.0.0.1 with TLS pinned to its card) and as the parties (`party register`, `model/dataset
+// push|register`, `contract submit`, `job submit | status | fetch`). The worker is played by this
+// test over gRPC with sim evidence from a simulation key the coordinator is told to trust, so
+// nothing here needs the worker binary. Outside references: stock `age` and GNU `tar`.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "attestation/binding.h"
+#include "attestation/sim.h"
+#include "base/clock.h"
+#include "base/encoding.h"
+#include "base/json.h"
+#include "base/tar.h"
+#include "contracts/card.h"
+#include "coordinator/card.h"
+#include "coordinator/client.h"
+#include "coordinator/job_record.h"
+#include "coordinator/request.h"
+#include "crypto/age.h"
+#include "crypto/ed25519.h"
+#include "crypto/hash.h"
+#include "gtest/gtest.h"
+#include "tests/testing/testing.h"
+#include "triad/v1/workers.grpc.pb.h"
+
+namespace triad {
+namespace {
+
+namespace pb = ::triad::v1;
+using testing::RunCommand;
+using testing::TempDir;
+
+constexpr char kModelCanary[] = "CLI-MODEL-CANARY-0b7e";
+constexpr char kDataCanary[] = "CLI-DATA-CANARY-55a1";
+
+std::string Triad() { return testing::TriadBinary(); }
+
+// A file's contents, or "" while it does not exist.
+std::string ReadIfExists(const std::string& path) {
+  return std::filesystem::exists(path) ? testing::ReadTestFile(path) : "";
+}
+
+// `triad coordinator serve …` as a child process; stdout and stderr go to files.
+class ServeProcess {
+ public:
+  ServeProcess(const std::vector<std::string>& args, std::string out, std::string err)
+      : out_(std::move(out)), err_(std::move(err)) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(o, 1);
+      ::dup2(e, 2);
+      std::vector<std::string> all = {Triad(), "coordinator", "serve"};
+      all.insert(all.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (std::string& a : all) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+  }
+  ~ServeProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // The port from "listening on HOST:PORT", or 0 when the server exits or does not say within 30 s.
+  int Port() {
+    for (int i = 0; i < 300; ++i) {
+      std::string out = ReadIfExists(out_);
+      size_t at = out.find("listening on ");
+      if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
+        std::string addr = out.substr(at + 13, out.find(' ', at + 13) - at - 13);
+        return std::stoi(addr.substr(addr.rfind(':') + 1));
+      }
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return 0;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return 0;
+  }
+  // SIGTERM, then the exit status.
+  int Stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  std::string Err() const { return ReadIfExists(err_); }
+
+ private:
+  std::string out_, err_;
+  pid_t pid_ = -1;
+};
+
+std::string Sh(const std::string& cmd, int* rc = nullptr) {
+  std::string out;
+  int code = RunCommand(cmd, &out);
+  if (rc != nullptr) {
+    *rc = code;
+  } else {
+    EXPECT_EQ(code, 0) << cmd << "\n" << out;
+  }
+  return out;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+class CoordinatorCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Sh(Triad() + " coordinator init --dir " + F("state"));
+    Sh(Triad() + " coordinator card --dir " + F("state") + " --out " + F("card.json"));
+    for (const char* p :
+         {"mo:model-owner", "do:data-owner", "cp:compute-provider", "eve:data-owner"}) {
+      std::vector<std::string> nr = absl::StrSplit(p, ':');
+      Sh(absl::StrCat(Triad(), " keygen --name ", nr[0], " --role ", nr[1], " --dir ", F("keys")));
+    }
+    testing::WriteTestFile(F("sim.pub.pem"), sim_key_.public_key().ToPem());
+  }
+
+  std::string F(const std::string& name) const { return dir_.File(name); }
+  std::string Client() const {
+    return absl::StrCat(" --coordinator 127.0.0.1:", port_, " --coordinator-card ", F("card.json"));
+  }
+  std::string As(const std::string& who) const { return " --as " + F("keys/" + who); }
+
+  void StartServer() {
+    server_ = std::make_unique<ServeProcess>(
+        std::vector<std::string>{"--dir", F("state"), "--listen", "127.0.0.1:0", "--trust-sim-key",
+                                 F("sim.pub.pem"), "--poll-wait", "1s"},
+        F("serve.out"), F("serve.err"));
+    port_ = server_->Port();
+    ASSERT_GT(port_, 0) << server_->Err();
+  }
+
+  // The parties register, push their artifacts, sign and submit the contract.
+  void SetUpContract() {
+    for (const char* p : {"mo", "do", "cp"}) {
+      EXPECT_EQ(Trim(Sh(Triad() + " party register" + Client() + As(p))).substr(0, 11 + strlen(p)),
+                absl::StrCat("registered ", p));
+    }
+    std::filesystem::create_directories(F("model"));
+    testing::WriteTestFile(F("model/config.json"),
+                           absl::StrCat("{\"canary\": \"", kModelCanary, "\"}"));
+    testing::WriteTestFile(F("model/tokenizer.json"), "{}");
+    testing::WriteTestFile(F("model/model.safetensors"), std::string(300000, 'w'));
+    testing::WriteTestFile(F("model/README.md"), "not part of the model");
+    testing::WriteTestFile(F("data.jsonl"), absl::StrCat("{\"text\": \"", kDataCanary, "\"}\n"));
+    model_id_ =
+        Trim(Sh(Triad() + " model push" + Client() + As("mo") + " --name tiny --in " + F("model")));
+    data_id_ = Trim(Sh(Triad() + " dataset push" + Client() + As("do") + " --name claims --in " +
+                       F("data.jsonl")));
+    ASSERT_EQ(model_id_.substr(0, 7), "sha256:");
+    ASSERT_EQ(data_id_.substr(0, 7), "sha256:");
+    measurement_ = crypto::Sha384("cli-test-worker");
+    testing::WriteTestFile(F("policy.json"),
+                           absl::StrCat("{\"tee\": [\"sim\"], \"sim\": {\"measurements\": [\"",
+                                        base::HexEncode(measurement_), "\"]}}"));
+    Sh(absl::StrCat(Triad(), " contract draft --model-owner ", F("keys/mo.card.json"),
+                    " --data-owner ", F("keys/do.card.json"), " --provider ",
+                    F("keys/cp.card.json"), " --model ", model_id_, " --model-name tiny --dataset ",
+                    data_id_, " --dataset-name claims --policy ", F("policy.json"),
+                    " --valid-for 1d --id c-1 --out ", F("contract.json")));
+    for (const char* p : {"mo", "do", "cp"})
+      Sh(Triad() + " contract sign " + F("contract.json") + As(p));
+    EXPECT_EQ(Trim(Sh(Triad() + " contract submit " + F("contract.json") + Client())).substr(0, 22),
+              "contract c-1 is active");
+  }
+
+  // The worker's side, over gRPC with the pinned card: poll, attest, download both inputs,
+  // report progress, deliver `adapter_tar` encrypted to both owners.
+  void PlayWorker(const std::string& job, const std::string& adapter_tar) {
+    auto card = coordinator::CoordinatorCard::FromFile(F("card.json"));
+    ASSERT_TRUE(card.ok());
+    auto channel = coordinator::OpenChannel({absl::StrCat("127.0.0.1:", port_), *card, false});
+    ASSERT_TRUE(channel.ok());
+    auto stub = pb::Workers::NewStub(*channel);
+    auto cp = crypto::Ed25519PrivateKey::FromPemFile(F("keys/cp.signing.pem"));
+    ASSERT_TRUE(cp.ok());
+    auto sign = [](absl::string_view action, nlohmann::json body,
+                   const crypto::Ed25519PrivateKey& key) {
+      pb::SignedRequest r;
+      r.set_envelope_json(
+          coordinator::SignRequest(action, std::move(body), key, base::SystemClock().Now())
+              .ToJson());
+      return r;
+    };
+    pb::PollReply poll;
+    {
+      grpc::ClientContext ctx;
+      ASSERT_TRUE(
+          stub->Poll(&ctx, sign("poll", {{"worker_id", "cli-w1"}, {"tee", "sim"}}, *cp), &poll)
+              .ok());
+    }
+    ASSERT_TRUE(poll.has_job());
+    ASSERT_EQ(poll.assignment().job_id(), job);
+    crypto::Ed25519PrivateKey eph = crypto::Ed25519PrivateKey::Generate();
+    crypto::age::X25519Identity eph_id = crypto::age::X25519Identity::Generate();
+    const std::string& nonce = poll.assignment().nonce();
+    crypto::DsseEnvelope req = coordinator::SignRequest(
+        "attest",
+        {{"job_id", job},
+         {"worker_id", "cli-w1"},
+         {"nonce", base::HexEncode(nonce)},
+         {"ed25519_public_key", base::Base64Encode(eph.public_key().raw())},
+         {"age_recipient", eph_id.recipient().ToString()}},
+        *cp, base::SystemClock().Now());
+    crypto::DsseEnvelope pop{req.payload_type, req.payload, {}};
+    crypto::DsseSign(pop, eph);
+    auto rd = attestation::ExpectedReportData({nonce, job, eph.public_key(), eph_id.recipient()});
+    auto ev = attestation::MakeSimEvidence(sim_key_, {*rd, measurement_, "UpToDate", false});
+    pb::AttestRequest attest;
+    attest.mutable_request()->set_envelope_json(req.ToJson());
+    attest.mutable_evidence()->set_tee("sim");
+    attest.mutable_evidence()->set_report(*ev);
+    attest.set_ephemeral_signature_envelope_json(pop.ToJson());
+    pb::AttestReply admitted;
+    {
+      grpc::ClientContext ctx;
+      grpc::Status st = stub->Attest(&ctx, attest, &admitted);
+      ASSERT_TRUE(st.ok()) << st.error_message();
+    }
+    ASSERT_TRUE(admitted.admitted());
+    for (const auto& input : poll.assignment().inputs()) {
+      grpc::ClientContext ctx;
+      auto r = stub->DownloadInput(
+          &ctx, sign("download-input", {{"job_id", job}, {"artifact_id", input.id()}}, eph));
+      pb::Chunk c;
+      std::string ct;
+      while (r->Read(&c)) ct += c.data();
+      ASSERT_TRUE(r->Finish().ok());
+      ASSERT_EQ(crypto::Sha256Id(ct), input.id());
+    }
+    {
+      grpc::ClientContext ctx;
+      pb::Ack ack;
+      ASSERT_TRUE(stub->ReportProgress(&ctx,
+                                       sign("report-progress",
+                                            {{"job_id", job},
+                                             {"step", 3},
+                                             {"total_steps", 3},
+                                             {"tokens_per_second", 99.0}},
+                                            eph),
+                                       &ack)
+                      .ok());
+    }
+    std::vector<crypto::age::X25519Recipient> to;
+    for (const char* p : {"mo", "do"}) {
+      to.push_back(
+          contracts::PartyCard::FromFile(F(absl::StrCat("keys/", p, ".card.json")))->age_recipient);
+    }
+    std::string adapter_ct = *crypto::age::Encrypt(to, adapter_tar);
+    auto contract_env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(F("contract.json")));
+    nlohmann::json st = {
+        {"_type", coordinator::kStatementType},
+        {"subject",
+         {{{"name", job + ".adapter.tar.age"},
+           {"digest", {{"sha256", base::HexEncode(crypto::Sha256(adapter_ct))}}}}}},
+        {"predicateType", coordinator::kJobRecordPredicateType},
+        {"predicate",
+         {{"job_id", job},
+          {"contract_id", "c-1"},
+          {"contract_digest", crypto::Sha256Id(contract_env->payload)},
+          {"inputs",
+           {{{"role", "base_model"}, {"id", model_id_}}, {{"role", "dataset"}, {"id", data_id_}}}},
+          {"worker",
+           {{"tee", "sim"},
+            {"evidence_digest", admitted.evidence_digest()},
+            {"claims", *base::ParseJsonStrict(admitted.claims_json())},
+            {"simulated", true},
+            {"ed25519_public_key", base::Base64Encode(eph.public_key().raw())},
+            {"age_recipient", eph_id.recipient().ToString()}}},
+          {"training", {{"steps", 3}, {"tokens", 300}, {"wall_seconds", 1.5}}},
+          {"recipients", {to[0].ToString(), to[1].ToString()}}}}};
+    crypto::DsseEnvelope record{coordinator::kInTotoPayloadType, st.dump(), {}};
+    crypto::DsseSign(record, eph);
+    grpc::ClientContext ctx;
+    pb::Ack ack;
+    auto w = stub->UploadOutput(&ctx, &ack);
+    pb::OutputUpload first;
+    *first.mutable_statement() =
+        sign("deliver-output", {{"job_id", job}, {"record", record.ToJson()}}, eph);
+    ASSERT_TRUE(w->Write(first));
+    pb::OutputUpload chunk;
+    chunk.mutable_chunk()->set_data(adapter_ct);
+    ASSERT_TRUE(w->Write(chunk));
+    w->WritesDone();
+    grpc::Status done = w->Finish();
+    ASSERT_TRUE(done.ok()) << done.error_message();
+  }
+
+  static std::string AdapterTar() {
+    std::string tar;
+    auto w = base::TarWriter::Create([&tar](absl::string_view d) {
+      tar.append(d.data(), d.size());
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE((*w)->AddFile("adapter_config.json", "{\"r\": 8}").ok());
+    EXPECT_TRUE((*w)->AddFile("adapter_model.safetensors", std::string(5000, '\7')).ok());
+    EXPECT_TRUE((*w)->AddFile("training_report.json", "{\"steps\": 3}").ok());
+    EXPECT_TRUE((*w)->Finish().ok());
+    return tar;
+  }
+
+  TempDir dir_;
+  crypto::Ed25519PrivateKey sim_key_ = crypto::Ed25519PrivateKey::Generate();
+  std::unique_ptr<ServeProcess> server_;
+  int port_ = 0;
+  std::string model_id_, data_id_, measurement_;
+};
+
+TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
+  // init made the state directory with owner-only secrets; card prints what init wrote.
+  auto mode = [](const std::string& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
+  };
+  EXPECT_EQ(mode(F("state")), 0700);
+  for (const char* f : {"coordinator.identity", "coordinator.signing.pem", "tls.key.pem"}) {
+    EXPECT_EQ(mode(F(absl::StrCat("state/", f))), 0600) << f;
+  }
+  EXPECT_EQ(Sh(Triad() + " coordinator card --dir " + F("state")),
+            testing::ReadTestFile(F("card.json")));
+  EXPECT_EQ(testing::ReadTestFile(F("card.json")),
+            testing::ReadTestFile(F("state/coordinator.card.json")));
+  int rc = 0;
+  std::string out = Sh(Triad() + " coordinator init --dir " + F("state"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(
+      out,
+      "triad: " + F("state") +
+          " is not empty; a coordinator state directory is created once, in a new directory\n");
+
+  StartServer();
+  SetUpContract();
+  out = Sh(Triad() + " party register" + Client() + As("mo"));
+  EXPECT_EQ(out.substr(0, 30), "mo was already registered (fin");
+
+  // The model went up as a tar of exactly the model's files; the coordinator's key broker opens it
+  // with stock age, and no plaintext is on the coordinator's disk.
+  std::string blob = F("state/blobs/objects/" + model_id_.substr(7, 2) + "/" + model_id_.substr(9));
+  EXPECT_EQ(Sh("age -d -i " + F("state/coordinator.identity") + " " + blob + " | tar -t"),
+            "config.json\nmodel.safetensors\ntokenizer.json\n");
+  EXPECT_EQ(Sh(absl::StrCat("grep -rlaF -e ", kModelCanary, " -e ", kDataCanary, " ", F("state"),
+                            " || true")),
+            "");
+
+  // A dataset encrypted with stock age registers too; the id is the file's SHA-256.
+  std::string recipient =
+      coordinator::CoordinatorCard::FromFile(F("card.json"))->key_broker_recipient.ToString();
+  Sh("echo '{\"text\": \"more\"}' | age -r " + recipient + " -o " + F("more.jsonl.age"));
+  EXPECT_EQ(Trim(Sh(Triad() + " dataset register" + Client() + As("do") + " --name more --file " +
+                    F("more.jsonl.age"))),
+            crypto::Sha256Id(testing::ReadTestFile(F("more.jsonl.age"))));
+  Sh("echo x | age -r " + recipient + " -a -o " + F("armored.age"));
+  out = Sh(
+      Triad() + " dataset register" + Client() + As("do") + " --name x --file " + F("armored.age"),
+      &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("armored.age") +
+                     " is ASCII-armored; register the binary age file (encrypt without -a)\n");
+  out = Sh(Triad() + " model push" + Client() + As("do") + " --name m2 --in " + F("model"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: party do is a data-owner; only a model-owner registers a model\n");
+
+  // Jobs.
+  out = Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("eve"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: request is signed by key " +
+                     contracts::PartyCard::FromFile(F("keys/eve.card.json"))->fingerprint() +
+                     ", which is not a registered party's\n");
+  std::string job = Trim(Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("do")));
+  ASSERT_EQ(job.size(), 18u);
+  EXPECT_EQ(Sh(Triad() + " job status" + Client() + " " + job), job + "  queued\n");
+  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --out " + F("early"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: job " + job + " is queued; nothing to fetch yet\n");
+
+  // A watcher follows it to the end while the worker runs.
+  std::string watched;
+  int watch_rc = -1;
+  std::thread watcher([&] {
+    watch_rc = RunCommand(Triad() + " job status --watch" + Client() + " " + job, &watched);
+  });
+  absl::SleepFor(absl::Milliseconds(500));
+  PlayWorker(job, AdapterTar());
+  watcher.join();
+  EXPECT_EQ(watch_rc, 0) << watched;
+  EXPECT_NE(watched.find("SIMULATED: no hardware protection\n"), std::string::npos) << watched;
+  EXPECT_NE(watched.find(job + "  done  step 3/3 (100%)  output sha256:"), std::string::npos)
+      << watched;
+
+  auto status = base::ParseJsonStrict(Sh(Triad() + " job status --json" + Client() + " " + job));
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ((*status)["state"], "done");
+  EXPECT_EQ((*status)["simulated"], true);
+  EXPECT_EQ((*status)["worker_id"], "cli-w1");
+  EXPECT_EQ((*status)["attempt"], 1);
+  std::string output_id = (*status)["output_id"];
+
+  // Fetch: decrypted and unpacked; the kept ciphertext opens with stock age and lists with tar.
+  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --out " + F("adapter") +
+           " --keep-ciphertext " + F("adapter.tar.age"));
+  EXPECT_EQ(out, "wrote " + F("adapter") +
+                     ": adapter_config.json, adapter_model.safetensors, training_report.json\nkept "
+                     "the encrypted "
+                     "adapter in " +
+                     F("adapter.tar.age") + "\n");
+  EXPECT_EQ(testing::ReadTestFile(F("adapter/adapter_config.json")), "{\"r\": 8}");
+  EXPECT_EQ(testing::ReadTestFile(F("adapter/adapter_model.safetensors")), std::string(5000, '\7'));
+  EXPECT_EQ(crypto::Sha256Id(testing::ReadTestFile(F("adapter.tar.age"))), output_id);
+  EXPECT_EQ(Sh("age -d -i " + F("keys/mo.identity") + " " + F("adapter.tar.age") + " | tar -t"),
+            "adapter_config.json\nadapter_model.safetensors\ntraining_report.json\n");
+  out =
+      Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("adapter"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("adapter") + " is not empty; fetch into a new directory\n");
+  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("cp") + " --out " + F("cp-adapter"),
+           &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: party cp is not an adapter recipient of contract c-1\n");
+  EXPECT_FALSE(std::filesystem::exists(F("cp-adapter")));
+
+  // The auditor's bundle, exported to a new file.
+  out = Sh(Triad() + " audit export" + Client() + " " + job + " --out " + F("bundle.json"));
+  EXPECT_EQ(out, "wrote " + F("bundle.json") + "\n");
+  auto bundle = base::ParseJsonStrict(testing::ReadTestFile(F("bundle.json")));
+  ASSERT_TRUE(bundle.ok());
+  EXPECT_EQ((*bundle)["type"], "triad.audit-bundle/v1");
+  EXPECT_EQ((*bundle)["job"]["output_id"], output_id);
+  EXPECT_EQ((*bundle)["admissions"].size(), 1u);
+  out = Sh(Triad() + " audit export" + Client() + " j-nope", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: job j-nope not found\n");
+
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+}
+
+TEST_F(CoordinatorCliTest, FetchRefusesPathTraversalInTheAdapterArchive) {
+  StartServer();
+  SetUpContract();
+  std::string job = Trim(Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("mo")));
+  // A hostile worker's archive: a member that climbs out of the output directory.
+  testing::WriteTestFile(F("make.py"), R"(import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
+    for name in ["adapter_config.json", "../escaped.txt"]:
+        i = tarfile.TarInfo(name); i.size = 2; t.addfile(i, io.BytesIO(b"{}"))
+)");
+  Sh("python3 " + F("make.py") + " " + F("evil.tar"));
+  PlayWorker(job, testing::ReadTestFile(F("evil.tar")));
+  int rc = 0;
+  std::string out = Sh(
+      Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("out/adapter"), &rc);
+  EXPECT_EQ(rc, 1);
+  std::filesystem::create_directories(F("out"));
+  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("out/adapter"),
+           &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(
+      out,
+      "triad: unpacking the adapter: tar member path \"../escaped.txt\": \"..\" path component\n");
+  EXPECT_FALSE(std::filesystem::exists(F("out/escaped.txt")));
+  EXPECT_FALSE(std::filesystem::exists(F("out/adapter")));  // what was written is removed
+}
+
+TEST_F(CoordinatorCliTest, PlaintextServingIsForLoopbackOnly) {
+  int rc = 0;
+  ServeProcess wide({"--dir", F("state"), "--listen", "0.0.0.0:0", "--insecure"}, F("wide.out"),
+                    F("wide.err"));
+  EXPECT_EQ(wide.Port(), 0);
+  EXPECT_EQ(wide.Err(),
+            "triad: plaintext serving is allowed only on a loopback address, not 0.0.0.0:0\n");
+  ServeProcess local({"--dir", F("state"), "--listen", "127.0.0.1:0", "--insecure"}, F("local.out"),
+                     F("local.err"));
+  port_ = local.Port();
+  ASSERT_GT(port_, 0) << local.Err();
+  std::string out = Sh(absl::StrCat(Triad(), " party register --coordinator 127.0.0.1:", port_,
+                                    " --insecure", As("mo")));
+  EXPECT_EQ(out.substr(0, 14), "registered mo ");
+  // A client refuses plaintext to anything but loopback, and TLS without a card.
+  out = Sh(absl::StrCat(Triad(), " party register --coordinator 10.1.2.3:", port_, " --insecure",
+                        As("mo")),
+           &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out,
+            absl::StrCat("triad: --insecure is allowed only to a loopback address, not 10.1.2.3:",
+                         port_, "; pin the coordinator card with --coordinator-card instead\n"));
+  out = Sh(absl::StrCat(Triad(), " party register --coordinator 127.0.0.1:", port_, As("mo")), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(
+      out,
+      "triad: no coordinator card: pass --coordinator-card FILE (from `triad coordinator card`)\n");
+  EXPECT_EQ(local.Stop(), 0);
+}
+
+TEST_F(CoordinatorCliTest, ServeRefusesAStateDirectoryWhoseKeysDoNotMatchItsCard) {
+  // Another coordinator's card in this state directory.
+  Sh(Triad() + " coordinator init --dir " + F("other"));
+  std::filesystem::remove(F("state/coordinator.card.json"));
+  std::filesystem::copy_file(F("other/coordinator.card.json"), F("state/coordinator.card.json"));
+  ServeProcess s({"--dir", F("state"), "--listen", "127.0.0.1:0"}, F("s.out"), F("s.err"));
+  EXPECT_EQ(s.Port(), 0);
+  EXPECT_EQ(s.Err(), "triad: " + F("state/coordinator.identity") + " does not match " +
+                         F("state/coordinator.card.json") + "\n");
+}
+
+}  // namespace
+}  // namespace triad
