@@ -157,7 +157,14 @@ int RecordChainError(int ok, X509_STORE_CTX* ctx) {
     e.detail = absl::StrCat(", valid from ", Time(FromAsn1(X509_get0_notBefore(cert))));
   }
   for (const ChainError& seen : *errors) {
-    if (seen.code == e.code && seen.cert == e.cert) return 1;
+    if (seen.cert != e.cert) continue;
+    if (seen.code == e.code) return 1;
+    // "unable to verify the first certificate" only repeats that its issuer was not found.
+    if (code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE &&
+        (seen.code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+         seen.code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)) {
+      return 1;
+    }
   }
   errors->push_back(std::move(e));
   // Keep going, so that every problem of the path is reported; any recorded error fails the chain.
