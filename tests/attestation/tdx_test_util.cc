@@ -133,16 +133,21 @@ std::string ChainOf(const std::string& quote) {
   return q.ok() ? q->pck_chain_pem : "";
 }
 
+std::string SerializeQuote(const internal::TdxQuote& q) {
+  std::string qe_cert_data = absl::StrCat(q.qe_report.raw, q.qe_report_signature,
+                                          Le16(q.qe_auth_data.size()), q.qe_auth_data, Le16(5),
+                                          Le32(q.pck_chain_pem.size()), q.pck_chain_pem);
+  std::string sig_data =
+      absl::StrCat(q.signature, q.attestation_key, Le16(6), Le32(qe_cert_data.size()), qe_cert_data);
+  return absl::StrCat(q.signed_part, Le32(sig_data.size()), sig_data);
+}
+
 std::string WithPckChain(const std::string& quote, const std::string& pem) {
   absl::StatusOr<internal::TdxQuote> q = internal::ParseTdxQuote(quote);
   EXPECT_TRUE(q.ok());
   if (!q.ok()) return "";
-  std::string qe_cert_data = absl::StrCat(q->qe_report.raw, q->qe_report_signature,
-                                          Le16(q->qe_auth_data.size()), q->qe_auth_data, Le16(5),
-                                          Le32(pem.size()), pem);
-  std::string sig_data =
-      absl::StrCat(q->signature, q->attestation_key, Le16(6), Le32(qe_cert_data.size()), qe_cert_data);
-  return absl::StrCat(q->signed_part, Le32(sig_data.size()), sig_data);
+  q->pck_chain_pem = pem;
+  return SerializeQuote(*q);
 }
 
 std::string FirstCertificates(const std::string& pem, size_t n) {

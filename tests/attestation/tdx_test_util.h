@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "attestation/internal/tdx_quote.h"
 #include "attestation/tdx.h"
 #include "attestation/verifier.h"
 
@@ -51,6 +52,8 @@ std::string WithoutRootCopies(const std::string& collateral);
 size_t QuoteDataEnd(const std::string& quote);
 std::string ChainOf(const std::string& quote);
 std::string WithPckChain(const std::string& quote, const std::string& pem);
+// Serializes a parsed quote (the inverse of internal::ParseTdxQuote, without padding).
+std::string SerializeQuote(const internal::TdxQuote& quote);
 // The first `n` PEM certificate blocks of `pem`, each ending in a newline.
 std::string FirstCertificates(const std::string& pem, size_t n);
 
