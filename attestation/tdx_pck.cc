@@ -143,10 +143,9 @@ absl::Status OctetString(const Tlv& value, size_t size, absl::string_view name, 
 
 }  // namespace
 
-absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::string_view pem,
-                                                                         size_t max_certs) {
+absl::StatusOr<std::vector<std::string>> ParsePemBlocks(absl::string_view pem, size_t max_certs) {
   while (!pem.empty() && pem.back() == '\0') pem.remove_suffix(1);
-  std::vector<crypto::SslPtr<X509>> certs;
+  std::vector<std::string> blocks;
   size_t pos = 0;
   while (true) {
     while (pos < pem.size() && IsPemSpace(pem[pos])) ++pos;
@@ -160,7 +159,7 @@ absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::str
     if (end == absl::string_view::npos) {
       return absl::InvalidArgumentError("PEM: certificate block has no END line");
     }
-    if (certs.size() == max_certs) {
+    if (blocks.size() == max_certs) {
       return absl::InvalidArgumentError(absl::StrCat("PEM: more than ", max_certs, " certificates"));
     }
     std::string b64;
@@ -175,18 +174,35 @@ absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::str
     absl::StatusOr<std::string> der = base::Base64Decode(b64);
     if (!der.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("PEM: certificate ", certs.size() + 1, ": ", der.status().message()));
+          absl::StrCat("PEM: certificate ", blocks.size() + 1, ": ", der.status().message()));
     }
-    const auto* p = reinterpret_cast<const unsigned char*>(der->data());
-    crypto::SslPtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der->size())));
-    if (cert == nullptr || p != reinterpret_cast<const unsigned char*>(der->data()) + der->size()) {
-      crypto::ClearOpenSslErrors();
-      return absl::InvalidArgumentError(
-          absl::StrCat("PEM: certificate ", certs.size() + 1, " is not one DER X.509 certificate"));
-    }
-    certs.push_back(std::move(cert));
+    blocks.push_back(*std::move(der));
   }
-  if (certs.empty()) return absl::InvalidArgumentError("PEM: no certificate");
+  if (blocks.empty()) return absl::InvalidArgumentError("PEM: no certificate");
+  return blocks;
+}
+
+absl::StatusOr<crypto::SslPtr<X509>> ParseDerCertificate(absl::string_view der, size_t index) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  crypto::SslPtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (cert == nullptr || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+    crypto::ClearOpenSslErrors();
+    return absl::InvalidArgumentError(
+        absl::StrCat("PEM: certificate ", index, " is not one DER X.509 certificate"));
+  }
+  return cert;
+}
+
+absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::string_view pem,
+                                                                         size_t max_certs) {
+  absl::StatusOr<std::vector<std::string>> blocks = ParsePemBlocks(pem, max_certs);
+  if (!blocks.ok()) return blocks.status();
+  std::vector<crypto::SslPtr<X509>> certs;
+  for (const std::string& der : *blocks) {
+    absl::StatusOr<crypto::SslPtr<X509>> cert = ParseDerCertificate(der, certs.size() + 1);
+    if (!cert.ok()) return cert.status();
+    certs.push_back(*std::move(cert));
+  }
   return certs;
 }
 

@@ -14,7 +14,15 @@
 
 namespace triad::attestation::internal {
 
-// Parses a concatenation of PEM "CERTIFICATE" blocks. Only whitespace and trailing NUL bytes (quote
+// Splits a concatenation of PEM "CERTIFICATE" blocks into the DER of each (not parsed further).
+// Only whitespace and trailing NUL bytes (quote generators NUL-terminate the chain) may surround the
+// blocks. At most `max_certs` blocks of at most 16 KiB of DER each.
+absl::StatusOr<std::vector<std::string>> ParsePemBlocks(absl::string_view pem, size_t max_certs);
+
+// Parses one whole DER certificate; `index` (from 1) names it in the error.
+absl::StatusOr<crypto::SslPtr<X509>> ParseDerCertificate(absl::string_view der, size_t index);
+
+// ParsePemBlocks, then ParseDerCertificate on each block. Only whitespace and trailing NUL bytes (quote
 // generators NUL-terminate the chain) may surround the blocks; each block must be one whole DER
 // certificate. At most `max_certs` certificates of at most 16 KiB each.
 absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::string_view pem,
