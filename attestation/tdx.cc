@@ -65,8 +65,8 @@ std::string Der(X509* cert) {
   return out;
 }
 
-// SHA-256, fetched once: OpenSSL 3 otherwise looks the algorithm up again on every use. Never freed,
-// on purpose, so that no static destructor runs after OpenSSL's own cleanup at exit.
+// SHA-256, fetched once: OpenSSL 3 otherwise looks the algorithm up again on every use. Never
+// freed, on purpose, so that no static destructor runs after OpenSSL's own cleanup at exit.
 const EVP_MD* Sha256Md() {
   static const EVP_MD* md = [] {
     EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
@@ -75,8 +75,8 @@ const EVP_MD* Sha256Md() {
   return md;
 }
 
-// The quote's PEM chain as certificates. A block byte-identical to a certificate already parsed (the
-// pinned root, the collateral's PCK CA) shares that certificate instead of being parsed again:
+// The quote's PEM chain as certificates. A block byte-identical to a certificate already parsed
+// (the pinned root, the collateral's PCK CA) shares that certificate instead of being parsed again:
 // OpenSSL 3 takes about 100 µs to parse one.
 absl::StatusOr<std::vector<SslPtr<X509>>> ParseChainReusing(absl::string_view pem,
                                                             const std::vector<X509*>& known) {
@@ -107,13 +107,15 @@ absl::Time FromAsn1(const ASN1_TIME* t) {
   return absl::FromTimeT(timegm(&tm));
 }
 
-std::string Quoted(const X509* cert) { return absl::StrCat("\"", internal::CommonName(cert), "\""); }
+std::string Quoted(const X509* cert) {
+  return absl::StrCat("\"", internal::CommonName(cert), "\"");
+}
 
 std::string SerialHex(const X509* cert) {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
-  return absl::AsciiStrToUpper(base::HexEncode(absl::string_view(
-      reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial)),
-      static_cast<size_t>(ASN1_STRING_length(serial)))));
+  return absl::AsciiStrToUpper(base::HexEncode(
+      absl::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(serial)),
+                        static_cast<size_t>(ASN1_STRING_length(serial)))));
 }
 
 // ECDSA P-256 / SHA-256 verification of a raw big-endian r || s signature (the form of quotes and
@@ -124,7 +126,8 @@ bool VerifyP256(EVP_PKEY* key, absl::string_view data, absl::string_view rs) {
   SslPtr<BIGNUM> r(BN_bin2bn(p, 32, nullptr));
   SslPtr<BIGNUM> s(BN_bin2bn(p + 32, 32, nullptr));
   SslPtr<ECDSA_SIG> sig(ECDSA_SIG_new());
-  if (r == nullptr || s == nullptr || sig == nullptr || ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
+  if (r == nullptr || s == nullptr || sig == nullptr ||
+      ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
     crypto::ClearOpenSslErrors();
     return false;
   }
@@ -161,10 +164,12 @@ bool IsP256(EVP_PKEY* key) {
 SslPtr<EVP_PKEY> AttestationKey(absl::string_view xy) {
   std::string point = absl::StrCat("\x04", xy);
   SslPtr<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
-  if (bld == nullptr ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) != 1) {
+  bool built = bld != nullptr;
+  built = built && OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME,
+                                                   "prime256v1", 0) == 1;
+  built = built && OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY,
+                                                    point.data(), point.size()) == 1;
+  if (!built) {
     crypto::ClearOpenSslErrors();
     return nullptr;
   }
@@ -231,7 +236,8 @@ class Check {
   // Verifies `certs` (the leaf first; after the certificates the role needs, at most a copy of the
   // root, which must be the pinned one) to the pinned root at `now`. `expected` counts the
   // certificates before the root: 2 for the PCK chain (PCK, its CA), 1 for the collateral signers.
-  // Returns the verified path, leaf first and root last, or nothing after reporting why.
+  // Returns the verified path, leaf first and root last, or nothing after reporting why. The
+  // pointers borrow from `certs` and from the pinned root, which outlive the verification.
   std::vector<X509*> VerifyChain(const std::vector<SslPtr<X509>>& certs, size_t expected,
                                  absl::string_view what) {
     if (!have_root()) return {};
@@ -312,13 +318,14 @@ class Check {
     return ok;
   }
 
-  // Reports `cert` when `crl` (already checked) lists it. Only certificates the CRL's issuer issued.
+  // Reports `cert` when `crl` (already checked) lists it. Only certificates the CRL's issuer
+  // issued.
   void CheckRevoked(X509_CRL* crl, X509* cert, absl::string_view crl_name, absl::string_view what) {
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0) return;
     X509_REVOKED* entry = nullptr;
     if (X509_CRL_get0_by_cert(crl, &entry, cert) == 1) {
-      Fail(absl::StrCat(what, " ", Quoted(cert), " (serial ", SerialHex(cert), ") is revoked by the ",
-                        crl_name));
+      Fail(absl::StrCat(what, " ", Quoted(cert), " (serial ", SerialHex(cert),
+                        ") is revoked by the ", crl_name));
     }
     crypto::ClearOpenSslErrors();
   }
@@ -337,7 +344,8 @@ class Check {
     if (path.empty()) return nullptr;
     X509* signer = path[0];
     if (!absl::StrContains(internal::CommonName(signer), kTcbSigningPhrase)) {
-      Fail(absl::StrCat(what, " signer ", Quoted(signer), " is not an Intel SGX TCB Signing certificate"));
+      Fail(absl::StrCat(what, " signer ", Quoted(signer),
+                        " is not an Intel SGX TCB Signing certificate"));
       return nullptr;
     }
     EVP_PKEY* key = X509_get0_pubkey(signer);
@@ -396,7 +404,8 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
                   absl::Time now, std::vector<std::string> reasons) {
   Check check(trust, now);
   check.reasons() = std::move(reasons);
-  if (!check.have_root()) check.Fail(absl::StrCat("no pinned Intel SGX Root CA: ", trust.root_problem));
+  if (!check.have_root())
+    check.Fail(absl::StrCat("no pinned Intel SGX Root CA: ", trust.root_problem));
 
   absl::StatusOr<TdxQuote> parsed = internal::ParseTdxQuote(quote_bytes);
   if (!parsed.ok()) {
@@ -444,12 +453,14 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
       check.Fail("QE report signature does not verify with the PCK certificate's key");
     }
     if (!absl::StrContains(internal::CommonName(pck), kPckCertPhrase)) {
-      check.Fail(absl::StrCat("PCK certificate ", Quoted(pck), " is not an Intel SGX PCK Certificate"));
+      check.Fail(
+          absl::StrCat("PCK certificate ", Quoted(pck), " is not an Intel SGX PCK Certificate"));
     }
     pck_path = check.VerifyChain(pck_chain, 2, "PCK certificate chain");
     if (!pck_path.empty()) {
       std::string ca = internal::CommonName(pck_path[1]);
-      if (!absl::StrContains(ca, kPckPlatformCaPhrase) && !absl::StrContains(ca, kPckProcessorCaPhrase)) {
+      if (!absl::StrContains(ca, kPckPlatformCaPhrase) &&
+          !absl::StrContains(ca, kPckProcessorCaPhrase)) {
         check.Fail(absl::StrCat("PCK certificate chain: issuer ", Quoted(pck_path[1]),
                                 " is neither the Intel SGX PCK Platform CA nor the Processor CA"));
       }
@@ -471,14 +482,15 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
   }
   const TdxCollateral& c = *collateral;
 
-  // CRLs: the root CA CRL is signed by the pinned root; the PCK CRL by the PCK's CA, whose chain the
-  // collateral carries.
+  // CRLs: the root CA CRL is signed by the pinned root; the PCK CRL by the PCK's CA, whose chain
+  // the collateral carries.
   bool root_crl_ok = false;
   bool pck_crl_ok = false;
   if (check.have_root()) {
     root_crl_ok = check.CheckCrl(c.root_ca_crl.get(), trust.root.get(), "root CA CRL");
   }
-  std::vector<X509*> crl_path = check.VerifyChain(c.pck_crl_issuer_chain, 1, "PCK CRL issuer chain");
+  std::vector<X509*> crl_path =
+      check.VerifyChain(c.pck_crl_issuer_chain, 1, "PCK CRL issuer chain");
   if (!crl_path.empty()) pck_crl_ok = check.CheckCrl(c.pck_crl.get(), crl_path[0], "PCK CRL");
   if (pck != nullptr && pck_crl_ok &&
       X509_NAME_cmp(X509_CRL_get_issuer(c.pck_crl.get()), X509_get_issuer_name(pck)) != 0) {
@@ -497,10 +509,14 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
 
   // Revocation of every certificate of the verified paths.
   if (root_crl_ok) {
-    if (pck_path.size() > 1) check.CheckRevoked(c.root_ca_crl.get(), pck_path[1], "root CA CRL", "PCK CA");
-    if (!crl_path.empty()) check.CheckRevoked(c.root_ca_crl.get(), crl_path[0], "root CA CRL", "PCK CRL issuer");
-    if (tcb_signer != nullptr) check.CheckRevoked(c.root_ca_crl.get(), tcb_signer, "root CA CRL", "TCB info signer");
-    if (qe_signer != nullptr) check.CheckRevoked(c.root_ca_crl.get(), qe_signer, "root CA CRL", "QE identity signer");
+    if (pck_path.size() > 1)
+      check.CheckRevoked(c.root_ca_crl.get(), pck_path[1], "root CA CRL", "PCK CA");
+    if (!crl_path.empty())
+      check.CheckRevoked(c.root_ca_crl.get(), crl_path[0], "root CA CRL", "PCK CRL issuer");
+    if (tcb_signer != nullptr)
+      check.CheckRevoked(c.root_ca_crl.get(), tcb_signer, "root CA CRL", "TCB info signer");
+    if (qe_signer != nullptr)
+      check.CheckRevoked(c.root_ca_crl.get(), qe_signer, "root CA CRL", "QE identity signer");
   }
   if (pck_crl_ok && !pck_path.empty()) {
     check.CheckRevoked(c.pck_crl.get(), pck_path[0], "PCK CRL", "PCK certificate");
@@ -509,12 +525,14 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
   // The collateral must be the PCK's platform's (QVL 4.1.2.4.10).
   if (pck_ext) {
     if (pck_ext->fmspc != c.tcb_info.fmspc) {
-      check.Fail(absl::StrCat("FMSPC ", Upper(pck_ext->fmspc), " of the PCK certificate differs from ",
-                              Upper(c.tcb_info.fmspc), " of the TCB info"));
+      check.Fail(absl::StrCat("FMSPC ", Upper(pck_ext->fmspc),
+                              " of the PCK certificate differs from ", Upper(c.tcb_info.fmspc),
+                              " of the TCB info"));
     }
     if (pck_ext->pce_id != c.tcb_info.pce_id) {
-      check.Fail(absl::StrCat("PCE-ID ", Upper(pck_ext->pce_id), " of the PCK certificate differs from ",
-                              Upper(c.tcb_info.pce_id), " of the TCB info"));
+      check.Fail(absl::StrCat("PCE-ID ", Upper(pck_ext->pce_id),
+                              " of the PCK certificate differs from ", Upper(c.tcb_info.pce_id),
+                              " of the TCB info"));
     }
   }
 
@@ -552,14 +570,16 @@ TdxVerifier::TdxVerifier(const TrustAnchors& anchors) {
     absl::StatusOr<std::vector<SslPtr<X509>>> certs =
         internal::ParsePemCertificates(anchors.intel_sgx_root_ca, 1);
     if (!certs.ok()) {
-      trust->root_problem = absl::StrCat("TrustAnchors::intel_sgx_root_ca: ", certs.status().message());
+      trust->root_problem =
+          absl::StrCat("TrustAnchors::intel_sgx_root_ca: ", certs.status().message());
     } else {
       trust->root = std::move((*certs)[0]);
     }
   }
   if (trust->root != nullptr) {
     trust->store.reset(X509_STORE_new());
-    if (trust->store == nullptr || X509_STORE_add_cert(trust->store.get(), trust->root.get()) != 1) {
+    if (trust->store == nullptr ||
+        X509_STORE_add_cert(trust->store.get(), trust->root.get()) != 1) {
       crypto::ClearOpenSslErrors();
       trust->root.reset();
       trust->root_problem = "cannot build a certificate store for it";
@@ -581,7 +601,8 @@ Verdict TdxVerifier::Verify(const Evidence& evidence, absl::Time now) const {
   std::shared_ptr<const TdxCollateral> collateral;
   std::string problem;
   if (!evidence.collateral.empty()) {
-    absl::StatusOr<std::shared_ptr<const TdxCollateral>> parsed = ParseTdxCollateral(evidence.collateral);
+    absl::StatusOr<std::shared_ptr<const TdxCollateral>> parsed =
+        ParseTdxCollateral(evidence.collateral);
     if (parsed.ok()) {
       collateral = *std::move(parsed);
     } else {

@@ -193,8 +193,9 @@ absl::Status ParseModule(const Json& obj, const std::string& path, bool identity
   st = ParseIsvLevels(obj, path, StatusSet::kModuleLevel, 255, &out->levels);
   if (!st.ok()) return st;
   // QVL keeps module levels in a std::set ordered by isvsvn, highest first, and rejects duplicates.
-  std::stable_sort(out->levels.begin(), out->levels.end(),
-                   [](const IsvTcbLevel& a, const IsvTcbLevel& b) { return a.isv_svn > b.isv_svn; });
+  std::stable_sort(
+      out->levels.begin(), out->levels.end(),
+      [](const IsvTcbLevel& a, const IsvTcbLevel& b) { return a.isv_svn > b.isv_svn; });
   for (size_t i = 1; i < out->levels.size(); ++i) {
     if (out->levels[i].isv_svn == out->levels[i - 1].isv_svn) {
       return Err(path, absl::StrCat("two TCB levels have isvsvn ", out->levels[i].isv_svn));
@@ -210,7 +211,8 @@ absl::Status ParseComponents(const Json& tcb, const char* key, const std::string
   if ((*comps)->size() != 16) return Err(path, absl::StrCat("\"", key, "\" must have 16 entries"));
   for (size_t i = 0; i < 16; ++i) {
     uint32_t svn = 0;
-    absl::Status st = GetUint((**comps)[i], "svn", absl::StrCat(path, ".", key, "[", i, "]"), 255, &svn);
+    absl::Status st =
+        GetUint((**comps)[i], "svn", absl::StrCat(path, ".", key, "[", i, "]"), 255, &svn);
     if (!st.ok()) return st;
     (*out)[i] = static_cast<uint8_t>(svn);
   }
@@ -235,7 +237,8 @@ absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParseChain(const Json& root, c
   std::string pem;
   absl::Status st = GetString(root, key, "collateral", 64 * 1024, &pem);
   if (!st.ok()) return st;
-  absl::StatusOr<std::vector<crypto::SslPtr<X509>>> certs = ParsePemCertificates(pem, kMaxChainCerts);
+  absl::StatusOr<std::vector<crypto::SslPtr<X509>>> certs =
+      ParsePemCertificates(pem, kMaxChainCerts);
   if (!certs.ok()) return Err(key, certs.status().message());
   return certs;
 }
@@ -317,7 +320,8 @@ absl::StatusOr<TdxTcbInfo> ParseTdxTcbInfo(absl::string_view json) {
   st = ParseModule(**module, path + ".tdxModule", /*identity=*/false, &info.tdx_module);
   if (!st.ok()) return st;
   if (j->contains("tdxModuleIdentities")) {
-    absl::StatusOr<const Json*> ids = GetArray(*j, "tdxModuleIdentities", path, kMaxModuleIdentities);
+    absl::StatusOr<const Json*> ids =
+        GetArray(*j, "tdxModuleIdentities", path, kMaxModuleIdentities);
     if (!ids.ok()) return ids.status();
     for (size_t i = 0; i < (*ids)->size(); ++i) {
       TdxModuleIdentity identity;
@@ -338,9 +342,11 @@ absl::StatusOr<TdxTcbInfo> ParseTdxTcbInfo(absl::string_view json) {
     if (!tcb.ok()) return tcb.status();
     st = ParseComponents(**tcb, "sgxtcbcomponents", where + ".tcb", &parsed.sgx_components);
     if (st.ok()) st = GetUint(**tcb, "pcesvn", where + ".tcb", 65535, &parsed.pce_svn);
-    if (st.ok()) st = ParseComponents(**tcb, "tdxtcbcomponents", where + ".tcb", &parsed.tdx_components);
+    if (st.ok())
+      st = ParseComponents(**tcb, "tdxtcbcomponents", where + ".tcb", &parsed.tdx_components);
     if (st.ok()) {
-      st = ParseLevelCommon(level, where, StatusSet::kTcbLevel, &parsed.status, &parsed.advisory_ids);
+      st = ParseLevelCommon(level, where, StatusSet::kTcbLevel, &parsed.status,
+                            &parsed.advisory_ids);
     }
     if (!st.ok()) return st;
     info.levels.push_back(std::move(parsed));
@@ -387,7 +393,8 @@ absl::StatusOr<TdxCollateral> ParseTdxCollateralJson(absl::string_view json) {
   absl::StatusOr<Json> root = ParseObject(json, "collateral");
   if (!root.ok()) return root.status();
   TdxCollateral c;
-  absl::StatusOr<std::vector<crypto::SslPtr<X509>>> chain = ParseChain(*root, "pck_crl_issuer_chain");
+  absl::StatusOr<std::vector<crypto::SslPtr<X509>>> chain =
+      ParseChain(*root, "pck_crl_issuer_chain");
   if (!chain.ok()) return chain.status();
   c.pck_crl_issuer_chain = *std::move(chain);
   chain = ParseChain(*root, "tcb_info_issuer_chain");
@@ -404,7 +411,8 @@ absl::StatusOr<TdxCollateral> ParseTdxCollateralJson(absl::string_view json) {
   if (!crl.ok()) return crl.status();
   c.pck_crl = *std::move(crl);
 
-  absl::Status st = GetString(*root, "tcb_info", "collateral", kTdxMaxCollateralBytes, &c.tcb_info_json);
+  absl::Status st =
+      GetString(*root, "tcb_info", "collateral", kTdxMaxCollateralBytes, &c.tcb_info_json);
   if (st.ok()) st = ParseSignature(*root, "tcb_info_signature", &c.tcb_info_signature);
   if (st.ok()) {
     st = GetString(*root, "qe_identity", "collateral", kTdxMaxCollateralBytes, &c.qe_identity_json);

@@ -1,5 +1,5 @@
-// PEM chains and the SGX extension of PCK certificates. OpenSSL does not decode the SGX extension, so
-// its DER is walked here with a small bounded reader (DER: definite lengths, minimal encodings).
+// PEM chains and the SGX extension of PCK certificates. OpenSSL does not decode the SGX extension,
+// so its DER is walked here with a small bounded reader (DER: definite lengths, minimal encodings).
 #include "attestation/internal/tdx_pck.h"
 
 #include <openssl/objects.h>
@@ -160,7 +160,8 @@ absl::StatusOr<std::vector<std::string>> ParsePemBlocks(absl::string_view pem, s
       return absl::InvalidArgumentError("PEM: certificate block has no END line");
     }
     if (blocks.size() == max_certs) {
-      return absl::InvalidArgumentError(absl::StrCat("PEM: more than ", max_certs, " certificates"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("PEM: more than ", max_certs, " certificates"));
     }
     std::string b64;
     for (char c : pem.substr(pos, end - pos)) {
@@ -194,7 +195,7 @@ absl::StatusOr<crypto::SslPtr<X509>> ParseDerCertificate(absl::string_view der, 
 }
 
 absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::string_view pem,
-                                                                         size_t max_certs) {
+                                                                       size_t max_certs) {
   absl::StatusOr<std::vector<std::string>> blocks = ParsePemBlocks(pem, max_certs);
   if (!blocks.ok()) return blocks.status();
   std::vector<crypto::SslPtr<X509>> certs;

@@ -14,7 +14,8 @@ namespace {
 // Table "Quote Header" (48 bytes).
 constexpr uint16_t kVersion4 = 4;
 constexpr uint16_t kVersion5 = 5;
-constexpr uint16_t kAttKeyEcdsaP256 = 2;    // "ECDSA-256-with-P-256 curve"; the only one defined for TDX
+// Attestation key type 2, "ECDSA-256-with-P-256 curve": the only one defined for TDX.
+constexpr uint16_t kAttKeyEcdsaP256 = 2;
 constexpr uint32_t kTeeTypeTdx = 0x00000081;
 constexpr char kIntelQeVendorId[] =
     "\x93\x9a\x72\x33\xf7\x9c\x4c\xa9\x94\x0a\x0d\xb3\x95\x7f\x06\x07";
@@ -128,7 +129,8 @@ absl::Status ParseQeReportCertificationData(absl::string_view data, TdxQuote* qu
   std::string qe_report;
   if (!r.Bytes(kSgxReportBytes, &qe_report) ||
       !r.Bytes(kEcdsaSignatureBytes, &quote->qe_report_signature)) {
-    return Malformed("QE report certification data is shorter than the QE report and its signature");
+    return Malformed(
+        "QE report certification data is shorter than the QE report and its signature");
   }
   quote->qe_report = ParseSgxReport(qe_report);
   uint16_t auth_size = 0;
@@ -146,7 +148,8 @@ absl::Status ParseQeReportCertificationData(absl::string_view data, TdxQuote* qu
   }
   if (size != r.remaining()) {
     return Malformed(absl::StrCat("PCK certificate chain size ", size, " does not match the ",
-                                  r.remaining(), " bytes left in the QE report certification data"));
+                                  r.remaining(),
+                                  " bytes left in the QE report certification data"));
   }
   r.Bytes(size, &quote->pck_chain_pem);
   return absl::OkStatus();
@@ -214,8 +217,8 @@ absl::StatusOr<TdxQuote> ParseTdxQuote(absl::string_view bytes) {
   q.signed_part.assign(bytes.data(), r.pos());
 
   // Table "Quote Signature Data": u32 length, then "ECDSA 256-bit Quote Signature Data Structure -
-  // Version 4" (also used by version 5): [64] signature, [64] attestation key, then "QE Certification
-  // Data": u16 type, u32 size, data. The declared lengths must agree exactly.
+  // Version 4" (also used by version 5): [64] signature, [64] attestation key, then "QE
+  // Certification Data": u16 type, u32 size, data. The declared lengths must agree exactly.
   uint32_t sig_len = 0;
   if (!r.U32(&sig_len)) return Malformed("quote ends before the signature data length");
   std::string sig_data;
@@ -226,8 +229,8 @@ absl::StatusOr<TdxQuote> ParseTdxQuote(absl::string_view bytes) {
   Reader s(sig_data);
   uint16_t cert_type = 0;
   uint32_t cert_size = 0;
-  if (!s.Bytes(kEcdsaSignatureBytes, &q.signature) || !s.Bytes(kEcdsaKeyBytes, &q.attestation_key) ||
-      !s.U16(&cert_type) || !s.U32(&cert_size)) {
+  if (!s.Bytes(kEcdsaSignatureBytes, &q.signature) ||
+      !s.Bytes(kEcdsaKeyBytes, &q.attestation_key) || !s.U16(&cert_type) || !s.U32(&cert_size)) {
     return Malformed("signature data is shorter than the signature, key and certification header");
   }
   if (cert_type != kCertTypeQeReport) {

@@ -123,8 +123,8 @@ void CheckQeIdentity(const QeIdentity& qe, const SgxReportBody& report,
 
 // QuoteVerifier 4.1.2.4.11: the module identity (TDX_<TEE_TCB_SVN[1]> for version >= 1 modules in
 // v4+ quotes, otherwise tcbInfo.tdxModule) must have MRSIGNERSEAM's signer, and SEAMATTRIBUTES must
-// be zero and equal to the identity's attributes. Returns the identity used, or null after a mismatch
-// that leaves none.
+// be zero and equal to the identity's attributes. Returns the identity used, or null after a
+// mismatch that leaves none.
 const TdxModuleIdentity* CheckTdxModule(const TdxTcbInfo& info, const TdxQuote& quote,
                                         std::vector<std::string>* failures) {
   const auto version = static_cast<uint8_t>(quote.body.tee_tcb_svn[1]);
@@ -132,9 +132,9 @@ const TdxModuleIdentity* CheckTdxModule(const TdxTcbInfo& info, const TdxQuote& 
   if (version > 0) {
     module = FindModuleIdentity(info, version);
     if (module == nullptr) {
-      failures->push_back(absl::StrCat("TDX module mismatch: the TCB info has no TDX module identity ",
-                                       ModuleId(version), " for TEE_TCB_SVN[1] = ",
-                                       static_cast<int>(version)));
+      failures->push_back(
+          absl::StrCat("TDX module mismatch: the TCB info has no TDX module identity ",
+                       ModuleId(version), " for TEE_TCB_SVN[1] = ", static_cast<int>(version)));
       return nullptr;
     }
   }
@@ -145,9 +145,9 @@ const TdxModuleIdentity* CheckTdxModule(const TdxTcbInfo& info, const TdxQuote& 
   }
   if (quote.body.seam_attributes != std::string(8, '\0') ||
       quote.body.seam_attributes != module->attributes) {
-    failures->push_back(absl::StrCat("TDX module mismatch: SEAMATTRIBUTES ",
-                                     base::HexEncode(quote.body.seam_attributes),
-                                     " is not zero and equal to ", base::HexEncode(module->attributes)));
+    failures->push_back(absl::StrCat(
+        "TDX module mismatch: SEAMATTRIBUTES ", base::HexEncode(quote.body.seam_attributes),
+        " is not zero and equal to ", base::HexEncode(module->attributes)));
   }
   return module;
 }
@@ -195,18 +195,18 @@ TdxTcbResult EvaluateTdxTcb(const TdxTcbInfo& info, const QeIdentity& qe, const 
     }
   }
   if (sgx_level == nullptr) {
-    failures.push_back(absl::StrCat(
-        "TCB not supported: the PCK's SGX TCB (components ",
-        SvnList(pck.sgx_tcb_components.data(), 16), ", PCESVN ", pck.pce_svn,
-        ") is below every TCB level of the TCB info for FMSPC ",
-        absl::AsciiStrToUpper(base::HexEncode(info.fmspc)), " (tcbEvaluationDataNumber ",
-        info.tcb_evaluation_data_number, ")"));
+    failures.push_back(
+        absl::StrCat("TCB not supported: the PCK's SGX TCB (components ",
+                     SvnList(pck.sgx_tcb_components.data(), 16), ", PCESVN ", pck.pce_svn,
+                     ") is below every TCB level of the TCB info for FMSPC ",
+                     absl::AsciiStrToUpper(base::HexEncode(info.fmspc)),
+                     " (tcbEvaluationDataNumber ", info.tcb_evaluation_data_number, ")"));
     return result;
   }
   if (tdx_level == nullptr) {
-    failures.push_back(absl::StrCat(
-        "TCB not supported: TEE_TCB_SVN ", base::HexEncode(tee_tcb_svn),
-        " is below the TDX components of every TCB level the PCK's SGX TCB meets"));
+    failures.push_back(
+        absl::StrCat("TCB not supported: TEE_TCB_SVN ", base::HexEncode(tee_tcb_svn),
+                     " is below the TDX components of every TCB level the PCK's SGX TCB meets"));
     return result;
   }
 
@@ -224,10 +224,9 @@ TdxTcbResult EvaluateTdxTcb(const TdxTcbInfo& info, const QeIdentity& qe, const 
       }
     }
     if (module_level == nullptr) {
-      failures.push_back(absl::StrCat("TCB not supported: TDX module ISVSVN ",
-                                      static_cast<int>(module_isvsvn),
-                                      " is below every TCB level of TDX module identity ",
-                                      module_identity->id));
+      failures.push_back(
+          absl::StrCat("TCB not supported: TDX module ISVSVN ", static_cast<int>(module_isvsvn),
+                       " is below every TCB level of TDX module identity ", module_identity->id));
       return result;
     }
     module_status = module_level->status;
@@ -238,10 +237,9 @@ TdxTcbResult EvaluateTdxTcb(const TdxTcbInfo& info, const QeIdentity& qe, const 
   if (module_status == TcbStatus::kOutOfDate) status = DowngradeForOutOfDatePart(status);
   if (module_status == TcbStatus::kRevoked) status = TcbStatus::kRevoked;
 
-  // checkForRelaunch (4.1.2.4.17.4.3), TD report 1.5 only: an out-of-date TDX module whose update is
-  // already loaded (TEE_TCB_SVN2 at the latest level) only needs the TD relaunched.
-  if (status != TcbStatus::kRevoked && quote.body.is_td15 &&
-      (qe_class == QeClass::kUpToDate) &&
+  // checkForRelaunch (4.1.2.4.17.4.3), TD report 1.5 only: an out-of-date TDX module whose update
+  // is already loaded (TEE_TCB_SVN2 at the latest level) only needs the TD relaunched.
+  if (status != TcbStatus::kRevoked && quote.body.is_td15 && (qe_class == QeClass::kUpToDate) &&
       (sgx_status == TcbStatus::kUpToDate || sgx_status == TcbStatus::kSwHardeningNeeded ||
        sgx_status == TcbStatus::kConfigurationNeeded ||
        sgx_status == TcbStatus::kConfigurationAndSwHardeningNeeded) &&
@@ -255,13 +253,12 @@ TdxTcbResult EvaluateTdxTcb(const TdxTcbInfo& info, const QeIdentity& qe, const 
     } else {
       const TdxModuleIdentity* module2 = FindModuleIdentity(info, svn2[1]);
       if (module2 == nullptr) {
-        failures.push_back(absl::StrCat("TDX module mismatch: the TCB info has no TDX module identity ",
-                                        ModuleId(svn2[1]), " for TEE_TCB_SVN2[1] = ",
-                                        static_cast<int>(svn2[1])));
+        failures.push_back(
+            absl::StrCat("TDX module mismatch: the TCB info has no TDX module identity ",
+                         ModuleId(svn2[1]), " for TEE_TCB_SVN2[1] = ", static_cast<int>(svn2[1])));
         return result;
       }
-      relaunch = svn2[0] >= module2->levels.front().isv_svn &&
-                 svn2[2] >= latest.tdx_components[2];
+      relaunch = svn2[0] >= module2->levels.front().isv_svn && svn2[2] >= latest.tdx_components[2];
     }
     if (relaunch) {
       status = IsConfigurationNeeded(sgx_status) || IsConfigurationNeeded(status)

@@ -1,7 +1,7 @@
-// Intel TDX quote verifications per second, on the real vectors of ../shared/testdata/attestation at
-// their MANIFEST times: with the collateral parsed once beforehand (how a coordinator that caches
-// collateral per FMSPC verifies), and for comparison with the collateral JSON parsed every time.
-// Every verification performs every check (signatures, chains, CRLs, TCB evaluation).
+// Intel TDX quote verifications per second, on the real vectors of ../shared/testdata/attestation
+// at their MANIFEST times: with the collateral parsed once beforehand (how a coordinator that
+// caches collateral per FMSPC verifies), and for comparison with the collateral JSON parsed every
+// time. Every verification performs every check (signatures, chains, CRLs, TCB evaluation).
 #include <memory>
 #include <string>
 
@@ -14,7 +14,8 @@ namespace triad::attestation {
 namespace {
 
 std::string Read(const std::string& rel) {
-  auto data = base::ReadFile(std::string(TRIAD_SHARED_DIR) + "/testdata/attestation/" + rel, 1 << 20);
+  auto data =
+      base::ReadFile(std::string(TRIAD_SHARED_DIR) + "/testdata/attestation/" + rel, 1 << 20);
   return data.ok() ? *data : "";
 }
 
@@ -23,7 +24,8 @@ struct Case {
   const char* collateral;
   int64_t now;
 };
-const Case kV4 = {"tdx/dcapqvl-v4-b0c06f/quote.bin", "tdx/dcapqvl-v4-b0c06f/collateral.json", 1751328000};
+const Case kV4 = {"tdx/dcapqvl-v4-b0c06f/quote.bin", "tdx/dcapqvl-v4-b0c06f/collateral.json",
+                  1751328000};
 const Case kV5 = {"tdx/gotdx-v5-90c06f/quote.bin",
                   "tdx/dcapqvl-v5-90c06f-tcb-unsupported/collateral.json", 1772323200};
 

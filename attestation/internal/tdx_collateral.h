@@ -1,5 +1,5 @@
-// TDX collateral: parsed forms of Intel's TCB info and QE identity, and the whole collateral file in
-// the dcap-qvl QuoteCollateralV3 JSON form (private to attestation/).
+// TDX collateral: parsed forms of Intel's TCB info and QE identity, and the whole collateral file
+// in the dcap-qvl QuoteCollateralV3 JSON form (private to attestation/).
 //
 // Parsing checks structure (types, sizes, required fields, known status names, bounded counts) and
 // keeps the exact signed bytes; nothing is verified here. attestation/tdx.cc verifies signatures,
@@ -56,10 +56,10 @@ struct IsvTcbLevel {
 
 // tcbInfo.tdxModule (id empty, no levels) or one of tcbInfo.tdxModuleIdentities.
 struct TdxModuleIdentity {
-  std::string id;               // "TDX_01", ...
-  std::string mrsigner;         // 48 bytes
-  std::string attributes;       // 8 bytes
-  std::string attributes_mask;  // 8 bytes
+  std::string id;                   // "TDX_01", ...
+  std::string mrsigner;             // 48 bytes
+  std::string attributes;           // 8 bytes
+  std::string attributes_mask;      // 8 bytes
   std::vector<IsvTcbLevel> levels;  // highest isvsvn first (QVL keeps them in a descending set)
 };
 
@@ -86,11 +86,11 @@ struct QeIdentity {
   absl::Time issue_date;
   absl::Time next_update;
   uint32_t tcb_evaluation_data_number = 0;
-  std::string miscselect;        // 4 bytes, raw (as in the SGX report)
-  std::string miscselect_mask;   // 4
-  std::string attributes;        // 16
-  std::string attributes_mask;   // 16
-  std::string mrsigner;          // 32
+  std::string miscselect;       // 4 bytes, raw (as in the SGX report)
+  std::string miscselect_mask;  // 4
+  std::string attributes;       // 16
+  std::string attributes_mask;  // 16
+  std::string mrsigner;         // 32
   uint32_t isv_prod_id = 0;
   std::vector<IsvTcbLevel> levels;  // in document order (QVL scans them in order)
 };
@@ -105,12 +105,12 @@ namespace triad::attestation {
 
 // The whole collateral for TDX quotes of one FMSPC (public name: attestation/tdx.h).
 struct TdxCollateral {
-  std::vector<crypto::SslPtr<X509>> pck_crl_issuer_chain;      // PCK CA, root copy
+  std::vector<crypto::SslPtr<X509>> pck_crl_issuer_chain;  // PCK CA, root copy
   crypto::SslPtr<X509_CRL> root_ca_crl;
   crypto::SslPtr<X509_CRL> pck_crl;
-  std::vector<crypto::SslPtr<X509>> tcb_info_issuer_chain;     // TCB signing, root copy
-  std::string tcb_info_json;                                   // exact signed bytes
-  std::string tcb_info_signature;                              // 64: r || s
+  std::vector<crypto::SslPtr<X509>> tcb_info_issuer_chain;  // TCB signing, root copy
+  std::string tcb_info_json;                                // exact signed bytes
+  std::string tcb_info_signature;                           // 64: r || s
   internal::TdxTcbInfo tcb_info;
   std::vector<crypto::SslPtr<X509>> qe_identity_issuer_chain;
   std::string qe_identity_json;
@@ -120,8 +120,9 @@ struct TdxCollateral {
 
 namespace internal {
 // Parses the dcap-qvl QuoteCollateralV3 JSON: pck_crl_issuer_chain, root_ca_crl (hex DER), pck_crl
-// (hex DER), tcb_info_issuer_chain, tcb_info (the signed JSON, as a string), tcb_info_signature (hex
-// r || s), qe_identity_issuer_chain, qe_identity, qe_identity_signature. Other keys are ignored.
+// (hex DER), tcb_info_issuer_chain, tcb_info (the signed JSON, as a string), tcb_info_signature
+// (hex r || s), qe_identity_issuer_chain, qe_identity, qe_identity_signature. Other keys are
+// ignored.
 absl::StatusOr<TdxCollateral> ParseTdxCollateralJson(absl::string_view json);
 }  // namespace internal
 

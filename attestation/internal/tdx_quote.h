@@ -36,44 +36,44 @@ struct TdReportBody {
   std::string seam_attributes;  // 8, raw
   uint64_t td_attributes = 0;   // bit 0: DEBUG
   uint64_t xfam = 0;
-  std::string mr_td;            // 48
-  std::string mr_config_id;     // 48
-  std::string mr_owner;         // 48
-  std::string mr_owner_config;  // 48
+  std::string mr_td;                // 48
+  std::string mr_config_id;         // 48
+  std::string mr_owner;             // 48
+  std::string mr_owner_config;      // 48
   std::array<std::string, 4> rtmr;  // 4 x 48
-  std::string report_data;      // 64
-  bool is_td15 = false;         // TD report 1.5: the fields below are set
-  std::string tee_tcb_svn2;     // 16
-  std::string mr_service_td;    // 48
+  std::string report_data;          // 64
+  bool is_td15 = false;             // TD report 1.5: the fields below are set
+  std::string tee_tcb_svn2;         // 16
+  std::string mr_service_td;        // 48
 };
 
 // The QE report: an SGX REPORT body (384 bytes).
 struct SgxReportBody {
-  std::string raw;            // all 384 bytes, as signed by the PCK
-  std::string cpu_svn;        // 16
-  std::string misc_select;    // 4, raw (little-endian u32)
-  std::string attributes;     // 16, raw
-  std::string mr_enclave;     // 32
-  std::string mr_signer;      // 32
+  std::string raw;          // all 384 bytes, as signed by the PCK
+  std::string cpu_svn;      // 16
+  std::string misc_select;  // 4, raw (little-endian u32)
+  std::string attributes;   // 16, raw
+  std::string mr_enclave;   // 32
+  std::string mr_signer;    // 32
   uint16_t isv_prod_id = 0;
   uint16_t isv_svn = 0;
-  std::string report_data;    // 64
+  std::string report_data;  // 64
 };
 
 struct TdxQuote {
-  uint16_t version = 0;        // 4 or 5
-  uint16_t body_type = 0;      // 2 (TD report 1.0) or 3 (TD report 1.5); v4 quotes are 2
-  std::string qe_vendor_id;    // 16
-  std::string user_data;       // 20
+  uint16_t version = 0;      // 4 or 5
+  uint16_t body_type = 0;    // 2 (TD report 1.0) or 3 (TD report 1.5); v4 quotes are 2
+  std::string qe_vendor_id;  // 16
+  std::string user_data;     // 20
   TdReportBody body;
   // The bytes the attestation key signs: header and body (v5: with the body type and size).
   std::string signed_part;
-  std::string signature;         // 64: ECDSA P-256 r || s, big-endian
-  std::string attestation_key;   // 64: P-256 point X || Y, big-endian
+  std::string signature;        // 64: ECDSA P-256 r || s, big-endian
+  std::string attestation_key;  // 64: P-256 point X || Y, big-endian
   SgxReportBody qe_report;
   std::string qe_report_signature;  // 64: r || s, by the PCK key over qe_report.raw
   std::string qe_auth_data;
-  std::string pck_chain_pem;     // certification data type 5: PCK, its CA, the root (PEM)
+  std::string pck_chain_pem;  // certification data type 5: PCK, its CA, the root (PEM)
 };
 
 // Parses `bytes` as a TDX quote. Bytes after the quote signature data (padding left by some quote

@@ -18,18 +18,19 @@ using crypto::SslPtr;
 
 SslPtr<X509_NAME> IntelName(const char* cn) {
   SslPtr<X509_NAME> name(X509_NAME_new());
-  for (auto [field, value] : {std::pair{"CN", cn}, std::pair{"O", "Intel Corporation"},
-                              std::pair{"L", "Santa Clara"}, std::pair{"ST", "CA"},
-                              std::pair{"C", "US"}}) {
+  for (auto [field, value] :
+       {std::pair{"CN", cn}, std::pair{"O", "Intel Corporation"}, std::pair{"L", "Santa Clara"},
+        std::pair{"ST", "CA"}, std::pair{"C", "US"}}) {
     X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_ASC,
                                reinterpret_cast<const unsigned char*>(value), -1, -1, 0);
   }
   return name;
 }
 
-// A certificate valid 2018..2049 for `key`, signed by `issuer_key` (self-signed when issuer is null).
-SslPtr<X509> MakeCert(const char* cn, long serial, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
-                      bool ca, X509_EXTENSION* extra = nullptr) {
+// A certificate valid 2018..2049 for `key`, signed by `issuer_key` (self-signed when issuer is
+// null).
+SslPtr<X509> MakeCert(const char* cn, long serial, EVP_PKEY* key, X509* issuer,
+                      EVP_PKEY* issuer_key, bool ca, X509_EXTENSION* extra = nullptr) {
   SslPtr<X509> cert(X509_new());
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
@@ -44,7 +45,8 @@ SslPtr<X509> MakeCert(const char* cn, long serial, EVP_PKEY* key, X509* issuer, 
   X509V3_set_ctx(&ctx, issuer ? issuer : cert.get(), cert.get(), nullptr, nullptr, 0);
   std::vector<std::pair<const char*, const char*>> exts = {
       {"basicConstraints", ca ? "critical,CA:TRUE" : "critical,CA:FALSE"},
-      {"keyUsage", ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,nonRepudiation"}};
+      {"keyUsage",
+       ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature,nonRepudiation"}};
   for (auto [n, v] : exts) {
     SslPtr<X509_EXTENSION> ext(X509V3_EXT_conf(nullptr, &ctx, n, v));
     X509_add_ext(cert.get(), ext.get(), -1);
@@ -68,10 +70,12 @@ std::string SignRaw(EVP_PKEY* key, const std::string& data) {
   size_t len = 0;
   EXPECT_EQ(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key), 1);
   EXPECT_EQ(EVP_DigestSign(ctx.get(), nullptr, &len,
-                           reinterpret_cast<const unsigned char*>(data.data()), data.size()), 1);
+                           reinterpret_cast<const unsigned char*>(data.data()), data.size()),
+            1);
   std::string der(len, '\0');
   EXPECT_EQ(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(der.data()), &len,
-                           reinterpret_cast<const unsigned char*>(data.data()), data.size()), 1);
+                           reinterpret_cast<const unsigned char*>(data.data()), data.size()),
+            1);
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
   SslPtr<ECDSA_SIG> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
   std::string rs(64, '\0');
@@ -80,8 +84,8 @@ std::string SignRaw(EVP_PKEY* key, const std::string& data) {
   return rs;
 }
 
-std::string CrlHex(X509* issuer, EVP_PKEY* key, const std::vector<long>& revoked, absl::Time this_update,
-                   absl::Time next_update) {
+std::string CrlHex(X509* issuer, EVP_PKEY* key, const std::vector<long>& revoked,
+                   absl::Time this_update, absl::Time next_update) {
   SslPtr<X509_CRL> crl(X509_CRL_new());
   X509_CRL_set_version(crl.get(), 1);
   X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer));
@@ -101,7 +105,8 @@ std::string CrlHex(X509* issuer, EVP_PKEY* key, const std::vector<long>& revoked
   EXPECT_GT(X509_CRL_sign(crl.get(), key, EVP_sha256()), 0);
   unsigned char* der = nullptr;
   int len = i2d_X509_CRL(crl.get(), &der);
-  std::string hex = base::HexEncode(absl::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
+  std::string hex =
+      base::HexEncode(absl::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
   OPENSSL_free(der);
   return hex;
 }
@@ -114,8 +119,8 @@ FakeIntelPki::FakeIntelPki(const char* pck_key_curve)
       tcb_key_(EVP_EC_gen("P-256")),
       pck_key_(EVP_EC_gen(pck_key_curve)) {
   root_ = MakeCert("Intel SGX Root CA", 0x10, root_key_.get(), nullptr, root_key_.get(), true);
-  ca_ = MakeCert("Intel SGX PCK Platform CA", kPckCaSerial, ca_key_.get(), root_.get(), root_key_.get(),
-                 true);
+  ca_ = MakeCert("Intel SGX PCK Platform CA", kPckCaSerial, ca_key_.get(), root_.get(),
+                 root_key_.get(), true);
   tcb_ = MakeCert("Intel SGX TCB Signing", kTcbSigningSerial, tcb_key_.get(), root_.get(),
                   root_key_.get(), false);
   // The SGX extension of the real dcapqvl-v4 PCK (FMSPC B0C06F000000), copied as is.
@@ -139,9 +144,12 @@ std::string FakeIntelPki::Sign(internal::TdxQuote q) const {
   SslPtr<EVP_PKEY> ak(EVP_EC_gen("P-256"));
   unsigned char point[65];
   size_t len = 0;
-  EXPECT_EQ(EVP_PKEY_get_octet_string_param(ak.get(), OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len), 1);
+  EXPECT_EQ(
+      EVP_PKEY_get_octet_string_param(ak.get(), OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point, &len),
+      1);
   q.attestation_key.assign(reinterpret_cast<char*>(point + 1), 64);
-  std::string report_data = crypto::Sha256(q.attestation_key + q.qe_auth_data) + std::string(32, '\0');
+  std::string report_data =
+      crypto::Sha256(q.attestation_key + q.qe_auth_data) + std::string(32, '\0');
   q.qe_report.raw.replace(320, 64, report_data);
   q.qe_report_signature = SignRaw(pck_key_.get(), q.qe_report.raw);
   q.signature = SignRaw(ak.get(), q.signed_part);
@@ -154,7 +162,8 @@ std::string FakeIntelPki::Collateral(const CollateralOptions& o) const {
   j["pck_crl_issuer_chain"] = Pem(ca_.get()) + Pem(root_.get());
   j["root_ca_crl"] = CrlHex(root_.get(), root_key_.get(), o.root_crl_revoked, o.crl_this_update,
                             o.crl_next_update);
-  j["pck_crl"] = CrlHex(ca_.get(), ca_key_.get(), o.pck_crl_revoked, o.crl_this_update, o.crl_next_update);
+  j["pck_crl"] =
+      CrlHex(ca_.get(), ca_key_.get(), o.pck_crl_revoked, o.crl_this_update, o.crl_next_update);
   j["tcb_info_issuer_chain"] = Pem(tcb_.get()) + Pem(root_.get());
   j["tcb_info"] = o.tcb_info_json;
   j["tcb_info_signature"] = base::HexEncode(SignRaw(tcb_key_.get(), o.tcb_info_json));

@@ -1,8 +1,8 @@
-// A stand-in for Intel's PKI, for tests only: a self-made root with Intel's names, a PCK platform CA,
-// a TCB signing certificate and a PCK certificate carrying the SGX extension of a real PCK. With it a
-// test re-signs a real quote's header and body, and real TCB info / QE identity JSON after editing
-// them, to reach what no real vector shows: statuses below UpToDate, revocations, odd keys.
-// Never trusted outside the test binary: its root is pinned only by the tests that use it.
+// A stand-in for Intel's PKI, for tests only: a self-made root with Intel's names, a PCK platform
+// CA, a TCB signing certificate and a PCK certificate carrying the SGX extension of a real PCK.
+// With it a test re-signs a real quote's header and body, and real TCB info / QE identity JSON
+// after editing them, to reach what no real vector shows: statuses below UpToDate, revocations, odd
+// keys. Never trusted outside the test binary: its root is pinned only by the tests that use it.
 #ifndef TRIAD_TESTS_ATTESTATION_TDX_FAKE_PKI_H_
 #define TRIAD_TESTS_ATTESTATION_TDX_FAKE_PKI_H_
 
@@ -28,8 +28,8 @@ class FakeIntelPki {
   std::string Sign(internal::TdxQuote quote) const;
 
   struct CollateralOptions {
-    std::string tcb_info_json;     // signed as given
-    std::string qe_identity_json;  // signed as given
+    std::string tcb_info_json;           // signed as given
+    std::string qe_identity_json;        // signed as given
     std::vector<long> root_crl_revoked;  // serials
     std::vector<long> pck_crl_revoked;
     absl::Time crl_this_update;

@@ -2,6 +2,8 @@
 // quote's header, body and QE report, re-signed; the real v4 TCB info and QE identity, edited and
 // re-signed. Reaches the paths real vectors do not: statuses below UpToDate in the claims, revoked
 // certificates, revoked TCB levels, unusual keys and QE authentication data.
+#include "tests/attestation/tdx_fake_pki.h"
+
 #include <functional>
 #include <string>
 
@@ -10,7 +12,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "tests/attestation/tdx_fake_pki.h"
 #include "tests/attestation/tdx_test_util.h"
 #include "tests/testing/testing.h"
 
@@ -78,9 +79,12 @@ TEST_F(TdxFakePkiTest, StatusesBelowUpToDateAreValidWithStatusAndAdvisories) {
 
 TEST_F(TdxFakePkiTest, OutOfDateQeAndModuleConverge) {
   // The quote's QE (ISVSVN 6) is below the new UpToDate level 7 and meets an OutOfDate level 5.
-  qe_identity_["tcbLevels"] = {{{"tcb", {{"isvsvn", 7}}}, {"tcbDate", "2025-01-01T00:00:00Z"}, {"tcbStatus", "UpToDate"}},
-                               {{"tcb", {{"isvsvn", 5}}}, {"tcbDate", "2024-01-01T00:00:00Z"}, {"tcbStatus", "OutOfDate"},
-                                {"advisoryIDs", {"INTEL-SA-QE"}}}};
+  qe_identity_["tcbLevels"] = {
+      {{"tcb", {{"isvsvn", 7}}}, {"tcbDate", "2025-01-01T00:00:00Z"}, {"tcbStatus", "UpToDate"}},
+      {{"tcb", {{"isvsvn", 5}}},
+       {"tcbDate", "2024-01-01T00:00:00Z"},
+       {"tcbStatus", "OutOfDate"},
+       {"advisoryIDs", {"INTEL-SA-QE"}}}};
   Verdict r = Verify();
   ASSERT_TRUE(r.valid) << ::testing::PrintToString(r.reasons);
   EXPECT_EQ(r.claims.tcb_status, "OutOfDate");
@@ -96,27 +100,30 @@ TEST_F(TdxFakePkiTest, RevokedTcbLevelIsInvalid) {
 
 TEST_F(TdxFakePkiTest, RevokedPck) {
   options_.pck_crl_revoked = {1, FakeIntelPki::kPckSerial, 99};
-  EXPECT_THAT(Verify().reasons,
-              ElementsAre("PCK certificate \"Intel SGX PCK Certificate\" (serial 13) is revoked by the "
-                          "PCK CRL"));
+  EXPECT_THAT(
+      Verify().reasons,
+      ElementsAre("PCK certificate \"Intel SGX PCK Certificate\" (serial 13) is revoked by the "
+                  "PCK CRL"));
 }
 
 TEST_F(TdxFakePkiTest, RevokedPckCa) {
   options_.root_crl_revoked = {FakeIntelPki::kPckCaSerial};
-  EXPECT_THAT(Verify().reasons,
-              ElementsAre("PCK CA \"Intel SGX PCK Platform CA\" (serial 11) is revoked by the root CA "
-                          "CRL",
-                          "PCK CRL issuer \"Intel SGX PCK Platform CA\" (serial 11) is revoked by the "
-                          "root CA CRL"));
+  EXPECT_THAT(
+      Verify().reasons,
+      ElementsAre("PCK CA \"Intel SGX PCK Platform CA\" (serial 11) is revoked by the root CA "
+                  "CRL",
+                  "PCK CRL issuer \"Intel SGX PCK Platform CA\" (serial 11) is revoked by the "
+                  "root CA CRL"));
 }
 
 TEST_F(TdxFakePkiTest, RevokedTcbSigningCertificate) {
   options_.root_crl_revoked = {FakeIntelPki::kTcbSigningSerial};
-  EXPECT_THAT(Verify().reasons,
-              ElementsAre("TCB info signer \"Intel SGX TCB Signing\" (serial 12) is revoked by the root "
-                          "CA CRL",
-                          "QE identity signer \"Intel SGX TCB Signing\" (serial 12) is revoked by the "
-                          "root CA CRL"));
+  EXPECT_THAT(
+      Verify().reasons,
+      ElementsAre("TCB info signer \"Intel SGX TCB Signing\" (serial 12) is revoked by the root "
+                  "CA CRL",
+                  "QE identity signer \"Intel SGX TCB Signing\" (serial 12) is revoked by the "
+                  "root CA CRL"));
 }
 
 TEST_F(TdxFakePkiTest, CrlsNotYetValid) {

@@ -74,21 +74,24 @@ std::string WithSignatureData(const std::string& sig_data) {
 }
 
 std::string CertHeader(uint16_t type, uint32_t size) {
-  return std::string{static_cast<char>(type), static_cast<char>(type >> 8), static_cast<char>(size),
-                     static_cast<char>(size >> 8), static_cast<char>(size >> 16),
-                     static_cast<char>(size >> 24)};
+  return std::string{static_cast<char>(type),       static_cast<char>(type >> 8),
+                     static_cast<char>(size),       static_cast<char>(size >> 8),
+                     static_cast<char>(size >> 16), static_cast<char>(size >> 24)};
 }
 
 TEST(TdxQuoteParse, CertificationDataErrors) {
   const std::string keys(128, 'k');
-  EXPECT_EQ(ParseTdxQuote(WithSignatureData(keys + CertHeader(5, 3) + "pem")).status().message(),
-            "TDX quote: certification data type 5 is not supported; only 6 (QE report certification "
-            "data) is");
-  EXPECT_EQ(ParseTdxQuote(WithSignatureData(keys + CertHeader(6, 10) + "short")).status().message(),
-            "TDX quote: certification data size 10 does not match the 5 bytes left in the signature "
-            "data");
-  EXPECT_EQ(ParseTdxQuote(WithSignatureData(keys + CertHeader(6, 5) + "short")).status().message(),
-            "TDX quote: QE report certification data is shorter than the QE report and its signature");
+  EXPECT_EQ(
+      ParseTdxQuote(WithSignatureData(keys + CertHeader(5, 3) + "pem")).status().message(),
+      "TDX quote: certification data type 5 is not supported; only 6 (QE report certification "
+      "data) is");
+  EXPECT_EQ(
+      ParseTdxQuote(WithSignatureData(keys + CertHeader(6, 10) + "short")).status().message(),
+      "TDX quote: certification data size 10 does not match the 5 bytes left in the signature "
+      "data");
+  EXPECT_EQ(
+      ParseTdxQuote(WithSignatureData(keys + CertHeader(6, 5) + "short")).status().message(),
+      "TDX quote: QE report certification data is shorter than the QE report and its signature");
   std::string qe(384 + 64, 'q');
   std::string no_auth = qe + "\x20";
   EXPECT_EQ(ParseTdxQuote(WithSignatureData(keys + CertHeader(6, no_auth.size()) + no_auth))
@@ -96,19 +99,20 @@ TEST(TdxQuoteParse, CertificationDataErrors) {
                 .message(),
             "TDX quote: QE authentication data runs past the QE report certification data");
   std::string ppid = qe + std::string("\0\0", 2) + CertHeader(3, 4) + "ppid";
-  EXPECT_EQ(ParseTdxQuote(WithSignatureData(keys + CertHeader(6, ppid.size()) + ppid))
-                .status()
-                .message(),
-            "TDX quote: QE certification data type 3 is not supported; only 5 (PCK certificate "
-            "chain) is");
+  EXPECT_EQ(
+      ParseTdxQuote(WithSignatureData(keys + CertHeader(6, ppid.size()) + ppid)).status().message(),
+      "TDX quote: QE certification data type 3 is not supported; only 5 (PCK certificate "
+      "chain) is");
   std::string longer = qe + std::string("\0\0", 2) + CertHeader(5, 9) + "pem";
-  EXPECT_EQ(ParseTdxQuote(WithSignatureData(keys + CertHeader(6, longer.size()) + longer))
-                .status()
-                .message(),
-            "TDX quote: PCK certificate chain size 9 does not match the 3 bytes left in the QE report "
-            "certification data");
-  EXPECT_EQ(ParseTdxQuote(WithSignatureData("")).status().message(),
-            "TDX quote: signature data is shorter than the signature, key and certification header");
+  EXPECT_EQ(
+      ParseTdxQuote(WithSignatureData(keys + CertHeader(6, longer.size()) + longer))
+          .status()
+          .message(),
+      "TDX quote: PCK certificate chain size 9 does not match the 3 bytes left in the QE report "
+      "certification data");
+  EXPECT_EQ(
+      ParseTdxQuote(WithSignatureData("")).status().message(),
+      "TDX quote: signature data is shorter than the signature, key and certification header");
 }
 
 // --- PEM -----------------------------------------------------------------------------------------
@@ -126,7 +130,8 @@ TEST(TdxPem, Chains) {
   EXPECT_EQ(ParsePemCertificates(pem + "trailer", 4).status().message(),
             "PEM: expected \"-----BEGIN CERTIFICATE-----\" at byte 3677");
   std::string cut = pem.substr(0, pem.rfind("-----END"));
-  EXPECT_EQ(ParsePemCertificates(cut, 4).status().message(), "PEM: certificate block has no END line");
+  EXPECT_EQ(ParsePemCertificates(cut, 4).status().message(),
+            "PEM: certificate block has no END line");
   std::string bad = absl::StrReplaceAll(pem, {{"MIIE", "MI*E"}});
   EXPECT_THAT(std::string(ParsePemCertificates(bad, 4).status().message()),
               ::testing::StartsWith("PEM: certificate 1: "));
@@ -145,8 +150,9 @@ TEST(TdxSgxExtension, ValuesOfARealPck) {
   auto ext = ParsePckSgxExtensions((*certs)[0].get());
   ASSERT_TRUE(ext.ok()) << ext.status();
   EXPECT_EQ(Hex(ext->ppid), "811dca2a26b952e85bb6448b097ba4fd");
-  EXPECT_EQ(Hex(absl::string_view(reinterpret_cast<const char*>(ext->sgx_tcb_components.data()), 16)),
-            "03030202040100050000000000000000");
+  EXPECT_EQ(
+      Hex(absl::string_view(reinterpret_cast<const char*>(ext->sgx_tcb_components.data()), 16)),
+      "03030202040100050000000000000000");
   EXPECT_EQ(ext->pce_svn, 11u);
   EXPECT_EQ(Hex(ext->cpu_svn), "03030202040100050000000000000000");
   EXPECT_EQ(Hex(ext->pce_id), "0000");
@@ -175,7 +181,9 @@ std::string Oid(std::vector<int> arcs) {
   for (int a : arcs) oid += static_cast<char>(a);
   return Tlv(0x06, oid);
 }
-std::string Pair(std::vector<int> arcs, const std::string& value) { return Tlv(0x30, Oid(arcs) + value); }
+std::string Pair(std::vector<int> arcs, const std::string& value) {
+  return Tlv(0x30, Oid(arcs) + value);
+}
 std::string Int(uint32_t v) {
   std::string b;
   do {
@@ -218,7 +226,9 @@ TEST(TdxSgxExtension, CraftedValues) {
 }
 
 TEST(TdxSgxExtension, MalformedValues) {
-  auto error = [](const ExtParts& p) { return std::string(ParseSgxExtensionValue(p.Der()).status().message()); };
+  auto error = [](const ExtParts& p) {
+    return std::string(ParseSgxExtensionValue(p.Der()).status().message());
+  };
   const std::string prefix = "PCK certificate SGX extension: ";
   ExtParts p;
   p.fmspc = "";
@@ -314,14 +324,16 @@ TEST(TdxCollateralParse, Errors) {
             "TDX collateral: pck_crl: is not hex-encoded DER");
   EXPECT_EQ(CollateralError(WithFields(c, {{"pck_crl", "3003020101"}})),
             "TDX collateral: pck_crl: is not one DER X.509 CRL");
-  EXPECT_EQ(CollateralError(WithFields(c, {{"tcb_info_issuer_chain", "x"}})),
-            "TDX collateral: tcb_info_issuer_chain: PEM: expected \"-----BEGIN CERTIFICATE-----\" at "
-            "byte 0");
+  EXPECT_EQ(
+      CollateralError(WithFields(c, {{"tcb_info_issuer_chain", "x"}})),
+      "TDX collateral: tcb_info_issuer_chain: PEM: expected \"-----BEGIN CERTIFICATE-----\" at "
+      "byte 0");
   EXPECT_EQ(CollateralError(WithFields(c, {{"tcb_info_signature", "00"}})),
             "TDX collateral: collateral: \"tcb_info_signature\" must be 128 hex digits");
   nlohmann::json j = nlohmann::json::parse(c);
   j["qe_identity"] = 5;
-  EXPECT_EQ(CollateralError(j.dump()), "TDX collateral: collateral: \"qe_identity\" must be a string");
+  EXPECT_EQ(CollateralError(j.dump()),
+            "TDX collateral: collateral: \"qe_identity\" must be a string");
   EXPECT_EQ(CollateralError(std::string(kTdxMaxCollateralBytes + 1, ' ')),
             "TDX collateral: 1048577 bytes is more than the limit of 1048576");
 }
@@ -343,29 +355,28 @@ TEST(TdxCollateralParse, TcbInfoErrors) {
             "TDX collateral: tcb_info: \"tcbLevels\" must be an array of 1 to 256 entries");
   EXPECT_EQ(CollateralError(WithTcbInfo([](auto& j) { j["tcbLevels"][1]["tcbStatus"] = "Fine"; })),
             "TDX collateral: tcb_info.tcbLevels[1]: \"tcbStatus\" \"Fine\" is not recognized");
-  EXPECT_EQ(CollateralError(WithTcbInfo([](auto& j) {
-              j["tcbLevels"][0]["tcb"]["sgxtcbcomponents"].erase(0);
-            })),
+  EXPECT_EQ(CollateralError(WithTcbInfo(
+                [](auto& j) { j["tcbLevels"][0]["tcb"]["sgxtcbcomponents"].erase(0); })),
             "TDX collateral: tcb_info.tcbLevels[0].tcb: \"sgxtcbcomponents\" must have 16 entries");
-  EXPECT_EQ(CollateralError(WithTcbInfo([](auto& j) {
-              j["tcbLevels"][0]["tcb"]["tdxtcbcomponents"][2]["svn"] = 256;
-            })),
+  EXPECT_EQ(CollateralError(WithTcbInfo(
+                [](auto& j) { j["tcbLevels"][0]["tcb"]["tdxtcbcomponents"][2]["svn"] = 256; })),
             "TDX collateral: tcb_info.tcbLevels[0].tcb.tdxtcbcomponents[2]: \"svn\" must be an "
             "integer from 0 to 255");
-  EXPECT_EQ(CollateralError(WithTcbInfo([](auto& j) { j["tcbLevels"][0]["tcb"]["pcesvn"] = -1; })),
-            "TDX collateral: tcb_info.tcbLevels[0].tcb: \"pcesvn\" must be an integer from 0 to 65535");
+  EXPECT_EQ(
+      CollateralError(WithTcbInfo([](auto& j) { j["tcbLevels"][0]["tcb"]["pcesvn"] = -1; })),
+      "TDX collateral: tcb_info.tcbLevels[0].tcb: \"pcesvn\" must be an integer from 0 to 65535");
   EXPECT_EQ(CollateralError(WithTcbInfo([](auto& j) {
               j["tdxModuleIdentities"][1]["tcbLevels"][0]["tcbStatus"] = "ConfigurationNeeded";
             })),
             "TDX collateral: tcb_info.tdxModuleIdentities[1].tcbLevels[0]: \"tcbStatus\" "
             "\"ConfigurationNeeded\" is not recognized");
-  EXPECT_EQ(CollateralError(WithTcbInfo([](auto& j) {
-              j["tdxModuleIdentities"][1]["tcbLevels"][1]["tcb"]["isvsvn"] = 4;
-            })),
+  EXPECT_EQ(CollateralError(WithTcbInfo(
+                [](auto& j) { j["tdxModuleIdentities"][1]["tcbLevels"][1]["tcb"]["isvsvn"] = 4; })),
             "TDX collateral: tcb_info.tdxModuleIdentities[1]: two TCB levels have isvsvn 4");
-  EXPECT_EQ(CollateralError(WithTcbInfo([](auto& j) { j["tcbLevels"][1]["advisoryIDs"] = "SA"; })),
-            "TDX collateral: tcb_info.tcbLevels[1]: \"advisoryIDs\" must be an array of at most 256 "
-            "strings");
+  EXPECT_EQ(
+      CollateralError(WithTcbInfo([](auto& j) { j["tcbLevels"][1]["advisoryIDs"] = "SA"; })),
+      "TDX collateral: tcb_info.tcbLevels[1]: \"advisoryIDs\" must be an array of at most 256 "
+      "strings");
   // Keys Intel may add later are ignored.
   EXPECT_TRUE(ParseTdxCollateral(WithTcbInfo([](auto& j) { j["newField"] = 1; })).ok());
 }
@@ -377,7 +388,8 @@ TEST(TdxCollateralParse, QeIdentityErrors) {
             "TDX collateral: qe_identity: \"version\" 1 is not supported; only 2 is");
   EXPECT_EQ(CollateralError(WithQeIdentity([](auto& j) { j["mrsigner"] = "00"; })),
             "TDX collateral: qe_identity: \"mrsigner\" must be 64 hex digits");
-  EXPECT_EQ(CollateralError(WithQeIdentity([](auto& j) { j["tcbLevels"][0]["tcbStatus"] = "SWHardeningNeeded"; })),
+  EXPECT_EQ(CollateralError(WithQeIdentity(
+                [](auto& j) { j["tcbLevels"][0]["tcbStatus"] = "SWHardeningNeeded"; })),
             "TDX collateral: qe_identity.tcbLevels[0]: \"tcbStatus\" \"SWHardeningNeeded\" is not "
             "recognized");
   EXPECT_EQ(CollateralError(WithQeIdentity([](auto& j) { j["tcbLevels"][0].erase("tcbDate"); })),

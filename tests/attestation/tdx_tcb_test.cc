@@ -1,11 +1,14 @@
-// Intel QVL's TCB evaluation (attestation/internal/tdx_tcb.h), step by step, on the real TCB info and
-// QE identity of FMSPC 90C06F000000 (dcap-qvl v5 collateral, tcbEvaluationDataNumber 18) with
+// Intel QVL's TCB evaluation (attestation/internal/tdx_tcb.h), step by step, on the real TCB info
+// and QE identity of FMSPC 90C06F000000 (dcap-qvl v5 collateral, tcbEvaluationDataNumber 18) with
 // controlled platform inputs. That TCB info has, highest first:
 //   L0 SGX 3 3 2 2 4 1 0 5 ..  PCESVN 13  TDX 5 0 3 ..  UpToDate
 //   L1 SGX 2 2 2 2 3 1 0 5 ..  PCESVN 13  TDX 5 0 2 ..  OutOfDate  (5 advisories, INTEL-SA-01036..)
-//   L2 SGX 2 2 2 2 3 1 0 5 ..  PCESVN  5  TDX 5 0 2 ..  OutOfDate  (19 advisories, INTEL-SA-00106..)
+//   L2 SGX 2 2 2 2 3 1 0 5 ..  PCESVN  5  TDX 5 0 2 ..  OutOfDate  (19 advisories,
+//   INTEL-SA-00106..)
 // TDX module identities TDX_03 {3: UpToDate} and TDX_01 {6: UpToDate, 4: OutOfDate, 2: OutOfDate};
 // QE identity levels {4: UpToDate}.
+#include "attestation/internal/tdx_tcb.h"
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -13,7 +16,6 @@
 #include "attestation/internal/tdx_collateral.h"
 #include "attestation/internal/tdx_pck.h"
 #include "attestation/internal/tdx_quote.h"
-#include "attestation/internal/tdx_tcb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -28,13 +30,14 @@ using ::testing::IsEmpty;
 
 const std::array<uint8_t, 16> kL0Sgx = {3, 3, 2, 2, 4, 1, 0, 5};
 const std::array<uint8_t, 16> kL1Sgx = {2, 2, 2, 2, 3, 1, 0, 5};
-const std::vector<std::string> kL1Advisories = {"INTEL-SA-01036", "INTEL-SA-01079", "INTEL-SA-01099",
-                                                "INTEL-SA-01103", "INTEL-SA-01111"};
+const std::vector<std::string> kL1Advisories = {
+    "INTEL-SA-01036", "INTEL-SA-01079", "INTEL-SA-01099", "INTEL-SA-01103", "INTEL-SA-01111"};
 
 class TdxTcbTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string collateral = tdx_test::Data("tdx/dcapqvl-v5-90c06f-tcb-unsupported/collateral.json");
+    std::string collateral =
+        tdx_test::Data("tdx/dcapqvl-v5-90c06f-tcb-unsupported/collateral.json");
     auto info = ParseTdxTcbInfo(tdx_test::Field(collateral, "tcb_info"));
     auto qe = ParseQeIdentity(tdx_test::Field(collateral, "qe_identity"));
     auto quote = ParseTdxQuote(tdx_test::Data("tdx/gotdx-v5-90c06f/quote.bin"));
@@ -126,9 +129,10 @@ TEST_F(TdxTcbTest, ModuleVersionAboveZeroSkipsTheFirstTwoTdxComponents) {
 
 TEST_F(TdxTcbTest, ModuleVersionZeroComparesEveryTdxComponent) {
   SetTee({4, 0, 3});
-  EXPECT_THAT(Evaluate().failures,
-              ElementsAre("TCB not supported: TEE_TCB_SVN 04000300000000000000000000000000 is below "
-                          "the TDX components of every TCB level the PCK's SGX TCB meets"));
+  EXPECT_THAT(
+      Evaluate().failures,
+      ElementsAre("TCB not supported: TEE_TCB_SVN 04000300000000000000000000000000 is below "
+                  "the TDX components of every TCB level the PCK's SGX TCB meets"));
   SetTee({5, 0, 3});
   EXPECT_EQ(Status(), "UpToDate");  // tdxModule (no levels) for version 0
 }
@@ -151,8 +155,8 @@ TEST_F(TdxTcbTest, ModuleSignerAndAttributes) {
   quote_.body.mr_signer_seam[0] = 1;
   quote_.body.seam_attributes[7] = 1;
   EXPECT_THAT(Evaluate().failures,
-              ElementsAre("TDX module mismatch: MRSIGNERSEAM 01" + std::string(94, '0') + " is not " +
-                              std::string(96, '0'),
+              ElementsAre("TDX module mismatch: MRSIGNERSEAM 01" + std::string(94, '0') +
+                              " is not " + std::string(96, '0'),
                           "TDX module mismatch: SEAMATTRIBUTES 0000000000000001 is not zero and "
                           "equal to 0000000000000000"));
 }
@@ -166,19 +170,21 @@ TEST_F(TdxTcbTest, QeIdentityMismatches) {
   quote_.qe_report.attributes[0] ^= 0x01;  // not masked: mismatch
   EXPECT_THAT(
       Evaluate().failures,
-      ElementsAre("QE identity mismatch: QE report MISCSELECT 01000000 under mask ffffffff is not 00000000",
-                  "QE identity mismatch: QE report ATTRIBUTES 1000000000000000e700000000000000 under "
-                  "mask fbffffffffffffff0000000000000000 is not 11000000000000000000000000000000",
-                  "QE identity mismatch: QE report MRSIGNER "
-                  "dd9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5 is not "
-                  "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5",
-                  "QE identity mismatch: QE report ISVPRODID 1 is not 2"));
+      ElementsAre(
+          "QE identity mismatch: QE report MISCSELECT 01000000 under mask ffffffff is not 00000000",
+          "QE identity mismatch: QE report ATTRIBUTES 1000000000000000e700000000000000 under "
+          "mask fbffffffffffffff0000000000000000 is not 11000000000000000000000000000000",
+          "QE identity mismatch: QE report MRSIGNER "
+          "dd9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5 is not "
+          "dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5",
+          "QE identity mismatch: QE report ISVPRODID 1 is not 2"));
 }
 
 TEST_F(TdxTcbTest, QeBelowEveryLevel) {
   quote_.qe_report.isv_svn = 3;
-  EXPECT_THAT(Evaluate().failures,
-              ElementsAre("TCB not supported: QE ISVSVN 3 is below every TCB level of the QE identity"));
+  EXPECT_THAT(
+      Evaluate().failures,
+      ElementsAre("TCB not supported: QE ISVSVN 3 is below every TCB level of the QE identity"));
 }
 
 TEST_F(TdxTcbTest, QeOutOfDateDowngrades) {
@@ -207,9 +213,9 @@ TEST_F(TdxTcbTest, ModuleOutOfDateDowngrades) {
 }
 
 TEST_F(TdxTcbTest, LevelStatusesPassThroughWhenEverythingElseIsCurrent) {
-  for (TcbStatus s : {TcbStatus::kSwHardeningNeeded, TcbStatus::kConfigurationNeeded,
-                      TcbStatus::kConfigurationAndSwHardeningNeeded,
-                      TcbStatus::kOutOfDateConfigurationNeeded}) {
+  for (TcbStatus s :
+       {TcbStatus::kSwHardeningNeeded, TcbStatus::kConfigurationNeeded,
+        TcbStatus::kConfigurationAndSwHardeningNeeded, TcbStatus::kOutOfDateConfigurationNeeded}) {
     info_.levels[0].status = s;
     EXPECT_EQ(Status(), TcbStatusName(s));
   }
@@ -230,8 +236,8 @@ TEST_F(TdxTcbTest, Revocations) {
 }
 
 TEST_F(TdxTcbTest, RelaunchAdvisedForTdReport15) {
-  // The running module (TEE_TCB_SVN[0] = 4) is out of date, but the loaded one (TEE_TCB_SVN2[0] = 6,
-  // TDX_01's latest) is current: QVL advises a TD relaunch.
+  // The running module (TEE_TCB_SVN[0] = 4) is out of date, but the loaded one (TEE_TCB_SVN2[0] =
+  // 6, TDX_01's latest) is current: QVL advises a TD relaunch.
   ASSERT_TRUE(quote_.body.is_td15);
   SetTee({4, 1, 3});
   SetTee2({6, 1, 3});

@@ -1,5 +1,6 @@
 // The TDX verifier against the real quotes and collateral in ../shared/testdata/attestation/tdx, at
-// the fixed times of MANIFEST.md, with the verdicts MANIFEST.md gives; and every way of breaking them.
+// the fixed times of MANIFEST.md, with the verdicts MANIFEST.md gives; and every way of breaking
+// them.
 #include "attestation/tdx.h"
 
 #include <atomic>
@@ -54,7 +55,7 @@ TEST(TdxVectors, DcapQvlV4IsUpToDate) {
   EXPECT_EQ(t.mr_owner_config, v.quote.substr(body + 0x118, 48));
   EXPECT_EQ(t.mr_seam, v.quote.substr(body + 0x10, 48));
   EXPECT_EQ(t.mr_signer_seam, std::string(48, '\0'));
-  EXPECT_EQ(t.mr_service_td, "");  // TD report 1.0
+  EXPECT_EQ(t.mr_service_td, "");           // TD report 1.0
   EXPECT_EQ(t.td_attributes, 0x10000000u);  // SEPT_VE_DISABLE only (MANIFEST: bytes 00 00 00 10 ..)
   EXPECT_EQ(t.xfam, 0x602e7u);
   EXPECT_EQ(base::HexEncode(t.tee_tcb_svn), "06010300000000000000000000000000");
@@ -88,19 +89,21 @@ TEST(TdxVectors, GoTdxV5WithDcapQvlCollateralIsUpToDate) {
 TEST(TdxVectors, DcapQvlV5IsTcbNotSupported) {
   Verdict r = VerifyVector(DcapQvlV5Unsupported());
   EXPECT_FALSE(r.valid);
-  EXPECT_THAT(r.reasons,
-              ElementsAre("TCB not supported: the PCK's SGX TCB (components "
-                          "03030202040100030000000000000000, PCESVN 13) is below every TCB level of "
-                          "the TCB info for FMSPC 90C06F000000 (tcbEvaluationDataNumber 18)"));
+  EXPECT_THAT(
+      r.reasons,
+      ElementsAre("TCB not supported: the PCK's SGX TCB (components "
+                  "03030202040100030000000000000000, PCESVN 13) is below every TCB level of "
+                  "the TCB info for FMSPC 90C06F000000 (tcbEvaluationDataNumber 18)"));
 }
 
 TEST(TdxVectors, GoTdxV4SapphireRapidsIsTcbNotSupported) {
   Verdict r = VerifyVector(GoTdxV4Spr());
   EXPECT_FALSE(r.valid);
-  EXPECT_THAT(r.reasons,
-              ElementsAre("TCB not supported: the PCK's SGX TCB (components "
-                          "03030202020100020000000000000000, PCESVN 11) is below every TCB level of "
-                          "the TCB info for FMSPC 50806F000000 (tcbEvaluationDataNumber 15)"));
+  EXPECT_THAT(
+      r.reasons,
+      ElementsAre("TCB not supported: the PCK's SGX TCB (components "
+                  "03030202020100020000000000000000, PCESVN 11) is below every TCB level of "
+                  "the TCB info for FMSPC 50806F000000 (tcbEvaluationDataNumber 15)"));
 }
 
 TEST(TdxVectors, TrusteeDebugTdIsValidUpToDateAndSaysDebug) {
@@ -119,8 +122,9 @@ TEST(TdxVectors, NoCollateralQuoteVerifiesUpToTheTcb) {
   v.now = absl::FromUnixSeconds(kV4Now);
   Verdict r = VerifyVector(v);
   EXPECT_FALSE(r.valid);
-  EXPECT_THAT(r.reasons, ElementsAre("no TDX collateral: the TCB status cannot be evaluated without "
-                                     "the TCB info, QE identity and CRLs of the platform"));
+  EXPECT_THAT(r.reasons,
+              ElementsAre("no TDX collateral: the TCB status cannot be evaluated without "
+                          "the TCB info, QE identity and CRLs of the platform"));
 }
 
 TEST(TdxVectors, PcsRawFormMatchesTheAssembledCollateral) {
@@ -151,7 +155,8 @@ TEST(TdxVectors, GoTdxV5WithItsOwnPcsTcbInfoIsUpToDate) {
   EXPECT_THAT(r.reasons, ElementsAre("TCB info expired at its nextUpdate 2026-03-03T14:49:26Z"));
 }
 
-// --- Time: one day after the collateral or a certificate expires ----------------------------------
+// --- Time: one day after the collateral or a certificate expires
+// ----------------------------------
 
 absl::Time At(const char* rfc3339) {
   absl::Time t;
@@ -199,14 +204,15 @@ TEST(TdxTime, OneDayAfterTheTcbSigningCertificateExpires) {
   v.now = At("2025-05-22T10:50:10Z");
   EXPECT_THAT(
       VerifyVector(v).reasons,
-      ElementsAre("root CA CRL expired at its nextUpdate 2024-04-02T10:22:51Z",
-                  "PCK CRL expired at its nextUpdate 2023-07-08T07:27:52Z",
-                  "TCB info issuer chain: certificate has expired (\"Intel SGX TCB Signing\", valid "
-                  "until 2025-05-21T10:50:10Z)",
-                  "TCB info expired at its nextUpdate 2023-07-18T08:42:58Z",
-                  "QE identity issuer chain: certificate has expired (\"Intel SGX TCB Signing\", "
-                  "valid until 2025-05-21T10:50:10Z)",
-                  "QE identity expired at its nextUpdate 2023-07-08T07:24:59Z"));
+      ElementsAre(
+          "root CA CRL expired at its nextUpdate 2024-04-02T10:22:51Z",
+          "PCK CRL expired at its nextUpdate 2023-07-08T07:27:52Z",
+          "TCB info issuer chain: certificate has expired (\"Intel SGX TCB Signing\", valid "
+          "until 2025-05-21T10:50:10Z)",
+          "TCB info expired at its nextUpdate 2023-07-18T08:42:58Z",
+          "QE identity issuer chain: certificate has expired (\"Intel SGX TCB Signing\", "
+          "valid until 2025-05-21T10:50:10Z)",
+          "QE identity expired at its nextUpdate 2023-07-08T07:24:59Z"));
 }
 
 TEST(TdxTime, OneDayAfterThePckCertificateExpires) {
@@ -239,7 +245,8 @@ TEST(TdxTime, BeforeThePckCertificateIsIssued) {
 // byte, to keep the test quick). Padding after that is signed by nobody and ignored.
 void ExpectEveryFlipInvalid(const Vector& v) {
   TdxVerifier verifier(PinnedAnchors());
-  absl::StatusOr<std::shared_ptr<const TdxCollateral>> collateral = ParseTdxCollateral(v.collateral);
+  absl::StatusOr<std::shared_ptr<const TdxCollateral>> collateral =
+      ParseTdxCollateral(v.collateral);
   ASSERT_TRUE(collateral.ok());
   ASSERT_TRUE(verifier.VerifyQuote(v.quote, collateral->get(), v.now).valid);
   absl::StatusOr<internal::TdxQuote> parsed = internal::ParseTdxQuote(v.quote);
@@ -280,8 +287,8 @@ TEST(TdxBitFlips, TrusteeDebug) { ExpectEveryFlipInvalid(TrusteeDebug()); }
 TEST(TdxTamper, TcbInfoByte) {
   Vector v = DcapQvlV4();
   std::string tcb = Field(v.collateral, "tcb_info");
-  std::string changed = absl::StrReplaceAll(tcb, {{"\"tcbEvaluationDataNumber\":17",
-                                                   "\"tcbEvaluationDataNumber\":18"}});
+  std::string changed = absl::StrReplaceAll(
+      tcb, {{"\"tcbEvaluationDataNumber\":17", "\"tcbEvaluationDataNumber\":18"}});
   ASSERT_NE(changed, tcb);
   v.collateral = WithFields(v.collateral, {{"tcb_info", changed}});
   EXPECT_THAT(VerifyVector(v).reasons,
@@ -293,9 +300,9 @@ TEST(TdxTamper, TcbInfoForgedToAcceptAnUnsupportedPlatform) {
   // Lowering the first level's SGX components would make the platform match; the signature says no.
   Vector v = DcapQvlV5Unsupported();
   std::string tcb = Field(v.collateral, "tcb_info");
-  std::string changed = absl::StrReplaceAll(
-      tcb, {{"{\"svn\":5,\"category\":\"OS/VMM\",\"type\":\"SEAMLDR ACM\"}",
-             "{\"svn\":3,\"category\":\"OS/VMM\",\"type\":\"SEAMLDR ACM\"}"}});
+  std::string changed =
+      absl::StrReplaceAll(tcb, {{"{\"svn\":5,\"category\":\"OS/VMM\",\"type\":\"SEAMLDR ACM\"}",
+                                 "{\"svn\":3,\"category\":\"OS/VMM\",\"type\":\"SEAMLDR ACM\"}"}});
   ASSERT_NE(changed, tcb);
   v.collateral = WithFields(v.collateral, {{"tcb_info", changed}});
   Verdict r = VerifyVector(v);
@@ -334,7 +341,8 @@ std::string FlipLastHexByte(std::string hex) {
 
 TEST(TdxTamper, PckCrlSignature) {
   Vector v = DcapQvlV4();
-  v.collateral = WithFields(v.collateral, {{"pck_crl", FlipLastHexByte(Field(v.collateral, "pck_crl"))}});
+  v.collateral =
+      WithFields(v.collateral, {{"pck_crl", FlipLastHexByte(Field(v.collateral, "pck_crl"))}});
   EXPECT_THAT(VerifyVector(v).reasons,
               ElementsAre("PCK CRL signature does not verify with the key of \"Intel SGX PCK "
                           "Platform CA\""));
@@ -342,8 +350,8 @@ TEST(TdxTamper, PckCrlSignature) {
 
 TEST(TdxTamper, RootCaCrlSignature) {
   Vector v = DcapQvlV4();
-  v.collateral =
-      WithFields(v.collateral, {{"root_ca_crl", FlipLastHexByte(Field(v.collateral, "root_ca_crl"))}});
+  v.collateral = WithFields(v.collateral,
+                            {{"root_ca_crl", FlipLastHexByte(Field(v.collateral, "root_ca_crl"))}});
   EXPECT_THAT(VerifyVector(v).reasons,
               ElementsAre("root CA CRL signature does not verify with the key of \"Intel SGX Root "
                           "CA\""));
@@ -373,8 +381,8 @@ TEST(TdxTamper, SignerChainsSwapped) {
   Vector v = DcapQvlV4();
   std::string pck_ca = Field(v.collateral, "pck_crl_issuer_chain");
   std::string tcb_signing = Field(v.collateral, "tcb_info_issuer_chain");
-  v.collateral = WithFields(v.collateral, {{"pck_crl_issuer_chain", tcb_signing},
-                                           {"tcb_info_issuer_chain", pck_ca}});
+  v.collateral = WithFields(
+      v.collateral, {{"pck_crl_issuer_chain", tcb_signing}, {"tcb_info_issuer_chain", pck_ca}});
   EXPECT_THAT(VerifyVector(v).reasons,
               ElementsAre("PCK CRL is not issued by \"Intel SGX TCB Signing\"",
                           "TCB info signer \"Intel SGX PCK Platform CA\" is not an Intel SGX TCB "
@@ -423,15 +431,16 @@ TEST(TdxRoots, ForgedRootPinnedInstead) {
   Vector v = DcapQvlV4();
   EXPECT_THAT(
       verifier.Verify(EvidenceOf(v), v.now).reasons,
-      ElementsAre("PCK certificate chain: certificate 3 \"Intel SGX Root CA\" is not the pinned "
-                  "Intel SGX Root CA",
-                  "root CA CRL signature does not verify with the key of \"Intel SGX Root CA\"",
-                  "PCK CRL issuer chain: certificate 2 \"Intel SGX Root CA\" is not the pinned Intel "
-                  "SGX Root CA",
-                  "TCB info issuer chain: certificate 2 \"Intel SGX Root CA\" is not the pinned "
-                  "Intel SGX Root CA",
-                  "QE identity issuer chain: certificate 2 \"Intel SGX Root CA\" is not the pinned "
-                  "Intel SGX Root CA"));
+      ElementsAre(
+          "PCK certificate chain: certificate 3 \"Intel SGX Root CA\" is not the pinned "
+          "Intel SGX Root CA",
+          "root CA CRL signature does not verify with the key of \"Intel SGX Root CA\"",
+          "PCK CRL issuer chain: certificate 2 \"Intel SGX Root CA\" is not the pinned Intel "
+          "SGX Root CA",
+          "TCB info issuer chain: certificate 2 \"Intel SGX Root CA\" is not the pinned "
+          "Intel SGX Root CA",
+          "QE identity issuer chain: certificate 2 \"Intel SGX Root CA\" is not the pinned "
+          "Intel SGX Root CA"));
 }
 
 TEST(TdxRoots, ForgedRootPinnedAndNoRootCopiesInTheEvidence) {
@@ -443,16 +452,17 @@ TEST(TdxRoots, ForgedRootPinnedAndNoRootCopiesInTheEvidence) {
   Vector v = DcapQvlV4();
   v.quote = WithPckChain(v.quote, FirstCertificates(ChainOf(v.quote), 2));
   v.collateral = WithoutRootCopies(v.collateral);
-  EXPECT_THAT(verifier.Verify(EvidenceOf(v), v.now).reasons,
-              ElementsAre("PCK certificate chain: certificate signature failure (\"Intel SGX PCK "
-                          "Platform CA\")",
-                          "root CA CRL signature does not verify with the key of \"Intel SGX Root CA\"",
-                          "PCK CRL issuer chain: certificate signature failure (\"Intel SGX PCK "
-                          "Platform CA\")",
-                          "TCB info issuer chain: certificate signature failure (\"Intel SGX TCB "
-                          "Signing\")",
-                          "QE identity issuer chain: certificate signature failure (\"Intel SGX TCB "
-                          "Signing\")"));
+  EXPECT_THAT(
+      verifier.Verify(EvidenceOf(v), v.now).reasons,
+      ElementsAre("PCK certificate chain: certificate signature failure (\"Intel SGX PCK "
+                  "Platform CA\")",
+                  "root CA CRL signature does not verify with the key of \"Intel SGX Root CA\"",
+                  "PCK CRL issuer chain: certificate signature failure (\"Intel SGX PCK "
+                  "Platform CA\")",
+                  "TCB info issuer chain: certificate signature failure (\"Intel SGX TCB "
+                  "Signing\")",
+                  "QE identity issuer chain: certificate signature failure (\"Intel SGX TCB "
+                  "Signing\")"));
 }
 
 TEST(TdxRoots, RootCopiesAreOptional) {
@@ -486,9 +496,10 @@ TEST(TdxEvidence, WrongTeeAndStrayCertificates) {
   Evidence e = EvidenceOf(v);
   e.tee = "sev-snp";
   e.certs = "x";
-  EXPECT_THAT(NewTdxVerifier(PinnedAnchors())->Verify(e, v.now).reasons,
-              ElementsAre("evidence is for TEE \"sev-snp\", not \"tdx\"",
-                          "TDX evidence carries certificates; the PCK chain must come from the quote"));
+  EXPECT_THAT(
+      NewTdxVerifier(PinnedAnchors())->Verify(e, v.now).reasons,
+      ElementsAre("evidence is for TEE \"sev-snp\", not \"tdx\"",
+                  "TDX evidence carries certificates; the PCK chain must come from the quote"));
 }
 
 TEST(TdxEvidence, UnparseableCollateral) {
@@ -514,17 +525,20 @@ TEST(TdxEvidence, MalformedQuotes) {
   EXPECT_THAT(reasons(sgx), ElementsAre("TDX quote: TEE type 0x0 is not TDX (0x81)"));
   std::string key = q;
   key[2] = 3;
-  EXPECT_THAT(reasons(key),
-              ElementsAre("TDX quote: attestation key type 3 is not supported; only 2 (ECDSA P-256) is"));
+  EXPECT_THAT(
+      reasons(key),
+      ElementsAre("TDX quote: attestation key type 3 is not supported; only 2 (ECDSA P-256) is"));
   std::string vendor = q;
   vendor[12] ^= 1;
-  EXPECT_THAT(reasons(vendor),
-              ElementsAre("TDX quote: QE vendor ID is not Intel's (939A7233F79C4CA9940A0DB3957F0607)"));
+  EXPECT_THAT(
+      reasons(vendor),
+      ElementsAre("TDX quote: QE vendor ID is not Intel's (939A7233F79C4CA9940A0DB3957F0607)"));
   EXPECT_THAT(reasons(q.substr(0, 600)),
               ElementsAre("TDX quote: quote ends inside its 584-byte TD report body"));
-  EXPECT_THAT(reasons(q.substr(0, 1000)),
-              ElementsAre("TDX quote: signature data length 4300 runs past the end of the 1000-byte "
-                          "quote"));
+  EXPECT_THAT(
+      reasons(q.substr(0, 1000)),
+      ElementsAre("TDX quote: signature data length 4300 runs past the end of the 1000-byte "
+                  "quote"));
   EXPECT_THAT(reasons(std::string(internal::kTdxMaxQuoteBytes + 1, 'x')),
               ElementsAre("TDX quote: 131073 bytes is more than the 131072 a quote may have"));
 }
@@ -534,9 +548,10 @@ TEST(TdxEvidence, MalformedV5Body) {
   std::string sgx_body = v.quote;
   sgx_body[48] = 1;  // body type 1: SGX enclave report
   v.quote = sgx_body;
-  EXPECT_THAT(VerifyVector(v).reasons,
-              ElementsAre("TDX quote: body type 1 is not a TD report (2: TD report 1.0, 3: TD report "
-                          "1.5)"));
+  EXPECT_THAT(
+      VerifyVector(v).reasons,
+      ElementsAre("TDX quote: body type 1 is not a TD report (2: TD report 1.0, 3: TD report "
+                  "1.5)"));
   std::string size = GoTdxV5().quote;
   size[50] = static_cast<char>(0x48);  // 584 with type 3
   v.quote = size;

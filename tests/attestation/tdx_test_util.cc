@@ -16,7 +16,9 @@ Vector Make(const std::string& quote, const std::string& collateral, int64_t now
   return Vector{Data(quote), Data(collateral), absl::FromUnixSeconds(now)};
 }
 
-std::string Le16(size_t v) { return std::string{static_cast<char>(v & 0xff), static_cast<char>(v >> 8)}; }
+std::string Le16(size_t v) {
+  return std::string{static_cast<char>(v & 0xff), static_cast<char>(v >> 8)};
+}
 std::string Le32(size_t v) {
   return std::string{static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff),
                      static_cast<char>((v >> 16) & 0xff), static_cast<char>((v >> 24) & 0xff)};
@@ -44,7 +46,8 @@ Vector DcapQvlV5Unsupported() {
               "tdx/dcapqvl-v5-90c06f-tcb-unsupported/collateral.json", kV5Now);
 }
 Vector GoTdxV4Spr() {
-  return Make("tdx/gotdx-v4-spr-50806f/quote.bin", "tdx/gotdx-v4-spr-50806f/collateral.json", kSprNow);
+  return Make("tdx/gotdx-v4-spr-50806f/quote.bin", "tdx/gotdx-v4-spr-50806f/collateral.json",
+              kSprNow);
 }
 Vector TrusteeDebug() {
   return Make("tdx/trustee-v4-debug-50806f/quote.bin", "tdx/gotdx-v4-spr-50806f/collateral.json",
@@ -83,8 +86,10 @@ std::string PcsSignedObject(const std::string& response, const std::string& key)
   for (size_t i = start; i < response.size(); ++i) {
     char c = response[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{') {
@@ -105,7 +110,8 @@ std::string Field(const std::string& collateral, const std::string& key) {
   return nlohmann::json::parse(collateral)[key].get<std::string>();
 }
 
-std::string WithFields(const std::string& collateral, const std::map<std::string, std::string>& fields) {
+std::string WithFields(const std::string& collateral,
+                       const std::map<std::string, std::string>& fields) {
   nlohmann::json j = nlohmann::json::parse(collateral);
   for (const auto& [k, v] : fields) j[k] = v;
   return j.dump();
@@ -113,7 +119,8 @@ std::string WithFields(const std::string& collateral, const std::map<std::string
 
 std::string WithoutRootCopies(const std::string& collateral) {
   std::map<std::string, std::string> cut;
-  for (const char* key : {"pck_crl_issuer_chain", "tcb_info_issuer_chain", "qe_identity_issuer_chain"}) {
+  for (const char* key :
+       {"pck_crl_issuer_chain", "tcb_info_issuer_chain", "qe_identity_issuer_chain"}) {
     cut[key] = FirstCertificates(Field(collateral, key), 1);
   }
   return WithFields(collateral, cut);
@@ -134,11 +141,11 @@ std::string ChainOf(const std::string& quote) {
 }
 
 std::string SerializeQuote(const internal::TdxQuote& q) {
-  std::string qe_cert_data = absl::StrCat(q.qe_report.raw, q.qe_report_signature,
-                                          Le16(q.qe_auth_data.size()), q.qe_auth_data, Le16(5),
-                                          Le32(q.pck_chain_pem.size()), q.pck_chain_pem);
-  std::string sig_data =
-      absl::StrCat(q.signature, q.attestation_key, Le16(6), Le32(qe_cert_data.size()), qe_cert_data);
+  std::string qe_cert_data =
+      absl::StrCat(q.qe_report.raw, q.qe_report_signature, Le16(q.qe_auth_data.size()),
+                   q.qe_auth_data, Le16(5), Le32(q.pck_chain_pem.size()), q.pck_chain_pem);
+  std::string sig_data = absl::StrCat(q.signature, q.attestation_key, Le16(6),
+                                      Le32(qe_cert_data.size()), qe_cert_data);
   return absl::StrCat(q.signed_part, Le32(sig_data.size()), sig_data);
 }
 
@@ -180,8 +187,8 @@ ForgedRoot MakeForgedRoot() {
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 42);
   X509_set_subject_name(cert.get(), X509_get_subject_name(real.get()));
   X509_set_issuer_name(cert.get(), X509_get_subject_name(real.get()));
-  ASN1_TIME_set(X509_getm_notBefore(cert.get()), 1526899510);   // 2018-05-21
-  ASN1_TIME_set(X509_getm_notAfter(cert.get()), 2524607999);    // 2049-12-31
+  ASN1_TIME_set(X509_getm_notBefore(cert.get()), 1526899510);  // 2018-05-21
+  ASN1_TIME_set(X509_getm_notAfter(cert.get()), 2524607999);   // 2049-12-31
   X509_set_pubkey(cert.get(), key.get());
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);

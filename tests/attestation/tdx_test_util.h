@@ -1,4 +1,5 @@
-// Helpers of the TDX tests: the shared vectors at their MANIFEST times, and ways to take them apart.
+// Helpers of the TDX tests: the shared vectors at their MANIFEST times, and ways to take them
+// apart.
 #ifndef TRIAD_TESTS_ATTESTATION_TDX_TEST_UTIL_H_
 #define TRIAD_TESTS_ATTESTATION_TDX_TEST_UTIL_H_
 
@@ -43,7 +44,8 @@ std::string PcsSignature(const std::string& response);
 
 // Collateral JSON: one string field; a copy with fields replaced.
 std::string Field(const std::string& collateral, const std::string& key);
-std::string WithFields(const std::string& collateral, const std::map<std::string, std::string>& fields);
+std::string WithFields(const std::string& collateral,
+                       const std::map<std::string, std::string>& fields);
 // The collateral with each issuer chain cut to its first certificate (no root copy).
 std::string WithoutRootCopies(const std::string& collateral);
 
@@ -57,7 +59,8 @@ std::string SerializeQuote(const internal::TdxQuote& quote);
 // The first `n` PEM certificate blocks of `pem`, each ending in a newline.
 std::string FirstCertificates(const std::string& pem, size_t n);
 
-// A self-signed P-256 certificate with the Intel SGX Root CA's subject and key identifier, made now.
+// A self-signed P-256 certificate with the Intel SGX Root CA's subject and key identifier, made
+// now.
 struct ForgedRoot {
   std::string pem;
 };

@@ -1,5 +1,5 @@
-// Fuzzes the TDX collateral parser: the dcap-qvl JSON, its PEM chains, hex DER CRLs, and the TCB info
-// and QE identity JSON inside it.
+// Fuzzes the TDX collateral parser: the dcap-qvl JSON, its PEM chains, hex DER CRLs, and the TCB
+// info and QE identity JSON inside it.
 #include <cstddef>
 #include <cstdint>
 
