@@ -404,8 +404,9 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
                   absl::Time now, std::vector<std::string> reasons) {
   Check check(trust, now);
   check.reasons() = std::move(reasons);
-  if (!check.have_root())
+  if (!check.have_root()) {
     check.Fail(absl::StrCat("no pinned Intel SGX Root CA: ", trust.root_problem));
+  }
 
   absl::StatusOr<TdxQuote> parsed = internal::ParseTdxQuote(quote_bytes);
   if (!parsed.ok()) {
@@ -509,14 +510,15 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
 
   // Revocation of every certificate of the verified paths.
   if (root_crl_ok) {
-    if (pck_path.size() > 1)
-      check.CheckRevoked(c.root_ca_crl.get(), pck_path[1], "root CA CRL", "PCK CA");
-    if (!crl_path.empty())
-      check.CheckRevoked(c.root_ca_crl.get(), crl_path[0], "root CA CRL", "PCK CRL issuer");
-    if (tcb_signer != nullptr)
-      check.CheckRevoked(c.root_ca_crl.get(), tcb_signer, "root CA CRL", "TCB info signer");
-    if (qe_signer != nullptr)
-      check.CheckRevoked(c.root_ca_crl.get(), qe_signer, "root CA CRL", "QE identity signer");
+    X509_CRL* crl = c.root_ca_crl.get();
+    if (pck_path.size() > 1) check.CheckRevoked(crl, pck_path[1], "root CA CRL", "PCK CA");
+    if (!crl_path.empty()) check.CheckRevoked(crl, crl_path[0], "root CA CRL", "PCK CRL issuer");
+    if (tcb_signer != nullptr) {
+      check.CheckRevoked(crl, tcb_signer, "root CA CRL", "TCB info signer");
+    }
+    if (qe_signer != nullptr) {
+      check.CheckRevoked(crl, qe_signer, "root CA CRL", "QE identity signer");
+    }
   }
   if (pck_crl_ok && !pck_path.empty()) {
     check.CheckRevoked(c.pck_crl.get(), pck_path[0], "PCK CRL", "PCK certificate");

@@ -342,8 +342,9 @@ absl::StatusOr<TdxTcbInfo> ParseTdxTcbInfo(absl::string_view json) {
     if (!tcb.ok()) return tcb.status();
     st = ParseComponents(**tcb, "sgxtcbcomponents", where + ".tcb", &parsed.sgx_components);
     if (st.ok()) st = GetUint(**tcb, "pcesvn", where + ".tcb", 65535, &parsed.pce_svn);
-    if (st.ok())
+    if (st.ok()) {
       st = ParseComponents(**tcb, "tdxtcbcomponents", where + ".tcb", &parsed.tdx_components);
+    }
     if (st.ok()) {
       st = ParseLevelCommon(level, where, StatusSet::kTcbLevel, &parsed.status,
                             &parsed.advisory_ids);

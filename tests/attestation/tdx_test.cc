@@ -84,6 +84,10 @@ TEST(TdxVectors, GoTdxV5WithDcapQvlCollateralIsUpToDate) {
   EXPECT_EQ(base::HexEncode(t.tee_tcb_svn), "0b010400000000000000000000000000");
   EXPECT_EQ(base::HexEncode(t.fmspc), "90c06f000000");
   EXPECT_EQ(t.qe_tcb_status, "UpToDate");
+  // The claims survive their JSON form (records, --json output).
+  auto back = contracts::Claims::FromJson(nlohmann::json::parse(c.ToJson().dump()));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->ToJson(), c.ToJson());
 }
 
 TEST(TdxVectors, DcapQvlV5IsTcbNotSupported) {

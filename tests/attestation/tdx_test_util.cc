@@ -86,10 +86,11 @@ std::string PcsSignedObject(const std::string& response, const std::string& key)
   for (size_t i = start; i < response.size(); ++i) {
     char c = response[i];
     if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
+      if (c == '\\') {
+        ++i;  // skip the escaped character
+      } else if (c == '"') {
         in_string = false;
+      }
     } else if (c == '"') {
       in_string = true;
     } else if (c == '{') {
