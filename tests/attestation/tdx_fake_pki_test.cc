@@ -92,6 +92,12 @@ TEST_F(TdxFakePkiTest, OutOfDateQeAndModuleConverge) {
   EXPECT_THAT(r.claims.advisory_ids, ElementsAre("INTEL-SA-QE"));
 }
 
+TEST_F(TdxFakePkiTest, PceIdMismatch) {
+  tcb_info_["pceId"] = "0001";
+  EXPECT_THAT(Verify().reasons,
+              ElementsAre("PCE-ID 0000 of the PCK certificate differs from 0001 of the TCB info"));
+}
+
 TEST_F(TdxFakePkiTest, RevokedTcbLevelIsInvalid) {
   tcb_info_["tcbLevels"][0]["tcbStatus"] = "Revoked";
   EXPECT_THAT(Verify().reasons,
