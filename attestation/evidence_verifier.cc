@@ -13,9 +13,7 @@ class EvidenceVerifier final : public Verifier {
  public:
   explicit EvidenceVerifier(const TrustAnchors& anchors)
       : snp_(NewSnpVerifier(anchors)),
-#if TRIAD_ATTESTATION_HAVE_TDX
         tdx_(NewTdxVerifier(anchors)),
-#endif
         sim_(NewSimVerifier(anchors)) {
   }
 
@@ -23,8 +21,7 @@ class EvidenceVerifier final : public Verifier {
     if (evidence.tee == contracts::kTeeSevSnp) return snp_->Verify(evidence, now);
     if (evidence.tee == contracts::kTeeSim) return sim_->Verify(evidence, now);
     if (evidence.tee == contracts::kTeeTdx) {
-      if (tdx_ != nullptr) return tdx_->Verify(evidence, now);
-      return Invalid("the TDX verifier is not built into this binary");
+      return tdx_->Verify(evidence, now);
     }
     return Invalid(
         absl::StrCat("unknown TEE kind \"", evidence.tee, "\" (expected sev-snp, tdx or sim)"));
@@ -47,8 +44,6 @@ class EvidenceVerifier final : public Verifier {
 std::unique_ptr<Verifier> NewEvidenceVerifier(const TrustAnchors& anchors) {
   return std::make_unique<EvidenceVerifier>(anchors);
 }
-
-bool TdxVerifierBuiltIn() { return TRIAD_ATTESTATION_HAVE_TDX != 0; }
 
 Verdict VerifyEvidence(const Evidence& evidence, const TrustAnchors& anchors, absl::Time now) {
   return NewEvidenceVerifier(anchors)->Verify(evidence, now);

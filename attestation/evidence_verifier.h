@@ -15,10 +15,6 @@ namespace triad::attestation {
 // sim evidence never verifies as hardware evidence and vice versa. Never null; thread-safe.
 std::unique_ptr<Verifier> NewEvidenceVerifier(const TrustAnchors& anchors);
 
-// Whether this build has the TDX verifier. Until the tdx sources are part of triad_attestation,
-// "tdx" evidence is invalid with the reason "the TDX verifier is not built into this binary".
-bool TdxVerifierBuiltIn();
-
 // One-shot form of NewEvidenceVerifier(anchors)->Verify(evidence, now).
 Verdict VerifyEvidence(const Evidence& evidence, const TrustAnchors& anchors, absl::Time now);
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Attestation verifications per second (Google Benchmark, bench/attest_verify_bench.cc): full SEV-SNP
 # verification of real evidence from ../shared/testdata/attestation (VCEK Milan, VLEK Milan, VCEK
-# Genoa as PEM; 1 and 2 threads), the report parser alone, and sim evidence. Writes
+# Genoa as PEM; 1 and 2 threads), the report parser alone, sim evidence, and full Intel TDX DCAP
+# verification of real quotes at their MANIFEST times (bench/tdx_verify_bench.cc; collateral parsed once
+# beforehand, or parsed every time from its JSON). Writes
 # bench/results/attest_verify-<UTC time>.json (Google Benchmark's own output) and a .md summary.
 #
 #   bench/attest_verify.sh                    5 repetitions, medians reported
@@ -9,25 +11,32 @@
 #   TRIAD_BUILD_DIR=build-foo bench/attest_verify.sh
 #
 # The machine may be shared: the summary records `uptime` before and after, and the CPU. Figures taken
-# under load are not comparable with figures from a quiet machine. (TDX is to be added to this script
-# by the TDX verifier's benchmark, with its collateral parsed once outside the timed loop.)
+# under load are not comparable with figures from a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=${TRIAD_BUILD_DIR:-build}
 reps=${TRIAD_BENCH_REPETITIONS:-5}
-bin="$build/bench/attest_verify_bench"
+benches=(attest_verify_bench tdx_verify_bench)
 command -v jq >/dev/null || { echo "attest_verify: jq is missing; run scripts/install-deps.sh --bench" >&2; exit 1; }
-cmake --build "$build" --target attest_verify_bench >/dev/null
-[[ -x "$bin" ]] || { echo "attest_verify: $bin was not built (configure with -DTRIAD_WITH_BENCH=ON)" >&2; exit 1; }
+cmake --build "$build" --target "${benches[@]}" >/dev/null
+for b in "${benches[@]}"; do
+  [[ -x "$build/bench/$b" ]] || { echo "attest_verify: $build/bench/$b was not built (configure with -DTRIAD_WITH_BENCH=ON)" >&2; exit 1; }
+done
 
 mkdir -p bench/results
 stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
 json="bench/results/attest_verify-$stamp.json"
 md="bench/results/attest_verify-$stamp.md"
 load_before=$(uptime)
-"$bin" --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
-  --benchmark_out="$json" --benchmark_out_format=json
+parts=()
+for b in "${benches[@]}"; do
+  "$build/bench/$b" --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
+    --benchmark_out="$json.$b" --benchmark_out_format=json
+  parts+=("$json.$b")
+done
+jq -s '{context: .[0].context, benchmarks: (map(.benchmarks) | add)}' "${parts[@]}" >"$json"
+rm -f "${parts[@]}"
 load_after=$(uptime)
 
 {
