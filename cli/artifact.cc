@@ -295,7 +295,7 @@ absl::Status Register(const ArtifactFlags& f, const std::string& kind) {
 void AddGroup(CLI::App& app, Context& ctx, const std::string& kind) {
   bool model = kind == "model";
   CLI::App* group =
-      app.add_subcommand(kind, model ? "Encrypted base models" : "Encrypted datasets");
+      GroupCommand(app, kind, model ? "Encrypted base models and model bundles" : "Encrypted datasets");
   group->require_subcommand(1);
 
   auto p = std::make_shared<ArtifactFlags>();

@@ -6,6 +6,8 @@
 #ifndef TRIAD_CLI_COMMAND_H_
 #define TRIAD_CLI_COMMAND_H_
 
+#include <string>
+
 #include "absl/strings/string_view.h"
 
 #include "CLI/CLI.hpp"
@@ -25,6 +27,10 @@ struct Context {
 // that come from the command line itself is decided by the caller).
 int Fail(const absl::Status& status);
 int Fail(absl::string_view message);
+
+// The subcommand NAME of APP, added with DESCRIPTION if no group registered it yet: two files may add
+// commands to one group (`model init` in train.cc, `model push` in artifact.cc).
+CLI::App* GroupCommand(CLI::App& app, const std::string& name, const std::string& description);
 
 void AddAttestCommands(CLI::App& app, Context& ctx);
 void AddKeygenCommands(CLI::App& app, Context& ctx);

@@ -10,6 +10,13 @@ namespace triad::cli {
 
 int Fail(const absl::Status& status) { return Fail(status.message()); }
 
+CLI::App* GroupCommand(CLI::App& app, const std::string& name, const std::string& description) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_name() == name) return sub;
+  }
+  return app.add_subcommand(name, description);
+}
+
 int Fail(absl::string_view message) {
   std::cerr << "triad: " << message << std::endl;
   return kExitFailure;

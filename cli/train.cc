@@ -225,13 +225,6 @@ absl::Status ModelInit(const InitFlags& f) {
   return absl::OkStatus();
 }
 
-CLI::App* Subcommand(CLI::App& app, const std::string& name, const std::string& description) {
-  for (CLI::App* s : app.get_subcommands([](CLI::App*) { return true; })) {
-    if (s->get_name() == name) return s;
-  }
-  return app.add_subcommand(name, description);
-}
-
 }  // namespace
 
 void AddTrainCommands(CLI::App& app, Context& ctx) {
@@ -294,7 +287,7 @@ void AddTrainCommands(CLI::App& app, Context& ctx) {
   });
 
   auto init = std::make_shared<InitFlags>();
-  CLI::App* model = Subcommand(app, "model", "Model bundles");
+  CLI::App* model = GroupCommand(app, "model", "Encrypted base models and model bundles");
   CLI::App* mi = model->add_subcommand(
       "init", "Write a small random model in the Hugging Face layout (tests, quickstart)");
   mi->add_option("--config", init->config, "config.json of the model to make")->required();

@@ -14,6 +14,22 @@ int Mode(const std::string& path) {
   return st.st_mode & 0777;
 }
 
+// Every command group registers on one app; two files add to `model` (push/register and init).
+TEST(CliTest, HelpListsEveryGroupAndModelHasAllItsCommands) {
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(testing::TriadBinary() + " --help", &out), 0) << out;
+  for (const char* group : {"keygen", "contract", "encrypt", "decrypt", "attest", "coordinator", "party",
+                            "model", "dataset", "job", "audit"}) {
+    EXPECT_NE(out.find(std::string("  ") + group + " "), std::string::npos) << group << "\n" << out;
+  }
+  ASSERT_EQ(testing::RunCommand(testing::TriadBinary() + " model --help", &out), 0) << out;
+  EXPECT_NE(out.find("push"), std::string::npos) << out;
+  EXPECT_NE(out.find("register"), std::string::npos) << out;
+#ifdef TRIAD_HAVE_TRAINER
+  EXPECT_NE(out.find("init"), std::string::npos) << out;
+#endif
+}
+
 TEST(KeygenTest, WritesKeysAgeAndOpenSslAccept) {
   testing::TempDir dir;
   std::string out;
