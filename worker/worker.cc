@@ -27,7 +27,6 @@
 #include "worker/internal/model_bundle.h"
 #include "worker/internal/progress_reporter.h"
 #include "worker/internal/retry.h"
-#include "worker/internal/tar.h"
 #include "worker/job_record.h"
 
 namespace triad::worker {
@@ -478,10 +477,7 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
 
   // Pack and seal the adapter.
   std::string report_json = TrainingReportForRecipients(report, c.outputs);
-  std::vector<internal::TarMember> members;
-  for (const trainer::OutputFile& f : trained->adapter) members.push_back({f.name, f.data});
-  members.push_back({"training_report.json", report_json});
-  absl::StatusOr<crypto::SecretBytes> tar = internal::WriteTar(members);
+  absl::StatusOr<crypto::SecretBytes> tar = internal::PackAdapter(trained->adapter, report_json);
   trainer::Wipe(report_json);
   if (!tar.ok()) return base::Annotate(tar.status(), "packing the adapter");
   std::vector<crypto::age::X25519Recipient> recipients;

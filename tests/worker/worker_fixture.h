@@ -48,7 +48,7 @@
 #include "trainer/safetensors.h"
 #include "trainer/trainer.h"
 #include "triad/v1/workers.grpc.pb.h"
-#include "worker/internal/tar.h"
+#include "base/tar.h"
 #include "worker/worker.h"
 
 namespace triad::worker::test {
@@ -459,11 +459,18 @@ inline std::vector<std::string> FilesContaining(const std::string& dir, const st
 
 inline std::map<std::string, std::string> UntarToMap(absl::string_view tar) {
   std::map<std::string, std::string> files;
-  auto members = internal::ReadTar(tar);
-  EXPECT_TRUE(members.ok()) << members.status();
-  if (!members.ok()) return files;
-  for (const auto& m : *members) files[m.name] = std::string(m.data);
-  return files;
+  auto reader = base::TarReader::Open(tar);
+  EXPECT_TRUE(reader.ok()) << reader.status();
+  if (!reader.ok()) return files;
+  while (true) {
+    auto member = (*reader)->Next();
+    EXPECT_TRUE(member.ok()) << member.status();
+    if (!member.ok() || !member->has_value()) return files;
+    auto data = (*reader)->View();
+    EXPECT_TRUE(data.ok()) << data.status();
+    if (!data.ok()) return files;
+    files[(*member)->path] = std::string(*data);
+  }
 }
 
 // ---- The fixture
@@ -509,12 +516,16 @@ class WorkerTest : public ::testing::Test {
         testing::SharedDir() + "/testdata/trainer/tiny_qwen_style.tokenizer.json");
     ASSERT_FALSE(tokenizer.empty());
     std::string notice = std::string("Licensed weights. Marker: ") + kModelCanary + "\n";
-    auto tar = internal::WriteTar(std::vector<internal::TarMember>{{"config.json", config_json},
-                                                                   {"model.safetensors", *marked},
-                                                                   {"tokenizer.json", tokenizer},
-                                                                   {"NOTICE.txt", notice}});
+    auto tar = base::TarWriter::Create([this](absl::string_view bytes) {
+      model_plaintext_.append(bytes.data(), bytes.size());
+      return absl::OkStatus();
+    });
     ASSERT_TRUE(tar.ok());
-    model_plaintext_ = std::string(tar->view());
+    ASSERT_TRUE((*tar)->AddFile("config.json", config_json).ok());
+    ASSERT_TRUE((*tar)->AddFile("model.safetensors", *marked).ok());
+    ASSERT_TRUE((*tar)->AddFile("tokenizer.json", tokenizer).ok());
+    ASSERT_TRUE((*tar)->AddFile("NOTICE.txt", notice).ok());
+    ASSERT_TRUE((*tar)->Finish().ok());
     for (int i = 0; i < 16; ++i) {
       dataset_plaintext_ += std::string("{\"prompt\":\"") + kDataCanary + " count: 1 2 " +
                             std::to_string(i) + "\",\"completion\":\" 4 5 6\"}\n";
