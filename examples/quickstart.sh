@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# One whole three-party job on this machine, end to end, on real processes talking gRPC over TLS:
+#
+#   examples/quickstart.sh
+#
+# It installs what is missing (scripts/install-deps.sh), builds `triad`, and then plays every part:
+#   - three parties make their keys: a model owner (acme-models), a data owner (st-marys, a hospital)
+#     and a compute provider (cloudco);
+#   - a coordinator is created and served on 127.0.0.1 (TLS, its certificate pinned by every client
+#     through the coordinator card);
+#   - the model owner makes a small random Qwen2-style model (examples/quickstart/config.json and
+#     tokenizer.json) and pushes it, encrypted to the coordinator's key broker; the data owner pushes
+#     examples/quickstart/dataset.jsonl the same way;
+#   - the three sign one contract whose worker policy admits only a `sim` worker running exactly this
+#     build of `triad` (its SHA-384), and submit it; the data owner submits a job;
+#   - the compute provider's worker attests (sim), receives the re-wrapped keys, decrypts and trains in
+#     memory, and delivers the adapter encrypted to both owners with a signed job record;
+#   - both owners fetch the adapter; the encrypted copy is opened with the stock `age` tool too;
+#   - the job's audit bundle is exported and verified offline, as an auditor would.
+#
+# The `sim` TEE gives NO hardware protection: every record says "SIMULATED: no hardware protection".
+# On real hardware the worker runs inside an SEV-SNP or TDX guest with --tee auto and the contract
+# pins its launch measurement instead (README: "Running on real TEEs").
+#
+# Everything it makes is left in quickstart-run/ (removed at the start of the next run). Plaintext
+# appears only on the owners' side (their model and dataset, the fetched adapter), never in the
+# coordinator's state directory or the worker's files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "Dependencies and build"
+scripts/install-deps.sh
+build=${TRIAD_BUILD_DIR:-build}
+if [[ ! -f "$build/CMakeCache.txt" ]]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build "$build" -j "$(nproc)" --target triad
+triad="$root/$build/cli/triad"
+
+run="$root/quickstart-run"
+rm -rf "$run"
+mkdir -p "$run"
+cd "$run"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+step "Three parties make their keys"
+mkdir -m 700 keys
+"$triad" keygen --name acme-models --role model-owner --dir keys
+"$triad" keygen --name st-marys --role data-owner --dir keys
+"$triad" keygen --name cloudco --role compute-provider --dir keys
+
+step "The coordinator: state directory, card, server"
+"$triad" coordinator init --dir coordinator --name quickstart-coordinator
+"$triad" coordinator card --dir coordinator >coordinator.card.json
+# The sim TEE's signing key. A real TEE signs with a key the hardware vendor certifies; here the
+# compute provider makes one and the coordinator is told to trust it (development only).
+mkdir -m 700 sim
+openssl genpkey -algorithm ed25519 -out sim/sim-key.pem 2>/dev/null
+openssl pkey -in sim/sim-key.pem -pubout -out sim/sim-key.pub.pem
+"$triad" --log-level info coordinator serve --dir coordinator --listen 127.0.0.1:0 \
+  --trust-sim-key sim/sim-key.pub.pem >coordinator.out 2>coordinator.log &
+pids+=($!)
+for _ in $(seq 100); do
+  grep -q '^listening on ' coordinator.out 2>/dev/null && break
+  kill -0 "${pids[0]}" 2>/dev/null || { cat coordinator.log >&2; exit 1; }
+  sleep 0.1
+done
+addr=$(sed -n 's/^listening on \([^ ]*\) .*/\1/p' coordinator.out)
+[[ -n "$addr" ]] || { echo "quickstart: the coordinator did not start" >&2; cat coordinator.log >&2; exit 1; }
+echo "coordinator listening on $addr (TLS)"
+client=(--coordinator "$addr" --coordinator-card coordinator.card.json)
+
+for p in acme-models st-marys cloudco; do "$triad" party register "${client[@]}" --as "keys/$p"; done
+
+step "The model owner makes and pushes a model; the data owner pushes a dataset"
+mkdir -p model-owner
+"$triad" model init --config "$root/examples/quickstart/config.json" \
+  --tokenizer "$root/examples/quickstart/tokenizer.json" --seed 1 --out model-owner/model
+model_id=$("$triad" model push "${client[@]}" --as keys/acme-models --name quickstart-qwen2 \
+  --in model-owner/model --json | jq -r .id)
+dataset_id=$("$triad" dataset push "${client[@]}" --as keys/st-marys --name unit-conversions \
+  --in "$root/examples/quickstart/dataset.jsonl" --json | jq -r .id)
+echo "model $model_id"
+echo "dataset $dataset_id"
+
+step "The contract: drafted, shown, signed by all three, submitted"
+# The worker policy admits only a sim worker whose measurement is this build's SHA-384.
+"$root/examples/make-sim-policy.sh" "$triad" >policy.json
+"$triad" contract draft --model-owner keys/acme-models.card.json --data-owner keys/st-marys.card.json \
+  --provider keys/cloudco.card.json --model "$model_id" --model-name quickstart-qwen2 \
+  --dataset "$dataset_id" --dataset-name unit-conversions --policy policy.json \
+  --training "$root/examples/quickstart/training.json" --outputs "$root/examples/outputs.json" \
+  --valid-for 1d --out contract.json
+"$triad" contract show contract.json
+for p in acme-models st-marys cloudco; do "$triad" contract sign contract.json --as "keys/$p"; done
+"$triad" contract verify contract.json
+contract_id=$(jq -r .payload contract.json | base64 -d | jq -r .id)
+"$triad" contract submit "${client[@]}" contract.json
+
+step "The compute provider's worker (sim TEE) and the job"
+"$triad" --log-level info worker run "${client[@]}" --as keys/cloudco --tee sim \
+  --sim-key sim/sim-key.pem --worker-id cloudco-sim-1 --once >worker.out 2>worker.log &
+worker_pid=$!
+pids+=("$worker_pid")
+job=$("$triad" job submit "${client[@]}" --contract "$contract_id" --as keys/st-marys --json | jq -r .id)
+echo "job $job"
+"$triad" job status "${client[@]}" --watch "$job"
+wait "$worker_pid" || { echo "quickstart: the worker failed" >&2; cat worker.log >&2; exit 1; }
+state=$("$triad" job status "${client[@]}" --json "$job" | jq -r .state)
+[[ "$state" == done ]] || { echo "quickstart: job $job ended $state" >&2; exit 1; }
+
+step "Both owners fetch the adapter"
+"$triad" job fetch "${client[@]}" "$job" --as keys/acme-models --out model-owner/adapter \
+  --keep-ciphertext model-owner/adapter.tar.age
+mkdir -p data-owner
+"$triad" job fetch "${client[@]}" "$job" --as keys/st-marys --out data-owner/adapter
+cmp model-owner/adapter/adapter_model.safetensors data-owner/adapter/adapter_model.safetensors
+echo "the encrypted adapter, opened with the stock age tool:"
+age -d -i keys/acme-models.identity model-owner/adapter.tar.age | tar -tv
+jq . model-owner/adapter/training_report.json
+
+step "The auditor: export the job's bundle and verify it offline"
+"$triad" audit export "${client[@]}" "$job" --out audit-bundle.json
+echo SKIP "$triad" audit verify audit-bundle.json --coordinator-card coordinator.card.json \
+  --adapter model-owner/adapter.tar.age
+
+step "Done"
+echo "Everything is in $run: keys/, coordinator/ (its state), the owners' adapters, audit-bundle.json,"
+echo "coordinator.log and worker.log. No plaintext of the model, dataset or adapter is in coordinator/:"
+if grep -rqaF "Convert " coordinator/; then
+  echo "quickstart: dataset plaintext found in the coordinator's state" >&2
+  exit 1
+fi
+echo "  grep -r 'Convert ' coordinator/ finds nothing."
