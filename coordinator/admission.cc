@@ -327,17 +327,34 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
   result.admitted = result.reasons.empty();
 
   // Re-wrap before the transaction (the file keys live in SecretBytes inside RewrapHeader only);
-  // the headers leave only after the decision and the releases are durable.
+  // the headers leave only after the decision and the releases are durable. An input whose stored
+  // ciphertext no longer hashes to its id, or whose header the key broker cannot open, can never be
+  // released to any worker: the job fails with that reason instead of going back to the queue.
+  std::string input_failure;
   if (result.admitted) {
     for (const std::string& id : {contract.base_model.id, contract.dataset.id}) {
-      TRIAD_ASSIGN_OR_RETURN(crypto::age::Header header, internal::ReadArtifactHeader(blobs_, id));
+      absl::StatusOr<crypto::age::Header> header = internal::ReadArtifactHeader(blobs_, id);
+      if (!header.ok()) {
+        if (!absl::IsDataLoss(header.status()) && !absl::IsInvalidArgument(header.status()) &&
+            !absl::IsNotFound(header.status())) {
+          return header.status();  // I/O: the worker may try again
+        }
+        input_failure = absl::StrCat("input ", id, ": ", header.status().message());
+        break;
+      }
       absl::StatusOr<crypto::age::Header> rewrapped = crypto::age::RewrapHeader(
-          header, absl::MakeConstSpan(&key_broker_, 1), absl::MakeConstSpan(&eph_recipient, 1));
+          *header, absl::MakeConstSpan(&key_broker_, 1), absl::MakeConstSpan(&eph_recipient, 1));
       if (!rewrapped.ok()) {
-        return absl::InternalError(absl::StrCat("re-wrapping the key of artifact ", id, ": ",
-                                                rewrapped.status().message()));
+        input_failure = absl::StrCat("input ", id, ": the key broker cannot open its header: ",
+                                     rewrapped.status().message());
+        break;
       }
       result.headers.push_back({id, rewrapped->encoded()});
+    }
+    if (!input_failure.empty()) {
+      result.headers.clear();
+      result.admitted = false;
+      result.reasons.push_back(input_failure);
     }
   }
 
@@ -391,6 +408,15 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
                                     {"artifact_id", h.artifact_id},
                                     {"recipient", eph_recipient.ToString()}}));
     }
+  } else if (!input_failure.empty()) {
+    TRIAD_RETURN_IF_ERROR(
+        txn.TransitionJob(job_id, JobTransition::Fail(input_failure).From(JobState::kAttesting))
+            .status());
+    TRIAD_RETURN_IF_ERROR(AddLog(txn, job_id, "job.failed", now,
+                                 {{"job_id", job_id},
+                                  {"attempt", attesting.attempt},
+                                  {"worker_id", worker_id},
+                                  {"reason", input_failure}}));
   } else {
     TRIAD_RETURN_IF_ERROR(txn.TransitionJob(job_id, JobTransition::To(JobState::kQueued)).status());
     TRIAD_RETURN_IF_ERROR(

@@ -32,6 +32,7 @@
 #include "crypto/ed25519.h"
 #include "crypto/hash.h"
 #include "gtest/gtest.h"
+#include "tests/testing/process.h"
 #include "tests/testing/testing.h"
 #include "triad/v1/workers.grpc.pb.h"
 
@@ -47,68 +48,24 @@ constexpr char kDataCanary[] = "CLI-DATA-CANARY-55a1";
 
 std::string Triad() { return testing::TriadBinary(); }
 
-// A file's contents, or "" while it does not exist.
-std::string ReadIfExists(const std::string& path) {
-  return std::filesystem::exists(path) ? testing::ReadTestFile(path) : "";
-}
+using testing::ReadIfExists;
 
 // `triad coordinator serve …` as a child process; stdout and stderr go to files.
-class ServeProcess {
+class ServeProcess : public testing::ChildProcess {
  public:
   ServeProcess(const std::vector<std::string>& args, std::string out, std::string err)
-      : out_(std::move(out)), err_(std::move(err)) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(o, 1);
-      ::dup2(e, 2);
-      std::vector<std::string> all = {Triad(), "coordinator", "serve"};
-      all.insert(all.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (std::string& a : all) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  // The port from "listening on HOST:PORT", or 0 when the server exits or does not say within 30 s.
-  int Port() {
-    for (int i = 0; i < 300; ++i) {
-      std::string out = ReadIfExists(out_);
-      size_t at = out.find("listening on ");
-      if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
-        std::string addr = out.substr(at + 13, out.find(' ', at + 13) - at - 13);
-        return std::stoi(addr.substr(addr.rfind(':') + 1));
-      }
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return 0;
-      }
-      absl::SleepFor(absl::Milliseconds(100));
-    }
-    return 0;
-  }
+      : ChildProcess(Argv(args), std::move(out), std::move(err)) {}
+  // The port it listens on, or 0 when it exits or does not say within 30 s.
+  int Port() { return ListeningPort(); }
   // SIGTERM, then the exit status.
-  int Stop() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  std::string Err() const { return ReadIfExists(err_); }
+  int Stop() { return Signal(SIGTERM); }
 
  private:
-  std::string out_, err_;
-  pid_t pid_ = -1;
+  static std::vector<std::string> Argv(const std::vector<std::string>& args) {
+    std::vector<std::string> all = {Triad(), "coordinator", "serve"};
+    all.insert(all.end(), args.begin(), args.end());
+    return all;
+  }
 };
 
 std::string Sh(const std::string& cmd, int* rc = nullptr) {
