@@ -1,6 +1,6 @@
 // triad audit export: a job's audit bundle (coordinator/bundle.h), for an auditor to verify
-// offline; triad audit verify: the auditor's offline checks of a bundle (coordinator/audit_verify.h);
-// triad audit watch: that the coordinator's log only ever grows.
+// offline; triad audit verify: the auditor's offline checks of a bundle
+// (coordinator/audit_verify.h); triad audit watch: that the coordinator's log only ever grows.
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -96,7 +96,8 @@ absl::StatusOr<attestation::TrustAnchors> LoadAnchors(const std::string& roots_f
 int Verify(const VerifyFlags& f) {
   absl::StatusOr<coordinator::CoordinatorCard> card =
       coordinator::CoordinatorCard::FromFile(f.card);
-  if (!card.ok()) return Fail(base::Annotate(card.status(), absl::StrCat("--coordinator-card ", f.card)));
+  if (!card.ok())
+    return Fail(base::Annotate(card.status(), absl::StrCat("--coordinator-card ", f.card)));
   absl::StatusOr<attestation::TrustAnchors> anchors = LoadAnchors(f.roots, f.sim_keys);
   if (!anchors.ok()) return Fail(anchors.status());
   absl::StatusOr<std::string> bundle = base::ReadFile(f.bundle, coordinator::kMaxAuditBundleSize);
@@ -109,7 +110,9 @@ int Verify(const VerifyFlags& f) {
   }
   coordinator::AuditReport report = coordinator::VerifyBundle(*bundle, *card, *anchors, options);
   if (f.json) {
-    std::cout << report.ToJson().dump(2) << "\n";
+    std::cout << report.ToJson().dump(2, ' ', false,
+                                      nlohmann::ordered_json::error_handler_t::replace)
+              << "\n";
   } else {
     std::cout << report.ToText();
   }
@@ -171,8 +174,8 @@ absl::Status Watch(const WatchFlags& f) {
     std::string conflict = f.state + ".conflict";
     absl::Status kept = base::WriteFileAtomic(conflict, reply.signed_note(), 0644);
     return absl::FailedPreconditionError(absl::StrCat(
-        "coordinator ", f.client.address, " shows a log that is ", extends.message(), "; ",
-        f.state, " is left as it was",
+        "coordinator ", f.client.address, " shows a log that is ", extends.message(), "; ", f.state,
+        " is left as it was",
         kept.ok() ? absl::StrCat(", the conflicting checkpoint is in ", conflict) : ""));
   }
   if (latest.size == saved->size) {
@@ -182,8 +185,7 @@ absl::Status Watch(const WatchFlags& f) {
   }
   TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
   std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
-            << ", extends the saved tree size " << saved->size
-            << " (consistency proof verified)\n";
+            << ", extends the saved tree size " << saved->size << " (consistency proof verified)\n";
   return absl::OkStatus();
 }
 
@@ -211,8 +213,7 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       "verify",
       "Check a bundle offline: checkpoint signature, inclusion proofs, contract, evidence, policy, "
       "binding, job record, key releases; one line per check, then the verdict");
-  ver->add_option("BUNDLE", v->bundle, "The bundle file (from `triad audit export`)")
-      ->required();
+  ver->add_option("BUNDLE", v->bundle, "The bundle file (from `triad audit export`)")->required();
   ver->add_option("--coordinator-card", v->card,
                   "The coordinator's card, pinned out of band: its key signs the checkpoint and "
                   "the job record")
@@ -235,8 +236,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       "Fetch the coordinator's newest checkpoint and check that it extends the one saved in "
       "--state (consistency proof); only then save it");
   AddClientFlags(watch, w->client);
-  watch->add_option("--state", w->state,
-                    "The checkpoint seen last (created on the first run; replaced atomically)")
+  watch
+      ->add_option("--state", w->state,
+                   "The checkpoint seen last (created on the first run; replaced atomically)")
       ->required();
   watch->callback([w, &ctx] {
     absl::Status st = Watch(*w);

@@ -165,20 +165,21 @@ absl::StatusOr<Entry> ParseEntry(const json& e, const std::string& where) {
   Entry out;
   TRIAD_ASSIGN_OR_RETURN(out.index, GetUint(e, "index", where));
   TRIAD_ASSIGN_OR_RETURN(out.text, GetString(e, "entry", where));
-  TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> proof,
-                         GetStrings(e, "inclusion_proof", where));
+  TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> proof, GetStrings(e, "inclusion_proof", where));
   if (proof.size() > crypto::merkle::kMaxProofHashes) {
     return Bad(absl::StrCat(where, ".inclusion_proof"), "is longer than any proof can be");
   }
   for (const std::string& h : proof) {
     absl::StatusOr<std::string> raw = base::Base64Decode(h);
     if (!raw.ok() || raw->size() != crypto::merkle::kHashSize) {
-      return Bad(absl::StrCat(where, ".inclusion_proof"), "holds a value that is not a base64 hash");
+      return Bad(absl::StrCat(where, ".inclusion_proof"),
+                 "holds a value that is not a base64 hash");
     }
     out.proof.push_back(*std::move(raw));
   }
   absl::StatusOr<json> j = base::ParseJsonStrict(out.text, {kMaxEntrySize, 32});
-  if (!j.ok()) return Bad(absl::StrCat(where, ".entry"), absl::StrCat("is not JSON: ", j.status().message()));
+  if (!j.ok())
+    return Bad(absl::StrCat(where, ".entry"), absl::StrCat("is not JSON: ", j.status().message()));
   if (!j->is_object() || Str(*j, "type") != kLogEntryType || Str(*j, "kind").empty()) {
     return Bad(absl::StrCat(where, ".entry"),
                absl::StrCat("is not a ", kLogEntryType, " object with a kind"));
@@ -242,10 +243,10 @@ absl::StatusOr<Bundle> ParseBundle(absl::string_view text) {
   for (size_t i = 0; i < b["admissions"].size(); ++i) {
     const json& a = b["admissions"][i];
     std::string aw = absl::StrCat("bundle.admissions[", i, "]");
-    TRIAD_RETURN_IF_ERROR(CheckKeys(a, aw,
-                                    {"attempt", "worker_id", "decided_at", "admitted", "reasons",
-                                     "simulated", "evidence_digest", "evidence_document",
-                                     "claims"}));
+    TRIAD_RETURN_IF_ERROR(
+        CheckKeys(a, aw,
+                  {"attempt", "worker_id", "decided_at", "admitted", "reasons", "simulated",
+                   "evidence_digest", "evidence_document", "claims"}));
     AdmissionItem item;
     TRIAD_ASSIGN_OR_RETURN(item.attempt, GetUint(a, "attempt", aw));
     TRIAD_ASSIGN_OR_RETURN(item.worker_id, GetString(a, "worker_id", aw));
@@ -325,6 +326,32 @@ std::string Quote(const std::vector<std::string>& reasons) {
 
 std::string Short(absl::string_view id) { return std::string(id.substr(0, 16)); }
 
+// At most `n` bytes of text from the bundle, never cutting a UTF-8 sequence in two.
+std::string Clip(absl::string_view s, size_t n) {
+  if (s.size() <= n) return std::string(s);
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return absl::StrCat(s.substr(0, n), "…");
+}
+
+// Text for a terminal: C0 and C1 control characters (which a hostile bundle could use to move the
+// cursor and overwrite a FAIL line) as \xNN.
+std::string Printable(absl::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    bool c1 = c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+              static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F) {
+      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+    } else if (c1) {
+      absl::StrAppend(&out, "\\x", absl::Hex(static_cast<unsigned char>(s[++i]), absl::kZeroPad2));
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
 // ---- The checks ----
 
 // What the re-verification of one admission found, shared by its checks.
@@ -349,8 +376,8 @@ class BundleVerifier {
     }
     absl::StatusOr<Bundle> b = ParseBundle(text);
     if (!b.ok()) {
-      Fail("bundle", absl::StrCat(b.status().message(),
-                                  "; nothing else can be checked in this file"));
+      Fail("bundle",
+           absl::StrCat(b.status().message(), "; nothing else can be checked in this file"));
       return;
     }
     b_ = *std::move(b);
@@ -383,7 +410,9 @@ class BundleVerifier {
     report_.checks.push_back({std::move(name), ok, std::move(detail)});
   }
   void Pass(std::string name, std::string detail) { Add(std::move(name), true, std::move(detail)); }
-  void Fail(std::string name, std::string detail) { Add(std::move(name), false, std::move(detail)); }
+  void Fail(std::string name, std::string detail) {
+    Add(std::move(name), false, std::move(detail));
+  }
 
   // Entries of `kind` for which `pred` holds.
   std::vector<const Entry*> Find(absl::string_view kind,
@@ -464,10 +493,11 @@ class BundleVerifier {
     }
     std::vector<std::string> failures;
     for (const Entry& e : b_.entries) {
-      absl::Status st = crypto::merkle::VerifyInclusion(
-          e.index, checkpoint_->size, crypto::merkle::LeafHash(e.text), e.proof,
-          checkpoint_->root_hash);
-      if (!st.ok()) failures.push_back(absl::StrCat(e.kind, " entry ", e.index, ": ", st.message()));
+      absl::Status st = crypto::merkle::VerifyInclusion(e.index, checkpoint_->size,
+                                                        crypto::merkle::LeafHash(e.text), e.proof,
+                                                        checkpoint_->root_hash);
+      if (!st.ok())
+        failures.push_back(absl::StrCat(e.kind, " entry ", e.index, ": ", st.message()));
     }
     if (!failures.empty()) {
       Fail(name, Quote(failures));
@@ -519,8 +549,8 @@ class BundleVerifier {
       Fail(name, absl::StrCat("contract ", contract_->id, ": ", Quote(problems)));
       return;
     }
-    Pass(name, absl::StrCat("contract ", contract_->id, " signed by ",
-                            absl::StrJoin(signed_by, ", ")));
+    Pass(name,
+         absl::StrCat("contract ", contract_->id, " signed by ", absl::StrJoin(signed_by, ", ")));
   }
 
   void ContractDigest() {
@@ -549,8 +579,8 @@ class BundleVerifier {
       // The logged signature is one of the envelope's, by the key it names.
       bool found = false;
       for (const crypto::DsseSignature& s : envelope_->signatures) {
-        found = found || (s.keyid == Str(e->j, "key_id") &&
-                          base::Base64Encode(s.sig) == Str(e->j, "sig"));
+        found = found ||
+                (s.keyid == Str(e->j, "key_id") && base::Base64Encode(s.sig) == Str(e->j, "sig"));
       }
       if (!found) {
         problems.push_back(absl::StrCat(e->Ref(), ": its signature is not in the envelope"));
@@ -573,8 +603,8 @@ class BundleVerifier {
     }
     if (const Entry* s = Submitted(&why)) {
       if (Str(s->j, "contract_digest") != digest || Str(s->j, "contract_id") != b_.contract_id) {
-        problems.push_back(absl::StrCat(s->Ref(), " names contract ", Str(s->j, "contract_id"),
-                                        " ", Str(s->j, "contract_digest")));
+        problems.push_back(absl::StrCat(s->Ref(), " names contract ", Str(s->j, "contract_id"), " ",
+                                        Str(s->j, "contract_digest")));
       }
     } else {
       problems.push_back(why);
@@ -583,8 +613,9 @@ class BundleVerifier {
       Fail(name, absl::StrCat("the payload's digest is ", digest, "; ", Quote(problems)));
       return;
     }
-    Pass(name, absl::StrCat(digest, " = contract.digest = the logged contract.signature, "
-                                    "contract.activated and job.submitted entries"));
+    Pass(name, absl::StrCat(digest,
+                            " = contract.digest = the logged contract.signature, "
+                            "contract.activated and job.submitted entries"));
   }
 
   // "" when the contract was active at `t`, else why not.
@@ -626,10 +657,10 @@ class BundleVerifier {
       Fail(name, Quote(problems));
       return;
     }
-    Pass(name, absl::StrCat("valid from ", base::FormatRfc3339(contract_->not_before), " to ",
-                            base::FormatRfc3339(contract_->not_after), "; active at ",
-                            activated->Ref(), " and at ", submitted->Ref(),
-                            " (times from the signed log)"));
+    Pass(name,
+         absl::StrCat("valid from ", base::FormatRfc3339(contract_->not_before), " to ",
+                      base::FormatRfc3339(contract_->not_after), "; active at ", activated->Ref(),
+                      " and at ", submitted->Ref(), " (times from the signed log)"));
   }
 
   void Registrations() {
@@ -652,9 +683,9 @@ class BundleVerifier {
       const json& j = found[0]->j;
       if (Str(j, "name") != p.name || Str(j, "role") != contracts::RoleName(p.role) ||
           Str(j, "age_recipient") != p.age_recipient.ToString()) {
-        problems.push_back(
-            absl::StrCat(found[0]->Ref(), " registered another card than the contract's ",
-                         contracts::SlotName(role)));
+        problems.push_back(absl::StrCat(found[0]->Ref(),
+                                        " registered another card than the contract's ",
+                                        contracts::SlotName(role)));
       }
     }
     struct Input {
@@ -706,7 +737,7 @@ class BundleVerifier {
         if (p->fingerprint() == keyid) return p->signing_key;
       }
       return absl::PermissionDeniedError(
-          absl::StrCat("signed by key ", keyid.substr(0, 64),
+          absl::StrCat("signed by key ", Clip(keyid, 64),
                        ", which is neither the model owner's nor the data owner's"));
     };
     absl::StatusOr<VerifiedRequest> v = VerifyRequest(b_.submission, "submit-job", e->time, lookup);
@@ -728,9 +759,9 @@ class BundleVerifier {
     std::string who = v->signer.KeyId() == c.model_owner.fingerprint()
                           ? absl::StrCat("model owner ", c.model_owner.name)
                           : absl::StrCat("data owner ", c.data_owner.name);
-    Pass(name, absl::StrCat("submit-job for ", b_.contract_id, " signed by ", who,
-                            ", issued ", base::FormatRfc3339(v->request.issued_at),
-                            " (within 5 minutes of ", e->Ref(), ")"));
+    Pass(name, absl::StrCat("submit-job for ", b_.contract_id, " signed by ", who, ", issued ",
+                            base::FormatRfc3339(v->request.issued_at), " (within 5 minutes of ",
+                            e->Ref(), ")"));
   }
 
   void Admission(const AdmissionItem& a) {
@@ -747,14 +778,13 @@ class BundleVerifier {
       if (r.entry == nullptr) {
         Fail(name, why);
       } else if (digest != a.evidence_digest) {
-        Fail(name, absl::StrCat("the evidence document hashes to ", digest,
-                                "; the bundle records ", a.evidence_digest));
+        Fail(name, absl::StrCat("the evidence document hashes to ", digest, "; the bundle records ",
+                                a.evidence_digest));
       } else if (Str(r.entry->j, "evidence_digest") != digest) {
         Fail(name, absl::StrCat(r.entry->Ref(), " records ", Str(r.entry->j, "evidence_digest"),
                                 "; the evidence document hashes to ", digest));
       } else {
-        Pass(name, absl::StrCat(digest, " = SHA-256 of the evidence document = ",
-                                r.entry->Ref()));
+        Pass(name, absl::StrCat(digest, " = SHA-256 of the evidence document = ", r.entry->Ref()));
       }
     }
 
@@ -772,8 +802,8 @@ class BundleVerifier {
       } else {
         r.evidence = *ev;
         r.verdict = attestation::VerifyEvidence(*ev, anchors_, r.entry->time);
-        std::string at = absl::StrCat(" at ", r.entry->time_text, " (the time of ",
-                                      r.entry->kind, " entry ", r.entry->index, ")");
+        std::string at = absl::StrCat(" at ", r.entry->time_text, " (the time of ", r.entry->kind,
+                                      " entry ", r.entry->index, ")");
         if (r.verdict->valid) {
           Pass(name, absl::StrCat(ev->tee, " evidence verifies against the pinned roots", at));
         } else if (!a.admitted && a.reasons.size() >= r.verdict->reasons.size() &&
@@ -781,13 +811,12 @@ class BundleVerifier {
                               a.reasons.begin(), [](const std::string& x, const std::string& y) {
                                 return absl::StrCat("evidence: ", x) == y;
                               })) {
-          Pass(name, absl::StrCat("does not verify", at,
-                                  ", and the coordinator rejected it for that: ",
-                                  Quote(r.verdict->reasons)));
-        } else {
-          Fail(name,
-               absl::StrCat("does not verify against the pinned roots", at, ": ",
+          Pass(name,
+               absl::StrCat("does not verify", at, ", and the coordinator rejected it for that: ",
                             Quote(r.verdict->reasons)));
+        } else {
+          Fail(name, absl::StrCat("does not verify against the pinned roots", at, ": ",
+                                  Quote(r.verdict->reasons)));
         }
       }
     }
@@ -815,14 +844,14 @@ class BundleVerifier {
           Fail(name, absl::StrCat("the claims of ", r.entry->Ref(),
                                   " differ from those the evidence carries"));
         } else if (a.simulated != simulated || entry_sim != simulated) {
-          Fail(name, absl::StrCat("the recorded simulated flag is not ",
-                                  simulated ? "true" : "false", " (tee ",
-                                  r.verdict->claims.tee, ")"));
+          Fail(name,
+               absl::StrCat("the recorded simulated flag is not ", simulated ? "true" : "false",
+                            " (tee ", r.verdict->claims.tee, ")"));
         } else {
-          Pass(name, absl::StrCat("re-derived claims = the recorded ones (tee ",
-                                  r.verdict->claims.tee, ", measurement ",
-                                  Short(base::HexEncode(r.verdict->claims.measurement)), "…, ",
-                                  r.verdict->claims.debug ? "debug" : "not debug", ")"));
+          Pass(name,
+               absl::StrCat("re-derived claims = the recorded ones (tee ", r.verdict->claims.tee,
+                            ", measurement ", Short(base::HexEncode(r.verdict->claims.measurement)),
+                            "…, ", r.verdict->claims.debug ? "debug" : "not debug", ")"));
         }
       }
     }
@@ -845,10 +874,9 @@ class BundleVerifier {
         } else {
           absl::Status st = attestation::CheckBinding(r.verdict->claims, *in);
           if (st.ok()) {
-            Pass(name,
-                 absl::StrCat("the report data binds nonce ", Short(Str(r.entry->j, "nonce")),
-                              "…, job ", b_.job_id, ", Ed25519 key ", Short(in->key.KeyId()),
-                              "… and ", in->recipient.ToString(), " (", r.entry->Ref(), ")"));
+            Pass(name, absl::StrCat("the report data binds nonce ", Short(Str(r.entry->j, "nonce")),
+                                    "…, job ", b_.job_id, ", Ed25519 key ", Short(in->key.KeyId()),
+                                    "… and ", in->recipient.ToString(), " (", r.entry->Ref(), ")"));
           } else {
             binding_failure = std::string(st.message());
             bool recorded = !a.admitted && std::find(a.reasons.begin(), a.reasons.end(),
@@ -871,9 +899,8 @@ class BundleVerifier {
         Fail(name, !contract_ ? "no valid contract to take the policy from"
                               : "no evidence to evaluate the policy on");
       } else if (decision != (a.admitted ? "admit" : "reject") || entry_reasons != a.reasons) {
-        Fail(name, absl::StrCat("the bundle records ", a.admitted ? "admit" : "reject",
-                                ", ", r.entry->Ref(), " records ", decision,
-                                "; their reasons differ"));
+        Fail(name, absl::StrCat("the bundle records ", a.admitted ? "admit" : "reject", ", ",
+                                r.entry->Ref(), " records ", decision, "; their reasons differ"));
       } else {
         std::vector<std::string> reasons;
         if (!r.verdict->valid) {
@@ -911,13 +938,13 @@ class BundleVerifier {
     }
     absl::StatusOr<std::string> raw = base::Base64Decode(Str(e.j, "ed25519_public_key"));
     if (!raw.ok()) return absl::InvalidArgumentError("ed25519_public_key is not base64");
-    TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key,
-                           base::Annotate(crypto::Ed25519PublicKey::FromRaw(*raw),
-                                          "ed25519_public_key"));
-    TRIAD_ASSIGN_OR_RETURN(crypto::age::X25519Recipient recipient,
-                           base::Annotate(crypto::age::X25519Recipient::Parse(
-                                              Str(e.j, "age_recipient")),
-                                          "age_recipient"));
+    TRIAD_ASSIGN_OR_RETURN(
+        crypto::Ed25519PublicKey key,
+        base::Annotate(crypto::Ed25519PublicKey::FromRaw(*raw), "ed25519_public_key"));
+    TRIAD_ASSIGN_OR_RETURN(
+        crypto::age::X25519Recipient recipient,
+        base::Annotate(crypto::age::X25519Recipient::Parse(Str(e.j, "age_recipient")),
+                       "age_recipient"));
     return attestation::BindingInputs{*std::move(nonce), Str(e.j, "job_id"), std::move(key),
                                       std::move(recipient)};
   }
@@ -955,8 +982,8 @@ class BundleVerifier {
   void RecordWorkerSignature() {
     const char* name = "job record worker signature";
     if (!b_.record_worker) {
-      Fail(name, absl::StrCat("the bundle has no job record (job ", b_.job_id, " is ",
-                              b_.job_state, ")"));
+      Fail(name, absl::StrCat("the bundle has no job record (job ", b_.job_id, " is ", b_.job_state,
+                              ")"));
       return;
     }
     absl::StatusOr<crypto::DsseEnvelope> env =
@@ -985,8 +1012,8 @@ class BundleVerifier {
   void RecordCoordinatorSignature() {
     const char* name = "job record coordinator signature";
     if (!b_.record_coordinator) {
-      Fail(name, absl::StrCat("the bundle has no job record (job ", b_.job_id, " is ",
-                              b_.job_state, ")"));
+      Fail(name, absl::StrCat("the bundle has no job record (job ", b_.job_id, " is ", b_.job_state,
+                              ")"));
       return;
     }
     absl::StatusOr<crypto::DsseEnvelope> env =
@@ -1079,7 +1106,8 @@ class BundleVerifier {
     }
     std::vector<std::string> problems;
     if (b_.output_id != subject) {
-      problems.push_back(absl::StrCat("the bundle's job.output_id is ", b_.output_id.value_or("absent")));
+      problems.push_back(
+          absl::StrCat("the bundle's job.output_id is ", b_.output_id.value_or("absent")));
     }
     std::string why;
     if (const Entry* o = One(JobEntries("job.output"), "job.output entry", &why)) {
@@ -1106,8 +1134,9 @@ class BundleVerifier {
       return;
     }
     subject_ = subject;
-    Pass(name, absl::StrCat(*subject, " = the record's subject = job.output_id = the job.output "
-                                      "and job.done entries"));
+    Pass(name, absl::StrCat(*subject,
+                            " = the record's subject = job.output_id = the job.output "
+                            "and job.done entries"));
   }
 
   void KeyReleases() {
@@ -1124,15 +1153,17 @@ class BundleVerifier {
       const Entry& e = *logged[i];
       std::string artifact = Str(e.j, "artifact_id");
       std::string recipient = Str(e.j, "recipient");
-      if (i < b_.releases.size() && (b_.releases[i].artifact_id != artifact ||
-                                     b_.releases[i].recipient != recipient)) {
+      if (i < b_.releases.size() &&
+          (b_.releases[i].artifact_id != artifact || b_.releases[i].recipient != recipient)) {
         problems.push_back(absl::StrCat("the bundle's key release ", i, " is not ", e.Ref()));
       }
       if (contract_ && artifact != contract_->base_model.id && artifact != contract_->dataset.id) {
-        problems.push_back(absl::StrCat(e.Ref(), ": ", artifact, " is not an input of the contract"));
+        problems.push_back(
+            absl::StrCat(e.Ref(), ": ", artifact, " is not an input of the contract"));
       }
       std::string why;
-      const Entry* adm = AdmissionEntry(static_cast<uint64_t>(std::max<int64_t>(0, Int(e.j, "attempt"))), &why);
+      const Entry* adm =
+          AdmissionEntry(static_cast<uint64_t>(std::max<int64_t>(0, Int(e.j, "attempt"))), &why);
       if (adm == nullptr) {
         problems.push_back(absl::StrCat(e.Ref(), ": ", why));
       } else if (Str(adm->j, "decision") != "admit") {
@@ -1157,7 +1188,8 @@ class BundleVerifier {
       Pass(name, "no key was released");
       return;
     }
-    Pass(name, absl::StrCat(logged.size(), " key release(s), each to the attested age recipient "
+    Pass(name, absl::StrCat(logged.size(),
+                            " key release(s), each to the attested age recipient "
                             "of an admitted attempt (",
                             absl::StrJoin(recipients, ", "), "), for the contract's inputs"));
   }
@@ -1203,11 +1235,11 @@ std::string AuditReport::ToText() const {
   std::string out;
   size_t failed = 0;
   for (const AuditCheck& c : checks) {
-    absl::StrAppend(&out, c.ok ? "ok   " : "FAIL ", c.name, ": ", c.detail, "\n");
+    absl::StrAppend(&out, c.ok ? "ok   " : "FAIL ", c.name, ": ", Printable(c.detail), "\n");
     failed += c.ok ? 0 : 1;
   }
   if (simulated) absl::StrAppend(&out, contracts::kSimulatedNotice, "\n");
-  std::string job = job_id.empty() ? "" : absl::StrCat(" for job ", job_id);
+  std::string job = job_id.empty() ? "" : absl::StrCat(" for job ", Printable(job_id));
   if (ok()) {
     absl::StrAppend(&out, "verdict: OK, all ", checks.size(), " checks hold", job, "\n");
   } else {

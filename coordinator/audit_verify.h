@@ -31,7 +31,8 @@
 //   admission N claims           the re-derived claims = the recorded ones (bundle and entry)
 //   admission N report data binding  report data = SHA-512(context ‖ nonce ‖ job id ‖ Ed25519 key
 //                                ‖ age recipient) with the values the job.admission entry records
-//   admission N policy decision  the contract's policy re-evaluated on the claims, with the binding,
+//   admission N policy decision  the contract's policy re-evaluated on the claims, with the
+//   binding,
 //                                gives the recorded decision and reasons
 //   job state                    the job is done: state, output_id, job.output and job.done entries
 //   job record worker signature  the worker's envelope is signed once, by the Ed25519 key of the
@@ -44,7 +45,8 @@
 //                                job.output and job.done entries; record_digest = the payload's
 //   key releases                 every release (bundle and key.released entries, which agree) went
 //                                to the age recipient of an admitted attempt, for a contract input
-//   adapter file                 only when given: SHA-256 of the delivered file = the subject digest
+//   adapter file                 only when given: SHA-256 of the delivered file = the subject
+//   digest
 //
 // Thread-safe; pure.
 #ifndef TRIAD_COORDINATOR_AUDIT_VERIFY_H_
@@ -69,7 +71,7 @@ namespace triad::coordinator {
 inline constexpr size_t kMaxAuditBundleSize = 64 << 20;
 
 struct AuditCheck {
-  std::string name;    // one of the names above
+  std::string name;  // one of the names above
   bool ok = false;
   std::string detail;  // what held, or why it failed
 };
@@ -101,7 +103,8 @@ struct AuditOptions {
 // keys the auditor trusts as the coordinator did). Never fails as a call: every problem is a failed
 // check in the report.
 AuditReport VerifyBundle(absl::string_view bundle_json, const CoordinatorCard& card,
-                         const attestation::TrustAnchors& anchors, const AuditOptions& options = {});
+                         const attestation::TrustAnchors& anchors,
+                         const AuditOptions& options = {});
 
 // A checkpoint note the card's key signed under the card's log origin (crypto::OpenCheckpoint).
 absl::StatusOr<crypto::Checkpoint> OpenCardCheckpoint(const CoordinatorCard& card,

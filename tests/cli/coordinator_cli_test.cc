@@ -491,11 +491,10 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
 
   // Offline: everything holds with the simulation key the coordinator trusted, given as a flag
   // or in a roots directory (sim_*.pub.pem), as `coordinator serve` takes it.
-  std::string verify = Triad() + " audit verify " + F("bundle.json") + " --coordinator-card " +
-                       F("card.json");
+  std::string verify =
+      Triad() + " audit verify " + F("bundle.json") + " --coordinator-card " + F("card.json");
   int rc = 0;
-  out = Sh(verify + " --trust-sim-key " + F("sim.pub.pem") + " --adapter " +
-               F("adapter.tar.age"),
+  out = Sh(verify + " --trust-sim-key " + F("sim.pub.pem") + " --adapter " + F("adapter.tar.age"),
            &rc);
   EXPECT_EQ(rc, 0) << out;
   std::vector<std::string> lines = absl::StrSplit(Trim(out), '\n');
@@ -578,7 +577,8 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
     testing::WriteTestFile(F("seen.note"), note);
     return note;
   };
-  std::string conflict = "; " + F("seen.note") + " is left as it was, the conflicting checkpoint is in " +
+  std::string conflict = "; " + F("seen.note") +
+                         " is left as it was, the conflicting checkpoint is in " +
                          F("seen.note.conflict") + "\n";
   // Another root at the same size: two views of one log, both signed by the coordinator.
   std::string forged = forge(size, crypto::Sha256("another log"));
@@ -621,8 +621,9 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   // The real one again: consistent, unchanged.
   testing::WriteTestFile(F("seen.note"), seen);
   out = Sh(watch);
-  EXPECT_EQ(out, absl::StrCat("checkpoint: tree size ", size, ", root ",
-                              base::Base64Encode(real->root_hash), ", unchanged since the saved one\n"));
+  EXPECT_EQ(out,
+            absl::StrCat("checkpoint: tree size ", size, ", root ",
+                         base::Base64Encode(real->root_hash), ", unchanged since the saved one\n"));
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
 }
 

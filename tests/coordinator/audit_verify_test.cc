@@ -72,8 +72,8 @@ class AuditVerifyTest : public CoordinatorTest {
  protected:
   CoordinatorCard Card() const {
     // Only the signing key and the origin matter offline.
-    return CoordinatorCard{"test", h_.broker_recipient(), h_.signing_public_key(), "", "",
-                           "test.triad/log"};
+    return CoordinatorCard{"test", h_.broker_recipient(), h_.signing_public_key(), "",
+                           "",     "test.triad/log"};
   }
 
   attestation::TrustAnchors Anchors() const {
@@ -138,8 +138,8 @@ TEST_F(AuditVerifyTest, ABundleOfADoneSimJobPassesEveryCheck) {
             "job.admission entry 12)");
   EXPECT_EQ(Detail(r, "admission 1 policy decision"),
             "the contract's worker policy re-evaluated on the claims: admit, as recorded");
-  EXPECT_EQ(Detail(r, "adapter file"), "the file hashes to " + crypto::Sha256Id(adapter_ct_) +
-                                           ", the job record's subject");
+  EXPECT_EQ(Detail(r, "adapter file"),
+            "the file hashes to " + crypto::Sha256Id(adapter_ct_) + ", the job record's subject");
   EXPECT_EQ(Detail(r, "log inclusion"),
             "all 16 entries are in the signed tree (RFC 6962 inclusion proofs)");
 
@@ -269,9 +269,7 @@ TEST_F(AuditVerifyTest, TamperingWithAnyPartFailsTheCheckThatCatchesIt) {
        {"admission 1 evidence digest", "admission 1 evidence", "admission 1 claims",
         "admission 1 report data binding", "admission 1 policy decision"}},
       {"the recorded decision",
-       [](ojson& b) {
-         b["admissions"][0]["reasons"] = {"measurement not in the policy"};
-       },
+       [](ojson& b) { b["admissions"][0]["reasons"] = {"measurement not in the policy"}; },
        {"admission 1 policy decision"}},
       {"a proof node",
        [](ojson& b) {
@@ -313,8 +311,8 @@ TEST_F(AuditVerifyTest, TamperingWithAnyPartFailsTheCheckThatCatchesIt) {
            p.replace(p.find("\"steps\":10"), 10, "\"steps\":99");
          });
        },
-       {"job record worker signature", "job record coordinator signature",
-        "job record statement", "adapter digest"}},
+       {"job record worker signature", "job record coordinator signature", "job record statement",
+        "adapter digest"}},
       {"the coordinator's record signature",
        [](ojson& b) {
          ojson& s = b["job_record"]["coordinator"]["signatures"][0]["sig"];
@@ -355,10 +353,10 @@ TEST_F(AuditVerifyTest, TamperedDetailsNameWhatDiffers) {
   std::string bundle = DoneJobBundle();
   ojson b = ojson::parse(bundle);
   b["log"]["tree_size"] = b["log"]["tree_size"].get<uint64_t>() + 1;
-  EXPECT_EQ(Detail(Verify(b.dump()), "checkpoint signature"),
-            absl::StrCat("the bundle says tree_size ", b["log"]["tree_size"].get<uint64_t>(),
-                         ", the signed checkpoint says ",
-                         b["log"]["tree_size"].get<uint64_t>() - 1));
+  EXPECT_EQ(
+      Detail(Verify(b.dump()), "checkpoint signature"),
+      absl::StrCat("the bundle says tree_size ", b["log"]["tree_size"].get<uint64_t>(),
+                   ", the signed checkpoint says ", b["log"]["tree_size"].get<uint64_t>() - 1));
   b = ojson::parse(bundle);
   b["job"]["output_id"] = crypto::Sha256Id("x");
   EXPECT_EQ(Detail(Verify(b.dump()), "adapter digest"),
@@ -376,10 +374,9 @@ TEST_F(AuditVerifyTest, AJobThatIsNotDoneFailsWithReasonsNotSilence) {
   job_ = NewJob();
   Admit("w1", eph_);
   AuditReport r = Verify(Export(job_));
-  EXPECT_EQ(Failed(r),
-            (std::vector<std::string>{"job state", "job record worker signature",
-                                      "job record coordinator signature", "job record statement",
-                                      "adapter digest"}));
+  EXPECT_EQ(Failed(r), (std::vector<std::string>{"job state", "job record worker signature",
+                                                 "job record coordinator signature",
+                                                 "job record statement", "adapter digest"}));
   EXPECT_EQ(Detail(r, "job state"),
             "job " + job_ + " is admitted: it has no output or job record to verify");
   EXPECT_EQ(Detail(r, "job record worker signature"),
@@ -408,8 +405,7 @@ TEST_F(AuditVerifyTest, ARejectedAttemptIsReplayedAsARejection) {
   ASSERT_FALSE(reply.admitted());
   auto [a2, admitted] = Admit("w2", eph_);
   adapter_ct_ = Encrypt("adapter", {mo_.card.age_recipient, do_.card.age_recipient});
-  ASSERT_TRUE(
-      Deliver(job_, eph_.key, Record(job_, adapter_ct_, eph_, admitted), adapter_ct_).ok());
+  ASSERT_TRUE(Deliver(job_, eph_.key, Record(job_, adapter_ct_, eph_, admitted), adapter_ct_).ok());
   AuditReport r = Verify(Export(job_));
   EXPECT_TRUE(r.ok()) << r.ToText();
   EXPECT_EQ(Detail(r, "admission 1 policy decision"),
@@ -476,6 +472,18 @@ TEST_F(AuditVerifyTest, MalformedBundlesFailTheFirstCheckAlone) {
   }
   AuditReport empty;
   EXPECT_FALSE(empty.ok());
+}
+
+TEST_F(AuditVerifyTest, TheTextNeverCarriesControlCharactersFromTheBundle) {
+  // A hostile bundle whose text would move the terminal's cursor up (to overwrite a FAIL line).
+  AuditReport r =
+      Verify(std::string("{\"type\": \"\\u001b[1A\\u009bx\", \"job_id\": \"\", \"exported_at\": "
+                         "\"\", \"log_origin\": \"\", \"contract\": 1, \"job\": 1, \"job_record\": "
+                         "null, \"admissions\": [], \"key_releases\": [], \"log\": 1}"));
+  EXPECT_EQ(r.ToText(),
+            "FAIL bundle: bundle.type is \"\\x1b[1A\\x9bx\", not triad.audit-bundle/v1; nothing "
+            "else can be checked in this file\nverdict: FAIL, 1 of 1 checks failed\n");
+  EXPECT_EQ(r.checks[0].detail.substr(0, 18), "bundle.type is \"\x1b[");  // the JSON keeps it
 }
 
 TEST_F(AuditVerifyTest, CheckpointsExtendOnlyByConsistencyProofs) {
