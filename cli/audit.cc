@@ -1,12 +1,27 @@
 // triad audit export: a job's audit bundle (coordinator/bundle.h), for an auditor to verify
-// offline.
+// offline; triad audit verify: the auditor's offline checks of a bundle
+// (coordinator/audit_verify.h); triad audit watch: that the coordinator's log only ever grows.
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "attestation/roots.h"
+#include "attestation/verifier.h"
+#include "base/encoding.h"
 #include "base/file.h"
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
+#include "coordinator/audit_verify.h"
+#include "coordinator/card.h"
+#include "crypto/hash.h"
+#include "crypto/note.h"
 #include "triad/v1/audit.grpc.pb.h"
 
 namespace triad::cli {
@@ -36,6 +51,144 @@ absl::Status Export(const ExportFlags& f) {
   return absl::OkStatus();
 }
 
+struct VerifyFlags {
+  std::string bundle;
+  std::string card;
+  std::string roots;
+  std::vector<std::string> sim_keys;
+  std::string adapter;
+  bool json = false;
+};
+
+// "sha256:<hex>" of a file, read in pieces (an adapter may be large).
+absl::StatusOr<std::string> FileSha256Id(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::ErrnoStatus(errno, absl::StrCat("opening ", path));
+  crypto::Hasher h(crypto::HashAlg::kSha256);
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    h.Update(absl::string_view(buf.data(), static_cast<size_t>(in.gcount())));
+  }
+  if (in.bad()) return base::ErrnoStatus(errno, absl::StrCat("reading ", path));
+  return absl::StrCat("sha256:", base::HexEncode(h.Finish()));
+}
+
+// The anchors the coordinator's serve would use: the roots directory (with its sim_*.pub.pem
+// keys) and the --trust-sim-key files.
+absl::StatusOr<attestation::TrustAnchors> LoadAnchors(const std::string& roots_flag,
+                                                      const std::vector<std::string>& sim_keys) {
+  std::string roots = roots_flag.empty() ? attestation::DefaultRootsDir() : roots_flag;
+  TRIAD_ASSIGN_OR_RETURN(
+      attestation::TrustAnchors anchors,
+      base::Annotate(attestation::TrustAnchors::LoadDir(roots), absl::StrCat("roots ", roots)));
+  for (const std::string& path : sim_keys) {
+    TRIAD_ASSIGN_OR_RETURN(std::string pem, base::ReadFile(path, 64 * 1024));
+    TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key,
+                           base::Annotate(crypto::Ed25519PublicKey::FromPem(pem),
+                                          absl::StrCat("--trust-sim-key ", path)));
+    anchors.sim_keys.push_back(key);
+  }
+  return anchors;
+}
+
+// 0 when every check holds, 1 when one fails (the report says which) or the inputs cannot be read.
+int Verify(const VerifyFlags& f) {
+  absl::StatusOr<coordinator::CoordinatorCard> card =
+      coordinator::CoordinatorCard::FromFile(f.card);
+  if (!card.ok())
+    return Fail(base::Annotate(card.status(), absl::StrCat("--coordinator-card ", f.card)));
+  absl::StatusOr<attestation::TrustAnchors> anchors = LoadAnchors(f.roots, f.sim_keys);
+  if (!anchors.ok()) return Fail(anchors.status());
+  absl::StatusOr<std::string> bundle = base::ReadFile(f.bundle, coordinator::kMaxAuditBundleSize);
+  if (!bundle.ok()) return Fail(base::Annotate(bundle.status(), f.bundle));
+  coordinator::AuditOptions options;
+  if (!f.adapter.empty()) {
+    absl::StatusOr<std::string> digest = FileSha256Id(f.adapter);
+    if (!digest.ok()) return Fail(digest.status());
+    options.adapter_digest = *digest;
+  }
+  coordinator::AuditReport report = coordinator::VerifyBundle(*bundle, *card, *anchors, options);
+  if (f.json) {
+    std::cout << report.ToJson().dump(2, ' ', false,
+                                      nlohmann::ordered_json::error_handler_t::replace)
+              << "\n";
+  } else {
+    std::cout << report.ToText();
+  }
+  return report.ok() ? kExitOk : kExitFailure;
+}
+
+struct WatchFlags {
+  ClientFlags client;
+  std::string state;
+};
+
+absl::Status Watch(const WatchFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(
+      coordinator::CoordinatorCard card,
+      LoadCoordinatorCard(f.client, "audit watch checks the checkpoints' signatures with its key"));
+  // The saved view first: a state file that does not verify is an error, never a fresh start.
+  std::optional<crypto::Checkpoint> saved;
+  if (std::filesystem::exists(f.state)) {
+    TRIAD_ASSIGN_OR_RETURN(std::string note, base::ReadFile(f.state, crypto::kMaxNoteSize));
+    TRIAD_ASSIGN_OR_RETURN(saved, base::Annotate(coordinator::OpenCardCheckpoint(card, note),
+                                                 absl::StrCat(f.state, ": the saved checkpoint")));
+  }
+
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
+  auto stub = v1::Audit::NewStub(channel);
+  v1::CheckpointReply reply;
+  {
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    TRIAD_RETURN_IF_ERROR(
+        CallStatus(stub->GetCheckpoint(&ctx, v1::CheckpointRequest(), &reply), f.client));
+  }
+  TRIAD_ASSIGN_OR_RETURN(
+      crypto::Checkpoint latest,
+      base::Annotate(coordinator::OpenCardCheckpoint(card, reply.signed_note()),
+                     absl::StrCat("coordinator ", f.client.address, ": its checkpoint")));
+  std::string root = base::Base64Encode(latest.root_hash);
+
+  if (!saved) {
+    TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
+    std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
+              << " (first view; " << f.state << " had none)\n";
+    return absl::OkStatus();
+  }
+  std::vector<std::string> proof;
+  if (saved->size > 0 && latest.size > saved->size) {
+    v1::ConsistencyRequest req;
+    req.set_from_size(saved->size);
+    req.set_to_size(latest.size);
+    v1::ProofReply p;
+    grpc::ClientContext ctx;
+    SetDeadline(ctx);
+    TRIAD_RETURN_IF_ERROR(CallStatus(stub->GetConsistencyProof(&ctx, req, &p), f.client));
+    proof.assign(p.hashes().begin(), p.hashes().end());
+  }
+  absl::Status extends = coordinator::CheckCheckpointExtends(*saved, latest, proof);
+  if (!extends.ok()) {
+    // A signed checkpoint that contradicts the saved one is evidence: keep it beside the state.
+    std::string conflict = f.state + ".conflict";
+    absl::Status kept = base::WriteFileAtomic(conflict, reply.signed_note(), 0644);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "coordinator ", f.client.address, " shows a log that is ", extends.message(), "; ", f.state,
+        " is left as it was",
+        kept.ok() ? absl::StrCat(", the conflicting checkpoint is in ", conflict) : ""));
+  }
+  if (latest.size == saved->size) {
+    std::cout << "checkpoint: tree size " << latest.size << ", root " << root
+              << ", unchanged since the saved one\n";
+    return absl::OkStatus();
+  }
+  TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
+  std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
+            << ", extends the saved tree size " << saved->size << " (consistency proof verified)\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void AddAuditCommands(CLI::App& app, Context& ctx) {
@@ -52,6 +205,43 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
                   "The bundle file to create (never overwritten; default: standard output)");
   exp->callback([e, &ctx] {
     absl::Status st = Export(*e);
+    ctx.exit_code = st.ok() ? kExitOk : Fail(st);
+  });
+
+  auto v = std::make_shared<VerifyFlags>();
+  CLI::App* ver = group->add_subcommand(
+      "verify",
+      "Check a bundle offline: checkpoint signature, inclusion proofs, contract, evidence, policy, "
+      "binding, job record, key releases; one line per check, then the verdict");
+  ver->add_option("BUNDLE", v->bundle, "The bundle file (from `triad audit export`)")->required();
+  ver->add_option("--coordinator-card", v->card,
+                  "The coordinator's card, pinned out of band: its key signs the checkpoint and "
+                  "the job record")
+      ->required();
+  ver->add_option("--roots", v->roots,
+                  "Vendor roots directory, with any trusted sim_*.pub.pem keys (default: the "
+                  "pinned attestation/roots)");
+  ver->add_option("--trust-sim-key", v->sim_keys,
+                  "Also accept sim evidence signed by this Ed25519 public key (PEM; repeatable; "
+                  "as the coordinator was told with serve --trust-sim-key)")
+      ->allow_extra_args(false);
+  ver->add_option("--adapter", v->adapter,
+                  "The delivered encrypted adapter: its SHA-256 must be the job record's subject");
+  ver->add_flag("--json", v->json, "The report as JSON");
+  ver->callback([v, &ctx] { ctx.exit_code = Verify(*v); });
+
+  auto w = std::make_shared<WatchFlags>();
+  CLI::App* watch = group->add_subcommand(
+      "watch",
+      "Fetch the coordinator's newest checkpoint and check that it extends the one saved in "
+      "--state (consistency proof); only then save it");
+  AddClientFlags(watch, w->client);
+  watch
+      ->add_option("--state", w->state,
+                   "The checkpoint seen last (created on the first run; replaced atomically)")
+      ->required();
+  watch->callback([w, &ctx] {
+    absl::Status st = Watch(*w);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);
   });
 }

@@ -46,7 +46,7 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx);  // coordinator init, 
 void AddPartyCommands(CLI::App& app, Context& ctx);        // party register
 void AddArtifactCommands(CLI::App& app, Context& ctx);     // model/dataset push, register
 void AddJobCommands(CLI::App& app, Context& ctx);          // job submit, status, fetch
-void AddAuditCommands(CLI::App& app, Context& ctx);        // audit export
+void AddAuditCommands(CLI::App& app, Context& ctx);        // audit export, verify, watch
 
 }  // namespace triad::cli
 

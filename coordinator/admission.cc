@@ -395,7 +395,9 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
                                 {"reasons", result.reasons},
                                 {"simulated", result.simulated},
                                 {"ed25519_public_key", base::Base64Encode(eph_key.raw())},
-                                {"age_recipient", eph_recipient.ToString()}}));
+                                {"age_recipient", eph_recipient.ToString()},
+                                // Spent by now; an auditor needs it to recompute the binding.
+                                {"nonce", base::HexEncode(*nonce)}}));
   if (result.admitted) {
     TRIAD_RETURN_IF_ERROR(
         txn.TransitionJob(job_id, JobTransition::To(JobState::kAdmitted)).status());

@@ -31,6 +31,7 @@
 #include "crypto/age.h"
 #include "crypto/ed25519.h"
 #include "crypto/hash.h"
+#include "crypto/note.h"
 #include "gtest/gtest.h"
 #include "tests/testing/process.h"
 #include "tests/testing/testing.h"
@@ -412,6 +413,174 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: job j-nope not found\n");
 
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+}
+
+// The auditor's commands: `audit verify` on the bundle the real binary exported, and `audit watch`
+// against the served coordinator's log.
+TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
+  StartServer();
+  std::string watch = Triad() + " audit watch" + Client() + " --state " + F("seen.note");
+  std::string out = Sh(watch);
+  EXPECT_EQ(out.substr(0, 29), "saved checkpoint: tree size 0") << out;
+  EXPECT_NE(out.find("(first view; " + F("seen.note") + " had none)\n"), std::string::npos);
+  EXPECT_EQ(Sh(watch).substr(0, 23), "checkpoint: tree size 0");
+
+  SetUpContract();
+  std::string job = Trim(Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("do")));
+  PlayWorker(job, AdapterTar());
+  Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --out " + F("adapter") +
+     " --keep-ciphertext " + F("adapter.tar.age"));
+  Sh(Triad() + " audit export" + Client() + " " + job + " --out " + F("bundle.json"));
+  auto bundle = base::ParseJsonStrict(testing::ReadTestFile(F("bundle.json")));
+  ASSERT_TRUE(bundle.ok());
+  uint64_t size = (*bundle)["log"]["tree_size"];
+
+  // The log grew: the new checkpoint extends the saved one, and replaces it.
+  out = Sh(watch);
+  EXPECT_EQ(out.substr(0, 28 + std::to_string(size).size()),
+            "saved checkpoint: tree size " + std::to_string(size));
+  EXPECT_NE(out.find(", extends the saved tree size 0 (consistency proof verified)\n"),
+            std::string::npos)
+      << out;
+  std::string seen = testing::ReadTestFile(F("seen.note"));
+  EXPECT_EQ(seen, (*bundle)["log"]["checkpoint"]);
+
+  // Offline: everything holds with the simulation key the coordinator trusted, given as a flag
+  // or in a roots directory (sim_*.pub.pem), as `coordinator serve` takes it.
+  std::string verify =
+      Triad() + " audit verify " + F("bundle.json") + " --coordinator-card " + F("card.json");
+  int rc = 0;
+  out = Sh(verify + " --trust-sim-key " + F("sim.pub.pem") + " --adapter " + F("adapter.tar.age"),
+           &rc);
+  EXPECT_EQ(rc, 0) << out;
+  std::vector<std::string> lines = absl::StrSplit(Trim(out), '\n');
+  ASSERT_EQ(lines.size(), 22u) << out;
+  for (size_t i = 0; i < 20; ++i) EXPECT_EQ(lines[i].substr(0, 5), "ok   ") << lines[i];
+  EXPECT_EQ(lines[19].substr(0, 18), "ok   adapter file:");
+  EXPECT_EQ(lines[20], "SIMULATED: no hardware protection");
+  EXPECT_EQ(lines[21], "verdict: OK, all 20 checks hold for job " + job);
+  std::filesystem::create_directories(F("roots"));
+  std::filesystem::copy_file(F("sim.pub.pem"), F("roots/sim_cli.pub.pem"));
+  out = Sh(verify + " --roots " + F("roots"), &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("verdict: OK, all 19 checks hold for job " + job), std::string::npos);
+
+  // The auditor's own anchors decide: without the simulation key the evidence does not verify.
+  out = Sh(verify, &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("\nFAIL admission 1 evidence: does not verify against the pinned roots at "),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("SIMULATED: no hardware protection\nverdict: FAIL, 4 of 19 checks failed "
+                     "for job " +
+                     job + "\n"),
+            std::string::npos)
+      << out;
+
+  // Another file than the delivered adapter; a tampered bundle.
+  out = Sh(verify + " --roots " + F("roots") + " --adapter " + F("contract.json"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("\nFAIL adapter file: the file hashes to " +
+                     crypto::Sha256Id(testing::ReadTestFile(F("contract.json")))),
+            std::string::npos)
+      << out;
+  nlohmann::json tampered = *bundle;
+  tampered["log"]["tree_size"] = size + 1;
+  testing::WriteTestFile(F("tampered.json"), tampered.dump());
+  out = Sh(Triad() + " audit verify " + F("tampered.json") + " --coordinator-card " +
+               F("card.json") + " --roots " + F("roots"),
+           &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find(absl::StrCat("\nFAIL checkpoint signature: the bundle says tree_size ",
+                                  size + 1, ", the signed checkpoint says ", size, "\n")),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("verdict: FAIL, 1 of 19 checks failed for job " + job), std::string::npos);
+
+  // --json: the same report as a document.
+  out = Sh(verify + " --roots " + F("roots") + " --json", &rc);
+  EXPECT_EQ(rc, 0);
+  auto report = base::ParseJsonStrict(out);
+  ASSERT_TRUE(report.ok()) << out;
+  EXPECT_EQ((*report)["job_id"], job);
+  EXPECT_EQ((*report)["ok"], true);
+  EXPECT_EQ((*report)["simulated"], true);
+  EXPECT_EQ((*report)["notice"], "SIMULATED: no hardware protection");
+  EXPECT_EQ((*report)["adapter_checked"], false);
+  ASSERT_EQ((*report)["checks"].size(), 19u);
+  for (const auto& c : (*report)["checks"]) {
+    EXPECT_EQ(c.size(), 3u);
+    EXPECT_EQ(c["ok"], true) << c.dump();
+    EXPECT_TRUE(c["name"].is_string() && c["detail"].is_string());
+  }
+  EXPECT_EQ((*report)["checks"][0]["name"], "bundle");
+  out = Sh(Triad() + " audit verify " + F("bundle.json"), &rc);
+  EXPECT_EQ(rc, 2) << out;
+
+  // Watch: a view that is not an extension of the saved one fails, and the state file stays.
+  auto key = crypto::Ed25519PrivateKey::FromPemFile(F("state/coordinator.signing.pem"));
+  ASSERT_TRUE(key.ok());
+  auto card = coordinator::CoordinatorCard::FromFile(F("card.json"));
+  auto signer = crypto::NoteSigner::Create(card->log_origin, *std::move(key));
+  ASSERT_TRUE(signer.ok());
+  auto real = crypto::OpenCheckpoint(seen, signer->verifier(), card->log_origin);
+  ASSERT_TRUE(real.ok()) << real.status();
+  auto forge = [&](uint64_t size, const std::string& root) {
+    crypto::Checkpoint cp = *real;
+    cp.size = size;
+    cp.root_hash = root;
+    std::string note = *signer->Sign(cp.ToText());
+    testing::WriteTestFile(F("seen.note"), note);
+    return note;
+  };
+  std::string conflict = "; " + F("seen.note") +
+                         " is left as it was, the conflicting checkpoint is in " +
+                         F("seen.note.conflict") + "\n";
+  // Another root at the same size: two views of one log, both signed by the coordinator.
+  std::string forged = forge(size, crypto::Sha256("another log"));
+  out = Sh(watch, &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, absl::StrCat("triad: coordinator 127.0.0.1:", port_,
+                              " shows a log that is not an extension: the coordinator shows root ",
+                              base::Base64Encode(real->root_hash), " for tree size ", size,
+                              ", the saved checkpoint has root ",
+                              base::Base64Encode(crypto::Sha256("another log")),
+                              " (two views of one log)", conflict));
+  EXPECT_EQ(testing::ReadTestFile(F("seen.note")), forged);
+  EXPECT_EQ(testing::ReadTestFile(F("seen.note.conflict")), seen);
+  // A larger saved tree: the coordinator shows less than it showed before.
+  forged = forge(size + 5, real->root_hash);
+  out = Sh(watch, &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, absl::StrCat("triad: coordinator 127.0.0.1:", port_,
+                              " shows a log that is not an extension: the coordinator shows tree "
+                              "size ",
+                              size, ", smaller than the saved ", size + 5, conflict));
+  EXPECT_EQ(testing::ReadTestFile(F("seen.note")), forged);
+  // A smaller saved tree that is not a prefix of the shown one.
+  forged = forge(size - 3, crypto::Sha256("another past"));
+  out = Sh(watch, &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out.substr(0, out.find(" consistency proof from")),
+            absl::StrCat("triad: coordinator 127.0.0.1:", port_,
+                         " shows a log that is not an extension:"));
+  EXPECT_EQ(testing::ReadTestFile(F("seen.note")), forged);
+  // A saved checkpoint the coordinator's key did not sign is refused before anything is fetched.
+  auto other = crypto::NoteSigner::Create(card->log_origin, crypto::Ed25519PrivateKey::Generate());
+  forged = *other->Sign(real->ToText());
+  testing::WriteTestFile(F("seen.note"), forged);
+  out = Sh(watch, &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out.substr(0, 7 + F("seen.note").size() + 24),
+            "triad: " + F("seen.note") + ": the saved checkpoint: ");
+  EXPECT_EQ(testing::ReadTestFile(F("seen.note")), forged);
+  // The real one again: consistent, unchanged.
+  testing::WriteTestFile(F("seen.note"), seen);
+  out = Sh(watch);
+  EXPECT_EQ(out,
+            absl::StrCat("checkpoint: tree size ", size, ", root ",
+                         base::Base64Encode(real->root_hash), ", unchanged since the saved one\n"));
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
 }
 

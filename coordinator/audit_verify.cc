@@ -1,0 +1,1306 @@
+// VerifyBundle: the offline checks of an audit bundle (format in bundle.h, checks in
+// audit_verify.h).
+#include "coordinator/audit_verify.h"
+
+#include <algorithm>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "attestation/binding.h"
+#include "attestation/evidence_verifier.h"
+#include "base/clock.h"
+#include "base/encoding.h"
+#include "base/json.h"
+#include "base/status.h"
+#include "contracts/contract.h"
+#include "contracts/policy.h"
+#include "coordinator/bundle.h"
+#include "coordinator/job_record.h"
+#include "coordinator/request.h"
+#include "crypto/age_keys.h"
+#include "crypto/dsse.h"
+#include "crypto/hash.h"
+#include "crypto/merkle.h"
+
+namespace triad::coordinator {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kLogEntryType[] = "triad.log/v1";
+constexpr size_t kMaxEntrySize = 1 << 20;
+constexpr size_t kMaxEvidenceDocumentSize = 16 << 20;
+// Reasons quoted from a failed check are cut to this many per line.
+constexpr size_t kMaxQuotedReasons = 4;
+
+// ---- Strict reading of the bundle's JSON ----
+
+absl::Status Bad(absl::string_view where, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(where, " ", what));
+}
+
+absl::Status CheckKeys(const json& j, const std::string& where,
+                       std::initializer_list<const char*> required,
+                       std::initializer_list<const char*> optional = {}) {
+  if (!j.is_object()) return Bad(where, "is not an object");
+  for (const char* k : required) {
+    if (!j.contains(k)) return Bad(absl::StrCat(where, ".", k), "is missing");
+  }
+  for (const auto& [k, v] : j.items()) {
+    bool known = false;
+    for (const char* r : required) known = known || k == r;
+    for (const char* o : optional) known = known || k == o;
+    if (!known) return Bad(where, absl::StrCat("has an unknown field \"", k, "\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> GetString(const json& j, const char* key, const std::string& where) {
+  const json& v = j.at(key);
+  if (!v.is_string()) return Bad(absl::StrCat(where, ".", key), "is not a string");
+  return v.get<std::string>();
+}
+
+absl::StatusOr<uint64_t> GetUint(const json& j, const char* key, const std::string& where) {
+  const json& v = j.at(key);
+  if (!v.is_number_unsigned()) {
+    return Bad(absl::StrCat(where, ".", key), "is not a non-negative integer");
+  }
+  return v.get<uint64_t>();
+}
+
+absl::StatusOr<bool> GetBool(const json& j, const char* key, const std::string& where) {
+  const json& v = j.at(key);
+  if (!v.is_boolean()) return Bad(absl::StrCat(where, ".", key), "is not a boolean");
+  return v.get<bool>();
+}
+
+absl::StatusOr<std::vector<std::string>> GetStrings(const json& j, const char* key,
+                                                    const std::string& where) {
+  const json& v = j.at(key);
+  if (!v.is_array()) return Bad(absl::StrCat(where, ".", key), "is not an array");
+  std::vector<std::string> out;
+  for (const json& x : v) {
+    if (!x.is_string()) return Bad(absl::StrCat(where, ".", key), "holds a non-string");
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+// Fields of a log entry, read leniently: a missing or mistyped field reads as empty, which then
+// fails the comparison that needs it.
+std::string Str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+int64_t Int(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
+}
+std::vector<std::string> Strs(const json& j, const char* key) {
+  std::vector<std::string> out;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array()) return out;
+  for (const json& x : *it) out.push_back(x.is_string() ? x.get<std::string>() : "?");
+  return out;
+}
+
+struct Entry {
+  uint64_t index = 0;
+  std::string text;                // as hashed into the tree
+  std::vector<std::string> proof;  // raw hashes
+  json j;                          // the parsed object
+  std::string kind;
+  absl::Time time;
+  std::string time_text;
+
+  // "job.admission entry 12 (2025-07-10T00:00:00Z)"
+  std::string Ref() const { return absl::StrCat(kind, " entry ", index, " (", time_text, ")"); }
+};
+
+struct AdmissionItem {
+  uint64_t attempt = 0;
+  std::string worker_id;
+  std::string decided_at;
+  bool admitted = false;
+  std::vector<std::string> reasons;
+  bool simulated = false;
+  std::string evidence_digest;
+  std::string evidence_document;
+  json claims;
+};
+
+struct ReleaseItem {
+  std::string artifact_id;
+  std::string recipient;
+};
+
+struct Bundle {
+  std::string job_id;
+  std::string log_origin;
+  std::string contract_id;
+  std::string contract_digest;
+  std::string contract_envelope;  // DSSE JSON text
+  std::string job_state;
+  uint64_t job_attempt = 0;
+  std::optional<std::string> output_id;
+  std::optional<std::string> failure_reason;
+  std::string submission;  // DSSE JSON text
+  std::optional<std::string> record_worker;
+  std::optional<std::string> record_coordinator;
+  std::vector<AdmissionItem> admissions;
+  std::vector<ReleaseItem> releases;
+  std::string checkpoint;
+  uint64_t tree_size = 0;
+  std::vector<Entry> entries;
+};
+
+absl::StatusOr<Entry> ParseEntry(const json& e, const std::string& where) {
+  TRIAD_RETURN_IF_ERROR(CheckKeys(e, where, {"index", "entry", "inclusion_proof"}));
+  Entry out;
+  TRIAD_ASSIGN_OR_RETURN(out.index, GetUint(e, "index", where));
+  TRIAD_ASSIGN_OR_RETURN(out.text, GetString(e, "entry", where));
+  TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> proof, GetStrings(e, "inclusion_proof", where));
+  if (proof.size() > crypto::merkle::kMaxProofHashes) {
+    return Bad(absl::StrCat(where, ".inclusion_proof"), "is longer than any proof can be");
+  }
+  for (const std::string& h : proof) {
+    absl::StatusOr<std::string> raw = base::Base64Decode(h);
+    if (!raw.ok() || raw->size() != crypto::merkle::kHashSize) {
+      return Bad(absl::StrCat(where, ".inclusion_proof"),
+                 "holds a value that is not a base64 hash");
+    }
+    out.proof.push_back(*std::move(raw));
+  }
+  absl::StatusOr<json> j = base::ParseJsonStrict(out.text, {kMaxEntrySize, 32});
+  if (!j.ok())
+    return Bad(absl::StrCat(where, ".entry"), absl::StrCat("is not JSON: ", j.status().message()));
+  if (!j->is_object() || Str(*j, "type") != kLogEntryType || Str(*j, "kind").empty()) {
+    return Bad(absl::StrCat(where, ".entry"),
+               absl::StrCat("is not a ", kLogEntryType, " object with a kind"));
+  }
+  out.kind = Str(*j, "kind");
+  out.time_text = Str(*j, "time");
+  if (!base::ParseRfc3339(out.time_text, &out.time)) {
+    return Bad(absl::StrCat(where, ".entry"), "has no RFC 3339 time");
+  }
+  out.j = *std::move(j);
+  return out;
+}
+
+absl::StatusOr<Bundle> ParseBundle(absl::string_view text) {
+  TRIAD_ASSIGN_OR_RETURN(json b, base::ParseJsonStrict(text, {kMaxAuditBundleSize, 64}));
+  Bundle out;
+  const std::string w = "bundle";
+  TRIAD_RETURN_IF_ERROR(CheckKeys(b, w,
+                                  {"type", "job_id", "exported_at", "log_origin", "contract", "job",
+                                   "job_record", "admissions", "key_releases", "log"}));
+  TRIAD_ASSIGN_OR_RETURN(std::string type, GetString(b, "type", w));
+  if (type != kAuditBundleType) {
+    return Bad("bundle.type", absl::StrCat("is \"", type, "\", not ", kAuditBundleType));
+  }
+  TRIAD_ASSIGN_OR_RETURN(out.job_id, GetString(b, "job_id", w));
+  TRIAD_RETURN_IF_ERROR(GetString(b, "exported_at", w).status());
+  TRIAD_ASSIGN_OR_RETURN(out.log_origin, GetString(b, "log_origin", w));
+
+  const json& c = b["contract"];
+  TRIAD_RETURN_IF_ERROR(CheckKeys(c, "bundle.contract", {"id", "digest", "envelope"}));
+  TRIAD_ASSIGN_OR_RETURN(out.contract_id, GetString(c, "id", "bundle.contract"));
+  TRIAD_ASSIGN_OR_RETURN(out.contract_digest, GetString(c, "digest", "bundle.contract"));
+  if (!c["envelope"].is_object()) return Bad("bundle.contract.envelope", "is not an object");
+  out.contract_envelope = c["envelope"].dump();
+
+  const json& job = b["job"];
+  TRIAD_RETURN_IF_ERROR(CheckKeys(job, "bundle.job", {"state", "attempt", "submission"},
+                                  {"output_id", "failure_reason"}));
+  TRIAD_ASSIGN_OR_RETURN(out.job_state, GetString(job, "state", "bundle.job"));
+  TRIAD_ASSIGN_OR_RETURN(out.job_attempt, GetUint(job, "attempt", "bundle.job"));
+  if (job.contains("output_id")) {
+    TRIAD_ASSIGN_OR_RETURN(out.output_id, GetString(job, "output_id", "bundle.job"));
+  }
+  if (job.contains("failure_reason")) {
+    TRIAD_ASSIGN_OR_RETURN(out.failure_reason, GetString(job, "failure_reason", "bundle.job"));
+  }
+  if (!job["submission"].is_object()) return Bad("bundle.job.submission", "is not an object");
+  out.submission = job["submission"].dump();
+
+  const json& r = b["job_record"];
+  if (!r.is_null()) {
+    TRIAD_RETURN_IF_ERROR(CheckKeys(r, "bundle.job_record", {"worker", "coordinator"}));
+    if (!r["worker"].is_object() || !r["coordinator"].is_object()) {
+      return Bad("bundle.job_record", "envelopes are not objects");
+    }
+    out.record_worker = r["worker"].dump();
+    out.record_coordinator = r["coordinator"].dump();
+  }
+
+  if (!b["admissions"].is_array()) return Bad("bundle.admissions", "is not an array");
+  for (size_t i = 0; i < b["admissions"].size(); ++i) {
+    const json& a = b["admissions"][i];
+    std::string aw = absl::StrCat("bundle.admissions[", i, "]");
+    TRIAD_RETURN_IF_ERROR(
+        CheckKeys(a, aw,
+                  {"attempt", "worker_id", "decided_at", "admitted", "reasons", "simulated",
+                   "evidence_digest", "evidence_document", "claims"}));
+    AdmissionItem item;
+    TRIAD_ASSIGN_OR_RETURN(item.attempt, GetUint(a, "attempt", aw));
+    TRIAD_ASSIGN_OR_RETURN(item.worker_id, GetString(a, "worker_id", aw));
+    TRIAD_ASSIGN_OR_RETURN(item.decided_at, GetString(a, "decided_at", aw));
+    TRIAD_ASSIGN_OR_RETURN(item.admitted, GetBool(a, "admitted", aw));
+    TRIAD_ASSIGN_OR_RETURN(item.reasons, GetStrings(a, "reasons", aw));
+    TRIAD_ASSIGN_OR_RETURN(item.simulated, GetBool(a, "simulated", aw));
+    TRIAD_ASSIGN_OR_RETURN(item.evidence_digest, GetString(a, "evidence_digest", aw));
+    TRIAD_ASSIGN_OR_RETURN(item.evidence_document, GetString(a, "evidence_document", aw));
+    if (!a["claims"].is_object()) return Bad(absl::StrCat(aw, ".claims"), "is not an object");
+    item.claims = a["claims"];
+    for (const AdmissionItem& other : out.admissions) {
+      if (other.attempt == item.attempt) {
+        return Bad(aw, absl::StrCat("repeats attempt ", item.attempt));
+      }
+    }
+    out.admissions.push_back(std::move(item));
+  }
+
+  if (!b["key_releases"].is_array()) return Bad("bundle.key_releases", "is not an array");
+  for (size_t i = 0; i < b["key_releases"].size(); ++i) {
+    const json& k = b["key_releases"][i];
+    std::string kw = absl::StrCat("bundle.key_releases[", i, "]");
+    TRIAD_RETURN_IF_ERROR(CheckKeys(k, kw, {"artifact_id", "recipient", "released_at"}));
+    ReleaseItem item;
+    TRIAD_ASSIGN_OR_RETURN(item.artifact_id, GetString(k, "artifact_id", kw));
+    TRIAD_ASSIGN_OR_RETURN(item.recipient, GetString(k, "recipient", kw));
+    TRIAD_RETURN_IF_ERROR(GetString(k, "released_at", kw).status());
+    out.releases.push_back(std::move(item));
+  }
+
+  const json& log = b["log"];
+  TRIAD_RETURN_IF_ERROR(CheckKeys(log, "bundle.log", {"checkpoint", "tree_size", "entries"}));
+  TRIAD_ASSIGN_OR_RETURN(out.checkpoint, GetString(log, "checkpoint", "bundle.log"));
+  TRIAD_ASSIGN_OR_RETURN(out.tree_size, GetUint(log, "tree_size", "bundle.log"));
+  if (!log["entries"].is_array()) return Bad("bundle.log.entries", "is not an array");
+  for (size_t i = 0; i < log["entries"].size(); ++i) {
+    std::string ew = absl::StrCat("bundle.log.entries[", i, "]");
+    TRIAD_ASSIGN_OR_RETURN(Entry e, ParseEntry(log["entries"][i], ew));
+    if (!out.entries.empty() && e.index <= out.entries.back().index) {
+      return Bad(absl::StrCat(ew, ".index"), "is not above the previous entry's (log order)");
+    }
+    out.entries.push_back(std::move(e));
+  }
+  return out;
+}
+
+// The evidence document (coordinator.h EvidenceDocument): {"tee", "report", "certs",
+// "collateral"}, values in base64.
+absl::StatusOr<attestation::Evidence> ParseEvidenceDocument(absl::string_view text) {
+  TRIAD_ASSIGN_OR_RETURN(json d, base::ParseJsonStrict(text, {kMaxEvidenceDocumentSize, 4}));
+  const std::string w = "evidence document";
+  TRIAD_RETURN_IF_ERROR(CheckKeys(d, w, {"tee", "report", "certs", "collateral"}));
+  attestation::Evidence ev;
+  TRIAD_ASSIGN_OR_RETURN(ev.tee, GetString(d, "tee", w));
+  std::string* parts[] = {&ev.report, &ev.certs, &ev.collateral};
+  const char* names[] = {"report", "certs", "collateral"};
+  for (int i = 0; i < 3; ++i) {
+    TRIAD_ASSIGN_OR_RETURN(std::string b64, GetString(d, names[i], w));
+    absl::StatusOr<std::string> raw = base::Base64Decode(b64);
+    if (!raw.ok()) return Bad(absl::StrCat(w, ".", names[i]), "is not base64");
+    *parts[i] = *std::move(raw);
+  }
+  return ev;
+}
+
+std::string Quote(const std::vector<std::string>& reasons) {
+  if (reasons.empty()) return "(no reasons)";
+  std::vector<std::string> shown(reasons.begin(),
+                                 reasons.begin() + std::min(reasons.size(), kMaxQuotedReasons));
+  std::string out = absl::StrJoin(shown, "; ");
+  if (reasons.size() > shown.size()) {
+    absl::StrAppend(&out, "; and ", reasons.size() - shown.size(), " more");
+  }
+  return out;
+}
+
+std::string Short(absl::string_view id) { return std::string(id.substr(0, 16)); }
+
+// At most `n` bytes of text from the bundle, never cutting a UTF-8 sequence in two.
+std::string Clip(absl::string_view s, size_t n) {
+  if (s.size() <= n) return std::string(s);
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return absl::StrCat(s.substr(0, n), "…");
+}
+
+// Text for a terminal: C0 and C1 control characters (which a hostile bundle could use to move the
+// cursor and overwrite a FAIL line) as \xNN.
+std::string Printable(absl::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    bool c1 = c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+              static_cast<unsigned char>(s[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F) {
+      absl::StrAppend(&out, "\\x", absl::Hex(c, absl::kZeroPad2));
+    } else if (c1) {
+      absl::StrAppend(&out, "\\x", absl::Hex(static_cast<unsigned char>(s[++i]), absl::kZeroPad2));
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+// ---- The checks ----
+
+// What the re-verification of one admission found, shared by its checks.
+struct Rederived {
+  const AdmissionItem* item = nullptr;
+  const Entry* entry = nullptr;  // its job.admission entry, when there is exactly one
+  std::optional<attestation::Evidence> evidence;
+  std::optional<attestation::Verdict> verdict;
+};
+
+class BundleVerifier {
+ public:
+  BundleVerifier(const CoordinatorCard& card, const attestation::TrustAnchors& anchors,
+                 const AuditOptions& options, AuditReport& report)
+      : card_(card), anchors_(anchors), options_(options), report_(report) {}
+
+  void Run(absl::string_view text) {
+    if (text.size() > kMaxAuditBundleSize) {
+      Fail("bundle", absl::StrCat("is ", text.size(), " bytes, more than the limit of ",
+                                  kMaxAuditBundleSize));
+      return;
+    }
+    absl::StatusOr<Bundle> b = ParseBundle(text);
+    if (!b.ok()) {
+      Fail("bundle",
+           absl::StrCat(b.status().message(), "; nothing else can be checked in this file"));
+      return;
+    }
+    b_ = *std::move(b);
+    report_.job_id = b_.job_id;
+    Pass("bundle", absl::StrCat("job ", b_.job_id, ": ", b_.entries.size(), " log entries, ",
+                                b_.admissions.size(), " admission(s), ", b_.releases.size(),
+                                " key release(s)"));
+    Checkpoint();
+    Inclusion();
+    ContractSignatures();
+    ContractDigest();
+    ContractTerms();
+    Registrations();
+    JobSubmission();
+    for (const AdmissionItem& a : b_.admissions) Admission(a);
+    if (b_.admissions.empty()) {
+      Fail("admissions", "the bundle holds no admission: no worker was ever admitted to this job");
+    }
+    JobState();
+    RecordWorkerSignature();
+    RecordCoordinatorSignature();
+    RecordStatement();
+    AdapterDigest();
+    KeyReleases();
+    if (options_.adapter_digest) AdapterFile();
+  }
+
+ private:
+  void Add(std::string name, bool ok, std::string detail) {
+    report_.checks.push_back({std::move(name), ok, std::move(detail)});
+  }
+  void Pass(std::string name, std::string detail) { Add(std::move(name), true, std::move(detail)); }
+  void Fail(std::string name, std::string detail) {
+    Add(std::move(name), false, std::move(detail));
+  }
+
+  // Entries of `kind` for which `pred` holds.
+  std::vector<const Entry*> Find(absl::string_view kind,
+                                 const std::function<bool(const Entry&)>& pred = nullptr) const {
+    std::vector<const Entry*> out;
+    for (const Entry& e : b_.entries) {
+      if (e.kind == kind && (!pred || pred(e))) out.push_back(&e);
+    }
+    return out;
+  }
+  std::vector<const Entry*> JobEntries(absl::string_view kind) const {
+    return Find(kind, [this](const Entry& e) { return Str(e.j, "job_id") == b_.job_id; });
+  }
+  // Exactly one; otherwise null and `why` says what is wrong ("no job.done entry of job J").
+  const Entry* One(const std::vector<const Entry*>& found, absl::string_view what,
+                   std::string* why) const {
+    if (found.size() == 1) return found[0];
+    *why = found.empty() ? absl::StrCat("the bundle's log has no ", what)
+                         : absl::StrCat("the bundle's log has ", found.size(), " ", what, "s");
+    return nullptr;
+  }
+  const Entry* Activated(std::string* why) const {
+    return One(Find("contract.activated",
+                    [this](const Entry& e) { return Str(e.j, "contract_id") == b_.contract_id; }),
+               absl::StrCat("contract.activated entry of contract ", b_.contract_id), why);
+  }
+  const Entry* Submitted(std::string* why) const {
+    return One(JobEntries("job.submitted"), absl::StrCat("job.submitted entry of job ", b_.job_id),
+               why);
+  }
+  const Entry* AdmissionEntry(uint64_t attempt, std::string* why) const {
+    std::vector<const Entry*> found = JobEntries("job.admission");
+    found.erase(std::remove_if(found.begin(), found.end(),
+                               [attempt](const Entry* e) {
+                                 return Int(e->j, "attempt") != static_cast<int64_t>(attempt);
+                               }),
+                found.end());
+    return One(found, absl::StrCat("job.admission entry of attempt ", attempt), why);
+  }
+  // The job.admission entry of the job's current attempt, which must say "admit".
+  const Entry* AdmittedEntry(std::string* why) const {
+    const Entry* e = AdmissionEntry(b_.job_attempt, why);
+    if (e != nullptr && Str(e->j, "decision") != "admit") {
+      *why = absl::StrCat("attempt ", b_.job_attempt, " was not admitted (", e->Ref(), ")");
+      return nullptr;
+    }
+    return e;
+  }
+
+  void Checkpoint() {
+    const char* name = "checkpoint signature";
+    if (b_.log_origin != card_.log_origin) {
+      Fail(name, absl::StrCat("the bundle's log_origin \"", b_.log_origin,
+                              "\" is not the card's \"", card_.log_origin, "\""));
+      return;
+    }
+    absl::StatusOr<crypto::Checkpoint> cp = OpenCardCheckpoint(card_, b_.checkpoint);
+    if (!cp.ok()) {
+      Fail(name, std::string(cp.status().message()));
+      return;
+    }
+    checkpoint_ = *cp;
+    if (cp->size != b_.tree_size) {
+      Fail(name, absl::StrCat("the bundle says tree_size ", b_.tree_size,
+                              ", the signed checkpoint says ", cp->size));
+      return;
+    }
+    Pass(name, absl::StrCat("tree size ", cp->size, ", root ", base::Base64Encode(cp->root_hash),
+                            ", signed by the coordinator card's key ",
+                            Short(card_.signing_key.KeyId()), "… under ", card_.log_origin));
+  }
+
+  void Inclusion() {
+    const char* name = "log inclusion";
+    if (!checkpoint_) {
+      Fail(name, "no signed checkpoint to prove the entries into");
+      return;
+    }
+    std::vector<std::string> failures;
+    for (const Entry& e : b_.entries) {
+      absl::Status st = crypto::merkle::VerifyInclusion(e.index, checkpoint_->size,
+                                                        crypto::merkle::LeafHash(e.text), e.proof,
+                                                        checkpoint_->root_hash);
+      if (!st.ok())
+        failures.push_back(absl::StrCat(e.kind, " entry ", e.index, ": ", st.message()));
+    }
+    if (!failures.empty()) {
+      Fail(name, Quote(failures));
+      return;
+    }
+    Pass(name, absl::StrCat("all ", b_.entries.size(),
+                            " entries are in the signed tree (RFC 6962 inclusion proofs)"));
+  }
+
+  void ContractSignatures() {
+    const char* name = "contract signatures";
+    absl::StatusOr<crypto::DsseEnvelope> env =
+        crypto::DsseEnvelope::FromJson(b_.contract_envelope, contracts::kMaxContractEnvelopeSize);
+    if (!env.ok()) {
+      Fail(name, absl::StrCat("contract envelope: ", env.status().message()));
+      return;
+    }
+    envelope_ = *env;
+    // The time does not matter for the signatures; the terms check its window.
+    contracts::ContractStatus status = contracts::CheckContract(*env, absl::UnixEpoch());
+    if (!status.contract) {
+      Fail(name, absl::StrCat("the payload is not a valid contract: ", Quote(status.reasons)));
+      return;
+    }
+    contract_ = status.contract;
+    if (contract_->id != b_.contract_id) {
+      Fail(name, absl::StrCat("the envelope holds contract ", contract_->id, ", the bundle names ",
+                              b_.contract_id));
+      return;
+    }
+    std::vector<std::string> problems, signed_by;
+    for (size_t i = 0; i < 3; ++i) {
+      contracts::Role role = contracts::kContractRoles[i];
+      const contracts::PartyCard& p = contract_->party(role);
+      std::string who = absl::StrCat(contracts::SlotName(role), " ", p.name, " (key ",
+                                     Short(p.fingerprint()), "…)");
+      if (status.signatures[i] == contracts::SignatureState::kValid) {
+        signed_by.push_back(who);
+      } else {
+        problems.push_back(absl::StrCat(
+            who, ": ", contracts::SignatureStateName(status.signatures[i]), " signature"));
+      }
+    }
+    if (problems.empty() && env->signatures.size() != 3) {
+      problems.push_back(absl::StrCat("the envelope carries ", env->signatures.size(),
+                                      " signatures; only the three parties' may be there"));
+    }
+    if (!problems.empty()) {
+      Fail(name, absl::StrCat("contract ", contract_->id, ": ", Quote(problems)));
+      return;
+    }
+    Pass(name,
+         absl::StrCat("contract ", contract_->id, " signed by ", absl::StrJoin(signed_by, ", ")));
+  }
+
+  void ContractDigest() {
+    const char* name = "contract digest";
+    if (!envelope_) {
+      Fail(name, "no contract envelope to hash");
+      return;
+    }
+    std::string digest = contracts::ContractDigest(*envelope_);
+    std::vector<std::string> problems;
+    if (b_.contract_digest != digest) {
+      problems.push_back(absl::StrCat("the bundle's contract.digest is ", b_.contract_digest));
+    }
+    std::vector<const Entry*> sigs = Find("contract.signature", [this](const Entry& e) {
+      return Str(e.j, "contract_id") == b_.contract_id;
+    });
+    if (sigs.size() != 3) {
+      problems.push_back(
+          absl::StrCat("the log has ", sigs.size(), " contract.signature entries, not 3"));
+    }
+    for (const Entry* e : sigs) {
+      if (Str(e->j, "digest") != digest) {
+        problems.push_back(absl::StrCat(e->Ref(), " names digest ", Str(e->j, "digest")));
+        continue;
+      }
+      // The logged signature is one of the envelope's, by the key it names.
+      bool found = false;
+      for (const crypto::DsseSignature& s : envelope_->signatures) {
+        found = found ||
+                (s.keyid == Str(e->j, "key_id") && base::Base64Encode(s.sig) == Str(e->j, "sig"));
+      }
+      if (!found) {
+        problems.push_back(absl::StrCat(e->Ref(), ": its signature is not in the envelope"));
+      }
+    }
+    std::string why;
+    if (const Entry* a = Activated(&why)) {
+      if (Str(a->j, "digest") != digest) {
+        problems.push_back(absl::StrCat(a->Ref(), " names digest ", Str(a->j, "digest")));
+      } else if (contract_ &&
+                 (Str(a->j, "not_before") != base::FormatRfc3339(contract_->not_before) ||
+                  Str(a->j, "not_after") != base::FormatRfc3339(contract_->not_after) ||
+                  Str(a->j, "base_model") != contract_->base_model.id ||
+                  Str(a->j, "dataset") != contract_->dataset.id)) {
+        problems.push_back(
+            absl::StrCat(a->Ref(), " states other terms (validity or inputs) than the envelope"));
+      }
+    } else {
+      problems.push_back(why);
+    }
+    if (const Entry* s = Submitted(&why)) {
+      if (Str(s->j, "contract_digest") != digest || Str(s->j, "contract_id") != b_.contract_id) {
+        problems.push_back(absl::StrCat(s->Ref(), " names contract ", Str(s->j, "contract_id"), " ",
+                                        Str(s->j, "contract_digest")));
+      }
+    } else {
+      problems.push_back(why);
+    }
+    if (!problems.empty()) {
+      Fail(name, absl::StrCat("the payload's digest is ", digest, "; ", Quote(problems)));
+      return;
+    }
+    Pass(name, absl::StrCat(digest,
+                            " = contract.digest = the logged contract.signature, "
+                            "contract.activated and job.submitted entries"));
+  }
+
+  // "" when the contract was active at `t`, else why not.
+  std::string Inactive(absl::Time t) const {
+    if (t < contract_->not_before) {
+      return absl::StrCat("not yet valid: ", base::FormatRfc3339(t), " is before not_before ",
+                          base::FormatRfc3339(contract_->not_before));
+    }
+    if (t >= contract_->not_after) {
+      return absl::StrCat("expired: ", base::FormatRfc3339(t), " is not before not_after ",
+                          base::FormatRfc3339(contract_->not_after));
+    }
+    return "";
+  }
+
+  void ContractTerms() {
+    const char* name = "contract terms";
+    if (!contract_) {
+      Fail(name, "no valid contract payload to check the terms of");
+      return;
+    }
+    std::string why;
+    const Entry* activated = Activated(&why);
+    if (activated == nullptr) {
+      Fail(name, why);
+      return;
+    }
+    const Entry* submitted = Submitted(&why);
+    if (submitted == nullptr) {
+      Fail(name, why);
+      return;
+    }
+    std::vector<std::string> problems;
+    for (const Entry* e : {activated, submitted}) {
+      std::string r = Inactive(e->time);
+      if (!r.empty()) problems.push_back(absl::StrCat("at the time of ", e->Ref(), ": ", r));
+    }
+    if (!problems.empty()) {
+      Fail(name, Quote(problems));
+      return;
+    }
+    Pass(name,
+         absl::StrCat("valid from ", base::FormatRfc3339(contract_->not_before), " to ",
+                      base::FormatRfc3339(contract_->not_after), "; active at ", activated->Ref(),
+                      " and at ", submitted->Ref(), " (times from the signed log)"));
+  }
+
+  void Registrations() {
+    const char* name = "registrations";
+    if (!contract_) {
+      Fail(name, "no valid contract to compare the registrations with");
+      return;
+    }
+    std::vector<std::string> problems;
+    for (contracts::Role role : contracts::kContractRoles) {
+      const contracts::PartyCard& p = contract_->party(role);
+      std::vector<const Entry*> found = Find("party.registered", [&p](const Entry& e) {
+        return Str(e.j, "fingerprint") == p.fingerprint();
+      });
+      if (found.size() != 1) {
+        problems.push_back(absl::StrCat(found.size(), " party.registered entries for ",
+                                        contracts::SlotName(role), " ", p.name));
+        continue;
+      }
+      const json& j = found[0]->j;
+      if (Str(j, "name") != p.name || Str(j, "role") != contracts::RoleName(p.role) ||
+          Str(j, "age_recipient") != p.age_recipient.ToString()) {
+        problems.push_back(absl::StrCat(found[0]->Ref(),
+                                        " registered another card than the contract's ",
+                                        contracts::SlotName(role)));
+      }
+    }
+    struct Input {
+      const contracts::Artifact& artifact;
+      const char* kind;
+      const contracts::PartyCard& owner;
+    } inputs[] = {{contract_->base_model, "model", contract_->model_owner},
+                  {contract_->dataset, "dataset", contract_->data_owner}};
+    for (const Input& in : inputs) {
+      std::vector<const Entry*> found = Find("artifact.registered", [&in](const Entry& e) {
+        return Str(e.j, "id") == in.artifact.id;
+      });
+      if (found.size() != 1) {
+        problems.push_back(
+            absl::StrCat(found.size(), " artifact.registered entries for ", in.artifact.id));
+        continue;
+      }
+      const json& j = found[0]->j;
+      if (Str(j, "artifact_kind") != in.kind || Str(j, "owner_key") != in.owner.fingerprint()) {
+        problems.push_back(absl::StrCat(found[0]->Ref(), ": ", in.artifact.id, " is a ",
+                                        Str(j, "artifact_kind"), " of key ", Str(j, "owner_key"),
+                                        ", not a ", in.kind, " of ", in.owner.name));
+      }
+    }
+    if (!problems.empty()) {
+      Fail(name, Quote(problems));
+      return;
+    }
+    Pass(name, absl::StrCat("the three parties registered the contract's cards; ",
+                            contract_->model_owner.name, " registered the model, ",
+                            contract_->data_owner.name, " the dataset"));
+  }
+
+  void JobSubmission() {
+    const char* name = "job submission";
+    if (!contract_) {
+      Fail(name, "no valid contract to check the submitter against");
+      return;
+    }
+    std::string why;
+    const Entry* e = Submitted(&why);
+    if (e == nullptr) {
+      Fail(name, why);
+      return;
+    }
+    const contracts::Contract& c = *contract_;
+    KeyLookup lookup = [&c](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
+      for (const contracts::PartyCard* p : {&c.model_owner, &c.data_owner}) {
+        if (p->fingerprint() == keyid) return p->signing_key;
+      }
+      return absl::PermissionDeniedError(
+          absl::StrCat("signed by key ", Clip(keyid, 64),
+                       ", which is neither the model owner's nor the data owner's"));
+    };
+    absl::StatusOr<VerifiedRequest> v = VerifyRequest(b_.submission, "submit-job", e->time, lookup);
+    if (!v.ok()) {
+      Fail(name, absl::StrCat("checked at the time of ", e->Ref(), ": ", v.status().message()));
+      return;
+    }
+    const json& body = v->request.body;
+    if (body.size() != 1 || Str(body, "contract_id") != b_.contract_id) {
+      Fail(name, absl::StrCat("the request's body is ", body.dump(), ", not {\"contract_id\": \"",
+                              b_.contract_id, "\"}"));
+      return;
+    }
+    if (Str(e->j, "submitter_key") != v->signer.KeyId()) {
+      Fail(name, absl::StrCat(e->Ref(), " names submitter key ", Str(e->j, "submitter_key"),
+                              "; the request is signed by ", v->signer.KeyId()));
+      return;
+    }
+    std::string who = v->signer.KeyId() == c.model_owner.fingerprint()
+                          ? absl::StrCat("model owner ", c.model_owner.name)
+                          : absl::StrCat("data owner ", c.data_owner.name);
+    Pass(name, absl::StrCat("submit-job for ", b_.contract_id, " signed by ", who, ", issued ",
+                            base::FormatRfc3339(v->request.issued_at), " (within 5 minutes of ",
+                            e->Ref(), ")"));
+  }
+
+  void Admission(const AdmissionItem& a) {
+    std::string prefix = absl::StrCat("admission ", a.attempt, " ");
+    Rederived r;
+    r.item = &a;
+    std::string why;
+    r.entry = AdmissionEntry(a.attempt, &why);
+
+    // Evidence digest.
+    {
+      std::string name = prefix + "evidence digest";
+      std::string digest = crypto::Sha256Id(a.evidence_document);
+      if (r.entry == nullptr) {
+        Fail(name, why);
+      } else if (digest != a.evidence_digest) {
+        Fail(name, absl::StrCat("the evidence document hashes to ", digest, "; the bundle records ",
+                                a.evidence_digest));
+      } else if (Str(r.entry->j, "evidence_digest") != digest) {
+        Fail(name, absl::StrCat(r.entry->Ref(), " records ", Str(r.entry->j, "evidence_digest"),
+                                "; the evidence document hashes to ", digest));
+      } else {
+        Pass(name, absl::StrCat(digest, " = SHA-256 of the evidence document = ", r.entry->Ref()));
+      }
+    }
+
+    // Re-verification at the time of the admission's log entry.
+    {
+      std::string name = prefix + "evidence";
+      absl::StatusOr<attestation::Evidence> ev = ParseEvidenceDocument(a.evidence_document);
+      if (r.entry == nullptr) {
+        Fail(name, absl::StrCat(why, "; its time is the time to verify at"));
+      } else if (!ev.ok()) {
+        Fail(name, std::string(ev.status().message()));
+      } else if (Str(r.entry->j, "tee") != ev->tee) {
+        Fail(name, absl::StrCat("the evidence is ", ev->tee, "; ", r.entry->Ref(), " says ",
+                                Str(r.entry->j, "tee")));
+      } else {
+        r.evidence = *ev;
+        r.verdict = attestation::VerifyEvidence(*ev, anchors_, r.entry->time);
+        std::string at = absl::StrCat(" at ", r.entry->time_text, " (the time of ", r.entry->kind,
+                                      " entry ", r.entry->index, ")");
+        if (r.verdict->valid) {
+          Pass(name, absl::StrCat(ev->tee, " evidence verifies against the pinned roots", at));
+        } else if (!a.admitted && a.reasons.size() >= r.verdict->reasons.size() &&
+                   std::equal(r.verdict->reasons.begin(), r.verdict->reasons.end(),
+                              a.reasons.begin(), [](const std::string& x, const std::string& y) {
+                                return absl::StrCat("evidence: ", x) == y;
+                              })) {
+          Pass(name,
+               absl::StrCat("does not verify", at, ", and the coordinator rejected it for that: ",
+                            Quote(r.verdict->reasons)));
+        } else {
+          Fail(name, absl::StrCat("does not verify against the pinned roots", at, ": ",
+                                  Quote(r.verdict->reasons)));
+        }
+      }
+    }
+
+    // Claims.
+    {
+      std::string name = prefix + "claims";
+      if (!r.verdict) {
+        Fail(name, "no verified evidence to derive claims from");
+      } else if (!r.verdict->valid) {
+        if (a.claims.empty() && r.entry->j.contains("claims") && r.entry->j["claims"].is_object() &&
+            r.entry->j["claims"].empty()) {
+          Pass(name, "none: the evidence does not verify, and none were recorded");
+        } else {
+          Fail(name, "claims are recorded for evidence that does not verify");
+        }
+      } else {
+        json derived = r.verdict->claims.ToJson();
+        bool simulated = r.verdict->claims.simulated();
+        auto sim_it = r.entry->j.find("simulated");
+        bool entry_sim = sim_it != r.entry->j.end() && sim_it->is_boolean() && sim_it->get<bool>();
+        if (a.claims != derived) {
+          Fail(name, "the bundle's claims differ from those the evidence carries");
+        } else if (!r.entry->j.contains("claims") || r.entry->j["claims"] != derived) {
+          Fail(name, absl::StrCat("the claims of ", r.entry->Ref(),
+                                  " differ from those the evidence carries"));
+        } else if (a.simulated != simulated || entry_sim != simulated) {
+          Fail(name,
+               absl::StrCat("the recorded simulated flag is not ", simulated ? "true" : "false",
+                            " (tee ", r.verdict->claims.tee, ")"));
+        } else {
+          Pass(name,
+               absl::StrCat("re-derived claims = the recorded ones (tee ", r.verdict->claims.tee,
+                            ", measurement ", Short(base::HexEncode(r.verdict->claims.measurement)),
+                            "…, ", r.verdict->claims.debug ? "debug" : "not debug", ")"));
+        }
+      }
+    }
+
+    // Binding of the report data to the nonce, job and ephemeral keys the log records.
+    std::optional<std::string> binding_failure;
+    {
+      std::string name = prefix + "report data binding";
+      if (!r.verdict) {
+        Fail(name, "no verified evidence to read the report data from");
+      } else if (!r.verdict->valid) {
+        Add(name, !a.admitted,
+            a.admitted ? "the evidence does not verify, so its report data binds nothing"
+                       : "not evaluated: the evidence does not verify (the coordinator did not "
+                         "evaluate it either)");
+      } else {
+        absl::StatusOr<attestation::BindingInputs> in = BindingFromEntry(*r.entry);
+        if (!in.ok()) {
+          Fail(name, absl::StrCat(r.entry->Ref(), ": ", in.status().message()));
+        } else {
+          absl::Status st = attestation::CheckBinding(r.verdict->claims, *in);
+          if (st.ok()) {
+            Pass(name, absl::StrCat("the report data binds nonce ", Short(Str(r.entry->j, "nonce")),
+                                    "…, job ", b_.job_id, ", Ed25519 key ", Short(in->key.KeyId()),
+                                    "… and ", in->recipient.ToString(), " (", r.entry->Ref(), ")"));
+          } else {
+            binding_failure = std::string(st.message());
+            bool recorded = !a.admitted && std::find(a.reasons.begin(), a.reasons.end(),
+                                                     *binding_failure) != a.reasons.end();
+            Add(name, recorded,
+                absl::StrCat(st.message(),
+                             recorded ? " (the coordinator rejected it for that)" : ""));
+          }
+        }
+      }
+    }
+
+    // The decision, recomputed.
+    {
+      std::string name = prefix + "policy decision";
+      std::string decision = r.entry != nullptr ? Str(r.entry->j, "decision") : "";
+      std::vector<std::string> entry_reasons =
+          r.entry != nullptr ? Strs(r.entry->j, "reasons") : std::vector<std::string>{};
+      if (!r.verdict || !contract_) {
+        Fail(name, !contract_ ? "no valid contract to take the policy from"
+                              : "no evidence to evaluate the policy on");
+      } else if (decision != (a.admitted ? "admit" : "reject") || entry_reasons != a.reasons) {
+        Fail(name, absl::StrCat("the bundle records ", a.admitted ? "admit" : "reject", ", ",
+                                r.entry->Ref(), " records ", decision, "; their reasons differ"));
+      } else {
+        std::vector<std::string> reasons;
+        if (!r.verdict->valid) {
+          for (const std::string& x : r.verdict->reasons) {
+            reasons.push_back(absl::StrCat("evidence: ", x));
+          }
+        } else {
+          if (binding_failure) reasons.push_back(*binding_failure);
+          contracts::PolicyDecision d =
+              contracts::Evaluate(contract_->worker_policy, r.verdict->claims);
+          reasons.insert(reasons.end(), d.reasons.begin(), d.reasons.end());
+        }
+        bool admit = reasons.empty();
+        if (admit != a.admitted || reasons != a.reasons) {
+          Fail(name, absl::StrCat("re-evaluated: ", admit ? "admit" : "reject",
+                                  admit ? "" : absl::StrCat(" (", Quote(reasons), ")"),
+                                  "; recorded: ", a.admitted ? "admit" : "reject",
+                                  a.admitted ? "" : absl::StrCat(" (", Quote(a.reasons), ")")));
+        } else {
+          Pass(name, absl::StrCat("the contract's worker policy re-evaluated on the claims: ",
+                                  admit ? "admit" : absl::StrCat("reject (", Quote(reasons), ")"),
+                                  ", as recorded"));
+          if (admit && r.verdict->claims.simulated()) report_.simulated = true;
+        }
+      }
+    }
+    // A recorded sim admission is simulated whatever the checks found.
+    if (a.admitted && a.simulated) report_.simulated = true;
+  }
+
+  static absl::StatusOr<attestation::BindingInputs> BindingFromEntry(const Entry& e) {
+    absl::StatusOr<std::string> nonce = base::HexDecode(Str(e.j, "nonce"));
+    if (!nonce.ok() || nonce->size() != attestation::kBindingNonceSize) {
+      return absl::InvalidArgumentError("no nonce of 64 hex digits");
+    }
+    absl::StatusOr<std::string> raw = base::Base64Decode(Str(e.j, "ed25519_public_key"));
+    if (!raw.ok()) return absl::InvalidArgumentError("ed25519_public_key is not base64");
+    TRIAD_ASSIGN_OR_RETURN(
+        crypto::Ed25519PublicKey key,
+        base::Annotate(crypto::Ed25519PublicKey::FromRaw(*raw), "ed25519_public_key"));
+    TRIAD_ASSIGN_OR_RETURN(
+        crypto::age::X25519Recipient recipient,
+        base::Annotate(crypto::age::X25519Recipient::Parse(Str(e.j, "age_recipient")),
+                       "age_recipient"));
+    return attestation::BindingInputs{*std::move(nonce), Str(e.j, "job_id"), std::move(key),
+                                      std::move(recipient)};
+  }
+
+  void JobState() {
+    const char* name = "job state";
+    if (b_.job_state != "done") {
+      Fail(name, absl::StrCat("job ", b_.job_id, " is ", b_.job_state,
+                              b_.failure_reason ? absl::StrCat(" (", *b_.failure_reason, ")") : "",
+                              ": it has no output or job record to verify"));
+      return;
+    }
+    std::string why;
+    if (!b_.output_id) {
+      Fail(name, "the job is done but the bundle has no output_id");
+    } else if (One(JobEntries("job.output"), "job.output entry", &why) == nullptr ||
+               One(JobEntries("job.done"), "job.done entry", &why) == nullptr) {
+      Fail(name, absl::StrCat("the job is done, but ", why));
+    } else {
+      Pass(name, absl::StrCat("done after attempt ", b_.job_attempt, ", output ", *b_.output_id));
+    }
+  }
+
+  // The worker's key: the Ed25519 key the admitted attempt's job.admission entry records.
+  absl::StatusOr<crypto::Ed25519PublicKey> WorkerKey(const Entry** entry = nullptr) const {
+    std::string why;
+    const Entry* e = AdmittedEntry(&why);
+    if (e == nullptr) return absl::NotFoundError(why);
+    if (entry != nullptr) *entry = e;
+    absl::StatusOr<std::string> raw = base::Base64Decode(Str(e->j, "ed25519_public_key"));
+    if (!raw.ok()) return absl::InvalidArgumentError(absl::StrCat(e->Ref(), ": key is not base64"));
+    return base::Annotate(crypto::Ed25519PublicKey::FromRaw(*raw), e->Ref());
+  }
+
+  void RecordWorkerSignature() {
+    const char* name = "job record worker signature";
+    if (!b_.record_worker) {
+      Fail(name, absl::StrCat("the bundle has no job record (job ", b_.job_id, " is ", b_.job_state,
+                              ")"));
+      return;
+    }
+    absl::StatusOr<crypto::DsseEnvelope> env =
+        crypto::DsseEnvelope::FromJson(*b_.record_worker, kMaxJobRecordSize);
+    if (!env.ok()) {
+      Fail(name, absl::StrCat("the worker's envelope: ", env.status().message()));
+      return;
+    }
+    worker_record_ = *env;
+    const Entry* e = nullptr;
+    absl::StatusOr<crypto::Ed25519PublicKey> key = WorkerKey(&e);
+    if (!key.ok()) {
+      Fail(name, absl::StrCat("no attested key to check it with: ", key.status().message()));
+      return;
+    }
+    if (env->signatures.size() != 1 ||
+        !crypto::DsseVerifySignature(*env, env->signatures[0], *key).ok()) {
+      Fail(name, absl::StrCat("not signed (exactly once) by the attested Ed25519 key ",
+                              Short(key->KeyId()), "… of ", e->Ref()));
+      return;
+    }
+    Pass(name, absl::StrCat("signed by the attested Ed25519 key ", Short(key->KeyId()), "… of ",
+                            e->Ref()));
+  }
+
+  void RecordCoordinatorSignature() {
+    const char* name = "job record coordinator signature";
+    if (!b_.record_coordinator) {
+      Fail(name, absl::StrCat("the bundle has no job record (job ", b_.job_id, " is ", b_.job_state,
+                              ")"));
+      return;
+    }
+    absl::StatusOr<crypto::DsseEnvelope> env =
+        crypto::DsseEnvelope::FromJson(*b_.record_coordinator, kMaxJobRecordSize);
+    if (!env.ok()) {
+      Fail(name, absl::StrCat("the coordinator's envelope: ", env.status().message()));
+      return;
+    }
+    if (env->signatures.size() != 1 ||
+        !crypto::DsseVerifySignature(*env, env->signatures[0], card_.signing_key).ok()) {
+      Fail(name, absl::StrCat("not signed (exactly once) by the coordinator card's key ",
+                              Short(card_.signing_key.KeyId()), "…"));
+      return;
+    }
+    if (!worker_record_ || worker_record_->payload != env->payload ||
+        worker_record_->payload_type != env->payload_type) {
+      Fail(name, "the coordinator signed another statement than the worker's");
+      return;
+    }
+    Pass(name, absl::StrCat("the same statement, signed by the coordinator card's key ",
+                            Short(card_.signing_key.KeyId()), "…"));
+  }
+
+  void RecordStatement() {
+    const char* name = "job record statement";
+    if (!b_.record_worker) {
+      Fail(name, "the bundle has no job record");
+      return;
+    }
+    if (!contract_ || !envelope_) {
+      Fail(name, "no valid contract to compare the statement with");
+      return;
+    }
+    const Entry* e = nullptr;
+    absl::StatusOr<crypto::Ed25519PublicKey> key = WorkerKey(&e);
+    if (!key.ok()) {
+      Fail(name, absl::StrCat("no admitted attempt to compare the statement with: ",
+                              key.status().message()));
+      return;
+    }
+    const contracts::Contract& c = *contract_;
+    ExpectedJobRecord x;
+    x.job_id = b_.job_id;
+    x.contract_id = c.id;
+    x.contract_digest = contracts::ContractDigest(*envelope_);
+    x.base_model_id = c.base_model.id;
+    x.dataset_id = c.dataset.id;
+    x.tee = Str(e->j, "tee");
+    x.evidence_digest = Str(e->j, "evidence_digest");
+    x.claims = e->j.contains("claims") ? e->j["claims"] : json::object();
+    auto sim_it = e->j.find("simulated");
+    x.simulated = sim_it != e->j.end() && sim_it->is_boolean() && sim_it->get<bool>();
+    x.age_recipient = Str(e->j, "age_recipient");
+    for (contracts::Role role : c.outputs.adapter_recipients) {
+      x.recipients.push_back(c.party(role).age_recipient.ToString());
+    }
+    x.metrics_allowed = c.outputs.per_step_loss || !c.outputs.metrics_recipients.empty();
+    absl::StatusOr<CheckedJobRecord> checked = CheckJobRecord(*b_.record_worker, *key, x);
+    if (!checked.ok()) {
+      Fail(name, std::string(checked.status().message()));
+      return;
+    }
+    Pass(name, absl::StrCat("the in-toto statement names this job, contract ", c.id,
+                            ", its inputs, the evidence and claims of ", e->Ref(),
+                            " and the contract's adapter recipients"));
+  }
+
+  // The subject digest of the worker's statement, read without the other checks.
+  std::optional<std::string> SubjectId() const {
+    if (!worker_record_) return std::nullopt;
+    absl::StatusOr<json> st = base::ParseJsonStrict(worker_record_->payload);
+    if (!st.ok() || !st->is_object()) return std::nullopt;
+    auto s = st->find("subject");
+    if (s == st->end() || !s->is_array() || s->size() != 1 || !(*s)[0].is_object()) {
+      return std::nullopt;
+    }
+    auto d = (*s)[0].find("digest");
+    if (d == (*s)[0].end() || !d->is_object()) return std::nullopt;
+    std::string hex = Str(*d, "sha256");
+    if (hex.empty()) return std::nullopt;
+    return absl::StrCat("sha256:", hex);
+  }
+
+  void AdapterDigest() {
+    const char* name = "adapter digest";
+    std::optional<std::string> subject = SubjectId();
+    if (!subject) {
+      Fail(name, "no job record subject to compare the output with");
+      return;
+    }
+    std::vector<std::string> problems;
+    if (b_.output_id != subject) {
+      problems.push_back(
+          absl::StrCat("the bundle's job.output_id is ", b_.output_id.value_or("absent")));
+    }
+    std::string why;
+    if (const Entry* o = One(JobEntries("job.output"), "job.output entry", &why)) {
+      if (Str(o->j, "adapter_id") != *subject) {
+        problems.push_back(absl::StrCat(o->Ref(), " names ", Str(o->j, "adapter_id")));
+      }
+      std::string record_digest = crypto::Sha256Id(worker_record_->payload);
+      if (Str(o->j, "record_digest") != record_digest) {
+        problems.push_back(absl::StrCat(o->Ref(), " names record ", Str(o->j, "record_digest"),
+                                        "; the statement hashes to ", record_digest));
+      }
+    } else {
+      problems.push_back(why);
+    }
+    if (const Entry* d = One(JobEntries("job.done"), "job.done entry", &why)) {
+      if (Str(d->j, "adapter_id") != *subject) {
+        problems.push_back(absl::StrCat(d->Ref(), " names ", Str(d->j, "adapter_id")));
+      }
+    } else {
+      problems.push_back(why);
+    }
+    if (!problems.empty()) {
+      Fail(name, absl::StrCat("the record's subject is ", *subject, "; ", Quote(problems)));
+      return;
+    }
+    subject_ = subject;
+    Pass(name, absl::StrCat(*subject,
+                            " = the record's subject = job.output_id = the job.output "
+                            "and job.done entries"));
+  }
+
+  void KeyReleases() {
+    const char* name = "key releases";
+    std::vector<const Entry*> logged = JobEntries("key.released");
+    std::vector<std::string> problems;
+    if (logged.size() != b_.releases.size()) {
+      problems.push_back(absl::StrCat("the bundle lists ", b_.releases.size(),
+                                      " key releases, the log ", logged.size()));
+    }
+    std::set<std::pair<std::string, std::string>> seen;
+    std::set<std::string> recipients;
+    for (size_t i = 0; i < logged.size(); ++i) {
+      const Entry& e = *logged[i];
+      std::string artifact = Str(e.j, "artifact_id");
+      std::string recipient = Str(e.j, "recipient");
+      if (i < b_.releases.size() &&
+          (b_.releases[i].artifact_id != artifact || b_.releases[i].recipient != recipient)) {
+        problems.push_back(absl::StrCat("the bundle's key release ", i, " is not ", e.Ref()));
+      }
+      if (contract_ && artifact != contract_->base_model.id && artifact != contract_->dataset.id) {
+        problems.push_back(
+            absl::StrCat(e.Ref(), ": ", artifact, " is not an input of the contract"));
+      }
+      std::string why;
+      const Entry* adm =
+          AdmissionEntry(static_cast<uint64_t>(std::max<int64_t>(0, Int(e.j, "attempt"))), &why);
+      if (adm == nullptr) {
+        problems.push_back(absl::StrCat(e.Ref(), ": ", why));
+      } else if (Str(adm->j, "decision") != "admit") {
+        problems.push_back(absl::StrCat(e.Ref(), ": attempt ", Int(e.j, "attempt"),
+                                        " was not admitted (", adm->Ref(), ")"));
+      } else if (Str(adm->j, "age_recipient") != recipient) {
+        problems.push_back(absl::StrCat(e.Ref(), ": released to ", recipient,
+                                        ", not to the attested recipient of ", adm->Ref()));
+      } else if (adm->index > e.index) {
+        problems.push_back(absl::StrCat(e.Ref(), " comes before ", adm->Ref()));
+      }
+      if (!seen.insert({artifact, recipient}).second) {
+        problems.push_back(absl::StrCat(e.Ref(), ": released twice to the same key"));
+      }
+      recipients.insert(recipient);
+    }
+    if (!problems.empty()) {
+      Fail(name, Quote(problems));
+      return;
+    }
+    if (logged.empty()) {
+      Pass(name, "no key was released");
+      return;
+    }
+    Pass(name, absl::StrCat(logged.size(),
+                            " key release(s), each to the attested age recipient "
+                            "of an admitted attempt (",
+                            absl::StrJoin(recipients, ", "), "), for the contract's inputs"));
+  }
+
+  void AdapterFile() {
+    const char* name = "adapter file";
+    if (!subject_) {
+      Fail(name, absl::StrCat("the file hashes to ", *options_.adapter_digest,
+                              "; the bundle has no verified adapter digest to compare it with"));
+      return;
+    }
+    if (*options_.adapter_digest != *subject_) {
+      Fail(name, absl::StrCat("the file hashes to ", *options_.adapter_digest,
+                              "; the job record's subject is ", *subject_));
+      return;
+    }
+    Pass(name, absl::StrCat("the file hashes to ", *subject_, ", the job record's subject"));
+  }
+
+  const CoordinatorCard& card_;
+  const attestation::TrustAnchors& anchors_;
+  const AuditOptions& options_;
+  AuditReport& report_;
+  Bundle b_;
+  std::optional<crypto::Checkpoint> checkpoint_;
+  std::optional<crypto::DsseEnvelope> envelope_;
+  std::optional<contracts::Contract> contract_;
+  std::optional<crypto::DsseEnvelope> worker_record_;
+  std::optional<std::string> subject_;  // the verified adapter digest
+};
+
+}  // namespace
+
+bool AuditReport::ok() const {
+  if (checks.empty()) return false;
+  for (const AuditCheck& c : checks) {
+    if (!c.ok) return false;
+  }
+  return true;
+}
+
+std::string AuditReport::ToText() const {
+  std::string out;
+  size_t failed = 0;
+  for (const AuditCheck& c : checks) {
+    absl::StrAppend(&out, c.ok ? "ok   " : "FAIL ", c.name, ": ", Printable(c.detail), "\n");
+    failed += c.ok ? 0 : 1;
+  }
+  if (simulated) absl::StrAppend(&out, contracts::kSimulatedNotice, "\n");
+  std::string job = job_id.empty() ? "" : absl::StrCat(" for job ", Printable(job_id));
+  if (ok()) {
+    absl::StrAppend(&out, "verdict: OK, all ", checks.size(), " checks hold", job, "\n");
+  } else {
+    absl::StrAppend(&out, "verdict: FAIL, ", failed, " of ", checks.size(), " checks failed", job,
+                    "\n");
+  }
+  return out;
+}
+
+nlohmann::ordered_json AuditReport::ToJson() const {
+  nlohmann::ordered_json j;
+  j["job_id"] = job_id;
+  j["ok"] = ok();
+  j["simulated"] = simulated;
+  if (simulated) j["notice"] = contracts::kSimulatedNotice;
+  j["adapter_checked"] = adapter_checked;
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const AuditCheck& c : checks) {
+    list.push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
+  }
+  j["checks"] = std::move(list);
+  return j;
+}
+
+AuditReport VerifyBundle(absl::string_view bundle_json, const CoordinatorCard& card,
+                         const attestation::TrustAnchors& anchors, const AuditOptions& options) {
+  AuditReport report;
+  report.adapter_checked = options.adapter_digest.has_value();
+  BundleVerifier(card, anchors, options, report).Run(bundle_json);
+  return report;
+}
+
+absl::StatusOr<crypto::Checkpoint> OpenCardCheckpoint(const CoordinatorCard& card,
+                                                      absl::string_view signed_note) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier,
+                         crypto::NoteVerifier::Create(card.log_origin, card.signing_key));
+  return crypto::OpenCheckpoint(signed_note, verifier, card.log_origin);
+}
+
+absl::Status CheckCheckpointExtends(const crypto::Checkpoint& older,
+                                    const crypto::Checkpoint& newer,
+                                    absl::Span<const std::string> consistency_proof) {
+  if (newer.size < older.size) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("not an extension: the coordinator shows tree size ", newer.size,
+                     ", smaller than the saved ", older.size));
+  }
+  if (newer.size == older.size && newer.root_hash != older.root_hash) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "not an extension: the coordinator shows root ", base::Base64Encode(newer.root_hash),
+        " for tree size ", newer.size, ", the saved checkpoint has root ",
+        base::Base64Encode(older.root_hash), " (two views of one log)"));
+  }
+  absl::Status st = crypto::merkle::VerifyConsistency(older.size, newer.size, consistency_proof,
+                                                      older.root_hash, newer.root_hash);
+  if (!st.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("not an extension: consistency proof from tree size ", older.size, " to ",
+                     newer.size, ": ", st.message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace triad::coordinator
