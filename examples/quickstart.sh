@@ -118,23 +118,28 @@ state=$("$triad" job status "${client[@]}" --json "$job" | jq -r .state)
 [[ "$state" == done ]] || { echo "quickstart: job $job ended $state" >&2; exit 1; }
 
 step "Both owners fetch the adapter"
-"$triad" job fetch "${client[@]}" "$job" --as keys/acme-models --out model-owner/adapter \
-  --keep-ciphertext model-owner/adapter.tar.age
-mkdir -p data-owner
-"$triad" job fetch "${client[@]}" "$job" --as keys/st-marys --out data-owner/adapter
-cmp model-owner/adapter/adapter_model.safetensors data-owner/adapter/adapter_model.safetensors
-echo "the encrypted adapter, opened with the stock age tool:"
-age -d -i keys/acme-models.identity model-owner/adapter.tar.age | tar -tv
-jq . model-owner/adapter/training_report.json
+# The data owner into adapter/ (the PEFT layout), keeping the encrypted file as delivered; the model
+# owner into model-owner/adapter/.
+"$triad" job fetch "${client[@]}" "$job" --as keys/st-marys --out adapter \
+  --keep-ciphertext adapter.tar.age
+"$triad" job fetch "${client[@]}" "$job" --as keys/acme-models --out model-owner/adapter
+cmp adapter/adapter_model.safetensors model-owner/adapter/adapter_model.safetensors
+echo "the encrypted adapter, opened with the stock age tool by each owner:"
+age -d -i keys/st-marys.identity adapter.tar.age | tar -tv
+age -d -i keys/acme-models.identity adapter.tar.age | tar -t >/dev/null
+jq . adapter/training_report.json
 
 step "The auditor: export the job's bundle and verify it offline"
 "$triad" audit export "${client[@]}" "$job" --out audit-bundle.json
-echo SKIP "$triad" audit verify audit-bundle.json --coordinator-card coordinator.card.json \
-  --adapter model-owner/adapter.tar.age
+# Offline: the auditor pins the coordinator's card and, for this sim job only, the simulation key the
+# coordinator trusted; hardware evidence is checked against the vendor roots shipped in attestation/roots.
+"$triad" audit verify audit-bundle.json --coordinator-card coordinator.card.json \
+  --trust-sim-key sim/sim-key.pub.pem --adapter adapter.tar.age
 
 step "Done"
-echo "Everything is in $run: keys/, coordinator/ (its state), the owners' adapters, audit-bundle.json,"
-echo "coordinator.log and worker.log. No plaintext of the model, dataset or adapter is in coordinator/:"
+echo "Everything is in $run: keys/, coordinator/ (its state), coordinator.card.json, adapter/ and"
+echo "adapter.tar.age, model-owner/, audit-bundle.json, coordinator.log and worker.log."
+echo "No plaintext of the model, dataset or adapter is in coordinator/:"
 if grep -rqaF "Convert " coordinator/; then
   echo "quickstart: dataset plaintext found in the coordinator's state" >&2
   exit 1

@@ -291,6 +291,15 @@ TEST_F(E2eTest, WholeJobOnRealProcessesLeavesNoPlaintextOutsideTheWorker) {
   EXPECT_EQ(bundle["admissions"][0]["admitted"], true);
   EXPECT_EQ(bundle["admissions"][0]["simulated"], true);
   EXPECT_EQ(bundle["key_releases"].size(), 2u);
+  // The auditor verifies it offline, with the delivered file.
+  Sh(Triad() + " audit export" + Client() + " " + job + " --out " + F("bundle.json"));
+  std::string audit = Sh(Triad() + " audit verify " + F("bundle.json") + " --coordinator-card " +
+                         F("card.json") + " --trust-sim-key " + F("sim.pub.pem") + " --adapter " +
+                         F("adapter.tar.age"));
+  EXPECT_TRUE(absl::StrContains(audit, "SIMULATED: no hardware protection\nverdict: OK, all 20 "
+                                       "checks hold for job " +
+                                           job))
+      << audit;
 
   // Canaries: nowhere in the coordinator's state, the worker's directory, either process's log,
   // or any response the parties got (status, watch, audit bundle, every command's output).
