@@ -34,6 +34,7 @@
 #include "crypto/note.h"
 #include "gtest/gtest.h"
 #include "tests/testing/process.h"
+#include "tests/testing/sim_attest.h"
 #include "tests/testing/testing.h"
 #include "triad/v1/workers.grpc.pb.h"
 
@@ -177,23 +178,10 @@ class CoordinatorCliTest : public ::testing::Test {
     crypto::Ed25519PrivateKey eph = crypto::Ed25519PrivateKey::Generate();
     crypto::age::X25519Identity eph_id = crypto::age::X25519Identity::Generate();
     const std::string& nonce = poll.assignment().nonce();
-    crypto::DsseEnvelope req = coordinator::SignRequest(
-        "attest",
-        {{"job_id", job},
-         {"worker_id", "cli-w1"},
-         {"nonce", base::HexEncode(nonce)},
-         {"ed25519_public_key", base::Base64Encode(eph.public_key().raw())},
-         {"age_recipient", eph_id.recipient().ToString()}},
-        *cp, base::SystemClock().Now());
-    crypto::DsseEnvelope pop{req.payload_type, req.payload, {}};
-    crypto::DsseSign(pop, eph);
-    auto rd = attestation::ExpectedReportData({nonce, job, eph.public_key(), eph_id.recipient()});
-    auto ev = attestation::MakeSimEvidence(sim_key_, {*rd, measurement_, "UpToDate", false});
-    pb::AttestRequest attest;
-    attest.mutable_request()->set_envelope_json(req.ToJson());
-    attest.mutable_evidence()->set_tee("sim");
-    attest.mutable_evidence()->set_report(*ev);
-    attest.set_ephemeral_signature_envelope_json(pop.ToJson());
+    const crypto::age::X25519Recipient eph_recipient = eph_id.recipient();
+    pb::AttestRequest attest = testing::SimAttestRequest(
+        {job, "cli-w1", nonce, &*cp, &eph, &eph_recipient, nullptr, nullptr, &sim_key_,
+         measurement_, false, base::SystemClock().Now()});
     pb::AttestReply admitted;
     {
       grpc::ClientContext ctx;

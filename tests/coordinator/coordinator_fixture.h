@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "base/json.h"
 #include "tests/coordinator/coordinator_testing.h"
+#include "tests/testing/sim_attest.h"
 
 namespace triad::coordinator {
 
@@ -175,26 +176,13 @@ class CoordinatorTest : public ::testing::Test {
 
   grpc::Status Attest(const pb::Assignment& a, const std::string& worker, const Eph& eph,
                       pb::AttestReply* reply, const AttestOptions& o = {}) {
-    nlohmann::json body = {{"job_id", a.job_id()},
-                           {"worker_id", worker},
-                           {"nonce", base::HexEncode(a.nonce())},
-                           {"ed25519_public_key", base::Base64Encode(eph.key.public_key().raw())},
-                           {"age_recipient", eph.id.recipient().ToString()}};
-    crypto::DsseEnvelope request = SignRequest("attest", body, cp_.key, h_.clock.Now());
-    crypto::DsseEnvelope pop{request.payload_type, request.payload, {}};
-    crypto::DsseSign(pop, eph.key);
     const Eph& bound = o.bind_to != nullptr ? *o.bind_to : eph;
-    auto report_data = attestation::ExpectedReportData(
-        {a.nonce(), a.job_id(), bound.key.public_key(), bound.id.recipient()});
-    EXPECT_TRUE(report_data.ok());
-    auto evidence = attestation::MakeSimEvidence(
-        h_.sim_key, {*report_data, o.measurement, "UpToDate", o.debug});
-    EXPECT_TRUE(evidence.ok());
-    pb::AttestRequest req;
-    req.mutable_request()->set_envelope_json(request.ToJson());
-    req.mutable_evidence()->set_tee("sim");
-    req.mutable_evidence()->set_report(*evidence);
-    req.set_ephemeral_signature_envelope_json(pop.ToJson());
+    const crypto::Ed25519PublicKey bound_key = bound.key.public_key();
+    const crypto::age::X25519Recipient eph_recipient = eph.id.recipient();
+    const crypto::age::X25519Recipient bound_recipient = bound.id.recipient();
+    pb::AttestRequest req = ::triad::testing::SimAttestRequest(
+        {a.job_id(), worker, a.nonce(), &cp_.key, &eph.key, &eph_recipient, &bound_key,
+         &bound_recipient, &h_.sim_key, o.measurement, o.debug, h_.clock.Now()});
     grpc::ClientContext ctx;
     return h_.workers->Attest(&ctx, req, reply);
   }

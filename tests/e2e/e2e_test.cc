@@ -29,6 +29,7 @@
 #include "crypto/hash.h"
 #include "gtest/gtest.h"
 #include "tests/testing/process.h"
+#include "tests/testing/sim_attest.h"
 #include "tests/testing/testing.h"
 #include "trainer/safetensors.h"
 #include "triad/v1/workers.grpc.pb.h"
@@ -370,24 +371,12 @@ TEST_F(E2eTest, EvidenceBoundToOtherKeysAndAReplayedNonceGetNothing) {
   auto attest = [&](const crypto::Ed25519PrivateKey& eph, const crypto::age::X25519Identity& id,
                     const crypto::Ed25519PrivateKey& bound,
                     const crypto::age::X25519Identity& bound_id, pb::AttestReply* reply) {
-    crypto::DsseEnvelope req = coordinator::SignRequest(
-        "attest",
-        {{"job_id", job},
-         {"worker_id", "rogue"},
-         {"nonce", base::HexEncode(nonce)},
-         {"ed25519_public_key", base::Base64Encode(eph.public_key().raw())},
-         {"age_recipient", id.recipient().ToString()}},
-        *cp, base::SystemClock().Now());
-    crypto::DsseEnvelope pop{req.payload_type, req.payload, {}};
-    crypto::DsseSign(pop, eph);
-    auto rd =
-        attestation::ExpectedReportData({nonce, job, bound.public_key(), bound_id.recipient()});
-    auto ev = attestation::MakeSimEvidence(sim_key_, {*rd, measurement, "UpToDate", false});
-    pb::AttestRequest a;
-    a.mutable_request()->set_envelope_json(req.ToJson());
-    a.mutable_evidence()->set_tee("sim");
-    a.mutable_evidence()->set_report(*ev);
-    a.set_ephemeral_signature_envelope_json(pop.ToJson());
+    const crypto::Ed25519PublicKey bound_key = bound.public_key();
+    const crypto::age::X25519Recipient eph_recipient = id.recipient();
+    const crypto::age::X25519Recipient bound_recipient = bound_id.recipient();
+    pb::AttestRequest a = testing::SimAttestRequest(
+        {job, "rogue", nonce, &*cp, &eph, &eph_recipient, &bound_key, &bound_recipient, &sim_key_,
+         measurement, false, base::SystemClock().Now()});
     grpc::ClientContext ctx;
     return stub->Attest(&ctx, a, reply);
   };
