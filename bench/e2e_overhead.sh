@@ -63,7 +63,7 @@ for p in mo do cp; do "$triad" party register "${client[@]}" --as "keys/$p" >/de
 data="$root/examples/quickstart/dataset.jsonl"
 model_id=$("$triad" model push "${client[@]}" --as keys/mo --name m --in model --json | jq -r .id)
 data_id=$("$triad" dataset push "${client[@]}" --as keys/do --name d --in "$data" --json | jq -r .id)
-"$root/examples/make-sim-policy.sh" "$triad" >policy.json
+"$root/examples/make-sim-policy.sh" "$root/$build/cli/triad-worker" >policy.json
 "$triad" contract draft --model-owner keys/mo.card.json --data-owner keys/do.card.json \
   --provider keys/cp.card.json --model "$model_id" --model-name m --dataset "$data_id" --dataset-name d --policy policy.json \
   --training training.json --valid-for 1d --id c-bench --out contract.json >/dev/null

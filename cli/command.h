@@ -36,12 +36,11 @@ void AddAttestCommands(CLI::App& app, Context& ctx);
 void AddKeygenCommands(CLI::App& app, Context& ctx);
 void AddContractCommands(CLI::App& app, Context& ctx);
 void AddAgeCommands(CLI::App& app, Context& ctx);  // encrypt, decrypt
-#ifdef TRIAD_HAVE_TRAINER
-// triad train, triad model init (cli/train.cc; only when trainer/ is built).
+// In triad-worker only (cli/main.cc explains the split; built only when trainer/ is):
+// triad train, triad model init (cli/train.cc).
 void AddTrainCommands(CLI::App& app, Context& ctx);
-// triad worker run (cli/worker.cc; only when trainer/ is built).
+// triad worker run (cli/worker.cc).
 void AddWorkerCommands(CLI::App& app, Context& ctx);
-#endif
 void AddCoordinatorCommands(CLI::App& app, Context& ctx);  // coordinator init, serve, card
 void AddPartyCommands(CLI::App& app, Context& ctx);        // party register
 void AddArtifactCommands(CLI::App& app, Context& ctx);     // model/dataset push, register

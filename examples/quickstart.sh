@@ -12,7 +12,8 @@
 #     tokenizer.json) and pushes it, encrypted to the coordinator's key broker; the data owner pushes
 #     examples/quickstart/dataset.jsonl the same way;
 #   - the three sign one contract whose worker policy admits only a `sim` worker running exactly this
-#     build of `triad` (its SHA-384), and submit it; the data owner submits a job;
+#     build of the worker executable `triad-worker` (its SHA-384), and submit it; the data owner
+#     submits a job;
 #   - the compute provider's worker attests (sim), receives the re-wrapped keys, decrypts and trains in
 #     memory, and delivers the adapter encrypted to both owners with a signed job record;
 #   - both owners fetch the adapter; the encrypted copy is opened with the stock `age` tool too;
@@ -37,7 +38,7 @@ build=${TRIAD_BUILD_DIR:-build}
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
-cmake --build "$build" -j "$(nproc)" --target triad
+cmake --build "$build" -j "$(nproc)" --target triad  # and triad-worker, which it runs for the worker
 triad="$root/$build/cli/triad"
 
 run="$root/quickstart-run"
@@ -92,8 +93,9 @@ echo "model $model_id"
 echo "dataset $dataset_id"
 
 step "The contract: drafted, shown, signed by all three, submitted"
-# The worker policy admits only a sim worker whose measurement is this build's SHA-384.
-"$root/examples/make-sim-policy.sh" "$triad" >policy.json
+# The worker policy admits only a sim worker whose measurement is the SHA-384 of this build's worker
+# executable (`triad worker run` runs triad-worker).
+"$root/examples/make-sim-policy.sh" "$root/$build/cli/triad-worker" >policy.json
 "$triad" contract draft --model-owner keys/acme-models.card.json --data-owner keys/st-marys.card.json \
   --provider keys/cloudco.card.json --model "$model_id" --model-name quickstart-qwen2 \
   --dataset "$dataset_id" --dataset-name unit-conversions --policy policy.json \

@@ -1,6 +1,6 @@
 // The whole three-party job on real processes: `triad coordinator serve` and `triad worker run`
 // (sim TEE) as child processes on 127.0.0.1 with TLS pinned to the coordinator card, and the
-// parties' `triad` commands. The worker's measurement is the SHA-384 of the built `triad` binary,
+// parties' `triad` commands. The worker's measurement is the SHA-384 of the built `triad-worker`,
 // pinned by each contract's policy. The negative paths that need a misbehaving worker (a replayed
 // nonce, evidence bound to other keys) are played over gRPC by the test itself. Outside
 // references: stock `age`, GNU `tar` and `grep`.
@@ -62,7 +62,7 @@ class E2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     measurement_ = new std::string(
-        base::HexEncode(crypto::Sha384(testing::ReadTestFile(testing::TriadBinary()))));
+        base::HexEncode(crypto::Sha384(testing::ReadTestFile(testing::TriadWorkerBinary()))));
   }
   static void TearDownTestSuite() { delete measurement_; }
 

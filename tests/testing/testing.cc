@@ -17,6 +17,7 @@ std::string SourceDir() { return TRIAD_SOURCE_DIR; }
 std::string BinaryDir() { return TRIAD_BINARY_DIR; }
 std::string SharedDir() { return TRIAD_SHARED_DIR; }
 std::string TriadBinary() { return BinaryDir() + "/cli/triad"; }
+std::string TriadWorkerBinary() { return BinaryDir() + "/cli/triad-worker"; }
 
 std::string ReadTestFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -23,8 +23,10 @@ namespace triad::testing {
 std::string SourceDir();
 std::string BinaryDir();
 std::string SharedDir();
-// The built `triad` binary.
+// The built `triad` binary, and `triad-worker` beside it (train, model init, worker run: the worker
+// executable whose SHA-384 is the sim measurement).
 std::string TriadBinary();
+std::string TriadWorkerBinary();
 
 // Reads a file; fails the test (ADD_FAILURE) and returns "" when it cannot.
 std::string ReadTestFile(const std::string& path);

@@ -32,7 +32,7 @@ class WorkerCliTest : public WorkerTest {
 };
 
 TEST_F(WorkerCliTest, RunsOneSimJobAndExits) {
-  auto measurement = attestation::MeasureExecutable(testing::TriadBinary());
+  auto measurement = attestation::MeasureExecutable(testing::TriadWorkerBinary());
   ASSERT_TRUE(measurement.ok()) << measurement.status();
   auto fake = MakeFake(MakeContract(*measurement));
   FakeServer server(fake.get(), 0);
