@@ -543,6 +543,23 @@ absl::StatusOr<JobView> Coordinator::GetJob(absl::string_view id,
   return View(job, loss_visible);
 }
 
+absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenArtifact(
+    absl::string_view envelope_json) {
+  TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(envelope_json, "download-artifact"));
+  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"artifact_id"}));
+  TRIAD_ASSIGN_OR_RETURN(std::string artifact_id, BodyString(req.body(), "artifact_id"));
+  TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
+  TRIAD_ASSIGN_OR_RETURN(storage::Artifact artifact, store_.GetArtifact(artifact_id));
+  if (artifact.owner.empty() || artifact.owner != req.party.name) {
+    return absl::PermissionDeniedError(absl::StrCat("party ", req.party.name, " did not register ",
+                                                    artifact_id, "; only its owner may download it"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
+  TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/false)));
+  TRIAD_RETURN_IF_ERROR(txn.Commit().status());
+  return blobs_.Open(artifact_id);
+}
+
 absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenOutput(
     absl::string_view envelope_json, std::string* output_id) {
   TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(envelope_json, "fetch-output"));

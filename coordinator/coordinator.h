@@ -160,6 +160,10 @@ class Coordinator {
   // recipient of the contract, the view includes the loss.
   absl::StatusOr<JobView> GetJob(absl::string_view id,
                                  absl::string_view request_envelope_json = "");
+  // Action "download-artifact", body {"artifact_id"}, by the party that registered it: its own
+  // ciphertext back (to check what the coordinator holds). Adapters go through OpenOutput, inputs to
+  // workers through OpenInput.
+  absl::StatusOr<std::unique_ptr<storage::BlobReader>> OpenArtifact(absl::string_view envelope_json);
   // Action "fetch-output", body {"job_id"}, by a party in the contract's adapter recipients; the
   // encrypted adapter.
   absl::StatusOr<std::unique_ptr<storage::BlobReader>> OpenOutput(absl::string_view envelope_json,

@@ -108,12 +108,12 @@ class RegistryService final : public pb::Registry::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status DownloadArtifact(grpc::ServerContext*, const pb::DownloadRequest*,
-                                grpc::ServerWriter<pb::Chunk>*) override {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                        "artifacts are served by Workers.DownloadInput (to an admitted worker) and "
-                        "Jobs.FetchOutput "
-                        "(to an adapter recipient)");
+  grpc::Status DownloadArtifact(grpc::ServerContext* ctx, const pb::DownloadRequest* req,
+                                grpc::ServerWriter<pb::Chunk>* writer) override {
+    absl::StatusOr<std::unique_ptr<storage::BlobReader>> r =
+        c_.OpenArtifact(req->request().envelope_json());
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    return StreamBlob(**r, ctx, writer);
   }
 
  private:

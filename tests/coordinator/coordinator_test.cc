@@ -582,6 +582,29 @@ TEST_F(CoordinatorTest, UntrustedSimKeyIsRejected) {
   EXPECT_EQ(reply.claims_json(), "{}");
 }
 
+// The owner of an artifact downloads its ciphertext back, byte for byte; nobody else can.
+TEST_F(CoordinatorTest, OnlyTheOwnerDownloadsAnArtifact) {
+  RegisterAll();
+  auto download = [&](const Party& who, const std::string& id, std::string* out) {
+    grpc::ClientContext ctx;
+    pb::DownloadRequest req;
+    *req.mutable_request() = h_.Signed("download-artifact", {{"artifact_id", id}}, who.key);
+    auto r = h_.registry->DownloadArtifact(&ctx, req);
+    return testing::ReadChunks(*r, out);
+  };
+  const std::string model_id = crypto::Sha256Id(model_ct_);
+  std::string got;
+  grpc::Status st = download(mo_, model_id, &got);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(got, model_ct_);
+  EXPECT_STATUS(download(do_, model_id, &got), PERMISSION_DENIED,
+                "party do did not register " + model_id + "; only its owner may download it");
+  EXPECT_STATUS(download(eve_, model_id, &got), PERMISSION_DENIED,
+                "party eve did not register " + model_id + "; only its owner may download it");
+  EXPECT_EQ(download(mo_, "sha256:" + std::string(64, '0'), &got).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(CoordinatorTest, NonceIsSingleUseAndExpires) {
   SetUpContract();
   std::string job = NewJob();
