@@ -71,7 +71,7 @@ int ExecWorkerBinary(char** argv) {
   ::execv(worker.c_str(), argv);
   return Fail(absl::StrCat("this command runs ", worker, " (the trainer and worker, with LibTorch), ",
                            "which cannot be started: ", std::strerror(errno),
-                           "; build it (target triad-worker) or install it beside triad"));
+                           "; build it (CMake target triad_worker_cli) or install it beside triad"));
 }
 
 // The worker binary's commands, listed in `triad --help`; never run here (see IsWorkerCommand).

@@ -27,6 +27,13 @@ TEST(CliTest, HelpListsEveryGroupAndModelHasAllItsCommands) {
   EXPECT_NE(out.find("register"), std::string::npos) << out;
 #ifdef TRIAD_HAVE_TRAINER
   EXPECT_NE(out.find("init"), std::string::npos) << out;
+  // train, model init and worker run are triad-worker's; triad execs it with the same arguments.
+  for (const char* cmd : {"train", "model init", "--log-level info worker run"}) {
+    ASSERT_EQ(testing::RunCommand(testing::TriadBinary() + " " + cmd + " --help", &out), 0) << out;
+    std::string name = cmd;
+    name = name.substr(name.rfind("info ") == std::string::npos ? 0 : name.rfind("info ") + 5);
+    EXPECT_NE(out.find("Usage: triad " + name + " [OPTIONS]"), std::string::npos) << out;
+  }
 #endif
 }
 
