@@ -30,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/process.h"
 #include "tests/testing/sim_attest.h"
+#include "tests/testing/canary.h"
 #include "tests/testing/testing.h"
 #include "trainer/safetensors.h"
 #include "triad/v1/workers.grpc.pb.h"
@@ -150,15 +151,9 @@ class E2eTest : public ::testing::Test {
     Sh(Triad() + " model init --config " + qs + "config.json --tokenizer " + qs +
        "tokenizer.json --seed 3 --out " + F("model-owner/model"));
     std::string weights = testing::ReadTestFile(F("model-owner/model/model.safetensors"));
-    auto parsed = trainer::SafetensorsFile::Parse(weights);
-    ASSERT_TRUE(parsed.ok());
-    std::vector<trainer::TensorToWrite> tensors;
-    for (const auto& t : parsed->tensors()) {
-      tensors.push_back({t.name, t.dtype, t.shape, std::string(t.data)});
-    }
-    auto marked = trainer::WriteSafetensors(tensors, {{"provenance", kModelCanary}});
-    ASSERT_TRUE(marked.ok());
-    testing::WriteTestFile(F("model-owner/model/model.safetensors"), *marked);
+    const std::string marked = testing::WithProvenanceMarker(weights, kModelCanary);
+    ASSERT_FALSE(marked.empty());
+    testing::WriteTestFile(F("model-owner/model/model.safetensors"), marked);
     std::string data;
     for (int i = 0; i < 48; ++i) {
       data += absl::StrCat("{\"prompt\": \"", kDataCanary, " case ", i,

@@ -43,6 +43,7 @@
 #include "nlohmann/json.hpp"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
+#include "tests/testing/canary.h"
 #include "tests/testing/testing.h"
 #include "trainer/peft.h"
 #include "trainer/safetensors.h"
@@ -504,14 +505,8 @@ class WorkerTest : public ::testing::Test {
     ASSERT_TRUE(made.ok()) << made.status().message();
     std::string config_json, weights;
     for (const auto& f : *made) (f.name == "config.json" ? config_json : weights) = f.data;
-    auto parsed = trainer::SafetensorsFile::Parse(weights);
-    ASSERT_TRUE(parsed.ok());
-    std::vector<trainer::TensorToWrite> tensors;
-    for (const auto& t : parsed->tensors()) {
-      tensors.push_back({t.name, t.dtype, t.shape, std::string(t.data)});
-    }
-    auto marked = trainer::WriteSafetensors(tensors, {{"provenance", kModelCanary}});
-    ASSERT_TRUE(marked.ok());
+    const std::string marked = testing::WithProvenanceMarker(weights, kModelCanary);
+    ASSERT_FALSE(marked.empty());
     std::string tokenizer = testing::ReadTestFile(
         testing::SharedDir() + "/testdata/trainer/tiny_qwen_style.tokenizer.json");
     ASSERT_FALSE(tokenizer.empty());
@@ -522,7 +517,7 @@ class WorkerTest : public ::testing::Test {
     });
     ASSERT_TRUE(tar.ok());
     ASSERT_TRUE((*tar)->AddFile("config.json", config_json).ok());
-    ASSERT_TRUE((*tar)->AddFile("model.safetensors", *marked).ok());
+    ASSERT_TRUE((*tar)->AddFile("model.safetensors", marked).ok());
     ASSERT_TRUE((*tar)->AddFile("tokenizer.json", tokenizer).ok());
     ASSERT_TRUE((*tar)->AddFile("NOTICE.txt", notice).ok());
     ASSERT_TRUE((*tar)->Finish().ok());
