@@ -34,6 +34,14 @@ TEST(CliTest, HelpListsEveryGroupAndModelHasAllItsCommands) {
     name = name.substr(name.rfind("info ") == std::string::npos ? 0 : name.rfind("info ") + 5);
     EXPECT_NE(out.find("Usage: triad " + name + " [OPTIONS]"), std::string::npos) << out;
   }
+  // A triad without its triad-worker says so and exits 1.
+  testing::TempDir alone;
+  ASSERT_EQ(testing::RunCommand("cp " + testing::TriadBinary() + " " + alone.path()), 0);
+  EXPECT_EQ(testing::RunCommand(alone.File("triad") + " train --help", &out), 1);
+  EXPECT_EQ(out, "triad: this command runs " + alone.File("triad-worker") +
+                     " (the trainer and worker, with LibTorch), which cannot be started: No such "
+                     "file or directory; build it (CMake target triad_worker_cli) or install it "
+                     "beside triad\n");
 #endif
 }
 

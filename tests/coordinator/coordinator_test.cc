@@ -3,6 +3,7 @@
 // the coordinator trusts), so nothing here needs the worker binary.
 #include "coordinator/coordinator.h"
 
+#include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_join.h"
@@ -489,6 +490,28 @@ TEST_F(CoordinatorTest, PollWaitsForAJob) {
 }
 
 // ---- Admission ----
+
+// An input the coordinator can no longer read fails the job at admission (another worker could not
+// do better), and no key is released to the admitted worker.
+TEST_F(CoordinatorTest, AnInputMissingFromTheBlobStoreFailsTheJobAtAdmission) {
+  SetUpContract();
+  std::string job = NewJob();
+  const std::string data_id = crypto::Sha256Id(data_ct_);
+  std::filesystem::remove(
+      h_.dir.File("blobs/objects/" + data_id.substr(7, 2) + "/" + data_id.substr(9)));
+  pb::Assignment a = MustPoll("w1");
+  Eph eph;
+  pb::AttestReply reply;
+  ASSERT_TRUE(Attest(a, "w1", eph, &reply).ok());
+  EXPECT_FALSE(reply.admitted());
+  ASSERT_EQ(reply.reasons_size(), 1);
+  EXPECT_EQ(reply.reasons(0), "input " + data_id + ": blob " + data_id + " not found");
+  EXPECT_EQ(reply.headers_size(), 0);
+  EXPECT_TRUE(h_.store().ListKeyReleases(job)->empty());
+  pb::JobStatus s = GetJob(job);
+  EXPECT_EQ(s.state(), "failed");
+  EXPECT_EQ(s.reason(), reply.reasons(0));
+}
 
 TEST_F(CoordinatorTest, WorkerWithAMeasurementNotInThePolicyIsRejectedAndGetsNoKey) {
   SetUpContract();
