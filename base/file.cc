@@ -13,24 +13,7 @@
 namespace triad::base {
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int Release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 std::string DirName(const std::string& path) {
   size_t slash = path.rfind('/');
@@ -77,6 +60,11 @@ absl::Status WriteImpl(const std::string& path, absl::string_view data, mode_t m
 }
 
 }  // namespace
+
+void UniqueFd::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
 
 absl::Status ErrnoStatus(int err, absl::string_view what) {
   std::string msg = absl::StrCat(what, ": ", std::strerror(err));

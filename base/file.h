@@ -30,6 +30,36 @@ absl::Status SyncDirectory(const std::string& dir);
 // An errno as a Status, with what was being done: "opening foo.txt: No such file or directory".
 absl::Status ErrnoStatus(int err, absl::string_view what);
 
+// Owns a file descriptor: closes it when it goes (-1: none). Movable, not copyable.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(o.Release()) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      Close();
+      fd_ = o.Release();
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { Close(); }
+
+  int get() const { return fd_; }
+  // Closes it now (errors of close are not reported; callers that need them fsync first).
+  void Close();
+  // Gives up ownership without closing.
+  int Release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
 }  // namespace triad::base
 
 #endif  // TRIAD_BASE_FILE_H_

@@ -41,22 +41,7 @@ namespace {
 
 constexpr size_t kBufferBytes = 1 << 20;
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-  Fd& operator=(Fd&& o) noexcept {
-    std::swap(fd_, o.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = base::UniqueFd;
 
 // An unlinked temporary file in $TMPDIR (or /tmp) for ciphertext.
 absl::StatusOr<Fd> TempFile() {

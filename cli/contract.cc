@@ -41,20 +41,7 @@ constexpr absl::Duration kMaxValidity = absl::Hours(24 * 3650);
 
 int Finish(const absl::Status& st) { return st.ok() ? kExitOk : Fail(st); }
 
-// Closes a file descriptor when it goes.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = base::UniqueFd;
 
 absl::StatusOr<absl::Time> Now(const std::string& flag) {
   if (flag.empty()) return base::SystemClock().Now();
