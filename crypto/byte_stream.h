@@ -37,6 +37,10 @@ class ByteSource {
   // file) may also return it, from where Read started, Size() bytes long: readers then use it in
   // place instead of copying it out. Valid as long as the source.
   virtual std::optional<absl::string_view> View() const { return std::nullopt; }
+  // True when View() is a file mapped into memory rather than a buffer: its pages fault in on first
+  // touch and are unmapped at the end, and the file can shrink under it. A reader that reads every
+  // byte once may do better with ReadAt (age decryption does).
+  virtual bool ViewIsMappedFile() const { return false; }
 };
 
 // Where bytes go. Not thread-safe.
@@ -63,6 +67,7 @@ class FdSource : public ByteSource {
   std::optional<uint64_t> Size() const override { return size_; }
   absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const override;
   std::optional<absl::string_view> View() const override;
+  bool ViewIsMappedFile() const override { return map_ != nullptr; }
 
  private:
   int fd_;

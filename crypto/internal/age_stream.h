@@ -26,9 +26,9 @@ namespace triad::crypto::age::internal {
 
 inline constexpr size_t kPayloadNonceSize = 16;
 inline constexpr size_t kEncChunkSize = kChunkSize + kTagSize;
-// 16 chunks = 1 MiB of plaintext: large enough that threads rarely synchronize, small enough to stay
-// in a core's cache between reading, decrypting and writing.
-inline constexpr size_t kChunksPerSegment = 16;
+// 4 chunks = 256 KiB of plaintext: a segment's ciphertext and plaintext buffers stay in a core's L2
+// cache between reading, decrypting and writing, and threads still meet only once per segment.
+inline constexpr size_t kChunksPerSegment = 4;
 
 absl::StatusOr<SecretBytes> PayloadKey(const SecretBytes& file_key, absl::string_view nonce);
 

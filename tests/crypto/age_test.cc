@@ -3,7 +3,11 @@
 // reasons of rejections.
 #include "crypto/age.h"
 
+#include <algorithm>
+#include <cstring>
+#include <chrono>
 #include <random>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -223,13 +227,15 @@ TEST(AgeTest, PayloadByteFlipsFail) {
     ASSERT_FALSE(got.ok()) << pos;
     EXPECT_EQ(GetErrorKind(got.status()), ErrorKind::kPayload);
     for (int threads : {1, 3}) {
-      std::string out;
-      absl::Status st = StreamDecrypt(a.ids(), bad, threads, threads == 1, &out);
-      ASSERT_FALSE(st.ok()) << pos;
-      EXPECT_EQ(GetErrorKind(st), ErrorKind::kPayload);
-      // Only the chunks before the altered one were released, and they are genuine.
-      EXPECT_EQ(out.size(), chunk * kChunkSize) << st;
-      EXPECT_TRUE(out == absl::string_view(plain).substr(0, out.size()));
+      for (bool sequential : {false, true}) {
+        std::string out;
+        absl::Status st = StreamDecrypt(a.ids(), bad, threads, sequential, &out);
+        ASSERT_FALSE(st.ok()) << pos;
+        EXPECT_EQ(GetErrorKind(st), ErrorKind::kPayload);
+        // Only the chunks before the altered one were released, and they are genuine.
+        EXPECT_EQ(out.size(), chunk * kChunkSize) << st;
+        EXPECT_TRUE(out == absl::string_view(plain).substr(0, out.size()));
+      }
     }
   }
 }
@@ -503,6 +509,42 @@ class ChangingSource : public ByteSource {
   uint64_t claimed_;
 };
 
+// A file whose last bytes are slow to read: while one thread reads the final segment, the others
+// are free to claim more.
+class SlowEndSource : public ByteSource {
+ public:
+  explicit SlowEndSource(absl::string_view data) : data_(data) {}
+  absl::StatusOr<size_t> Read(char*, size_t) override { return absl::InternalError("unused"); }
+  std::optional<uint64_t> Size() const override { return data_.size(); }
+  absl::StatusOr<size_t> ReadAt(uint64_t offset, char* buf, size_t n) const override {
+    if (offset >= data_.size()) return 0;
+    size_t k = std::min<uint64_t>(n, data_.size() - offset);
+    if (offset + k == data_.size() && k > 1000) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::memcpy(buf, data_.data() + offset, k);
+    return k;
+  }
+
+ private:
+  absl::string_view data_;
+};
+
+TEST(AgeTest, NoThreadReadsPastTheLastSegment) {
+  Party a;
+  // 6 segments, the last one of 3 chunks.
+  const std::string plain = Bytes((5 * internal::kChunksPerSegment + 3) * kChunkSize - 100, 9);
+  const std::string ct = MustEncrypt(a.to(), plain);
+  for (int threads : {2, 4, 8}) {
+    SlowEndSource slow(ct);
+    std::string out;
+    StringSink sink(&out);
+    absl::Status st = Decrypt(a.ids(), slow, sink, DecryptOptions{threads});
+    ASSERT_TRUE(st.ok()) << threads << ": " << st;
+    EXPECT_TRUE(out == plain) << threads;
+  }
+}
+
 TEST(AgeTest, InputThatChangesWhileReadIsAnError) {
   Party a;
   std::string ct = MustEncrypt(a.to(), Bytes(5 * kChunkSize));
@@ -517,6 +559,74 @@ TEST(AgeTest, InputThatChangesWhileReadIsAnError) {
     out.clear();
     st = Decrypt(a.ids(), shrank, sink, DecryptOptions{threads});
     EXPECT_EQ(st.message(), "age: the input shrank while it was being decrypted");
+  }
+}
+
+// A sink that refuses to take more than `limit` bytes.
+class FullSink : public ByteSink {
+ public:
+  explicit FullSink(size_t limit) : limit_(limit) {}
+  absl::Status Write(absl::string_view data) override {
+    ++writes_after_full_;
+    if (taken_.size() + data.size() > limit_) return absl::ResourceExhaustedError("the disk is full");
+    writes_after_full_ = 0;
+    taken_.append(data.data(), data.size());
+    return absl::OkStatus();
+  }
+  const std::string& taken() const { return taken_; }
+  int writes_after_full() const { return writes_after_full_; }
+
+ private:
+  size_t limit_;
+  std::string taken_;
+  int writes_after_full_ = 0;
+};
+
+// A pipe that fails with an I/O error once `limit` bytes have been read from it.
+class BrokenPipeSource : public ByteSource {
+ public:
+  BrokenPipeSource(absl::string_view data, size_t limit) : data_(data), limit_(limit) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    if (position_ >= limit_) return absl::DataLossError("the pipe broke");
+    size_t k = std::min({n, limit_ - position_, size_t{5000}});
+    std::memcpy(buf, data_.data() + position_, k);
+    position_ += k;
+    return k;
+  }
+
+ private:
+  absl::string_view data_;
+  size_t limit_;
+  size_t position_ = 0;
+};
+
+TEST(AgeTest, SinkAndSourceErrorsEndTheRunInOrder) {
+  Party a;
+  constexpr size_t kSegment = internal::kChunksPerSegment * kChunkSize;
+  const std::string plain = Bytes(6 * kSegment + 5, 3);  // 7 segments
+  const std::string ct = MustEncrypt(a.to(), plain);
+  for (int threads : {1, 2, 4}) {
+    for (bool sequential : {false, true}) {
+      // The sink fills up in the middle of the third segment: the run stops at the first refused
+      // write, returns its error, and writes nothing after it.
+      StringSource memory(ct);
+      ShortReadSource pipe(memory, 777);
+      FullSink sink(2 * kSegment + 3);
+      absl::Status st = Decrypt(a.ids(), sequential ? static_cast<ByteSource&>(pipe) : memory, sink,
+                                DecryptOptions{threads});
+      EXPECT_EQ(st, absl::ResourceExhaustedError("the disk is full")) << threads << sequential;
+      EXPECT_EQ(sink.taken(), absl::string_view(plain).substr(0, 2 * kSegment));
+      EXPECT_EQ(sink.writes_after_full(), 1);
+    }
+    // The input breaks in the middle of the fifth segment: the four whole segments before it are
+    // written, then the read error is returned.
+    const size_t header = Header::Parse(ct)->size() + 16;
+    BrokenPipeSource broken(ct, header + 4 * internal::kChunksPerSegment * kEnc + 1000);
+    std::string out;
+    StringSink sink(&out);
+    absl::Status st = Decrypt(a.ids(), broken, sink, DecryptOptions{threads});
+    EXPECT_EQ(st, absl::DataLossError("the pipe broke")) << threads;
+    EXPECT_EQ(out, absl::string_view(plain).substr(0, 4 * kSegment)) << threads;
   }
 }
 
