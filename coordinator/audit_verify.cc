@@ -9,6 +9,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "attestation/binding.h"
@@ -914,7 +915,12 @@ class BundleVerifier {
           reasons.insert(reasons.end(), d.reasons.begin(), d.reasons.end());
         }
         bool admit = reasons.empty();
-        if (admit != a.admitted || reasons != a.reasons) {
+        const Entry* input_failure = admit ? InputFailure(a) : nullptr;
+        if (input_failure != nullptr) {
+          Pass(name, absl::StrCat("the contract's worker policy re-evaluated on the claims: admit; ",
+                                  "the coordinator then refused to release the inputs: ",
+                                  Quote(a.reasons), " (", input_failure->Ref(), ")"));
+        } else if (admit != a.admitted || reasons != a.reasons) {
           Fail(name, absl::StrCat("re-evaluated: ", admit ? "admit" : "reject",
                                   admit ? "" : absl::StrCat(" (", Quote(reasons), ")"),
                                   "; recorded: ", a.admitted ? "admit" : "reject",
@@ -929,6 +935,22 @@ class BundleVerifier {
     }
     // A recorded sim admission is simulated whatever the checks found.
     if (a.admitted && a.simulated) report_.simulated = true;
+  }
+
+  // When the policy admits a worker but an input can never be released (its stored ciphertext is
+  // corrupt or gone), the coordinator records a rejection whose one reason is that input's failure,
+  // and fails the job with the same reason in the same attempt: that job.failed entry, else null.
+  const Entry* InputFailure(const AdmissionItem& a) const {
+    if (a.admitted || a.reasons.size() != 1 || !absl::StartsWith(a.reasons[0], "input ")) {
+      return nullptr;
+    }
+    for (const Entry* e : JobEntries("job.failed")) {
+      if (Int(e->j, "attempt") == static_cast<int64_t>(a.attempt) &&
+          Str(e->j, "reason") == a.reasons[0]) {
+        return e;
+      }
+    }
+    return nullptr;
   }
 
   static absl::StatusOr<attestation::BindingInputs> BindingFromEntry(const Entry& e) {

@@ -468,6 +468,34 @@ TEST_F(E2eTest, ATamperedArtifactFailsTheJobWithThatReason) {
   EXPECT_TRUE(bundle["key_releases"].empty());
   ASSERT_EQ(bundle["admissions"].size(), 1u);
   EXPECT_EQ(bundle["admissions"][0]["admitted"], false);
+  // The auditor finds the job failed, with nothing to verify after it, and for that reason only:
+  // the policy admitted the worker, and the input failure that followed is logged.
+  Sh(Triad() + " audit export" + Client() + " " + job + " --out " + F("bundle-failed.json"));
+  int rc = 0;
+  nlohmann::json audit = Json(Sh(Triad() + " audit verify " + F("bundle-failed.json") +
+                                     " --coordinator-card " + F("card.json") + " --trust-sim-key " +
+                                     F("sim.pub.pem") + " --json",
+                                 &rc));
+  EXPECT_EQ(rc, 1);
+  std::vector<std::string> failed;
+  for (const auto& c : audit["checks"]) {
+    if (!c["ok"].get<bool>()) failed.push_back(c["name"].get<std::string>());
+    if (c["name"] == "job state") {
+      EXPECT_TRUE(absl::StrContains(c["detail"].get<std::string>(),
+                                    absl::StrCat("is failed (input ", data_id_, ": blob ")))
+          << c.dump();
+    }
+    if (c["name"] == "admission 1 policy decision") {
+      EXPECT_TRUE(c["ok"].get<bool>()) << c.dump();
+      EXPECT_TRUE(absl::StrContains(c["detail"].get<std::string>(),
+                                    "admit; the coordinator then refused to release the inputs"))
+          << c.dump();
+    }
+  }
+  EXPECT_EQ(failed, (std::vector<std::string>{"job state", "job record worker signature",
+                                              "job record coordinator signature",
+                                              "job record statement", "adapter digest"}))
+      << audit.dump(1);
   worker->Signal(SIGTERM);
 }
 
