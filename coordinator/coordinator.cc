@@ -205,10 +205,10 @@ namespace {
 constexpr absl::string_view kArmorBegin = "-----BEGIN AGE ENCRYPTED FILE-----";
 
 // Checks that the first bytes of an upload are a binary age header the key broker opens.
-absl::Status CheckBrokerHeader(absl::string_view prefix,
+absl::Status CheckBrokerHeader(const internal::HeaderPrefix& prefix,
                                const crypto::age::X25519Identity& key_broker,
                                absl::string_view what) {
-  absl::string_view trimmed = prefix;
+  absl::string_view trimmed = prefix.bytes();
   while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n' ||
                               trimmed.front() == '\r' || trimmed.front() == '\t')) {
     trimmed.remove_prefix(1);
@@ -217,13 +217,9 @@ absl::Status CheckBrokerHeader(absl::string_view prefix,
     return absl::InvalidArgumentError(
         absl::StrCat(what, " is ASCII-armored; upload the binary age file (encrypt without -a)"));
   }
-  absl::StatusOr<crypto::age::Header> header = crypto::age::Header::Parse(prefix);
-  if (!header.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is not an age v1 file: ", header.status().message()));
-  }
+  TRIAD_ASSIGN_OR_RETURN(crypto::age::Header header, prefix.Parse(what));
   absl::StatusOr<crypto::SecretBytes> key =
-      crypto::age::UnwrapFileKey(*header, absl::MakeConstSpan(&key_broker, 1));
+      crypto::age::UnwrapFileKey(header, absl::MakeConstSpan(&key_broker, 1));
   if (crypto::age::GetErrorKind(key.status()) == crypto::age::ErrorKind::kNoMatch) {
     return absl::FailedPreconditionError(
         absl::StrCat(what, " is not encrypted to this coordinator's key broker (",
@@ -255,10 +251,7 @@ class Coordinator::ArtifactUpload : public Upload {
                  absl::StrCat("upload is longer than the declared size of ", size_, " bytes"));
     }
     received_ += chunk.size();
-    if (prefix_.size() < crypto::age::kMaxHeaderSize) {
-      prefix_.append(chunk.data(),
-                     std::min(chunk.size(), crypto::age::kMaxHeaderSize - prefix_.size()));
-    }
+    prefix_.Take(chunk);
     return status_ = writer_->Write(chunk);
   }
 
@@ -303,7 +296,7 @@ class Coordinator::ArtifactUpload : public Upload {
   std::string id_;
   uint64_t size_;
   std::unique_ptr<storage::BlobWriter> writer_;
-  std::string prefix_;  // the first bytes: the age header (ciphertext framing, not secret)
+  internal::HeaderPrefix prefix_;
   uint64_t received_ = 0;
   absl::Status status_;
 };

@@ -42,24 +42,17 @@ class Coordinator::OutputUpload : public Upload {
                  "output is larger than the limit of ", c_->options_.max_output_bytes, " bytes"));
     }
     received_ += chunk.size();
-    if (prefix_.size() < crypto::age::kMaxHeaderSize) {
-      prefix_.append(chunk.data(),
-                     std::min(chunk.size(), crypto::age::kMaxHeaderSize - prefix_.size()));
-    }
+    prefix_.Take(chunk);
     return status_ = writer_->Write(chunk);
   }
 
   absl::StatusOr<ArtifactInfo> Finish() override {
     TRIAD_RETURN_IF_ERROR(status_);
     status_ = absl::FailedPreconditionError("upload is finished");
-    absl::StatusOr<crypto::age::Header> header = crypto::age::Header::Parse(prefix_);
-    if (!header.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("output is not an age v1 file: ", header.status().message()));
-    }
+    TRIAD_ASSIGN_OR_RETURN(crypto::age::Header header, prefix_.Parse("output"));
     // X25519 stanzas do not say whom they are for; their number at least must match.
     size_t x25519 = 0;
-    for (const crypto::age::Stanza& s : header->stanzas())
+    for (const crypto::age::Stanza& s : header.stanzas())
       x25519 += !s.args.empty() && s.args[0] == "X25519";
     if (x25519 != recipients_.size()) {
       return absl::InvalidArgumentError(
@@ -123,7 +116,7 @@ class Coordinator::OutputUpload : public Upload {
   std::unique_ptr<storage::BlobWriter> writer_;
   std::unique_ptr<Transfer> transfer_ =
       c_->StartTransfer(req_.job.id);  // holds the lease meanwhile
-  std::string prefix_;
+  internal::HeaderPrefix prefix_;
   uint64_t received_ = 0;
   absl::Status status_;
 };

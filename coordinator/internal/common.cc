@@ -102,6 +102,22 @@ bool IsSha256Id(absl::string_view id) {
   return true;
 }
 
+void HeaderPrefix::Take(absl::string_view chunk) {
+  if (bytes_.size() < crypto::age::kMaxHeaderSize) {
+    absl::string_view head = chunk.substr(0, crypto::age::kMaxHeaderSize - bytes_.size());
+    bytes_.append(head.data(), head.size());
+  }
+}
+
+absl::StatusOr<crypto::age::Header> HeaderPrefix::Parse(absl::string_view what) const {
+  absl::StatusOr<crypto::age::Header> header = crypto::age::Header::Parse(bytes_);
+  if (!header.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is not an age v1 file: ", header.status().message()));
+  }
+  return header;
+}
+
 std::optional<contracts::Role> SlotOfKey(const contracts::Contract& c, absl::string_view key_id) {
   for (contracts::Role role : contracts::kContractRoles) {
     if (c.party(role).fingerprint() == key_id) return role;

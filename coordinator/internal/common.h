@@ -88,6 +88,19 @@ bool IsSha256Id(absl::string_view id);
 absl::StatusOr<crypto::age::Header> ReadArtifactHeader(storage::BlobStore& blobs,
                                                        const std::string& artifact_id);
 
+// The first bytes of an upload, kept up to the largest age header so that the upload's Finish can
+// check the header (ciphertext framing, never secret).
+class HeaderPrefix {
+ public:
+  void Take(absl::string_view chunk);
+  absl::string_view bytes() const { return bytes_; }
+  // The age header they start with; kInvalidArgument "WHAT is not an age v1 file: …" otherwise.
+  absl::StatusOr<crypto::age::Header> Parse(absl::string_view what) const;
+
+ private:
+  std::string bytes_;
+};
+
 // The contract slot (model_owner, data_owner, compute_provider) whose key is `key_id`, if any.
 std::optional<contracts::Role> SlotOfKey(const contracts::Contract& c, absl::string_view key_id);
 
