@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "attestation/roots.h"
 #include "attestation/verifier.h"
 #include "base/encoding.h"
@@ -122,12 +124,13 @@ int Verify(const VerifyFlags& f) {
 struct WatchFlags {
   ClientFlags client;
   std::string state;
+  std::string every;
 };
 
-absl::Status Watch(const WatchFlags& f) {
-  TRIAD_ASSIGN_OR_RETURN(
-      coordinator::CoordinatorCard card,
-      LoadCoordinatorCard(f.client, "audit watch checks the checkpoints' signatures with its key"));
+// One look: the saved view, the coordinator's newest checkpoint, the consistency proof between them.
+// In a loop (`quiet`), an unchanged log prints nothing.
+absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& card,
+                       v1::Audit::Stub& stub, bool quiet) {
   // The saved view first: a state file that does not verify is an error, never a fresh start.
   std::optional<crypto::Checkpoint> saved;
   if (std::filesystem::exists(f.state)) {
@@ -136,14 +139,12 @@ absl::Status Watch(const WatchFlags& f) {
                                                  absl::StrCat(f.state, ": the saved checkpoint")));
   }
 
-  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
-  auto stub = v1::Audit::NewStub(channel);
   v1::CheckpointReply reply;
   {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
     TRIAD_RETURN_IF_ERROR(
-        CallStatus(stub->GetCheckpoint(&ctx, v1::CheckpointRequest(), &reply), f.client));
+        CallStatus(stub.GetCheckpoint(&ctx, v1::CheckpointRequest(), &reply), f.client));
   }
   TRIAD_ASSIGN_OR_RETURN(
       crypto::Checkpoint latest,
@@ -154,7 +155,7 @@ absl::Status Watch(const WatchFlags& f) {
   if (!saved) {
     TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
     std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
-              << " (first view; " << f.state << " had none)\n";
+              << " (first view; " << f.state << " had none)" << std::endl;
     return absl::OkStatus();
   }
   std::vector<std::string> proof;
@@ -165,7 +166,7 @@ absl::Status Watch(const WatchFlags& f) {
     v1::ProofReply p;
     grpc::ClientContext ctx;
     SetDeadline(ctx);
-    TRIAD_RETURN_IF_ERROR(CallStatus(stub->GetConsistencyProof(&ctx, req, &p), f.client));
+    TRIAD_RETURN_IF_ERROR(CallStatus(stub.GetConsistencyProof(&ctx, req, &p), f.client));
     proof.assign(p.hashes().begin(), p.hashes().end());
   }
   absl::Status extends = coordinator::CheckCheckpointExtends(*saved, latest, proof);
@@ -179,14 +180,42 @@ absl::Status Watch(const WatchFlags& f) {
         kept.ok() ? absl::StrCat(", the conflicting checkpoint is in ", conflict) : ""));
   }
   if (latest.size == saved->size) {
-    std::cout << "checkpoint: tree size " << latest.size << ", root " << root
-              << ", unchanged since the saved one\n";
+    if (!quiet) {
+      std::cout << "checkpoint: tree size " << latest.size << ", root " << root
+                << ", unchanged since the saved one" << std::endl;
+    }
     return absl::OkStatus();
   }
   TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
   std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
-            << ", extends the saved tree size " << saved->size << " (consistency proof verified)\n";
+            << ", extends the saved tree size " << saved->size << " (consistency proof verified)"
+            << std::endl;
   return absl::OkStatus();
+}
+
+// Once, or with --every until stopped. In the loop, a coordinator that cannot be reached is reported
+// and asked again next time; anything else (a view that does not extend the saved one, a checkpoint
+// the coordinator's key did not sign, a state file that does not verify) ends the watch at once.
+absl::Status Watch(const WatchFlags& f) {
+  std::optional<absl::Duration> every;
+  if (!f.every.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(every, PositiveDuration("--every", f.every));
+  }
+  TRIAD_ASSIGN_OR_RETURN(
+      coordinator::CoordinatorCard card,
+      LoadCoordinatorCard(f.client, "audit watch checks the checkpoints' signatures with its key"));
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
+  auto stub = v1::Audit::NewStub(channel);
+  if (!every) return WatchOnce(f, card, *stub, /*quiet=*/false);
+  while (true) {
+    absl::Status st = WatchOnce(f, card, *stub, /*quiet=*/true);
+    if (!st.ok() && !absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) return st;
+    if (!st.ok()) {
+      std::cerr << "triad: audit watch: " << st.message() << " (asking again in "
+                << absl::FormatDuration(*every) << ")" << std::endl;
+    }
+    absl::SleepFor(*every);
+  }
 }
 
 }  // namespace
@@ -240,6 +269,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       ->add_option("--state", w->state,
                    "The checkpoint seen last (created on the first run; replaced atomically)")
       ->required();
+  watch->add_option("--every", w->every,
+                    "Keep watching, once per this interval (30s, 5m), until stopped; a view that "
+                    "does not extend the saved one still ends it with exit code 1");
   watch->callback([w, &ctx] {
     absl::Status st = Watch(*w);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

@@ -12,6 +12,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace triad::cli {
 
@@ -27,6 +29,9 @@ struct Context {
 // that come from the command line itself is decided by the caller).
 int Fail(const absl::Status& status);
 int Fail(absl::string_view message);
+
+// A positive duration given as FLAG ("30s", "2m", "1h", "500ms"); kInvalidArgument naming it otherwise.
+absl::StatusOr<absl::Duration> PositiveDuration(const char* flag, const std::string& text);
 
 // The subcommand NAME of APP, added with DESCRIPTION if no group registered it yet: two files may add
 // commands to one group (`model init` in train.cc, `model push` in artifact.cc).

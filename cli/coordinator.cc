@@ -75,21 +75,12 @@ struct ServeFlags {
   bool insecure = false;
 };
 
-absl::StatusOr<absl::Duration> Duration(const char* flag, const std::string& text) {
-  absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(flag, ": \"", text, "\" is not a positive duration (30s, 2m, 1h)"));
-  }
-  return d;
-}
-
 absl::Status Serve(const ServeFlags& f) {
   TRIAD_RETURN_IF_ERROR(base::DisableCoreDumps());
   coordinator::CoordinatorOptions options;
-  TRIAD_ASSIGN_OR_RETURN(options.nonce_ttl, Duration("--nonce-ttl", f.nonce_ttl));
-  TRIAD_ASSIGN_OR_RETURN(options.lease, Duration("--lease", f.lease));
-  TRIAD_ASSIGN_OR_RETURN(options.poll_wait, Duration("--poll-wait", f.poll_wait));
+  TRIAD_ASSIGN_OR_RETURN(options.nonce_ttl, PositiveDuration("--nonce-ttl", f.nonce_ttl));
+  TRIAD_ASSIGN_OR_RETURN(options.lease, PositiveDuration("--lease", f.lease));
+  TRIAD_ASSIGN_OR_RETURN(options.poll_wait, PositiveDuration("--poll-wait", f.poll_wait));
   // SIGINT and SIGTERM are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);

@@ -36,6 +36,15 @@ int Fail(absl::string_view message) {
   return kExitFailure;
 }
 
+absl::StatusOr<absl::Duration> PositiveDuration(const char* flag, const std::string& text) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": \"", text, "\" is not a positive duration (30s, 2m, 1h)"));
+  }
+  return d;
+}
+
 #ifndef TRIAD_CLI_WORKER_BINARY
 namespace {
 

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -570,6 +571,57 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
             absl::StrCat("checkpoint: tree size ", size, ", root ",
                          base::Base64Encode(real->root_hash), ", unchanged since the saved one\n"));
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+}
+
+// `audit watch --every`: the state file follows the log as it grows, an unchanged log prints
+// nothing, the first view that does not extend the saved one ends the watch with exit code 1, and a
+// coordinator that cannot be reached is asked again rather than given up on.
+TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
+  StartServer();
+  const std::vector<std::string> argv = {Triad(),       "audit",
+                                         "watch",       "--coordinator",
+                                         absl::StrCat("127.0.0.1:", port_),
+                                         "--coordinator-card", F("card.json"),
+                                         "--state",     F("seen.note"),
+                                         "--every",     "100ms"};
+  testing::ChildProcess watch(argv, F("watch.out"), F("watch.err"));
+  EXPECT_NE(watch.WaitForLine("saved checkpoint: tree size 0, root "), "") << watch.Err();
+
+  // The log grows by three entries; the watcher saves the new checkpoints on its own.
+  for (const char* p : {"mo", "do", "cp"}) Sh(Triad() + " party register" + Client() + As(p));
+  std::string extended = watch.WaitForLine("saved checkpoint: tree size 3, root ");
+  EXPECT_TRUE(absl::EndsWith(extended, " (consistency proof verified)")) << extended << watch.Err();
+  // Several more turns with nothing new to say: nothing more is printed.
+  std::string out = watch.Out();
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(watch.Out(), out);
+  EXPECT_TRUE(absl::EndsWith(out, extended + "\n")) << out;
+  EXPECT_TRUE(watch.running());
+
+  // Someone shows the watcher another root for the same size: it stops, and says why.
+  auto key = crypto::Ed25519PrivateKey::FromPemFile(F("state/coordinator.signing.pem"));
+  ASSERT_TRUE(key.ok());
+  auto card = coordinator::CoordinatorCard::FromFile(F("card.json"));
+  auto signer = crypto::NoteSigner::Create(card->log_origin, *std::move(key));
+  ASSERT_TRUE(signer.ok());
+  auto real = crypto::OpenCheckpoint(testing::ReadTestFile(F("seen.note")), signer->verifier(),
+                                     card->log_origin);
+  ASSERT_TRUE(real.ok()) << real.status();
+  crypto::Checkpoint other = *real;
+  other.root_hash = crypto::Sha256("another log");
+  testing::WriteTestFile(F("seen.note"), *signer->Sign(other.ToText()));
+  EXPECT_EQ(watch.Wait(absl::Seconds(10)), 1) << watch.Err();
+  EXPECT_TRUE(absl::StrContains(watch.Err(), " shows a log that is not an extension: ")) << watch.Err();
+
+  // Without a coordinator to ask, the watcher reports it and keeps asking.
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+  testing::WriteTestFile(F("seen.note"), *signer->Sign(real->ToText()));
+  std::vector<std::string> again = argv;
+  testing::ChildProcess orphan(again, F("orphan.out"), F("orphan.err"));
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_TRUE(orphan.running()) << orphan.Err();
+  EXPECT_TRUE(absl::StrContains(orphan.Err(), "(asking again in 100ms)")) << orphan.Err();
+  orphan.Signal(SIGTERM);
 }
 
 TEST_F(CoordinatorCliTest, FetchRefusesPathTraversalInTheAdapterArchive) {
