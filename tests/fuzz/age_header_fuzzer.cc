@@ -1,5 +1,6 @@
-// Fuzzes the age header parser, and decryption behind it (stanza unwrapping, MAC, payload framing),
-// with fixed identities. Seeds: the binary vectors of the C2SP age test kit (header and payload start).
+// Fuzzes the age header parser, and decryption behind it (stanza unwrapping, MAC, payload framing,
+// one thread against three), with fixed identities. Seeds: the binary vectors of the C2SP age test
+// kit (header and payload start).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -54,5 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (plain.ok() != st.ok()) __builtin_trap();
   if (plain.ok() && plain->view() != streamed) __builtin_trap();
   if (!st.ok() && age::GetErrorKind(st) != age::GetErrorKind(plain.status())) __builtin_trap();
+  // On three threads, the stream gives the same plaintext and the same error.
+  std::string parallel;
+  triad::crypto::StringSource in3(text);
+  triad::crypto::StringSink out3(&parallel);
+  options.threads = 3;
+  absl::Status st3 = age::Decrypt(ids, in3, out3, options);
+  if (st3 != st || parallel != streamed) __builtin_trap();
   return 0;
 }
