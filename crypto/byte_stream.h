@@ -53,9 +53,10 @@ class ByteSink {
 
 // Reads a file descriptor it does not own. A regular file offers ReadAt and Size (from the
 // descriptor's offset when the source was made, to the file's size then), read with pread, and is
-// also memory-mapped read-only for View (so that large files are decrypted in place, without a copy;
-// as with any mapping, truncating the file while it is read raises SIGBUS). Pipes, terminals and
-// sockets are read with read. `name` appears in error messages.
+// also memory-mapped read-only for View (so that large files are encrypted in place, without a copy;
+// as with any mapping, truncating the file while it is read raises SIGBUS; age decryption reads with
+// ReadAt instead, see ViewIsMappedFile). Pipes, terminals and sockets are read with read. `name`
+// appears in error messages.
 class FdSource : public ByteSource {
  public:
   FdSource(int fd, std::string name);
