@@ -19,6 +19,7 @@
 #include "attestation/internal/tdx_pck.h"
 #include "attestation/internal/tdx_quote.h"
 #include "attestation/internal/tdx_tcb.h"
+#include "attestation/internal/x509_check.h"
 #include "base/clock.h"
 #include "base/encoding.h"
 #include "contracts/claims.h"
@@ -101,16 +102,6 @@ absl::StatusOr<std::vector<SslPtr<X509>>> ParseChainReusing(absl::string_view pe
   return certs;
 }
 
-absl::Time FromAsn1(const ASN1_TIME* t) {
-  struct tm tm = {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return absl::InfinitePast();
-  return absl::FromTimeT(timegm(&tm));
-}
-
-std::string Quoted(const X509* cert) {
-  return absl::StrCat("\"", internal::CommonName(cert), "\"");
-}
-
 std::string SerialHex(const X509* cert) {
   const ASN1_INTEGER* serial = X509_get0_serialNumber(cert);
   return absl::AsciiStrToUpper(base::HexEncode(
@@ -121,32 +112,7 @@ std::string SerialHex(const X509* cert) {
 // ECDSA P-256 / SHA-256 verification of a raw big-endian r || s signature (the form of quotes and
 // of Intel's collateral signatures).
 bool VerifyP256(EVP_PKEY* key, absl::string_view data, absl::string_view rs) {
-  if (key == nullptr || rs.size() != 64) return false;
-  const auto* p = reinterpret_cast<const unsigned char*>(rs.data());
-  SslPtr<BIGNUM> r(BN_bin2bn(p, 32, nullptr));
-  SslPtr<BIGNUM> s(BN_bin2bn(p + 32, 32, nullptr));
-  SslPtr<ECDSA_SIG> sig(ECDSA_SIG_new());
-  if (r == nullptr || s == nullptr || sig == nullptr ||
-      ECDSA_SIG_set0(sig.get(), r.get(), s.get()) != 1) {
-    crypto::ClearOpenSslErrors();
-    return false;
-  }
-  r.release();  // owned by sig now
-  s.release();
-  unsigned char* der = nullptr;
-  int der_len = i2d_ECDSA_SIG(sig.get(), &der);
-  if (der_len <= 0) {
-    crypto::ClearOpenSslErrors();
-    return false;
-  }
-  SslPtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
-  bool ok = ctx != nullptr &&
-            EVP_DigestVerifyInit(ctx.get(), nullptr, Sha256Md(), nullptr, key) == 1 &&
-            EVP_DigestVerify(ctx.get(), der, static_cast<size_t>(der_len),
-                             reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
-  OPENSSL_free(der);
-  crypto::ClearOpenSslErrors();
-  return ok;
+  return rs.size() == 64 && internal::VerifyEcdsaRaw(key, Sha256Md(), data, rs);
 }
 
 // Whether a certificate's key is an EC P-256 key (the only kind Intel's PKI uses for these roles).
@@ -191,39 +157,6 @@ SslPtr<EVP_PKEY> AttestationKey(absl::string_view xy) {
   return owned;
 }
 
-// One certificate-path error, as OpenSSL reported it during chain building and verification.
-struct ChainError {
-  int code;
-  std::string cert;  // quoted common name of the certificate concerned
-  std::string detail;
-};
-
-int RecordChainError(int ok, X509_STORE_CTX* ctx) {
-  if (ok) return 1;
-  auto* errors = static_cast<std::vector<ChainError>*>(X509_STORE_CTX_get_app_data(ctx));
-  int code = X509_STORE_CTX_get_error(ctx);
-  X509* cert = X509_STORE_CTX_get_current_cert(ctx);
-  ChainError e{code, cert != nullptr ? Quoted(cert) : "\"\"", ""};
-  if (cert != nullptr && code == X509_V_ERR_CERT_HAS_EXPIRED) {
-    e.detail = absl::StrCat(", valid until ", Time(FromAsn1(X509_get0_notAfter(cert))));
-  } else if (cert != nullptr && code == X509_V_ERR_CERT_NOT_YET_VALID) {
-    e.detail = absl::StrCat(", valid from ", Time(FromAsn1(X509_get0_notBefore(cert))));
-  }
-  for (const ChainError& seen : *errors) {
-    if (seen.cert != e.cert) continue;
-    if (seen.code == e.code) return 1;
-    // "unable to verify the first certificate" only repeats that its issuer was not found.
-    if (code == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE &&
-        (seen.code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-         seen.code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)) {
-      return 1;
-    }
-  }
-  errors->push_back(std::move(e));
-  // Keep going, so that every problem of the path is reported; any recorded error fails the chain.
-  return 1;
-}
-
 class Check {
  public:
   Check(const TdxTrust& trust, absl::Time now) : trust_(trust), now_(now) {}
@@ -245,7 +178,7 @@ class Check {
     if (n > expected) {
       for (size_t i = expected; i < n; ++i) {
         if (X509_cmp(certs[i].get(), trust_.root.get()) != 0) {
-          Fail(absl::StrCat(what, ": certificate ", i + 1, " ", Quoted(certs[i].get()),
+          Fail(absl::StrCat(what, ": certificate ", i + 1, " ", internal::QuotedName(certs[i].get()),
                             " is not the pinned Intel SGX Root CA"));
           return {};
         }
@@ -257,32 +190,13 @@ class Check {
                         expected, " expected"));
       return {};
     }
-    SslPtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
-    for (size_t i = 1; i < n; ++i) sk_X509_push(untrusted.get(), certs[i].get());
-    SslPtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-    std::vector<ChainError> errors;
-    if (untrusted == nullptr || ctx == nullptr ||
-        X509_STORE_CTX_init(ctx.get(), trust_.store.get(), certs[0].get(), untrusted.get()) != 1) {
-      crypto::ClearOpenSslErrors();
-      Fail(absl::StrCat(what, ": cannot set up certificate verification"));
-      return {};
-    }
-    X509_STORE_CTX_set_time(ctx.get(), 0, absl::ToTimeT(now_));
-    X509_STORE_CTX_set_app_data(ctx.get(), &errors);
-    X509_STORE_CTX_set_verify_cb(ctx.get(), RecordChainError);
-    int rc = X509_verify_cert(ctx.get());
-    crypto::ClearOpenSslErrors();
-    if (rc != 1 && errors.empty()) {
-      errors.push_back({X509_STORE_CTX_get_error(ctx.get()), Quoted(certs[0].get()), ""});
-    }
-    for (const ChainError& e : errors) {
-      Fail(absl::StrCat(what, ": ", X509_verify_cert_error_string(e.code), " (", e.cert, e.detail,
-                        ")"));
-    }
-    if (!errors.empty()) return {};
+    std::vector<X509*> intermediates;
+    for (size_t i = 1; i < n; ++i) intermediates.push_back(certs[i].get());
     std::vector<X509*> path;
-    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
-    for (int i = 0; i < sk_X509_num(chain); ++i) path.push_back(sk_X509_value(chain, i));
+    std::vector<std::string> errors =
+        internal::VerifyPath(trust_.store.get(), certs[0].get(), intermediates, now_, &path);
+    for (const std::string& e : errors) Fail(absl::StrCat(what, ": ", e));
+    if (!errors.empty()) return {};
     if (path.size() != expected + 1 || X509_cmp(path.back(), trust_.root.get()) != 0) {
       Fail(absl::StrCat(what, ": does not end at the pinned Intel SGX Root CA"));
       return {};
@@ -294,15 +208,15 @@ class Check {
   bool CheckCrl(X509_CRL* crl, const X509* issuer, absl::string_view what) {
     bool ok = true;
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(issuer)) != 0) {
-      Fail(absl::StrCat(what, " is not issued by ", Quoted(issuer)));
+      Fail(absl::StrCat(what, " is not issued by ", internal::QuotedName(issuer)));
       return false;
     }
     if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
-      Fail(absl::StrCat(what, " signature does not verify with the key of ", Quoted(issuer)));
+      Fail(absl::StrCat(what, " signature does not verify with the key of ", internal::QuotedName(issuer)));
       ok = false;
     }
     crypto::ClearOpenSslErrors();
-    absl::Time this_update = FromAsn1(X509_CRL_get0_lastUpdate(crl));
+    absl::Time this_update = internal::Asn1Time(X509_CRL_get0_lastUpdate(crl));
     const ASN1_TIME* next = X509_CRL_get0_nextUpdate(crl);
     if (now_ < this_update) {
       Fail(absl::StrCat(what, " is not valid before its thisUpdate ", Time(this_update)));
@@ -311,8 +225,8 @@ class Check {
     if (next == nullptr) {
       Fail(absl::StrCat(what, " has no nextUpdate"));
       ok = false;
-    } else if (now_ > FromAsn1(next)) {
-      Fail(absl::StrCat(what, " expired at its nextUpdate ", Time(FromAsn1(next))));
+    } else if (now_ > internal::Asn1Time(next)) {
+      Fail(absl::StrCat(what, " expired at its nextUpdate ", Time(internal::Asn1Time(next))));
       ok = false;
     }
     return ok;
@@ -324,7 +238,7 @@ class Check {
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0) return;
     X509_REVOKED* entry = nullptr;
     if (X509_CRL_get0_by_cert(crl, &entry, cert) == 1) {
-      Fail(absl::StrCat(what, " ", Quoted(cert), " (serial ", SerialHex(cert),
+      Fail(absl::StrCat(what, " ", internal::QuotedName(cert), " (serial ", SerialHex(cert),
                         ") is revoked by the ", crl_name));
     }
     crypto::ClearOpenSslErrors();
@@ -344,13 +258,13 @@ class Check {
     if (path.empty()) return nullptr;
     X509* signer = path[0];
     if (!absl::StrContains(internal::CommonName(signer), kTcbSigningPhrase)) {
-      Fail(absl::StrCat(what, " signer ", Quoted(signer),
+      Fail(absl::StrCat(what, " signer ", internal::QuotedName(signer),
                         " is not an Intel SGX TCB Signing certificate"));
       return nullptr;
     }
     EVP_PKEY* key = X509_get0_pubkey(signer);
     if (!IsP256(key) || !VerifyP256(key, json, signature)) {
-      Fail(absl::StrCat(what, " signature does not verify with the key of ", Quoted(signer)));
+      Fail(absl::StrCat(what, " signature does not verify with the key of ", internal::QuotedName(signer)));
     }
     return signer;
   }
@@ -455,14 +369,14 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
     }
     if (!absl::StrContains(internal::CommonName(pck), kPckCertPhrase)) {
       check.Fail(
-          absl::StrCat("PCK certificate ", Quoted(pck), " is not an Intel SGX PCK Certificate"));
+          absl::StrCat("PCK certificate ", internal::QuotedName(pck), " is not an Intel SGX PCK Certificate"));
     }
     pck_path = check.VerifyChain(pck_chain, 2, "PCK certificate chain");
     if (!pck_path.empty()) {
       std::string ca = internal::CommonName(pck_path[1]);
       if (!absl::StrContains(ca, kPckPlatformCaPhrase) &&
           !absl::StrContains(ca, kPckProcessorCaPhrase)) {
-        check.Fail(absl::StrCat("PCK certificate chain: issuer ", Quoted(pck_path[1]),
+        check.Fail(absl::StrCat("PCK certificate chain: issuer ", internal::QuotedName(pck_path[1]),
                                 " is neither the Intel SGX PCK Platform CA nor the Processor CA"));
       }
     }
@@ -495,7 +409,7 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
   if (!crl_path.empty()) pck_crl_ok = check.CheckCrl(c.pck_crl.get(), crl_path[0], "PCK CRL");
   if (pck != nullptr && pck_crl_ok &&
       X509_NAME_cmp(X509_CRL_get_issuer(c.pck_crl.get()), X509_get_issuer_name(pck)) != 0) {
-    check.Fail(absl::StrCat("PCK CRL is issued by ", Quoted(crl_path[0]),
+    check.Fail(absl::StrCat("PCK CRL is issued by ", internal::QuotedName(crl_path[0]),
                             ", not by the PCK certificate's issuer"));
     pck_crl_ok = false;
   }
