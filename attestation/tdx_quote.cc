@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "attestation/internal/le_reader.h"
 
 namespace triad::attestation::internal {
 namespace {
@@ -33,46 +34,7 @@ absl::Status Malformed(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("TDX quote: ", what));
 }
 
-// A bounded little-endian reader: every read checks the remaining length first.
-class Reader {
- public:
-  explicit Reader(absl::string_view data) : data_(data) {}
-  size_t pos() const { return pos_; }
-  size_t remaining() const { return data_.size() - pos_; }
-  bool Bytes(size_t n, std::string* out) {
-    if (n > remaining()) return false;
-    out->assign(data_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool U16(uint16_t* v) {
-    if (remaining() < 2) return false;
-    const auto* p = reinterpret_cast<const unsigned char*>(data_.data() + pos_);
-    *v = static_cast<uint16_t>(p[0] | (p[1] << 8));
-    pos_ += 2;
-    return true;
-  }
-  bool U32(uint32_t* v) {
-    if (remaining() < 4) return false;
-    const auto* p = reinterpret_cast<const unsigned char*>(data_.data() + pos_);
-    *v = static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
-    pos_ += 4;
-    return true;
-  }
-  bool U64(uint64_t* v) {
-    uint32_t lo = 0, hi = 0;
-    if (remaining() < 8) return false;
-    U32(&lo);
-    U32(&hi);
-    *v = (static_cast<uint64_t>(hi) << 32) | lo;
-    return true;
-  }
-
- private:
-  absl::string_view data_;
-  size_t pos_ = 0;
-};
+using Reader = LeReader;
 
 // Table "TD Quote Body" (TD report 1.0, 584 bytes), offsets relative to the body:
 //   0x000 TEE_TCB_SVN[16]  0x010 MRSEAM[48]  0x040 MRSIGNERSEAM[48]  0x070 SEAMATTRIBUTES[8]
