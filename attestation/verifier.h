@@ -43,11 +43,14 @@ struct TrustAnchors {
   std::map<std::string, std::string> amd_asvk;
   // Intel SGX Root CA, PEM.
   std::string intel_sgx_root_ca;
+  // NVIDIA Device Identity CA (the root of GPU device certificates), PEM.
+  std::string nvidia_device_identity_ca;
   // Ed25519 keys whose sim evidence is accepted (as `sim`, never as anything else).
   std::vector<crypto::Ed25519PublicKey> sim_keys;
 
   // Loads a directory laid out like attestation/roots/ (amd_ark_<product>.pem,
-  // amd_ask_<product>.pem, amd_asvk_<product>.pem, intel_sgx_root_ca.pem, sim_*.pub.pem). Missing
+  // amd_ask_<product>.pem, amd_asvk_<product>.pem, intel_sgx_root_ca.pem,
+  // nvidia_device_identity_ca.pem, sim_*.pub.pem). Missing
   // files leave that anchor empty (evidence needing it is then rejected for want of a root).
   static absl::StatusOr<TrustAnchors> LoadDir(const std::string& dir);
 };

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "attestation/binding.h"
 #include "attestation/evidence_verifier.h"
+#include "attestation/nvidia_gpu.h"
 #include "attestation/roots.h"
 #include "attestation/verifier.h"
 #include "base/clock.h"
@@ -31,6 +32,7 @@ struct VerifyFlags {
   std::string roots;
   std::string now;
   std::string report_data;
+  std::string nonce;
   bool json = false;
 };
 
@@ -69,10 +71,83 @@ void PrintText(const attestation::Verdict& v, const std::string& tee) {
   for (const std::string& a : c.advisory_ids) std::cout << "advisory: " << a << "\n";
 }
 
+void PrintGpuText(const attestation::GpuVerdict& v) {
+  std::cout << "verdict: " << (v.valid ? "valid" : "invalid") << "\n"
+            << "tee: " << contracts::kTeeNvidiaGpu << "\n";
+  for (const std::string& r : v.reasons) std::cout << "reason: " << r << "\n";
+  if (!v.valid) return;
+  const attestation::GpuClaims& c = v.claims;
+  std::cout << "device_certificate: " << c.device_certificate << "\n"
+            << "nonce: " << base::HexEncode(c.nonce) << "\n"
+            << "driver_version: " << c.driver_version << "\n"
+            << "vbios_version: " << c.vbios_version << "\n"
+            << "board: project " << c.project << ", project SKU " << c.project_sku
+            << ", chip SKU " << c.chip_sku << "\n"
+            << "fwid: "
+            << (c.fwid.empty() ? "none in the report"
+                               : absl::StrCat(base::HexEncode(c.fwid),
+                                              c.fwid_bound ? " (= the device certificate's)"
+                                                           : " (the certificate has none)"))
+            << "\n"
+            << "measurements: " << c.measurements.size()
+            << " blocks (not compared: NVIDIA's reference values are an online service)\n";
+}
+
+// --format nvidia-gpu: the report (binary or hex) and its certificate chain.
+int VerifyGpu(const VerifyFlags& f, absl::Time now) {
+  if (f.certs.empty()) return Usage("--format nvidia-gpu needs --certs (the GPU's certificate chain)");
+  std::string expected_nonce;
+  if (!f.nonce.empty()) {
+    absl::StatusOr<std::string> n = base::HexDecode(f.nonce);
+    if (!n.ok() || n->size() != 32) return Usage("--nonce must be 32 bytes in hex (64 hex digits)");
+    expected_nonce = *n;
+  }
+  absl::StatusOr<std::string> file = ReadInput(f.evidence, kMaxEvidenceSize, "--evidence");
+  if (!file.ok()) return Fail(file.status());
+  absl::StatusOr<std::string> report = attestation::GpuReportBytes(*file);
+  if (!report.ok()) return Fail(base::Annotate(report.status(), "--evidence"));
+  absl::StatusOr<std::string> chain = ReadInput(f.certs, kMaxCertsSize, "--certs");
+  if (!chain.ok()) return Fail(chain.status());
+  const std::string roots_dir = f.roots.empty() ? attestation::DefaultRootsDir() : f.roots;
+  absl::StatusOr<attestation::TrustAnchors> anchors = attestation::TrustAnchors::LoadDir(roots_dir);
+  if (!anchors.ok())
+    return Fail(base::Annotate(anchors.status(), "loading the trust anchors (--roots)"));
+
+  attestation::GpuVerdict v = attestation::VerifyNvidiaGpuReport(*report, *chain, *anchors, now);
+  if (v.valid && !expected_nonce.empty() && v.claims.nonce != expected_nonce) {
+    v.valid = false;
+    v.reasons.push_back(absl::StrCat("--nonce: the report's nonce is ",
+                                     base::HexEncode(v.claims.nonce), ", not the expected ",
+                                     base::HexEncode(expected_nonce)));
+    v.claims = attestation::GpuClaims();
+  }
+  if (f.json) {
+    nlohmann::ordered_json j;
+    j["verdict"] = v.valid ? "valid" : "invalid";
+    j["tee"] = contracts::kTeeNvidiaGpu;
+    j["reasons"] = v.reasons;
+    j["claims"] = v.valid ? v.claims.ToJson() : nlohmann::ordered_json::object();
+    std::cout << j.dump(2) << "\n";
+  } else {
+    PrintGpuText(v);
+  }
+  std::cout.flush();
+  if (!v.valid) {
+    if (!f.json) std::cerr << "triad: the nvidia-gpu report does not verify" << std::endl;
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
 int Verify(const VerifyFlags& f) {
   // Checks of the command line that CLI11 cannot express: exit 2.
-  if (!f.certs.empty() && f.format != contracts::kTeeSevSnp)
-    return Usage("--certs is for --format sev-snp only");
+  const bool gpu = f.format == contracts::kTeeNvidiaGpu;
+  if (!f.certs.empty() && f.format != contracts::kTeeSevSnp && !gpu)
+    return Usage("--certs is for --format sev-snp and nvidia-gpu only");
+  if (!f.nonce.empty() && !gpu) return Usage("--nonce is for --format nvidia-gpu only");
+  if (!f.report_data.empty() && gpu) {
+    return Usage("--report-data is for CPU evidence; a GPU report carries a 32-byte --nonce");
+  }
   if (!f.collateral.empty() && f.format != contracts::kTeeTdx)
     return Usage("--collateral is for --format tdx only");
   absl::Time now = base::SystemClock().Now();
@@ -88,6 +163,7 @@ int Verify(const VerifyFlags& f) {
     }
     expected_report_data = *rd;
   }
+  if (gpu) return VerifyGpu(f, now);
 
   attestation::Evidence ev;
   ev.tee = f.format;
@@ -151,23 +227,26 @@ void AddAttestCommands(CLI::App& app, Context& ctx) {
                              "Exit 0 valid, 1 invalid, 2 usage. "
                              "--roots defaults to $TRIAD_ROOTS_DIR, else the roots shipped in the "
                              "source tree this binary was built from.");
-  verify->add_option("--format", flags->format, "Evidence kind: sev-snp, tdx or sim")
+  verify->add_option("--format", flags->format, "Evidence kind: sev-snp, tdx, sim or nvidia-gpu")
       ->required()
-      ->check(CLI::IsMember({"sev-snp", "tdx", "sim"}));
+      ->check(CLI::IsMember({"sev-snp", "tdx", "sim", "nvidia-gpu"}));
   verify
       ->add_option("--evidence", flags->evidence,
-                   "SNP attestation report, TDX quote, or sim evidence (binary)")
+                   "SNP attestation report, TDX quote, or sim evidence (binary); NVIDIA GPU "
+                   "report (SPDM, binary or hex)")
       ->required();
   verify->add_option("--certs", flags->certs,
                      "sev-snp: the VCEK/VLEK (DER or PEM; a PEM bundle's other certificates are "
-                     "only intermediates), "
-                     "or the extended-report certificate table");
+                     "only intermediates), or the extended-report certificate table; nvidia-gpu: "
+                     "the GPU's certificate chain (PEM, device certificate first)");
   verify->add_option("--collateral", flags->collateral,
                      "tdx: collateral JSON (dcap-qvl QuoteCollateralV3 form)");
   verify->add_option("--roots", flags->roots,
                      "Directory of pinned roots (layout of attestation/roots/)");
   verify->add_option("--now", flags->now, "Verification time, RFC 3339 (default: now)");
   verify->add_option("--report-data", flags->report_data, "Expected report data, 64 bytes in hex");
+  verify->add_option("--nonce", flags->nonce,
+                     "nvidia-gpu: the expected nonce of the report's request, 32 bytes in hex");
   verify->add_flag("--json", flags->json, "Print {verdict, tee, reasons, claims} as JSON");
   verify->callback([flags, &ctx] { ctx.exit_code = Verify(*flags); });
 }

@@ -149,7 +149,7 @@ TEST(AttestVerifyTest, UsageErrorsExitTwo) {
   EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp"), &out), 2) << out;
   EXPECT_EQ(testing::RunCommand(Verify("--format sgx" + ev), &out), 2) << out;
   EXPECT_EQ(testing::RunCommand(Verify("--format sim" + ev + " --certs x"), &out), 2);
-  EXPECT_THAT(out, HasSubstr("--certs is for --format sev-snp only"));
+  EXPECT_THAT(out, HasSubstr("--certs is for --format sev-snp and nvidia-gpu only"));
   EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --collateral x"), &out), 2);
   EXPECT_THAT(out, HasSubstr("--collateral is for --format tdx only"));
   EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --now yesterday"), &out), 2);
@@ -229,6 +229,54 @@ TEST(AttestVerifyTest, TdxIsDispatched) {
       &out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(Json(out)["claims"]["tee"], "tdx") << out;
+}
+
+// --format nvidia-gpu: the report as NVIDIA's tools write it (hex), its chain, the nonce.
+TEST(AttestVerifyTest, NvidiaGpuReports) {
+  const std::string dir = testing::SharedDir() + "/testdata/attestation/nvidia/";
+  const std::string h100 = " --evidence " + dir + "nvtrust-h100-550.90.07/report.hex --certs " +
+                           dir + "nvtrust-h100-550.90.07/cert_chain.pem";
+  const std::string nonce = "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb";
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(Verify("--format nvidia-gpu" + h100 + " --nonce " + nonce +
+                                       " --json"),
+                                &out),
+            0)
+      << out;
+  nlohmann::json j = Json(out);
+  EXPECT_EQ(j["verdict"], "valid");
+  EXPECT_EQ(j["tee"], "nvidia-gpu");
+  EXPECT_EQ(j["claims"]["nonce"], nonce);
+  EXPECT_EQ(j["claims"]["driver_version"], "550.90.07");
+  EXPECT_EQ(j["claims"]["vbios_version"], "96.00.9F.00.01");
+  EXPECT_EQ(j["claims"]["fwid_bound"], true);
+  EXPECT_EQ(j["claims"]["measurements"].size(), 64u);
+
+  // Another nonce than the one the verifier asked for: invalid, exit 1.
+  const std::string other(64, 'a');
+  EXPECT_EQ(testing::RunCommand(Verify("--format nvidia-gpu" + h100 + " --nonce " + other), &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("reason: --nonce: the report's nonce is " + nonce +
+                             ", not the expected " + other + "\n"));
+  // A chain without the device certificate: invalid, with the reason.
+  EXPECT_EQ(testing::RunCommand(
+                Verify("--format nvidia-gpu --evidence " + dir +
+                       "nvtrust-h100-550.90.07/report.hex --certs " + dir +
+                       "trustee-bad-chains/hopper_cert_chain_case4.pem"),
+                &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("reason: GPU certificate chain: the first certificate \"GH100 A01 "
+                             "GSP BROM\" is a CA certificate, not the GPU's device certificate\n"));
+  // Usage: a chain is needed, the nonce is 32 bytes, --nonce is for GPU reports only.
+  EXPECT_EQ(testing::RunCommand(Verify("--format nvidia-gpu --evidence " + dir +
+                                       "nvtrust-h100-550.90.07/report.hex"),
+                                &out),
+            2);
+  EXPECT_EQ(testing::RunCommand(Verify("--format nvidia-gpu" + h100 + " --nonce 00"), &out), 2);
+  EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp --evidence " +
+                                       Snp("virtee-milan/report.bin") + " --nonce " + nonce),
+                                &out),
+            2);
 }
 
 }  // namespace
