@@ -22,6 +22,7 @@
 #include "attestation/sim.h"
 #include "base/clock.h"
 #include "base/encoding.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "base/tar.h"
 #include "contracts/card.h"
@@ -609,7 +610,8 @@ TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
   ASSERT_TRUE(real.ok()) << real.status();
   crypto::Checkpoint other = *real;
   other.root_hash = crypto::Sha256("another log");
-  testing::WriteTestFile(F("seen.note"), *signer->Sign(other.ToText()));
+  // Replaced as the watcher replaces it (atomically), so that it never reads half a file.
+  ASSERT_TRUE(base::WriteFileAtomic(F("seen.note"), *signer->Sign(other.ToText()), 0644).ok());
   EXPECT_EQ(watch.Wait(absl::Seconds(10)), 1) << watch.Err();
   EXPECT_TRUE(absl::StrContains(watch.Err(), " shows a log that is not an extension: ")) << watch.Err();
 
