@@ -51,16 +51,6 @@ const ASN1_OCTET_STRING* DiceTcbInfo(X509* cert) {
   return X509_EXTENSION_get_data(X509_get_ext(cert, at));
 }
 
-bool IsP384(EVP_PKEY* key) {
-  if (key == nullptr || !EVP_PKEY_is_a(key, "EC")) return false;
-  char group[64] = {};
-  size_t len = 0;
-  bool ok = EVP_PKEY_get_group_name(key, group, sizeof group, &len) == 1 &&
-            absl::string_view(group, len) == "secp384r1";
-  crypto::ClearOpenSslErrors();
-  return ok;
-}
-
 GpuClaims ClaimsOf(const internal::SpdmReport& rep, X509* device, bool fwid_bound) {
   GpuClaims c;
   c.nonce = rep.nonce;
@@ -169,7 +159,7 @@ GpuVerdict VerifyNvidiaGpuReport(absl::string_view report, absl::string_view cer
   bool fwid_bound = false;
   if (device != nullptr) {
     EVP_PKEY* key = X509_get0_pubkey(device);
-    if (!IsP384(key)) {
+    if (!internal::IsEcKey(key, "secp384r1")) {
       fail(absl::StrCat("the device certificate ", internal::QuotedName(device),
                         " does not hold an ECDSA P-384 key"));
     } else if (!internal::VerifyEcdsaRaw(key, EVP_sha384(), rep->signed_part, rep->signature)) {

@@ -116,15 +116,7 @@ bool VerifyP256(EVP_PKEY* key, absl::string_view data, absl::string_view rs) {
 }
 
 // Whether a certificate's key is an EC P-256 key (the only kind Intel's PKI uses for these roles).
-bool IsP256(EVP_PKEY* key) {
-  if (key == nullptr || !EVP_PKEY_is_a(key, "EC")) return false;
-  char group[64] = {};
-  size_t len = 0;
-  bool ok = EVP_PKEY_get_group_name(key, group, sizeof group, &len) == 1 &&
-            absl::string_view(group, len) == "prime256v1";
-  crypto::ClearOpenSslErrors();
-  return ok;
-}
+bool IsP256(EVP_PKEY* key) { return internal::IsEcKey(key, "prime256v1"); }
 
 // The attestation key: a raw P-256 point X || Y. Null when it is not a point on the curve.
 SslPtr<EVP_PKEY> AttestationKey(absl::string_view xy) {

@@ -93,6 +93,16 @@ std::vector<std::string> VerifyPath(X509_STORE* store, X509* leaf,
   return messages;
 }
 
+bool IsEcKey(EVP_PKEY* key, absl::string_view group) {
+  if (key == nullptr || !EVP_PKEY_is_a(key, "EC")) return false;
+  char name[64] = {};
+  size_t len = 0;
+  bool ok = EVP_PKEY_get_group_name(key, name, sizeof name, &len) == 1 &&
+            absl::string_view(name, len) == group;
+  crypto::ClearOpenSslErrors();
+  return ok;
+}
+
 bool VerifyEcdsaRaw(EVP_PKEY* key, const EVP_MD* md, absl::string_view data, absl::string_view rs) {
   if (key == nullptr || md == nullptr || rs.empty() || rs.size() % 2 != 0) return false;
   const int half = static_cast<int>(rs.size() / 2);

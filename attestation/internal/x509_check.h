@@ -28,6 +28,9 @@ std::vector<std::string> VerifyPath(X509_STORE* store, X509* leaf,
                                     const std::vector<X509*>& intermediates, absl::Time now,
                                     std::vector<X509*>* path);
 
+// Whether `key` is an EC key on the named curve ("prime256v1", "secp384r1").
+bool IsEcKey(EVP_PKEY* key, absl::string_view group);
+
 // ECDSA verification over `data` with digest `md` of a raw signature: r then s, big-endian, each
 // half of `rs`.
 bool VerifyEcdsaRaw(EVP_PKEY* key, const EVP_MD* md, absl::string_view data, absl::string_view rs);
