@@ -269,9 +269,16 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       ->add_option("--state", w->state,
                    "The checkpoint seen last (created on the first run; replaced atomically)")
       ->required();
-  watch->add_option("--every", w->every,
-                    "Keep watching, once per this interval (30s, 5m), until stopped; a view that "
-                    "does not extend the saved one still ends it with exit code 1");
+  watch
+      ->add_option("--every", w->every,
+                   "Keep watching, once per this interval (30s, 5m), until stopped; a view that "
+                   "does not extend the saved one still ends it with exit code 1")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            absl::StatusOr<absl::Duration> d = PositiveDuration("--every", text);
+            return d.ok() ? std::string() : std::string(d.status().message());
+          },
+          "DURATION"));
   watch->callback([w, &ctx] {
     absl::Status st = Watch(*w);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

@@ -585,6 +585,12 @@ TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
                                          "--coordinator-card", F("card.json"),
                                          "--state",     F("seen.note"),
                                          "--every",     "100ms"};
+  int rc = 0;
+  std::string usage = Sh(Triad() + " audit watch" + Client() + " --state " + F("seen.note") +
+                             " --every 0s",
+                         &rc);
+  EXPECT_EQ(rc, 2) << usage;
+  EXPECT_TRUE(absl::StrContains(usage, "--every: \"0s\" is not a positive duration")) << usage;
   testing::ChildProcess watch(argv, F("watch.out"), F("watch.err"));
   EXPECT_NE(watch.WaitForLine("saved checkpoint: tree size 0, root "), "") << watch.Err();
 
