@@ -7,7 +7,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "attestation/internal/nvidia_spdm.h"
-#include "attestation/internal/tdx_pck.h"
 #include "attestation/internal/x509_check.h"
 #include "base/encoding.h"
 #include "crypto/ssl_ptr.h"

@@ -1,4 +1,4 @@
-// PEM chains and the SGX extension of PCK certificates. OpenSSL does not decode the SGX extension,
+// The SGX extension of PCK certificates. OpenSSL does not decode the SGX extension,
 // so its DER is walked here with a small bounded reader (DER: definite lengths, minimal encodings).
 #include "attestation/internal/tdx_pck.h"
 
@@ -11,11 +11,6 @@
 namespace triad::attestation::internal {
 namespace {
 
-constexpr size_t kMaxCertDer = 16 * 1024;
-constexpr absl::string_view kPemBegin = "-----BEGIN CERTIFICATE-----";
-constexpr absl::string_view kPemEnd = "-----END CERTIFICATE-----";
-
-bool IsPemSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 // DER tags used below (X.690).
 constexpr uint8_t kTagInteger = 0x02;
@@ -143,70 +138,6 @@ absl::Status OctetString(const Tlv& value, size_t size, absl::string_view name, 
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::string>> ParsePemBlocks(absl::string_view pem, size_t max_certs) {
-  while (!pem.empty() && pem.back() == '\0') pem.remove_suffix(1);
-  std::vector<std::string> blocks;
-  size_t pos = 0;
-  while (true) {
-    while (pos < pem.size() && IsPemSpace(pem[pos])) ++pos;
-    if (pos == pem.size()) break;
-    if (pem.substr(pos, kPemBegin.size()) != kPemBegin) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("PEM: expected \"", kPemBegin, "\" at byte ", pos));
-    }
-    pos += kPemBegin.size();
-    size_t end = pem.find(kPemEnd, pos);
-    if (end == absl::string_view::npos) {
-      return absl::InvalidArgumentError("PEM: certificate block has no END line");
-    }
-    if (blocks.size() == max_certs) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("PEM: more than ", max_certs, " certificates"));
-    }
-    std::string b64;
-    for (char c : pem.substr(pos, end - pos)) {
-      if (!IsPemSpace(c)) b64.push_back(c);
-    }
-    pos = end + kPemEnd.size();
-    if (b64.size() > kMaxCertDer * 4 / 3 + 4) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("PEM: certificate larger than ", kMaxCertDer, " bytes"));
-    }
-    absl::StatusOr<std::string> der = base::Base64Decode(b64);
-    if (!der.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("PEM: certificate ", blocks.size() + 1, ": ", der.status().message()));
-    }
-    blocks.push_back(*std::move(der));
-  }
-  if (blocks.empty()) return absl::InvalidArgumentError("PEM: no certificate");
-  return blocks;
-}
-
-absl::StatusOr<crypto::SslPtr<X509>> ParseDerCertificate(absl::string_view der, size_t index) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  crypto::SslPtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (cert == nullptr || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
-    crypto::ClearOpenSslErrors();
-    return absl::InvalidArgumentError(
-        absl::StrCat("PEM: certificate ", index, " is not one DER X.509 certificate"));
-  }
-  return cert;
-}
-
-absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::string_view pem,
-                                                                       size_t max_certs) {
-  absl::StatusOr<std::vector<std::string>> blocks = ParsePemBlocks(pem, max_certs);
-  if (!blocks.ok()) return blocks.status();
-  std::vector<crypto::SslPtr<X509>> certs;
-  for (const std::string& der : *blocks) {
-    absl::StatusOr<crypto::SslPtr<X509>> cert = ParseDerCertificate(der, certs.size() + 1);
-    if (!cert.ok()) return cert.status();
-    certs.push_back(*std::move(cert));
-  }
-  return certs;
-}
-
 absl::StatusOr<PckSgxExtensions> ParseSgxExtensionValue(absl::string_view der) {
   Tlv outer;
   if (!ReadTlv(&der, &outer) || outer.tag != kTagSequence || !der.empty()) {
@@ -272,15 +203,6 @@ absl::StatusOr<PckSgxExtensions> ParsePckSgxExtensions(X509* pck) {
   absl::string_view der(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
                         static_cast<size_t>(ASN1_STRING_length(data)));
   return ParseSgxExtensionValue(der);
-}
-
-std::string CommonName(const X509* cert) {
-  const X509_NAME* name = X509_get_subject_name(cert);
-  int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-  if (idx < 0) return "";
-  const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                     static_cast<size_t>(ASN1_STRING_length(s)));
 }
 
 }  // namespace triad::attestation::internal

@@ -34,15 +34,13 @@ absl::Status Malformed(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("TDX quote: ", what));
 }
 
-using Reader = LeReader;
-
 // Table "TD Quote Body" (TD report 1.0, 584 bytes), offsets relative to the body:
 //   0x000 TEE_TCB_SVN[16]  0x010 MRSEAM[48]  0x040 MRSIGNERSEAM[48]  0x070 SEAMATTRIBUTES[8]
 //   0x078 TDATTRIBUTES[8]  0x080 XFAM[8]     0x088 MRTD[48]          0x0B8 MRCONFIGID[48]
 //   0x0E8 MROWNER[48]      0x118 MROWNERCONFIG[48]  0x148 RTMR0..3[4x48]  0x208 REPORTDATA[64]
 // TD report 1.5 (648 bytes) appends 0x248 TEE_TCB_SVN2[16] and 0x258 MRSERVICETD[48].
 TdReportBody ParseBody(absl::string_view b, bool td15) {
-  Reader r(b);  // the caller passes exactly 584 or 648 bytes, so no read below can fail
+  LeReader r(b);  // the caller passes exactly 584 or 648 bytes, so no read below can fail
   TdReportBody body;
   r.Bytes(16, &body.tee_tcb_svn);
   r.Bytes(48, &body.mr_seam);
@@ -87,7 +85,7 @@ SgxReportBody ParseSgxReport(const std::string& raw) {
 //   then a nested "QE Certification Data": u16 type, u32 size, data (type 5: PEM chain).
 // The nested structure must fill the type-6 data exactly (Intel's QVL checks the same).
 absl::Status ParseQeReportCertificationData(absl::string_view data, TdxQuote* quote) {
-  Reader r(data);
+  LeReader r(data);
   std::string qe_report;
   if (!r.Bytes(kSgxReportBytes, &qe_report) ||
       !r.Bytes(kEcdsaSignatureBytes, &quote->qe_report_signature)) {
@@ -124,7 +122,7 @@ absl::StatusOr<TdxQuote> ParseTdxQuote(absl::string_view bytes) {
     return Malformed(absl::StrCat(bytes.size(), " bytes is more than the ", kTdxMaxQuoteBytes,
                                   " a quote may have"));
   }
-  Reader r(bytes);
+  LeReader r(bytes);
   TdxQuote q;
   // Table "Quote Header": 0 u16 version, 2 u16 attestation key type, 4 u32 TEE type,
   // 8 u16 + 10 u16 reserved, 12 QE vendor ID[16], 28 user data[20].
@@ -188,7 +186,7 @@ absl::StatusOr<TdxQuote> ParseTdxQuote(absl::string_view bytes) {
     return Malformed(absl::StrCat("signature data length ", sig_len, " runs past the end of the ",
                                   bytes.size(), "-byte quote"));
   }
-  Reader s(sig_data);
+  LeReader s(sig_data);
   uint16_t cert_type = 0;
   uint32_t cert_size = 0;
   if (!s.Bytes(kEcdsaSignatureBytes, &q.signature) ||

@@ -1,4 +1,5 @@
-// PEM certificate chains and the Intel SGX PCK certificate extension (private to attestation/).
+// The Intel SGX PCK certificate extension (private to attestation/). The PEM chain helpers its
+// callers use are in x509_check.h.
 #ifndef TRIAD_ATTESTATION_INTERNAL_TDX_PCK_H_
 #define TRIAD_ATTESTATION_INTERNAL_TDX_PCK_H_
 
@@ -10,23 +11,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "attestation/internal/x509_check.h"
 #include "crypto/ssl_ptr.h"
 
 namespace triad::attestation::internal {
-
-// Splits a concatenation of PEM "CERTIFICATE" blocks into the DER of each (not parsed further).
-// Only whitespace and trailing NUL bytes (quote generators NUL-terminate the chain) may surround
-// the blocks. At most `max_certs` blocks of at most 16 KiB of DER each.
-absl::StatusOr<std::vector<std::string>> ParsePemBlocks(absl::string_view pem, size_t max_certs);
-
-// Parses one whole DER certificate; `index` (from 1) names it in the error.
-absl::StatusOr<crypto::SslPtr<X509>> ParseDerCertificate(absl::string_view der, size_t index);
-
-// ParsePemBlocks, then ParseDerCertificate on each block. Only whitespace and trailing NUL bytes
-// (quote generators NUL-terminate the chain) may surround the blocks; each block must be one whole
-// DER certificate. At most `max_certs` certificates of at most 16 KiB each.
-absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::string_view pem,
-                                                                       size_t max_certs);
 
 // The Intel SGX extension of a PCK certificate (OID 1.2.840.113741.1.13.1, "SGX Extensions" in
 // Intel's "SGX PCK Certificate and Certificate Revocation List Profile Specification").
@@ -47,9 +35,6 @@ absl::StatusOr<PckSgxExtensions> ParseSgxExtensionValue(absl::string_view der);
 
 // Finds the SGX extension in `pck` and parses it.
 absl::StatusOr<PckSgxExtensions> ParsePckSgxExtensions(X509* pck);
-
-// The certificate's subject common name, or "" when it has none.
-std::string CommonName(const X509* cert);
 
 }  // namespace triad::attestation::internal
 

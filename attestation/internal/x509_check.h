@@ -1,17 +1,38 @@
-// Certificate-path and ECDSA helpers shared by the verifiers (private to attestation/).
+// Certificates, certificate paths and ECDSA signatures: helpers shared by the verifiers (private
+// to attestation/).
 #ifndef TRIAD_ATTESTATION_INTERNAL_X509_CHECK_H_
 #define TRIAD_ATTESTATION_INTERNAL_X509_CHECK_H_
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "crypto/ssl_ptr.h"
 
 namespace triad::attestation::internal {
+
+// Splits a concatenation of PEM "CERTIFICATE" blocks into the DER of each (not parsed further).
+// Only whitespace and trailing NUL bytes (quote generators NUL-terminate the chain) may surround
+// the blocks. At most `max_certs` blocks of at most 16 KiB of DER each.
+absl::StatusOr<std::vector<std::string>> ParsePemBlocks(absl::string_view pem, size_t max_certs);
+
+// Parses one whole DER certificate; `index` (from 1) names it in the error.
+absl::StatusOr<crypto::SslPtr<X509>> ParseDerCertificate(absl::string_view der, size_t index);
+
+// ParsePemBlocks, then ParseDerCertificate on each block. Only whitespace and trailing NUL bytes
+// (quote generators NUL-terminate the chain) may surround the blocks; each block must be one whole
+// DER certificate. At most `max_certs` certificates of at most 16 KiB each.
+absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::string_view pem,
+                                                                       size_t max_certs);
+
+// The certificate's subject common name, or "" when it has none.
+std::string CommonName(const X509* cert);
 
 // An ASN1_TIME as absl::Time; InfinitePast when it cannot be read.
 absl::Time Asn1Time(const ASN1_TIME* t);
