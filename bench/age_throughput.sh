@@ -11,7 +11,7 @@
 # ciphertext, once from the cache (as openssl speed does) and once from RAM (as any decryptor of a
 # 1 GiB file must), so that the report can say how much of the gap to openssl speed is Triad's.
 #
-# Needs: a built `triad` and `aead_ceiling` (cmake --build build --target triad aead_ceiling), and
+# Builds `triad` and `aead_ceiling` into the build directory first. Needs
 # age, age-keygen, hyperfine, jq, openssl (scripts/install-deps.sh --bench installs them). The test files live in a temporary directory under
 # /tmp (never in the repository) and are removed at the end. Run it on a quiet machine: the report
 # records the load average before and after, and figures taken under load are not comparable.
@@ -28,9 +28,8 @@ for tool in age age-keygen hyperfine jq openssl; do
   command -v "$tool" >/dev/null || { echo "age_throughput: $tool is missing; run scripts/install-deps.sh --bench" >&2; exit 1; }
 done
 ceiling="$PWD/$build/bench/aead_ceiling"
-for bin in "$triad" "$ceiling"; do
-  [[ -x "$bin" ]] || { echo "age_throughput: $bin not built; run cmake --build $build --target triad aead_ceiling" >&2; exit 1; }
-done
+scripts/configure.sh "$build" -DTRIAD_WITH_BENCH=ON
+cmake --build "$build" --target triad aead_ceiling >/dev/null
 
 work=$(mktemp -d /tmp/triad-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Attestation verifications per second (Google Benchmark, bench/attest_verify_bench.cc): full SEV-SNP
-# verification of real evidence from ../shared/testdata/attestation (VCEK Milan, VLEK Milan, VCEK
+# verification of real evidence from testdata/attestation (VCEK Milan, VLEK Milan, VCEK
 # Genoa as PEM; 1 and 2 threads), the report parser alone, sim evidence, and full Intel TDX DCAP
 # verification of real quotes at their MANIFEST times (bench/tdx_verify_bench.cc; collateral parsed once
 # beforehand, or parsed every time from its JSON). Writes
@@ -19,6 +19,7 @@ build=${TRIAD_BUILD_DIR:-build}
 reps=${TRIAD_BENCH_REPETITIONS:-5}
 benches=(attest_verify_bench tdx_verify_bench)
 command -v jq >/dev/null || { echo "attest_verify: jq is missing; run scripts/install-deps.sh --bench" >&2; exit 1; }
+scripts/configure.sh "$build" -DTRIAD_WITH_BENCH=ON
 cmake --build "$build" --target "${benches[@]}" >/dev/null
 for b in "${benches[@]}"; do
   [[ -x "$build/bench/$b" ]] || { echo "attest_verify: $build/bench/$b was not built (configure with -DTRIAD_WITH_BENCH=ON)" >&2; exit 1; }

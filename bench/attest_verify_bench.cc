@@ -33,7 +33,7 @@ std::string Read(const std::string& path) {
 }
 
 std::string Snp(const std::string& rel) {
-  return Read(std::string(TRIAD_BENCH_SHARED_DIR) + "/testdata/attestation/snp/" + rel);
+  return Read(std::string(TRIAD_BENCH_TESTDATA_DIR) + "/attestation/snp/" + rel);
 }
 
 const TrustAnchors& Anchors() {

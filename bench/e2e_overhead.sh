@@ -20,6 +20,7 @@ root=$(pwd)
 build=${TRIAD_BUILD_DIR:-build}
 reps=${TRIAD_BENCH_REPETITIONS:-3}
 steps=${TRIAD_BENCH_STEPS:-0}
+scripts/configure.sh "$build" -DTRIAD_WITH_BENCH=ON
 cmake --build "$build" --target triad >/dev/null
 load_before=$(uptime | sed 's/.*load average: //')
 triad="$root/$build/cli/triad"

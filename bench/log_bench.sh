@@ -12,9 +12,7 @@ cd "$(dirname "$0")/.."
 build=${BUILD:-build}
 entries=${ENTRIES:-1000000}
 batch=${BATCH:-1000}
-if [[ ! -f "$build/CMakeCache.txt" ]]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAD_WITH_TRAINER=OFF >/dev/null
-fi
+scripts/configure.sh "$build"
 cmake --build "$build" --target log_bench >/dev/null
 work=$(mktemp -d "${DIR:-${TMPDIR:-/tmp}}/triad-log-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT

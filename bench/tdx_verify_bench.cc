@@ -1,4 +1,4 @@
-// Intel TDX quote verifications per second, on the real vectors of ../shared/testdata/attestation
+// Intel TDX quote verifications per second, on the real vectors of testdata/attestation
 // at their MANIFEST times: with the collateral parsed once beforehand (how a coordinator that
 // caches collateral per FMSPC verifies), and for comparison with the collateral JSON parsed every
 // time. Every verification performs every check (signatures, chains, CRLs, TCB evaluation).
@@ -15,7 +15,7 @@ namespace {
 
 std::string Read(const std::string& rel) {
   auto data =
-      base::ReadFile(std::string(TRIAD_BENCH_SHARED_DIR) + "/testdata/attestation/" + rel, 1 << 20);
+      base::ReadFile(std::string(TRIAD_BENCH_TESTDATA_DIR) + "/attestation/" + rel, 1 << 20);
   return data.ok() ? *data : "";
 }
 

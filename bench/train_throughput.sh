@@ -17,6 +17,7 @@ python=${PYTHON:-/usr/bin/python3}
 mode=cpu
 [[ "${1:-}" == "--gpu" ]] && mode=gpu
 
+scripts/configure.sh "$build" -DTRIAD_WITH_BENCH=ON
 cmake --build "$build" --target train_throughput >/dev/null
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

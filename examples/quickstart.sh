@@ -35,9 +35,7 @@ step() { printf '\n== %s\n' "$*"; }
 step "Dependencies and build"
 scripts/install-deps.sh
 build=${TRIAD_BUILD_DIR:-build}
-if [[ ! -f "$build/CMakeCache.txt" ]]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
-fi
+scripts/configure.sh "$build"  # every time: it repairs a build directory an earlier run left broken
 cmake --build "$build" -j "$(nproc)" --target triad  # and triad-worker, which it runs for the worker
 triad="$root/$build/cli/triad"
 

@@ -16,14 +16,14 @@ if [[ "${TRIAD_SANITIZE:-0}" == 1 ]]; then
   build=${TRIAD_BUILD_DIR:-build-asan}
 fi
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTRIAD_SANITIZE="$sanitize"
+scripts/configure.sh "$build" -DCMAKE_BUILD_TYPE=Release -DTRIAD_SANITIZE="$sanitize"
 cmake --build "$build" -j "$jobs"
 ctest --test-dir "$build" --output-on-failure -j "$jobs"
 
 # The libFuzzer targets, built with clang, ASan and UBSan, each fuzzed briefly (TRIAD_FUZZ_SECONDS,
 # default 10). Long runs: tests/fuzz/run.sh.
 fuzz_build=${TRIAD_FUZZ_BUILD_DIR:-build-fuzz}
-cmake -S . -B "$fuzz_build" -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+scripts/configure.sh "$fuzz_build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRIAD_FUZZ=ON -DTRIAD_WITH_TRAINER=OFF \
   -DTRIAD_FUZZ_SECONDS="${TRIAD_FUZZ_SECONDS:-10}"
 cmake --build "$fuzz_build" -j "$jobs"

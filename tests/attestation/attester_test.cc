@@ -27,7 +27,7 @@ using ::testing::IsEmpty;
 const absl::Time kNow = absl::FromUnixSeconds(1748736000);
 
 std::string Shared(const std::string& rel) {
-  return testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/" + rel);
+  return testing::ReadTestFile(testing::TestdataDir() + "/attestation/" + rel);
 }
 
 // Stands in for the kernel on top of a real directory.

@@ -1,5 +1,5 @@
 // The NVIDIA GPU report verifier against the real reports and chains in
-// ../shared/testdata/attestation/nvidia (MANIFEST.md gives each verdict), and every way to break
+// testdata/attestation/nvidia (MANIFEST.md gives each verdict), and every way to break
 // them: bit flips, truncation, trailing bytes, chains without the device certificate, without an
 // intermediate, or of the root alone, an FWID that differs from the certificate's, no pinned root.
 #include "attestation/nvidia_gpu.h"
@@ -18,7 +18,7 @@ namespace triad::attestation {
 namespace {
 
 std::string Data(const std::string& relative) {
-  return testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/nvidia/" + relative);
+  return testing::ReadTestFile(testing::TestdataDir() + "/attestation/nvidia/" + relative);
 }
 
 std::string Report(const std::string& dir) {
@@ -30,7 +30,7 @@ std::string Report(const std::string& dir) {
 TrustAnchors Pinned() {
   TrustAnchors a;
   a.nvidia_device_identity_ca =
-      testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/roots/" +
+      testing::ReadTestFile(testing::TestdataDir() + "/attestation/roots/" +
                             "nvidia_device_identity_ca.pem");
   return a;
 }
@@ -152,7 +152,7 @@ TEST(GpuReport, NeedsThePinnedRootAndItsTime) {
   // Another root pinned (Intel's): no path.
   TrustAnchors intel;
   intel.nvidia_device_identity_ca = testing::ReadTestFile(
-      testing::SharedDir() + "/testdata/attestation/roots/intel_sgx_root_ca.pem");
+      testing::TestdataDir() + "/attestation/roots/intel_sgx_root_ca.pem");
   EXPECT_FALSE(Verify(report, chain, intel).valid);
   // Before the certificates were issued.
   std::vector<std::string> reasons = Verify(report, chain, Pinned(), absl::FromUnixSeconds(0)).reasons;

@@ -118,8 +118,8 @@ TEST(SimTest, Rejections) {
   EXPECT_THAT(reasons(*good, "sev-snp"), ElementsAre("evidence is for TEE \"sev-snp\", not sim"));
   EXPECT_THAT(reasons(good->substr(0, 271)),
               ElementsAre("sim evidence is 271 bytes; it is exactly 272"));
-  std::string snp = testing::ReadTestFile(testing::SharedDir() +
-                                          "/testdata/attestation/snp/gsg-milan/report.bin");
+  std::string snp = testing::ReadTestFile(testing::TestdataDir() +
+                                          "/attestation/snp/gsg-milan/report.bin");
   EXPECT_THAT(
       reasons(snp),
       ElementsAre("evidence is not Triad sim evidence (it does not start with \"TRIADSIM\")"));
@@ -173,7 +173,7 @@ TEST(SimTest, SimNeverVerifiesAsHardwareAndHardwareNeverAsSim) {
   EXPECT_FALSE(as_tdx.valid);
   EXPECT_THAT(as_tdx.reasons, Not(IsEmpty()));
 
-  const std::string dir = testing::SharedDir() + "/testdata/attestation/snp/gsg-milan/";
+  const std::string dir = testing::TestdataDir() + "/attestation/snp/gsg-milan/";
   Evidence snp{"sev-snp", testing::ReadTestFile(dir + "report.bin"),
                testing::ReadTestFile(dir + "vcek.der"), ""};
   Verdict ok = all->Verify(snp, kNow);
@@ -194,7 +194,7 @@ TEST(DispatchTest, UnknownKindsAndTdx) {
   // "tdx" goes to the TDX verifier, which finds no pinned Intel root here.
   EXPECT_FALSE(all->Verify(Evidence{"tdx", "x", "", ""}, kNow).valid);
   // No anchors: SNP evidence has no pinned root.
-  const std::string dir = testing::SharedDir() + "/testdata/attestation/snp/gsg-milan/";
+  const std::string dir = testing::TestdataDir() + "/attestation/snp/gsg-milan/";
   Evidence snp{"sev-snp", testing::ReadTestFile(dir + "report.bin"),
                testing::ReadTestFile(dir + "vcek.der"), ""};
   EXPECT_THAT(VerifyEvidence(snp, TrustAnchors{}, kNow).reasons,
@@ -299,11 +299,11 @@ TEST(TrustAnchorsTest, ShippedRootsLoad) {
   }
   EXPECT_EQ(a->amd_ark.size(), 3u);
   EXPECT_EQ(a->amd_ark["Milan"],
-            testing::ReadTestFile(testing::SharedDir() +
-                                  "/testdata/attestation/roots/amd_ark_milan.pem"));
+            testing::ReadTestFile(testing::TestdataDir() +
+                                  "/attestation/roots/amd_ark_milan.pem"));
   EXPECT_EQ(a->intel_sgx_root_ca,
-            testing::ReadTestFile(testing::SharedDir() +
-                                  "/testdata/attestation/roots/intel_sgx_root_ca.pem"));
+            testing::ReadTestFile(testing::TestdataDir() +
+                                  "/attestation/roots/intel_sgx_root_ca.pem"));
   EXPECT_THAT(a->sim_keys, IsEmpty());  // no simulation key is ever shipped
 }
 

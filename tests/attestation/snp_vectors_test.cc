@@ -1,4 +1,4 @@
-// The AMD SEV-SNP verifier on the real hardware evidence of ../shared/testdata/attestation/snp,
+// The AMD SEV-SNP verifier on the real hardware evidence of testdata/attestation/snp,
 // with the verdicts, claims and reasons its MANIFEST.md gives.
 #include <openssl/pem.h>
 
@@ -27,10 +27,10 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 std::string Snp(const std::string& rel) {
-  return testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/snp/" + rel);
+  return testing::ReadTestFile(testing::TestdataDir() + "/attestation/snp/" + rel);
 }
 std::string Roots(const std::string& rel) {
-  return testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/roots/" + rel);
+  return testing::ReadTestFile(testing::TestdataDir() + "/attestation/roots/" + rel);
 }
 
 absl::Time At(const char* rfc3339) {

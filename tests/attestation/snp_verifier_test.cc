@@ -21,7 +21,7 @@ using ::testing::IsEmpty;
 const absl::Time kNow = absl::FromUnixSeconds(1748736000);  // 2025-06-01T00:00:00Z
 
 std::string RealReport(const std::string& dir) {
-  return testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/snp/" + dir +
+  return testing::ReadTestFile(testing::TestdataDir() + "/attestation/snp/" + dir +
                                "/report.bin");
 }
 

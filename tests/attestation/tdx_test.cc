@@ -1,4 +1,4 @@
-// The TDX verifier against the real quotes and collateral in ../shared/testdata/attestation/tdx, at
+// The TDX verifier against the real quotes and collateral in testdata/attestation/tdx, at
 // the fixed times of MANIFEST.md, with the verdicts MANIFEST.md gives; and every way of breaking
 // them.
 #include "attestation/tdx.h"

@@ -31,7 +31,7 @@ uint32_t ReadLe32(const std::string& s, size_t at) {
 }  // namespace
 
 std::string Data(const std::string& relative) {
-  return testing::ReadTestFile(testing::SharedDir() + "/testdata/attestation/" + relative);
+  return testing::ReadTestFile(testing::TestdataDir() + "/attestation/" + relative);
 }
 
 Vector DcapQvlV4() {

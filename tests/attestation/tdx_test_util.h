@@ -19,7 +19,7 @@ inline constexpr int64_t kV4Now = 1751328000;   // 2025-07-01T00:00:00Z
 inline constexpr int64_t kV5Now = 1772323200;   // 2026-03-01T00:00:00Z
 inline constexpr int64_t kSprNow = 1688173200;  // 2023-07-01T01:00:00Z
 
-// A file of ../shared/testdata/attestation.
+// A file of testdata/attestation.
 std::string Data(const std::string& relative);
 
 struct Vector {

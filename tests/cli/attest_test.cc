@@ -16,7 +16,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string Snp(const std::string& rel) {
-  return testing::SharedDir() + "/testdata/attestation/snp/" + rel;
+  return testing::TestdataDir() + "/attestation/snp/" + rel;
 }
 
 std::string Verify(const std::string& args) {
@@ -222,7 +222,7 @@ TEST(AttestVerifyTest, SimEvidence) {
 
 TEST(AttestVerifyTest, TdxIsDispatched) {
   std::string out;
-  std::string dir = testing::SharedDir() + "/testdata/attestation/tdx/dcapqvl-v4-b0c06f/";
+  std::string dir = testing::TestdataDir() + "/attestation/tdx/dcapqvl-v4-b0c06f/";
   int rc = testing::RunCommand(
       Verify("--format tdx --evidence " + dir + "quote.bin --collateral " + dir +
              "collateral.json --now 2025-07-01T00:00:00Z --json 2>/dev/null"),
@@ -233,7 +233,7 @@ TEST(AttestVerifyTest, TdxIsDispatched) {
 
 // --format nvidia-gpu: the report as NVIDIA's tools write it (hex), its chain, the nonce.
 TEST(AttestVerifyTest, NvidiaGpuReports) {
-  const std::string dir = testing::SharedDir() + "/testdata/attestation/nvidia/";
+  const std::string dir = testing::TestdataDir() + "/attestation/nvidia/";
   const std::string h100 = " --evidence " + dir + "nvtrust-h100-550.90.07/report.hex --certs " +
                            dir + "nvtrust-h100-550.90.07/cert_chain.pem";
   const std::string nonce = "931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb";

@@ -21,8 +21,8 @@ class TrainCliTest : public ::testing::Test {
     std::string out;
     ASSERT_EQ(
         testing::RunCommand(testing::TriadBinary() + " model init --config " +
-                                dir_.File("config.json") + " --tokenizer " + testing::SharedDir() +
-                                "/testdata/trainer/tiny_qwen_style.tokenizer.json --seed 3 --out " +
+                                dir_.File("config.json") + " --tokenizer " + testing::TestdataDir() +
+                                "/trainer/tiny_qwen_style.tokenizer.json --seed 3 --out " +
                                 dir_.File("model"),
                             &out),
         0)
@@ -38,8 +38,8 @@ class TrainCliTest : public ::testing::Test {
 TEST_F(TrainCliTest, ModelInitWritesTheHuggingFaceLayout) {
   EXPECT_EQ(testing::ReadTestFile(dir_.File("model/config.json")), kConfig);
   EXPECT_EQ(testing::ReadTestFile(dir_.File("model/tokenizer.json")),
-            testing::ReadTestFile(testing::SharedDir() +
-                                  "/testdata/trainer/tiny_qwen_style.tokenizer.json"));
+            testing::ReadTestFile(testing::TestdataDir() +
+                                  "/trainer/tiny_qwen_style.tokenizer.json"));
   std::string weights = testing::ReadTestFile(dir_.File("model/model.safetensors"));
   auto f = trainer::SafetensorsFile::Parse(weights);
   ASSERT_TRUE(f.ok()) << f.status().message();

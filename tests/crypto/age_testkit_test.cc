@@ -1,4 +1,4 @@
-// Every vector of the C2SP CCTV age test kit (../shared/testdata/age/testkit, see its README): each
+// Every vector of the C2SP CCTV age test kit (testdata/age/testkit, see its README): each
 // one Triad implements the features of must give exactly the expected result, through every
 // decryption path (streaming from memory with random access, streaming from a sequential source with
 // short reads, serial and parallel, and the in-memory SecretBytes API). The vectors that need
@@ -27,7 +27,7 @@
 namespace triad::crypto::age {
 namespace {
 
-std::string KitDir() { return testing::SharedDir() + "/testdata/age/testkit"; }
+std::string KitDir() { return testing::TestdataDir() + "/age/testkit"; }
 
 // The vectors Triad does not run, by name: they need a passphrase (scrypt recipients) or a
 // post-quantum identity (mlkem768x25519 hybrid recipients), neither of which Triad implements.

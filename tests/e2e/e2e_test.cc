@@ -503,7 +503,8 @@ TEST_F(E2eTest, ATamperedArtifactFailsTheJobWithThatReason) {
 // address from its state directory; the worker carries on and delivers. No input key is released
 // twice to the same ephemeral key, and the log holds one admission for the attempt.
 TEST_F(E2eTest, KillingTheCoordinatorDuringTrainingLosesNothing) {
-  Contract("c-long", *measurement_, /*steps=*/150);
+  // Long enough (about 10 s here) that the kill lands while it trains, even on a fast machine.
+  Contract("c-long", *measurement_, /*steps=*/1200);
   auto worker = StartWorker(/*once=*/true);
   std::string job = SubmitJob("c-long");
   WaitFor(job, [](const nlohmann::json& s) {

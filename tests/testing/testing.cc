@@ -15,7 +15,7 @@ namespace triad::testing {
 
 std::string SourceDir() { return TRIAD_SOURCE_DIR; }
 std::string BinaryDir() { return TRIAD_BINARY_DIR; }
-std::string SharedDir() { return TRIAD_SHARED_DIR; }
+std::string TestdataDir() { return TRIAD_TESTDATA_DIR; }
 std::string TriadBinary() { return BinaryDir() + "/cli/triad"; }
 std::string TriadWorkerBinary() { return BinaryDir() + "/cli/triad-worker"; }
 

@@ -1,4 +1,4 @@
-// Helpers shared by the test binaries: where the repository, the build and ../shared are; temporary
+// Helpers shared by the test binaries: where the repository, the build and the test data are; temporary
 // directories; reading test files.
 #ifndef TRIAD_TESTS_TESTING_TESTING_H_
 #define TRIAD_TESTS_TESTING_TESTING_H_
@@ -19,10 +19,11 @@ ABSL_NAMESPACE_END
 
 namespace triad::testing {
 
-// The repository root, the build directory, and the shared test data (../shared beside the checkout).
+// The repository root, the build directory, and the test data (testdata/ in the repository; its
+// README.md gives the provenance of every file).
 std::string SourceDir();
 std::string BinaryDir();
-std::string SharedDir();
+std::string TestdataDir();
 // The built `triad` binary, and `triad-worker` beside it (train, model init, worker run: the worker
 // executable whose SHA-384 is the sim measurement).
 std::string TriadBinary();

@@ -1,4 +1,4 @@
-// The decoder against transformers/peft references (../shared/testdata/trainer): base and LoRA
+// The decoder against transformers/peft references (testdata/trainer): base and LoRA
 // logits and losses within 1e-5 relative, every LoRA gradient within 1e-4 relative, the left-padded
 // masked batch too; adapter round trip; merged equals unmerged; chunked loss and activation
 // checkpointing equal the plain path. fp32, CPU.

@@ -14,9 +14,9 @@
 
 namespace triad::trainer::testing {
 
-inline std::string SharedDir() { return TRAINER_SHARED_DIR; }
+inline std::string TestdataDir() { return TRAINER_TESTDATA_DIR; }
 inline std::string Fixture(const std::string& rel) {
-  return SharedDir() + "/testdata/trainer/" + rel;
+  return TestdataDir() + "/trainer/" + rel;
 }
 
 inline std::string ReadFile(const std::string& path) {

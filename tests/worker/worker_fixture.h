@@ -62,7 +62,7 @@ inline constexpr char kContractId[] = "c-worker-test";
 inline constexpr char kModelCanary[] = "TRIAD-CANARY-MODEL-5e1b7c0d41";
 inline constexpr char kDataCanary[] = "TRIAD-CANARY-DATA-93a4f2e8c7";
 
-// A tiny Qwen2 model for the tiny Qwen-style tokenizer in ../shared (vocab 608).
+// A tiny Qwen2 model for the tiny Qwen-style tokenizer of testdata/trainer (vocab 608).
 inline constexpr char kModelConfig[] =
     R"({"architectures":["Qwen2ForCausalLM"],"model_type":"qwen2","vocab_size":608,
   "hidden_size":32,"intermediate_size":64,"num_hidden_layers":1,"num_attention_heads":2,
@@ -508,7 +508,7 @@ class WorkerTest : public ::testing::Test {
     const std::string marked = testing::WithProvenanceMarker(weights, kModelCanary);
     ASSERT_FALSE(marked.empty());
     std::string tokenizer = testing::ReadTestFile(
-        testing::SharedDir() + "/testdata/trainer/tiny_qwen_style.tokenizer.json");
+        testing::TestdataDir() + "/trainer/tiny_qwen_style.tokenizer.json");
     ASSERT_FALSE(tokenizer.empty());
     std::string notice = std::string("Licensed weights. Marker: ") + kModelCanary + "\n";
     auto tar = base::TarWriter::Create([this](absl::string_view bytes) {
