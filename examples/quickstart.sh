@@ -21,7 +21,7 @@
 #
 # The `sim` TEE gives NO hardware protection: every record says "SIMULATED: no hardware protection".
 # On real hardware the worker runs inside an SEV-SNP or TDX guest with --tee auto and the contract
-# pins its launch measurement instead (README: "Running on real TEEs").
+# pins its launch measurement instead (docs/tees.md).
 #
 # Everything it makes is left in quickstart-run/ (removed at the start of the next run). Plaintext
 # appears only on the owners' side (their model and dataset, the fetched adapter), never in the

@@ -1,7 +1,7 @@
 // The transparency log's read side: entries, roots, proofs and signed checkpoints.
 //
 // The log is an append-only RFC 6962 Merkle tree kept in the coordinator's SQLite database (format in
-// README.md, "Storage"): one row per entry, one row per perfect subtree hash, one row per signed
+// docs/storage.md): one row per entry, one row per perfect subtree hash, one row per signed
 // checkpoint. Appends happen inside a WriteTxn (store.h), so an event and its log entry commit
 // together, and every committed batch of appends gets a new checkpoint, signed as a C2SP signed note,
 // in the same transaction. Proofs are verified by crypto/merkle.h, which does not depend on this.
