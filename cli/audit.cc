@@ -20,7 +20,7 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
-#include "coordinator/audit_verify.h"
+#include "verify/audit_verify.h"
 #include "coordinator/card.h"
 #include "crypto/hash.h"
 #include "crypto/note.h"
@@ -102,15 +102,15 @@ int Verify(const VerifyFlags& f) {
     return Fail(base::Annotate(card.status(), absl::StrCat("--coordinator-card ", f.card)));
   absl::StatusOr<attestation::TrustAnchors> anchors = LoadAnchors(f.roots, f.sim_keys);
   if (!anchors.ok()) return Fail(anchors.status());
-  absl::StatusOr<std::string> bundle = base::ReadFile(f.bundle, coordinator::kMaxAuditBundleSize);
+  absl::StatusOr<std::string> bundle = base::ReadFile(f.bundle, verify::kMaxAuditBundleSize);
   if (!bundle.ok()) return Fail(base::Annotate(bundle.status(), f.bundle));
-  coordinator::AuditOptions options;
+  verify::AuditOptions options;
   if (!f.adapter.empty()) {
     absl::StatusOr<std::string> digest = FileSha256Id(f.adapter);
     if (!digest.ok()) return Fail(digest.status());
     options.adapter_digest = *digest;
   }
-  coordinator::AuditReport report = coordinator::VerifyBundle(*bundle, *card, *anchors, options);
+  verify::AuditReport report = verify::VerifyBundle(*bundle, *card, *anchors, options);
   if (f.json) {
     std::cout << report.ToJson().dump(2, ' ', false,
                                       nlohmann::ordered_json::error_handler_t::replace)
@@ -135,7 +135,7 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
   std::optional<crypto::Checkpoint> saved;
   if (std::filesystem::exists(f.state)) {
     TRIAD_ASSIGN_OR_RETURN(std::string note, base::ReadFile(f.state, crypto::kMaxNoteSize));
-    TRIAD_ASSIGN_OR_RETURN(saved, base::Annotate(coordinator::OpenCardCheckpoint(card, note),
+    TRIAD_ASSIGN_OR_RETURN(saved, base::Annotate(verify::OpenCardCheckpoint(card, note),
                                                  absl::StrCat(f.state, ": the saved checkpoint")));
   }
 
@@ -148,7 +148,7 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
   }
   TRIAD_ASSIGN_OR_RETURN(
       crypto::Checkpoint latest,
-      base::Annotate(coordinator::OpenCardCheckpoint(card, reply.signed_note()),
+      base::Annotate(verify::OpenCardCheckpoint(card, reply.signed_note()),
                      absl::StrCat("coordinator ", f.client.address, ": its checkpoint")));
   std::string root = base::Base64Encode(latest.root_hash);
 
@@ -169,7 +169,7 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
     TRIAD_RETURN_IF_ERROR(CallStatus(stub.GetConsistencyProof(&ctx, req, &p), f.client));
     proof.assign(p.hashes().begin(), p.hashes().end());
   }
-  absl::Status extends = coordinator::CheckCheckpointExtends(*saved, latest, proof);
+  absl::Status extends = verify::CheckCheckpointExtends(*saved, latest, proof);
   if (!extends.ok()) {
     // A signed checkpoint that contradicts the saved one is evidence: keep it beside the state.
     std::string conflict = f.state + ".conflict";

@@ -1,5 +1,5 @@
 // Coordinator::ExportBundle: the audit bundle of one job (format in bundle.h).
-#include "coordinator/bundle.h"
+#include "verify/bundle.h"
 
 #include <set>
 #include <utility>
@@ -61,7 +61,7 @@ absl::StatusOr<std::string> Coordinator::ExportBundle(absl::string_view job_id) 
   }
 
   nlohmann::ordered_json b;
-  b["type"] = kAuditBundleType;
+  b["type"] = verify::kAuditBundleType;
   b["job_id"] = job.id;
   b["exported_at"] = base::FormatRfc3339(clock_.Now());
   b["log_origin"] = store_.log_verifier().name();

@@ -10,7 +10,7 @@
 #include "base/status.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/internal/common.h"
-#include "coordinator/job_record.h"
+#include "verify/job_record.h"
 #include "crypto/age.h"
 #include "crypto/hash.h"
 
@@ -25,7 +25,7 @@ using storage::JobTransition;
 
 class Coordinator::OutputUpload : public Upload {
  public:
-  OutputUpload(Coordinator* c, EphemeralRequest req, CheckedJobRecord record,
+  OutputUpload(Coordinator* c, EphemeralRequest req, verify::CheckedJobRecord record,
                std::string record_json, std::vector<std::string> recipients,
                std::unique_ptr<storage::BlobWriter> writer)
       : c_(c),
@@ -110,7 +110,7 @@ class Coordinator::OutputUpload : public Upload {
  private:
   Coordinator* c_;
   EphemeralRequest req_;
-  CheckedJobRecord record_;
+  verify::CheckedJobRecord record_;
   std::string record_json_;
   std::vector<std::string> recipients_;
   std::unique_ptr<storage::BlobWriter> writer_;
@@ -136,7 +136,7 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
         stored.ok() ? crypto::DsseEnvelope::FromJson(stored->worker_envelope_json)
                     : stored.status();
     absl::StatusOr<crypto::DsseEnvelope> mine =
-        crypto::DsseEnvelope::FromJson(record_json, kMaxJobRecordSize);
+        crypto::DsseEnvelope::FromJson(record_json, verify::kMaxJobRecordSize);
     if (theirs.ok() && mine.ok() && theirs->payload == mine->payload) {
       return absl::AlreadyExistsError(absl::StrCat(
           "job ", job.id, " already delivered this output (", job.output_artifact, ")"));
@@ -158,7 +158,7 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
         absl::StrCat("job ", job.id, " has no admission for attempt ", job.attempt));
   }
   const contracts::Contract& contract = req.contract->contract;
-  ExpectedJobRecord e;
+  verify::ExpectedJobRecord e;
   e.job_id = job.id;
   e.contract_id = contract.id;
   e.contract_digest = req.contract->stored.digest;
@@ -176,7 +176,7 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
       contract.outputs.per_step_loss || !contract.outputs.metrics_recipients.empty();
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey worker_key,
                          crypto::Ed25519PublicKey::FromRaw(req.keys.ed25519_public_key));
-  TRIAD_ASSIGN_OR_RETURN(CheckedJobRecord record, CheckJobRecord(record_json, worker_key, e));
+  TRIAD_ASSIGN_OR_RETURN(verify::CheckedJobRecord record, verify::CheckJobRecord(record_json, worker_key, e));
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer,
                          blobs_.NewWriter(record.subject_id));
   std::vector<std::string> recipients = e.recipients;

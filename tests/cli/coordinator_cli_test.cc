@@ -28,7 +28,7 @@
 #include "contracts/card.h"
 #include "coordinator/card.h"
 #include "coordinator/client.h"
-#include "coordinator/job_record.h"
+#include "verify/job_record.h"
 #include "coordinator/request.h"
 #include "crypto/age.h"
 #include "crypto/ed25519.h"
@@ -222,11 +222,11 @@ class CoordinatorCliTest : public ::testing::Test {
     std::string adapter_ct = *crypto::age::Encrypt(to, adapter_tar);
     auto contract_env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(F("contract.json")));
     nlohmann::json st = {
-        {"_type", coordinator::kStatementType},
+        {"_type", verify::kStatementType},
         {"subject",
          {{{"name", job + ".adapter.tar.age"},
            {"digest", {{"sha256", base::HexEncode(crypto::Sha256(adapter_ct))}}}}}},
-        {"predicateType", coordinator::kJobRecordPredicateType},
+        {"predicateType", verify::kJobRecordPredicateType},
         {"predicate",
          {{"job_id", job},
           {"contract_id", "c-1"},
@@ -242,7 +242,7 @@ class CoordinatorCliTest : public ::testing::Test {
             {"age_recipient", eph_id.recipient().ToString()}}},
           {"training", {{"steps", 3}, {"tokens", 300}, {"wall_seconds", 1.5}}},
           {"recipients", {to[0].ToString(), to[1].ToString()}}}}};
-    crypto::DsseEnvelope record{coordinator::kInTotoPayloadType, st.dump(), {}};
+    crypto::DsseEnvelope record{verify::kInTotoPayloadType, st.dump(), {}};
     crypto::DsseSign(record, eph);
     grpc::ClientContext ctx;
     pb::Ack ack;

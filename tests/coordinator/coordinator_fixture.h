@@ -218,11 +218,11 @@ class CoordinatorTest : public ::testing::Test {
                      const pb::AttestReply& a,
                      const std::function<void(nlohmann::json&)>& edit = nullptr) {
     nlohmann::json st = {
-        {"_type", kStatementType},
+        {"_type", verify::kStatementType},
         {"subject",
          {{{"name", job + ".adapter.tar.age"},
            {"digest", {{"sha256", base::HexEncode(crypto::Sha256(adapter_ct))}}}}}},
-        {"predicateType", kJobRecordPredicateType},
+        {"predicateType", verify::kJobRecordPredicateType},
         {"predicate",
          {{"job_id", job},
           {"contract_id", "c-0001"},
@@ -241,7 +241,7 @@ class CoordinatorTest : public ::testing::Test {
            {{"steps", 10}, {"tokens", 5120}, {"wall_seconds", 12.5}, {"final_loss", 1.25}}},
           {"recipients", {mo_.card.age_recipient.ToString(), do_.card.age_recipient.ToString()}}}}};
     if (edit) edit(st);
-    crypto::DsseEnvelope env{kInTotoPayloadType, st.dump(), {}};
+    crypto::DsseEnvelope env{verify::kInTotoPayloadType, st.dump(), {}};
     crypto::DsseSign(env, eph.key);
     return env.ToJson();
   }

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_join.h"
 #include "base/json.h"
-#include "coordinator/bundle.h"
+#include "verify/bundle.h"
 #include "crypto/merkle.h"
 #include "tests/coordinator/coordinator_fixture.h"
 
@@ -129,7 +129,7 @@ TEST_F(CoordinatorTest, AuditBundleProvesTheJobsEntriesIntoTheSignedCheckpoint) 
   ASSERT_TRUE(h_.audit->ExportBundle(&ctx, req, &exported).ok());
   auto b = base::ParseJsonStrict(exported.bundle_json());
   ASSERT_TRUE(b.ok()) << b.status();
-  EXPECT_EQ((*b)["type"], kAuditBundleType);
+  EXPECT_EQ((*b)["type"], verify::kAuditBundleType);
   EXPECT_EQ((*b)["job"]["state"], "done");
   EXPECT_EQ((*b)["contract"]["digest"], ContractDigest());
   EXPECT_FALSE((*b)["job_record"].is_null());

@@ -18,7 +18,7 @@
 #include "base/encoding.h"
 #include "contracts/contract.h"
 #include "coordinator/coordinator.h"
-#include "coordinator/job_record.h"
+#include "verify/job_record.h"
 #include "coordinator/request.h"
 #include "coordinator/service.h"
 #include "crypto/age.h"

@@ -7,13 +7,13 @@
 #include <cstdint>
 
 #include "base/encoding.h"
-#include "coordinator/audit_verify.h"
+#include "verify/audit_verify.h"
 #include "crypto/age_keys.h"
 #include "crypto/ed25519.h"
 
 namespace {
 
-using triad::coordinator::AuditOptions;
+using triad::verify::AuditOptions;
 using triad::coordinator::CoordinatorCard;
 
 struct Fixture {
@@ -49,8 +49,8 @@ const Fixture& Get() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view text(reinterpret_cast<const char*>(data), size);
   const Fixture& f = Get();
-  triad::coordinator::AuditReport r =
-      triad::coordinator::VerifyBundle(text, f.card, f.anchors, f.options);
+  triad::verify::AuditReport r =
+      triad::verify::VerifyBundle(text, f.card, f.anchors, f.options);
   // A report always says something; a bundle that does not parse gets that one line only.
   if (r.checks.empty()) __builtin_trap();
   if (!r.checks[0].ok && r.checks.size() != 1) __builtin_trap();

@@ -33,13 +33,13 @@
 // artifact.registered, and the three parties' party.registered; in log order. Each entry is
 // compact JSON {"type": "triad.log/v1", "kind", "time", …} (coordinator/README.md lists the fields
 // of each kind).
-#ifndef TRIAD_COORDINATOR_BUNDLE_H_
-#define TRIAD_COORDINATOR_BUNDLE_H_
+#ifndef TRIAD_VERIFY_BUNDLE_H_
+#define TRIAD_VERIFY_BUNDLE_H_
 
-namespace triad::coordinator {
+namespace triad::verify {
 
 inline constexpr char kAuditBundleType[] = "triad.audit-bundle/v1";
 
-}  // namespace triad::coordinator
+}  // namespace triad::verify
 
-#endif  // TRIAD_COORDINATOR_BUNDLE_H_
+#endif  // TRIAD_VERIFY_BUNDLE_H_

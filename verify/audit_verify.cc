@@ -1,6 +1,6 @@
 // VerifyBundle: the offline checks of an audit bundle (format in bundle.h, checks in
 // audit_verify.h).
-#include "coordinator/audit_verify.h"
+#include "verify/audit_verify.h"
 
 #include <algorithm>
 #include <functional>
@@ -20,15 +20,19 @@
 #include "base/status.h"
 #include "contracts/contract.h"
 #include "contracts/policy.h"
-#include "coordinator/bundle.h"
-#include "coordinator/job_record.h"
+#include "verify/bundle.h"
+#include "verify/job_record.h"
 #include "coordinator/request.h"
 #include "crypto/age_keys.h"
 #include "crypto/dsse.h"
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
 
-namespace triad::coordinator {
+namespace triad::verify {
+
+using coordinator::KeyLookup;
+using coordinator::VerifiedRequest;
+using coordinator::VerifyRequest;
 namespace {
 
 using nlohmann::json;
@@ -365,7 +369,7 @@ struct Rederived {
 
 class BundleVerifier {
  public:
-  BundleVerifier(const CoordinatorCard& card, const attestation::TrustAnchors& anchors,
+  BundleVerifier(const coordinator::CoordinatorCard& card, const attestation::TrustAnchors& anchors,
                  const AuditOptions& options, AuditReport& report)
       : card_(card), anchors_(anchors), options_(options), report_(report) {}
 
@@ -1231,7 +1235,7 @@ class BundleVerifier {
     Pass(name, absl::StrCat("the file hashes to ", *subject_, ", the job record's subject"));
   }
 
-  const CoordinatorCard& card_;
+  const coordinator::CoordinatorCard& card_;
   const attestation::TrustAnchors& anchors_;
   const AuditOptions& options_;
   AuditReport& report_;
@@ -1286,7 +1290,7 @@ nlohmann::ordered_json AuditReport::ToJson() const {
   return j;
 }
 
-AuditReport VerifyBundle(absl::string_view bundle_json, const CoordinatorCard& card,
+AuditReport VerifyBundle(absl::string_view bundle_json, const coordinator::CoordinatorCard& card,
                          const attestation::TrustAnchors& anchors, const AuditOptions& options) {
   AuditReport report;
   report.adapter_checked = options.adapter_digest.has_value();
@@ -1294,7 +1298,7 @@ AuditReport VerifyBundle(absl::string_view bundle_json, const CoordinatorCard& c
   return report;
 }
 
-absl::StatusOr<crypto::Checkpoint> OpenCardCheckpoint(const CoordinatorCard& card,
+absl::StatusOr<crypto::Checkpoint> OpenCardCheckpoint(const coordinator::CoordinatorCard& card,
                                                       absl::string_view signed_note) {
   TRIAD_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier,
                          crypto::NoteVerifier::Create(card.log_origin, card.signing_key));
@@ -1325,4 +1329,4 @@ absl::Status CheckCheckpointExtends(const crypto::Checkpoint& older,
   return absl::OkStatus();
 }
 
-}  // namespace triad::coordinator
+}  // namespace triad::verify

@@ -15,8 +15,8 @@
 // final_loss appears only when the contract lets metrics leave the TEE (per_step_loss, or any
 // metrics recipient). Other predicate fields are refused, so that every field an auditor reads is
 // one the coordinator checked.
-#ifndef TRIAD_COORDINATOR_JOB_RECORD_H_
-#define TRIAD_COORDINATOR_JOB_RECORD_H_
+#ifndef TRIAD_VERIFY_JOB_RECORD_H_
+#define TRIAD_VERIFY_JOB_RECORD_H_
 
 #include <string>
 #include <vector>
@@ -27,7 +27,7 @@
 #include "crypto/ed25519.h"
 #include "nlohmann/json.hpp"
 
-namespace triad::coordinator {
+namespace triad::verify {
 
 inline constexpr char kInTotoPayloadType[] = "application/vnd.in-toto+json";
 inline constexpr char kStatementType[] = "https://in-toto.io/Statement/v1";
@@ -65,6 +65,6 @@ absl::StatusOr<CheckedJobRecord> CheckJobRecord(absl::string_view envelope_json,
                                                 const crypto::Ed25519PublicKey& worker_key,
                                                 const ExpectedJobRecord& expected);
 
-}  // namespace triad::coordinator
+}  // namespace triad::verify
 
-#endif  // TRIAD_COORDINATOR_JOB_RECORD_H_
+#endif  // TRIAD_VERIFY_JOB_RECORD_H_

@@ -49,8 +49,8 @@
 //   digest
 //
 // Thread-safe; pure.
-#ifndef TRIAD_COORDINATOR_AUDIT_VERIFY_H_
-#define TRIAD_COORDINATOR_AUDIT_VERIFY_H_
+#ifndef TRIAD_VERIFY_AUDIT_VERIFY_H_
+#define TRIAD_VERIFY_AUDIT_VERIFY_H_
 
 #include <cstddef>
 #include <optional>
@@ -65,7 +65,7 @@
 #include "crypto/note.h"
 #include "nlohmann/json.hpp"
 
-namespace triad::coordinator {
+namespace triad::verify {
 
 // The largest bundle VerifyBundle reads (evidence with TDX collateral is the bulk of it).
 inline constexpr size_t kMaxAuditBundleSize = 64 << 20;
@@ -102,12 +102,12 @@ struct AuditOptions {
 // Verifies `bundle_json` against the pinned `card` and `anchors` (vendor roots, and the simulation
 // keys the auditor trusts as the coordinator did). Never fails as a call: every problem is a failed
 // check in the report.
-AuditReport VerifyBundle(absl::string_view bundle_json, const CoordinatorCard& card,
+AuditReport VerifyBundle(absl::string_view bundle_json, const coordinator::CoordinatorCard& card,
                          const attestation::TrustAnchors& anchors,
                          const AuditOptions& options = {});
 
 // A checkpoint note the card's key signed under the card's log origin (crypto::OpenCheckpoint).
-absl::StatusOr<crypto::Checkpoint> OpenCardCheckpoint(const CoordinatorCard& card,
+absl::StatusOr<crypto::Checkpoint> OpenCardCheckpoint(const coordinator::CoordinatorCard& card,
                                                       absl::string_view signed_note);
 
 // What `triad audit watch` decides before it replaces its saved checkpoint: OK when `newer`
@@ -119,6 +119,6 @@ absl::Status CheckCheckpointExtends(const crypto::Checkpoint& older,
                                     const crypto::Checkpoint& newer,
                                     absl::Span<const std::string> consistency_proof);
 
-}  // namespace triad::coordinator
+}  // namespace triad::verify
 
-#endif  // TRIAD_COORDINATOR_AUDIT_VERIFY_H_
+#endif  // TRIAD_VERIFY_AUDIT_VERIFY_H_

@@ -1,4 +1,4 @@
-#include "coordinator/job_record.h"
+#include "verify/job_record.h"
 
 #include <algorithm>
 #include <utility>
@@ -8,7 +8,7 @@
 #include "base/json.h"
 #include "base/status.h"
 
-namespace triad::coordinator {
+namespace triad::verify {
 namespace {
 
 absl::Status Bad(absl::string_view why) {
@@ -145,4 +145,4 @@ absl::StatusOr<CheckedJobRecord> CheckJobRecord(absl::string_view envelope_json,
   return out;
 }
 
-}  // namespace triad::coordinator
+}  // namespace triad::verify

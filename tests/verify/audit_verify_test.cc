@@ -2,19 +2,26 @@
 // through the real RPCs (coordinator_fixture.h), and on those bundles tampered with one part at a
 // time: each tampering must fail exactly the checks that catch it. CheckCheckpointExtends on real
 // checkpoints and consistency proofs of that coordinator's log.
-#include "coordinator/audit_verify.h"
+#include "verify/audit_verify.h"
 
 #include <map>
 #include <set>
 
 #include "absl/strings/str_split.h"
 #include "attestation/evidence_verifier.h"
-#include "coordinator/bundle.h"
+#include "verify/bundle.h"
 #include "crypto/merkle.h"
 #include "tests/coordinator/coordinator_fixture.h"
 
 namespace triad::coordinator {
 namespace {
+
+using verify::AuditCheck;
+using verify::AuditOptions;
+using verify::AuditReport;
+using verify::CheckCheckpointExtends;
+using verify::OpenCardCheckpoint;
+using verify::VerifyBundle;
 
 using ojson = nlohmann::ordered_json;
 
