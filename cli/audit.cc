@@ -20,11 +20,13 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
-#include "verify/audit_verify.h"
+#include "cli/keys.h"
 #include "coordinator/card.h"
 #include "crypto/hash.h"
 #include "crypto/note.h"
+#include "nlohmann/json.hpp"
 #include "triad/v1/audit.grpc.pb.h"
+#include "verify/audit_verify.h"
 
 namespace triad::cli {
 namespace {
@@ -33,13 +35,25 @@ struct ExportFlags {
   ClientFlags client;
   std::string job;
   std::string out;
+  std::string as;
+  std::string state;
 };
 
 absl::Status Export(const ExportFlags& f) {
-  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
-  auto stub = v1::Audit::NewStub(channel);
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Audit::NewStub(remote.channel);
   v1::ExportRequest req;
   req.set_job_id(f.job);
+  nlohmann::json body = {{"job_id", f.job}};
+  if (!f.state.empty()) {
+    // Ask for the proof that ties the bundle to the view saved earlier (audit verify --state).
+    TRIAD_ASSIGN_OR_RETURN(std::string note, base::ReadFile(f.state, crypto::kMaxNoteSize));
+    TRIAD_ASSIGN_OR_RETURN(crypto::Checkpoint saved,
+                           base::Annotate(verify::OpenCardCheckpoint(remote.card, note), f.state));
+    body["consistency_from"] = {saved.size};
+  }
+  req.mutable_request()->set_envelope_json(remote.Sign("export-bundle", body, key));
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   v1::ExportReply reply;
@@ -74,24 +88,6 @@ absl::StatusOr<std::string> FileSha256Id(const std::string& path) {
   }
   if (in.bad()) return base::ErrnoStatus(errno, absl::StrCat("reading ", path));
   return absl::StrCat("sha256:", base::HexEncode(h.Finish()));
-}
-
-// The anchors the coordinator's serve would use: the roots directory (with its sim_*.pub.pem
-// keys) and the --trust-sim-key files.
-absl::StatusOr<attestation::TrustAnchors> LoadAnchors(const std::string& roots_flag,
-                                                      const std::vector<std::string>& sim_keys) {
-  std::string roots = roots_flag.empty() ? attestation::DefaultRootsDir() : roots_flag;
-  TRIAD_ASSIGN_OR_RETURN(
-      attestation::TrustAnchors anchors,
-      base::Annotate(attestation::TrustAnchors::LoadDir(roots), absl::StrCat("roots ", roots)));
-  for (const std::string& path : sim_keys) {
-    TRIAD_ASSIGN_OR_RETURN(std::string pem, base::ReadFile(path, 64 * 1024));
-    TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key,
-                           base::Annotate(crypto::Ed25519PublicKey::FromPem(pem),
-                                          absl::StrCat("--trust-sim-key ", path)));
-    anchors.sim_keys.push_back(key);
-  }
-  return anchors;
 }
 
 // 0 when every check holds, 1 when one fails (the report says which) or the inputs cannot be read.
@@ -232,6 +228,12 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   exp->add_option("JOB", e->job, "The job's id")->required();
   exp->add_option("--out", e->out,
                   "The bundle file to create (never overwritten; default: standard output)");
+  exp->add_option("--as", e->as,
+                  "Your keys (a party of the job's contract, or an auditor it names): DIR/NAME")
+      ->required();
+  exp->add_option("--state", e->state,
+                  "A checkpoint saved earlier (audit watch --state): the bundle carries the proof "
+                  "that ties it to that view");
   exp->callback([e, &ctx] {
     absl::Status st = Export(*e);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

@@ -176,6 +176,9 @@ struct DraftFlags {
   std::string policy, training, outputs;
   std::vector<std::string> snp_measurements, tdx_mr_td;
   std::string valid_for, id, now, out;
+  uint32_t max_jobs = 1;
+  std::string key_lease = "5m";
+  std::vector<std::string> auditors;
   bool json = false;
 };
 
@@ -227,9 +230,36 @@ absl::Status Draft(const DraftFlags& f) {
     return absl::InvalidArgumentError(absl::StrCat("--id \"", id, "\": ", st.message()));
   }
 
-  Contract c{
-      id,    now,     now,      now + validity,    std::move(mo),     std::move(da), std::move(cp),
-      model, dataset, training, std::move(policy), std::move(outputs)};
+  contracts::Terms terms;
+  terms.max_jobs = f.max_jobs;
+  TRIAD_ASSIGN_OR_RETURN(absl::Duration lease, PositiveDuration("--key-lease", f.key_lease));
+  if (lease < absl::Seconds(5) || lease > absl::Hours(24) ||
+      lease % absl::Seconds(1) != absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--key-lease: whole seconds from 5s to 24h");
+  }
+  terms.key_lease_seconds = static_cast<uint32_t>(absl::ToInt64Seconds(lease));
+  if (f.max_jobs < 1 || f.max_jobs > 1000000) {
+    return absl::InvalidArgumentError("--max-jobs: from 1 to 1000000");
+  }
+  std::vector<contracts::PartyCard> auditors;
+  for (const std::string& path : f.auditors) {
+    TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard a, LoadCard("--auditor", path, Role::kAuditor));
+    auditors.push_back(std::move(a));
+  }
+  Contract c{id,
+             now,
+             now,
+             now + validity,
+             std::move(mo),
+             std::move(da),
+             std::move(cp),
+             model,
+             dataset,
+             training,
+             std::move(policy),
+             std::move(outputs),
+             terms,
+             std::move(auditors)};
   TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env, contracts::DraftContract(c));
   TRIAD_RETURN_IF_ERROR(base::WriteNewFile(f.out, EnvelopeFileText(env), 0644));
   if (f.json) {
@@ -522,6 +552,39 @@ struct SubmitFlags {
   bool json = false;
 };
 
+struct RevokeFlags {
+  ClientFlags client;
+  std::string id;
+  std::string as;
+  std::string reason;
+  bool json = false;
+};
+
+// Any one of the three parties ends the contract; the keyholders also keep their own list
+// (triad keyholder revoke), which holds even if a coordinator ignored this.
+absl::Status Revoke(const RevokeFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Contracts::NewStub(remote.channel);
+  v1::SignedRequest req;
+  req.set_envelope_json(
+      remote.Sign("revoke-contract", {{"contract_id", f.id}, {"reason", f.reason}}, key));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ContractReply reply;
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub->RevokeContract(&ctx, req, &reply), f.client));
+  if (f.json) {
+    nlohmann::ordered_json j;
+    j["id"] = reply.id();
+    j["state"] = reply.state();
+    j["digest"] = reply.digest();
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "contract " << reply.id() << " is revoked; its unfinished jobs failed\n";
+  }
+  return absl::OkStatus();
+}
+
 // Hands the signed contract to the coordinator, which activates it (or says why it does not).
 absl::Status Submit(const SubmitFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(std::string envelope, base::ReadFile(f.file, contracts::kMaxContractEnvelopeSize));
@@ -586,6 +649,16 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   draft->add_option("--valid-for", d->valid_for, "Validity from now: 30d, 12h, 90m, ...")
       ->required();
   draft->add_option("--id", d->id, "Contract id (default: c-<16 random hex digits>)");
+  draft
+      ->add_option("--max-jobs", d->max_jobs,
+                   "How many distinct jobs each owner's keyholder releases its key for")
+      ->capture_default_str();
+  draft
+      ->add_option("--key-lease", d->key_lease,
+                   "How long a worker may hold the keys without renewing its lease (5s to 24h)")
+      ->capture_default_str();
+  draft->add_option("--auditor", d->auditors,
+                    "An auditor's card: it may read this contract's jobs and log (repeatable)");
   draft->add_option("--now", d->now, "Draft as of this RFC 3339 time instead of the clock");
   draft->add_option("--out", d->out, "Contract file to create (never overwritten)")->required();
   draft->add_flag("--json", d->json, "Print the result as JSON");
@@ -630,6 +703,16 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   AddClientFlags(submit, u->client);
   submit->add_flag("--json", u->json, "Print the result as JSON");
   submit->callback([u, &ctx] { ctx.exit_code = Finish(Submit(*u)); });
+
+  auto r = std::make_shared<RevokeFlags>();
+  CLI::App* revoke = group->add_subcommand(
+      "revoke", "End a contract now (any one of its three parties): no more jobs, keys or outputs");
+  revoke->add_option("CONTRACT", r->id, "The contract's id")->required();
+  revoke->add_option("--as", r->as, "Your keys (a party of the contract): DIR/NAME")->required();
+  revoke->add_option("--reason", r->reason, "Why (logged)")->required();
+  AddClientFlags(revoke, r->client);
+  revoke->add_flag("--json", r->json, "Print the result as JSON");
+  revoke->callback([r, &ctx] { ctx.exit_code = Finish(Revoke(*r)); });
 }
 
 }  // namespace triad::cli

@@ -115,18 +115,12 @@ int main(int argc, char** argv) {
   static constexpr Adder kGroups[] = {AddTrainCommands, AddWorkerCommands};
 #else
   static constexpr Adder kGroups[] = {
-      AddAttestCommands,
-      AddKeygenCommands,
-      AddContractCommands,
-      AddAgeCommands,
+      AddAttestCommands,      AddKeygenCommands,    AddContractCommands, AddAgeCommands,
 #ifdef TRIAD_HAVE_TRAINER
       AddWorkerBinaryStubs,
 #endif
-      AddCoordinatorCommands,
-      AddPartyCommands,
-      AddArtifactCommands,
-      AddJobCommands,
-      AddAuditCommands,
+      AddCoordinatorCommands, AddPartyCommands,     AddArtifactCommands, AddJobCommands,
+      AddAuditCommands,       AddKeyholderCommands,
   };
 #endif
   for (Adder add : kGroups) add(app, ctx);

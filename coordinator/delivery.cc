@@ -5,14 +5,15 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/encoding.h"
 #include "base/json.h"
 #include "base/status.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/internal/common.h"
-#include "verify/job_record.h"
 #include "crypto/age.h"
 #include "crypto/hash.h"
+#include "verify/job_record.h"
 
 namespace triad::coordinator {
 
@@ -147,6 +148,12 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
         absl::StrCat("job ", job.id, " is ", storage::JobStateName(job.state),
                      "; only its running attempt delivers an output"));
   }
+  if (std::vector<std::string> problems = ContractProblems(*req.contract, clock_.Now());
+      !problems.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("contract ", job.contract_id,
+                     " is not active: ", absl::StrJoin(problems, "; "), "; the output is refused"));
+  }
   // The admission of the current attempt: what the record must repeat.
   TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Admission> admissions, store_.ListAdmissions(job.id));
   const storage::Admission* admitted = nullptr;
@@ -169,11 +176,7 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
   e.evidence_digest = admitted->evidence_digest;
   e.simulated = admitted->simulated;
   e.age_recipient = req.keys.age_recipient;
-  for (contracts::Role role : contract.outputs.adapter_recipients) {
-    e.recipients.push_back(contract.party(role).age_recipient.ToString());
-  }
-  e.metrics_allowed =
-      contract.outputs.per_step_loss || !contract.outputs.metrics_recipients.empty();
+  verify::SetContractRecipients(contract, &e);
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey worker_key,
                          crypto::Ed25519PublicKey::FromRaw(req.keys.ed25519_public_key));
   TRIAD_ASSIGN_OR_RETURN(verify::CheckedJobRecord record, verify::CheckJobRecord(record_json, worker_key, e));

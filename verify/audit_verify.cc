@@ -20,13 +20,15 @@
 #include "base/status.h"
 #include "contracts/contract.h"
 #include "contracts/policy.h"
-#include "verify/bundle.h"
-#include "verify/job_record.h"
 #include "coordinator/request.h"
 #include "crypto/age_keys.h"
 #include "crypto/dsse.h"
 #include "crypto/hash.h"
 #include "crypto/merkle.h"
+#include "verify/bundle.h"
+#include "verify/evidence.h"
+#include "verify/job_record.h"
+#include "verify/receipt.h"
 
 namespace triad::verify {
 
@@ -141,8 +143,29 @@ struct AdmissionItem {
 };
 
 struct ReleaseItem {
+  std::string release_id;
+  uint64_t attempt = 0;
   std::string artifact_id;
+  std::string owner;
   std::string recipient;
+  std::string receipt;  // DSSE JSON text
+};
+
+struct RefusalItem {
+  std::string release_id;
+  uint64_t attempt = 0;
+  std::string artifact_id;
+  std::string owner;
+  bool final = false;
+  std::vector<std::string> reasons;
+  std::string receipt;  // DSSE JSON text
+};
+
+struct ConsistencyItem {
+  uint64_t from = 0;
+  uint64_t to = 0;
+  std::optional<std::string> checkpoint;  // the later checkpoint, when it is not the bundle's
+  std::vector<std::string> proof;
 };
 
 struct Bundle {
@@ -160,10 +183,29 @@ struct Bundle {
   std::optional<std::string> record_coordinator;
   std::vector<AdmissionItem> admissions;
   std::vector<ReleaseItem> releases;
+  std::vector<RefusalItem> refusals;
   std::string checkpoint;
   uint64_t tree_size = 0;
   std::vector<Entry> entries;
+  std::vector<ConsistencyItem> consistency;
 };
+
+absl::StatusOr<std::vector<std::string>> GetHashes(const json& j, const char* key,
+                                                   const std::string& where) {
+  TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> b64, GetStrings(j, key, where));
+  if (b64.size() > crypto::merkle::kMaxProofHashes) {
+    return Bad(absl::StrCat(where, ".", key), "is longer than any proof can be");
+  }
+  std::vector<std::string> out;
+  for (const std::string& h : b64) {
+    absl::StatusOr<std::string> raw = base::Base64Decode(h);
+    if (!raw.ok() || raw->size() != crypto::merkle::kHashSize) {
+      return Bad(absl::StrCat(where, ".", key), "holds a value that is not a base64 hash");
+    }
+    out.push_back(*std::move(raw));
+  }
+  return out;
+}
 
 absl::StatusOr<Entry> ParseEntry(const json& e, const std::string& where) {
   TRIAD_RETURN_IF_ERROR(CheckKeys(e, where, {"index", "entry", "inclusion_proof"}));
@@ -202,9 +244,10 @@ absl::StatusOr<Bundle> ParseBundle(absl::string_view text) {
   TRIAD_ASSIGN_OR_RETURN(json b, base::ParseJsonStrict(text, {kMaxAuditBundleSize, 64}));
   Bundle out;
   const std::string w = "bundle";
-  TRIAD_RETURN_IF_ERROR(CheckKeys(b, w,
-                                  {"type", "job_id", "exported_at", "log_origin", "contract", "job",
-                                   "job_record", "admissions", "key_releases", "log"}));
+  TRIAD_RETURN_IF_ERROR(
+      CheckKeys(b, w,
+                {"type", "job_id", "exported_at", "log_origin", "contract", "job", "job_record",
+                 "admissions", "key_releases", "key_refusals", "log"}));
   TRIAD_ASSIGN_OR_RETURN(std::string type, GetString(b, "type", w));
   if (type != kAuditBundleType) {
     return Bad("bundle.type", absl::StrCat("is \"", type, "\", not ", kAuditBundleType));
@@ -275,16 +318,59 @@ absl::StatusOr<Bundle> ParseBundle(absl::string_view text) {
   for (size_t i = 0; i < b["key_releases"].size(); ++i) {
     const json& k = b["key_releases"][i];
     std::string kw = absl::StrCat("bundle.key_releases[", i, "]");
-    TRIAD_RETURN_IF_ERROR(CheckKeys(k, kw, {"artifact_id", "recipient", "released_at"}));
+    TRIAD_RETURN_IF_ERROR(CheckKeys(
+        k, kw,
+        {"release_id", "attempt", "artifact_id", "owner", "recipient", "released_at", "receipt"}));
     ReleaseItem item;
+    TRIAD_ASSIGN_OR_RETURN(item.release_id, GetString(k, "release_id", kw));
+    TRIAD_ASSIGN_OR_RETURN(item.attempt, GetUint(k, "attempt", kw));
     TRIAD_ASSIGN_OR_RETURN(item.artifact_id, GetString(k, "artifact_id", kw));
+    TRIAD_ASSIGN_OR_RETURN(item.owner, GetString(k, "owner", kw));
     TRIAD_ASSIGN_OR_RETURN(item.recipient, GetString(k, "recipient", kw));
     TRIAD_RETURN_IF_ERROR(GetString(k, "released_at", kw).status());
+    if (!k["receipt"].is_object()) return Bad(absl::StrCat(kw, ".receipt"), "is not an object");
+    item.receipt = k["receipt"].dump();
     out.releases.push_back(std::move(item));
+  }
+  if (!b["key_refusals"].is_array()) return Bad("bundle.key_refusals", "is not an array");
+  for (size_t i = 0; i < b["key_refusals"].size(); ++i) {
+    const json& k = b["key_refusals"][i];
+    std::string kw = absl::StrCat("bundle.key_refusals[", i, "]");
+    TRIAD_RETURN_IF_ERROR(CheckKeys(
+        k, kw, {"release_id", "attempt", "artifact_id", "owner", "final", "reasons", "receipt"}));
+    RefusalItem item;
+    TRIAD_ASSIGN_OR_RETURN(item.release_id, GetString(k, "release_id", kw));
+    TRIAD_ASSIGN_OR_RETURN(item.attempt, GetUint(k, "attempt", kw));
+    TRIAD_ASSIGN_OR_RETURN(item.artifact_id, GetString(k, "artifact_id", kw));
+    TRIAD_ASSIGN_OR_RETURN(item.owner, GetString(k, "owner", kw));
+    TRIAD_ASSIGN_OR_RETURN(item.final, GetBool(k, "final", kw));
+    TRIAD_ASSIGN_OR_RETURN(item.reasons, GetStrings(k, "reasons", kw));
+    if (!k["receipt"].is_object()) return Bad(absl::StrCat(kw, ".receipt"), "is not an object");
+    item.receipt = k["receipt"].dump();
+    out.refusals.push_back(std::move(item));
   }
 
   const json& log = b["log"];
-  TRIAD_RETURN_IF_ERROR(CheckKeys(log, "bundle.log", {"checkpoint", "tree_size", "entries"}));
+  TRIAD_RETURN_IF_ERROR(
+      CheckKeys(log, "bundle.log", {"checkpoint", "tree_size", "entries"}, {"consistency"}));
+  if (log.contains("consistency")) {
+    if (!log["consistency"].is_array() || log["consistency"].size() > 16) {
+      return Bad("bundle.log.consistency", "is not an array of at most 16 proofs");
+    }
+    for (size_t i = 0; i < log["consistency"].size(); ++i) {
+      const json& c2 = log["consistency"][i];
+      std::string cw = absl::StrCat("bundle.log.consistency[", i, "]");
+      TRIAD_RETURN_IF_ERROR(CheckKeys(c2, cw, {"from", "to", "checkpoint", "proof"}));
+      ConsistencyItem item;
+      TRIAD_ASSIGN_OR_RETURN(item.from, GetUint(c2, "from", cw));
+      TRIAD_ASSIGN_OR_RETURN(item.to, GetUint(c2, "to", cw));
+      if (!c2["checkpoint"].is_null()) {
+        TRIAD_ASSIGN_OR_RETURN(item.checkpoint, GetString(c2, "checkpoint", cw));
+      }
+      TRIAD_ASSIGN_OR_RETURN(item.proof, GetHashes(c2, "proof", cw));
+      out.consistency.push_back(std::move(item));
+    }
+  }
   TRIAD_ASSIGN_OR_RETURN(out.checkpoint, GetString(log, "checkpoint", "bundle.log"));
   TRIAD_ASSIGN_OR_RETURN(out.tree_size, GetUint(log, "tree_size", "bundle.log"));
   if (!log["entries"].is_array()) return Bad("bundle.log.entries", "is not an array");
@@ -301,7 +387,7 @@ absl::StatusOr<Bundle> ParseBundle(absl::string_view text) {
 
 // The evidence document (coordinator.h EvidenceDocument): {"tee", "report", "certs",
 // "collateral"}, values in base64.
-absl::StatusOr<attestation::Evidence> ParseEvidenceDocument(absl::string_view text) {
+absl::StatusOr<attestation::Evidence> ParseEvidenceDocumentImpl(absl::string_view text) {
   TRIAD_ASSIGN_OR_RETURN(json d, base::ParseJsonStrict(text, {kMaxEvidenceDocumentSize, 4}));
   const std::string w = "evidence document";
   TRIAD_RETURN_IF_ERROR(CheckKeys(d, w, {"tee", "report", "certs", "collateral"}));
@@ -401,12 +487,15 @@ class BundleVerifier {
     if (b_.admissions.empty()) {
       Fail("admissions", "the bundle holds no admission: no worker was ever admitted to this job");
     }
+    JobHistory();
+    ContractHistory();
     JobState();
     RecordWorkerSignature();
     RecordCoordinatorSignature();
     RecordStatement();
     AdapterDigest();
     KeyReleases();
+    KeyRefusals();
     if (options_.adapter_digest) AdapterFile();
   }
 
@@ -457,6 +546,15 @@ class BundleVerifier {
                 found.end());
     return One(found, absl::StrCat("job.admission entry of attempt ", attempt), why);
   }
+  // The contract's contract.revoked entry, if the bundle holds one.
+  const Entry* Revocation() const {
+    std::vector<const Entry*> found = Find("contract.revoked", [this](const Entry& e) {
+      return Str(e.j, "contract_id") == b_.contract_id;
+    });
+    return found.empty() ? nullptr : found.front();
+  }
+  static std::string EntryHash(const Entry& e) { return base::HexEncode(crypto::Sha256(e.text)); }
+
   // The job.admission entry of the job's current attempt, which must say "admit".
   const Entry* AdmittedEntry(std::string* why) const {
     const Entry* e = AdmissionEntry(b_.job_attempt, why);
@@ -658,6 +756,10 @@ class BundleVerifier {
       std::string r = Inactive(e->time);
       if (!r.empty()) problems.push_back(absl::StrCat("at the time of ", e->Ref(), ": ", r));
     }
+    if (const Entry* rev = Revocation(); rev != nullptr && rev->index < submitted->index) {
+      problems.push_back(
+          absl::StrCat("the job was submitted after the contract was revoked (", rev->Ref(), ")"));
+    }
     if (!problems.empty()) {
       Fail(name, Quote(problems));
       return;
@@ -745,7 +847,8 @@ class BundleVerifier {
           absl::StrCat("signed by key ", Clip(keyid, 64),
                        ", which is neither the model owner's nor the data owner's"));
     };
-    absl::StatusOr<VerifiedRequest> v = VerifyRequest(b_.submission, "submit-job", e->time, lookup);
+    absl::StatusOr<VerifiedRequest> v =
+        VerifyRequest(b_.submission, "submit-job", e->time, lookup, card_.signing_key.KeyId());
     if (!v.ok()) {
       Fail(name, absl::StrCat("checked at the time of ", e->Ref(), ": ", v.status().message()));
       return;
@@ -1093,10 +1196,7 @@ class BundleVerifier {
     auto sim_it = e->j.find("simulated");
     x.simulated = sim_it != e->j.end() && sim_it->is_boolean() && sim_it->get<bool>();
     x.age_recipient = Str(e->j, "age_recipient");
-    for (contracts::Role role : c.outputs.adapter_recipients) {
-      x.recipients.push_back(c.party(role).age_recipient.ToString());
-    }
-    x.metrics_allowed = c.outputs.per_step_loss || !c.outputs.metrics_recipients.empty();
+    SetContractRecipients(c, &x);
     absl::StatusOr<CheckedJobRecord> checked = CheckJobRecord(*b_.record_worker, *key, x);
     if (!checked.ok()) {
       Fail(name, std::string(checked.status().message()));
@@ -1165,6 +1265,154 @@ class BundleVerifier {
                             "and job.done entries"));
   }
 
+  // The job's entries form one hash chain (docs/custody.md): each names the previous one, from
+  // job.submitted to the terminal entry, so an entry the coordinator left out of the bundle breaks
+  // it.
+  void JobHistory() {
+    const char* name = "job history";
+    std::vector<const Entry*> chain;
+    for (const Entry& e : b_.entries) {
+      if (Str(e.j, "job_id") == b_.job_id && e.kind != "artifact.registered") chain.push_back(&e);
+    }
+    std::vector<std::string> problems;
+    if (chain.empty() || chain.front()->kind != "job.submitted") {
+      Fail(name, "the job's entries do not start with its job.submitted entry");
+      return;
+    }
+    if (chain.front()->j.contains("prev")) {
+      problems.push_back(
+          absl::StrCat(chain.front()->Ref(), " names a previous entry; it must be the first"));
+    }
+    for (size_t i = 1; i < chain.size(); ++i) {
+      std::string want = EntryHash(*chain[i - 1]);
+      if (Str(chain[i]->j, "prev") != want) {
+        problems.push_back(
+            absl::StrCat(chain[i]->Ref(), " does not follow ", chain[i - 1]->Ref(), ": it names ",
+                         Clip(Str(chain[i]->j, "prev"), 16),
+                         "…, which is not in the bundle (an entry of the job is missing)"));
+      }
+    }
+    const Entry* last = chain.back();
+    bool terminal = last->kind == "job.done" || last->kind == "job.failed";
+    bool job_ended = b_.job_state == "done" || b_.job_state == "failed";
+    if (job_ended && !terminal) {
+      problems.push_back(
+          absl::StrCat("the job is ", b_.job_state, " but its history ends at ", last->Ref()));
+    }
+    for (size_t i = 0; i + 1 < chain.size(); ++i) {
+      if (chain[i]->kind == "job.done" || chain[i]->kind == "job.failed") {
+        problems.push_back(
+            absl::StrCat(chain[i + 1]->Ref(), " comes after the terminal ", chain[i]->Ref()));
+      }
+    }
+    if (!problems.empty()) {
+      Fail(name, Quote(problems));
+      return;
+    }
+    job_chain_ok_ = true;
+    Pass(name, absl::StrCat(chain.size(), " entries chained from ", chain.front()->Ref(), " to ",
+                            last->Ref(), terminal ? " (terminal)" : " (the job has not ended)"));
+  }
+
+  // The contract's own entries (signatures, activation, revocation) chain the same way, and the
+  // job's first and terminal entries name the head of that chain at their time, so a revocation
+  // cannot be left out either.
+  void ContractHistory() {
+    const char* name = "contract history";
+    std::vector<const Entry*> chain;
+    for (const Entry& e : b_.entries) {
+      if (absl::StartsWith(e.kind, "contract.") && Str(e.j, "contract_id") == b_.contract_id)
+        chain.push_back(&e);
+    }
+    std::vector<std::string> problems;
+    if (chain.empty()) {
+      Fail(name, "the bundle holds none of the contract's own entries");
+      return;
+    }
+    if (chain.front()->j.contains("prev")) {
+      problems.push_back(
+          absl::StrCat(chain.front()->Ref(), " names a previous entry; it must be the first"));
+    }
+    std::map<std::string, size_t> position;
+    position[EntryHash(*chain.front())] = 0;
+    for (size_t i = 1; i < chain.size(); ++i) {
+      if (Str(chain[i]->j, "prev") != EntryHash(*chain[i - 1])) {
+        problems.push_back(absl::StrCat(chain[i]->Ref(), " does not follow ", chain[i - 1]->Ref(),
+                                        " (an entry of the contract is missing)"));
+      }
+      position[EntryHash(*chain[i])] = i;
+    }
+    for (const Entry& e : b_.entries) {
+      if (Str(e.j, "job_id") != b_.job_id) continue;
+      if (e.kind != "job.submitted" && e.kind != "job.done" && e.kind != "job.failed") continue;
+      std::string head = Str(e.j, "contract_head");
+      auto it = position.find(head);
+      if (it == position.end()) {
+        problems.push_back(absl::StrCat(e.Ref(), " names contract entry ", Clip(head, 16),
+                                        "…, which is not in the bundle"));
+        continue;
+      }
+      // The head it names is the newest contract entry logged before it.
+      for (size_t k = it->second + 1; k < chain.size(); ++k) {
+        if (chain[k]->index < e.index) {
+          problems.push_back(
+              absl::StrCat(e.Ref(), " names an older head of the contract than ", chain[k]->Ref()));
+          break;
+        }
+      }
+    }
+    if (!problems.empty()) {
+      Fail(name, Quote(problems));
+      return;
+    }
+    const Entry* rev = Revocation();
+    Pass(name, absl::StrCat(chain.size(), " contract entries chained",
+                            rev ? absl::StrCat("; revoked at ", rev->Ref()) : "; not revoked",
+                            "; the job's entries name its heads"));
+  }
+
+  // A receipt (release or refusal) checked against its owner's card and the logged entry.
+  // Returns the problems, empty when it holds.
+  std::vector<std::string> CheckReceipt(const std::string& where, const std::string& receipt_json,
+                                        const std::string& artifact_id, const std::string& owner,
+                                        uint64_t attempt, const Entry* logged, bool release,
+                                        ReleaseReceipt* out) {
+    std::vector<std::string> problems;
+    if (!contract_) return {absl::StrCat(where, ": no valid contract to check it against")};
+    const contracts::PartyCard* card =
+        artifact_id == contract_->base_model.id ? &contract_->model_owner
+        : artifact_id == contract_->dataset.id  ? &contract_->data_owner
+                                                : nullptr;
+    if (card == nullptr)
+      return {absl::StrCat(where, ": ", artifact_id, " is not an input of the contract")};
+    if (owner != card->name) {
+      problems.push_back(
+          absl::StrCat(where, ": names owner ", owner, ", the contract's is ", card->name));
+    }
+    absl::StatusOr<ReleaseReceipt> rc = OpenReceipt(receipt_json, card->signing_key);
+    if (!rc.ok()) return {absl::StrCat(where, ": ", rc.status().message())};
+    absl::StatusOr<crypto::DsseEnvelope> env = crypto::DsseEnvelope::FromJson(receipt_json);
+    std::string digest = env.ok() ? crypto::Sha256Id(env->payload) : "";
+    if (rc->release != release)
+      problems.push_back(absl::StrCat(where, ": the receipt's decision is not this one"));
+    if (rc->job_id != b_.job_id || rc->attempt != attempt || rc->artifact_id != artifact_id ||
+        rc->contract_id != contract_->id || rc->contract_digest != b_.contract_digest) {
+      problems.push_back(
+          absl::StrCat(where, ": the receipt is about another job, attempt, artifact or contract"));
+    }
+    if (logged == nullptr) {
+      problems.push_back(absl::StrCat(where, ": no log entry records it"));
+    } else if (Str(logged->j, "receipt_digest") != digest) {
+      problems.push_back(absl::StrCat(where, ": ", logged->Ref(), " names another receipt"));
+    }
+    if (rc->time >= contract_->not_after) {
+      problems.push_back(absl::StrCat(where, ": made at ", base::FormatRfc3339(rc->time),
+                                      ", after the contract expired"));
+    }
+    *out = *std::move(rc);
+    return problems;
+  }
+
   void KeyReleases() {
     const char* name = "key releases";
     std::vector<const Entry*> logged = JobEntries("key.released");
@@ -1175,36 +1423,74 @@ class BundleVerifier {
     }
     std::set<std::pair<std::string, std::string>> seen;
     std::set<std::string> recipients;
+    const Entry* revoked = Revocation();
     for (size_t i = 0; i < logged.size(); ++i) {
       const Entry& e = *logged[i];
       std::string artifact = Str(e.j, "artifact_id");
       std::string recipient = Str(e.j, "recipient");
-      if (i < b_.releases.size() &&
-          (b_.releases[i].artifact_id != artifact || b_.releases[i].recipient != recipient)) {
-        problems.push_back(absl::StrCat("the bundle's key release ", i, " is not ", e.Ref()));
-      }
+      uint64_t attempt = static_cast<uint64_t>(std::max<int64_t>(0, Int(e.j, "attempt")));
       if (contract_ && artifact != contract_->base_model.id && artifact != contract_->dataset.id) {
         problems.push_back(
             absl::StrCat(e.Ref(), ": ", artifact, " is not an input of the contract"));
       }
       std::string why;
-      const Entry* adm =
-          AdmissionEntry(static_cast<uint64_t>(std::max<int64_t>(0, Int(e.j, "attempt"))), &why);
+      const Entry* adm = AdmissionEntry(attempt, &why);
       if (adm == nullptr) {
         problems.push_back(absl::StrCat(e.Ref(), ": ", why));
       } else if (Str(adm->j, "decision") != "admit") {
-        problems.push_back(absl::StrCat(e.Ref(), ": attempt ", Int(e.j, "attempt"),
-                                        " was not admitted (", adm->Ref(), ")"));
+        problems.push_back(
+            absl::StrCat(e.Ref(), ": attempt ", attempt, " was not admitted (", adm->Ref(), ")"));
       } else if (Str(adm->j, "age_recipient") != recipient) {
         problems.push_back(absl::StrCat(e.Ref(), ": released to ", recipient,
                                         ", not to the attested recipient of ", adm->Ref()));
       } else if (adm->index > e.index) {
         problems.push_back(absl::StrCat(e.Ref(), " comes before ", adm->Ref()));
       }
+      if (revoked != nullptr && revoked->index < e.index) {
+        problems.push_back(
+            absl::StrCat(e.Ref(), " comes after the contract was revoked (", revoked->Ref(), ")"));
+      }
       if (!seen.insert({artifact, recipient}).second) {
         problems.push_back(absl::StrCat(e.Ref(), ": released twice to the same key"));
       }
       recipients.insert(recipient);
+      // The owner's own signed word for it.
+      const ReleaseItem* item = nullptr;
+      for (const ReleaseItem& r : b_.releases) {
+        if (r.artifact_id == artifact && r.attempt == attempt) item = &r;
+      }
+      if (item == nullptr) {
+        problems.push_back(absl::StrCat(e.Ref(), ": the bundle carries no receipt for it"));
+        continue;
+      }
+      if (item->recipient != recipient) {
+        problems.push_back(absl::StrCat("the bundle's release of ", artifact, " names recipient ",
+                                        item->recipient, ", ", e.Ref(), " ", recipient));
+      }
+      ReleaseReceipt rc;
+      std::vector<std::string> bad =
+          CheckReceipt(absl::StrCat("receipt of ", e.Ref()), item->receipt, artifact, item->owner,
+                       attempt, &e, /*release=*/true, &rc);
+      problems.insert(problems.end(), bad.begin(), bad.end());
+      if (!bad.empty()) continue;
+      if (rc.recipient != recipient ||
+          (adm != nullptr &&
+           rc.ed25519_public_key !=
+               base::Base64Decode(Str(adm->j, "ed25519_public_key")).value_or("")) ||
+          (adm != nullptr && rc.evidence_digest != Str(adm->j, "evidence_digest"))) {
+        problems.push_back(
+            absl::StrCat("receipt of ", e.Ref(),
+                         ": not for the attested keys and evidence of the admitted attempt"));
+      }
+      if (rc.header_digest != Str(e.j, "header_digest")) {
+        problems.push_back(
+            absl::StrCat("receipt of ", e.Ref(), ": names another header than the log"));
+      }
+      if (contract_ && rc.job_ordinal > contract_->terms.max_jobs) {
+        problems.push_back(absl::StrCat(
+            "receipt of ", e.Ref(), ": the owner counts this job as its ", rc.job_ordinal,
+            "th of the contract, past max_jobs ", contract_->terms.max_jobs));
+      }
     }
     if (!problems.empty()) {
       Fail(name, Quote(problems));
@@ -1214,10 +1500,46 @@ class BundleVerifier {
       Pass(name, "no key was released");
       return;
     }
-    Pass(name, absl::StrCat(logged.size(),
-                            " key release(s), each to the attested age recipient "
-                            "of an admitted attempt (",
-                            absl::StrJoin(recipients, ", "), "), for the contract's inputs"));
+    Pass(name,
+         absl::StrCat(logged.size(),
+                      " key release(s), each signed by the artifact's owner, to the attested age "
+                      "recipient of an admitted attempt (",
+                      absl::StrJoin(recipients, ", "),
+                      "), for the contract's inputs, before any revocation, within max_jobs"));
+  }
+
+  void KeyRefusals() {
+    const char* name = "key refusals";
+    std::vector<const Entry*> logged = JobEntries("key.refused");
+    std::vector<std::string> problems;
+    if (logged.size() != b_.refusals.size()) {
+      problems.push_back(absl::StrCat("the bundle lists ", b_.refusals.size(),
+                                      " refusals, the log ", logged.size()));
+    }
+    for (const Entry* e : logged) {
+      uint64_t attempt = static_cast<uint64_t>(std::max<int64_t>(0, Int(e->j, "attempt")));
+      const RefusalItem* item = nullptr;
+      for (const RefusalItem& r : b_.refusals) {
+        if (r.artifact_id == Str(e->j, "artifact_id") && r.attempt == attempt) item = &r;
+      }
+      if (item == nullptr) {
+        problems.push_back(absl::StrCat(e->Ref(), ": the bundle carries no receipt for it"));
+        continue;
+      }
+      ReleaseReceipt rc;
+      std::vector<std::string> bad =
+          CheckReceipt(absl::StrCat("refusal of ", e->Ref()), item->receipt, item->artifact_id,
+                       item->owner, attempt, e,
+                       /*release=*/false, &rc);
+      problems.insert(problems.end(), bad.begin(), bad.end());
+    }
+    if (!problems.empty()) {
+      Fail(name, Quote(problems));
+      return;
+    }
+    Pass(name, logged.empty() ? "no keyholder refused"
+                              : absl::StrCat(logged.size(),
+                                             " refusal(s), each signed by the artifact's owner"));
   }
 
   void AdapterFile() {
@@ -1245,6 +1567,7 @@ class BundleVerifier {
   std::optional<contracts::Contract> contract_;
   std::optional<crypto::DsseEnvelope> worker_record_;
   std::optional<std::string> subject_;  // the verified adapter digest
+  bool job_chain_ok_ = false;
 };
 
 }  // namespace
@@ -1296,6 +1619,31 @@ AuditReport VerifyBundle(absl::string_view bundle_json, const coordinator::Coord
   report.adapter_checked = options.adapter_digest.has_value();
   BundleVerifier(card, anchors, options, report).Run(bundle_json);
   return report;
+}
+
+absl::StatusOr<attestation::Evidence> ParseEvidenceDocument(absl::string_view text) {
+  return ParseEvidenceDocumentImpl(text);
+}
+
+absl::StatusOr<VerifiedJob> VerifiedJobOf(absl::string_view bundle_json) {
+  TRIAD_ASSIGN_OR_RETURN(Bundle b, ParseBundle(bundle_json));
+  if (!b.output_id || !b.record_worker) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", b.job_id, " has no delivered output"));
+  }
+  VerifiedJob out;
+  out.job_id = b.job_id;
+  out.adapter_id = *b.output_id;
+  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env,
+                         crypto::DsseEnvelope::FromJson(*b.record_worker));
+  TRIAD_ASSIGN_OR_RETURN(json st, base::ParseJsonStrict(env.payload));
+  const json* m = st.contains("predicate") ? &st["predicate"] : nullptr;
+  if (m != nullptr && m->contains("metrics") && (*m)["metrics"].contains("sealed") &&
+      (*m)["metrics"]["sealed"].is_string()) {
+    TRIAD_ASSIGN_OR_RETURN(out.sealed_metrics,
+                           base::Base64Decode((*m)["metrics"]["sealed"].get<std::string>()));
+  }
+  return out;
 }
 
 absl::StatusOr<crypto::Checkpoint> OpenCardCheckpoint(const coordinator::CoordinatorCard& card,

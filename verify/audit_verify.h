@@ -43,8 +43,17 @@
 //                                contract, inputs, evidence digest, claims, recipients, …)
 //   adapter digest               the record's subject = job.output_id = the adapter_id of the
 //                                job.output and job.done entries; record_digest = the payload's
+//   job history                  the job's entries form one hash chain ("prev") from job.submitted
+//                                to the terminal entry: none left out
+//   contract history             the contract's own entries chain the same way; the job's first and
+//                                terminal entries name that chain's head (a revocation cannot be
+//                                left out)
 //   key releases                 every release (bundle and key.released entries, which agree) went
-//                                to the age recipient of an admitted attempt, for a contract input
+//                                to the age recipient of an admitted attempt, for a contract input,
+//                                before any revocation and expiry, each with its owner's signed
+//                                receipt (verify/receipt.h) naming those keys, that evidence and
+//                                that header, and counting the job within max_jobs
+//   key refusals                 every refusal carries its owner's signed receipt
 //   adapter file                 only when given: SHA-256 of the delivered file = the subject
 //   digest
 //
@@ -105,6 +114,15 @@ struct AuditOptions {
 AuditReport VerifyBundle(absl::string_view bundle_json, const coordinator::CoordinatorCard& card,
                          const attestation::TrustAnchors& anchors,
                          const AuditOptions& options = {});
+
+// What a party fetching a job's output needs from a bundle that VerifyBundle accepted.
+struct VerifiedJob {
+  std::string job_id;
+  std::string adapter_id;      // "sha256:<hex>": the subject of the worker's signed record
+  std::string sealed_metrics;  // the record's metrics, age-encrypted to the metrics recipients
+};
+// Reads those facts; the bundle must have passed VerifyBundle first (nothing is re-checked here).
+absl::StatusOr<VerifiedJob> VerifiedJobOf(absl::string_view bundle_json);
 
 // A checkpoint note the card's key signed under the card's log origin (crypto::OpenCheckpoint).
 absl::StatusOr<crypto::Checkpoint> OpenCardCheckpoint(const coordinator::CoordinatorCard& card,

@@ -7,6 +7,7 @@
 #include "base/encoding.h"
 #include "base/json.h"
 #include "base/status.h"
+#include "crypto/age.h"
 
 namespace triad::verify {
 namespace {
@@ -44,6 +45,18 @@ absl::Status Equal(const nlohmann::json& j, const char* key, absl::string_view w
 }
 
 }  // namespace
+
+void SetContractRecipients(const contracts::Contract& contract, ExpectedJobRecord* e) {
+  auto add = [](std::vector<std::string>& list, const std::string& r) {
+    if (std::find(list.begin(), list.end(), r) == list.end()) list.push_back(r);
+  };
+  for (contracts::Role role : contract.outputs.adapter_recipients) {
+    add(e->recipients, contract.party(role).age_recipient.ToString());
+  }
+  for (contracts::Role role : contract.outputs.metrics_recipients) {
+    add(e->metrics_recipients, contract.party(role).age_recipient.ToString());
+  }
+}
 
 absl::StatusOr<CheckedJobRecord> CheckJobRecord(absl::string_view envelope_json,
                                                 const crypto::Ed25519PublicKey& worker_key,
@@ -87,7 +100,8 @@ absl::StatusOr<CheckedJobRecord> CheckJobRecord(absl::string_view envelope_json,
   const nlohmann::json& p = st["predicate"];
   TRIAD_RETURN_IF_ERROR(Keys(
       p, "predicate",
-      {"job_id", "contract_id", "contract_digest", "inputs", "worker", "training", "recipients"}));
+      {"job_id", "contract_id", "contract_digest", "inputs", "worker", "training", "recipients"},
+      {"metrics"}));
   TRIAD_RETURN_IF_ERROR(Equal(p, "job_id", "predicate", e.job_id, "the job"));
   TRIAD_RETURN_IF_ERROR(Equal(p, "contract_id", "predicate", e.contract_id, "the job's contract"));
   TRIAD_RETURN_IF_ERROR(
@@ -114,19 +128,56 @@ absl::StatusOr<CheckedJobRecord> CheckJobRecord(absl::string_view envelope_json,
       Equal(w, "age_recipient", "predicate.worker", e.age_recipient, "the attested recipient"));
 
   const nlohmann::json& t = p["training"];
-  TRIAD_RETURN_IF_ERROR(
-      Keys(t, "predicate.training", {"steps", "tokens", "wall_seconds"}, {"final_loss"}));
+  TRIAD_RETURN_IF_ERROR(Keys(t, "predicate.training", {"steps", "tokens", "wall_seconds"}));
   if (!t["steps"].is_number_unsigned() || !t["tokens"].is_number_unsigned()) {
     return Bad("predicate.training.steps and tokens must be non-negative integers");
   }
   if (!t["wall_seconds"].is_number() || t["wall_seconds"].get<double>() < 0) {
     return Bad("predicate.training.wall_seconds must be a non-negative number");
   }
-  if (t.contains("final_loss")) {
-    if (!e.metrics_allowed)
+
+  // Metric values never stand in the record in the clear: only sealed to the metrics recipients.
+  if (e.metrics_recipients.empty()) {
+    if (p.contains("metrics")) {
+      return Bad("predicate.metrics is there, but the contract names no metrics recipient");
+    }
+  } else {
+    if (!p.contains("metrics"))
+      return Bad("predicate.metrics is missing (the contract names metrics recipients)");
+    const nlohmann::json& m = p["metrics"];
+    TRIAD_RETURN_IF_ERROR(Keys(m, "predicate.metrics", {"recipients", "sealed"}));
+    std::vector<std::string> got_m;
+    if (!m["recipients"].is_array()) return Bad("predicate.metrics.recipients is not an array");
+    for (const nlohmann::json& x : m["recipients"]) {
+      if (!x.is_string()) return Bad("predicate.metrics.recipients holds a non-string");
+      got_m.push_back(x);
+    }
+    std::vector<std::string> want_m = e.metrics_recipients;
+    std::sort(got_m.begin(), got_m.end());
+    std::sort(want_m.begin(), want_m.end());
+    if (got_m != want_m) {
       return Bad(
-          "predicate.training.final_loss is there, but the contract lets no metrics leave the TEE");
-    if (!t["final_loss"].is_number()) return Bad("predicate.training.final_loss is not a number");
+          "predicate.metrics.recipients are not the age recipients of the contract's metrics "
+          "recipients");
+    }
+    absl::StatusOr<std::string> sealed = m["sealed"].is_string()
+                                             ? base::Base64Decode(m["sealed"].get<std::string>())
+                                             : absl::InvalidArgumentError("not a string");
+    if (!sealed.ok() || sealed->size() > kMaxSealedMetricsSize) {
+      return Bad("predicate.metrics.sealed is not base64 of at most 64 KiB");
+    }
+    absl::StatusOr<crypto::age::Header> h = crypto::age::Header::Parse(*sealed);
+    size_t x25519 = 0;
+    if (h.ok()) {
+      for (const crypto::age::Stanza& st2 : h->stanzas())
+        x25519 += !st2.args.empty() && st2.args[0] == "X25519";
+    }
+    if (!h.ok() || x25519 != want_m.size() || h->stanzas().size() != want_m.size()) {
+      return Bad(absl::StrCat(
+          "predicate.metrics.sealed is not an age file with one X25519 stanza for each of the ",
+          want_m.size(), " metrics recipients"));
+    }
+    out.sealed_metrics = *std::move(sealed);
   }
 
   const nlohmann::json& r = p["recipients"];

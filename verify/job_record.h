@@ -9,12 +9,15 @@
 //                  "inputs": [{"role": "base_model", "id"}, {"role": "dataset", "id"}],
 //                  "worker": {"tee", "evidence_digest", "claims": {…}, "simulated",
 //                             "ed25519_public_key": base64, "age_recipient"},
-//                  "training": {"steps", "tokens", "wall_seconds", "final_loss"?},
-//                  "recipients": ["age1…", …]}}
+//                  "training": {"steps", "tokens", "wall_seconds"},
+//                  "recipients": ["age1…", …],
+//                  "metrics": {"recipients": ["age1…", …], "sealed": "<base64 age file>"}}}
 //
-// final_loss appears only when the contract lets metrics leave the TEE (per_step_loss, or any
-// metrics recipient). Other predicate fields are refused, so that every field an auditor reads is
-// one the coordinator checked.
+// The record is read by every party of the contract and its auditors, so it carries no metric value
+// in the clear: "metrics" (present exactly when the contract names metrics recipients) holds the
+// training report (final loss; per-step losses with per_step_loss) age-encrypted to the metrics
+// recipients alone. Other predicate fields are refused, so that every field an auditor reads is one
+// the coordinator checked.
 #ifndef TRIAD_VERIFY_JOB_RECORD_H_
 #define TRIAD_VERIFY_JOB_RECORD_H_
 
@@ -23,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "contracts/contract.h"
 #include "crypto/dsse.h"
 #include "crypto/ed25519.h"
 #include "nlohmann/json.hpp"
@@ -33,6 +37,7 @@ inline constexpr char kInTotoPayloadType[] = "application/vnd.in-toto+json";
 inline constexpr char kStatementType[] = "https://in-toto.io/Statement/v1";
 inline constexpr char kJobRecordPredicateType[] = "https://triad.dev/job-record/v1";
 inline constexpr size_t kMaxJobRecordSize = 256 * 1024;
+inline constexpr size_t kMaxSealedMetricsSize = 64 * 1024;
 
 // What the coordinator knows about the job; the record must say the same.
 struct ExpectedJobRecord {
@@ -47,13 +52,19 @@ struct ExpectedJobRecord {
   bool simulated = false;
   std::string age_recipient;            // the attested ephemeral recipient
   std::vector<std::string> recipients;  // the adapter recipients' age recipients, any order
-  bool metrics_allowed = false;
+  // The metrics recipients' age recipients, any order; empty: the record carries no metrics.
+  std::vector<std::string> metrics_recipients;
 };
+
+// Fills e->recipients and e->metrics_recipients with the age recipients of `contract`'s adapter
+// and metrics recipients (each once).
+void SetContractRecipients(const contracts::Contract& contract, ExpectedJobRecord* e);
 
 struct CheckedJobRecord {
   crypto::DsseEnvelope envelope;
   std::string subject_name;
   std::string subject_id;  // "sha256:<hex>": the encrypted adapter's artifact id
+  std::string sealed_metrics;  // the age file of predicate.metrics.sealed (empty when none)
 };
 
 // Parses a job record envelope and checks it: exactly one signature, by `worker_key` (the attested

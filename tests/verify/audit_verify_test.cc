@@ -9,9 +9,10 @@
 
 #include "absl/strings/str_split.h"
 #include "attestation/evidence_verifier.h"
-#include "verify/bundle.h"
 #include "crypto/merkle.h"
 #include "tests/coordinator/coordinator_fixture.h"
+#include "verify/bundle.h"
+#include "verify/receipt.h"
 
 namespace triad::coordinator {
 namespace {
@@ -40,12 +41,15 @@ const std::vector<std::string> kDoneJobChecks = {
     "admission 1 claims",
     "admission 1 report data binding",
     "admission 1 policy decision",
+    "job history",
+    "contract history",
     "job state",
     "job record worker signature",
     "job record coordinator signature",
     "job record statement",
     "adapter digest",
     "key releases",
+    "key refusals",
 };
 
 std::vector<std::string> Names(const AuditReport& r) {
@@ -79,8 +83,7 @@ class AuditVerifyTest : public CoordinatorTest {
  protected:
   CoordinatorCard Card() const {
     // Only the signing key and the origin matter offline.
-    return CoordinatorCard{"test", h_.broker_recipient(), h_.signing_public_key(), "",
-                           "",     "test.triad/log"};
+    return h_.card();
   }
 
   attestation::TrustAnchors Anchors() const {
@@ -90,11 +93,8 @@ class AuditVerifyTest : public CoordinatorTest {
   }
 
   std::string Export(const std::string& job) {
-    grpc::ClientContext ctx;
-    pb::ExportRequest req;
-    req.set_job_id(job);
     pb::ExportReply reply;
-    grpc::Status st = h_.audit->ExportBundle(&ctx, req, &reply);
+    grpc::Status st = CoordinatorTest::Export(job, do_, &reply);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return reply.bundle_json();
   }
@@ -105,6 +105,7 @@ class AuditVerifyTest : public CoordinatorTest {
     job_ = NewJob();
     auto [a, reply] = Admit("w1", eph_);
     attest_ = reply;
+    EXPECT_EQ(Keys(job_, eph_).size(), 2u);
     adapter_ct_ = Encrypt("adapter tar", {mo_.card.age_recipient, do_.card.age_recipient});
     grpc::Status st = Deliver(job_, eph_.key, Record(job_, adapter_ct_, eph_, reply), adapter_ct_);
     EXPECT_TRUE(st.ok()) << st.error_message();
@@ -155,7 +156,7 @@ TEST_F(AuditVerifyTest, ABundleOfADoneSimJobPassesEveryCheck) {
   ASSERT_EQ(lines.size(), names.size() + 3);  // + notice, verdict, final ""
   EXPECT_EQ(lines[0].substr(0, 13), "ok   bundle: ");
   EXPECT_EQ(lines[names.size()], "SIMULATED: no hardware protection");
-  EXPECT_EQ(lines[names.size() + 1], "verdict: OK, all 20 checks hold for job " + job_);
+  EXPECT_EQ(lines[names.size() + 1], "verdict: OK, all 23 checks hold for job " + job_);
 
   ojson j = r.ToJson();
   EXPECT_EQ(j["job_id"], job_);
@@ -206,8 +207,10 @@ TEST_F(AuditVerifyTest, AnotherCoordinatorsCardFailsTheSignedParts) {
   CoordinatorCard other = Card();
   other.signing_key = crypto::Ed25519PrivateKey::Generate().public_key();
   AuditReport r = VerifyBundle(bundle, other, Anchors());
-  EXPECT_EQ(Failed(r), (std::vector<std::string>{"checkpoint signature", "log inclusion",
-                                                 "job record coordinator signature"}));
+  // The submission was addressed to the coordinator whose card this is not.
+  EXPECT_EQ(Failed(r),
+            (std::vector<std::string>{"checkpoint signature", "log inclusion", "job submission",
+                                      "job record coordinator signature"}));
   EXPECT_EQ(Detail(r, "log inclusion"), "no signed checkpoint to prove the entries into");
   other = Card();
   other.log_origin = "other.triad/log";
@@ -291,7 +294,7 @@ TEST_F(AuditVerifyTest, TamperingWithAnyPartFailsTheCheckThatCatchesIt) {
          t.replace(t.find("\"submitter\":\"do\""), 16, "\"submitter\":\"mo\"");
          e = t;
        },
-       {"log inclusion"}},
+       {"log inclusion", "job history"}},
       {"an entry's index",
        [&](ojson& b) { entry_of(b, "job.done")["index"] = 40; },
        {"log inclusion"}},
@@ -300,7 +303,34 @@ TEST_F(AuditVerifyTest, TamperingWithAnyPartFailsTheCheckThatCatchesIt) {
          ojson& entries = b["log"]["entries"];
          entries.erase(entries.end() - 1);  // job.done
        },
-       {"job state", "adapter digest"}},
+       {"job history", "job state", "adapter digest"}},
+      {"a key release left out",
+       [&](ojson& b) {
+         ojson& entries = b["log"]["entries"];
+         for (auto it = entries.begin(); it != entries.end(); ++it) {
+           if (base::ParseJsonStrict((*it)["entry"].get<std::string>())->at("kind") ==
+               "key.released") {
+             entries.erase(it);
+             break;
+           }
+         }
+       },
+       {"job history", "key releases"}},
+      {"a receipt's signature",
+       [](ojson& b) {
+         ojson& s = b["key_releases"][0]["receipt"]["signatures"][0]["sig"];
+         s = FlipBase64(s.get<std::string>(), 3);
+       },
+       {"key releases"}},
+      {"a receipt signed by another key than its owner's",
+       [&](ojson& b) {
+         std::string payload =
+             *base::Base64Decode(b["key_releases"][0]["receipt"]["payload"].get<std::string>());
+         crypto::DsseEnvelope env{verify::kReleasePayloadType, payload, {}};
+         crypto::DsseSign(env, eve_.key);
+         b["key_releases"][0]["receipt"] = ojson::parse(env.ToJson());
+       },
+       {"key releases"}},
       {"the checkpoint signature",
        [](ojson& b) {
          std::string note = b["log"]["checkpoint"];
@@ -390,7 +420,7 @@ TEST_F(AuditVerifyTest, AJobThatIsNotDoneFailsWithReasonsNotSilence) {
             "the bundle has no job record (job " + job_ + " is admitted)");
   EXPECT_TRUE(r.simulated);
   EXPECT_EQ(r.ToText().substr(r.ToText().rfind("verdict")),
-            "verdict: FAIL, 5 of 19 checks failed for job " + job_ + "\n");
+            "verdict: FAIL, 5 of 22 checks failed for job " + job_ + "\n");
 
   // A job nobody attested for yet has no admission: that fails too.
   job_ = NewJob();
@@ -411,6 +441,7 @@ TEST_F(AuditVerifyTest, ARejectedAttemptIsReplayedAsARejection) {
   ASSERT_TRUE(Attest(a, "w1", bad, &reply, o).ok());
   ASSERT_FALSE(reply.admitted());
   auto [a2, admitted] = Admit("w2", eph_);
+  ASSERT_EQ(Keys(job_, eph_).size(), 2u);
   adapter_ct_ = Encrypt("adapter", {mo_.card.age_recipient, do_.card.age_recipient});
   ASSERT_TRUE(Deliver(job_, eph_.key, Record(job_, adapter_ct_, eph_, admitted), adapter_ct_).ok());
   AuditReport r = Verify(Export(job_));
@@ -486,7 +517,8 @@ TEST_F(AuditVerifyTest, TheTextNeverCarriesControlCharactersFromTheBundle) {
   AuditReport r =
       Verify(std::string("{\"type\": \"\\u001b[1A\\u009bx\", \"job_id\": \"\", \"exported_at\": "
                          "\"\", \"log_origin\": \"\", \"contract\": 1, \"job\": 1, \"job_record\": "
-                         "null, \"admissions\": [], \"key_releases\": [], \"log\": 1}"));
+                         "null, \"admissions\": [], \"key_releases\": [], \"key_refusals\": [], "
+                         "\"log\": 1}"));
   EXPECT_EQ(r.ToText(),
             "FAIL bundle: bundle.type is \"\\x1b[1A\\x9bx\", not triad.audit-bundle/v1; nothing "
             "else can be checked in this file\nverdict: FAIL, 1 of 1 checks failed\n");
