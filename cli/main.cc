@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
       AddArtifactCommands,
       AddJobCommands,
       AddAuditCommands,
+      AddMeasureCommands,
   };
 #endif
   for (Adder add : kGroups) add(app, ctx);
