@@ -1,6 +1,7 @@
 #include "attestation/evidence_verifier.h"
 
 #include "absl/strings/str_cat.h"
+#include "attestation/coco.h"
 #include "attestation/sim.h"
 #include "attestation/snp.h"
 #include "attestation/tdx.h"
@@ -18,6 +19,18 @@ class EvidenceVerifier final : public Verifier {
   }
 
   Verdict Verify(const Evidence& evidence, absl::Time now) const override {
+    Verdict v = VerifyHardware(evidence, now);
+    // Init-data (CoCo) is bound to the hardware's HOST_DATA / MRCONFIGID only after the evidence
+    // itself verified; a document that does not match makes the whole evidence invalid.
+    if (v.valid && !evidence.initdata.empty()) {
+      absl::Status st = AddCocoClaims(evidence, &v.claims);
+      if (!st.ok()) return Invalid(std::string(st.message()));
+    }
+    return v;
+  }
+
+ private:
+  Verdict VerifyHardware(const Evidence& evidence, absl::Time now) const {
     if (evidence.tee == contracts::kTeeSevSnp) return snp_->Verify(evidence, now);
     if (evidence.tee == contracts::kTeeSim) return sim_->Verify(evidence, now);
     if (evidence.tee == contracts::kTeeTdx) {
@@ -27,7 +40,6 @@ class EvidenceVerifier final : public Verifier {
         absl::StrCat("unknown TEE kind \"", evidence.tee, "\" (expected sev-snp, tdx or sim)"));
   }
 
- private:
   static Verdict Invalid(std::string reason) {
     Verdict v;
     v.reasons.push_back(std::move(reason));

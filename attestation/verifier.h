@@ -31,6 +31,9 @@ struct Evidence {
   std::string certs;
   // TDX: collateral JSON in the dcap-qvl QuoteCollateralV3 form. Others: empty.
   std::string collateral;
+  // Confidential Containers: the init-data document (TOML) the pod was started with, whose digest
+  // the TEE reports as SNP HOST_DATA / TDX MRCONFIGID (attestation/coco.h). Empty otherwise.
+  std::string initdata;
 };
 
 // Pinned trust anchors. Never taken from the evidence itself.

@@ -1,6 +1,6 @@
-// triad audit export: a job's audit bundle (coordinator/bundle.h), for an auditor to verify
+// triad audit export: a job's audit bundle (verify/bundle.h), for an auditor to verify
 // offline; triad audit verify: the auditor's offline checks of a bundle
-// (coordinator/audit_verify.h); triad audit watch: that the coordinator's log only ever grows.
+// (verify/audit_verify.h); triad audit watch: that the coordinator's log only ever grows.
 #include <cerrno>
 #include <filesystem>
 #include <fstream>

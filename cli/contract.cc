@@ -26,6 +26,7 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
+#include "measure/coco.h"
 #include "cli/keys.h"
 #include "triad/v1/contracts.grpc.pb.h"
 #include "crypto/hash.h"
@@ -175,12 +176,30 @@ struct DraftFlags {
   std::string model, model_name, dataset, dataset_name;
   std::string policy, training, outputs;
   std::vector<std::string> snp_measurements, tdx_mr_td;
+  std::string coco_initdata;                       // CoCo: the pod's init-data document
+  std::vector<std::string> coco_guest_measurements;  // "sev-snp:HEX" or "tdx:HEX"
   std::string valid_for, id, now, out;
   uint32_t max_jobs = 1;
   std::string key_lease = "5m";
   std::vector<std::string> auditors;
   bool json = false;
 };
+
+// The coco section for the init-data in `path`: refused, with the reason, unless the document is
+// init-data whose agent policy pins the worker image by digest.
+absl::StatusOr<contracts::CocoReference> CocoReferenceOf(const std::string& path) {
+  TRIAD_ASSIGN_OR_RETURN(std::string text,
+                         base::Annotate(base::ReadFile(path, measure::kMaxInitDataSize),
+                                        "--coco-initdata"));
+  TRIAD_ASSIGN_OR_RETURN(measure::InitData d,
+                         base::Annotate(measure::ParseInitData(text), "--coco-initdata " + path));
+  TRIAD_ASSIGN_OR_RETURN(measure::WorkerPin pin,
+                         base::Annotate(measure::ReadWorkerPin(d), "--coco-initdata " + path));
+  contracts::CocoReference r;
+  r.initdata_digests = {measure::InitDataDigest(d)};
+  r.image_digests = {pin.image_digest()};
+  return r;
+}
 
 absl::Status Draft(const DraftFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(absl::Time now, Now(f.now));
@@ -208,7 +227,24 @@ absl::Status Draft(const DraftFlags& f) {
                            DecodeMeasurements("--snp-measurement", f.snp_measurements));
     TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> tdx,
                            DecodeMeasurements("--tdx-mrtd", f.tdx_mr_td));
+    std::optional<contracts::CocoReference> coco;
+    if (!f.coco_initdata.empty()) {
+      TRIAD_ASSIGN_OR_RETURN(coco, CocoReferenceOf(f.coco_initdata));
+      for (const std::string& g : f.coco_guest_measurements) {
+        const size_t colon = g.find(':');
+        const std::string kind = g.substr(0, colon == std::string::npos ? 0 : colon);
+        if (kind != contracts::kTeeSevSnp && kind != contracts::kTeeTdx) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "--coco-guest-measurement \"", g, "\": expected sev-snp:HEX or tdx:HEX (the Kata "
+              "guest's SNP MEASUREMENT or TDX MRTD, from triad measure snp|tdx)"));
+        }
+        TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> m,
+                               DecodeMeasurements("--coco-guest-measurement", {g.substr(colon + 1)}));
+        (kind == contracts::kTeeSevSnp ? snp : tdx).push_back(m[0]);
+      }
+    }
     TRIAD_ASSIGN_OR_RETURN(policy, contracts::DefaultHardwarePolicy(snp, tdx));
+    policy.coco = std::move(coco);
   }
   contracts::TrainingConfig training = contracts::TrainingConfig::Default();
   if (!f.training.empty()) {
@@ -641,6 +677,17 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
       ->add_option("--tdx-mrtd", d->tdx_mr_td,
                    "Without --policy: an accepted TDX MRTD (96 hex digits; repeatable)")
       ->excludes(policy);
+  CLI::Option* coco_initdata =
+      draft
+          ->add_option("--coco-initdata", d->coco_initdata,
+                       "Without --policy: Confidential Containers init-data (TOML) the worker pods "
+                       "run with; pins its digest and the worker image its agent policy pins")
+          ->excludes(policy);
+  draft
+      ->add_option("--coco-guest-measurement", d->coco_guest_measurements,
+                   "With --coco-initdata: the Kata guest's launch measurement, sev-snp:HEX or "
+                   "tdx:HEX (triad measure snp|tdx; repeatable)")
+      ->needs(coco_initdata);
   draft->add_option("--training", d->training,
                     "Training section JSON file (default: LoRA r=8 on all projections)");
   draft->add_option(
@@ -663,7 +710,8 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   draft->add_option("--out", d->out, "Contract file to create (never overwritten)")->required();
   draft->add_flag("--json", d->json, "Print the result as JSON");
   draft->callback([d, &ctx] {
-    if (d->policy.empty() && d->snp_measurements.empty() && d->tdx_mr_td.empty()) {
+    if (d->policy.empty() && d->snp_measurements.empty() && d->tdx_mr_td.empty() &&
+        d->coco_guest_measurements.empty()) {
       std::cerr << "triad: without --policy, give the worker's launch measurement with "
                    "--snp-measurement or "
                    "--tdx-mrtd (the default policy admits only hardware TEEs running that code)\n";

@@ -119,8 +119,13 @@ int main(int argc, char** argv) {
 #ifdef TRIAD_HAVE_TRAINER
       AddWorkerBinaryStubs,
 #endif
-      AddCoordinatorCommands, AddPartyCommands,     AddArtifactCommands, AddJobCommands,
-      AddAuditCommands,       AddKeyholderCommands,
+      AddCoordinatorCommands,
+      AddPartyCommands,
+      AddArtifactCommands,
+      AddJobCommands,
+      AddAuditCommands,
+      AddKeyholderCommands,
+      AddMeasureCommands,
   };
 #endif
   for (Adder add : kGroups) add(app, ctx);

@@ -169,6 +169,12 @@ nlohmann::ordered_json Claims::ToJson() const {
                     {"qe_tcb_status", t.qe_tcb_status}};
   }
   if (sim) j["sim"] = Json{{"signer_key_id", sim->signer_key_id}};
+  if (coco) {
+    j["coco"] = Json{{"initdata_algorithm", coco->initdata_algorithm},
+                     {"initdata_digest", Hex(coco->initdata_digest)},
+                     {"image", coco->image},
+                     {"image_digest", coco->image_digest}};
+  }
   return j;
 }
 
@@ -232,6 +238,16 @@ absl::StatusOr<Claims> Claims::FromJson(const nlohmann::json& j) {
     sc.signer_key_id = s.Str("signer_key_id");
     TRIAD_RETURN_IF_ERROR(s.status());
     c.sim = std::move(sc);
+  }
+  if (r.Has("coco")) {
+    Reader s(j["coco"], "claims.coco");
+    CocoClaims cc;
+    cc.initdata_algorithm = s.Str("initdata_algorithm");
+    cc.initdata_digest = s.Bytes("initdata_digest");
+    cc.image = s.Str("image");
+    cc.image_digest = s.Str("image_digest");
+    TRIAD_RETURN_IF_ERROR(s.status());
+    c.coco = std::move(cc);
   }
   return c;
 }

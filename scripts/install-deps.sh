@@ -21,6 +21,12 @@ packages=(
   python3-jsonschema json-schema-test-suite   # outside references for the contract schema tests
   clang libclang-rt-14-dev   # libFuzzer targets
 )
+# tests/deploy renders the Kubernetes manifests with `kubectl kustomize`: Debian's kubectl
+# (kubernetes-client, kustomize v2.0.3) unless a kubectl is already installed (deploy/ renders the
+# same with both).
+if ! command -v kubectl >/dev/null; then
+  packages+=(kubernetes-client)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3-torch hyperfine)
 fi
