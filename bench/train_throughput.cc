@@ -16,32 +16,13 @@
 #include <string>
 
 #include "nlohmann/json.hpp"
+#include "bench/trainer_bench_util.h"
 #include "trainer/trainer.h"
 
 namespace {
 
 using namespace triad::trainer;
-
-class ByteTokenizer : public Tokenizer {
- public:
-  Result<Encoding> Encode(std::string_view text, bool) const override {
-    Encoding e;
-    for (unsigned char c : text) e.ids.push_back(c);
-    return e;
-  }
-  Result<std::string> Decode(const std::vector<int32_t>& ids, bool) const override {
-    std::string s;
-    for (int32_t i : ids) s.push_back(static_cast<char>(i));
-    return s;
-  }
-  std::optional<int32_t> TokenToId(std::string_view) const override { return std::nullopt; }
-  // Overrides Tokenizer::IdToToken where the interface has it.
-  std::optional<std::string> IdToToken(int32_t id) const {  // NOLINT(modernize-use-override)
-    if (id < 0 || id > 255) return std::nullopt;
-    return std::string(1, static_cast<char>(id));
-  }
-  int32_t VocabSize() const override { return 256; }
-};
+using triad::bench::ByteTokenizer;
 
 struct Shape {
   int64_t vocab, hidden, inter, layers, heads, kv;

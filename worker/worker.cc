@@ -436,6 +436,10 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
                          FetchInput(job, keys, c.dataset.id, headers[c.dataset.id]));
   spdlog::info("job {}: inputs verified and decrypted in memory", job.id);
   TRIAD_ASSIGN_OR_RETURN(trainer::ModelFiles model, internal::ModelFilesFromTar(model_tar.view()));
+  // The trainer consumes the checkpoint as it loads it (each tensor's plaintext wiped and its pages
+  // handed back once on the device), so the archive and the loaded model never both exist in full.
+  trainer::ConsumableBuffer consumable(reinterpret_cast<char*>(model_tar.data()), model_tar.size());
+  model.consumable = &consumable;
 
   // Train.
   const std::string training_json = c.training.ToJson().dump();

@@ -359,6 +359,15 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
   plan.total_steps = config.max_steps > 0 ? config.max_steps : config.epochs * plan.steps_per_epoch;
 
   // Models, one replica per rank, identical LoRA initialization.
+  if (files.consumable) {
+    for (const NamedBuffer& f : files.safetensors) {
+      if (!files.consumable->Contains(f.data)) {
+        return InvalidArgument("model files: \"" + f.name +
+                               "\" does not lie in the consumable buffer given with it");
+      }
+    }
+  }
+  const auto load_start = std::chrono::steady_clock::now();
   TRAINER_ASSIGN_OR_RETURN(auto tensors,
                            LoadCheckpoint(files.safetensors, files.safetensors_index_json));
   LoraSettings lora{config.rank, config.alpha, config.dropout, config.use_rslora,
@@ -381,7 +390,9 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
     mo.loss_chunk_rows = options.loss_chunk_rows > 0 ? options.loss_chunk_rows
                          : devices[i].is_cuda()      ? 4096
                                                      : 0;
-    auto m = DecoderModel::Load(plan.model, tensors, mo);
+    // The last replica loaded consumes the plaintext (the others still need it).
+    auto m = DecoderModel::Load(plan.model, tensors, mo,
+                                i == plan.world - 1 ? files.consumable : nullptr);
     if (!m.ok()) return m.status();
     ranks[i].model = std::move(m).value();
     TRAINER_RETURN_IF_ERROR(ranks[i].model->InitLora(lora, static_cast<uint64_t>(config.seed)));
@@ -390,6 +401,14 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
     ranks[i].rank = i;
     ranks[i].comm = comms[i].get();
   }
+
+  if (files.consumable) {  // the headers too, now that every tensor is loaded
+    for (const NamedBuffer& f : files.safetensors) files.consumable->Consume(f.data);
+  }
+  tensors.clear();
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  if (options.on_model_loaded) options.on_model_loaded(load_seconds);
 
   // Rank 0 on the calling thread (progress callbacks come from it), the others on their own.
   std::vector<std::thread> threads;
@@ -410,6 +429,7 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
   result.report = std::move(ranks[0].report);
   TrainReport& rep = result.report;
   rep.total_steps = plan.total_steps;
+  rep.load_seconds = load_seconds;
   rep.train_examples = n_train;
   rep.eval_examples = n_eval;
   rep.device = options.device;

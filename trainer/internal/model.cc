@@ -4,10 +4,17 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/version.h>
+#include <c10/core/Event.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
+
+#include <sys/mman.h>
+
+#include <ATen/Parallel.h>
 
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <thread>
 
 namespace triad::trainer::internal {
 namespace {
@@ -116,13 +123,173 @@ Result<at::Tensor> ToTensor(const TensorView& view) {
   return t;
 }
 
+namespace {
+
+std::string ShapeString(const std::vector<int64_t>& s) {
+  std::string o = "[";
+  for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
+  return o + "]";
+}
+
+const char* ConfigDtypeName(Dtype d) {
+  return d == Dtype::kBF16 ? "bfloat16" : d == Dtype::kF16 ? "float16" : "float32";
+}
+
+// Where a checkpoint tensor lands: rows [row, row + rows) of a model tensor of shape `full`, which is
+// allocated when its first part arrives (q/k/v and gate/up share one fused tensor each).
+struct Slot {
+  at::Tensor* dest;
+  std::vector<int64_t> full;
+  int64_t row = 0;
+};
+
+// Checkpoint bytes copied per step while loading: what loading holds twice at most.
+constexpr size_t kLoadChunkBytes = 16 << 20;
+// Weights at least this large get memory of their own (NewWeight).
+constexpr size_t kMappedWeightBytes = 1 << 20;
+
+// A frozen weight of the model. On CPU, large ones live in an anonymous mapping of their own,
+// excluded from core dumps (the weights are the model owner's secret) and wiped before unmapping.
+// Not MADV_HUGEPAGE: with the usual defrag=madvise the kernel compacts memory on each fault, which
+// made loading 4x slower on the development VM.
+at::Tensor NewWeight(const std::vector<int64_t>& shape, const at::TensorOptions& options) {
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  const size_t bytes = static_cast<size_t>(numel) * c10::elementSize(
+                                                        c10::typeMetaToScalarType(options.dtype()));
+  if (!options.device().is_cpu() || bytes < kMappedWeightBytes) return at::empty(shape, options);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return at::empty(shape, options);
+  ::madvise(p, bytes, MADV_DONTDUMP);
+  return at::from_blob(
+      p, shape,
+      [bytes](void* q) {
+        std::memset(q, 0, bytes);
+        __asm__ __volatile__("" : : "r"(q) : "memory");
+        ::munmap(q, bytes);
+      },
+      options);
+}
+
+// dst (contiguous, CPU, float32 or bfloat16) <- the little-endian elements of `src` (F32, F16 or
+// BF16, any alignment), on the intra-op threads. Conversions are exact (to float32) or round to
+// nearest even (to bfloat16), as torch's are.
+void ConvertInto(std::string_view src, Dtype from, const at::Tensor& dst) {
+  const int64_t n = dst.numel();
+  const char* in = src.data();
+  const bool to_bf16 = dst.scalar_type() == at::kBFloat16;
+  char* out = static_cast<char*>(dst.data_ptr());
+  if ((from == Dtype::kBF16 && to_bf16) || (from == Dtype::kF32 && !to_bf16)) {
+    at::parallel_for(0, static_cast<int64_t>(src.size()), 1 << 20, [&](int64_t b, int64_t e) {
+      std::memcpy(out + b, in + b, static_cast<size_t>(e - b));
+    });
+    return;
+  }
+  auto to_float = [from](const char* p, int64_t i) -> float {
+    if (from == Dtype::kF32) {
+      float f;
+      std::memcpy(&f, p + 4 * i, 4);
+      return f;
+    }
+    uint16_t h;
+    std::memcpy(&h, p + 2 * i, 2);
+    return from == Dtype::kBF16 ? Bf16ToFloat(h) : F16ToFloat(h);
+  };
+  at::parallel_for(0, n, 1 << 16, [&](int64_t b, int64_t e) {
+    if (to_bf16) {
+      uint16_t* o = reinterpret_cast<uint16_t*>(out);
+      for (int64_t i = b; i < e; ++i) o[i] = FloatToBf16(to_float(in, i));
+    } else if (from == Dtype::kBF16) {  // the common case: a shift, which the compiler vectorises
+      float* o = reinterpret_cast<float*>(out);
+      for (int64_t i = b; i < e; ++i) {
+        uint16_t h;
+        std::memcpy(&h, in + 2 * i, 2);
+        const uint32_t bits = static_cast<uint32_t>(h) << 16;
+        std::memcpy(&o[i], &bits, 4);
+      }
+    } else {
+      float* o = reinterpret_cast<float*>(out);
+      for (int64_t i = b; i < e; ++i) o[i] = to_float(in, i);
+    }
+  });
+}
+
+// Copies host bytes into device tensors through two pinned staging buffers, so that the copy of one
+// chunk to the GPU overlaps the host copy of the next; on CPU a plain (parallel, vectorised) copy_.
+class Uploader {
+ public:
+  explicit Uploader(const at::Device& device) : device_(device) {}
+  ~Uploader() { Drain(); }
+
+  // dst (contiguous, on the device) <- src (contiguous, CPU); converts the dtype when they differ.
+  void Copy(const at::Tensor& src, at::Tensor dst) {
+    if (device_.is_cpu()) {
+      dst.copy_(src);
+      return;
+    }
+    // Rows of at most kStaging bytes, through alternating pinned buffers.
+    const int64_t rows = src.dim() == 0 ? 1 : src.size(0);
+    const int64_t row_bytes = rows == 0 ? 0 : static_cast<int64_t>(src.nbytes()) / rows;
+    if (row_bytes == 0) return;
+    const int64_t per = std::max<int64_t>(1, kStaging / row_bytes);
+    at::Tensor s2 = src.reshape({rows, -1}), d2 = dst.reshape({rows, -1});
+    for (int64_t r = 0; r < rows; r += per) {
+      const int64_t n = std::min(per, rows - r);
+      Stage& slot = stages_[next_];
+      next_ ^= 1;
+      Wait(slot);
+      if (!slot.pinned.defined()) {
+        slot.pinned = at::empty({kStaging}, at::TensorOptions().dtype(at::kByte).pinned_memory(true));
+      }
+      at::Tensor stage = slot.pinned.narrow(0, 0, n * row_bytes).view(src.scalar_type()).view(
+          {n, s2.size(1)});
+      stage.copy_(s2.narrow(0, r, n));  // host to pinned host: synchronous
+      at::Tensor target = d2.narrow(0, r, n);
+      if (target.scalar_type() == src.scalar_type()) {
+        target.copy_(stage, /*non_blocking=*/true);
+      } else {
+        at::Tensor tmp = at::empty({n, s2.size(1)}, target.options().dtype(src.scalar_type()));
+        tmp.copy_(stage, /*non_blocking=*/true);
+        target.copy_(tmp);
+      }
+      slot.event.emplace(device_.type());
+      slot.event->record(c10::impl::VirtualGuardImpl(device_.type()).getStream(device_));
+    }
+  }
+
+  // Waits for every copy in flight (the pinned buffers may then be freed).
+  void Drain() {
+    for (Stage& s : stages_) Wait(s);
+  }
+
+ private:
+  static constexpr int64_t kStaging = 64 << 20;
+  struct Stage {
+    at::Tensor pinned;
+    c10::optional<c10::Event> event;
+  };
+  static void Wait(Stage& s) {
+    if (!s.event) return;
+    while (!s.event->query()) std::this_thread::yield();
+    s.event.reset();
+  }
+  at::Device device_;
+  Stage stages_[2];
+  int next_ = 0;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(
     const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
-    const ModelOptions& options) {
-  std::unique_ptr<DecoderModel> m(new DecoderModel(config, options));
+    const ModelOptions& options, ConsumableBuffer* consume) {
+  // Every check first, so that a bad checkpoint is refused before anything is allocated.
+  const Dtype stated = config.dtype == "bfloat16"  ? Dtype::kBF16
+                       : config.dtype == "float16" ? Dtype::kF16
+                                                   : Dtype::kF32;
+  const std::vector<ExpectedTensor> expected = ExpectedTensors(config);
   std::set<std::string> used;
-  std::map<std::string, at::Tensor> w;
-  for (const ExpectedTensor& e : ExpectedTensors(config)) {
+  for (const ExpectedTensor& e : expected) {
     auto it = tensors.find(e.name);
     if (it == tensors.end())
       return InvalidArgument("checkpoint: missing tensor \"" + e.name + "\"");
@@ -132,19 +299,15 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(
                              DtypeName(v.dtype) + " (weights must be F32, F16 or BF16)");
     }
     if (v.shape != e.shape) {
-      auto str = [](const std::vector<int64_t>& s) {
-        std::string o = "[";
-        for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
-        return o + "]";
-      };
-      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has shape " + str(v.shape) +
-                             "; config.json implies " + str(e.shape));
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has shape " +
+                             ShapeString(v.shape) + "; config.json implies " +
+                             ShapeString(e.shape));
     }
-    TRAINER_ASSIGN_OR_RETURN(at::Tensor t, ToTensor(v));
-    at::Tensor placed = t.to(options.device, options.compute_dtype).contiguous();
-    if (!placed.is_same(t))
-      ZeroTensor(t);  // the staging copy (to() returns t itself when nothing changes)
-    w[e.name] = placed;
+    if (config.dtype_stated && v.dtype != stated) {
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has dtype " +
+                             DtypeName(v.dtype) + "; config.json gives dtype " +
+                             ConfigDtypeName(stated));
+    }
     used.insert(e.name);
   }
   for (const auto& [name, view] : tensors) {
@@ -156,63 +319,107 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(
     return InvalidArgument("checkpoint: unexpected tensor \"" + name + "\" for a " +
                            config.model_type + " model with this config.json");
   }
-  m->embed_ = w["model.embed_tokens.weight"];
-  m->final_norm_ = w["model.norm.weight"];
-  m->lm_head_ = config.tie_word_embeddings ? m->embed_ : w["lm_head.weight"];
+
+  // Where each tensor goes. q/k/v and gate/up are fused (one matmul each): their rows are written
+  // straight into the fused tensor, so no separate copy ever exists.
+  std::unique_ptr<DecoderModel> m(new DecoderModel(config, options));
+  const int64_t h = config.hidden_size, nq = config.num_heads * config.head_dim,
+                nk = config.num_kv_heads * config.head_dim, inter = config.intermediate_size;
+  m->layers_.resize(config.num_layers);
+  std::map<std::string, Slot> slots;
+  slots["model.embed_tokens.weight"] = {&m->embed_, {config.vocab_size, h}};
+  slots["model.norm.weight"] = {&m->final_norm_, {h}};
+  if (!config.tie_word_embeddings) slots["lm_head.weight"] = {&m->lm_head_, {config.vocab_size, h}};
   for (int64_t l = 0; l < config.num_layers; ++l) {
-    std::string p = "model.layers." + std::to_string(l) + ".";
-    Layer layer;
-    layer.input_norm = w[p + "input_layernorm.weight"];
-    layer.post_norm = w[p + "post_attention_layernorm.weight"];
-    if (config.qk_norm) {
-      layer.q_norm = w[p + "self_attn.q_norm.weight"];
-      layer.k_norm = w[p + "self_attn.k_norm.weight"];
-    }
-    auto lin = [&](Linear& out, const std::string& name) {
-      out.weight = w[p + name + ".weight"];
-      auto b = w.find(p + name + ".bias");
-      if (b != w.end()) out.bias = b->second;
-    };
-    lin(layer.q, "self_attn.q_proj");
-    lin(layer.k, "self_attn.k_proj");
-    lin(layer.v, "self_attn.v_proj");
-    lin(layer.o, "self_attn.o_proj");
-    lin(layer.gate, "mlp.gate_proj");
-    lin(layer.up, "mlp.up_proj");
-    lin(layer.down, "mlp.down_proj");
-    // Fuse: one matmul for q/k/v and one for gate/up; the projections keep views into the fused
-    // tensors, and the separate copies are wiped.
-    auto fuse = [](std::vector<Linear*> parts, at::Tensor& weight, at::Tensor& bias) {
-      std::vector<at::Tensor> ws, bs;
-      for (Linear* p : parts) {
-        ws.push_back(p->weight);
-        if (p->bias.defined()) bs.push_back(p->bias);
-      }
-      weight = at::cat(ws, 0);
-      if (!bs.empty()) bias = at::cat(bs, 0);
-      int64_t row = 0;
-      for (Linear* p : parts) {
-        int64_t n = p->weight.size(0);
-        ZeroTensor(p->weight);
-        p->weight = weight.narrow(0, row, n);
-        if (p->bias.defined()) {
-          ZeroTensor(p->bias);
-          p->bias = bias.narrow(0, row, n);
-        }
-        row += n;
-      }
-    };
-    fuse({&layer.q, &layer.k, &layer.v}, layer.qkv_weight, layer.qkv_bias);
-    fuse({&layer.gate, &layer.up}, layer.gate_up_weight, layer.gate_up_bias);
-    // Release the separate (now zeroed) copies at once, so loading never holds two of each layer.
-    for (const char* name : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                             "mlp.gate_proj", "mlp.up_proj"}) {
-      w.erase(p + name + ".weight");
-      w.erase(p + name + ".bias");
-    }
-    m->layers_.push_back(std::move(layer));
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    Layer& L = m->layers_[l];
+    slots[p + "input_layernorm.weight"] = {&L.input_norm, {h}};
+    slots[p + "post_attention_layernorm.weight"] = {&L.post_norm, {h}};
+    slots[p + "self_attn.q_norm.weight"] = {&L.q_norm, {config.head_dim}};
+    slots[p + "self_attn.k_norm.weight"] = {&L.k_norm, {config.head_dim}};
+    const int64_t qkv = nq + 2 * nk;
+    slots[p + "self_attn.q_proj.weight"] = {&L.qkv_weight, {qkv, h}, 0};
+    slots[p + "self_attn.k_proj.weight"] = {&L.qkv_weight, {qkv, h}, nq};
+    slots[p + "self_attn.v_proj.weight"] = {&L.qkv_weight, {qkv, h}, nq + nk};
+    slots[p + "self_attn.q_proj.bias"] = {&L.qkv_bias, {qkv}, 0};
+    slots[p + "self_attn.k_proj.bias"] = {&L.qkv_bias, {qkv}, nq};
+    slots[p + "self_attn.v_proj.bias"] = {&L.qkv_bias, {qkv}, nq + nk};
+    slots[p + "self_attn.o_proj.weight"] = {&L.o.weight, {h, nq}};
+    slots[p + "self_attn.o_proj.bias"] = {&L.o.bias, {h}};
+    slots[p + "mlp.gate_proj.weight"] = {&L.gate_up_weight, {2 * inter, h}, 0};
+    slots[p + "mlp.up_proj.weight"] = {&L.gate_up_weight, {2 * inter, h}, inter};
+    slots[p + "mlp.gate_proj.bias"] = {&L.gate_up_bias, {2 * inter}, 0};
+    slots[p + "mlp.up_proj.bias"] = {&L.gate_up_bias, {2 * inter}, inter};
+    slots[p + "mlp.down_proj.weight"] = {&L.down.weight, {h, inter}};
+    slots[p + "mlp.down_proj.bias"] = {&L.down.bias, {h}};
   }
-  w.clear();
+
+  // In the order the bytes lie in memory, so that each buffer is consumed front to back.
+  std::vector<std::pair<const TensorView*, Slot*>> order;
+  for (const ExpectedTensor& e : expected) {
+    auto s = slots.find(e.name);
+    if (s == slots.end()) return Internal("checkpoint: no place for tensor \"" + e.name + "\"");
+    order.emplace_back(&tensors.at(e.name), &s->second);
+  }
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return std::less<const char*>()(a.first->data.data(), b.first->data.data());
+  });
+  const at::TensorOptions dest_options =
+      at::TensorOptions().dtype(options.compute_dtype).device(options.device);
+  Uploader uploader(options.device);
+  for (const auto& [view, slot] : order) {
+    const at::ScalarType type = view->dtype == Dtype::kBF16  ? at::kBFloat16
+                                : view->dtype == Dtype::kF16 ? at::kHalf
+                                                             : at::kFloat;
+    if (!slot->dest->defined()) *slot->dest = NewWeight(slot->full, dest_options);
+    const int64_t rows = view->shape[0];
+    if (rows == 0 || view->data.empty()) continue;
+    const size_t row_bytes = view->data.size() / static_cast<size_t>(rows);
+    // Large tensors go in chunks of rows, each consumed once copied, so that loading holds at most
+    // one chunk twice (not the whole embedding).
+    const int64_t chunk = std::max<int64_t>(1, static_cast<int64_t>(kLoadChunkBytes / row_bytes));
+    for (int64_t r = 0; r < rows; r += chunk) {
+      const int64_t n = std::min(chunk, rows - r);
+      std::string_view part = view->data.substr(r * row_bytes, n * row_bytes);
+      at::Tensor dst = slot->dest->narrow(0, slot->row + r, n);
+      if (options.device.is_cpu()) {
+        ConvertInto(part, view->dtype, dst);
+      } else {
+        std::vector<int64_t> shape = view->shape;
+        shape[0] = n;
+        if (reinterpret_cast<uintptr_t>(part.data()) % DtypeSize(view->dtype) == 0) {
+          // A view of the plaintext itself: read once, never written.
+          uploader.Copy(at::from_blob(const_cast<char*>(part.data()), shape,
+                                      at::TensorOptions().dtype(type)),
+                        dst);
+        } else {  // safetensors promises no alignment: stage through an aligned copy
+          at::Tensor src = at::empty(shape, at::TensorOptions().dtype(type));
+          std::memcpy(src.data_ptr(), part.data(), part.size());
+          uploader.Copy(src, dst);
+          ZeroTensor(src);
+        }
+      }
+      if (consume) consume->Consume(part);
+    }
+  }
+  uploader.Drain();
+
+  if (config.tie_word_embeddings) m->lm_head_ = m->embed_;
+  for (Layer& L : m->layers_) {
+    auto rows = [](at::Tensor& fused, int64_t row, int64_t n) {
+      return fused.defined() ? fused.narrow(0, row, n) : at::Tensor();
+    };
+    L.q.weight = rows(L.qkv_weight, 0, nq);
+    L.k.weight = rows(L.qkv_weight, nq, nk);
+    L.v.weight = rows(L.qkv_weight, nq + nk, nk);
+    L.q.bias = rows(L.qkv_bias, 0, nq);
+    L.k.bias = rows(L.qkv_bias, nq, nk);
+    L.v.bias = rows(L.qkv_bias, nq + nk, nk);
+    L.gate.weight = rows(L.gate_up_weight, 0, inter);
+    L.up.weight = rows(L.gate_up_weight, inter, inter);
+    L.gate.bias = rows(L.gate_up_bias, 0, inter);
+    L.up.bias = rows(L.gate_up_bias, inter, inter);
+  }
   m->inv_freq_ = InvFreq(config).to(options.device);
   return m;
 }

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "trainer/model_buffer.h"
 #include "trainer/model_config.h"
 #include "trainer/peft.h"
 #include "trainer/safetensors.h"
@@ -48,11 +49,16 @@ struct Layer {
 
 class DecoderModel {
  public:
-  // Copies the checkpoint's tensors (checked against the config: every expected tensor present with
-  // its exact shape, F32/F16/BF16, no unexpected tensor) onto the device.
+  // Checks the checkpoint against the config before allocating anything (every expected tensor
+  // present with its exact shape, F32/F16/BF16 and the dtype config.json states, no unexpected
+  // tensor), then copies the tensors, in the order their bytes lie in memory, into tensors of the
+  // compute dtype on the device (vectorised conversion; none when the dtypes match; q/k/v and
+  // gate/up written straight into their fused tensors). With `consume`, each tensor's bytes are
+  // consumed (wiped, their pages handed back) as soon as they are copied; bytes outside it are
+  // left alone.
   static Result<std::unique_ptr<DecoderModel>> Load(
       const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
-      const ModelOptions& options);
+      const ModelOptions& options, ConsumableBuffer* consume = nullptr);
   ~DecoderModel();
   DecoderModel(const DecoderModel&) = delete;
   DecoderModel& operator=(const DecoderModel&) = delete;
