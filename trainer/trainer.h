@@ -96,7 +96,7 @@ struct TrainOptions {
   std::string precision = "auto";
   bool activation_checkpointing = false;  // recompute each layer in backward (needs dropout 0)
   // Cross-entropy over this many positions at a time, so that the float32 [positions, vocab] logits
-  // are never all alive; 0: automatic (4096 on CUDA, all at once on CPU).
+  // are never all alive; 0: automatic (logits of about 32 MiB a chunk on CPU, 1 GiB on CUDA).
   int64_t loss_chunk_rows = 0;
   int64_t eval_every_steps = 0;  // 0: evaluate before the first and after the last step only
   bool merge = false;            // also return the base model with the adapter merged in

@@ -387,9 +387,7 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
     mo.device = devices[i];
     mo.compute_dtype = precision == "bf16" ? at::kBFloat16 : at::kFloat;
     mo.activation_checkpointing = options.activation_checkpointing;
-    mo.loss_chunk_rows = options.loss_chunk_rows > 0 ? options.loss_chunk_rows
-                         : devices[i].is_cuda()      ? 4096
-                                                     : 0;
+    mo.loss_chunk_rows = options.loss_chunk_rows;
     // The last replica loaded consumes the plaintext (the others still need it).
     auto m = DecoderModel::Load(plan.model, tensors, mo,
                                 i == plan.world - 1 ? files.consumable : nullptr);

@@ -23,8 +23,9 @@ constexpr const char* kProjections[] = {"q_proj",    "k_proj",  "v_proj",   "o_p
                                         "gate_proj", "up_proj", "down_proj"};
 
 at::Tensor RotateHalf(const at::Tensor& x) {
-  int64_t half = x.size(-1) / 2;
-  return at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);
+  // chunk, not narrow: its backward is one cat, where narrow's fills a zero tensor per half.
+  std::vector<at::Tensor> halves = x.chunk(2, -1);
+  return at::cat({halves[1].neg(), halves[0]}, -1);
 }
 
 // transformers' rope_init_fn for "default" and "llama3", in float32 as it computes them.
@@ -84,6 +85,82 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
     for (int i = 0; i < 6; ++i)
       result.push_back(at::Tensor());  // cos, sin, bias, row_valid, layer, model
     return result;
+  }
+};
+
+// A frozen linear layer whose output rows are one or more projections (q/k/v, gate/up, or one),
+// with the LoRA terms of those that have adapters, as one autograd node:
+//   y = x W^T + b,  y[:, rows_i] += s_i (x A_i^T) B_i^T
+// Forward runs one matmul for all the A_i (x is read once) and adds each B_i term into its rows of y
+// in place; backward computes the input gradient with two matmuls (g W, then + gxa A) and the
+// adapters' gradients directly, so no [N, out] scaled copy, no per-projection zero-filled slice
+// gradient and no separate gradient sum is ever made. Used without LoRA dropout (each projection
+// would need its own mask of x). Matmuls run in x's dtype; the adapters' float32 masters are cast
+// to it, and their gradients are returned in float32, as under autocast.
+struct FusedLora : public torch::autograd::Function<FusedLora> {
+  // params: A_0, B_0, A_1, B_1, ... for `parts` (a pointer to a vector that outlives the graph,
+  // passed as an integer as CheckpointedLayer passes its model).
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const at::Tensor& x, const at::Tensor& weight,
+                                                const c10::optional<at::Tensor>& bias,
+                                                at::TensorList params, int64_t parts_ptr) {
+    const auto& parts = *reinterpret_cast<const std::vector<FusedLoraPart>*>(parts_ptr);
+    const at::ScalarType dt = x.scalar_type();
+    at::Tensor x2 = x.reshape({-1, x.size(-1)});
+    at::Tensor y = bias ? at::addmm(*bias, x2, weight.t()) : at::mm(x2, weight.t());
+    std::vector<at::Tensor> as, bs;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      as.push_back(params[2 * i].to(dt));
+      bs.push_back(params[2 * i + 1].to(dt));
+    }
+    at::Tensor a = as.size() == 1 ? as[0] : at::cat(as, 0);  // [R, in]
+    at::Tensor xa = at::mm(x2, a.t());                         // [N, R]
+    const int64_t r = params[0].size(0);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      y.narrow(1, parts[i].row, parts[i].rows)
+          .addmm_(xa.narrow(1, r * i, r), bs[i].t(), 1.0, parts[i].scaling);
+    }
+    std::vector<at::Tensor> saved = {x2, weight, xa, a};
+    saved.insert(saved.end(), bs.begin(), bs.end());
+    ctx->save_for_backward(saved);
+    ctx->saved_data["parts"] = parts_ptr;
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = weight.size(0);
+    return {y.view(shape)};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const auto& parts =
+        *reinterpret_cast<const std::vector<FusedLoraPart>*>(ctx->saved_data["parts"].toInt());
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x2 = saved[0], &weight = saved[1], &xa = saved[2], &a = saved[3];
+    at::Tensor g = grad_out[0].reshape({-1, weight.size(0)});
+    if (g.scalar_type() != x2.scalar_type()) g = g.to(x2.scalar_type());
+    const int64_t p = static_cast<int64_t>(parts.size()), r = xa.size(1) / p;
+    // Inputs, in order: x, weight, bias, A_0, B_0, ..., parts_ptr.
+    torch::autograd::variable_list grads(4 + 2 * p);
+    at::Tensor gxa = at::empty_like(xa);  // d loss / d (x A^T), scaled
+    for (int64_t i = 0; i < p; ++i) {
+      const FusedLoraPart& part = parts[i];
+      at::Tensor gi = g.narrow(1, part.row, part.rows);  // [N, rows]
+      at::Tensor gxa_i = gxa.narrow(1, r * i, r);
+      at::mm_out(gxa_i, gi, saved[4 + i]);
+      gxa_i.mul_(part.scaling);
+      grads[3 + 2 * i + 1] = at::mm(gi.t(), xa.narrow(1, r * i, r)).mul_(part.scaling).to(at::kFloat);
+    }
+    at::Tensor ga = at::mm(gxa.t(), x2).to(at::kFloat);  // [R, in]
+    for (int64_t i = 0; i < p; ++i) grads[3 + 2 * i] = ga.narrow(0, r * i, r);
+    // The input's gradient, the two largest matmuls, only when something before needs it (not in
+    // the first layer, whose input comes from the frozen embedding).
+    if (ctx->needs_input_grad(0)) {
+      at::Tensor gx = at::mm(g, weight);
+      gx.addmm_(gxa, a);
+      std::vector<int64_t> shape = grad_out[0].sizes().vec();
+      shape.back() = weight.size(1);
+      grads[0] = gx.view(shape);
+    }
+    return grads;
   }
 };
 
@@ -518,10 +595,6 @@ at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& w) const
   return w * h.to(x.scalar_type());
 }
 
-at::Tensor DecoderModel::Proj(const Linear& l, const at::Tensor& x, bool train) {
-  at::Tensor y = l.bias.defined() ? at::linear(x, l.weight, l.bias) : at::linear(x, l.weight);
-  return AddLora(l, x, y, train);
-}
 
 at::Tensor DecoderModel::AddLora(const Linear& l, const at::Tensor& x, const at::Tensor& y,
                                  bool train) {
@@ -545,6 +618,14 @@ at::Tensor DecoderModel::AddLora(const Linear& l, const at::Tensor& x, const at:
   return y + at::linear(at::linear(in.to(options_.compute_dtype), a), b) * l.scaling;
 }
 
+bool DecoderModel::EagerAttention() const {
+#if TORCH_VERSION_MAJOR >= 2
+  return !options_.use_sdpa;
+#else
+  return true;
+#endif
+}
+
 at::Tensor DecoderModel::Attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    const at::Tensor& bias, const at::Tensor& row_valid) {
   const int64_t b = q.size(0), nh = q.size(1), s = q.size(2), hd = q.size(3), nkv = k.size(1);
@@ -555,27 +636,80 @@ at::Tensor DecoderModel::Attention(const at::Tensor& q, const at::Tensor& k, con
   }
   at::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
-  if (options_.use_sdpa) {
+  if (!EagerAttention()) {
     out = bias.defined() ? at::scaled_dot_product_attention(q, kk, vv, bias, 0.0, false)
                          : at::scaled_dot_product_attention(q, kk, vv, {}, 0.0, true);
   }
 #endif
   if (!out.defined()) {
-    // transformers' eager_attention_forward.
-    const double scaling = 1.0 / std::sqrt(static_cast<double>(hd));
-    at::Tensor scores = at::matmul(q, kk.transpose(-2, -1)) * scaling;
+    // transformers' eager_attention_forward, with q already scaled by 1/sqrt(head_dim) (folded into
+    // its RoPE tables by LayerForward) and the mask added in place: two fewer passes over the
+    // [B, heads, S, S] scores, forward and backward.
+    at::Tensor scores = at::matmul(q, kk.transpose(-2, -1));
     if (bias.defined()) {
-      scores = scores + bias;
+      scores.add_(bias);
     } else {
-      at::Tensor causal =
-          at::full({s, s}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1);
-      scores = scores + causal;
+      scores.add_(
+          at::full({s, s}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1));
     }
     at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
     out = at::matmul(probs, vv);
   }
   if (row_valid.defined()) out = out * row_valid;
   return out;
+}
+
+std::vector<at::Tensor> DecoderModel::Group(const at::Tensor& x, const at::Tensor& weight,
+                                            const at::Tensor& bias,
+                                            const std::vector<const Linear*>& parts, bool train) {
+  std::vector<int64_t> sizes;
+  for (const Linear* l : parts) sizes.push_back(l->weight.size(0));
+  bool lora = false, dropout = false;
+  for (const Linear* l : parts) {
+    lora = lora || l->lora_a.defined();
+    dropout = dropout || (train && l->lora_a.defined() && l->dropout > 0);
+  }
+  if (!lora) {
+    at::Tensor y = bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);
+    return parts.size() == 1 ? std::vector<at::Tensor>{y} : y.split_with_sizes(sizes, -1);
+  }
+  if (dropout) {  // each projection draws its own mask of x: one LoRA term at a time
+    at::Tensor y = bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);
+    std::vector<at::Tensor> out =
+        parts.size() == 1 ? std::vector<at::Tensor>{y} : y.split_with_sizes(sizes, -1);
+    for (size_t i = 0; i < parts.size(); ++i) out[i] = AddLora(*parts[i], x, out[i], train);
+    return out;
+  }
+  // The parts' descriptions live in fused_parts_ (stable addresses) as long as the model.
+  std::vector<at::Tensor> params;
+  auto desc = std::make_unique<std::vector<FusedLoraPart>>();
+  int64_t row = 0;
+  for (const Linear* l : parts) {
+    if (l->lora_a.defined()) {
+      desc->push_back({row, l->weight.size(0), l->scaling});
+      params.push_back(l->lora_a);
+      params.push_back(l->lora_b);
+    }
+    row += l->weight.size(0);
+  }
+  const std::vector<FusedLoraPart>* key = nullptr;
+  for (const auto& known : fused_parts_) {
+    if (known->size() != desc->size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < desc->size() && same; ++i) {
+      same = (*known)[i].row == (*desc)[i].row && (*known)[i].rows == (*desc)[i].rows &&
+             (*known)[i].scaling == (*desc)[i].scaling;
+    }
+    if (same) key = known.get();
+  }
+  if (!key) {
+    fused_parts_.push_back(std::move(desc));
+    key = fused_parts_.back().get();
+  }
+  c10::optional<at::Tensor> b = bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
+  at::Tensor y = FusedLora::apply(x, weight, b, at::TensorList(params),
+                                  reinterpret_cast<int64_t>(key))[0];
+  return parts.size() == 1 ? std::vector<at::Tensor>{y} : y.split_with_sizes(sizes, -1);
 }
 
 at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at::Tensor& cos,
@@ -585,30 +719,29 @@ at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at:
   const int64_t b = x.size(0), s = x.size(1), nh = config_.num_heads, nkv = config_.num_kv_heads,
                 hd = config_.head_dim;
   at::Tensor h = RmsNorm(x, L.input_norm);
-  at::Tensor qkv =
-      L.qkv_bias.defined() ? at::linear(h, L.qkv_weight, L.qkv_bias) : at::linear(h, L.qkv_weight);
-  const int64_t nq = nh * hd, nk = nkv * hd;
-  at::Tensor q = AddLora(L.q, h, qkv.narrow(-1, 0, nq), train).reshape({b, s, nh, hd});
-  at::Tensor k = AddLora(L.k, h, qkv.narrow(-1, nq, nk), train).reshape({b, s, nkv, hd});
-  at::Tensor v =
-      AddLora(L.v, h, qkv.narrow(-1, nq + nk, nk), train).reshape({b, s, nkv, hd}).transpose(1, 2);
+  std::vector<at::Tensor> qkv = Group(h, L.qkv_weight, L.qkv_bias, {&L.q, &L.k, &L.v}, train);
+  at::Tensor q = qkv[0].reshape({b, s, nh, hd});
+  at::Tensor k = qkv[1].reshape({b, s, nkv, hd});
+  at::Tensor v = qkv[2].reshape({b, s, nkv, hd}).transpose(1, 2);
   if (config_.qk_norm) {
     q = RmsNorm(q, L.q_norm);
     k = RmsNorm(k, L.k_norm);
   }
   q = q.transpose(1, 2);
   k = k.transpose(1, 2);
-  q = q * cos + RotateHalf(q) * sin;
+  if (EagerAttention()) {  // the softmax scale on q's [S, head_dim] tables, not on the scores
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    q = q * (cos * scale) + RotateHalf(q) * (sin * scale);
+  } else {
+    q = q * cos + RotateHalf(q) * sin;
+  }
   k = k * cos + RotateHalf(k) * sin;
   at::Tensor attn = Attention(q, k, v, bias, row_valid).transpose(1, 2).reshape({b, s, nh * hd});
-  at::Tensor out = x + Proj(L.o, attn, train);
+  at::Tensor out = x + Group(attn, L.o.weight, L.o.bias, {&L.o}, train)[0];
   h = RmsNorm(out, L.post_norm);
-  at::Tensor gu = L.gate_up_bias.defined() ? at::linear(h, L.gate_up_weight, L.gate_up_bias)
-                                           : at::linear(h, L.gate_up_weight);
-  const int64_t inter = config_.intermediate_size;
-  at::Tensor gate = AddLora(L.gate, h, gu.narrow(-1, 0, inter), train);
-  at::Tensor up = AddLora(L.up, h, gu.narrow(-1, inter, inter), train);
-  at::Tensor mlp = Proj(L.down, at::silu(gate) * up, train);
+  std::vector<at::Tensor> gu =
+      Group(h, L.gate_up_weight, L.gate_up_bias, {&L.gate, &L.up}, train);
+  at::Tensor mlp = Group(at::silu(gu[0]) * gu[1], L.down.weight, L.down.bias, {&L.down}, train)[0];
   return out + mlp;
 }
 
@@ -677,7 +810,7 @@ at::Tensor DecoderModel::Logits(const at::Tensor& hidden) {
 
 std::pair<at::Tensor, int64_t> DecoderModel::LossSum(const at::Tensor& hidden,
                                                      const at::Tensor& labels) {
-  const int64_t s = hidden.size(1), hsz = hidden.size(2);
+  const int64_t s = hidden.size(1), hsz = hidden.size(2), vocab = lm_head_.size(0);
   at::Tensor h = hidden.narrow(1, 0, s - 1).reshape({-1, hsz});
   at::Tensor t = labels.to(hidden.device(), at::kLong).narrow(1, 1, s - 1).reshape({-1});
   at::Tensor idx = (t != -100).nonzero().squeeze(1);
@@ -685,30 +818,45 @@ std::pair<at::Tensor, int64_t> DecoderModel::LossSum(const at::Tensor& hidden,
   if (n == 0)
     return {at::zeros({}, hidden.options().dtype(at::kFloat)) * h.sum().to(at::kFloat), 0};
   at::Tensor hs = h.index_select(0, idx), ts = t.index_select(0, idx);
-  const int64_t chunk = options_.loss_chunk_rows;
-  if (chunk <= 0 || n <= chunk) {
-    at::Tensor logits = at::linear(hs, lm_head_).to(at::kFloat);
-    return {at::cross_entropy_loss(logits, ts, {}, at::Reduction::Sum, -100, 0.0), n};
+  // A chunk of rows at a time: its float32 logits [rows, vocab] are the only large tensor, and
+  // nothing of size is kept for backward. Automatic: chunks of about 1 GiB of logits on CUDA; on
+  // CPU about 32 MiB but at least 512 rows, because each chunk's two matmuls read all of lm_head
+  // (fewer rows made the 151936-wide Qwen head memory-bound), in chunks of equal size.
+  int64_t chunk = options_.loss_chunk_rows;
+  if (chunk <= 0) {
+    chunk = options_.device.is_cpu() ? std::max<int64_t>(512, (int64_t{32} << 20) / (4 * vocab))
+                                     : std::max<int64_t>(16, (int64_t{1} << 30) / (4 * vocab));
+    const int64_t chunks = (n + chunk - 1) / chunk;
+    chunk = (n + chunks - 1) / chunks;
   }
-  // Chunked: the loss and its gradient w.r.t. hs are computed a chunk of rows at a time without
-  // keeping logits; a surrogate (hs * g).sum() - itself, detached, carries exactly g back to hs.
-  at::Tensor grad = at::empty({n, hsz}, hs.options().dtype(at::kFloat));
+  const bool grad = hs.requires_grad() && at::GradMode::is_enabled();
+  at::Tensor g = grad ? at::empty({n, hsz}, hs.options().dtype(at::kFloat)) : at::Tensor();
   at::Tensor total = at::zeros({}, hs.options().dtype(at::kFloat));
   {
     at::NoGradGuard no_grad;
     at::Tensor hd = hs.detach();
     for (int64_t start = 0; start < n; start += chunk) {
-      int64_t len = std::min(chunk, n - start);
-      at::Tensor lg = at::linear(hd.narrow(0, start, len), lm_head_).to(at::kFloat);
-      at::Tensor tc = ts.narrow(0, start, len).unsqueeze(1);
-      total += (at::logsumexp(lg, -1) - lg.gather(1, tc).squeeze(1)).sum();
-      at::Tensor p = at::softmax(lg, -1);
-      p.scatter_add_(1, tc, at::full({len, 1}, -1.0f, p.options()));
-      grad.narrow(0, start, len)
-          .copy_(at::matmul(p.to(lm_head_.scalar_type()), lm_head_).to(at::kFloat));
+      const int64_t len = std::min(chunk, n - start);
+      at::Tensor tc = ts.narrow(0, start, len);
+      at::Tensor lg = at::linear(hd.narrow(0, start, len), lm_head_).to(at::kFloat);  // [len, V]
+      // Cross-entropy = log sum exp(l - max) + max - l[target], in place: four passes over the
+      // logits, which end up holding e = exp(l - max).
+      at::Tensor target = lg.gather(1, tc.unsqueeze(1)).squeeze(1);
+      at::Tensor max = lg.amax(1, /*keepdim=*/true);
+      lg.sub_(max).exp_();
+      at::Tensor sum = lg.sum(1);
+      total += (sum.log() + max.squeeze(1) - target).sum();
+      if (grad) {
+        // d loss / d h = softmax(l) W - W[target] = (e W) / sum - W[target].
+        at::Tensor gh = at::mm(lg.to(lm_head_.scalar_type()), lm_head_).to(at::kFloat);
+        gh.div_(sum.unsqueeze(1)).sub_(lm_head_.index_select(0, tc).to(at::kFloat));
+        g.narrow(0, start, len).copy_(gh);
+      }
     }
   }
-  at::Tensor sur = (hs.to(at::kFloat) * grad).sum();
+  if (!grad) return {total, n};
+  // A surrogate whose gradient w.r.t. hs is exactly g: (hs * g).sum() minus itself, detached.
+  at::Tensor sur = (hs.to(at::kFloat) * g).sum();
   return {total + (sur - sur.detach()), n};
 }
 
