@@ -26,8 +26,14 @@ using testing::ReadFile;
 // max |a - b| / max |b|: relative to the reference's scale (elementwise relative error is
 // meaningless for entries near zero).
 double RelErr(const at::Tensor& a, const at::Tensor& b) {
-  return ((a.to(at::kDouble) - b.to(at::kDouble)).abs().max() / b.to(at::kDouble).abs().max())
-      .item<double>();
+  at::Tensor x = a.detach().to(at::kCPU, at::kDouble), y = b.detach().to(at::kCPU, at::kDouble);
+  return ((x - y).abs().max() / y.abs().max()).item<double>();
+}
+
+// Model options on the test device (TRIAD_TEST_DEVICE).
+ModelOptions OnTestDevice(ModelOptions o = {}) {
+  o.device = at::Device(testing::TestDevice());
+  return o;
 }
 
 struct Fixtures {
@@ -69,7 +75,7 @@ at::Tensor Ref(const Fixtures& f, const std::string& name) {
 }
 
 std::unique_ptr<DecoderModel> MakeModel(const Fixtures& f, ModelOptions o = {}) {
-  auto m = DecoderModel::Load(f.model, f.base, o);
+  auto m = DecoderModel::Load(f.model, f.base, OnTestDevice(o));
   EXPECT_TRUE(m.ok()) << m.status().message();
   return std::move(m).value();
 }
@@ -158,7 +164,7 @@ TEST_P(ReferenceTest, AdapterRoundTripAndMergeMatch) {
   ASSERT_TRUE(merged.ok());
   auto mt = LoadCheckpoint({{"model.safetensors", *merged}}, "");
   ASSERT_TRUE(mt.ok()) << mt.status().message();
-  auto mm = DecoderModel::Load(f_->model, *mt, {});
+  auto mm = DecoderModel::Load(f_->model, *mt, OnTestDevice());
   ASSERT_TRUE(mm.ok()) << mm.status().message();
   EXPECT_LT(RelErr((*mm)->Logits((*mm)->Hidden(ids_, mask_, false)), logits), 1e-5);
 }
