@@ -89,17 +89,20 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
 };
 
 // A frozen linear layer whose output rows are one or more projections (q/k/v, gate/up, or one),
-// with the LoRA terms of those that have adapters, as one autograd node:
-//   y = x W^T + b,  y[:, rows_i] += s_i (x A_i^T) B_i^T
-// Forward runs one matmul for all the A_i (x is read once) and adds each B_i term into its rows of y
-// in place; backward computes the input gradient with two matmuls (g W, then + gxa A) and the
-// adapters' gradients directly, so no [N, out] scaled copy, no per-projection zero-filled slice
-// gradient and no separate gradient sum is ever made. Used without LoRA dropout (each projection
-// would need its own mask of x). Matmuls run in x's dtype; the adapters' float32 masters are cast
-// to it, and their gradients are returned in float32, as under autocast.
+// with the LoRA terms of those that have adapters, as one autograd node with one output per
+// projection:
+//   y = x W^T + b,  y_i = y[:, rows_i] (+ s_i (x A_i^T) B_i^T when projection i has an adapter)
+// Forward runs one matmul for the base, one for all the A_i (x is read once), and adds each B_i term
+// into its rows of y in place; the outputs are y's column blocks. Backward takes each output's
+// gradient where it is (no concatenation), computes the input gradient as sum_i g_i W_i + gxa A and
+// the adapters' gradients directly: no [N, out] scaled copy, no zero-filled slice gradient, no
+// separate gradient sum. Used without LoRA dropout (each projection would need its own mask of x).
+// Matmuls run in x's dtype; the adapters' float32 masters are cast to it and their gradients
+// returned in float32, as under autocast.
 struct FusedLora : public torch::autograd::Function<FusedLora> {
-  // params: A_0, B_0, A_1, B_1, ... for `parts` (a pointer to a vector that outlives the graph,
-  // passed as an integer as CheckpointedLayer passes its model).
+  // params: A, B of each projection that has an adapter, in order; `parts_ptr` points to the
+  // layout (a vector that outlives the graph, passed as an integer as CheckpointedLayer passes its
+  // model).
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
                                                 const at::Tensor& x, const at::Tensor& weight,
                                                 const c10::optional<at::Tensor>& bias,
@@ -109,24 +112,34 @@ struct FusedLora : public torch::autograd::Function<FusedLora> {
     at::Tensor x2 = x.reshape({-1, x.size(-1)});
     at::Tensor y = bias ? at::addmm(*bias, x2, weight.t()) : at::mm(x2, weight.t());
     std::vector<at::Tensor> as, bs;
-    for (size_t i = 0; i < parts.size(); ++i) {
-      as.push_back(params[2 * i].to(dt));
-      bs.push_back(params[2 * i + 1].to(dt));
+    for (size_t j = 0; j < params.size(); j += 2) {
+      as.push_back(params[j].to(dt));
+      bs.push_back(params[j + 1].to(dt));
     }
     at::Tensor a = as.size() == 1 ? as[0] : at::cat(as, 0);  // [R, in]
     at::Tensor xa = at::mm(x2, a.t());                         // [N, R]
-    const int64_t r = params[0].size(0);
-    for (size_t i = 0; i < parts.size(); ++i) {
-      y.narrow(1, parts[i].row, parts[i].rows)
-          .addmm_(xa.narrow(1, r * i, r), bs[i].t(), 1.0, parts[i].scaling);
+    const int64_t r = as[0].size(0);
+    int64_t j = 0;
+    std::vector<int64_t> sizes;
+    for (const FusedLoraPart& part : parts) {
+      sizes.push_back(part.rows);
+      if (!part.lora) continue;
+      y.narrow(1, part.row, part.rows).addmm_(xa.narrow(1, r * j, r), bs[j].t(), 1.0, part.scaling);
+      ++j;
     }
     std::vector<at::Tensor> saved = {x2, weight, xa, a};
     saved.insert(saved.end(), bs.begin(), bs.end());
     ctx->save_for_backward(saved);
     ctx->saved_data["parts"] = parts_ptr;
-    std::vector<int64_t> shape = x.sizes().vec();
-    shape.back() = weight.size(0);
-    return {y.view(shape)};
+    std::vector<int64_t> lead = x.sizes().vec();
+    lead.pop_back();
+    torch::autograd::variable_list out;
+    for (const at::Tensor& block : y.split_with_sizes(sizes, 1)) {
+      std::vector<int64_t> shape = lead;
+      shape.push_back(block.size(1));
+      out.push_back(block.view(shape));
+    }
+    return out;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
@@ -135,27 +148,33 @@ struct FusedLora : public torch::autograd::Function<FusedLora> {
         *reinterpret_cast<const std::vector<FusedLoraPart>*>(ctx->saved_data["parts"].toInt());
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &x2 = saved[0], &weight = saved[1], &xa = saved[2], &a = saved[3];
-    at::Tensor g = grad_out[0].reshape({-1, weight.size(0)});
-    if (g.scalar_type() != x2.scalar_type()) g = g.to(x2.scalar_type());
-    const int64_t p = static_cast<int64_t>(parts.size()), r = xa.size(1) / p;
+    const int64_t lora_parts = static_cast<int64_t>(saved.size()) - 4, r = xa.size(1) / lora_parts;
     // Inputs, in order: x, weight, bias, A_0, B_0, ..., parts_ptr.
-    torch::autograd::variable_list grads(4 + 2 * p);
-    at::Tensor gxa = at::empty_like(xa);  // d loss / d (x A^T), scaled
-    for (int64_t i = 0; i < p; ++i) {
-      const FusedLoraPart& part = parts[i];
-      at::Tensor gi = g.narrow(1, part.row, part.rows);  // [N, rows]
-      at::Tensor gxa_i = gxa.narrow(1, r * i, r);
-      at::mm_out(gxa_i, gi, saved[4 + i]);
-      gxa_i.mul_(part.scaling);
-      grads[3 + 2 * i + 1] = at::mm(gi.t(), xa.narrow(1, r * i, r)).mul_(part.scaling).to(at::kFloat);
+    torch::autograd::variable_list grads(4 + 2 * lora_parts);
+    std::vector<at::Tensor> g(parts.size());
+    for (size_t i = 0; i < parts.size(); ++i) {
+      g[i] = grad_out[i].reshape({-1, parts[i].rows});
+      if (g[i].scalar_type() != x2.scalar_type()) g[i] = g[i].to(x2.scalar_type());
+    }
+    at::Tensor gxa = at::empty_like(xa);  // d loss / d (x A^T)
+    int64_t j = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (!parts[i].lora) continue;
+      at::Tensor gxa_j = gxa.narrow(1, r * j, r), xa_j = xa.narrow(1, r * j, r);
+      at::mm_out(gxa_j, g[i], saved[4 + j]);
+      gxa_j.mul_(parts[i].scaling);
+      grads[3 + 2 * j + 1] = at::mm(g[i].t(), xa_j).mul_(parts[i].scaling).to(at::kFloat);
+      ++j;
     }
     at::Tensor ga = at::mm(gxa.t(), x2).to(at::kFloat);  // [R, in]
-    for (int64_t i = 0; i < p; ++i) grads[3 + 2 * i] = ga.narrow(0, r * i, r);
-    // The input's gradient, the two largest matmuls, only when something before needs it (not in
-    // the first layer, whose input comes from the frozen embedding).
+    for (int64_t k = 0; k < lora_parts; ++k) grads[3 + 2 * k] = ga.narrow(0, r * k, r);
+    // The input's gradient, the largest matmuls, only when something before needs it (not in the
+    // first layer, whose input comes from the frozen embedding).
     if (ctx->needs_input_grad(0)) {
-      at::Tensor gx = at::mm(g, weight);
-      gx.addmm_(gxa, a);
+      at::Tensor gx = at::mm(gxa, a);
+      for (size_t i = 0; i < parts.size(); ++i) {
+        gx.addmm_(g[i], weight.narrow(0, parts[i].row, parts[i].rows));
+      }
       std::vector<int64_t> shape = grad_out[0].sizes().vec();
       shape.back() = weight.size(1);
       grads[0] = gx.view(shape);
@@ -629,31 +648,47 @@ bool DecoderModel::EagerAttention() const {
 at::Tensor DecoderModel::Attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    const at::Tensor& bias, const at::Tensor& row_valid) {
   const int64_t b = q.size(0), nh = q.size(1), s = q.size(2), hd = q.size(3), nkv = k.size(1);
-  at::Tensor kk = k, vv = v;
-  if (nkv != nh) {  // repeat_kv
-    kk = k.unsqueeze(2).expand({b, nkv, nh / nkv, s, hd}).reshape({b, nh, s, hd});
-    vv = v.unsqueeze(2).expand({b, nkv, nh / nkv, s, hd}).reshape({b, nh, s, hd});
-  }
+  auto repeat_kv = [&](const at::Tensor& t) {
+    return nkv == nh ? t
+                     : t.unsqueeze(2).expand({b, nkv, nh / nkv, s, hd}).reshape({b, nh, s, hd});
+  };
   at::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
   if (!EagerAttention()) {
-    out = bias.defined() ? at::scaled_dot_product_attention(q, kk, vv, bias, 0.0, false)
-                         : at::scaled_dot_product_attention(q, kk, vv, {}, 0.0, true);
+    out = bias.defined()
+              ? at::scaled_dot_product_attention(q, repeat_kv(k), repeat_kv(v), bias, 0.0, false)
+              : at::scaled_dot_product_attention(q, repeat_kv(k), repeat_kv(v), {}, 0.0, true);
   }
 #endif
-  if (!out.defined()) {
-    // transformers' eager_attention_forward, with q already scaled by 1/sqrt(head_dim) (folded into
-    // its RoPE tables by LayerForward) and the mask added in place: two fewer passes over the
-    // [B, heads, S, S] scores, forward and backward.
-    at::Tensor scores = at::matmul(q, kk.transpose(-2, -1));
-    if (bias.defined()) {
-      scores.add_(bias);
-    } else {
-      scores.add_(
-          at::full({s, s}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1));
-    }
+  // transformers' eager_attention_forward, with q already scaled by 1/sqrt(head_dim) (folded into
+  // its RoPE tables by LayerForward) and the mask added in place.
+  if (!out.defined() && bias.defined()) {  // padding or a sliding window: the general mask
+    at::Tensor scores = at::matmul(q, repeat_kv(k).transpose(-2, -1));
+    scores.add_(bias);
     at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-    out = at::matmul(probs, vv);
+    out = at::matmul(probs, repeat_kv(v));
+  } else if (!out.defined()) {
+    // Causal: the query heads that share a key head become more rows of one matmul (k and v are
+    // never repeated), and the queries go in blocks that see only the keys up to their block's end,
+    // so most of the masked upper triangle is never computed (4 blocks: 5/8 of the work). Each row's
+    // softmax covers the same keys as with the full mask (masked keys add exactly zero).
+    const int64_t g = nh / nkv;
+    const int64_t blocks = s >= 256 ? 4 : s >= 128 ? 2 : 1, bs = (s + blocks - 1) / blocks;
+    at::Tensor q5 = q.reshape({b, nkv, g, s, hd});
+    std::vector<at::Tensor> outs;
+    for (int64_t s0 = 0; s0 < s; s0 += bs) {
+      const int64_t len = std::min(bs, s - s0), end = s0 + len;
+      at::Tensor qb = q5.narrow(3, s0, len).reshape({b, nkv, g * len, hd});
+      at::Tensor kb = end == s ? k : k.narrow(2, 0, end), vb = end == s ? v : v.narrow(2, 0, end);
+      at::Tensor scores = at::matmul(qb, kb.transpose(-2, -1));  // [b, nkv, g * len, end]
+      // Query s0 + i sees key j when j <= s0 + i.
+      scores.view({b, nkv, g, len, end})
+          .add_(at::full({len, end}, -std::numeric_limits<float>::infinity(), scores.options())
+                    .triu(s0 + 1));
+      at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+      outs.push_back(at::matmul(probs, vb).view({b, nkv, g, len, hd}));
+    }
+    out = (outs.size() == 1 ? outs[0] : at::cat(outs, 3)).view({b, nh, s, hd});
   }
   if (row_valid.defined()) out = out * row_valid;
   return out;
@@ -680,13 +715,14 @@ std::vector<at::Tensor> DecoderModel::Group(const at::Tensor& x, const at::Tenso
     for (size_t i = 0; i < parts.size(); ++i) out[i] = AddLora(*parts[i], x, out[i], train);
     return out;
   }
-  // The parts' descriptions live in fused_parts_ (stable addresses) as long as the model.
+  // The layouts live in fused_parts_ (stable addresses) as long as the model.
   std::vector<at::Tensor> params;
   auto desc = std::make_unique<std::vector<FusedLoraPart>>();
   int64_t row = 0;
   for (const Linear* l : parts) {
-    if (l->lora_a.defined()) {
-      desc->push_back({row, l->weight.size(0), l->scaling});
+    const bool has = l->lora_a.defined();
+    desc->push_back({row, l->weight.size(0), has ? l->scaling : 0.0, has});
+    if (has) {
       params.push_back(l->lora_a);
       params.push_back(l->lora_b);
     }
@@ -697,8 +733,8 @@ std::vector<at::Tensor> DecoderModel::Group(const at::Tensor& x, const at::Tenso
     if (known->size() != desc->size()) continue;
     bool same = true;
     for (size_t i = 0; i < desc->size() && same; ++i) {
-      same = (*known)[i].row == (*desc)[i].row && (*known)[i].rows == (*desc)[i].rows &&
-             (*known)[i].scaling == (*desc)[i].scaling;
+      const FusedLoraPart &x = (*known)[i], &y = (*desc)[i];
+      same = x.row == y.row && x.rows == y.rows && x.scaling == y.scaling && x.lora == y.lora;
     }
     if (same) key = known.get();
   }
@@ -707,9 +743,7 @@ std::vector<at::Tensor> DecoderModel::Group(const at::Tensor& x, const at::Tenso
     key = fused_parts_.back().get();
   }
   c10::optional<at::Tensor> b = bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
-  at::Tensor y = FusedLora::apply(x, weight, b, at::TensorList(params),
-                                  reinterpret_cast<int64_t>(key))[0];
-  return parts.size() == 1 ? std::vector<at::Tensor>{y} : y.split_with_sizes(sizes, -1);
+  return FusedLora::apply(x, weight, b, at::TensorList(params), reinterpret_cast<int64_t>(key));
 }
 
 at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at::Tensor& cos,

@@ -40,10 +40,12 @@ struct Linear {
   double dropout = 0;
 };
 
-// One projection's rows within a fused weight, and its LoRA scaling (see FusedLora in model.cc).
+// One projection's rows within a fused weight, and its LoRA scaling when it has an adapter (see
+// FusedLora in model.cc).
 struct FusedLoraPart {
   int64_t row, rows;
   double scaling;
+  bool lora;
 };
 
 struct Layer {
