@@ -268,17 +268,17 @@ at::Tensor NewWeight(const std::vector<int64_t>& shape, const at::TensorOptions&
 }
 
 // dst (contiguous, CPU, float32 or bfloat16) <- the little-endian elements of `src` (F32, F16 or
-// BF16, any alignment), on the intra-op threads. Conversions are exact (to float32) or round to
-// nearest even (to bfloat16), as torch's are.
+// BF16, any alignment). Conversions run on the intra-op threads and are exact (to float32) or round
+// to nearest even (to bfloat16), as torch's are.
 void ConvertInto(std::string_view src, Dtype from, const at::Tensor& dst) {
   const int64_t n = dst.numel();
   const char* in = src.data();
   const bool to_bf16 = dst.scalar_type() == at::kBFloat16;
   char* out = static_cast<char*>(dst.data_ptr());
   if ((from == Dtype::kBF16 && to_bf16) || (from == Dtype::kF32 && !to_bf16)) {
-    at::parallel_for(0, static_cast<int64_t>(src.size()), 1 << 20, [&](int64_t b, int64_t e) {
-      std::memcpy(out + b, in + b, static_cast<size_t>(e - b));
-    });
+    // One thread: the copy is bound by memory and page faults, and a second thread that another
+    // process has descheduled made it slower (and far more variable) on a loaded machine.
+    std::memcpy(out, in, src.size());
     return;
   }
   auto to_float = [from](const char* p, int64_t i) -> float {
