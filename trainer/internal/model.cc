@@ -22,12 +22,6 @@ namespace {
 constexpr const char* kProjections[] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                         "gate_proj", "up_proj", "down_proj"};
 
-at::Tensor RotateHalf(const at::Tensor& x) {
-  // chunk, not narrow: its backward is one cat, where narrow's fills a zero tensor per half.
-  std::vector<at::Tensor> halves = x.chunk(2, -1);
-  return at::cat({halves[1].neg(), halves[0]}, -1);
-}
-
 // transformers' rope_init_fn for "default" and "llama3", in float32 as it computes them.
 at::Tensor InvFreq(const ModelConfig& c) {
   at::Tensor exponent =
@@ -180,6 +174,60 @@ struct FusedLora : public torch::autograd::Function<FusedLora> {
       grads[0] = gx.view(shape);
     }
     return grads;
+  }
+};
+
+// RoPE as one autograd node: x cos + rotate_half(x) sin, with cos and sin [S, D] whose two halves
+// are equal (transformers builds them as cat(freqs, freqs)), written half by half:
+//   out1 = x1 c - x2 s,  out2 = x2 c + x1 s;  backward: dx1 = g1 c + g2 s,  dx2 = g2 c - g1 s.
+// Two passes each way, where the composed form makes a negation, a concatenation and three
+// products forward, and as many backward.
+struct Rope : public torch::autograd::Function<Rope> {
+  static at::Tensor Rotate(const at::Tensor& x, const at::Tensor& c, const at::Tensor& s,
+                           double sign) {
+    const int64_t h = x.size(-1) / 2;
+    at::Tensor out = at::empty(x.sizes(), x.options());
+    at::Tensor x1 = x.narrow(-1, 0, h), x2 = x.narrow(-1, h, h);
+    at::Tensor o1 = out.narrow(-1, 0, h), o2 = out.narrow(-1, h, h);
+    at::mul_out(o1, x1, c).addcmul_(x2, s, -sign);
+    at::mul_out(o2, x2, c).addcmul_(x1, s, sign);
+    return out;
+  }
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& cos, const at::Tensor& sin) {
+    const int64_t h = x.size(-1) / 2;
+    at::Tensor c = cos.narrow(-1, 0, h), s = sin.narrow(-1, 0, h);
+    ctx->save_for_backward({c, s});
+    return Rotate(x, c, s, 1.0);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const auto saved = ctx->get_saved_variables();
+    return {Rotate(grad_out[0], saved[0], saved[1], -1.0), at::Tensor(), at::Tensor()};
+  }
+};
+
+// RMSNorm as one autograd node (transformers' Qwen2RMSNorm: float32 statistics, the weight applied
+// in the input's dtype; the weight is frozen). With h = x in float32, r = rsqrt(mean(h^2) + eps),
+// gw = g w: dx = r gw - h r^3 mean(gw h). Four passes backward where the composed form makes about
+// ten.
+struct RmsNormFn : public torch::autograd::Function<RmsNormFn> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& w, double eps) {
+    at::Tensor h = x.to(at::kFloat);
+    at::Tensor r = (h.pow(2).mean(-1, /*keepdim=*/true) + eps).rsqrt_();
+    ctx->save_for_backward({x, w, r});
+    return w * (h * r).to(x.scalar_type());
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &w = saved[1], &r = saved[2];
+    at::Tensor h = x.to(at::kFloat);
+    at::Tensor gw = (grad_out[0] * w).to(at::kFloat);
+    at::Tensor coef = (gw * h).mean(-1, /*keepdim=*/true).mul_(r).mul_(r).mul_(r).neg_();
+    at::Tensor dx = gw.mul_(r).addcmul_(h, coef);
+    return {dx.to(x.scalar_type()), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -608,10 +656,7 @@ void DecoderModel::SeedDropout(uint64_t seed) {
 }
 
 at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& w) const {
-  at::Tensor h = x.to(at::kFloat);
-  at::Tensor var = h.pow(2).mean(-1, /*keepdim=*/true);
-  h = h * at::rsqrt(var + config_.rms_norm_eps);
-  return w * h.to(x.scalar_type());
+  return RmsNormFn::apply(x, w, config_.rms_norm_eps);
 }
 
 
@@ -765,11 +810,11 @@ at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at:
   k = k.transpose(1, 2);
   if (EagerAttention()) {  // the softmax scale on q's [S, head_dim] tables, not on the scores
     const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
-    q = q * (cos * scale) + RotateHalf(q) * (sin * scale);
+    q = Rope::apply(q, cos * scale, sin * scale);
   } else {
-    q = q * cos + RotateHalf(q) * sin;
+    q = Rope::apply(q, cos, sin);
   }
-  k = k * cos + RotateHalf(k) * sin;
+  k = Rope::apply(k, cos, sin);
   at::Tensor attn = Attention(q, k, v, bias, row_valid).transpose(1, 2).reshape({b, s, nh * hd});
   at::Tensor out = x + Group(attn, L.o.weight, L.o.bias, {&L.o}, train)[0];
   h = RmsNorm(out, L.post_norm);
