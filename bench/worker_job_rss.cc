@@ -87,7 +87,12 @@ int main(int argc, char** argv) {
   // in memory instead; see docs/trainer.md).
   auto key = crypto::ReadSecretFile(identity_path, 1 << 16);
   if (!key.ok()) return Fail(std::string(key.status().message()));
-  auto identity = crypto::age::X25519Identity::Parse(*key);
+  // An age-keygen file: comment lines, then the AGE-SECRET-KEY-1... line.
+  absl::string_view text = key->view();
+  size_t at = text.find("AGE-SECRET-KEY-");
+  if (at == absl::string_view::npos) return Fail(identity_path + ": no AGE-SECRET-KEY line");
+  text = text.substr(at, text.find('\n', at) - at);
+  auto identity = crypto::age::X25519Identity::Parse(crypto::SecretBytes::CopyFrom(text));
   if (!identity.ok()) return Fail(std::string(identity.status().message()));
   int fd = ::open(bundle.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Fail("cannot open " + bundle);
@@ -156,6 +161,7 @@ int main(int argc, char** argv) {
   auto r = trainer::Train(files, data, c, o);
   if (!r.ok()) return Fail(r.status().message());
   const uint64_t peak_training = ProcStatusBytes("VmHWM:");
+  const trainer::TrainReport report = r->report;  // Wipe(*r) below empties it
   buf->reset();  // the worker wipes its inputs once training is done
 
   // Seal: pack the adapter and encrypt it to a recipient.
@@ -197,7 +203,7 @@ int main(int argc, char** argv) {
       {"ciphertext_bytes", cipher_size},
       {"decrypt_seconds", decrypt_s},
       {"load_seconds", load_s},
-      {"train_seconds", r->report.wall_seconds},
+      {"train_seconds", report.wall_seconds},
       {"rss_start_mib", rss_start / mib},
       {"rss_decrypted_mib", rss_decrypted / mib},
       {"peak_until_model_ready_mib", peak_until_loaded / mib},
@@ -209,8 +215,8 @@ int main(int argc, char** argv) {
       {"target_mib", target / mib},
       {"peak_over_model", static_cast<double>(peak_job) / static_cast<double>(model_bytes)},
       {"met", static_cast<double>(peak_job) <= target},
-      {"first_loss", r->report.losses.front()},
-      {"last_loss", r->report.losses.back()}};
+      {"first_loss", report.losses.front()},
+      {"last_loss", report.losses.back()}};
   std::cout << out.dump() << "\n";
   return 0;
 }
