@@ -64,6 +64,7 @@ load_after=$(uptime)
   echo "- machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
   echo "- commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (dirty)')"
   echo "- load before: ${load_before#*load average: }; after: ${load_after#*load average: } (uptime)"
+  echo "- threads: $threads; OMP_WAIT_POLICY: ${OMP_WAIT_POLICY:-unset} (for both)"
   echo
   if [[ $mode == cpu ]]; then
     echo "Commands (alternating, $rounds rounds):"
