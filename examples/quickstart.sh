@@ -39,6 +39,10 @@ root=$(pwd)
 
 step() { printf '\n== %s\n' "$*"; }
 
+# LibTorch's OpenMP threads spin while they wait for each other; on a machine whose cores are busy
+# with other work that slows training many times (docs/trainer.md). Passive waiting costs little.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+
 step "Dependencies and build"
 scripts/install-deps.sh
 build=${TRIAD_BUILD_DIR:-build}

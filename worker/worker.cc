@@ -540,6 +540,10 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
   TRIAD_RETURN_IF_ERROR(lease_ended());
   spdlog::info("job {}: inputs verified and decrypted in memory", job.id);
   TRIAD_ASSIGN_OR_RETURN(trainer::ModelFiles model, internal::ModelFilesFromTar(model_tar.view()));
+  // The trainer consumes the checkpoint as it loads it (each tensor's plaintext wiped and its pages
+  // handed back once on the device), so the archive and the loaded model never both exist in full.
+  trainer::ConsumableBuffer consumable(reinterpret_cast<char*>(model_tar.data()), model_tar.size());
+  model.consumable = &consumable;
 
   // Train.
   const std::string training_json = c.training.ToJson().dump();

@@ -560,15 +560,20 @@ TEST_F(E2eTest, ATamperedArtifactFailsTheJobWithThatReason) {
 // delivers. No input key is released twice to the same ephemeral key, and the log holds one
 // admission for the attempt.
 TEST_F(E2eTest, KillingTheCoordinatorDuringTrainingLosesNothing) {
-  Contract("c-long", *measurement_, /*steps=*/40);
+  Contract("c-long", *measurement_, /*steps=*/200);
   auto worker = StartWorker(/*once=*/true);
   std::string job = SubmitJob("c-long");
-  WaitFor(job, [](const nlohmann::json& s) {
-    return s["state"] == "running" && s["step"].get<int64_t>() >= 2;
-  });
-  // The worker is stopped while the coordinator is killed and restarted, so that the kill lands
-  // mid-training however fast this machine trains; it goes on from where it was.
+  // The worker is stopped as soon as it logs that training began (its log is read every 5 ms; 200
+  // steps take seconds), the coordinator is killed and restarted meanwhile, and the worker goes on
+  // from where it was: the kill lands mid-training however fast this machine trains.
+  absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (!absl::StrContains(worker->Err(), "job " + job + ": training on") && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   ASSERT_EQ(::kill(worker->pid(), SIGSTOP), 0);
+  ASSERT_FALSE(absl::StrContains(worker->Err(), "job " + job + ": trained "))
+      << "training ended before the worker was stopped: " << worker->Err();
+  ASSERT_TRUE(absl::StrContains(worker->Err(), "job " + job + ": training on")) << worker->Err();
   const int port = port_;
   coordinator_->Signal(SIGKILL);
   absl::SleepFor(absl::Seconds(1));
