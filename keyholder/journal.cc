@@ -78,6 +78,16 @@ CREATE TABLE IF NOT EXISTS revocations (
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& dir) {
+  std::string path = absl::StrCat(dir, "/", kJournalFile);
+  if (::access(path.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("no keyholder journal in ", dir, " (", path,
+                     " is missing): `triad keyholder serve` makes it; check --state"));
+  }
+  return Open(dir);
+}
+
 absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return base::ErrnoStatus(errno, absl::StrCat("creating ", dir));

@@ -46,6 +46,9 @@ class Journal {
  public:
   // Opens or creates DIR/journal.db (DIR is created 0700 when missing; the file is 0600).
   static absl::StatusOr<std::unique_ptr<Journal>> Open(const std::string& dir);
+  // Opens DIR/journal.db only when it exists: kNotFound otherwise ("no keyholder journal in DIR
+  // …"), so that a mistyped --state is not a new, empty journal (`keyholder log`, `revoke`).
+  static absl::StatusOr<std::unique_ptr<Journal>> OpenExisting(const std::string& dir);
 
   // ---- artifacts this owner pushed, as their ciphertext hashed: id -> age header ----
   absl::StatusOr<std::optional<std::string>> ArtifactHeader(absl::string_view artifact_id);

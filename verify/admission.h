@@ -72,8 +72,8 @@ struct AdmissionVerdict {
   // A failure that no other attempt of the job can change (the contract is not this owner's, not
   // active, revoked, or names another artifact): the receipt says final.
   bool final = false;
-  // The checkpoint, when it verified (the keyholder compares it with its own last view, even on a
-  // refusal).
+  // The checkpoint, when it verified and was proven to extend `last_seen` (the keyholder keeps it
+  // as its new last view, even when the request is refused for another reason); nullopt otherwise.
   std::optional<crypto::Checkpoint> checkpoint;
 };
 
