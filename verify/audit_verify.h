@@ -33,6 +33,11 @@
 //                                ‖ age recipient) with the values the job.admission entry records
 //   admission N policy decision  the contract's policy re-evaluated on the claims, with the
 //                                binding, gives the recorded decision and reasons
+//   job history                  the job's entries form one hash chain ("prev") from job.submitted
+//                                to the terminal entry: none left out
+//   contract history             the contract's own entries chain the same way; the job's first and
+//                                terminal entries name that chain's head (a revocation cannot be
+//                                left out)
 //   job state                    the job is done: state, output_id, job.output and job.done entries
 //   job record worker signature  the worker's envelope is signed once, by the Ed25519 key of the
 //                                admitted attempt (the key the evidence binds)
@@ -42,11 +47,6 @@
 //                                contract, inputs, evidence digest, claims, recipients, …)
 //   adapter digest               the record's subject = job.output_id = the adapter_id of the
 //                                job.output and job.done entries; record_digest = the payload's
-//   job history                  the job's entries form one hash chain ("prev") from job.submitted
-//                                to the terminal entry: none left out
-//   contract history             the contract's own entries chain the same way; the job's first and
-//                                terminal entries name that chain's head (a revocation cannot be
-//                                left out)
 //   key releases                 every release (bundle and key.released entries, which agree) went
 //                                to the age recipient of an admitted attempt, for a contract input,
 //                                before any revocation and expiry, each with its owner's signed

@@ -14,15 +14,16 @@
 //                    "evidence_document": "<the exact evidence document text>",
 //                    "claims": {…} (as the coordinator derived them; {} when invalid)}, …],
 //    "key_releases": [{"release_id", "attempt", "artifact_id", "owner", "recipient", "released_at",
-//                      "receipt": <the owner's signed triad.release/v1 receipt, DSSE object>}, …],
-//    "key_refusals": [{"release_id", "attempt", "artifact_id", "owner", "final",
-//                      "reasons": [...], "receipt": <signed refusal>}, …],
+//                      "receipt": <the owner's signed receipt, a DSSE envelope object>}, …],
+//    "key_refusals": [{"release_id", "attempt", "artifact_id", "owner", "final", "reasons": [...],
+//                      "receipt": <the owner's signed refusal, a DSSE envelope object>}, …],
 //    "log": {"checkpoint": "<C2SP signed note, with the witnesses' cosignature lines>",
 //            "tree_size": N,
 //            "entries": [{"index", "entry": "<the exact entry text>",
 //                         "inclusion_proof": ["<base64 hash>", …]}, …],
 //            "consistency": [{"from", "to", "checkpoint": null or "<signed note at `to`>",
-//                             "proof": [...]}, …] (views the reader saved: export --state),
+//                             "proof": ["<base64 hash>", …]}, …] (optional; one per size the
+//                             export request asked for, at most 16),
 //            "witnessed_before": [{"index": <a job.admission entry>,
 //                                  "checkpoint": "<the largest cosigned checkpoint not holding
 //                                  it>", "proof": [... consistency proof to tree_size]}, …]}}
