@@ -181,12 +181,20 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
     if (!cp.ok()) return base::Annotate(cp.status(), "the journal's last checkpoint");
     last_seen = *cp;
   }
+  // Forks shown before this request: a coordinator caught with two views of its log gets nothing
+  // more (see below).
+  TRIAD_ASSIGN_OR_RETURN(int64_t forks_before, journal_.CountForks());
   absl::StatusOr<crypto::Checkpoint> shown = verify::OpenCardCheckpoint(coordinator_, r.checkpoint);
   bool fork = false;
+  // Only a checkpoint proven to extend the last one seen (or the first one) becomes the last one
+  // seen; one shown without a proof would let the coordinator move this keyholder onto a fork
+  // unnoticed.
+  bool extends_seen = !last_seen.has_value();
   if (shown.ok() && last_seen) {
     std::vector<std::string> proof;
     if (r.consistency_from == last_seen->size) proof = r.consistency_proof;
     absl::Status extends = verify::CheckCheckpointExtends(*last_seen, *shown, proof);
+    extends_seen = extends.ok();
     if (!extends.ok() && shown->size <= last_seen->size) fork = true;
     if (!extends.ok() && shown->size > last_seen->size && r.consistency_from == last_seen->size)
       fork = true;
@@ -196,7 +204,7 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
 
   verify::AdmissionVerdict v =
       verify::VerifyAdmission(r, coordinator_, owner_.card, anchors_, now, last_seen);
-  std::optional<crypto::Checkpoint> good_cp = fork ? std::nullopt : v.checkpoint;
+  std::optional<crypto::Checkpoint> good_cp = extends_seen ? v.checkpoint : std::nullopt;
   auto finish = [&](Answer a, const std::string& nonce, const std::string& contract_id,
                     const std::string& recipient) -> absl::StatusOr<Answer> {
     Decision d;
@@ -245,6 +253,17 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
         "the coordinator shows a log that does not extend the one this keyholder saw (a fork; "
         "both checkpoints are kept in the journal)");
     return finish(Refuse(r, reasons, false, v.admission, std::nullopt), "", contract_id, "");
+  }
+  if (forks_before > 0) {
+    // Whatever it shows now may be the branch that no auditor or witness sees; no other worker
+    // can change that, so the refusal is final.
+    return finish(Refuse(r,
+                         {absl::StrCat("this keyholder holds ", forks_before,
+                                       " fork(s) of the coordinator's log in its journal (signed "
+                                       "checkpoints that contradict each other): it releases "
+                                       "nothing more")},
+                         true, v.admission, good_cp),
+                  "", contract_id, "");
   }
   if (!v.admission)
     return finish(Refuse(r, v.reasons, v.final, std::nullopt, good_cp), "", contract_id, "");
