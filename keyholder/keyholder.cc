@@ -221,6 +221,7 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
     d.header = a.header;
     d.receipt_json = a.receipt_json;
     d.decided_at = now;
+    if (a.release && v.admission) d.submission_digest = v.admission->submission_digest;
     TRIAD_RETURN_IF_ERROR(journal_.RecordDecision(d));
     if (good_cp) TRIAD_RETURN_IF_ERROR(journal_.RecordCheckpoint(r.checkpoint, good_cp->size, now));
     return a;
@@ -276,6 +277,17 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
                          {absl::StrCat("the admission's nonce was already used (release ", *spent,
                                        "): a replayed admission")},
                          false, a, good_cp),
+                  "", contract_id, a.age_recipient);
+  }
+  // One signed submit-job request makes one job: the coordinator cannot log a second job (which
+  // max_jobs would count) from a request an owner made once.
+  TRIAD_ASSIGN_OR_RETURN(std::optional<std::string> submitted_for,
+                         journal_.JobOfSubmission(a.submission_digest));
+  if (submitted_for && *submitted_for != r.job_id) {
+    return finish(Refuse(r,
+                         {absl::StrCat("submission: it was the submission of job ", *submitted_for,
+                                       " already (one signed submit-job request, one job)")},
+                         true, a, good_cp),
                   "", contract_id, a.age_recipient);
   }
   // max_jobs: distinct jobs; the retries of one job count once.

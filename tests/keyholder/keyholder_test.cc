@@ -576,6 +576,25 @@ TEST_F(KeyholderTest, RefusesASubmissionTheContractsOwnersDidNotMake) {
   ExpectReleased(*kh, Relay(*kh, honest), honest);
 }
 
+TEST_F(KeyholderTest, RefusesASubmissionReplayedForAnotherJob) {
+  auto kh = Open("mo");
+  Attempt first = NewAttempt("j-1");
+  ExpectReleased(*kh, Relay(*kh, first), first);
+  // The data owner asked for one job; the coordinator logs a second with the same request.
+  submissions_["j-2"] = submissions_["j-1"];
+  Attempt second = NewAttempt("j-2");
+  ExpectRefused(*kh, Relay(*kh, second),
+                {"submission: it was the submission of job j-1 already (one signed submit-job "
+                 "request, one job)"},
+                true);
+  // A retry of the first job is that job, with its own submission.
+  Attempt retry = NewAttempt("j-1", 2);
+  ExpectReleased(*kh, Relay(*kh, retry), retry);
+  // Without the lie: a second job the data owner asked for.
+  Attempt asked = NewAttempt("j-3");
+  ExpectReleased(*kh, Relay(*kh, asked), asked, 2);
+}
+
 // ---- (e) the log ----
 
 TEST_F(KeyholderTest, RefusesAnAdmissionNotInTheLog) {
