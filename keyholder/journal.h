@@ -40,6 +40,8 @@ struct Decision {
   std::string header;        // releases: the re-wrapped header (it opens only for the worker)
   std::string receipt_json;  // the signed receipt sent with the answer
   absl::Time decided_at;
+  // Releases: the digest of the job's submit-job request, which makes this job and no other.
+  std::string submission_digest;
 };
 
 class Journal {
@@ -66,6 +68,8 @@ class Journal {
   absl::StatusOr<std::vector<std::string>> ReleasedJobs(absl::string_view contract_id);
   // The release that spent `nonce`, if any.
   absl::StatusOr<std::optional<std::string>> NonceSpentBy(absl::string_view nonce);
+  // The job a release recorded `submission_digest` for, if any.
+  absl::StatusOr<std::optional<std::string>> JobOfSubmission(absl::string_view submission_digest);
 
   // ---- the coordinator's log as this keyholder saw it ----
   absl::StatusOr<std::optional<std::string>> LastCheckpoint();

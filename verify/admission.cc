@@ -248,7 +248,8 @@ AdmissionVerdict VerifyAdmission(const ReleaseContext& r, const coordinator::Coo
                                   key->raw(),
                                   recipient->ToString(),
                                   evidence_digest,
-                                  verdict.claims};
+                                  verdict.claims,
+                                  Str(submitted.j, "submission_digest")};
   return v;
 }
 

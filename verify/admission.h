@@ -64,6 +64,7 @@ struct VerifiedAdmission {
   std::string age_recipient;       // "age1…": the worker's ephemeral recipient
   std::string evidence_digest;
   contracts::Claims claims;
+  std::string submission_digest;  // of the submit-job request's payload, as job.submitted names it
 };
 
 struct AdmissionVerdict {
