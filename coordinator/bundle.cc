@@ -353,6 +353,11 @@ absl::StatusOr<int> Coordinator::AddCosignatures(absl::string_view signed_note) 
 
 absl::StatusOr<Coordinator::LogReader> Coordinator::VerifyLogReader(absl::string_view envelope_json,
                                                                     absl::string_view action) {
+  if (envelope_json.empty()) {
+    return absl::UnauthenticatedError(
+        "reading log entries needs a request signed by a registered party or by an auditor a "
+        "contract names; anyone may read signed checkpoints and consistency proofs");
+  }
   std::string party, key_id;
   KeyLookup lookup = [&](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
     absl::StatusOr<storage::Party> p = store_.GetPartyByKeyId(keyid);
@@ -371,6 +376,12 @@ absl::StatusOr<Coordinator::LogReader> Coordinator::VerifyLogReader(absl::string
         key_id = keyid;
         return a->signing_key;
       }
+    }
+    // Removed by the operator, and no contract's auditor either.
+    if (p.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat("party ", p->name,
+                                                      " was removed by the operator at ",
+                                                      base::FormatRfc3339(*p->removed_at)));
     }
     return absl::PermissionDeniedError(absl::StrCat(
         "request is signed by key ", absl::CHexEscape(keyid.substr(0, 80)),
