@@ -825,6 +825,67 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
   EXPECT_FALSE(std::filesystem::exists(F("out/adapter")));  // what was written is removed
 }
 
+// Issue 13, point 3, as it was tried: with the coordinator stopped, its operator puts a forged age
+// file (encrypted to the owner's public recipient, which anyone can do) in the blob store as the
+// job's output, consistently in its database; `job fetch` verifies the job before it decrypts and
+// refuses, writing nothing.
+TEST_F(CoordinatorCliTest, FetchRefusesAnOutputTheOperatorReplaced) {
+  StartServer();
+  SetUpContract();
+  StartKeyholders();
+  std::string job = Trim(Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("mo")));
+  testing::WriteTestFile(F("make.py"), R"(import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
+    i = tarfile.TarInfo("adapter_config.json"); i.size = 2; t.addfile(i, io.BytesIO(sys.argv[2].encode()))
+)");
+  Sh("python3 " + F("make.py") + " " + F("real.tar") + " {}");
+  PlayWorker(job, testing::ReadTestFile(F("real.tar")));
+  auto status = base::ParseJsonStrict(
+      Sh(Triad() + " job status" + Client() + " " + job + As("mo") + " --json"));
+  ASSERT_TRUE(status.ok());
+  ASSERT_EQ((*status)["state"], "done");
+  const std::string real_id = (*status)["output_id"];
+  ASSERT_EQ(server_->Stop(), 0) << server_->Err();
+  for (auto& k : keyholders_) k->Signal(SIGTERM);
+  keyholders_.clear();
+
+  // The forgery: a valid age file to the model owner, stored under its own id, and the job's
+  // output pointed at it.
+  std::string recipient =
+      contracts::PartyCard::FromFile(F("keys/mo.card.json"))->age_recipient.ToString();
+  Sh("python3 " + F("make.py") + " " + F("forged.tar") +
+     " '{\"note\":\"FORGED BY COORDINATOR OPERATOR\"}'");
+  Sh("age -r " + recipient + " -o " + F("forged.age") + " " + F("forged.tar"));
+  const std::string forged = testing::ReadTestFile(F("forged.age"));
+  const std::string forged_id = crypto::Sha256Id(forged);
+  std::filesystem::create_directories(F("state/blobs/objects/" + forged_id.substr(7, 2)));
+  testing::WriteTestFile(
+      F("state/blobs/objects/" + forged_id.substr(7, 2) + "/" + forged_id.substr(9)), forged);
+  Sh(absl::StrCat("sqlite3 ", F("state/state.db"), " \"INSERT INTO artifacts SELECT '", forged_id,
+                  "', kind, name, owner, ", forged.size(),
+                  ", envelope_json, registered_at FROM artifacts WHERE id = '", real_id,
+                  "'; UPDATE jobs SET output_artifact = '", forged_id, "' WHERE id = '", job,
+                  "';\""));
+  StartServer();
+  // The coordinator now names the forgery as the job's output.
+  EXPECT_TRUE(absl::StrContains(Sh(Triad() + " job status" + Client() + " " + job + As("mo")),
+                                "output " + forged_id));
+  int rc = 0;
+  std::string out = Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") +
+                           " --trust-sim-key " + F("sim.pub.pem") + " --out " + F("out"),
+                       &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_TRUE(absl::StrContains(
+      out, "triad: job " + job + " does not verify, nothing was decrypted or written: "))
+      << out;
+  EXPECT_TRUE(absl::StrContains(out, "adapter digest: the record's subject is " + real_id +
+                                         "; the bundle's job.output_id is " + forged_id))
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(F("out")));
+  EXPECT_FALSE(absl::StrContains(out, "FORGED")) << out;
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+}
+
 TEST_F(CoordinatorCliTest, PlaintextServingIsForLoopbackOnly) {
   int rc = 0;
   ServeProcess wide({"--dir", F("state"), "--listen", "0.0.0.0:0", "--insecure"}, F("wide.out"),
