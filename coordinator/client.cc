@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "coordinator/tls.h"
 #include "grpcpp/create_channel.h"
@@ -30,7 +31,29 @@ bool IsLoopbackAddress(const std::string& address) {
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   // grpc::StatusCode and absl::StatusCode share their numbering (both are google.rpc.Code).
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  const auto code = static_cast<absl::StatusCode>(status.error_code());
+  const std::string& message = status.error_message();
+  // gRPC answers UNAVAILABLE alike for a server that is down and for one whose certificate is not
+  // the one the card pins; only its message (the TLS library's words) tells them apart. Say which,
+  // in ours: a mismatch is no outage to wait out, it is another server or an out-of-date card.
+  if (code == absl::StatusCode::kUnavailable) {
+    if (absl::StrContains(message, "certificate verify failed") ||  // OpenSSL
+        absl::StrContains(message, "CERTIFICATE_VERIFY_FAILED")) {  // BoringSSL
+      return absl::UnavailableError(absl::StrCat(
+          "the server's TLS certificate is not the one the coordinator card pins (another server "
+          "answers at this address, or the card is not this coordinator's); ",
+          message));
+    }
+    // "Ssl handshake failed: … wrong version number" (a server that answers in plaintext); gRPC
+    // has written it with either capital.
+    if (absl::StrContains(message, "handshake failed") ||
+        absl::StrContains(message, "Handshake failed")) {
+      return absl::UnavailableError(absl::StrCat(
+          "the TLS handshake with the server failed (does it serve TLS as a Triad coordinator?); ",
+          message));
+    }
+  }
+  return absl::Status(code, message);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ChannelOptions& options) {

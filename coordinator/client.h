@@ -28,7 +28,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ChannelOptions&
 bool IsLoopbackAddress(const std::string& address);
 
 // A gRPC status as an absl::Status with the same code and message (the coordinator's reasons pass
-// through unchanged). UNAVAILABLE says the coordinator could not be reached.
+// through unchanged). UNAVAILABLE says the coordinator could not be reached; when that is because
+// the TLS handshake failed (the server's certificate is not the pinned one, or it does not speak
+// TLS), the message says so first.
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace triad::coordinator

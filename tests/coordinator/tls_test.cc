@@ -1,12 +1,14 @@
 // TLS pinning against a real in-process gRPC server.
-#include "coordinator/client.h"
-#include "coordinator/card.h"
 #include "coordinator/tls.h"
-#include "gtest/gtest.h"
-#include "nlohmann/json.hpp"
+
+#include "absl/strings/match.h"
+#include "coordinator/card.h"
+#include "coordinator/client.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
-#include "grpcpp/security/server_credentials.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/testing/testing.h"
 #include "triad/v1/audit.grpc.pb.h"
 
@@ -60,11 +62,54 @@ TEST(TlsTest, PinnedCertificateConnectsOthersDoNot) {
   ASSERT_TRUE(good.ok());
   EXPECT_TRUE(Call(*good).ok());
 
-  // A card pinning another certificate: the handshake fails.
+  // A card pinning another certificate: the handshake fails. gRPC says UNAVAILABLE, as it does for
+  // a server that is down; the client says which it is.
   auto other = GenerateTlsIdentity(absl::Now(), absl::Hours(24));
   auto bad = OpenChannel({addr, CardFor(*other), false});
   ASSERT_TRUE(bad.ok());
-  EXPECT_EQ(Call(*bad).error_code(), grpc::StatusCode::UNAVAILABLE);
+  absl::Status mismatch = FromGrpcStatus(Call(*bad));
+  EXPECT_EQ(mismatch.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StartsWith(
+      mismatch.message(),
+      "the server's TLS certificate is not the one the coordinator card pins (another server "
+      "answers at this address, or the card is not this coordinator's); failed to connect"))
+      << mismatch;
+
+  // A coordinator that is down: unavailable, and no word of certificates.
+  int down_port = 0;
+  {
+    Server gone(*id);
+    down_port = gone.port;
+  }
+  auto down = OpenChannel({"127.0.0.1:" + std::to_string(down_port), CardFor(*id), false});
+  ASSERT_TRUE(down.ok());
+  absl::Status unreachable = FromGrpcStatus(Call(*down));
+  EXPECT_EQ(unreachable.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StartsWith(unreachable.message(), "failed to connect")) << unreachable;
+  EXPECT_FALSE(absl::StrContains(unreachable.message(), "TLS")) << unreachable;
+
+  // A server that does not speak TLS at all.
+  FakeAudit service;
+  int plain_port = 0;
+  grpc::ServerBuilder b;
+  b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &plain_port);
+  b.RegisterService(&service);
+  std::unique_ptr<grpc::Server> plain = b.BuildAndStart();
+  ASSERT_NE(plain_port, 0);
+  auto to_plain = OpenChannel({"127.0.0.1:" + std::to_string(plain_port), CardFor(*id), false});
+  ASSERT_TRUE(to_plain.ok());
+  absl::Status no_tls = FromGrpcStatus(Call(*to_plain));
+  EXPECT_EQ(no_tls.code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(absl::StartsWith(no_tls.message(),
+                               "the TLS handshake with the server failed (does it serve TLS as a "
+                               "Triad coordinator?); "))
+      << no_tls;
+  plain->Shutdown();
+
+  // The coordinator's own reasons pass through as they are.
+  EXPECT_EQ(FromGrpcStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining")),
+            absl::UnavailableError("draining"));
+  EXPECT_TRUE(FromGrpcStatus(grpc::Status::OK).ok());
 }
 
 TEST(TlsTest, InsecureOnlyToLoopbackAndCardRequired) {
