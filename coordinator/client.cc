@@ -40,20 +40,24 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
     if (absl::StrContains(message, "certificate verify failed") ||  // OpenSSL
         absl::StrContains(message, "CERTIFICATE_VERIFY_FAILED")) {  // BoringSSL
       return absl::UnavailableError(absl::StrCat(
-          "the server's TLS certificate is not the one the coordinator card pins (another server "
-          "answers at this address, or the card is not this coordinator's); ",
+          kNotThePinnedServer,
+          " (another server answers at this address, or the card is not this coordinator's); ",
           message));
     }
     // "Ssl handshake failed: … wrong version number" (a server that answers in plaintext); gRPC
     // has written it with either capital.
     if (absl::StrContains(message, "handshake failed") ||
         absl::StrContains(message, "Handshake failed")) {
-      return absl::UnavailableError(absl::StrCat(
-          "the TLS handshake with the server failed (does it serve TLS as a Triad coordinator?); ",
-          message));
+      return absl::UnavailableError(
+          absl::StrCat(kNoTlsHandshake, " (does it serve TLS as a Triad coordinator?); ", message));
     }
   }
   return absl::Status(code, message);
+}
+
+bool IsNotThePinnedServer(const absl::Status& status) {
+  return absl::IsUnavailable(status) && (absl::StartsWith(status.message(), kNotThePinnedServer) ||
+                                         absl::StartsWith(status.message(), kNoTlsHandshake));
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const ChannelOptions& options) {

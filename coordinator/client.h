@@ -32,6 +32,13 @@ bool IsLoopbackAddress(const std::string& address);
 // the TLS handshake failed (the server's certificate is not the pinned one, or it does not speak
 // TLS), the message says so first.
 absl::Status FromGrpcStatus(const grpc::Status& status);
+// How FromGrpcStatus begins the reasons of an UNAVAILABLE that is no outage: the server's
+// certificate is not the pinned one, or the server does not speak TLS.
+inline constexpr char kNotThePinnedServer[] =
+    "the server's TLS certificate is not the one the coordinator card pins";
+inline constexpr char kNoTlsHandshake[] = "the TLS handshake with the server failed";
+// Whether `status` (from FromGrpcStatus) is one of those.
+bool IsNotThePinnedServer(const absl::Status& status);
 
 }  // namespace triad::coordinator
 

@@ -194,15 +194,25 @@ absl::Status Serve(Keyholder& keyholder, std::shared_ptr<grpc::Channel> channel,
   Session session(keyholder, std::move(channel), options);
   absl::Duration backoff = options.retry_initial;
   bool away = false;
+  bool reached = false;
   while (!stop.load()) {
     absl::Status st = session.Round();
     if (st.ok()) {
       if (away) spdlog::info("the coordinator is back");
       away = false;
+      reached = true;
       backoff = options.retry_initial;
       continue;
     }
     if (!Transient(st)) return st;
+    // Never reached, and what answers is not the server the card pins: a wrong card or address,
+    // not an outage; say so and stop rather than retry forever. (Once it has served, the same
+    // answer may be a coordinator restarting behind a proxy: waited out like any other.)
+    if (!reached && coordinator::IsNotThePinnedServer(st)) {
+      return base::Annotate(st,
+                            "the keyholder never reached its coordinator (check --coordinator and "
+                            "--coordinator-card)");
+    }
     if (!away) {
       spdlog::warn("the coordinator is away ({}); retrying with backoff",
                    std::string(st.message()));

@@ -1019,6 +1019,16 @@ TEST_F(CoordinatorCliTest, AClientSaysWhenTheCardPinsAnotherCertificate) {
           ": the server's TLS certificate is not the one the coordinator card pins (another "
           "server answers at this address, or the card is not this coordinator's); "))
       << out;
+  // A keyholder given that card stops at once with the reason, instead of retrying forever.
+  out = Sh("timeout 60 " + Triad() + " keyholder serve --as " + F("keys/mo") + " --coordinator " +
+               addr + " --coordinator-card " + F("other.json") + " --state " + F("mo.kh"),
+           &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_TRUE(absl::StrContains(
+      out,
+      "triad: the keyholder never reached its coordinator (check --coordinator and "
+      "--coordinator-card): the server's TLS certificate is not the one the coordinator card pins"))
+      << out;
   // The coordinator down: unreachable, no word of certificates.
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
   out = Sh(Triad() + status + Client(), &rc);
