@@ -33,6 +33,7 @@ scripts/configure.sh "$build" -DTRIAD_WITH_BENCH=ON
 cmake --build "$build" --target triad attest_verify_bench >/dev/null
 load_before=$(uptime | sed 's/.*load average: //')
 triad="$root/$build/cli/triad"
+source "$root/bench/system.sh"
 command -v jq >/dev/null || { echo "e2e_overhead: jq is missing" >&2; exit 1; }
 
 work=$(mktemp -d)
@@ -53,21 +54,7 @@ else
   cp "$root/examples/quickstart/training.json" training.json
 fi
 
-mkdir -m 700 keys sim
-for p in mo:model-owner do:data-owner cp:compute-provider; do
-  "$triad" keygen --name "${p%%:*}" --role "${p#*:}" --dir keys >/dev/null
-done
-"$triad" coordinator init --dir state >/dev/null
-"$triad" coordinator card --dir state >card.json
-for p in mo do cp; do "$triad" coordinator parties add "keys/$p.card.json" --dir state >/dev/null; done
-openssl genpkey -algorithm ed25519 -out sim/key.pem 2>/dev/null
-openssl pkey -in sim/key.pem -pubout -out sim/key.pub.pem
-"$triad" coordinator serve --dir state --listen 127.0.0.1:0 --trust-sim-key sim/key.pub.pem \
-  >serve.out 2>serve.log &
-pids+=($!)
-for _ in $(seq 100); do grep -q '^listening on ' serve.out && break; sleep 0.1; done
-addr=$(sed -n 's/^listening on \([^ ]*\) .*/\1/p' serve.out)
-client=(--coordinator "$addr" --coordinator-card card.json)
+start_coordinator
 "$triad" model init --config "$root/examples/quickstart/config.json" \
   --tokenizer "$root/examples/quickstart/tokenizer.json" --seed 1 --out model >/dev/null
 data="$root/examples/quickstart/dataset.jsonl"
@@ -77,13 +64,7 @@ data_id=$("$triad" dataset push "${client[@]}" --as keys/do --name d --in "$data
 "$triad" contract draft --model-owner keys/mo.card.json --data-owner keys/do.card.json \
   --provider keys/cp.card.json --model "$model_id" --model-name m --dataset "$data_id" --dataset-name d --policy policy.json \
   --training training.json --valid-for 1d --max-jobs "$reps" --id c-bench --out contract.json >/dev/null
-for p in mo do cp; do "$triad" contract sign contract.json --as "keys/$p" >/dev/null; done
-"$triad" contract submit "${client[@]}" contract.json >/dev/null
-for p in mo do; do
-  "$triad" keyholder serve "${client[@]}" --as "keys/$p" --trust-sim-key sim/key.pub.pem \
-    >"keyholder-$p.out" 2>"keyholder-$p.log" &
-  pids+=($!)
-done
+submit_contract_and_start_keyholders
 "$triad" --log-level info worker run "${client[@]}" --as keys/cp --tee sim --sim-key sim/key.pem \
   --worker-id bench >worker.out 2>worker.log &
 pids+=($!)

@@ -25,27 +25,8 @@ out=bench/results/load_throughput-$stamp.md
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# Qwen2.5 shapes (widths, layers, heads and vocabulary of the released models), bf16, random weights.
-# eos 0 is the test tokenizer's <|endoftext|>.
-config() {
-  local hidden=$1 inter=$2 layers=$3 heads=$4
-  printf '{"architectures":["Qwen2ForCausalLM"],"model_type":"qwen2","vocab_size":151936,"hidden_size":%d,"intermediate_size":%d,"num_hidden_layers":%d,"num_attention_heads":%d,"num_key_value_heads":2,"rms_norm_eps":1e-6,"rope_theta":1000000.0,"tie_word_embeddings":true,"torch_dtype":"bfloat16","eos_token_id":0,"initializer_range":0.02,"max_position_embeddings":32768}\n' \
-    "$hidden" "$inter" "$layers" "$heads"
-}
-make_model() {
-  local name=$1
-  case $name in
-    0.5b) config 896 4864 24 14 >"$tmp/config-$name.json" ;;
-    1.5b) config 1536 8960 28 12 >"$tmp/config-$name.json" ;;
-    *) echo "unknown shape $name" >&2; exit 2 ;;
-  esac
-  local dir=$models/qwen2.5-$name
-  if ! cmp -s "$tmp/config-$name.json" "$dir/config.json" 2>/dev/null || [[ ! -f "$dir/model.safetensors" ]]; then
-    "$build/cli/triad" model init --config "$tmp/config-$name.json" \
-      --tokenizer testdata/trainer/tiny_qwen_style.tokenizer.json --out "$dir" >/dev/null
-  fi
-  echo "$dir"
-}
+# Qwen2.5 shapes: make_qwen_model (bench/qwen_shapes.sh).
+source bench/qwen_shapes.sh
 
 # The job's inputs: the bundle as the model owner uploads it (a tar, age-encrypted), and some text.
 age-keygen -o "$tmp/key.txt" 2>/dev/null
@@ -53,7 +34,7 @@ for i in $(seq 1 200); do echo "{\"text\":\"example $i: the quick brown fox jump
 
 load_before=$(uptime)
 for shape in $shapes; do
-  dir=$(make_model "$shape")
+  dir=$(make_qwen_model "$shape" "$models")
   # Alternating, so that load from other processes falls on both variants.
   for round in 1 2; do
     "$build/bench/load_throughput" --model "$dir" --precision bf16 --threads "$threads" >"$tmp/load-$shape-bf16-$round.json"

@@ -40,6 +40,7 @@ struct WorkerFlags {
   std::string collateral;
   int threads = 0;
   std::string device;
+  std::string precision = "auto";
   std::string gpus;
   bool once = false;
   std::string worker_id;
@@ -86,6 +87,7 @@ absl::Status RunWorker(const WorkerFlags& f) {
   options.threads = f.threads;
   options.once = f.once;
   options.device = f.device.empty() ? "cpu" : f.device;
+  options.precision = f.precision;
   if (!f.gpus.empty()) {
     TRIAD_ASSIGN_OR_RETURN(std::vector<int> gpus, ParseGpus(f.gpus));
     if (f.device.empty()) options.device = "cuda";
@@ -182,6 +184,11 @@ void AddWorkerCommands(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   cmd->add_option("--device", f->device, "cpu or cuda (default cpu; cuda with --gpus)")
       ->check(CLI::IsMember({"cpu", "cuda"}));
+  cmd->add_option("--precision", f->precision,
+                  "Compute precision of the base weights: fp32, bf16 or auto (bf16 on CUDA, fp32 "
+                  "on the CPU; fp32 holds a bf16 checkpoint at twice its size)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
   cmd->add_option("--gpus", f->gpus, "GPU indices to train on, data parallel (e.g. 0,1)");
   cmd->add_flag("--once", f->once, "Exit after the first job this worker is admitted to");
   cmd->add_option("--worker-id", f->worker_id, "Name of this worker (default: the host name)");

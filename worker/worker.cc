@@ -29,6 +29,7 @@
 #include "worker/internal/model_bundle.h"
 #include "worker/internal/progress_reporter.h"
 #include "worker/internal/retry.h"
+#include "worker/internal/streamed_input.h"
 #include "worker/job_record.h"
 
 namespace triad::worker {
@@ -198,8 +199,6 @@ class Worker::Impl {
   // One lease renewal, without the long retries (a failure is a missed renewal).
   absl::StatusOr<internal::LeaseAnswer> RenewLease(const Job& job,
                                                    const crypto::Ed25519PrivateKey& key);
-  absl::StatusOr<std::string> Download(const Job& job, const crypto::Ed25519PrivateKey& key,
-                                       const std::string& artifact_id);
   absl::Status ReportProgress(const Job& job, const crypto::Ed25519PrivateKey& key,
                               const trainer::Progress& p);
   void ReportFailure(const std::string& job_id, const crypto::Ed25519PrivateKey& key,
@@ -346,37 +345,6 @@ absl::StatusOr<internal::LeaseAnswer> Worker::Impl::RenewLease(
   return internal::LeaseAnswer{reply.stop(), reply.reason()};
 }
 
-absl::StatusOr<std::string> Worker::Impl::Download(const Job& job,
-                                                   const crypto::Ed25519PrivateKey& key,
-                                                   const std::string& artifact_id) {
-  auto it = job.input_sizes.find(artifact_id);
-  const uint64_t expected = it != job.input_sizes.end() ? it->second : 0;
-  const uint64_t limit = expected > 0 ? expected : options_.max_input_size;
-  std::string ciphertext;
-  absl::Status st = internal::Retry(absl::StrCat("download ", artifact_id), retry_, [&] {
-    ciphertext.clear();
-    if (expected > 0) ciphertext.reserve(expected);
-    v1::SignedRequest req =
-        Sign("download-input", {{"job_id", job.id}, {"artifact_id", artifact_id}}, key);
-    grpc::ClientContext ctx;  // no deadline: a large model streams for a while
-    std::unique_ptr<grpc::ClientReader<v1::Chunk>> reader = stub_->DownloadInput(&ctx, req);
-    v1::Chunk chunk;
-    while (reader->Read(&chunk)) {
-      if (chunk.data().size() > limit - ciphertext.size()) {
-        ctx.TryCancel();
-        (void)reader->Finish();
-        return absl::OutOfRangeError(absl::StrCat("input ", artifact_id, " is longer than ", limit,
-                                                  " bytes",
-                                                  expected > 0 ? " (its registered size)" : ""));
-      }
-      ciphertext.append(chunk.data());
-    }
-    return FromGrpc(reader->Finish());
-  });
-  if (!st.ok()) return st;
-  return ciphertext;
-}
-
 absl::Status Worker::Impl::ReportProgress(const Job& job, const crypto::Ed25519PrivateKey& key,
                                           const trainer::Progress& p) {
   nlohmann::json body = {{"job_id", job.id},
@@ -478,14 +446,6 @@ absl::StatusOr<crypto::SecretBytes> Worker::Impl::FetchInput(const Job& job,
                                                              const EphemeralKeys& keys,
                                                              const std::string& artifact_id,
                                                              const std::string& header_bytes) {
-  TRIAD_ASSIGN_OR_RETURN(std::string ciphertext, Download(job, keys.signing, artifact_id));
-  const std::string got = crypto::Sha256Id(ciphertext);
-  if (got != artifact_id) {
-    return absl::DataLossError(absl::StrCat("input ", artifact_id, " digest mismatch: got ", got));
-  }
-  TRIAD_ASSIGN_OR_RETURN(
-      crypto::age::Header original,
-      base::Annotate(crypto::age::Header::Parse(ciphertext), absl::StrCat("input ", artifact_id)));
   TRIAD_ASSIGN_OR_RETURN(crypto::age::Header rewrapped,
                          base::Annotate(crypto::age::Header::Parse(header_bytes),
                                         absl::StrCat("re-wrapped header of input ", artifact_id)));
@@ -494,14 +454,39 @@ absl::StatusOr<crypto::SecretBytes> Worker::Impl::FetchInput(const Job& job,
         absl::StrCat("re-wrapped header of input ", artifact_id, " is followed by ",
                      header_bytes.size() - rewrapped.size(), " bytes that are not part of it"));
   }
-  crypto::age::DecryptOptions opts;
+  internal::StreamedInputOptions opts;
+  opts.artifact_id = artifact_id;
+  auto it = job.input_sizes.find(artifact_id);
+  opts.expected_size = it != job.input_sizes.end() ? it->second : 0;
+  opts.max_size = options_.max_input_size;
   opts.threads = options_.threads;
-  absl::string_view payload = absl::string_view(ciphertext).substr(original.size());
-  absl::StatusOr<crypto::SecretBytes> plaintext =
-      crypto::age::DecryptToSecret({&keys.identity, 1}, rewrapped, payload, opts);
-  if (!plaintext.ok()) {
-    return base::Annotate(plaintext.status(), absl::StrCat("decrypting input ", artifact_id));
-  }
+  // Decrypted as it downloads (internal/streamed_input.h): the ciphertext is never held whole
+  // beside the plaintext. A stream broken by the coordinator's absence starts over.
+  crypto::SecretBytes plaintext;
+  absl::Status st = internal::Retry(absl::StrCat("download ", artifact_id), retry_, [&] {
+    v1::SignedRequest req =
+        Sign("download-input", {{"job_id", job.id}, {"artifact_id", artifact_id}}, keys.signing);
+    grpc::ClientContext ctx;  // no deadline: a large model streams for a while
+    std::unique_ptr<grpc::ClientReader<v1::Chunk>> reader = stub_->DownloadInput(&ctx, req);
+    bool ended = false;
+    internal::NextChunk next = [&]() -> absl::StatusOr<std::optional<std::string>> {
+      v1::Chunk chunk;
+      if (reader->Read(&chunk)) return std::optional<std::string>(std::move(*chunk.mutable_data()));
+      ended = true;
+      TRIAD_RETURN_IF_ERROR(FromGrpc(reader->Finish()));
+      return std::optional<std::string>();
+    };
+    absl::StatusOr<crypto::SecretBytes> got =
+        internal::DecryptStreamed(next, keys.identity, rewrapped, opts);
+    if (!ended) {
+      ctx.TryCancel();
+      (void)reader->Finish();
+    }
+    if (!got.ok()) return got.status();
+    plaintext = *std::move(got);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) return st;
   return plaintext;
 }
 
