@@ -120,7 +120,8 @@ struct Proc {
   std::function<std::vector<std::string>(int incarnation)> argv;
   std::unique_ptr<testing::ChildProcess> p;
   int incarnation = 0;
-  bool down = false;  // killed (or dead) and waiting for restart_at
+  bool down = false;     // killed (or dead) and waiting for restart_at
+  bool stopped = false;  // stopped for good by the run: not restarted
   absl::Time restart_at;
   int scheduled_kills = 0, self_kills = 0, other_exits = 0;
   std::string logs;
@@ -363,6 +364,7 @@ void Run::Supervise(double t) {
   std::uniform_real_distribution<double> delay(0.2, 2.0);
   for (auto& pp : procs_) {
     Proc& p = *pp;
+    if (p.stopped) continue;
     if (!p.down && p.p != nullptr && !p.p->running()) {
       std::string err = p.p->Err();
       if (absl::StrContains(err, "kills itself")) {
@@ -537,7 +539,10 @@ int Run::Check() {
     rows.push_back({std::move(check), std::move(result), ok});
   };
   // The workers and keyholders stop first: nothing moves while the coordinator answers the exports.
-  for (size_t i = 1; i < procs_.size(); ++i) procs_[i]->p->Signal(SIGTERM);
+  for (size_t i = 1; i < procs_.size(); ++i) {
+    procs_[i]->stopped = true;
+    procs_[i]->p->Signal(SIGTERM);
+  }
 
   auto state = coordinator::LoadStateDir(W("state"));
   if (!state.ok()) Die(state.status().ToString());
@@ -575,6 +580,7 @@ int Run::Check() {
     }
   }
   FetchCheckpoint();
+  procs_[0]->stopped = true;
   procs_[0]->p->Signal(SIGTERM);
 
   auto store_or = coordinator::OpenStateDatabase(*state, clock);
