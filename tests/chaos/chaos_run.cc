@@ -166,6 +166,13 @@ class Run {
   std::map<std::string, std::string> canaries_;  // canary -> what it marks
   std::string tampered_blob_;
   std::map<std::string, std::string> job_contract_;  // job -> contract
+  struct Planned {
+    double at;  // seconds into the chaos
+    std::string contract, as;
+  };
+  std::vector<Planned> planned_;  // submissions during the chaos, in time order
+  size_t submitted_ = 0;          // how many of planned_ went in
+  int unknown_jobs_ = 0;          // jobs in the store that no answer named (a lost answer, retried)
   std::vector<std::string> notes_;                   // lines for the report
   std::map<uint64_t, std::string> seen_;             // checkpoint size -> root, as clients saw them
   int checkpoint_forks_ = 0;
@@ -341,22 +348,24 @@ void Run::SetUp() {
     }
   }
 
-  // The jobs: one each for the tampered dataset, the other build and the one-job contract (whose
-  // second submission must be refused), a quarter on the contract revoked midway, the rest on c-main.
-  int revoke_jobs = std::max(2, f_.jobs / 4);
-  int main_jobs = std::max(1, f_.jobs - 3 - revoke_jobs);
-  std::vector<std::string> plan = {"c-tamper", "c-other-build", "c-one"};
-  for (int i = 0; i < revoke_jobs; ++i) plan.push_back("c-revoke");
-  for (int i = 0; i < main_jobs; ++i) plan.push_back("c-main");
-  std::shuffle(plan.begin(), plan.end(), rng_);
-  int n = 0;
-  for (const std::string& c : plan) {
+  // The jobs: now, one each for the tampered dataset, the other build and the one-job contract
+  // (whose second submission must be refused); the others during the chaos, at times drawn from the
+  // seed over its first 60 %: a quarter on the contract revoked midway, the rest on c-main.
+  for (const char* c : {"c-tamper", "c-other-build", "c-one"}) {
     std::string err;
-    if (Submit(c, (n++ % 2) ? "mo" : "do", &err).empty()) Die("job submit " + c + ": " + err);
+    if (Submit(c, "do", &err).empty()) Die(absl::StrCat("job submit ", c, ": ", err));
   }
   std::string err;
-  if (!Submit("c-one", "do", &err).empty()) Die("c-one took a second job");
+  if (!Submit("c-one", "mo", &err).empty()) Die("c-one took a second job");
   one_refusal_ = err;
+  int revoke_jobs = std::max(2, f_.jobs / 4);
+  int main_jobs = std::max(1, f_.jobs - 3 - revoke_jobs);
+  std::uniform_real_distribution<double> when(0, 0.6 * f_.chaos_seconds);
+  for (int i = 0; i < revoke_jobs + main_jobs; ++i) {
+    planned_.push_back({when(rng_), i < revoke_jobs ? "c-revoke" : "c-main", i % 2 ? "mo" : "do"});
+  }
+  std::sort(planned_.begin(), planned_.end(),
+            [](const Planned& a, const Planned& b) { return a.at < b.at; });
   for (size_t i = 3; i < procs_.size(); ++i) Start(*procs_[i]);
 }
 
@@ -451,7 +460,8 @@ int Run::Main() {
               [](const Kill& a, const Kill& b) { return a.at < b.at; });
   }
   SetUp();
-  std::cout << "chaos: " << job_contract_.size() << " jobs, " << f_.workers << " workers, "
+  std::cout << "chaos: " << job_contract_.size() + planned_.size() << " jobs, " << f_.workers
+            << " workers, "
             << schedule.size() << " scheduled kills over " << f_.chaos_seconds
             << " s, worker crash rate " << f_.crash_rate << "; state in " << f_.dir << std::endl;
   start_ = absl::Now();
@@ -476,12 +486,25 @@ int Run::Main() {
     Supervise(t);
     FetchCheckpoint();
     std::string out;
+    while (submitted_ < planned_.size() && planned_[submitted_].at <= t) {
+      // Retried while the coordinator is away; a retry after a lost answer makes a second job,
+      // which the checks find in the store and hold to the same promises.
+      const Planned& p = planned_[submitted_++];
+      if (!Retry(absl::StrCat(Triad(), " job submit", Client(), " --contract ", p.contract,
+                              " --as ", W("keys/" + p.as), " --json"),
+                 "", &out)) {
+        notes_.push_back(absl::StrCat("a submission to ", p.contract, " failed: ", Trim(out)));
+        continue;
+      }
+      auto j = base::ParseJsonStrict(out.substr(0, out.rfind('}') + 1));
+      if (j.ok() && j->contains("id")) job_contract_[(*j)["id"].get<std::string>()] = p.contract;
+    }
     int terminal = 0;
     if (!revoked && absl::Now() - last_count > absl::Seconds(1)) {
       last_count = absl::Now();
       Settled({}, &terminal);
     }
-    if (!revoked && (terminal * 5 >= static_cast<int>(job_contract_.size()) * 2 ||
+    if (!revoked && (terminal * 5 >= static_cast<int>(3 + planned_.size()) * 2 ||
                      t >= f_.chaos_seconds / 2)) {
       // Midway (two fifths of the jobs ended, or half the chaos is over): the data owner revokes c-revoke
       // (a retry after a lost answer finds it revoked).
@@ -492,7 +515,7 @@ int Run::Main() {
       revoked = true;
       std::cout << "chaos: " << static_cast<int>(t) << " s: c-revoke revoked" << std::endl;
     }
-    bool schedule_done = next >= schedule.size();
+    bool schedule_done = next >= schedule.size() && submitted_ >= planned_.size();
     if (schedule_done && absl::Now() - last_settle > absl::Seconds(2)) {
       last_settle = absl::Now();
       // The job whose worker build is not in the policy is refused by every worker and stays
@@ -551,6 +574,11 @@ int Run::Check() {
   {
     auto store = coordinator::OpenStateDatabase(*state, clock);
     if (!store.ok()) Die(store.status().ToString());
+    auto all = (*store)->ListJobs(std::nullopt, 1000000);
+    if (!all.ok()) Die(all.status().ToString());
+    for (const storage::Job& j : *all) {
+      if (job_contract_.emplace(j.id, j.contract_id).second) ++unknown_jobs_;
+    }
     for (const auto& [id, c] : job_contract_) {
       auto job = (*store)->GetJob(id);
       if (!job.ok()) Die(job.status().ToString());
@@ -641,7 +669,9 @@ int Run::Check() {
   {
     int64_t attempts = 0;
     for (const auto& [id, job] : jobs) attempts += job.attempt;
-    row("attempts", absl::StrCat(attempts, " attempts for ", jobs.size(), " jobs"), true);
+    row("attempts", absl::StrCat(attempts, " attempts for ", jobs.size(), " jobs (", unknown_jobs_,
+                                 " made by a submission retried after a lost answer)"),
+        true);
   }
   row("c-one second submission", one_refusal_.substr(0, 120),
       absl::StrContains(one_refusal_, "allows 1 job(s)"));
