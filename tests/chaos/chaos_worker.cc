@@ -207,7 +207,6 @@ absl::Status ChaosWorker::Job(const pb::Assignment& a) {
     if (crypto::Sha256Id(ct) != input.id()) {
       std::string reason = absl::StrCat("input ", input.id(), " downloaded as ",
                                         crypto::Sha256Id(ct), ": not the artifact it names");
-      grpc::ClientContext ctx;
       pb::Ack ack;
       (void)Retry([&] {
         grpc::ClientContext ctx;
