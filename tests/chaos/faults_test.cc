@@ -247,5 +247,39 @@ TEST_F(FaultsTest, AFullDiskDuringAnUploadLeavesNothingAndServingGoesOn) {
   EXPECT_EQ(Blobs(), std::make_pair(2, 0));
 }
 
+TEST_F(FaultsTest, AFullDiskDuringALogCommitRefusesAndResumes) {
+  // The same limit at 512 KiB: the database (about 200 KiB) opens, and small uploads go through
+  // until the write-ahead log reaches the limit in the middle of a commit.
+  Serve("ulimit -f 512; trap '' XFSZ; ");
+  testing::WriteTestFile(F("small.bin"), Random(2000));
+  int rc = 0, stored = 0;
+  std::string out;
+  for (int i = 0; i < 60; ++i) {
+    out = Push(absl::StrCat("d", i), F("small.bin"), &rc);
+    if (rc != 0) break;
+    ++stored;
+  }
+  ASSERT_NE(rc, 0) << "60 uploads fit in 512 KiB";
+  ASSERT_GT(stored, 0);
+  // EFBIG is a short write to SQLite ("disk I/O error"); ENOSPC on a real disk is SQLITE_FULL.
+  EXPECT_TRUE(absl::StrContains(out, "committing: executing SQL: disk I/O error") ||
+              absl::StrContains(out, "database or disk is full"))
+      << out;
+  // Nothing half-done: one blob per recorded upload, none in tmp/; reads are still served.
+  EXPECT_EQ(Blobs(), std::make_pair(stored, 0));
+  EXPECT_EQ(Trim(Sh(absl::StrCat(Triad(), " job status --coordinator 127.0.0.1:", port_,
+                                 " --coordinator-card ", F("card.json"), " --as ", F("keys/do"),
+                                 " j-0000000000000000"),
+                    &rc)),
+            "triad: job j-0000000000000000 not found");
+  // Space back: the state passes the start-up checks (log rebuilt against its tree and
+  // checkpoint), and uploads go on.
+  ASSERT_EQ(server_->Signal(SIGTERM), 0);
+  Serve();
+  out = Push("after", F("small.bin"), &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(Blobs(), std::make_pair(stored + 1, 0));
+}
+
 }  // namespace
 }  // namespace triad
