@@ -288,9 +288,15 @@ class Coordinator::ArtifactUpload : public Upload {
       TRIAD_ASSIGN_OR_RETURN(header_checked_, prefix_.CheckOwnerHeader(/*complete=*/true));
       if (!header_checked_) return absl::InvalidArgumentError("artifact is not an age v1 file");
     }
+    TRIAD_ASSIGN_OR_RETURN(bool existed, c_->blobs_.Contains(id_));
     absl::StatusOr<std::string> id = writer_->Commit();
     if (!id.ok()) return base::Annotate(id.status(), "upload digest mismatch");
+    return internal::DiscardBlobUnlessRecorded(c_->blobs_, *id, existed, Record());
+  }
 
+ private:
+  // The database side of an upload whose blob is stored: the artifact and its log entry.
+  absl::StatusOr<ArtifactInfo> Record() {
     TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, c_->store_.Begin());
     TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req_.verified, /*keep=*/true)));
     storage::Artifact a;
@@ -313,7 +319,6 @@ class Coordinator::ArtifactUpload : public Upload {
                         size_};
   }
 
- private:
   Coordinator* c_;
   PartyRequest req_;
   storage::ArtifactKind kind_;

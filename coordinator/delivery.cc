@@ -60,10 +60,17 @@ class Coordinator::OutputUpload : public Upload {
           absl::StrCat("output has ", x25519, " X25519 recipient stanzas; the contract names ",
                        recipients_.size(), " adapter recipients"));
     }
+    TRIAD_ASSIGN_OR_RETURN(bool existed, c_->blobs_.Contains(record_.subject_id));
     absl::StatusOr<std::string> id = writer_->Commit();
     if (!id.ok())
       return base::Annotate(id.status(), "output digest differs from the job record's subject");
+    return internal::DiscardBlobUnlessRecorded(c_->blobs_, *id, existed, Record(*id));
+  }
 
+ private:
+  // The database side of a delivery whose blob `adapter_id` is stored: the job's state, the
+  // adapter, both records and the log, in one transaction.
+  absl::StatusOr<ArtifactInfo> Record(const std::string& adapter_id) {
     // The coordinator's envelope: the same payload, signed by its key.
     crypto::DsseEnvelope countersigned{record_.envelope.payload_type, record_.envelope.payload, {}};
     crypto::DsseSign(countersigned, c_->signing_key_);
@@ -86,7 +93,7 @@ class Coordinator::OutputUpload : public Upload {
     TRIAD_RETURN_IF_ERROR(
         txn.TransitionJob(job.id, JobTransition::To(JobState::kSealing)).status());
     storage::Artifact a;
-    a.id = *id;
+    a.id = adapter_id;
     a.kind = storage::ArtifactKind::kAdapter;
     a.name = record_.subject_name;
     a.size = received_;
@@ -96,19 +103,18 @@ class Coordinator::OutputUpload : public Upload {
     TRIAD_RETURN_IF_ERROR(AddLog(txn, job.id, "job.output", now,
                                  {{"job_id", job.id},
                                   {"attempt", current.attempt},
-                                  {"adapter_id", *id},
+                                  {"adapter_id", adapter_id},
                                   {"size", received_},
                                   {"record_digest", crypto::Sha256Id(record_.envelope.payload)},
                                   {"recipients", recipients_}}));
-    TRIAD_RETURN_IF_ERROR(txn.TransitionJob(job.id, JobTransition::Done(*id)).status());
+    TRIAD_RETURN_IF_ERROR(txn.TransitionJob(job.id, JobTransition::Done(adapter_id)).status());
     TRIAD_RETURN_IF_ERROR(
-        AddLog(txn, job.id, "job.done", now, {{"job_id", job.id}, {"adapter_id", *id}}));
+        AddLog(txn, job.id, "job.done", now, {{"job_id", job.id}, {"adapter_id", adapter_id}}));
     TRIAD_RETURN_IF_ERROR(txn.Commit().status());
     c_->NotifyChange();
-    return ArtifactInfo{*id, "adapter", record_.subject_name, "", received_};
+    return ArtifactInfo{adapter_id, "adapter", record_.subject_name, "", received_};
   }
 
- private:
   Coordinator* c_;
   EphemeralRequest req_;
   verify::CheckedJobRecord record_;

@@ -86,9 +86,13 @@ absl::StatusOr<VerifiedRequest> VerifyRequest(absl::string_view envelope_json,
   if (r.issued_at < now - kRequestMaxSkew || r.issued_at > now + kRequestMaxSkew) {
     absl::Duration off = r.issued_at - now;
     bool future = off > absl::ZeroDuration();
+    // To the nearest minute: issued_at has whole seconds and the clock does not, so a request
+    // signed 10 minutes ahead arrives 9 min 59.x s ahead (one 10 minutes behind, 10 min 0.x s):
+    // both are "10 minutes", not 9 or 11. The exact times follow in the message.
+    off = absl::Floor((future ? off : -off) + absl::Seconds(30), absl::Minutes(1));
     return absl::DeadlineExceededError(
         absl::StrCat("request: issued_at ", base::FormatRfc3339(r.issued_at), " is ",
-                     absl::ToInt64Minutes(future ? off : -off), " minutes ",
+                     absl::ToInt64Minutes(off), " minutes ",
                      future ? "after" : "before", " the coordinator's time ",
                      base::FormatRfc3339(now), " (at most 5 either way); check the clocks"));
   }

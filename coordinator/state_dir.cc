@@ -132,6 +132,20 @@ absl::StatusOr<std::unique_ptr<storage::Store>> OpenStateDatabase(const StateDir
 absl::StatusOr<OpenState> OpenStateStores(const StateDir& state, const base::Clock& clock) {
   OpenState out;
   TRIAD_ASSIGN_OR_RETURN(out.store, OpenStateDatabase(state, clock));
+  // Before anything is served: SQLite's check of the file, then the whole transparency log rebuilt
+  // from its entries against every stored subtree hash and the newest signed checkpoint, so that a
+  // changed byte in an entry (a disk, an editor) is refused here instead of served and signed over.
+  // Both are linear in the state's size (docs/chaos.md has the cost).
+  auto refuse = [&state](const absl::Status& st) {
+    return absl::DataLossError(absl::StrCat(
+        state.Path(kDatabaseFile), ": ", st.message(),
+        "; refusing to serve a corrupt state (restore state.db from a backup or a replica; the "
+        "witnesses' checkpoints say which log is the true one)"));
+  };
+  if (absl::Status st = out.store->CheckDatabase(); !st.ok()) return refuse(st);
+  TRIAD_ASSIGN_OR_RETURN(crypto::NoteVerifier verifier,
+                         crypto::NoteVerifier::Create(state.card.log_origin, state.card.signing_key));
+  if (absl::Status st = out.store->log().VerifyIntegrity(verifier); !st.ok()) return refuse(st);
   TRIAD_ASSIGN_OR_RETURN(out.blobs, storage::OpenLocalBlobStore(state.Path(kBlobDir)));
   return out;
 }

@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "base/clock.h"
 #include "base/encoding.h"
 #include "base/file.h"
@@ -520,6 +522,22 @@ absl::StatusOr<std::vector<ReleaseRequest>> Reader::ListAllPendingReleases(size_
                                                    "ORDER BY created_at, id LIMIT ?")));
   s->Bind(1, static_cast<int64_t>(limit));
   return QueryAll<ReleaseRequest>(s, ToReleaseRequest);
+}
+
+absl::Status Reader::CheckDatabase() const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  // At most 8 findings: enough to say what is wrong without an unbounded message.
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s, db_->Prepare("PRAGMA quick_check(8)"));
+  std::vector<std::string> findings;
+  for (;;) {
+    TRIAD_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) break;
+    // SQLite's findings span lines ("*** in database main ***\nPage 4: ..."); one line here.
+    findings.push_back(absl::StrReplaceAll(s->Text(0), {{"\n", " "}}));
+  }
+  if (findings.size() == 1 && findings[0] == "ok") return absl::OkStatus();
+  return absl::DataLossError(
+      absl::StrCat("database file is corrupt: ", absl::StrJoin(findings, "; ")));
 }
 
 absl::StatusOr<std::vector<Cosignature>> Reader::ListCosignatures(uint64_t size) const {

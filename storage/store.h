@@ -114,6 +114,12 @@ class Reader {
   absl::StatusOr<std::vector<Event>> ListEvents(int64_t after_id, absl::string_view job_id = "",
                                                 size_t limit = 1000) const;
 
+  // SQLite's PRAGMA quick_check over the whole file (pages, b-trees, records; not indexes against
+  // their tables): OK, or kDataLoss "database file is corrupt: <SQLite's first findings>". SQLite
+  // keeps no checksum of record contents, so a changed byte inside a value passes; the log's own
+  // check (Log::VerifyIntegrity) covers its entries. O(file size).
+  absl::Status CheckDatabase() const;
+
   const Log& log() const { return log_; }
 
  protected:

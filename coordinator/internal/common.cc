@@ -10,6 +10,7 @@
 #include "base/encoding.h"
 #include "base/status.h"
 #include "crypto/hash.h"
+#include "spdlog/spdlog.h"
 
 namespace triad::coordinator {
 
@@ -61,6 +62,18 @@ std::string LogEntry(absl::string_view kind, absl::Time time,
   // Every string here came through strict (UTF-8 checking) parsing or is ours; replace, never
   // throw.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+absl::StatusOr<ArtifactInfo> DiscardBlobUnlessRecorded(storage::BlobStore& blobs,
+                                                       absl::string_view id, bool existed,
+                                                       absl::StatusOr<ArtifactInfo> recorded) {
+  if (recorded.ok() || existed) return recorded;
+  if (absl::Status rm = blobs.Remove(id); !rm.ok()) {
+    spdlog::warn("blob {} was stored but not recorded ({}), and could not be removed: {}",
+                 std::string(id), std::string(recorded.status().message()),
+                 std::string(rm.message()));
+  }
+  return recorded;
 }
 
 std::string EntryHash(absl::string_view entry) { return base::HexEncode(crypto::Sha256(entry)); }

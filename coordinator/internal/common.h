@@ -94,6 +94,15 @@ std::string LogEntry(absl::string_view kind, absl::Time time, const nlohmann::or
 absl::Status AddLog(storage::WriteTxn& txn, absl::string_view job_id, absl::string_view kind,
                     absl::Time time, const nlohmann::ordered_json& fields);
 
+// The result of recording an upload whose blob `id` was just committed. When recording failed (the
+// database locked or full, the job moved on meanwhile) the blob is removed again, unless it was
+// stored before this upload (`existed`: the same bytes registered earlier, or a retried delivery):
+// a refused upload leaves no orphaned ciphertext in the blob store. A crash between the two still
+// can; the chaos run (tests/chaos) counts orphans.
+absl::StatusOr<ArtifactInfo> DiscardBlobUnlessRecorded(storage::BlobStore& blobs,
+                                                       absl::string_view id, bool existed,
+                                                       absl::StatusOr<ArtifactInfo> recorded);
+
 // Hex SHA-256 of a log entry's text: how chains name entries.
 std::string EntryHash(absl::string_view entry);
 

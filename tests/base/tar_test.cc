@@ -222,6 +222,20 @@ TEST(TarTest, WriterChecks) {
       TarWriter::Create([](absl::string_view) { return absl::DataLossError("disk on fire"); });
   ASSERT_TRUE(broken.ok());
   EXPECT_EQ((*broken)->AddFile("a", "x").message(), "disk on fire");
+  EXPECT_EQ((*broken)->AddFile("b", "x").message(), "tar: the writer is finished");
+
+  // A sink that fails after the header: the data write reports the sink's error, the writer is
+  // spent, nothing more reaches the sink, and (under LeakSanitizer) libarchive frees everything.
+  size_t calls = 0;
+  auto late = TarWriter::Create([&calls](absl::string_view) {
+    return ++calls == 1 ? absl::OkStatus() : absl::ResourceExhaustedError("disk full");
+  });
+  ASSERT_TRUE(late.ok());
+  ASSERT_TRUE((*late)->BeginFile("a", 2000).ok());
+  EXPECT_EQ((*late)->Write(std::string(2000, 'x')).message(), "disk full");
+  EXPECT_EQ((*late)->Finish().message(), "tar: the writer is finished");
+  late->reset();
+  EXPECT_EQ(calls, 2u);
 }
 
 }  // namespace
