@@ -76,6 +76,7 @@ rc=0
   >rpc.json 2>rpc.err || rc=$?
 t1=$(date +%s.%N)
 c1=$(cpu)
+hwm_rpc=$(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")
 
 # Uploads: pre-encrypted to the data owner's card recipient, registered in parallel.
 recipient=$(jq -r .age_recipient keys/do.card.json)
@@ -146,7 +147,7 @@ PY
   echo
   echo "## The coordinator"
   echo
-  echo "CPU time during the RPC part: $(cpus "$c0" "$c1") s over $(secs "$t0" "$t1") s wall; during the uploads: $(cpus "$c2" "$c3") s over $(secs "$u0" "$u1") s; peak RSS (VmHWM) $hwm."
+  echo "CPU time during the RPC part: $(cpus "$c0" "$c1") s over $(secs "$t0" "$t1") s wall; during the uploads: $(cpus "$c2" "$c3") s over $(secs "$u0" "$u1") s; peak RSS (VmHWM) $hwm_rpc after the RPC part, $hwm after the uploads."
   echo
   echo "raw: \`$(cat rpc.json)\`"
 } >"$out"
