@@ -126,12 +126,16 @@ absl::StatusOr<std::optional<Assignment>> Coordinator::Poll(
   }
   // The wait is in real time, whatever clock decides validity.
   auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.poll_wait);
+  std::shared_ptr<void> held;  // taken before the first wait
   for (;;) {
     uint64_t seen = ChangeCount();
     auto left = deadline - std::chrono::steady_clock::now();
     bool last = left <= std::chrono::nanoseconds(0) || (cancelled && cancelled());
     TRIAD_ASSIGN_OR_RETURN(std::optional<Assignment> a, TryAssign(req, worker_id, tee, last));
     if (a || last) return a;
+    if (!held) {
+      TRIAD_ASSIGN_OR_RETURN(held, HoldWaitingCall(/*watch=*/false));
+    }
     WaitForChange(seen, std::min(absl::FromChrono(left), absl::Seconds(1)));
   }
 }

@@ -659,6 +659,20 @@ absl::StatusOr<JobView> Coordinator::GetJob(absl::string_view id,
   return View(job, loss_visible);
 }
 
+absl::StatusOr<std::shared_ptr<void>> Coordinator::HoldWaitingCall(bool watch) const {
+  const int limit = options_.max_waiting_calls;
+  int now = waiting_calls_.fetch_add(1);
+  if (now >= limit) {
+    waiting_calls_.fetch_sub(1);
+    std::string why = absl::StrCat("the coordinator is busy: ", limit,
+                                   " calls already wait for changes, the most it holds at once "
+                                   "(its other threads stay free for calls that answer at once)");
+    if (watch) return absl::ResourceExhaustedError(absl::StrCat(why, "; watch again later"));
+    return absl::UnavailableError(absl::StrCat(why, "; ask again after a pause"));
+  }
+  return std::shared_ptr<void>(nullptr, [this](void*) { waiting_calls_.fetch_sub(1); });
+}
+
 absl::StatusOr<std::shared_ptr<void>> Coordinator::OpenWatch(
     absl::string_view request_envelope_json) {
   TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env,
@@ -677,10 +691,12 @@ absl::StatusOr<std::shared_ptr<void>> Coordinator::OpenWatch(
     }
     ++open;
   }
-  return std::shared_ptr<void>(nullptr, [this, who](void*) {
+  std::shared_ptr<void> party_slot(nullptr, [this, who](void*) {
     std::lock_guard<std::mutex> lock(watches_mu_);
     if (--watches_[who] <= 0) watches_.erase(who);
   });
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<void> held, HoldWaitingCall(/*watch=*/true));
+  return std::shared_ptr<void>(nullptr, [party_slot, held](void*) {});
 }
 
 absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenArtifact(

@@ -23,6 +23,7 @@
 #ifndef TRIAD_COORDINATOR_COORDINATOR_H_
 #define TRIAD_COORDINATOR_COORDINATOR_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -63,6 +64,10 @@ struct CoordinatorOptions {
   // Concurrent WatchJob streams per party, and workers per compute provider.
   int max_watches_per_party = 16;
   int max_workers_per_provider = 256;
+  // Calls that hold a server thread while they wait (Poll, AwaitKeys, the keyholders' polls,
+  // WatchJob streams), all parties together: fewer than the server's threads (ServerOptions::
+  // max_threads, 256 by default), so that the rest stay free for calls that answer at once.
+  int max_waiting_calls = 192;
   // Parties register themselves (RegisterParty) instead of being added by the operator.
   bool open_registration = false;
 };
@@ -225,6 +230,12 @@ class Coordinator {
   // max_watches_per_party at once; kResourceExhausted past it). Released when the returned object
   // goes.
   absl::StatusOr<std::shared_ptr<void>> OpenWatch(absl::string_view request_envelope_json);
+  // A slot for a call that is about to wait (at most options.max_waiting_calls at once). Past it:
+  // kResourceExhausted for a watch (`watch`), kUnavailable for a poll, whose client backs off and
+  // asks again. Released when the returned object goes.
+  absl::StatusOr<std::shared_ptr<void>> HoldWaitingCall(bool watch) const;
+  // How many calls hold such a slot now.
+  int waiting_calls() const { return waiting_calls_.load(); }
   // Action "download-artifact", body {"artifact_id"}, by the party that registered it: its own
   // ciphertext back (to check what the coordinator holds). Adapters go through OpenOutput, inputs to
   // workers through OpenInput.
@@ -353,6 +364,7 @@ class Coordinator {
   std::string fingerprint_;
   CoordinatorOptions options_;
 
+  mutable std::atomic<int> waiting_calls_{0};
   std::mutex watches_mu_;
   std::map<std::string, int> watches_;  // open WatchJob streams per party
 

@@ -50,12 +50,16 @@ template <typename F>
 absl::Status WaitLoop(const Coordinator& c, absl::Duration wait,
                       const std::function<bool()>& cancelled, F try_once) {
   auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(wait);
+  std::shared_ptr<void> held;  // taken before the first wait
   for (;;) {
     uint64_t seen = c.ChangeCount();
     auto left = deadline - std::chrono::steady_clock::now();
     bool last = left <= std::chrono::nanoseconds(0) || (cancelled && cancelled());
     TRIAD_ASSIGN_OR_RETURN(bool done, try_once());
     if (done || last) return absl::OkStatus();
+    if (!held) {
+      TRIAD_ASSIGN_OR_RETURN(held, c.HoldWaitingCall(/*watch=*/false));
+    }
     c.WaitForChange(seen, std::min(absl::FromChrono(left), absl::Seconds(1)));
   }
 }

@@ -28,6 +28,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Coordinator& coordinator,
         {std::string(options.tls_key_pem->view()), options.tls_cert_pem});
     creds = grpc::SslServerCredentials(ssl);
   }
+  if (coordinator.options().max_waiting_calls >= options.max_threads) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the coordinator may hold ", coordinator.options().max_waiting_calls,
+                     " waiting calls, which leaves none of the server's ", options.max_threads,
+                     " threads for calls that answer at once"));
+  }
   std::unique_ptr<Server> s(new Server(coordinator));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &s->port_);

@@ -726,6 +726,69 @@ TEST_F(LimitsTest, WatchesPerPartyAreBounded) {
   EXPECT_TRUE(again);
 }
 
+// Calls that wait for changes hold one of the server's threads each; past max_waiting_calls a poll
+// is told to come back (UNAVAILABLE: clients back off) and a watch is refused, instead of the
+// waiting calls taking every thread and starving the calls that answer at once (issue 15's load
+// run: 200 watches and 50 polls exhausted the 256 threads).
+class WaitingCallsTest : public ScopeTest {
+ protected:
+  static CoordinatorOptions Bounded() {
+    CoordinatorOptions o = testing::Harness::Defaults();
+    o.poll_wait = absl::Seconds(3);
+    o.max_waiting_calls = 1;
+    return o;
+  }
+  WaitingCallsTest() : ScopeTest(Bounded()) {}
+};
+
+TEST_F(WaitingCallsTest, PastTheBoundAPollComesBackAndAWatchIsRefused) {
+  SetUpContract();
+  // Nothing is queued: cp's first poll waits, holding the only slot.
+  absl::Notification first_done;
+  grpc::Status first;
+  std::thread waiting([&] {
+    pb::PollReply reply;
+    first = Poll(cp_, "w1", "sim", &reply);
+    first_done.Notify();
+  });
+  const std::string busy =
+      "the coordinator is busy: 1 calls already wait for changes, the most it holds at once (its "
+      "other threads stay free for calls that answer at once)";
+  for (int i = 0; i < 500 && h_.coordinator().waiting_calls() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(h_.coordinator().waiting_calls(), 1);
+  // A second poll is told to come back, at once.
+  pb::PollReply reply;
+  const absl::Time t0 = absl::Now();
+  grpc::Status second = Poll(cp_, "w2", "sim", &reply);
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(2));
+  EXPECT_STATUS(second, UNAVAILABLE, busy + "; ask again after a pause");
+  // Calls that answer at once are served meanwhile.
+  const std::string job = NewJob();  // (and it ends the first poll's wait: a job to take)
+  first_done.WaitForNotification();
+  waiting.join();
+  EXPECT_TRUE(first.ok()) << first.error_message();
+  // The slot is free again: a watch opens.
+  grpc::ClientContext ctx;
+  pb::GetJobRequest req;
+  req.set_id(job);
+  *req.mutable_request() = h_.Signed("get-job", {{"job_id", job}}, do_.key);
+  auto watch = h_.jobs->WatchJob(&ctx, req);
+  pb::JobStatus s;
+  EXPECT_TRUE(watch->Read(&s));
+  // It holds the slot now: a second watch, by another party, is refused.
+  grpc::ClientContext ctx2;
+  pb::GetJobRequest req2 = req;
+  *req2.mutable_request() = h_.Signed("get-job", {{"job_id", job}}, mo_.key);
+  auto refused = h_.jobs->WatchJob(&ctx2, req2);
+  EXPECT_FALSE(refused->Read(&s));
+  EXPECT_STATUS(refused->Finish(), RESOURCE_EXHAUSTED, busy + "; watch again later");
+  EXPECT_EQ(GetJob(job, &do_).id(), job);  // a call that answers at once
+  ctx.TryCancel();
+  watch->Finish();
+}
+
 TEST_F(LimitsTest, WorkersPerProviderAreBounded) {
   SetUpContract();
   pb::PollReply reply;
