@@ -239,7 +239,8 @@ nlohmann::ordered_json Claims::ToJson() const {
                     {"committed_tcb", TcbJson(s.committed_tcb)},
                     {"current_tcb", TcbJson(s.current_tcb)},
                     {"smt_allowed", s.smt_allowed},
-                    {"migration_agent_allowed", s.migration_agent_allowed}};
+                    {"migration_agent_allowed", s.migration_agent_allowed},
+                    {"crl_checked", s.crl_checked}};
   }
   if (tdx) {
     const TdxClaims& t = *tdx;
@@ -302,6 +303,7 @@ absl::StatusOr<Claims> Claims::FromJson(const nlohmann::json& j) {
     sc.current_tcb = s.Tcb("current_tcb");
     sc.smt_allowed = s.Bool("smt_allowed");
     sc.migration_agent_allowed = s.Bool("migration_agent_allowed");
+    sc.crl_checked = s.Has("crl_checked") && s.Bool("crl_checked");
     TRIAD_RETURN_IF_ERROR(s.status());
     c.snp = std::move(sc);
   }

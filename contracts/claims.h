@@ -57,6 +57,9 @@ struct SnpClaims {
   SnpTcb current_tcb;
   bool smt_allowed = false;
   bool migration_agent_allowed = false;
+  // An ARK-signed AMD CRL came with the evidence, verified, was current, and revokes neither the
+  // ASK/ASVK nor (with the ASK's CRL) the VCEK/VLEK.
+  bool crl_checked = false;
 };
 
 struct TdxClaims {
