@@ -15,14 +15,18 @@
 //   - the leaf's blSPL/teeSPL/snpSPL/ucodeSPL (and fmcSPL on Turin) equal REPORTED_TCB;
 //   - a VCEK's hwID equals CHIP_ID (raw or DER-wrapped; Turin: its 8 bytes equal CHIP_ID[0:8]),
 //     unless CHIP_ID is all zero (MASK_CHIP_ID): then the chip is identified by the VCEK signature
-//     alone and claims.platform_id stays empty.
+//     alone and claims.platform_id stays empty;
+//   - AMD CRLs in Evidence::collateral (optional; one DER CRL or PEM "X509 CRL" blocks): each is
+//     issued by the ARK or the ASK/ASVK of the verified chain, its signature verifies, it is
+//     current at `now` (nextUpdate required), and it revokes none of the chain's certificates its
+//     issuer issued. claims.snp.crl_checked says the ARK's CRL passed (a policy may require it).
 // Every failed check is a reason. Debug, migration agent, SMT, VMPL, measurement, minimum TCB are
 // reported in the claims for the contract policy to judge, not rejected here.
 //
-// Claims: tee "sev-snp"; measurement, report_data, debug (policy bit 19); tcb_status "UpToDate",
-// meaning exactly "the VCEK/VLEK was issued for the report's REPORTED_TCB" (SNP has no status list;
-// minimum SVNs are the policy's to check in claims.snp); platform_id = CHIP_ID unless masked; the
-// SNP specifics in claims.snp.
+// Claims: tee "sev-snp"; measurement, report_data, debug (policy bit 19); tcb_status empty (SNP
+// has no status list: the TCB that was verified, the one the VCEK/VLEK certifies, is
+// claims.snp.reported_tcb, and whether it meets the floor is the policy's min_tcb);
+// platform_id = CHIP_ID unless masked; the SNP specifics in claims.snp.
 #ifndef TRIAD_ATTESTATION_SNP_H_
 #define TRIAD_ATTESTATION_SNP_H_
 

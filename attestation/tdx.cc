@@ -1,5 +1,7 @@
 // TDX DCAP quote verification: signatures, chains, CRLs and collateral windows here; parsing in
 // tdx_quote.cc / tdx_pck.cc / tdx_collateral.cc; Intel's TCB evaluation in tdx_tcb.cc.
+#include <algorithm>
+
 #include "attestation/tdx.h"
 
 #include <openssl/core_names.h>
@@ -440,6 +442,9 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
   Verdict v;
   v.valid = true;
   v.claims = MakeClaims(q, *pck_ext, tcb);
+  // How recent Intel's assessment is: the older of the two signed documents it rests on.
+  v.claims.tdx->tcb_evaluation_data_number = std::min(c.tcb_info.tcb_evaluation_data_number,
+                                                      c.qe_identity.tcb_evaluation_data_number);
   return v;
 }
 

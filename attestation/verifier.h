@@ -47,8 +47,10 @@ struct Evidence {
   // The GPUs the worker attests beside its CPU TEE, in order (the index in the nonce derivation
   // of attestation/binding.h), and the system's confidential-computing state. Both empty for a
   // CPU-only worker; present together otherwise.
-  std::vector<GpuEvidence> gpus;
-  std::optional<contracts::GpuCcState> gpu_cc;
+  // (Default member initializers, so that the older four-field aggregate initializations stay
+  // warning-free.)
+  std::vector<GpuEvidence> gpus = {};
+  std::optional<contracts::GpuCcState> gpu_cc = std::nullopt;
 };
 
 // Pinned trust anchors. Never taken from the evidence itself.
