@@ -32,9 +32,19 @@
 
 #include <memory>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "attestation/verifier.h"
+#include "contracts/claims.h"
 
 namespace triad::attestation {
+
+// The TCB an AMD VCEK or VLEK certifies: its blSPL, teeSPL, snpSPL, ucodeSPL extensions and, on
+// Turin, fmcSPL (`has_fmc` then true). The certificate is not verified: this is how a contract's
+// minimum TCB is taken from a platform the parties examined (`triad contract draft --snp-min-tcb
+// vcek:FILE`). DER, PEM, or a certificate table, as Evidence::certs. kInvalidArgument when it is
+// not a VCEK/VLEK or an SPL extension is missing or malformed.
+absl::StatusOr<contracts::SnpTcb> CertifiedSnpTcb(absl::string_view certificate, bool* has_fmc);
 
 // Never null. Anchors are copied in; a malformed pinned certificate makes evidence of that product
 // fail with a reason naming it (TrustAnchors::LoadDir already refuses such files).

@@ -353,6 +353,28 @@ class SnpVerifier final : public Verifier {
 
 }  // namespace
 
+absl::StatusOr<contracts::SnpTcb> CertifiedSnpTcb(absl::string_view certificate, bool* has_fmc) {
+  absl::StatusOr<internal::SnpCertSet> certs = internal::LoadSnpCerts(certificate);
+  if (!certs.ok()) return certs.status();
+  const std::string leaf_name = internal::AmdLeafKindName(certs->kind);
+  const AmdExtensions e = internal::ReadAmdExtensions(certs->leaf.get());
+  if (!e.errors.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(leaf_name, ": ", e.errors[0]));
+  }
+  if (!e.bl_spl || !e.tee_spl || !e.snp_spl || !e.ucode_spl) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        leaf_name, " lacks a TCB extension (blSPL, teeSPL, snpSPL and ucodeSPL are needed)"));
+  }
+  contracts::SnpTcb t;
+  t.bootloader = *e.bl_spl;
+  t.tee = *e.tee_spl;
+  t.snp = *e.snp_spl;
+  t.microcode = *e.ucode_spl;
+  t.fmc = e.fmc_spl.value_or(0);
+  if (has_fmc != nullptr) *has_fmc = e.fmc_spl.has_value();
+  return t;
+}
+
 std::unique_ptr<Verifier> NewSnpVerifier(const TrustAnchors& anchors) {
   return std::make_unique<SnpVerifier>(anchors);
 }
