@@ -21,18 +21,18 @@ absl::Status Bad(absl::string_view where, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(kWhat, ": ", where, " ", what));
 }
 
-// An object with exactly `keys`.
+// An object with every key of `required`, possibly those of `optional`, and no other.
 absl::Status CheckKeys(const Json& j, absl::string_view where,
-                       std::initializer_list<absl::string_view> keys, size_t optional = 0) {
+                       std::initializer_list<absl::string_view> required,
+                       std::initializer_list<absl::string_view> optional = {}) {
   if (!j.is_object()) return Bad(where, "is not an object");
-  size_t present = 0;
-  for (absl::string_view k : keys) present += j.contains(std::string(k)) ? 1 : 0;
-  if (j.size() != present) return Bad(where, "has a key that is not allowed");
-  if (present + optional < keys.size()) {
-    for (absl::string_view k : keys) {
-      if (!j.contains(std::string(k))) return Bad(where, absl::StrCat("has no \"", k, "\""));
-    }
+  size_t known = 0;
+  for (absl::string_view k : required) {
+    if (!j.contains(std::string(k))) return Bad(where, absl::StrCat("has no \"", k, "\""));
+    ++known;
   }
+  for (absl::string_view k : optional) known += j.contains(std::string(k)) ? 1 : 0;
+  if (j.size() != known) return Bad(where, "has a key that is not allowed");
   return absl::OkStatus();
 }
 
@@ -131,8 +131,8 @@ absl::StatusOr<Evidence> ParseEvidenceDocument(absl::string_view text) {
   }
   const Json& d = *parsed;
   if (!d.is_object()) return Bad("the top level", "is not an object");
-  if (absl::Status st = CheckKeys(d, "the top level",
-                                  {"tee", "report", "certs", "collateral", "gpus"}, 1);
+  if (absl::Status st =
+          CheckKeys(d, "the top level", {"tee", "report", "certs", "collateral"}, {"gpus"});
       !st.ok()) {
     return st;
   }

@@ -402,6 +402,9 @@ TEST(EvidenceDocumentTest, TheParserIsStrictAndBounded) {
             "evidence document: report is not base64");
   EXPECT_EQ(error(R"({"tee":"sim","report":"","certs":""})"),
             "evidence document: the top level has no \"collateral\"");
+  // Found by evidence_document_fuzzer: an optional key must not stand in for a required one.
+  EXPECT_EQ(error(R"({"report":"","certs":"","collateral":"","gpus":{}})"),
+            "evidence document: the top level has no \"tee\"");
   EXPECT_EQ(error(R"({"tee":"sim","report":"","certs":"","collateral":"","x":1})"),
             "evidence document: the top level has a key that is not allowed");
   EXPECT_EQ(error(R"({"tee":"sim","report":"","certs":"","collateral":"","gpus":{"cc":{},"devices":[]}})"),

@@ -4,6 +4,7 @@
 // intermediate, or of the root alone, an FWID that differs from the certificate's, no pinned root.
 #include "attestation/nvidia_gpu.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -182,10 +183,21 @@ TEST(GpuReport, EveryFlippedByteOfTheSignedPartFails) {
   auto parsed = internal::ParseSpdmReport(report);
   ASSERT_TRUE(parsed.ok());
   const size_t signed_size = parsed->signed_part.size();
+  const std::string sig_reason =
+      "the report signature does not verify with the key of \"GH100 A01 GSP FMC LF\"";
   for (size_t i = 0; i < report.size(); i += (i < signed_size ? 7 : 1)) {
     std::string bad = report;
     bad[i] = static_cast<char>(bad[i] ^ 0x01);
-    EXPECT_FALSE(Verify(bad, chain).valid) << "byte " << i;
+    GpuVerdict v = Verify(bad, chain);
+    EXPECT_FALSE(v.valid) << "byte " << i;
+    ASSERT_FALSE(v.reasons.empty()) << "byte " << i;
+    // A flip that still parses is caught by the signature; one that does not, by the parser.
+    if (internal::ParseSpdmReport(bad).ok()) {
+      EXPECT_NE(std::find(v.reasons.begin(), v.reasons.end(), sig_reason), v.reasons.end())
+          << "byte " << i << ": " << ::testing::PrintToString(v.reasons);
+    } else {
+      EXPECT_TRUE(absl::StartsWith(v.reasons[0], "SPDM report: ")) << "byte " << i;
+    }
   }
 }
 
