@@ -285,6 +285,35 @@ TEST_F(ContractCliTest, SnpPolicyFlags) {
   EXPECT_THAT(out_, ::testing::HasSubstr("triad: --snp-min-tcb " + dir_.File("data.age") + ": "));
 }
 
+// Training on GPUs: the training section asks for them, the policy attests as many.
+TEST_F(ContractCliTest, GpuContracts) {
+  const std::string gpu_policy =
+      R"({"tee": ["sim"], "sim": {"measurements": [")" + std::string(96, 'a') +
+      R"("]}, "nvidia_gpu": {"count": 2, "architectures": ["hopper"], "cc_mode": "on",
+          "min_driver_version": "550.54.15", "min_vbios_version": "96.00.74.00.1C"}})";
+  testing::WriteTestFile(dir_.File("gpu-policy.json"), gpu_policy);
+  nlohmann::json training = contracts::TrainingConfig::Default().ToJson();
+  training["gpus"] = 2;
+  testing::WriteTestFile(dir_.File("gpu-training.json"), training.dump());
+  EXPECT_EQ(Run(DraftWithoutPolicy() + " --policy " + dir_.File("gpu-policy.json")), 1);
+  EXPECT_EQ(Lines(), V{"triad: contract: /worker_policy/nvidia_gpu/count: 2, but training asks "
+                       "for 0 GPUs (/training/gpus)"});
+  EXPECT_EQ(Run(DraftWithoutPolicy() + " --policy " + dir_.File("policy.json") + " --training " +
+                dir_.File("gpu-training.json")),
+            1);
+  EXPECT_THAT(out_, ::testing::HasSubstr("training asks for 2 GPUs but the policy has no "
+                                         "nvidia_gpu section"));
+  ASSERT_EQ(Run(DraftWithoutPolicy() + " --policy " + dir_.File("gpu-policy.json") +
+                " --training " + dir_.File("gpu-training.json")),
+            0)
+      << out_;
+  ASSERT_EQ(Run("contract show " + Contract()), 0);
+  EXPECT_THAT(out_, ::testing::HasSubstr(
+                        "  nvidia-gpu     2 GPUs (hopper), CC mode on and ready, protected PCIe, "
+                        "driver >= 550.54.15, VBIOS >= 96.00.74.00.1C\n    RIMs         "
+                        "required\n    OCSP         required\n"));
+}
+
 TEST_F(ContractCliTest, DraftRefusals) {
   std::string cards = absl::StrCat(" --model-owner ", Keys(), "/mo.card.json --data-owner ", Keys(),
                                    "/do.card.json");
