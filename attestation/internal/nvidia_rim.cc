@@ -56,24 +56,6 @@ bool Is(const xmlNode* n, const char* name, const char* ns) {
          n->ns != nullptr && xmlStrEqual(n->ns->href, X(ns));
 }
 
-// libxml2 and xmlsec are initialized once per process; xmlsec's error output is silenced (its
-// failures come back as return codes, and the RIM is outside input).
-absl::Status InitXmlsec() {
-  static absl::Status status = [] {
-    xmlInitParser();
-    xmlSecErrorsDefaultCallbackEnableOutput(0);
-    if (xmlSecInit() < 0) return absl::InternalError("xmlSecInit failed");
-    if (xmlSecCheckVersion() != 1) {
-      return absl::InternalError("libxmlsec1 is not the version Triad was built with");
-    }
-    if (xmlSecOpenSSLAppInit(nullptr) < 0 || xmlSecOpenSSLInit() < 0) {
-      return absl::InternalError("xmlsec's OpenSSL backend does not initialize");
-    }
-    return absl::OkStatus();
-  }();
-  return status;
-}
-
 // Parses a bounded document with no network access and no entity substitution; refuses a DTD.
 absl::StatusOr<DocPtr> ParseXml(absl::string_view xml) {
   if (xml.size() > kMaxRimSize) {
@@ -173,6 +155,25 @@ absl::StatusOr<RimMeasurement> ReadResource(const xmlNode* r, size_t ordinal) {
 }
 
 }  // namespace
+
+// xmlsec's error output is silenced: its failures come back as return codes, and the RIM is outside
+// input.
+absl::Status InitXmlsec() {
+  static const absl::Status* status = [] {
+    xmlInitParser();
+    xmlSecErrorsDefaultCallbackEnableOutput(0);
+    if (xmlSecInit() < 0) return new absl::Status(absl::InternalError("xmlSecInit failed"));
+    if (xmlSecCheckVersion() != 1) {
+      return new absl::Status(
+          absl::InternalError("libxmlsec1 is not the version Triad was built with"));
+    }
+    if (xmlSecOpenSSLAppInit(nullptr) < 0 || xmlSecOpenSSLInit() < 0) {
+      return new absl::Status(absl::InternalError("xmlsec's OpenSSL backend does not initialize"));
+    }
+    return new absl::Status();
+  }();
+  return *status;
+}
 
 absl::StatusOr<Rim> ParseRim(absl::string_view xml) {
   absl::StatusOr<DocPtr> doc = ParseXml(xml);

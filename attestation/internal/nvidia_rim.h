@@ -60,6 +60,10 @@ struct Rim {
   std::vector<std::string> certificates;
 };
 
+// Initializes libxml2 and libxmlsec1 (OpenSSL backend) once per process; VerifyRimSignature calls
+// it. Exposed for tests that sign RIMs of their own.
+absl::Status InitXmlsec();
+
 // Parses the RIM's content and its signer certificates without verifying anything. Fails with
 // kInvalidArgument "RIM: <what>" on a document that is not well-formed XML, has a DTD, or does not
 // have the structure above; kResourceExhausted above kMaxRimSize.

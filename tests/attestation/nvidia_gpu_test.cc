@@ -14,7 +14,10 @@
 #include "attestation/internal/nvidia_spdm.h"
 #include "attestation/internal/revocation.h"
 #include "base/encoding.h"
+#include "contracts/policy.h"
 #include "tests/attestation/nvidia_forge.h"
+#include "tests/attestation/rim_forge.h"
+#include "tests/attestation/snp_forge.h"
 #include "gtest/gtest.h"
 #include "tests/testing/testing.h"
 
@@ -599,6 +602,180 @@ TEST(GpuForge, ForgedReportsVerifyOnlyUnderTheForgedRoot) {
   EXPECT_EQ(reasons[0],
             "GPU certificate chain: certificate 4 \"Forged NVIDIA Device Identity CA\" is a root "
             "that is not the pinned one");
+}
+
+// ---- RIMs signed under a forged CoRIM root: the paths the real RIMs cannot reach.
+
+class GpuRimForged : public ::testing::Test {
+ protected:
+  GpuRimForged() : gpu_(nvforge::NewGpu()) {
+    report_ = nvforge::Report(gpu_, nvforge::ReportSpec());
+    anchors_ = nvforge::ForgedPki().Anchors();
+    rimforge::ForgedPki().Pin(anchors_);
+  }
+  // Indices [from, to) active with the report's values, the rest of 0..63 inactive.
+  static rimforge::RimSpec Rim(const std::string& version, int from, int to) {
+    rimforge::RimSpec r;
+    r.version = version;
+    for (int i = 0; i < 64; ++i) {
+      bool active = i >= from && i < to;
+      r.measurements.push_back({i, active, {active ? nvforge::BlockValue(i + 1) : std::string(48, '\0')}});
+    }
+    return r;
+  }
+  GpuVerdict Run(const std::vector<rimforge::RimSpec>& rims, const std::vector<std::string>& ocsp = {}) {
+    GpuCollateral c;
+    for (const rimforge::RimSpec& r : rims) c.rims.push_back(rimforge::SignedRim(r));
+    c.ocsp = ocsp;
+    return VerifyNvidiaGpu(report_, gpu_.ChainPem(), c, anchors_, kNow);
+  }
+  nvforge::Gpu gpu_;
+  std::string report_;
+  TrustAnchors anchors_;
+};
+
+const char kDriver[] = "550.90.07";
+const char kVbios[] = "96.00.9F.00.01";
+
+TEST_F(GpuRimForged, DriverAndVbiosRimsThatMatchEveryActiveIndex) {
+  GpuVerdict v = Run({Rim(kDriver, 0, 10), Rim(kVbios, 10, 20)});
+  ASSERT_TRUE(v.valid) << ::testing::PrintToString(v.reasons);
+  EXPECT_TRUE(v.claims.measurements_match);
+  ASSERT_EQ(v.claims.rims.size(), 2u);
+  EXPECT_EQ(v.claims.rims[0].kind, "driver");
+  EXPECT_EQ(v.claims.rims[1].kind, "vbios");
+  EXPECT_EQ(v.claims.rims[1].signer, "Forged RIM Signer");
+  // Alternatives: any of them will do.
+  rimforge::RimSpec alt = Rim(kDriver, 0, 10);
+  alt.measurements[3].values = {std::string(48, '\x01'), nvforge::BlockValue(4)};
+  EXPECT_TRUE(Run({alt, Rim(kVbios, 10, 20)}).valid);
+}
+
+TEST_F(GpuRimForged, EachMismatchIsRefusedWithItsIndex) {
+  rimforge::RimSpec bad = Rim(kDriver, 0, 10);
+  bad.measurements[4].values = {std::string(48, '\x01')};
+  EXPECT_EQ(Run({bad, Rim(kVbios, 10, 20)}).reasons,
+            std::vector<std::string>{"driver RIM 550.90.07: measurement index 4 (block 5) is " +
+                                     base::HexEncode(nvforge::BlockValue(5).substr(0, 8)) +
+                                     "…, the RIM allows 0101010101010101…"});
+  // An index active in both RIMs.
+  EXPECT_EQ(Run({Rim(kDriver, 0, 11), Rim(kVbios, 10, 20)}).reasons,
+            std::vector<std::string>{"measurement index 10 is active in both the driver RIM "
+                                     "550.90.07 and the VBIOS RIM 96.00.9F.00.01"});
+  // An active index with no block in the report.
+  rimforge::RimSpec beyond = Rim(kVbios, 10, 20);
+  beyond.measurements.push_back({70, true, {std::string(48, '\x02')}});
+  EXPECT_EQ(Run({Rim(kDriver, 0, 10), beyond}).reasons,
+            std::vector<std::string>{
+                "VBIOS RIM 96.00.9F.00.01: measurement index 70 has no block 71 in the report"});
+  // Another chip's RIM.
+  rimforge::RimSpec blackwell = Rim(kDriver, 0, 10);
+  blackwell.product = "GB100";
+  EXPECT_EQ(Run({blackwell}).reasons,
+            std::vector<std::string>{
+                "driver RIM 550.90.07 is for product \"GB100\", not this GPU's GH100"});
+  // The real CoRIM root pinned instead: the forged chain is refused.
+  TrustAnchors real = anchors_;
+  real.nvidia_corim_signing_root_ca = testing::ReadTestFile(
+      testing::TestdataDir() + "/attestation/roots/nvidia_corim_signing_root_ca.pem");
+  GpuCollateral c{{rimforge::SignedRim(Rim(kDriver, 0, 10))}, {}};
+  std::vector<std::string> reasons =
+      VerifyNvidiaGpu(report_, gpu_.ChainPem(), c, real, kNow).reasons;
+  ASSERT_FALSE(reasons.empty());
+  EXPECT_EQ(reasons[0],
+            "driver RIM 550.90.07 certificate chain: certificate 3 \"Forged CoRIM Root\" is a root "
+            "that is not the pinned one");
+}
+
+// Signature wrapping: measurements hidden inside the Signature element (which the enveloped
+// transform leaves out of the digest) are never read; the signed Payload is.
+TEST_F(GpuRimForged, APayloadInsideTheSignatureIsNotRead) {
+  rimforge::RimSpec wrapped = Rim(kDriver, 0, 10);
+  wrapped.inside_signature =
+      R"(<ds:Object><ns0:Payload xmlns:ns0="http://standards.iso.org/iso/19770/-2/2015/schema.xsd">)"
+      R"(<ns0:Resource type="Measurement" index="0" active="True" alternatives="1" )"
+      R"(xmlns:ns2="http://www.w3.org/2001/04/xmlenc#sha384" ns2:Hash0=")" +
+      std::string(96, 'e') + R"(" size="48" name="evil"/></ns0:Payload></ds:Object>)";
+  const std::string xml = rimforge::SignedRim(wrapped);
+  absl::StatusOr<internal::Rim> rim = internal::ParseRim(xml);
+  ASSERT_TRUE(rim.ok()) << rim.status();
+  EXPECT_EQ(rim->measurements[0].values[0], nvforge::BlockValue(1));
+  GpuVerdict v = VerifyNvidiaGpu(report_, gpu_.ChainPem(),
+                                 GpuCollateral{{xml, rimforge::SignedRim(Rim(kVbios, 10, 20))}, {}},
+                                 anchors_, kNow);
+  ASSERT_TRUE(v.valid) << ::testing::PrintToString(v.reasons);
+  EXPECT_TRUE(v.claims.measurements_match);
+  // Moving the evil Payload next to the real one is seen: two Payloads.
+  std::string two = rimforge::SignedRim(Rim(kDriver, 0, 10));
+  two.insert(two.find("<ds:Signature"), "<ns0:Payload></ns0:Payload>");
+  EXPECT_EQ(internal::ParseRim(two).status().message(), "RIM: more than one Payload element");
+  // And editing the signed Payload breaks the signature.
+  std::string edited = rimforge::SignedRim(Rim(kDriver, 0, 10));
+  const std::string first = base::HexEncode(nvforge::BlockValue(1));
+  edited.replace(edited.find(first), 2, "00");
+  EXPECT_EQ(VerifyNvidiaRim(edited, {}, anchors_, kNow).reasons,
+            std::vector<std::string>{"RIM 550.90.07: RIM signature does not verify with the key of "
+                                     "\"Forged RIM Signer\""});
+}
+
+// Everything a fully required policy asks for: RIMs matched, OCSP good on every chain.
+TEST_F(GpuRimForged, RimsAndOcspEverywhereMeetAStrictPolicy) {
+  const nvforge::Pki& dev = nvforge::ForgedPki();
+  const rimforge::Pki& rim = rimforge::ForgedPki();
+  std::vector<std::string> ocsp = {
+      nvforge::OcspResponse(gpu_.identity.get(), dev.ica.get(), dev.ica_key.get()),
+      nvforge::OcspResponse(dev.ica.get(), dev.root.get(), dev.root_key.get()),
+      nvforge::OcspResponse(rim.signer.get(), rim.ca.get(), rim.ca_key.get()),
+      nvforge::OcspResponse(rim.ca.get(), rim.root.get(), rim.root_key.get())};
+  GpuVerdict v = Run({Rim(kDriver, 0, 10), Rim(kVbios, 10, 20)}, ocsp);
+  ASSERT_TRUE(v.valid) << ::testing::PrintToString(v.reasons);
+  EXPECT_EQ(v.claims.device_revocation, "good");
+  EXPECT_EQ(v.claims.rims[0].revocation, "good");
+  EXPECT_EQ(v.claims.rims[1].revocation, "good");
+  contracts::Claims claims;
+  claims.tee = contracts::kTeeSim;
+  claims.measurement = std::string(48, '\x01');
+  v.claims.uuid = "GPU-1";
+  claims.gpus = {v.claims};
+  contracts::GpuCcState cc;
+  cc.environment = contracts::GpuCcState::kEnvironmentProd;
+  cc.cc_feature = 1;
+  cc.gpus_ready = 1;
+  claims.gpu_cc = cc;
+  contracts::WorkerPolicy p;
+  p.tee = {contracts::kTeeSim};
+  p.sim = contracts::SimReference{{claims.measurement}, {}};
+  contracts::GpuRequirements g;
+  g.count = 1;
+  g.architectures = {"hopper"};
+  g.min_driver_version = "550.54.15";
+  g.min_vbios_version = "96.00.74.00.1C";
+  p.nvidia_gpu = g;  // rim and ocsp required
+  contracts::PolicyDecision d = contracts::Evaluate(p, claims);
+  EXPECT_TRUE(d.admit) << ::testing::PrintToString(d.reasons);
+  // Without the RIM chain's responses, OCSP is not complete.
+  GpuVerdict partial = Run({Rim(kDriver, 0, 10), Rim(kVbios, 10, 20)},
+                           {ocsp[0], ocsp[1], ocsp[2]});
+  ASSERT_TRUE(partial.valid);
+  EXPECT_EQ(partial.claims.rims[0].revocation, "incomplete");
+}
+
+// A delegated OCSP responder: certified by the issuer for OCSP signing.
+TEST_F(GpuOcsp, ADelegatedResponderIsAccepted) {
+  const nvforge::Pki& pki = nvforge::ForgedPki();
+  crypto::SslPtr<EVP_PKEY> key = forge::NewEcKey("P-384");
+  forge::CertSpec spec;
+  spec.cn = "Forged OCSP Responder";
+  spec.pss = false;
+  // extendedKeyUsage: SEQUENCE { id-kp-OCSPSigning }
+  spec.extensions.push_back({"2.5.29.37", std::string("\x30\x0a\x06\x08\x2b\x06\x01\x05\x05\x07\x03\x09", 12)});
+  crypto::SslPtr<X509> responder = forge::Issue(spec, key.get(), pki.ica.get(), pki.ica_key.get());
+  nvforge::OcspSpec delegated;
+  delegated.signer = responder.get();
+  delegated.signer_key = key.get();
+  GpuVerdict v = Run({IdentityOcsp(delegated), IcaOcsp()});
+  ASSERT_TRUE(v.valid) << ::testing::PrintToString(v.reasons);
+  EXPECT_EQ(v.claims.device_revocation, "good");
 }
 
 }  // namespace
