@@ -153,9 +153,9 @@ absl::StatusOr<Evidence> ParseEvidenceDocument(absl::string_view text) {
     const Json& g = d["gpus"];
     if (absl::Status st = CheckKeys(g, "gpus", {"cc", "devices"}); !st.ok()) return st;
     const Json& cc = g["cc"];
-    if (absl::Status st = CheckKeys(cc, "gpus.cc",
-                                    {"environment", "cc_feature", "devtools_mode",
-                                     "multi_gpu_mode", "gpus_ready"});
+    if (absl::Status st = CheckKeys(
+            cc, "gpus.cc",
+            {"environment", "cc_feature", "devtools_mode", "multi_gpu_mode", "gpus_ready"});
         !st.ok()) {
       return st;
     }
@@ -173,8 +173,8 @@ absl::StatusOr<Evidence> ParseEvidenceDocument(absl::string_view text) {
     const Json& devices = g["devices"];
     if (!devices.is_array()) return Bad("gpus.devices", "is not an array");
     if (devices.size() > contracts::kMaxGpus) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          kWhat, ": gpus.devices holds more than ", contracts::kMaxGpus, " GPUs"));
+      return absl::ResourceExhaustedError(
+          absl::StrCat(kWhat, ": gpus.devices holds more than ", contracts::kMaxGpus, " GPUs"));
     }
     for (size_t i = 0; i < devices.size(); ++i) {
       const std::string at = absl::StrCat("gpus.devices[", i, "]");
@@ -193,8 +193,8 @@ absl::StatusOr<Evidence> ParseEvidenceDocument(absl::string_view text) {
       absl::StatusOr<std::vector<std::string>> rims =
           B64List(dev, "rims", at, kMaxGpuRims, internal::kMaxRimSize);
       if (!rims.ok()) return rims.status();
-      absl::StatusOr<std::vector<std::string>> ocsp = B64List(
-          dev, "ocsp", at, internal::kMaxOcspResponses, internal::kMaxOcspResponseSize);
+      absl::StatusOr<std::vector<std::string>> ocsp =
+          B64List(dev, "ocsp", at, internal::kMaxOcspResponses, internal::kMaxOcspResponseSize);
       if (!ocsp.ok()) return ocsp.status();
       one.report = *std::move(r);
       one.certs = *std::move(c);
@@ -205,8 +205,9 @@ absl::StatusOr<Evidence> ParseEvidenceDocument(absl::string_view text) {
   }
   if (EvidenceDocument(ev) != text) {
     return absl::InvalidArgumentError(absl::StrCat(
-        kWhat, ": not in canonical form (compact JSON, keys in the documented order, standard "
-               "base64 with padding)"));
+        kWhat,
+        ": not in canonical form (compact JSON, keys in the documented order, standard "
+        "base64 with padding)"));
   }
   return ev;
 }

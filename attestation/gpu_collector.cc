@@ -84,9 +84,9 @@ template <typename F>
 absl::Status Resolve(void* lib, const char* name, F* out, bool required = true) {
   *out = reinterpret_cast<F>(dlsym(lib, name));
   if (*out == nullptr && required) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("NVML: the library has no ", name, " (a driver older than r535, without "
-                     "confidential computing?)"));
+    return absl::FailedPreconditionError(absl::StrCat("NVML: the library has no ", name,
+                                                      " (a driver older than r535, without "
+                                                      "confidential computing?)"));
   }
   return absl::OkStatus();
 }
@@ -163,34 +163,33 @@ class NvmlCollector final : public GpuCollector {
 
   absl::StatusOr<GpuEvidence> Attest(size_t i, absl::string_view nonce) const override {
     if (i >= devices_.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("GPU ", i, " is not one of the ",
-                                                     devices_.size(), " attested"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("GPU ", i, " is not one of the ", devices_.size(), " attested"));
     }
     if (nonce.size() != NVML_CC_GPU_CEC_NONCE_SIZE) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("a GPU nonce is ", NVML_CC_GPU_CEC_NONCE_SIZE, " bytes, got ", nonce.size()));
+      return absl::InvalidArgumentError(absl::StrCat("a GPU nonce is ", NVML_CC_GPU_CEC_NONCE_SIZE,
+                                                     " bytes, got ", nonce.size()));
     }
     const std::string who = absl::StrCat("GPU ", i, " (", uuids_[i], ")");
     // Large structures (12 KiB, 9 KiB): on the heap.
     auto report = std::make_unique<nvmlConfComputeGpuAttestationReport_t>();
     std::memcpy(report->nonce, nonce.data(), nonce.size());
-    TRIAD_RETURN_IF_ERROR(base::Annotate(
-        Check(api_.GetAttestationReport(devices_[i], report.get()),
-              "nvmlDeviceGetConfComputeGpuAttestationReport"),
-        who));
+    TRIAD_RETURN_IF_ERROR(base::Annotate(Check(api_.GetAttestationReport(devices_[i], report.get()),
+                                               "nvmlDeviceGetConfComputeGpuAttestationReport"),
+                                         who));
     if (report->attestationReportSize == 0 ||
         report->attestationReportSize > NVML_CC_GPU_ATTESTATION_REPORT_SIZE) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          who, ": NVML returned a report of ", report->attestationReportSize, " bytes"));
+      return absl::FailedPreconditionError(absl::StrCat(who, ": NVML returned a report of ",
+                                                        report->attestationReportSize, " bytes"));
     }
     auto cert = std::make_unique<nvmlConfComputeGpuCertificate_t>();
-    TRIAD_RETURN_IF_ERROR(base::Annotate(
-        Check(api_.GetCertificate(devices_[i], cert.get()),
-              "nvmlDeviceGetConfComputeGpuCertificate"),
-        who));
+    TRIAD_RETURN_IF_ERROR(base::Annotate(Check(api_.GetCertificate(devices_[i], cert.get()),
+                                               "nvmlDeviceGetConfComputeGpuCertificate"),
+                                         who));
     if (cert->attestationCertChainSize > NVML_GPU_ATTESTATION_CERT_CHAIN_SIZE) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          who, ": NVML returned a certificate chain of ", cert->attestationCertChainSize, " bytes"));
+      return absl::FailedPreconditionError(absl::StrCat(who,
+                                                        ": NVML returned a certificate chain of ",
+                                                        cert->attestationCertChainSize, " bytes"));
     }
     GpuEvidence ev;
     ev.uuid = uuids_[i];
@@ -228,8 +227,8 @@ class NvmlCollector final : public GpuCollector {
     for (unsigned index : indices) {
       if (index >= count || !seen.insert(index).second) {
         return absl::FailedPreconditionError(absl::StrCat(
-            "NVML: GPU index ", index, index >= count ? " does not exist" : " is given twice",
-            " (", count, " GPUs)"));
+            "NVML: GPU index ", index, index >= count ? " does not exist" : " is given twice", " (",
+            count, " GPUs)"));
       }
     }
     for (unsigned index : indices) {
@@ -277,9 +276,9 @@ absl::StatusOr<Evidence> CollectEvidence(const Attester& cpu, const GpuCollector
     absl::StatusOr<internal::SpdmReport> rep = internal::ParseSpdmReport(g.report);
     if (!rep.ok()) return base::Annotate(rep.status(), who);
     if (rep->nonce != nonce) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          who, ": NVML returned a report over nonce ", base::HexEncode(rep->nonce),
-          ", not the requested ", base::HexEncode(nonce)));
+      return absl::FailedPreconditionError(
+          absl::StrCat(who, ": NVML returned a report over nonce ", base::HexEncode(rep->nonce),
+                       ", not the requested ", base::HexEncode(nonce)));
     }
     entries.push_back({g.uuid, crypto::Sha384(g.report)});
     evidence.push_back(std::move(g));

@@ -2,8 +2,9 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-// xmlsec.h first: the other xmlsec headers use its definitions.
+// xmlsec.h first, on its own: the other xmlsec headers use its definitions.
 #include <xmlsec/xmlsec.h>
+
 #include <xmlsec/errors.h>
 #include <xmlsec/openssl/app.h>
 #include <xmlsec/openssl/crypto.h>
@@ -133,8 +134,7 @@ absl::StatusOr<RimMeasurement> ReadResource(const xmlNode* r, size_t ordinal) {
   } else if (active != "False" && active != "false") {
     return Malformed(absl::StrCat(named, ": active is not True or False"));
   }
-  absl::StatusOr<uint32_t> alternatives =
-      UintAttr(r, "alternatives", kMaxRimAlternatives, named);
+  absl::StatusOr<uint32_t> alternatives = UintAttr(r, "alternatives", kMaxRimAlternatives, named);
   absl::StatusOr<uint32_t> size = UintAttr(r, "size", 64, named);
   if (!alternatives.ok()) return alternatives.status();
   if (!size.ok()) return size.status();
@@ -225,8 +225,8 @@ absl::StatusOr<Rim> ParseRim(absl::string_view xml) {
       }
       absl::StatusOr<std::string> der = base::Base64Decode(b64);
       if (!der.ok() || der->empty()) {
-        return Malformed(absl::StrCat("X509Certificate ", rim.certificates.size() + 1,
-                                      " is not base64"));
+        return Malformed(
+            absl::StrCat("X509Certificate ", rim.certificates.size() + 1, " is not base64"));
       }
       rim.certificates.push_back(*std::move(der));
     }

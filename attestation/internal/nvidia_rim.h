@@ -1,5 +1,6 @@
 // NVIDIA Reference Integrity Manifests (RIMs): the golden measurements of a GPU's driver and VBIOS,
-// as NVIDIA publishes them (https://rim.attestation.nvidia.com/v1/rim/<id>). Private to attestation/.
+// as NVIDIA publishes them (https://rim.attestation.nvidia.com/v1/rim/<id>). Private to
+// attestation/.
 //
 // A RIM is an ISO/IEC 19770-2:2015 SWID tag (TCG "Reference Integrity Manifest Information Model"
 // binding) signed with an enveloped XML-DSig signature:
@@ -72,8 +73,8 @@ absl::StatusOr<Rim> ParseRim(absl::string_view xml);
 // Verifies the RIM's enveloped XML signature with `key` (which the caller has chained to the
 // pinned root) using libxmlsec1: exactly one Signature, a direct child of the root; exactly one
 // Reference, URI=""; only the C14N 1.1, enveloped-signature, ECDSA-SHA384 and SHA-384 transforms
-// are enabled (anything else is refused by xmlsec). KeyInfo is not used to find the key. OK when the
-// signature verifies; kUnauthenticated "RIM signature does not verify" when it does not;
+// are enabled (anything else is refused by xmlsec). KeyInfo is not used to find the key. OK when
+// the signature verifies; kUnauthenticated "RIM signature does not verify" when it does not;
 // kInvalidArgument when the document or its Signature element is malformed. Thread-safe.
 absl::Status VerifyRimSignature(absl::string_view xml, EVP_PKEY* key);
 

@@ -48,7 +48,8 @@ std::string SignerProblem(X509* signer, X509* issuer, absl::Time now) {
   }
   if ((X509_get_extension_flags(signer) & EXFLAG_XKUSAGE) == 0 ||
       (X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN) == 0) {
-    return absl::StrCat("its signer ", who, " is not certified for OCSP signing (id-kp-OCSPSigning)");
+    return absl::StrCat("its signer ", who,
+                        " is not certified for OCSP signing (id-kp-OCSPSigning)");
   }
   if (Asn1Time(X509_get0_notBefore(signer)) > now || Asn1Time(X509_get0_notAfter(signer)) < now) {
     return absl::StrCat("its signer ", who, " is not valid at ", base::FormatRfc3339(now));
@@ -193,7 +194,8 @@ absl::StatusOr<std::vector<SslPtr<X509_CRL>>> ParseCrls(absl::string_view der_or
   constexpr absl::string_view kEnd = "-----END X509 CRL-----";
   while (true) {
     size_t skip = 0;
-    while (skip < rest.size() && absl::ascii_isspace(static_cast<unsigned char>(rest[skip]))) ++skip;
+    while (skip < rest.size() && absl::ascii_isspace(static_cast<unsigned char>(rest[skip])))
+      ++skip;
     rest.remove_prefix(skip);
     if (rest.empty()) break;
     const std::string what = absl::StrCat("CRL ", out.size() + 1);
@@ -202,8 +204,7 @@ absl::StatusOr<std::vector<SslPtr<X509_CRL>>> ParseCrls(absl::string_view der_or
     }
     size_t end = rest.find(kEnd);
     if (!absl::StartsWith(rest, kBegin) || end == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, ": expected a PEM \"X509 CRL\" block"));
+      return absl::InvalidArgumentError(absl::StrCat(what, ": expected a PEM \"X509 CRL\" block"));
     }
     absl::string_view block = rest.substr(0, end + kEnd.size());
     rest.remove_prefix(block.size());
@@ -228,8 +229,8 @@ std::vector<std::string> CheckCrlIssuedBy(X509_CRL* crl, X509* issuer, absl::Tim
     return problems;
   }
   if (X509_CRL_verify(crl, X509_get0_pubkey(issuer)) != 1) {
-    problems.push_back(
-        absl::StrCat(crl_name, ": its signature does not verify with the key of ", QuotedName(issuer)));
+    problems.push_back(absl::StrCat(crl_name, ": its signature does not verify with the key of ",
+                                    QuotedName(issuer)));
   }
   crypto::ClearOpenSslErrors();
   const ASN1_TIME* last = X509_CRL_get0_lastUpdate(crl);

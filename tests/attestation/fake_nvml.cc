@@ -74,10 +74,14 @@ int nvmlInit_v2() { return Exists("init_error") ? kDriverNotLoaded : kSuccess; }
 int nvmlShutdown() { return kSuccess; }
 const char* nvmlErrorString(int rc) {
   switch (rc) {
-    case kInvalidArgument: return "Invalid Argument";
-    case kNotSupported: return "Not Supported";
-    case kDriverNotLoaded: return "Driver Not Loaded";
-    default: return "Unknown Error";
+    case kInvalidArgument:
+      return "Invalid Argument";
+    case kNotSupported:
+      return "Not Supported";
+    case kDriverNotLoaded:
+      return "Driver Not Loaded";
+    default:
+      return "Unknown Error";
   }
 }
 int nvmlDeviceGetCount_v2(unsigned int* count) {

@@ -1,6 +1,8 @@
 // The NVML GPU collector, loaded with dlopen against a fake libnvidia-ml (fake_nvml.cc, a shared
 // library this test builds) that answers from files: a recorded real H100 report and its chain,
 // CC off, a report for another nonce, a driver without the settings query, no driver at all.
+#include "attestation/gpu_collector.h"
+
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -9,7 +11,6 @@
 #include "absl/strings/str_cat.h"
 #include "attestation/binding.h"
 #include "attestation/evidence_verifier.h"
-#include "attestation/gpu_collector.h"
 #include "attestation/nvidia_gpu.h"
 #include "base/encoding.h"
 #include "contracts/policy.h"
@@ -81,7 +82,7 @@ TEST_F(NvmlTest, ARecordedRealReportComesBackAsNvmlGaveIt) {
   absl::StatusOr<GpuEvidence> g = (*c)->Attest(0, nonce);
   ASSERT_TRUE(g.ok()) << g.status();
   EXPECT_EQ(g->uuid, kUuid0);
-  EXPECT_EQ(testing::ReadTestFile(dir_.File("nonce.0")), nonce);  // what NVML was asked
+  EXPECT_EQ(testing::ReadTestFile(dir_.File("nonce.0")), nonce);         // what NVML was asked
   EXPECT_EQ(g->certs, Nvidia("nvtrust-h100-550.90.07/cert_chain.pem"));  // NUL stripped
   absl::StatusOr<TrustAnchors> roots =
       TrustAnchors::LoadDir(testing::TestdataDir() + "/attestation/roots");

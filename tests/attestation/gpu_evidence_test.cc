@@ -176,8 +176,7 @@ TEST(GpuAdmission, AGpuReportOfAnotherJobIsRefused) {
   ASSERT_TRUE(v.valid) << ::testing::PrintToString(v.reasons);
   const std::string uuid = gpus.uuids()[0];
   EXPECT_EQ(BindingProblems(v.claims, b.in),
-            (V{"GPU 0 (" + uuid + "): its report's nonce " +
-                   base::HexEncode(*GpuNonce(a.in, 0)) +
+            (V{"GPU 0 (" + uuid + "): its report's nonce " + base::HexEncode(*GpuNonce(a.in, 0)) +
                    " is not the one this admission derives for GPU 0 (" +
                    base::HexEncode(*GpuNonce(b.in, 0)) +
                    "): the report was made for another admission or job",
@@ -202,8 +201,8 @@ TEST(GpuAdmission, ACpuReportThatDoesNotCommitToTheGpusIsRefused) {
   ASSERT_TRUE(v.valid);
   V problems = BindingProblems(v.claims, a.in);
   ASSERT_EQ(problems.size(), 1u) << ::testing::PrintToString(problems);
-  EXPECT_TRUE(absl::StartsWith(problems[0],
-                               "report data does not commit to this admission and this set of GPUs"))
+  EXPECT_TRUE(absl::StartsWith(
+      problems[0], "report data does not commit to this admission and this set of GPUs"))
       << problems[0];
 }
 
@@ -309,8 +308,8 @@ TEST(GpuEvidenceVerifier, StructureOfTheGpuEvidence) {
   Evidence twice = ev;
   twice.gpus[1] = *gpus.Attest(0, *GpuNonce(a.in, 1));
   twice.gpus[1].uuid = u1;
-  EXPECT_EQ(reasons(twice),
-            V{"GPU 1 (" + u1 + "): it is the same device as GPU 0 (the same GPU identity "
+  EXPECT_EQ(reasons(twice), V{"GPU 1 (" + u1 +
+                              "): it is the same device as GPU 0 (the same GPU identity "
                               "certificate)"});
   Evidence same_uuid = ev;
   same_uuid.gpus[1].uuid = u0;
@@ -329,8 +328,9 @@ TEST(GpuEvidenceVerifier, StructureOfTheGpuEvidence) {
   // A GPU whose report does not verify: its reason, with the GPU named.
   Evidence bad = ev;
   bad.gpus[1].report[60] ^= 1;
-  EXPECT_EQ(reasons(bad), V{"GPU 1 (" + u1 + "): the report signature does not verify with the "
-                                             "key of \"GH100 A01 GSP FMC LF\""});
+  EXPECT_EQ(reasons(bad), V{"GPU 1 (" + u1 +
+                            "): the report signature does not verify with the "
+                            "key of \"GH100 A01 GSP FMC LF\""});
   // A GPU under the real NVIDIA root (not pinned here): refused, and the CPU verdict with it.
   Evidence nine = ev;
   while (nine.gpus.size() < 9) nine.gpus.push_back(ev.gpus[0]);
@@ -374,10 +374,11 @@ TEST(EvidenceDocumentTest, GpusAddOneKeyAndRoundTrip) {
   ev.gpus = {g};
   ev.gpu_cc = GoodCc(1);
   const std::string doc = EvidenceDocument(ev);
-  EXPECT_EQ(doc,
-            R"({"tee":"tdx","report":"cQ==","certs":"","collateral":"","gpus":{"cc":{"environment":2,)"
-            R"("cc_feature":1,"devtools_mode":0,"multi_gpu_mode":0,"gpus_ready":1},"devices":[{"uuid":)"
-            R"("GPU-1","report":"cg==","certs":"Yw==","rims":["PHgvPg=="],"ocsp":["bzE=","bzI="]}]}})");
+  EXPECT_EQ(
+      doc,
+      R"({"tee":"tdx","report":"cQ==","certs":"","collateral":"","gpus":{"cc":{"environment":2,)"
+      R"("cc_feature":1,"devtools_mode":0,"multi_gpu_mode":0,"gpus_ready":1},"devices":[{"uuid":)"
+      R"("GPU-1","report":"cg==","certs":"Yw==","rims":["PHgvPg=="],"ocsp":["bzE=","bzI="]}]}})");
   absl::StatusOr<Evidence> back = ParseEvidenceDocument(doc);
   ASSERT_TRUE(back.ok()) << back.status();
   ASSERT_EQ(back->gpus.size(), 1u);
@@ -407,21 +408,24 @@ TEST(EvidenceDocumentTest, TheParserIsStrictAndBounded) {
             "evidence document: the top level has no \"tee\"");
   EXPECT_EQ(error(R"({"tee":"sim","report":"","certs":"","collateral":"","x":1})"),
             "evidence document: the top level has a key that is not allowed");
-  EXPECT_EQ(error(R"({"tee":"sim","report":"","certs":"","collateral":"","gpus":{"cc":{},"devices":[]}})"),
-            "evidence document: gpus.cc has no \"environment\"");
   EXPECT_EQ(
-      error(R"({"tee":"sim","report":"","certs":"","collateral":"","gpus":{"cc":{"environment":2,"cc_feature":1,"devtools_mode":0,"multi_gpu_mode":0,"gpus_ready":-1},"devices":[]}})"),
+      error(
+          R"({"tee":"sim","report":"","certs":"","collateral":"","gpus":{"cc":{},"devices":[]}})"),
+      "evidence document: gpus.cc has no \"environment\"");
+  EXPECT_EQ(
+      error(
+          R"({"tee":"sim","report":"","certs":"","collateral":"","gpus":{"cc":{"environment":2,"cc_feature":1,"devtools_mode":0,"multi_gpu_mode":0,"gpus_ready":-1},"devices":[]}})"),
       "evidence document: gpus.cc.gpus_ready is not an integer from 0 to 4294967295");
   const std::string cc =
       R"("cc":{"environment":2,"cc_feature":1,"devtools_mode":0,"multi_gpu_mode":0,"gpus_ready":1})";
-  EXPECT_EQ(
-      error(R"({"tee":"sim","report":"","certs":"","collateral":"","gpus":{)" + cc +
-            R"(,"devices":[{"uuid":"GPU-1","report":"","certs":"","rims":[1],"ocsp":[]}]}})"),
-      "evidence document: gpus.devices[0].rims[0] is not a string");
-  std::string many = R"({"tee":"sim","report":"","certs":"","collateral":"","gpus":{)" + cc +
-                     R"(,"devices":[)";
+  EXPECT_EQ(error(R"({"tee":"sim","report":"","certs":"","collateral":"","gpus":{)" + cc +
+                  R"(,"devices":[{"uuid":"GPU-1","report":"","certs":"","rims":[1],"ocsp":[]}]}})"),
+            "evidence document: gpus.devices[0].rims[0] is not a string");
+  std::string many =
+      R"({"tee":"sim","report":"","certs":"","collateral":"","gpus":{)" + cc + R"(,"devices":[)";
   for (int i = 0; i < 9; ++i) {
-    many += std::string(i ? "," : "") + R"({"uuid":"GPU-1","report":"","certs":"","rims":[],"ocsp":[]})";
+    many += std::string(i ? "," : "") +
+            R"({"uuid":"GPU-1","report":"","certs":"","rims":[],"ocsp":[]})";
   }
   many += "]}}";
   EXPECT_EQ(ParseEvidenceDocument(many).status().code(), absl::StatusCode::kResourceExhausted);
@@ -445,11 +449,12 @@ TEST(GpuBinding, KnownAnswers) {
   EXPECT_EQ(*ExpectedReportData(a.in), d1);
   EXPECT_EQ(*GpuNonce(a.in, 3), crypto::Sha256("triad/attest/gpu-nonce/v1" + d1 + U32(3)));
   contracts::GpuCcState cc = GoodCc(2);
-  std::vector<GpuSetEntry> entries = {{"GPU-a", crypto::Sha384("r0")}, {"GPU-bb", crypto::Sha384("r1")}};
-  const std::string g = crypto::Sha384(
-      "triad/attest/gpu-set/v1" + U32(2) + U32(1) + U32(0) + U32(1) + U32(1) + U32(2) + U32(0) +
-      std::string("\0\x05", 2) + "GPU-a" + crypto::Sha384("r0") + U32(1) + std::string("\0\x06", 2) +
-      "GPU-bb" + crypto::Sha384("r1"));
+  std::vector<GpuSetEntry> entries = {{"GPU-a", crypto::Sha384("r0")},
+                                      {"GPU-bb", crypto::Sha384("r1")}};
+  const std::string g =
+      crypto::Sha384("triad/attest/gpu-set/v1" + U32(2) + U32(1) + U32(0) + U32(1) + U32(1) +
+                     U32(2) + U32(0) + std::string("\0\x05", 2) + "GPU-a" + crypto::Sha384("r0") +
+                     U32(1) + std::string("\0\x06", 2) + "GPU-bb" + crypto::Sha384("r1"));
   EXPECT_EQ(*GpuSetDigest(cc, entries), g);
   EXPECT_EQ(*ExpectedReportData(a.in, g), crypto::Sha512("triad/attest/v2" + admission + g));
   // Rejections.
@@ -462,7 +467,8 @@ TEST(GpuBinding, KnownAnswers) {
   BindingInputs bad = a.in;
   bad.nonce = "x";
   EXPECT_EQ(GpuNonce(bad, 0).status().message(), "attestation nonce must be 32 bytes, got 1");
-  EXPECT_EQ(BindingProblems(contracts::Claims(), bad), V{"attestation nonce must be 32 bytes, got 1"});
+  EXPECT_EQ(BindingProblems(contracts::Claims(), bad),
+            V{"attestation nonce must be 32 bytes, got 1"});
   EXPECT_EQ(CheckBinding(contracts::Claims(), bad).code(), absl::StatusCode::kInvalidArgument);
 }
 

@@ -60,14 +60,6 @@ std::string SignRaw(EVP_PKEY* key, const std::string& data) {
   return raw;
 }
 
-forge::CertSpec Ca(const std::string& cn) {
-  forge::CertSpec s;
-  s.cn = cn;
-  s.ca = true;
-  s.pss = false;
-  return s;
-}
-
 }  // namespace
 
 TrustAnchors Pki::Anchors() const {
@@ -80,11 +72,11 @@ const Pki& ForgedPki() {
   static const Pki* pki = [] {
     auto* p = new Pki;
     p->root_key = forge::NewEcKey("P-384");
-    p->root = forge::Issue(Ca("Forged NVIDIA Device Identity CA"), p->root_key.get(), nullptr,
-                           p->root_key.get());
+    p->root = forge::Issue(forge::EcSpec("Forged NVIDIA Device Identity CA", true),
+                           p->root_key.get(), nullptr, p->root_key.get());
     p->ica_key = forge::NewEcKey("P-384");
-    p->ica = forge::Issue(Ca("Forged GH100 Identity"), p->ica_key.get(), p->root.get(),
-                          p->root_key.get());
+    p->ica = forge::Issue(forge::EcSpec("Forged GH100 Identity", true), p->ica_key.get(),
+                          p->root.get(), p->root_key.get());
     return p;
   }();
   return *pki;
@@ -101,13 +93,11 @@ Gpu NewGpu(const std::string& chip) {
   Gpu g;
   g.chip = chip;
   g.identity_key = forge::NewEcKey("P-384");
-  g.identity = forge::Issue(Ca(chip + " A01 GSP BROM"), g.identity_key.get(), pki.ica.get(),
-                            pki.ica_key.get());
+  g.identity = forge::Issue(forge::EcSpec(chip + " A01 GSP BROM", true), g.identity_key.get(),
+                            pki.ica.get(), pki.ica_key.get());
   g.device_key = forge::NewEcKey("P-384");
-  forge::CertSpec leaf;
-  leaf.cn = chip + " A01 GSP FMC LF";
-  leaf.pss = false;
-  g.device = forge::Issue(leaf, g.device_key.get(), g.identity.get(), g.identity_key.get());
+  g.device = forge::Issue(forge::EcSpec(chip + " A01 GSP FMC LF", false), g.device_key.get(),
+                          g.identity.get(), g.identity_key.get());
   return g;
 }
 
@@ -117,7 +107,8 @@ std::string BlockValue(int index) {
 
 std::string Report(const Gpu& gpu, const ReportSpec& spec) {
   std::string m;
-  // Request (DSP0274 GET_MEASUREMENTS): version 1.1, code, param1, param2 = all blocks, nonce, slot.
+  // Request (DSP0274 GET_MEASUREMENTS): version 1.1, code, param1, param2 = all blocks, nonce,
+  // slot.
   m += '\x11';
   m += '\xe0';
   m += static_cast<char>(spec.request_param1);
@@ -160,12 +151,13 @@ std::string OcspResponse(X509* subject, X509* issuer, EVP_PKEY* issuer_key, cons
   SslPtr<OCSP_BASICRESP> bs(OCSP_BASICRESP_new());
   OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), subject, issuer);
   Check(bs != nullptr && id != nullptr, "OCSP_cert_to_id");
-  SslPtr<ASN1_STRING> this_update(ASN1_GENERALIZEDTIME_set(nullptr,
-                                                           absl::ToTimeT(spec.this_update)));
+  SslPtr<ASN1_STRING> this_update(
+      ASN1_GENERALIZEDTIME_set(nullptr, absl::ToTimeT(spec.this_update)));
   SslPtr<ASN1_STRING> next_update(
       spec.next_update ? ASN1_GENERALIZEDTIME_set(nullptr, absl::ToTimeT(*spec.next_update))
                        : nullptr);
-  SslPtr<ASN1_STRING> revoked_at(ASN1_GENERALIZEDTIME_set(nullptr, absl::ToTimeT(spec.this_update)));
+  SslPtr<ASN1_STRING> revoked_at(
+      ASN1_GENERALIZEDTIME_set(nullptr, absl::ToTimeT(spec.this_update)));
   OCSP_SINGLERESP* single = OCSP_basic_add1_status(
       bs.get(), id, spec.status, spec.status == V_OCSP_CERTSTATUS_REVOKED ? 1 : -1,
       spec.status == V_OCSP_CERTSTATUS_REVOKED ? revoked_at.get() : nullptr, this_update.get(),
@@ -180,10 +172,8 @@ std::string OcspResponse(X509* subject, X509* issuer, EVP_PKEY* issuer_key, cons
   if (spec.sign_with_wrong_key) {
     // A certificate with the issuer's name and another key: the response names the issuer.
     wrong = forge::NewEcKey("P-384");
-    forge::CertSpec same_name;
-    same_name.cn = ::triad::attestation::internal::CommonName(issuer);
-    same_name.pss = false;
-    impostor = forge::Issue(same_name, wrong.get(), nullptr, wrong.get());
+    impostor = forge::Issue(forge::EcSpec(internal::CommonName(issuer), false), wrong.get(),
+                            nullptr, wrong.get());
     signer = impostor.get();
     signing_key = wrong.get();
   } else if (spec.signer != nullptr) {

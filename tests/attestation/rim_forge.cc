@@ -2,7 +2,9 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+// xmlsec.h first, on its own: the other xmlsec headers use its definitions.
 #include <xmlsec/xmlsec.h>
+
 #include <xmlsec/openssl/evp.h>
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmltree.h>
@@ -25,14 +27,6 @@ void Check(bool ok, const char* what) {
   }
 }
 
-forge::CertSpec Spec(const std::string& cn, bool ca) {
-  forge::CertSpec s;
-  s.cn = cn;
-  s.ca = ca;
-  s.pss = false;
-  return s;
-}
-
 }  // namespace
 
 void Pki::Pin(TrustAnchors& anchors) const {
@@ -43,14 +37,14 @@ const Pki& ForgedPki() {
   static const Pki* pki = [] {
     auto* p = new Pki;
     p->root_key = forge::NewEcKey("P-384");
-    p->root = forge::Issue(Spec("Forged CoRIM Root", true), p->root_key.get(), nullptr,
+    p->root = forge::Issue(forge::EcSpec("Forged CoRIM Root", true), p->root_key.get(), nullptr,
                            p->root_key.get());
     p->ca_key = forge::NewEcKey("P-384");
-    p->ca = forge::Issue(Spec("Forged RIM CA", true), p->ca_key.get(), p->root.get(),
+    p->ca = forge::Issue(forge::EcSpec("Forged RIM CA", true), p->ca_key.get(), p->root.get(),
                          p->root_key.get());
     p->signer_key = forge::NewEcKey("P-384");
-    p->signer = forge::Issue(Spec("Forged RIM Signer", false), p->signer_key.get(), p->ca.get(),
-                             p->ca_key.get());
+    p->signer = forge::Issue(forge::EcSpec("Forged RIM Signer", false), p->signer_key.get(),
+                             p->ca.get(), p->ca_key.get());
     return p;
   }();
   return *pki;

@@ -1,6 +1,7 @@
 // Fuzzes the evidence document parser (attestation/evidence_document.h): strict bounded JSON, the
 // exact keys, base64 parts and GPU entries; what parses must be canonical (it serializes back to
-// the same bytes, so one piece of evidence has one digest). Seeds: tests/fuzz/seeds/evidence_document.
+// the same bytes, so one piece of evidence has one digest). Seeds:
+// tests/fuzz/seeds/evidence_document.
 #include <cstddef>
 #include <cstdint>
 
