@@ -554,6 +554,12 @@ void PrintPolicy(const contracts::WorkerPolicy& p) {
     if (r.min_tcb_evaluation_data_number) {
       std::cout << "    TCB eval     >= " << *r.min_tcb_evaluation_data_number << "\n";
     }
+    if (r.td_attributes) {
+      std::cout << "    attributes   "
+                << absl::StrCat("& 0x", absl::Hex(r.td_attributes->mask, absl::kZeroPad16),
+                                " == 0x", absl::Hex(r.td_attributes->value, absl::kZeroPad16))
+                << "\n";
+    }
   }
   if (p.sim) {
     std::cout << "  sim            " << contracts::kSimulatedNotice << "\n"
