@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "attestation/internal/snp_certs.h"
 #include "attestation/internal/snp_report.h"
+#include "attestation/coco.h"
 #include "attestation/sim.h"
 #include "base/encoding.h"
 #include "base/file.h"
@@ -269,9 +270,10 @@ absl::StatusOr<std::unique_ptr<Attester>> NewAttester(absl::string_view tee,
                            crypto::Ed25519PrivateKey::FromPemFile(config.sim_key_file));
     return NewSimAttester(std::move(key), config.sim);
   }
+  if (tee == kTeeCoco) return NewCocoAttester(config.coco);
   if (tee != "auto" && tee != contracts::kTeeSevSnp && tee != contracts::kTeeTdx) {
     return absl::InvalidArgumentError(absl::StrCat("unknown --tee \"", absl::CEscape(tee),
-                                                   "\" (expected auto, sev-snp, tdx or sim)"));
+                                                   "\" (expected auto, sev-snp, tdx, sim or coco)"));
   }
   absl::StatusOr<std::unique_ptr<Attester>> a = NewConfigfsTsmAttester(config.tsm);
   if (!a.ok()) {

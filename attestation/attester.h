@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "attestation/verifier.h"
 #include "crypto/ed25519.h"
 
@@ -88,6 +89,19 @@ struct SimAttesterOptions {
 absl::StatusOr<std::unique_ptr<Attester>> NewSimAttester(crypto::Ed25519PrivateKey key,
                                                          const SimAttesterOptions& options = {});
 
+// ---- coco (attestation/coco.h)
+// -------------------------------------------------------------------------------
+
+inline constexpr char kTeeCoco[] = "coco";  // the --tee name; its evidence says sev-snp or tdx
+inline constexpr char kDefaultCocoAgent[] = "http://127.0.0.1:8006";
+inline constexpr char kDefaultCocoInitData[] = "/etc/triad/coco/initdata.toml";
+
+struct CocoAttesterOptions {
+  std::string agent = kDefaultCocoAgent;  // http://HOST:PORT, HOST a loopback address
+  std::string initdata_file = kDefaultCocoInitData;
+  absl::Duration timeout = absl::Seconds(60);  // per request: connect, send, read
+};
+
 // ---- --tee
 // ------------------------------------------------------------------------------------------
 
@@ -95,9 +109,11 @@ struct AttesterConfig {
   ConfigfsTsmOptions tsm;
   std::string sim_key_file;  // Ed25519 PKCS#8 PEM (mode 0600), needed for "sim"
   SimAttesterOptions sim;
+  CocoAttesterOptions coco;  // for "coco"
 };
 
-// `tee` is "auto", "sev-snp", "tdx" or "sim". "auto": configfs-tsm, failing with kNotFound
+// `tee` is "auto", "sev-snp", "tdx", "sim" or "coco" (the CoCo attestation agent: NewCocoAttester
+// with config.coco; never chosen by "auto"). "auto": configfs-tsm, failing with kNotFound
 // ("--tee auto: no TEE attestation provider ... use --tee sim for development") when there is none.
 // "sev-snp" and "tdx": configfs-tsm, failing unless its provider is that TEE. "sim": the sim
 // attester with the key in config.sim_key_file. kInvalidArgument for any other value.

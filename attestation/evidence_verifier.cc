@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/binding.h"
+#include "attestation/coco.h"
 #include "attestation/nvidia_gpu.h"
 #include "attestation/sim.h"
 #include "attestation/snp.h"
@@ -26,16 +27,12 @@ class EvidenceVerifier final : public Verifier {
   }
 
   Verdict Verify(const Evidence& evidence, absl::Time now) const override {
-    Verdict v;
-    if (evidence.tee == contracts::kTeeSevSnp) {
-      v = snp_->Verify(evidence, now);
-    } else if (evidence.tee == contracts::kTeeSim) {
-      v = sim_->Verify(evidence, now);
-    } else if (evidence.tee == contracts::kTeeTdx) {
-      v = tdx_->Verify(evidence, now);
-    } else {
-      return Invalid(absl::StrCat("unknown TEE kind \"", evidence.tee,
-                                  "\" (expected sev-snp, tdx or sim)"));
+    Verdict v = VerifyHardware(evidence, now);
+    // Init-data (CoCo) is bound to the hardware's HOST_DATA / MRCONFIGID only after the evidence
+    // itself verified; a document that does not match makes the whole evidence invalid.
+    if (v.valid && !evidence.initdata.empty()) {
+      absl::Status st = AddCocoClaims(evidence, &v.claims);
+      if (!st.ok()) return Invalid(std::string(st.message()));
     }
     if (evidence.gpus.empty() && !evidence.gpu_cc) return v;
     // GPUs: each verified on its own; all their reasons join the CPU's.
@@ -51,6 +48,14 @@ class EvidenceVerifier final : public Verifier {
   }
 
  private:
+  Verdict VerifyHardware(const Evidence& evidence, absl::Time now) const {
+    if (evidence.tee == contracts::kTeeSevSnp) return snp_->Verify(evidence, now);
+    if (evidence.tee == contracts::kTeeSim) return sim_->Verify(evidence, now);
+    if (evidence.tee == contracts::kTeeTdx) return tdx_->Verify(evidence, now);
+    return Invalid(
+        absl::StrCat("unknown TEE kind \"", evidence.tee, "\" (expected sev-snp, tdx or sim)"));
+  }
+
   // "GPU-" and a UUID (NVML's text form), bounded.
   static bool ValidUuid(absl::string_view uuid) {
     if (uuid.size() > kMaxGpuUuidSize || !absl::StartsWith(uuid, "GPU-") || uuid.size() < 5) {

@@ -51,6 +51,9 @@ struct Evidence {
   // warning-free.)
   std::vector<GpuEvidence> gpus = {};
   std::optional<contracts::GpuCcState> gpu_cc = std::nullopt;
+  // Confidential Containers: the init-data document (TOML) the pod was started with, whose digest
+  // the TEE reports as SNP HOST_DATA / TDX MRCONFIGID (attestation/coco.h). Empty otherwise.
+  std::string initdata;
 };
 
 // Pinned trust anchors. Never taken from the evidence itself.

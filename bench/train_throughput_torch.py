@@ -16,7 +16,9 @@ import time
 import torch
 import torch.nn.functional as F
 
-SHAPES = {"cpu-tiny": dict(vocab=1024, hidden=256, inter=704, layers=4, heads=4, kv=2, theta=1e6)}
+SHAPES = {"cpu-tiny": dict(vocab=1024, hidden=256, inter=704, layers=4, heads=4, kv=2, theta=1e6),
+          # Qwen2.5-0.5B's widths and vocabulary, 2 layers.
+          "cpu-small": dict(vocab=151936, hidden=896, inter=4864, layers=2, heads=14, kv=2, theta=1e6)}
 
 
 def data_ids(steps, batch, seq):
@@ -102,7 +104,7 @@ def main():
     opt = torch.optim.AdamW(lora, lr=1e-4, weight_decay=0.0)
     batches = data_ids(a.steps, a.batch, a.seq)
     losses = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for step in range(a.steps):
         ids = batches[step]
         logits = forward(ids)
@@ -112,11 +114,12 @@ def main():
         opt.step()
         opt.zero_grad(set_to_none=True)
         losses.append(loss.item())
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     tokens = a.steps * a.batch * a.seq
     print(json.dumps({"implementation": "pytorch-script", "torch": torch.__version__, "shape": a.shape,
                       "seq": a.seq, "batch": a.batch, "steps": a.steps, "rank": a.rank, "threads": a.threads,
                       "tokens": tokens, "wall_seconds": wall, "tokens_per_second": tokens / wall,
+                      "cpu_seconds": cpu, "tokens_per_cpu_second": tokens / cpu,
                       "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "first_loss": losses[0], "last_loss": losses[-1]}))
 

@@ -1,10 +1,12 @@
 // triad model push|register, triad dataset push|register: encrypted artifacts to the coordinator.
 //
 // push packs (a model directory as a ustar tar; a dataset as its JSONL bytes) and age-encrypts the
-// plaintext to the key-broker recipient of the pinned coordinator card, streaming: the plaintext
-// passes through SecretBytes buffers only, and the ciphertext goes to an unlinked temporary file,
-// hashed on the way (its SHA-256 is the artifact id the upload declares first). register uploads a
-// file already encrypted with stock `age`. Both print the artifact id.
+// plaintext to the owner's own release recipient (its card's) and no one else, streaming: the
+// plaintext passes through SecretBytes buffers only, and the ciphertext goes to an unlinked
+// temporary file, hashed on the way (its SHA-256 is the artifact id the upload declares first).
+// register uploads a file already encrypted with stock `age` to the owner's recipient alone
+// (checked with the owner's identity). Both print the artifact id. The owner's keyholder releases
+// the key (docs/custody.md).
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -145,18 +147,15 @@ struct ArtifactFlags {
 // Streams `size` bytes of ciphertext from `fd` (offset 0) up, after the signed registration.
 absl::Status Upload(const ArtifactFlags& f, const crypto::Ed25519PrivateKey& key,
                     const std::string& kind, int fd, const std::string& id, uint64_t size) {
-  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
-  auto stub = v1::Registry::NewStub(channel);
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Registry::NewStub(remote.channel);
   grpc::ClientContext ctx;
   v1::ArtifactInfo info;
   std::unique_ptr<grpc::ClientWriter<v1::ArtifactUpload>> writer =
       stub->UploadArtifact(&ctx, &info);
   v1::ArtifactUpload first;
-  first.mutable_registration()->set_envelope_json(
-      coordinator::SignRequest("register-artifact",
-                               {{"kind", kind}, {"name", f.name}, {"id", id}, {"size", size}}, key,
-                               base::SystemClock().Now())
-          .ToJson());
+  first.mutable_registration()->set_envelope_json(remote.Sign(
+      "register-artifact", {{"kind", kind}, {"name", f.name}, {"id", id}, {"size", size}}, key));
   ProgressLine progress(absl::StrCat("uploading ", kind, " ", f.name), size);
   absl::Status local;
   if (writer->Write(first)) {
@@ -201,15 +200,15 @@ absl::Status Push(const ArtifactFlags& f, const std::string& kind) {
   // This process holds plaintext: no core dumps.
   TRIAD_RETURN_IF_ERROR(base::DisableCoreDumps());
   TRIAD_RETURN_IF_ERROR(contracts::ValidateName(f.name));
-  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
-  TRIAD_ASSIGN_OR_RETURN(
-      coordinator::CoordinatorCard card,
-      LoadCoordinatorCard(f.client, "push encrypts to the key-broker recipient in the card"));
+  TRIAD_ASSIGN_OR_RETURN(PartyKeys owner, LoadPartyKeys(f.as));
+  const crypto::Ed25519PrivateKey& key = owner.signing_key;
   TRIAD_ASSIGN_OR_RETURN(Fd out, TempFile());
   HashingFileSink sink(out.get());
+  // To the owner's own release recipient and no one else (docs/custody.md): only its keyholder
+  // ever re-wraps this file key, and only to an attested worker.
   TRIAD_ASSIGN_OR_RETURN(
       std::unique_ptr<crypto::age::Encryptor> enc,
-      crypto::age::Encryptor::Create(absl::MakeConstSpan(&card.key_broker_recipient, 1), sink));
+      crypto::age::Encryptor::Create(absl::MakeConstSpan(&owner.card.age_recipient, 1), sink));
   auto encrypt = [&enc](absl::string_view plaintext) { return enc->Write(plaintext); };
   uint64_t read = 0;
   if (kind == "model") {
@@ -250,9 +249,37 @@ absl::Status Push(const ArtifactFlags& f, const std::string& kind) {
   return Upload(f, key, kind, out.get(), id, size);
 }
 
+// A file made with stock age may be addressed to anyone: it must be to the owner's release
+// recipient alone, which the owner's own identity proves (exactly one X25519 stanza, and it opens,
+// MAC included).
+absl::Status CheckOwnerOnly(const std::string& path, int fd, const PartyKeys& owner) {
+  std::string head(crypto::age::kMaxHeaderSize, '\0');
+  ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+  if (n < 0) return base::ErrnoStatus(errno, absl::StrCat("reading ", path));
+  head.resize(static_cast<size_t>(n));
+  TRIAD_ASSIGN_OR_RETURN(crypto::age::Header header,
+                         base::Annotate(crypto::age::Header::Parse(head), path));
+  if (header.stanzas().size() != 1 || header.stanzas()[0].args.empty() ||
+      header.stanzas()[0].args[0] != "X25519") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " is encrypted to ", header.stanzas().size(),
+        " recipient(s); an artifact is encrypted to its owner's release recipient alone (age -r ",
+        owner.card.age_recipient.ToString(), ")"));
+  }
+  absl::StatusOr<crypto::SecretBytes> file_key =
+      crypto::age::UnwrapFileKey(header, owner.identities);
+  if (!file_key.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is not encrypted to ", owner.card.name, "'s release recipient ",
+                     owner.card.age_recipient.ToString(), " (", file_key.status().message(), ")"));
+  }
+  return absl::OkStatus();  // the file key is wiped as it goes
+}
+
 absl::Status Register(const ArtifactFlags& f, const std::string& kind) {
   TRIAD_RETURN_IF_ERROR(contracts::ValidateName(f.name));
-  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(PartyKeys owner, LoadPartyKeys(f.as));
+  const crypto::Ed25519PrivateKey& key = owner.signing_key;
   TRIAD_ASSIGN_OR_RETURN(auto file, OpenRegular(f.file));
   // Hash it (and look at its start: the coordinator needs the binary form).
   crypto::Hasher hasher(crypto::HashAlg::kSha256);
@@ -273,6 +300,7 @@ absl::Status Register(const ArtifactFlags& f, const std::string& kind) {
   }
   if (total != file.second)
     return absl::AbortedError(absl::StrCat(f.file, " changed while it was read"));
+  TRIAD_RETURN_IF_ERROR(CheckOwnerOnly(f.file, file.first.get(), owner));
   return Upload(f, key, kind, file.first.get(),
                 absl::StrCat("sha256:", base::HexEncode(hasher.Finish())), total);
 }
@@ -303,7 +331,7 @@ void AddGroup(CLI::App& app, Context& ctx, const std::string& kind) {
   auto r = std::make_shared<ArtifactFlags>();
   CLI::App* reg = group->add_subcommand(
       "register",
-      "Upload a file already encrypted with age to the coordinator's key-broker recipient");
+      "Upload a file already encrypted with stock age to your own card's recipient (age -r) alone");
   AddClientFlags(reg, r->client);
   reg->add_option("--as", r->as, "The owner's keys: DIR/NAME")->required();
   reg->add_option("--name", r->name, "The artifact's name")->required();

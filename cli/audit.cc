@@ -1,6 +1,6 @@
-// triad audit export: a job's audit bundle (coordinator/bundle.h), for an auditor to verify
+// triad audit export: a job's audit bundle (verify/bundle.h), for an auditor to verify
 // offline; triad audit verify: the auditor's offline checks of a bundle
-// (coordinator/audit_verify.h); triad audit watch: that the coordinator's log only ever grows.
+// (verify/audit_verify.h); triad audit watch: that the coordinator's log only ever grows.
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -20,11 +20,14 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
-#include "coordinator/audit_verify.h"
+#include "cli/keys.h"
+#include "contracts/card.h"
 #include "coordinator/card.h"
 #include "crypto/hash.h"
 #include "crypto/note.h"
+#include "nlohmann/json.hpp"
 #include "triad/v1/audit.grpc.pb.h"
+#include "verify/audit_verify.h"
 
 namespace triad::cli {
 namespace {
@@ -33,13 +36,27 @@ struct ExportFlags {
   ClientFlags client;
   std::string job;
   std::string out;
+  std::string as;
+  std::string state;
+  int witnessed = 0;
 };
 
 absl::Status Export(const ExportFlags& f) {
-  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
-  auto stub = v1::Audit::NewStub(channel);
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Audit::NewStub(remote.channel);
   v1::ExportRequest req;
   req.set_job_id(f.job);
+  nlohmann::json body = {{"job_id", f.job}};
+  if (!f.state.empty()) {
+    // Ask for the proof that ties the bundle to the view saved earlier (audit verify --state).
+    TRIAD_ASSIGN_OR_RETURN(std::string note, base::ReadFile(f.state, crypto::kMaxNoteSize));
+    TRIAD_ASSIGN_OR_RETURN(crypto::Checkpoint saved,
+                           base::Annotate(verify::OpenCardCheckpoint(remote.card, note), f.state));
+    body["consistency_from"] = {saved.size};
+  }
+  if (f.witnessed > 0) body["witnessed"] = f.witnessed;
+  req.mutable_request()->set_envelope_json(remote.Sign("export-bundle", body, key));
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   v1::ExportReply reply;
@@ -59,6 +76,9 @@ struct VerifyFlags {
   std::string roots;
   std::vector<std::string> sim_keys;
   std::string adapter;
+  std::string state;
+  std::vector<std::string> witnesses;
+  int min_witnesses = -1;  // -1: one when witnesses are given
   bool json = false;
 };
 
@@ -76,24 +96,6 @@ absl::StatusOr<std::string> FileSha256Id(const std::string& path) {
   return absl::StrCat("sha256:", base::HexEncode(h.Finish()));
 }
 
-// The anchors the coordinator's serve would use: the roots directory (with its sim_*.pub.pem
-// keys) and the --trust-sim-key files.
-absl::StatusOr<attestation::TrustAnchors> LoadAnchors(const std::string& roots_flag,
-                                                      const std::vector<std::string>& sim_keys) {
-  std::string roots = roots_flag.empty() ? attestation::DefaultRootsDir() : roots_flag;
-  TRIAD_ASSIGN_OR_RETURN(
-      attestation::TrustAnchors anchors,
-      base::Annotate(attestation::TrustAnchors::LoadDir(roots), absl::StrCat("roots ", roots)));
-  for (const std::string& path : sim_keys) {
-    TRIAD_ASSIGN_OR_RETURN(std::string pem, base::ReadFile(path, 64 * 1024));
-    TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key,
-                           base::Annotate(crypto::Ed25519PublicKey::FromPem(pem),
-                                          absl::StrCat("--trust-sim-key ", path)));
-    anchors.sim_keys.push_back(key);
-  }
-  return anchors;
-}
-
 // 0 when every check holds, 1 when one fails (the report says which) or the inputs cannot be read.
 int Verify(const VerifyFlags& f) {
   absl::StatusOr<coordinator::CoordinatorCard> card =
@@ -102,15 +104,32 @@ int Verify(const VerifyFlags& f) {
     return Fail(base::Annotate(card.status(), absl::StrCat("--coordinator-card ", f.card)));
   absl::StatusOr<attestation::TrustAnchors> anchors = LoadAnchors(f.roots, f.sim_keys);
   if (!anchors.ok()) return Fail(anchors.status());
-  absl::StatusOr<std::string> bundle = base::ReadFile(f.bundle, coordinator::kMaxAuditBundleSize);
+  absl::StatusOr<std::string> bundle = base::ReadFile(f.bundle, verify::kMaxAuditBundleSize);
   if (!bundle.ok()) return Fail(base::Annotate(bundle.status(), f.bundle));
-  coordinator::AuditOptions options;
+  verify::AuditOptions options;
   if (!f.adapter.empty()) {
     absl::StatusOr<std::string> digest = FileSha256Id(f.adapter);
     if (!digest.ok()) return Fail(digest.status());
     options.adapter_digest = *digest;
   }
-  coordinator::AuditReport report = coordinator::VerifyBundle(*bundle, *card, *anchors, options);
+  if (!f.state.empty()) {
+    absl::StatusOr<std::string> note = base::ReadFile(f.state, crypto::kMaxNoteSize);
+    if (!note.ok()) return Fail(base::Annotate(note.status(), absl::StrCat("--state ", f.state)));
+    options.saved_checkpoint = *note;
+  }
+  for (const std::string& path : f.witnesses) {
+    absl::StatusOr<contracts::PartyCard> w = contracts::PartyCard::FromFile(path);
+    if (!w.ok()) return Fail(base::Annotate(w.status(), absl::StrCat("--witness ", path)));
+    options.witnesses.push_back({w->name, w->signing_key});
+  }
+  if (f.min_witnesses > static_cast<int>(f.witnesses.size())) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--min-witnesses ", f.min_witnesses,
+                                                        " is more than the ", f.witnesses.size(),
+                                                        " witness card(s) given with --witness")));
+  }
+  options.min_witnesses =
+      f.min_witnesses >= 0 ? static_cast<size_t>(f.min_witnesses) : (f.witnesses.empty() ? 0 : 1);
+  verify::AuditReport report = verify::VerifyBundle(*bundle, *card, *anchors, options);
   if (f.json) {
     std::cout << report.ToJson().dump(2, ' ', false,
                                       nlohmann::ordered_json::error_handler_t::replace)
@@ -125,17 +144,49 @@ struct WatchFlags {
   ClientFlags client;
   std::string state;
   std::string every;
+  std::string witness;  // DIR/NAME: cosign what was checked
 };
+
+// A witness: the card's name and its signing key (c2sp.org/tlog-cosignature).
+struct Witness {
+  contracts::PartyCard card;
+  crypto::Ed25519PrivateKey key;
+};
+
+// Cosigns `note` (just checked to extend what this watcher saw before) and hands the cosignature
+// to the coordinator, which serves it with the checkpoint.
+absl::Status Cosign(const Witness& w, const WatchFlags& f, v1::Audit::Stub& stub,
+                    absl::string_view note, const crypto::Checkpoint& cp) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::Note parsed, crypto::ParseNote(note));
+  TRIAD_ASSIGN_OR_RETURN(std::string line,
+                         crypto::CosignatureLine(w.card.name, w.key, parsed.text, absl::Now()));
+  TRIAD_ASSIGN_OR_RETURN(std::string cosigned, crypto::AddSignatureLine(note, line));
+  v1::CosignRequest req;
+  req.set_signed_note(cosigned);
+  v1::CosignReply reply;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub.AddCosignature(&ctx, req, &reply), f.client));
+  if (reply.accepted() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the coordinator did not keep the cosignature of tree size ", cp.size, " by ", w.card.name,
+        ": it knows no witness of that name and key (a registered party, or an auditor a contract "
+        "names)"));
+  }
+  std::cout << "cosigned tree size " << cp.size << " as witness " << w.card.name << std::endl;
+  return absl::OkStatus();
+}
 
 // One look: the saved view, the coordinator's newest checkpoint, the consistency proof between them.
 // In a loop (`quiet`), an unchanged log prints nothing.
 absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& card,
-                       v1::Audit::Stub& stub, bool quiet) {
+                       v1::Audit::Stub& stub, bool quiet, const Witness* witness,
+                       uint64_t* cosigned) {
   // The saved view first: a state file that does not verify is an error, never a fresh start.
   std::optional<crypto::Checkpoint> saved;
   if (std::filesystem::exists(f.state)) {
     TRIAD_ASSIGN_OR_RETURN(std::string note, base::ReadFile(f.state, crypto::kMaxNoteSize));
-    TRIAD_ASSIGN_OR_RETURN(saved, base::Annotate(coordinator::OpenCardCheckpoint(card, note),
+    TRIAD_ASSIGN_OR_RETURN(saved, base::Annotate(verify::OpenCardCheckpoint(card, note),
                                                  absl::StrCat(f.state, ": the saved checkpoint")));
   }
 
@@ -148,15 +199,22 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
   }
   TRIAD_ASSIGN_OR_RETURN(
       crypto::Checkpoint latest,
-      base::Annotate(coordinator::OpenCardCheckpoint(card, reply.signed_note()),
+      base::Annotate(verify::OpenCardCheckpoint(card, reply.signed_note()),
                      absl::StrCat("coordinator ", f.client.address, ": its checkpoint")));
   std::string root = base::Base64Encode(latest.root_hash);
 
+  // A witness cosigns what it saved (the first view, or a verified extension), once per size.
+  auto cosign = [&]() -> absl::Status {
+    if (witness == nullptr || *cosigned == latest.size + 1) return absl::OkStatus();
+    TRIAD_RETURN_IF_ERROR(Cosign(*witness, f, stub, reply.signed_note(), latest));
+    *cosigned = latest.size + 1;
+    return absl::OkStatus();
+  };
   if (!saved) {
     TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
     std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
               << " (first view; " << f.state << " had none)" << std::endl;
-    return absl::OkStatus();
+    return cosign();
   }
   std::vector<std::string> proof;
   if (saved->size > 0 && latest.size > saved->size) {
@@ -169,7 +227,7 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
     TRIAD_RETURN_IF_ERROR(CallStatus(stub.GetConsistencyProof(&ctx, req, &p), f.client));
     proof.assign(p.hashes().begin(), p.hashes().end());
   }
-  absl::Status extends = coordinator::CheckCheckpointExtends(*saved, latest, proof);
+  absl::Status extends = verify::CheckCheckpointExtends(*saved, latest, proof);
   if (!extends.ok()) {
     // A signed checkpoint that contradicts the saved one is evidence: keep it beside the state.
     std::string conflict = f.state + ".conflict";
@@ -184,13 +242,13 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
       std::cout << "checkpoint: tree size " << latest.size << ", root " << root
                 << ", unchanged since the saved one" << std::endl;
     }
-    return absl::OkStatus();
+    return cosign();
   }
   TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
   std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
             << ", extends the saved tree size " << saved->size << " (consistency proof verified)"
             << std::endl;
-  return absl::OkStatus();
+  return cosign();
 }
 
 // Once, or with --every until stopped. In the loop, a coordinator that cannot be reached is reported
@@ -204,11 +262,20 @@ absl::Status Watch(const WatchFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(
       coordinator::CoordinatorCard card,
       LoadCoordinatorCard(f.client, "audit watch checks the checkpoints' signatures with its key"));
+  std::optional<Witness> witness;
+  if (!f.witness.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard wcard,
+                           contracts::PartyCard::FromFile(f.witness + ".card.json"));
+    TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey wkey, LoadSigningKey(f.witness));
+    witness = Witness{std::move(wcard), std::move(wkey)};
+  }
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
   auto stub = v1::Audit::NewStub(channel);
-  if (!every) return WatchOnce(f, card, *stub, /*quiet=*/false);
+  uint64_t cosigned = 0;  // the size cosigned last, plus one
+  const Witness* w = witness ? &*witness : nullptr;
+  if (!every) return WatchOnce(f, card, *stub, /*quiet=*/false, w, &cosigned);
   while (true) {
-    absl::Status st = WatchOnce(f, card, *stub, /*quiet=*/true);
+    absl::Status st = WatchOnce(f, card, *stub, /*quiet=*/true, w, &cosigned);
     if (!st.ok() && !absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) return st;
     if (!st.ok()) {
       std::cerr << "triad: audit watch: " << st.message() << " (asking again in "
@@ -232,6 +299,16 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   exp->add_option("JOB", e->job, "The job's id")->required();
   exp->add_option("--out", e->out,
                   "The bundle file to create (never overwritten; default: standard output)");
+  exp->add_option("--as", e->as,
+                  "Your keys (a party of the job's contract, or an auditor it names): DIR/NAME")
+      ->required();
+  exp->add_option("--witnessed", e->witnessed,
+                  "Prove the entries into the largest checkpoint this many witnesses cosigned "
+                  "(refused until one holds the whole job)")
+      ->check(CLI::Range(1, 16));
+  exp->add_option("--state", e->state,
+                  "A checkpoint saved earlier (audit watch --state): the bundle carries the proof "
+                  "that ties it to that view");
   exp->callback([e, &ctx] {
     absl::Status st = Export(*e);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);
@@ -256,6 +333,16 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       ->allow_extra_args(false);
   ver->add_option("--adapter", v->adapter,
                   "The delivered encrypted adapter: its SHA-256 must be the job record's subject");
+  ver->add_option("--state", v->state,
+                  "A checkpoint saved earlier (audit watch --state): the bundle's must be the same "
+                  "log (export it with the same --state)");
+  ver->add_option(
+      "--witness", v->witnesses,
+      "A witness's card (repeatable): its cosignatures count (c2sp.org/tlog-cosignature)");
+  ver->add_option("--min-witnesses", v->min_witnesses,
+                  "How many of the --witness cards must have cosigned the bundle's checkpoint "
+                  "(default 1 when any is given); bounds the admission times too")
+      ->check(CLI::Range(0, 16));
   ver->add_flag("--json", v->json, "The report as JSON");
   ver->callback([v, &ctx] { ctx.exit_code = Verify(*v); });
 
@@ -279,6 +366,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
             return d.ok() ? std::string() : std::string(d.status().message());
           },
           "DURATION"));
+  watch->add_option("--witness", w->witness,
+                    "Your keys (DIR/NAME, an auditor or a party): cosign every checkpoint checked "
+                    "to extend the saved one, and hand the cosignature to the coordinator");
   watch->callback([w, &ctx] {
     absl::Status st = Watch(*w);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

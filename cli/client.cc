@@ -8,8 +8,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "attestation/roots.h"
+#include "base/clock.h"
+#include "base/file.h"
 #include "base/status.h"
 #include "coordinator/client.h"
+#include "coordinator/request.h"
 
 namespace triad::cli {
 
@@ -36,6 +40,45 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientFlags& flags)
     TRIAD_ASSIGN_OR_RETURN(o.card, coordinator::CoordinatorCard::FromFile(flags.card_path));
   }
   return coordinator::OpenChannel(o);
+}
+
+std::string Remote::Sign(absl::string_view action, nlohmann::json body,
+                         const crypto::Ed25519PrivateKey& key) const {
+  return coordinator::SignRequest(action, std::move(body), key, base::SystemClock().Now(),
+                                  card.signing_key.KeyId())
+      .ToJson();
+}
+
+absl::StatusOr<Remote> ConnectRemote(const ClientFlags& flags) {
+  TRIAD_ASSIGN_OR_RETURN(
+      coordinator::CoordinatorCard card,
+      LoadCoordinatorCard(flags,
+                          "it names the coordinator, which every signed request is "
+                          "addressed to, and pins its TLS certificate"));
+  coordinator::ChannelOptions o;
+  o.address = flags.address;
+  o.insecure = flags.insecure;
+  o.card = card;
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, coordinator::OpenChannel(o));
+  return Remote{std::move(card), std::move(channel)};
+}
+
+// The anchors the coordinator's serve would use: the roots directory (with its sim_*.pub.pem
+// keys) and the --trust-sim-key files.
+absl::StatusOr<attestation::TrustAnchors> LoadAnchors(const std::string& roots_flag,
+                                                      const std::vector<std::string>& sim_keys) {
+  std::string roots = roots_flag.empty() ? attestation::DefaultRootsDir() : roots_flag;
+  TRIAD_ASSIGN_OR_RETURN(
+      attestation::TrustAnchors anchors,
+      base::Annotate(attestation::TrustAnchors::LoadDir(roots), absl::StrCat("roots ", roots)));
+  for (const std::string& path : sim_keys) {
+    TRIAD_ASSIGN_OR_RETURN(std::string pem, base::ReadFile(path, 64 * 1024));
+    TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey key,
+                           base::Annotate(crypto::Ed25519PublicKey::FromPem(pem),
+                                          absl::StrCat("--trust-sim-key ", path)));
+    anchors.sim_keys.push_back(key);
+  }
+  return anchors;
 }
 
 absl::Status CallStatus(const grpc::Status& status, const ClientFlags& flags) {

@@ -7,14 +7,18 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "attestation/verifier.h"
 #include "coordinator/card.h"
+#include "crypto/ed25519.h"
 #include "grpcpp/grpcpp.h"
+#include "nlohmann/json.hpp"
 
 namespace triad::cli {
 
@@ -33,9 +37,30 @@ absl::StatusOr<coordinator::CoordinatorCard> LoadCoordinatorCard(const ClientFla
 // A channel: TLS pinned to the card, or plaintext to loopback with --insecure.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ClientFlags& flags);
 
+// A coordinator to talk to: its pinned card (whose key fingerprint is the audience of every signed
+// request) and a channel to it.
+struct Remote {
+  coordinator::CoordinatorCard card;
+  std::shared_ptr<grpc::Channel> channel;
+
+  // A request addressed to this coordinator, signed by `key`, dated now.
+  std::string Sign(absl::string_view action, nlohmann::json body,
+                   const crypto::Ed25519PrivateKey& key) const;
+};
+
+// The card (--coordinator-card is required: it names the coordinator requests are signed for) and
+// a channel.
+absl::StatusOr<Remote> ConnectRemote(const ClientFlags& flags);
+
 // The status of a call: the coordinator's own message, or "coordinator ADDR: …" when it could not
 // be reached.
 absl::Status CallStatus(const grpc::Status& status, const ClientFlags& flags);
+
+// The trust anchors a party verifies evidence with: the roots directory (`--roots`, default the
+// pinned vendor roots of attestation/roots, with its sim_*.pub.pem keys) and the simulation keys
+// of --trust-sim-key files.
+absl::StatusOr<attestation::TrustAnchors> LoadAnchors(const std::string& roots_flag,
+                                                      const std::vector<std::string>& sim_keys);
 
 // A deadline for unary calls.
 void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = absl::Minutes(1));

@@ -51,6 +51,8 @@ void AddPartyCommands(CLI::App& app, Context& ctx);        // party register
 void AddArtifactCommands(CLI::App& app, Context& ctx);     // model/dataset push, register
 void AddJobCommands(CLI::App& app, Context& ctx);          // job submit, status, fetch
 void AddAuditCommands(CLI::App& app, Context& ctx);        // audit export, verify, watch
+void AddKeyholderCommands(CLI::App& app, Context& ctx);    // keyholder serve, log, revoke, import
+void AddMeasureCommands(CLI::App& app, Context& ctx);      // measure image, coco, snp, tdx
 
 }  // namespace triad::cli
 

@@ -29,6 +29,7 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
+#include "measure/coco.h"
 #include "cli/keys.h"
 #include "triad/v1/contracts.grpc.pb.h"
 #include "crypto/hash.h"
@@ -227,9 +228,30 @@ struct DraftFlags {
   std::vector<std::string> snp_host_data, snp_id_key_digests;
   std::vector<std::string> tdx_rtmr1, tdx_rtmr2, tdx_mr_config_id;
   bool allow_weak_policy = false;
+  std::string coco_initdata;                       // CoCo: the pod's init-data document
+  std::vector<std::string> coco_guest_measurements;  // "sev-snp:HEX" or "tdx:HEX"
   std::string valid_for, id, now, out;
+  uint32_t max_jobs = 1;
+  std::string key_lease = "5m";
+  std::vector<std::string> auditors;
   bool json = false;
 };
+
+// The coco section for the init-data in `path`: refused, with the reason, unless the document is
+// init-data whose agent policy pins the worker image by digest.
+absl::StatusOr<contracts::CocoReference> CocoReferenceOf(const std::string& path) {
+  TRIAD_ASSIGN_OR_RETURN(std::string text,
+                         base::Annotate(base::ReadFile(path, measure::kMaxInitDataSize),
+                                        "--coco-initdata"));
+  TRIAD_ASSIGN_OR_RETURN(measure::InitData d,
+                         base::Annotate(measure::ParseInitData(text), "--coco-initdata " + path));
+  TRIAD_ASSIGN_OR_RETURN(measure::WorkerPin pin,
+                         base::Annotate(measure::ReadWorkerPin(d), "--coco-initdata " + path));
+  contracts::CocoReference r;
+  r.initdata_digests = {measure::InitDataDigest(d)};
+  r.image_digests = {pin.image_digest()};
+  return r;
+}
 
 // The policy from the reference-value flags (without --policy).
 absl::StatusOr<contracts::WorkerPolicy> PolicyFromFlags(const DraftFlags& f) {
@@ -237,6 +259,22 @@ absl::StatusOr<contracts::WorkerPolicy> PolicyFromFlags(const DraftFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(o.snp_measurements,
                          DecodeMeasurements("--snp-measurement", f.snp_measurements));
   TRIAD_ASSIGN_OR_RETURN(o.tdx_mr_td, DecodeMeasurements("--tdx-mrtd", f.tdx_mr_td));
+  std::optional<contracts::CocoReference> coco;
+  if (!f.coco_initdata.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(coco, CocoReferenceOf(f.coco_initdata));
+    for (const std::string& g : f.coco_guest_measurements) {
+      const size_t colon = g.find(':');
+      const std::string kind = g.substr(0, colon == std::string::npos ? 0 : colon);
+      if (kind != contracts::kTeeSevSnp && kind != contracts::kTeeTdx) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--coco-guest-measurement \"", g, "\": expected sev-snp:HEX or tdx:HEX (the Kata "
+            "guest's SNP MEASUREMENT or TDX MRTD, from triad measure snp|tdx)"));
+      }
+      TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> m,
+                             DecodeMeasurements("--coco-guest-measurement", {g.substr(colon + 1)}));
+      (kind == contracts::kTeeSevSnp ? o.snp_measurements : o.tdx_mr_td).push_back(m[0]);
+    }
+  }
   TRIAD_ASSIGN_OR_RETURN(o.tdx_rtmr1, DecodeMeasurements("--tdx-rtmr1", f.tdx_rtmr1));
   TRIAD_ASSIGN_OR_RETURN(o.tdx_rtmr2, DecodeMeasurements("--tdx-rtmr2", f.tdx_rtmr2));
   TRIAD_ASSIGN_OR_RETURN(o.tdx_mr_config_id,
@@ -257,6 +295,7 @@ absl::StatusOr<contracts::WorkerPolicy> PolicyFromFlags(const DraftFlags& f) {
         p.status().message(),
         ": give --snp-min-tcb bootloader=N,tee=N,snp=N,microcode=N or --snp-min-tcb vcek:FILE"));
   }
+  if (p.ok()) p->coco = std::move(coco);
   return p;
 }
 
@@ -337,9 +376,36 @@ absl::Status Draft(const DraftFlags& f) {
     return absl::InvalidArgumentError(absl::StrCat("--id \"", id, "\": ", st.message()));
   }
 
-  Contract c{
-      id,    now,     now,      now + validity,    std::move(mo),     std::move(da), std::move(cp),
-      model, dataset, training, std::move(policy), std::move(outputs)};
+  contracts::Terms terms;
+  terms.max_jobs = f.max_jobs;
+  TRIAD_ASSIGN_OR_RETURN(absl::Duration lease, PositiveDuration("--key-lease", f.key_lease));
+  if (lease < absl::Seconds(5) || lease > absl::Hours(24) ||
+      lease % absl::Seconds(1) != absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--key-lease: whole seconds from 5s to 24h");
+  }
+  terms.key_lease_seconds = static_cast<uint32_t>(absl::ToInt64Seconds(lease));
+  if (f.max_jobs < 1 || f.max_jobs > 1000000) {
+    return absl::InvalidArgumentError("--max-jobs: from 1 to 1000000");
+  }
+  std::vector<contracts::PartyCard> auditors;
+  for (const std::string& path : f.auditors) {
+    TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard a, LoadCard("--auditor", path, Role::kAuditor));
+    auditors.push_back(std::move(a));
+  }
+  Contract c{id,
+             now,
+             now,
+             now + validity,
+             std::move(mo),
+             std::move(da),
+             std::move(cp),
+             model,
+             dataset,
+             training,
+             std::move(policy),
+             std::move(outputs),
+             terms,
+             std::move(auditors)};
   TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env, contracts::DraftContract(c));
   TRIAD_RETURN_IF_ERROR(base::WriteNewFile(f.out, EnvelopeFileText(env), 0644));
   if (f.json) {
@@ -616,6 +682,20 @@ void PrintContract(const Contract& c, const contracts::ContractStatus& st) {
             << "  metrics to     " << Slots(c.outputs.metrics_recipients) << "\n"
             << "  per-step loss  "
             << (c.outputs.per_step_loss ? "may leave the TEE" : "stays in the TEE") << "\n\n";
+  // What each owner's keyholder enforces, and who else may read the contract's jobs and log.
+  std::cout << "Terms\n"
+            << "  max jobs       " << c.terms.max_jobs
+            << " (each owner releases its key for at most this many jobs)\n"
+            << "  key lease      " << c.terms.key_lease_seconds
+            << " s (a worker that cannot renew it for this long wipes the keys and stops)\n";
+  if (c.auditors.empty()) {
+    std::cout << "  auditors       none (only the three parties read its jobs and log)\n\n";
+  } else {
+    for (const contracts::PartyCard& a : c.auditors) {
+      std::cout << "  auditor        \"" << a.name << "\"  key " << a.fingerprint() << "\n";
+    }
+    std::cout << "\n";
+  }
 }
 
 int Show(const ShowFlags& f) {
@@ -652,6 +732,39 @@ struct SubmitFlags {
   std::string file;
   bool json = false;
 };
+
+struct RevokeFlags {
+  ClientFlags client;
+  std::string id;
+  std::string as;
+  std::string reason;
+  bool json = false;
+};
+
+// Any one of the three parties ends the contract; the keyholders also keep their own list
+// (triad keyholder revoke), which holds even if a coordinator ignored this.
+absl::Status Revoke(const RevokeFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Contracts::NewStub(remote.channel);
+  v1::SignedRequest req;
+  req.set_envelope_json(
+      remote.Sign("revoke-contract", {{"contract_id", f.id}, {"reason", f.reason}}, key));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ContractReply reply;
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub->RevokeContract(&ctx, req, &reply), f.client));
+  if (f.json) {
+    nlohmann::ordered_json j;
+    j["id"] = reply.id();
+    j["state"] = reply.state();
+    j["digest"] = reply.digest();
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "contract " << reply.id() << " is revoked; its unfinished jobs failed\n";
+  }
+  return absl::OkStatus();
+}
 
 // Hands the signed contract to the coordinator, which activates it (or says why it does not).
 absl::Status Submit(const SubmitFlags& f) {
@@ -746,6 +859,17 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
                   "Draft even though the worker policy leaves something unpinned (the TDX guest "
                   "kernel, an SNP TCB floor or VMPL, GPU RIMs or OCSP); the weaknesses are "
                   "recorded in the contract and shown to every party");
+  CLI::Option* coco_initdata =
+      draft
+          ->add_option("--coco-initdata", d->coco_initdata,
+                       "Without --policy: Confidential Containers init-data (TOML) the worker pods "
+                       "run with; pins its digest and the worker image its agent policy pins")
+          ->excludes(policy);
+  draft
+      ->add_option("--coco-guest-measurement", d->coco_guest_measurements,
+                   "With --coco-initdata: the Kata guest's launch measurement, sev-snp:HEX or "
+                   "tdx:HEX (triad measure snp|tdx; repeatable)")
+      ->needs(coco_initdata);
   draft->add_option("--training", d->training,
                     "Training section JSON file (default: LoRA r=8 on all projections)");
   draft->add_option(
@@ -754,11 +878,22 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   draft->add_option("--valid-for", d->valid_for, "Validity from now: 30d, 12h, 90m, ...")
       ->required();
   draft->add_option("--id", d->id, "Contract id (default: c-<16 random hex digits>)");
+  draft
+      ->add_option("--max-jobs", d->max_jobs,
+                   "How many distinct jobs each owner's keyholder releases its key for")
+      ->capture_default_str();
+  draft
+      ->add_option("--key-lease", d->key_lease,
+                   "How long a worker may hold the keys without renewing its lease (5s to 24h)")
+      ->capture_default_str();
+  draft->add_option("--auditor", d->auditors,
+                    "An auditor's card: it may read this contract's jobs and log (repeatable)");
   draft->add_option("--now", d->now, "Draft as of this RFC 3339 time instead of the clock");
   draft->add_option("--out", d->out, "Contract file to create (never overwritten)")->required();
   draft->add_flag("--json", d->json, "Print the result as JSON");
   draft->callback([d, &ctx] {
-    if (d->policy.empty() && d->snp_measurements.empty() && d->tdx_mr_td.empty()) {
+    if (d->policy.empty() && d->snp_measurements.empty() && d->tdx_mr_td.empty() &&
+        d->coco_guest_measurements.empty()) {
       std::cerr << "triad: without --policy, give the worker's launch measurement with "
                    "--snp-measurement or "
                    "--tdx-mrtd (the default policy admits only hardware TEEs running that code)\n";
@@ -798,6 +933,16 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   AddClientFlags(submit, u->client);
   submit->add_flag("--json", u->json, "Print the result as JSON");
   submit->callback([u, &ctx] { ctx.exit_code = Finish(Submit(*u)); });
+
+  auto r = std::make_shared<RevokeFlags>();
+  CLI::App* revoke = group->add_subcommand(
+      "revoke", "End a contract now (any one of its three parties): no more jobs, keys or outputs");
+  revoke->add_option("CONTRACT", r->id, "The contract's id")->required();
+  revoke->add_option("--as", r->as, "Your keys (a party of the contract): DIR/NAME")->required();
+  revoke->add_option("--reason", r->reason, "Why (logged)")->required();
+  AddClientFlags(revoke, r->client);
+  revoke->add_flag("--json", r->json, "Print the result as JSON");
+  revoke->callback([r, &ctx] { ctx.exit_code = Finish(Revoke(*r)); });
 }
 
 }  // namespace triad::cli

@@ -1,11 +1,15 @@
-// triad coordinator init | serve | card: the coordinator's state directory and server.
+// triad coordinator init | serve | card | parties add|list|remove: the coordinator's state
+// directory, its server, and the parties its operator admits.
 #include "coordinator/coordinator.h"
 
 #include <signal.h>
 
+#include <cstring>
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "attestation/roots.h"
@@ -15,8 +19,11 @@
 #include "base/hardening.h"
 #include "base/status.h"
 #include "cli/command.h"
+#include "contracts/card.h"
+#include "coordinator/operator.h"
 #include "coordinator/server.h"
 #include "coordinator/state_dir.h"
+#include "nlohmann/json.hpp"
 
 namespace triad::cli {
 namespace {
@@ -40,13 +47,15 @@ absl::Status Init(const InitFlags& f) {
   }
   std::cout << "initialized " << f.dir << "\n"
             << "name:             " << card.name << "\n"
-            << "key broker:       " << card.key_broker_recipient.ToString() << "\n"
             << "signing key:      " << card.signing_key.KeyId() << "\n"
             << "TLS certificate:  " << card.tls_fingerprint << "\n"
             << "log origin:       " << card.log_origin << "\n"
+            << "It holds no key that opens any artifact: owners keep theirs (docs/custody.md).\n"
             << "Parties pin " << f.dir << "/" << coordinator::kCardFile
             << " (`triad coordinator card --dir " << f.dir
-            << "`) and pass it as --coordinator-card.\n";
+            << "`) and pass it as --coordinator-card; add each party with `triad coordinator "
+               "parties add CARD --dir "
+            << f.dir << "`.\n";
   return absl::OkStatus();
 }
 
@@ -72,8 +81,95 @@ struct ServeFlags {
   std::string nonce_ttl = "2m";
   std::string lease = "10m";
   std::string poll_wait = "5s";
+  std::string release_timeout = "10m";
+  std::string max_artifact_size = "64GiB";
+  std::string party_quota = "256GiB";
+  int max_watches = 16;
+  int max_workers = 256;
+  bool open_registration = false;
   bool insecure = false;
 };
+
+// "64GiB", "512MiB", "1000000" (bytes): a positive size.
+absl::StatusOr<uint64_t> ByteSize(const char* flag, const std::string& text) {
+  static const std::pair<const char*, uint64_t> kUnits[] = {{"TiB", uint64_t{1} << 40},
+                                                            {"GiB", uint64_t{1} << 30},
+                                                            {"MiB", uint64_t{1} << 20},
+                                                            {"KiB", uint64_t{1} << 10},
+                                                            {"B", 1}};
+  std::string digits = text;
+  uint64_t unit = 1;
+  for (const auto& [suffix, mult] : kUnits) {
+    if (absl::EndsWith(text, suffix)) {
+      digits = text.substr(0, text.size() - strlen(suffix));
+      unit = mult;
+      break;
+    }
+  }
+  uint64_t n = 0;
+  if (!absl::SimpleAtoi(digits, &n) || n == 0 || n > (uint64_t{1} << 50) / unit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": \"", text, "\" is not a size such as 64GiB, 512MiB or a byte count"));
+  }
+  return n * unit;
+}
+
+struct PartiesFlags {
+  std::string dir;
+  std::string card;
+  std::string name;
+  bool json = false;
+};
+
+// Opens the state directory's store the way serve does (its checkpoints signed with its key).
+template <typename F>
+absl::Status WithStore(const std::string& dir, F f) {
+  TRIAD_ASSIGN_OR_RETURN(coordinator::StateDir state, coordinator::LoadStateDir(dir));
+  TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::Store> store,
+                         coordinator::OpenStateDatabase(state, base::SystemClock()));
+  return f(*store);
+}
+
+absl::Status PartiesAdd(const PartiesFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card, contracts::PartyCard::FromFile(f.card));
+  return WithStore(f.dir, [&](storage::Store& store) -> absl::Status {
+    TRIAD_ASSIGN_OR_RETURN(bool added,
+                           coordinator::AddParty(store, card, base::SystemClock().Now()));
+    std::cout << (added ? "added " : "already added ") << contracts::RoleName(card.role) << " "
+              << card.name << " (key " << card.fingerprint() << ")\n";
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PartiesRemove(const PartiesFlags& f) {
+  return WithStore(f.dir, [&](storage::Store& store) -> absl::Status {
+    TRIAD_RETURN_IF_ERROR(coordinator::RemoveParty(store, f.name, base::SystemClock().Now()));
+    std::cout << "removed " << f.name << "; its requests are refused from now on\n";
+    return absl::OkStatus();
+  });
+}
+
+absl::Status PartiesList(const PartiesFlags& f) {
+  return WithStore(f.dir, [&](storage::Store& store) -> absl::Status {
+    TRIAD_ASSIGN_OR_RETURN(std::vector<coordinator::PartyListing> parties,
+                           coordinator::ListParties(store));
+    for (const coordinator::PartyListing& p : parties) {
+      if (f.json) {
+        nlohmann::ordered_json j;
+        j["name"] = p.name;
+        j["role"] = p.role;
+        j["fingerprint"] = p.fingerprint;
+        j["registered_at"] = base::FormatRfc3339(p.registered_at);
+        j["removed"] = p.removed;
+        std::cout << j.dump() << "\n";
+      } else {
+        std::cout << p.name << "  " << p.role << "  " << p.fingerprint << "  "
+                  << base::FormatRfc3339(p.registered_at) << (p.removed ? "  removed" : "") << "\n";
+      }
+    }
+    return absl::OkStatus();
+  });
+}
 
 absl::Status Serve(const ServeFlags& f) {
   TRIAD_RETURN_IF_ERROR(base::DisableCoreDumps());
@@ -81,6 +177,18 @@ absl::Status Serve(const ServeFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(options.nonce_ttl, PositiveDuration("--nonce-ttl", f.nonce_ttl));
   TRIAD_ASSIGN_OR_RETURN(options.lease, PositiveDuration("--lease", f.lease));
   TRIAD_ASSIGN_OR_RETURN(options.poll_wait, PositiveDuration("--poll-wait", f.poll_wait));
+  TRIAD_ASSIGN_OR_RETURN(options.release_timeout,
+                         PositiveDuration("--release-timeout", f.release_timeout));
+  TRIAD_ASSIGN_OR_RETURN(options.max_artifact_bytes,
+                         ByteSize("--max-artifact-size", f.max_artifact_size));
+  TRIAD_ASSIGN_OR_RETURN(options.party_quota_bytes, ByteSize("--party-quota", f.party_quota));
+  if (f.max_watches < 1 || f.max_workers < 1) {
+    return absl::InvalidArgumentError(
+        "--max-watches and --max-workers-per-provider must be at least 1");
+  }
+  options.max_watches_per_party = f.max_watches;
+  options.max_workers_per_provider = f.max_workers;
+  options.open_registration = f.open_registration;
   // SIGINT and SIGTERM are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -103,8 +211,8 @@ absl::Status Serve(const ServeFlags& f) {
   const base::Clock& clock = base::SystemClock();
   TRIAD_ASSIGN_OR_RETURN(coordinator::OpenState stores, coordinator::OpenStateStores(state, clock));
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey signing, state.SigningKey());
-  coordinator::Coordinator c(clock, *stores.store, *stores.blobs, anchors,
-                             std::move(state.key_broker), std::move(signing), options);
+  coordinator::Coordinator c(clock, *stores.store, *stores.blobs, anchors, std::move(signing),
+                             options);
   coordinator::ServeOptions so;
   so.listen = f.listen;
   so.insecure = f.insecure;
@@ -114,6 +222,13 @@ absl::Status Serve(const ServeFlags& f) {
                          coordinator::Server::Start(c, so));
 
   std::string host = f.listen.substr(0, f.listen.rfind(':'));
+  if (options.open_registration) {
+    std::cerr
+        << "triad: OPEN REGISTRATION: anyone who reaches this coordinator may register as any "
+           "party name not yet taken; parties are normally added by the operator (triad "
+           "coordinator parties add)"
+        << std::endl;
+  }
   if (!anchors.sim_keys.empty()) {
     std::cerr << "triad: trusting " << anchors.sim_keys.size()
               << " simulation key(s): sim workers are admitted where a contract allows it ("
@@ -175,10 +290,53 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   serve->add_option("--poll-wait", s->poll_wait, "How long a worker's poll waits for a job")
       ->capture_default_str();
+  serve
+      ->add_option("--release-timeout", s->release_timeout,
+                   "How long an admitted attempt waits for the owners' keyholders")
+      ->capture_default_str();
+  serve->add_option("--max-artifact-size", s->max_artifact_size, "The largest artifact accepted")
+      ->capture_default_str();
+  serve->add_option("--party-quota", s->party_quota, "The ciphertext one party may keep here")
+      ->capture_default_str();
+  serve->add_option("--max-watches", s->max_watches, "Concurrent job watches per party")
+      ->capture_default_str();
+  serve->add_option("--max-workers-per-provider", s->max_workers, "Workers per compute provider")
+      ->capture_default_str();
+  serve->add_flag("--open-registration", s->open_registration,
+                  "Let parties register themselves (otherwise: coordinator parties add)");
   serve->add_flag("--insecure", s->insecure,
                   "Serve plaintext instead of TLS (loopback addresses only)");
   serve->callback([s, &ctx] {
     absl::Status st = Serve(*s);
+    ctx.exit_code = st.ok() ? kExitOk : Fail(st);
+  });
+
+  CLI::App* parties = group->add_subcommand(
+      "parties", "The parties this coordinator serves: added by its operator, from their cards");
+  parties->require_subcommand(1);
+  auto pa = std::make_shared<PartiesFlags>();
+  CLI::App* add = parties->add_subcommand("add", "Register a party from its card (CARD.json)");
+  add->add_option("CARD", pa->card, "The party's card, as it sent it (triad keygen writes it)")
+      ->required();
+  add->add_option("--dir", pa->dir, "The state directory")->required();
+  add->callback([pa, &ctx] {
+    absl::Status st = PartiesAdd(*pa);
+    ctx.exit_code = st.ok() ? kExitOk : Fail(st);
+  });
+  auto pl = std::make_shared<PartiesFlags>();
+  CLI::App* list = parties->add_subcommand("list", "List the registered parties");
+  list->add_option("--dir", pl->dir, "The state directory")->required();
+  list->add_flag("--json", pl->json, "One JSON object per party");
+  list->callback([pl, &ctx] {
+    absl::Status st = PartiesList(*pl);
+    ctx.exit_code = st.ok() ? kExitOk : Fail(st);
+  });
+  auto pr = std::make_shared<PartiesFlags>();
+  CLI::App* remove = parties->add_subcommand("remove", "Remove a party: its requests are refused");
+  remove->add_option("NAME", pr->name, "The party's name")->required();
+  remove->add_option("--dir", pr->dir, "The state directory")->required();
+  remove->callback([pr, &ctx] {
+    absl::Status st = PartiesRemove(*pr);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);
   });
 }

@@ -19,6 +19,7 @@
 #include "base/encoding.h"
 #include "base/file.h"
 #include "base/hardening.h"
+#include "base/json.h"
 #include "base/status.h"
 #include "base/tar.h"
 #include "cli/client.h"
@@ -31,7 +32,10 @@
 #include "crypto/hash.h"
 #include "crypto/secret.h"
 #include "nlohmann/json.hpp"
+#include "storage/records.h"
+#include "triad/v1/audit.grpc.pb.h"
 #include "triad/v1/jobs.grpc.pb.h"
+#include "verify/audit_verify.h"
 
 namespace triad::cli {
 namespace {
@@ -86,12 +90,10 @@ struct SubmitFlags {
 
 absl::Status Submit(const SubmitFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
-  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
-  auto stub = v1::Jobs::NewStub(channel);
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Jobs::NewStub(remote.channel);
   v1::SignedRequest req;
-  req.set_envelope_json(coordinator::SignRequest("submit-job", {{"contract_id", f.contract}}, key,
-                                                 base::SystemClock().Now())
-                            .ToJson());
+  req.set_envelope_json(remote.Sign("submit-job", {{"contract_id", f.contract}}, key));
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   v1::SubmitJobReply reply;
@@ -109,27 +111,25 @@ absl::Status Submit(const SubmitFlags& f) {
 struct StatusFlags {
   ClientFlags client;
   std::string job;
-  std::string as;  // optional: a metrics recipient sees the loss
+  std::string as;  // a party of the job's contract or an auditor it names
   bool watch = false;
   bool json = false;
 };
 
-absl::StatusOr<v1::GetJobRequest> StatusRequest(const StatusFlags& f) {
+// Reads are signed: the coordinator answers only a party of the job's contract or an auditor it
+// names (and shows the loss to metrics recipients only).
+absl::StatusOr<v1::GetJobRequest> StatusRequest(const StatusFlags& f, const Remote& remote) {
   v1::GetJobRequest req;
   req.set_id(f.job);
-  if (!f.as.empty()) {
-    TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
-    req.mutable_request()->set_envelope_json(
-        coordinator::SignRequest("get-job", {{"job_id", f.job}}, key, base::SystemClock().Now())
-            .ToJson());
-  }
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  req.mutable_request()->set_envelope_json(remote.Sign("get-job", {{"job_id", f.job}}, key));
   return req;
 }
 
 int Status(const StatusFlags& f) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Connect(f.client);
-  if (!channel.ok()) return Fail(channel.status());
-  auto stub = v1::Jobs::NewStub(*channel);
+  absl::StatusOr<Remote> remote = ConnectRemote(f.client);
+  if (!remote.ok()) return Fail(remote.status());
+  auto stub = v1::Jobs::NewStub(remote->channel);
   bool tty = ::isatty(STDOUT_FILENO) == 1 && !f.json;
   bool told_simulated = false;
   auto show = [&](const v1::JobStatus& s, bool live) {
@@ -147,7 +147,7 @@ int Status(const StatusFlags& f) {
   };
 
   if (!f.watch) {
-    absl::StatusOr<v1::GetJobRequest> req = StatusRequest(f);
+    absl::StatusOr<v1::GetJobRequest> req = StatusRequest(f, *remote);
     if (!req.ok()) return Fail(req.status());
     grpc::ClientContext ctx;
     SetDeadline(ctx);
@@ -164,7 +164,8 @@ int Status(const StatusFlags& f) {
   std::string last_line;
   int unavailable = 0;
   for (;;) {
-    absl::StatusOr<v1::GetJobRequest> req = StatusRequest(f);
+    // A fresh signed request each time: the coordinator ends a watch when its request goes stale.
+    absl::StatusOr<v1::GetJobRequest> req = StatusRequest(f, *remote);
     if (!req.ok()) return Fail(req.status());
     grpc::ClientContext ctx;
     std::unique_ptr<grpc::ClientReader<v1::JobStatus>> reader = stub->WatchJob(&ctx, *req);
@@ -180,6 +181,7 @@ int Status(const StatusFlags& f) {
     if (tty && !last_line.empty()) std::cout << "\n";
     last_line.clear();
     if (st.ok()) break;
+    if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) continue;  // stale request: re-sign
     if (st.error_code() != grpc::StatusCode::UNAVAILABLE || ++unavailable > 60)
       return Fail(CallStatus(st, f.client));
     absl::SleepFor(absl::Seconds(1));
@@ -199,6 +201,8 @@ struct FetchFlags {
   std::string as;
   std::string out;
   std::string keep_ciphertext;
+  std::string roots;
+  std::vector<std::string> sim_keys;
 };
 
 // Files and directories written so far, removed again when unpacking fails.
@@ -221,16 +225,14 @@ class Unpacked {
   bool done_ = false;
 };
 
-// `dir` must not exist (it is created, 0700) or be an empty directory.
-absl::Status MakeOutDir(Unpacked& u) {
-  const std::string& dir = u.root();
-  if (::mkdir(dir.c_str(), 0700) == 0) {
-    u.Made(dir);
-    return absl::OkStatus();
-  }
-  if (errno != EEXIST) return base::ErrnoStatus(errno, absl::StrCat("creating ", dir));
+// `dir` must not exist or be an empty directory: checked before anything is downloaded, and again
+// when it is made.
+absl::Status CheckOutDir(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return base::ErrnoStatus(errno, absl::StrCat("opening ", dir));
+  if (d == nullptr) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return base::ErrnoStatus(errno, absl::StrCat("opening ", dir));
+  }
   bool empty = true;
   while (dirent* e = ::readdir(d)) {
     std::string n = e->d_name;
@@ -240,6 +242,17 @@ absl::Status MakeOutDir(Unpacked& u) {
   if (!empty)
     return absl::AlreadyExistsError(absl::StrCat(dir, " is not empty; fetch into a new directory"));
   return absl::OkStatus();
+}
+
+// Creates the output directory (0700), or takes an existing empty one.
+absl::Status MakeOutDir(Unpacked& u) {
+  const std::string& dir = u.root();
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    u.Made(dir);
+    return absl::OkStatus();
+  }
+  if (errno != EEXIST) return base::ErrnoStatus(errno, absl::StrCat("creating ", dir));
+  return CheckOutDir(dir);
 }
 
 // Unpacks the adapter tar into the output directory. Member paths were checked by TarReader
@@ -288,20 +301,50 @@ absl::Status Fetch(const FetchFlags& f) {
   // This process holds the party's identity and the adapter's plaintext: no core dumps.
   TRIAD_RETURN_IF_ERROR(base::DisableCoreDumps());
   TRIAD_ASSIGN_OR_RETURN(PartyKeys keys, LoadPartyKeys(f.as));
-  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
-  auto stub = v1::Jobs::NewStub(channel);
-  v1::JobStatus status;
+  TRIAD_RETURN_IF_ERROR(CheckOutDir(f.out));
+  TRIAD_ASSIGN_OR_RETURN(attestation::TrustAnchors anchors, LoadAnchors(f.roots, f.sim_keys));
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+
+  // Verify before decrypting (docs/custody.md): age does not authenticate its sender and our
+  // recipient is public, so the coordinator could hand us any file. The job's audit bundle must
+  // verify offline with our own roots: the record is signed by the ephemeral key the admitted
+  // evidence binds, that evidence verifies under the contract's policy, the keys went to that
+  // worker only, the log holds all of it. Then the file must hash to the record's subject.
+  std::string bundle;
   {
+    auto audit = v1::Audit::NewStub(remote.channel);
+    v1::ExportRequest req;
+    req.set_job_id(f.job);
+    req.mutable_request()->set_envelope_json(
+        remote.Sign("export-bundle", {{"job_id", f.job}}, keys.signing_key));
     grpc::ClientContext ctx;
     SetDeadline(ctx);
-    v1::GetJobRequest req;
-    req.set_id(f.job);
-    TRIAD_RETURN_IF_ERROR(CallStatus(stub->GetJob(&ctx, req, &status), f.client));
+    v1::ExportReply reply;
+    TRIAD_RETURN_IF_ERROR(CallStatus(audit->ExportBundle(&ctx, req, &reply), f.client));
+    bundle = reply.bundle_json();
   }
-  if (status.state() != "done") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("job ", f.job, " is ", status.state(), "; nothing to fetch yet"));
+  // A job that is not done has nothing to verify or fetch; say so plainly (what the coordinator
+  // claims here decides nothing: a "done" job is verified below).
+  if (absl::StatusOr<nlohmann::json> j = base::ParseJsonStrict(bundle);
+      j.ok() && j->is_object() && j->contains("job") && (*j)["job"].is_object() &&
+      (*j)["job"].contains("state") && (*j)["job"]["state"].is_string() &&
+      (*j)["job"]["state"] != "done" &&
+      storage::ParseJobState((*j)["job"]["state"].get<std::string>()).ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", f.job, " is ", (*j)["job"]["state"].get<std::string>(), "; nothing to fetch yet"));
   }
+  verify::AuditReport report = verify::VerifyBundle(bundle, remote.card, anchors);
+  if (!report.ok()) {
+    std::vector<std::string> failed;
+    for (const verify::AuditCheck& c : report.checks) {
+      if (!c.ok) failed.push_back(absl::StrCat(c.name, ": ", c.detail));
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "job ", f.job,
+        " does not verify, nothing was decrypted or written: ", absl::StrJoin(failed, "; ")));
+  }
+  if (report.simulated) std::cerr << contracts::kSimulatedNotice << "\n";
+  TRIAD_ASSIGN_OR_RETURN(verify::VerifiedJob verified, verify::VerifiedJobOf(bundle));
 
   // The ciphertext: to --keep-ciphertext, or an unlinked temporary file.
   Fd fd;
@@ -320,11 +363,10 @@ absl::Status Fetch(const FetchFlags& f) {
     if (!f.keep_ciphertext.empty() && !kept) ::unlink(f.keep_ciphertext.c_str());
   };
   absl::Status st = [&]() -> absl::Status {
+    auto stub = v1::Jobs::NewStub(remote.channel);
     v1::FetchOutputRequest req;
     req.mutable_request()->set_envelope_json(
-        coordinator::SignRequest("fetch-output", {{"job_id", f.job}}, keys.signing_key,
-                                 base::SystemClock().Now())
-            .ToJson());
+        remote.Sign("fetch-output", {{"job_id", f.job}}, keys.signing_key));
     grpc::ClientContext ctx;
     std::unique_ptr<grpc::ClientReader<v1::Chunk>> reader = stub->FetchOutput(&ctx, req);
     crypto::FdSink sink(fd.get(), "the downloaded adapter");
@@ -340,9 +382,10 @@ absl::Status Fetch(const FetchFlags& f) {
     TRIAD_RETURN_IF_ERROR(local);
     TRIAD_RETURN_IF_ERROR(CallStatus(done, f.client));
     std::string got = absl::StrCat("sha256:", base::HexEncode(hasher.Finish()));
-    if (got != status.output_id()) {
+    if (got != verified.adapter_id) {
       return absl::DataLossError(absl::StrCat("the downloaded adapter is ", got,
-                                              ", not the job's output ", status.output_id()));
+                                              ", not the one the worker's signed record names (",
+                                              verified.adapter_id, "); nothing was decrypted"));
     }
     if (::fsync(fd.get()) != 0) return base::ErrnoStatus(errno, "fsync of the downloaded adapter");
     if (::lseek(fd.get(), 0, SEEK_SET) != 0)
@@ -360,8 +403,25 @@ absl::Status Fetch(const FetchFlags& f) {
     TRIAD_RETURN_IF_ERROR(MakeOutDir(u));
     TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> names,
                            base::Annotate(UnpackTar(plaintext.view(), u), "unpacking the adapter"));
+    // The metrics, sealed in the record to the metrics recipients: ours too when we are one.
+    if (!verified.sealed_metrics.empty()) {
+      absl::StatusOr<crypto::SecretBytes> metrics =
+          crypto::age::DecryptToSecret(keys.identities, verified.sealed_metrics);
+      if (metrics.ok()) {
+        std::string path = f.out + "/metrics.json";
+        Fd mf(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+        if (mf.get() < 0) return base::ErrnoStatus(errno, absl::StrCat("creating ", path));
+        u.Made(path);
+        crypto::FdSink sink2(mf.get(), path);
+        TRIAD_RETURN_IF_ERROR(sink2.Write(metrics->view()));
+        names.push_back("metrics.json");
+      } else if (crypto::age::GetErrorKind(metrics.status()) != crypto::age::ErrorKind::kNoMatch) {
+        return base::Annotate(metrics.status(), "decrypting the job's sealed metrics");
+      }
+    }
     u.Done();
-    std::cout << "wrote " << f.out << ": " << absl::StrJoin(names, ", ") << "\n";
+    std::cout << "verified job " << f.job << " (" << report.checks.size() << " checks) and wrote "
+              << f.out << ": " << absl::StrJoin(names, ", ") << "\n";
     if (!f.keep_ciphertext.empty())
       std::cout << "kept the encrypted adapter in " << f.keep_ciphertext << "\n";
     return absl::OkStatus();
@@ -396,9 +456,11 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
       "Show a job's state and progress; --watch follows it to the end (exit 1 if it fails)");
   AddClientFlags(status, t->client);
   status->add_option("JOB", t->job, "The job's id")->required();
-  status->add_option(
-      "--as", t->as,
-      "Your keys, to see the loss as a metrics recipient (when the contract allows)");
+  status
+      ->add_option("--as", t->as,
+                   "Your keys (a party of the job's contract, or an auditor it names): DIR/NAME; "
+                   "metrics recipients also see the loss, when the contract allows")
+      ->required();
   status->add_flag("--watch", t->watch, "Follow the job until it is done or failed");
   status->add_flag("--json", t->json, "One JSON object per status");
   status->callback([t, &ctx] { ctx.exit_code = Status(*t); });
@@ -413,6 +475,10 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
       ->required();
   fetch->add_option("--keep-ciphertext", f->keep_ciphertext,
                     "Also keep the encrypted adapter in this new file (it opens with `age -d -i`)");
+  fetch->add_option("--roots", f->roots,
+                    "The vendor roots the evidence is verified against (default: the pinned ones)");
+  fetch->add_option("--trust-sim-key", f->sim_keys,
+                    "A simulation key to trust for a sim job (development only; repeatable)");
   fetch->callback([f, &ctx] {
     absl::Status st = Fetch(*f);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

@@ -115,10 +115,7 @@ int main(int argc, char** argv) {
   static constexpr Adder kGroups[] = {AddTrainCommands, AddWorkerCommands};
 #else
   static constexpr Adder kGroups[] = {
-      AddAttestCommands,
-      AddKeygenCommands,
-      AddContractCommands,
-      AddAgeCommands,
+      AddAttestCommands,      AddKeygenCommands,    AddContractCommands, AddAgeCommands,
 #ifdef TRIAD_HAVE_TRAINER
       AddWorkerBinaryStubs,
 #endif
@@ -127,6 +124,8 @@ int main(int argc, char** argv) {
       AddArtifactCommands,
       AddJobCommands,
       AddAuditCommands,
+      AddKeyholderCommands,
+      AddMeasureCommands,
   };
 #endif
   for (Adder add : kGroups) add(app, ctx);

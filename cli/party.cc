@@ -23,13 +23,11 @@ struct RegisterFlags {
 
 absl::Status Register(const RegisterFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(PartyKeys keys, LoadPartyKeys(f.as));
-  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
-  auto stub = v1::Registry::NewStub(channel);
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Registry::NewStub(remote.channel);
   v1::SignedRequest req;
-  req.set_envelope_json(coordinator::SignRequest("register-party",
-                                                 {{"card", keys.card.ToJsonValue()}},
-                                                 keys.signing_key, base::SystemClock().Now())
-                            .ToJson());
+  req.set_envelope_json(
+      remote.Sign("register-party", {{"card", keys.card.ToJsonValue()}}, keys.signing_key));
   grpc::ClientContext ctx;
   SetDeadline(ctx);
   v1::RegisterPartyReply reply;
@@ -57,7 +55,10 @@ void AddPartyCommands(CLI::App& app, Context& ctx) {
   CLI::App* group = app.add_subcommand("party", "A party's registration with a coordinator");
   group->require_subcommand(1);
   auto f = std::make_shared<RegisterFlags>();
-  CLI::App* reg = group->add_subcommand("register", "Register your card (signed by your own key)");
+  CLI::App* reg = group->add_subcommand(
+      "register",
+      "Register your card yourself, where the coordinator takes self-registrations "
+      "(--open-registration); otherwise send the card to its operator");
   AddClientFlags(reg, f->client);
   reg->add_option("--as", f->as, "Your keys: DIR/NAME (from `triad keygen`)")->required();
   reg->add_flag("--json", f->json, "Print the result as JSON");

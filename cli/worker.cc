@@ -129,10 +129,13 @@ absl::Status RunWorker(const WorkerFlags& f) {
   coordinator::ChannelOptions channel_options;
   channel_options.address = f.coordinator;
   channel_options.insecure = f.insecure;
-  if (!f.coordinator_card.empty()) {
-    TRIAD_ASSIGN_OR_RETURN(channel_options.card,
-                           coordinator::CoordinatorCard::FromFile(f.coordinator_card));
+  if (f.coordinator_card.empty()) {
+    return absl::FailedPreconditionError(
+        "--coordinator-card is needed: it names the coordinator every request is addressed to");
   }
+  TRIAD_ASSIGN_OR_RETURN(channel_options.card,
+                         coordinator::CoordinatorCard::FromFile(f.coordinator_card));
+  options.coordinator_fingerprint = channel_options.card->signing_key.KeyId();
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                          coordinator::OpenChannel(channel_options));
 
@@ -163,11 +166,11 @@ void AddWorkerCommands(CLI::App& app, Context& ctx) {
   CLI::App* cmd = group->add_subcommand(
       "run", "Take jobs from a coordinator: attest, decrypt in memory, train, deliver the adapter");
   cmd->add_option("--coordinator", f->coordinator, "Coordinator address HOST:PORT")->required();
-  CLI::Option* card = cmd->add_option("--coordinator-card", f->coordinator_card,
-                                      "The coordinator card to pin (TLS certificate)");
-  CLI::Option* insecure = cmd->add_flag("--insecure", f->insecure,
-                                        "Plaintext gRPC to a loopback coordinator (testing)");
-  card->excludes(insecure);
+  cmd->add_option(
+      "--coordinator-card", f->coordinator_card,
+      "The coordinator card: names the coordinator requests are addressed to, and pins its "
+      "TLS certificate");
+  cmd->add_flag("--insecure", f->insecure, "Plaintext gRPC to a loopback coordinator (testing)");
   cmd->add_option("--as", f->as, "DIR/NAME of the compute provider's keys (triad keygen)")
       ->required();
   cmd->add_option("--tee", f->tee, "auto, sim, tdx or sev-snp")
@@ -183,8 +186,10 @@ void AddWorkerCommands(CLI::App& app, Context& ctx) {
   cmd->add_flag("--once", f->once, "Exit after the first job this worker is admitted to");
   cmd->add_option("--worker-id", f->worker_id, "Name of this worker (default: the host name)");
   cmd->callback([f, &ctx] {
-    if (f->coordinator_card.empty() && !f->insecure) {
-      Fail("worker run: give --coordinator-card FILE (or --insecure for a loopback coordinator)");
+    if (f->coordinator_card.empty()) {
+      Fail(
+          "worker run: give --coordinator-card FILE: it names the coordinator every request is "
+          "addressed to (and pins its TLS certificate unless --insecure)");
       ctx.exit_code = kExitUsage;
       return;
     }

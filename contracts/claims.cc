@@ -269,6 +269,12 @@ nlohmann::ordered_json Claims::ToJson() const {
     j["gpus"] = std::move(list);
   }
   if (gpu_cc) j["gpu_cc"] = GpuCcJson(*gpu_cc);
+  if (coco) {
+    j["coco"] = Json{{"initdata_algorithm", coco->initdata_algorithm},
+                     {"initdata_digest", Hex(coco->initdata_digest)},
+                     {"image", coco->image},
+                     {"image_digest", coco->image_digest}};
+  }
   return j;
 }
 
@@ -357,6 +363,16 @@ absl::StatusOr<Claims> Claims::FromJson(const nlohmann::json& j) {
     cc.gpus_ready = static_cast<uint32_t>(s.Uint("gpus_ready", UINT32_MAX));
     TRIAD_RETURN_IF_ERROR(s.status());
     c.gpu_cc = cc;
+  }
+  if (r.Has("coco")) {
+    Reader s(j["coco"], "claims.coco");
+    CocoClaims cc;
+    cc.initdata_algorithm = s.Str("initdata_algorithm");
+    cc.initdata_digest = s.Bytes("initdata_digest");
+    cc.image = s.Str("image");
+    cc.image_digest = s.Str("image_digest");
+    TRIAD_RETURN_IF_ERROR(s.status());
+    c.coco = std::move(cc);
   }
   return c;
 }

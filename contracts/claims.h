@@ -155,6 +155,16 @@ struct SimClaims {
   std::string signer_key_id;  // key id of the simulation key that signed the evidence
 };
 
+// Confidential Containers (Kata with SEV-SNP or TDX): what the init-data document that came with the
+// evidence lets the pod run. attestation/coco.h fills it only after checking that the document's
+// digest is the one the TEE reports (SNP HOST_DATA, TDX MRCONFIGID).
+struct CocoClaims {
+  std::string initdata_algorithm;  // "sha256", "sha384" or "sha512"
+  std::string initdata_digest;     // 32, 48 or 64 bytes
+  std::string image;               // the worker image the agent policy pins, "NAME@sha256:<hex>"
+  std::string image_digest;        // "sha256:<hex>" of that image
+};
+
 struct Claims {
   std::string tee;             // kTeeSevSnp, kTeeTdx, kTeeSim (the CPU TEE)
   std::string report_data;     // 64 bytes, as the worker asked for it
@@ -177,6 +187,7 @@ struct Claims {
   // evidence are unchanged.
   std::vector<GpuClaims> gpus;
   std::optional<GpuCcState> gpu_cc;
+  std::optional<CocoClaims> coco;  // set for evidence that came through a CoCo attestation agent
 
   bool simulated() const { return tee == kTeeSim; }
 

@@ -146,6 +146,34 @@ absl::StatusOr<Contract> ParsePayload(absl::string_view payload,
     WorkerPolicy policy = internal::ReadPolicy(j["worker_policy"], "/worker_policy", problems);
     Outputs outputs = ReadOutputs(j["outputs"]);
     for (std::string& p : GpuContractProblems(training, policy)) problems.push_back(std::move(p));
+    Terms terms;
+    if (j.contains("terms")) {
+      terms.max_jobs = j["terms"]["max_jobs"].get<uint32_t>();
+      terms.key_lease_seconds = j["terms"]["key_lease_seconds"].get<uint32_t>();
+    }
+    std::vector<PartyCard> auditors;
+    if (j.contains("auditors")) {
+      for (size_t i = 0; i < j["auditors"].size(); ++i) {
+        absl::StatusOr<PartyCard> a = PartyCard::FromJsonValue(j["auditors"][i]);
+        if (!a.ok()) {
+          problems.push_back(absl::StrCat("/auditors/", i, ": ", a.status().message()));
+          continue;
+        }
+        for (const absl::StatusOr<PartyCard>& p : cards) {
+          if (p.ok() && p->signing_key == a->signing_key) {
+            problems.push_back(absl::StrCat("/auditors/", i, ": auditor ", a->name,
+                                            " has the signing key of party ", p->name));
+          }
+        }
+        for (const PartyCard& b : auditors) {
+          if (b.signing_key == a->signing_key) {
+            problems.push_back(
+                absl::StrCat("/auditors/", i, ": auditor ", a->name, " is listed twice"));
+          }
+        }
+        auditors.push_back(*std::move(a));
+      }
+    }
     if (!problems.empty()) return internal::ProblemsStatus("contract", problems);
     return Contract{j["id"].get<std::string>(),
                     created,
@@ -158,7 +186,9 @@ absl::StatusOr<Contract> ParsePayload(absl::string_view payload,
                     std::move(data),
                     std::move(training),
                     std::move(policy),
-                    std::move(outputs)};
+                    std::move(outputs),
+                    terms,
+                    std::move(auditors)};
   } catch (const nlohmann::json::exception& e) {
     problems.push_back(absl::StrCat("/: cannot read the contract: ", e.what()));
     return internal::ProblemsStatus("contract", problems);
@@ -232,6 +262,20 @@ const PartyCard& Contract::party(Role role) const {
   }
 }
 
+const PartyCard* Contract::AuditorOfKeyId(absl::string_view key_id) const {
+  for (const PartyCard& a : auditors) {
+    if (a.fingerprint() == key_id) return &a;
+  }
+  return nullptr;
+}
+
+nlohmann::ordered_json Terms::ToJson() const {
+  OJson j;
+  j["max_jobs"] = max_jobs;
+  j["key_lease_seconds"] = key_lease_seconds;
+  return j;
+}
+
 std::optional<Role> Contract::RoleOfKeyId(absl::string_view key_id) const {
   for (Role role : kContractRoles) {
     if (party(role).fingerprint() == key_id) return role;
@@ -254,6 +298,12 @@ nlohmann::ordered_json Contract::ToJsonValue() const {
   j["training"] = training.ToSectionJson();
   j["worker_policy"] = worker_policy.ToJson();
   j["outputs"] = outputs.ToJson();
+  j["terms"] = terms.ToJson();
+  if (!auditors.empty()) {
+    OJson list = OJson::array();
+    for (const PartyCard& a : auditors) list.push_back(a.ToJsonValue());
+    j["auditors"] = list;
+  }
   return j;
 }
 

@@ -9,11 +9,14 @@
 //    "base_model": {"id": "sha256:<hex of the ciphertext>", "name": "…"}, "dataset": {…},
 //    "training": {…} (contracts/training.h), "worker_policy": {…} (contracts/policy.h),
 //    "outputs": {"adapter_recipients": ["model_owner", "data_owner"],
-//                "metrics_recipients": ["model_owner", "data_owner"], "per_step_loss": false}}
+//                "metrics_recipients": ["model_owner", "data_owner"], "per_step_loss": false},
+//    "terms": {"max_jobs": 1, "key_lease_seconds": 300},     (optional; these are the defaults)
+//    "auditors": [CARD, …]}                                   (optional; role auditor)
 // Unknown fields are rejected. Beyond the schema, code checks: valid times with
 // created <= not_before < not_after; party cards whose fingerprints match their keys; three
-// distinct signing keys and age recipients; two different artifacts; the policy's and training's
-// own rules; and GpuContractProblems (training on GPUs only with a policy that attests them).
+// distinct signing keys and age recipients; auditors whose keys are no party's and distinct; two
+// different artifacts; the policy's and training's own rules; and GpuContractProblems (training on
+// GPUs only with a policy that attests them).
 //
 // Drafting serializes the contract once; those bytes are what all three parties sign, in any order,
 // and signing never changes them. A contract is active at time `now` only when its payload parses
@@ -72,6 +75,15 @@ struct Outputs {
                                           std::vector<std::string>* problems = nullptr);
 };
 
+// Limits every keyholder enforces (docs/custody.md).
+struct Terms {
+  uint32_t max_jobs = 1;             // distinct jobs each owner releases its key for
+  uint32_t key_lease_seconds = 300;  // a worker holds released keys this long without renewing
+
+  absl::Duration key_lease() const { return absl::Seconds(key_lease_seconds); }
+  nlohmann::ordered_json ToJson() const;
+};
+
 struct Contract {
   std::string id;  // a name: 1..64 of [A-Za-z0-9._-]
   absl::Time created;
@@ -85,12 +97,17 @@ struct Contract {
   TrainingConfig training;
   WorkerPolicy worker_policy;
   Outputs outputs;
+  Terms terms;
+  // Auditors who may read the contract's jobs, log entries and bundles; no key of a party.
+  std::vector<PartyCard> auditors;
 
   // The card in a slot; `role` must be one of kContractRoles (the auditor has no slot: returns
   // model_owner's for it, so check first).
   const PartyCard& party(Role role) const;
   // The slot whose signing key has this key id, or nullopt.
   std::optional<Role> RoleOfKeyId(absl::string_view key_id) const;
+  // The auditor with this key id, or null.
+  const PartyCard* AuditorOfKeyId(absl::string_view key_id) const;
 
   // The payload JSON, keys in the order of the schema.
   nlohmann::ordered_json ToJsonValue() const;

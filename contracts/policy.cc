@@ -247,6 +247,51 @@ void EvaluateSim(const SimReference& ref, const Claims& claims, std::vector<std:
   CheckTextIn("tcb_status", claims.tcb_status, ref.tcb_status, reasons);
 }
 
+// The digest as kata puts it in the TEE's field: truncated, or padded with zero bytes (initdata spec).
+std::string Fit(const std::string& digest, size_t size) {
+  std::string out = digest.substr(0, size);
+  out.resize(size, '\0');
+  return out;
+}
+
+void EvaluateCoco(const CocoReference& ref, const Claims& claims, std::vector<std::string>& reasons) {
+  // The hardware field first: it alone says which init-data the TEE was started with.
+  const std::string* field = nullptr;
+  const char* name = nullptr;
+  size_t size = 0;
+  if (claims.tee == kTeeSevSnp && claims.snp) {
+    field = &claims.snp->host_data, name = "HOST_DATA", size = 32;
+  } else if (claims.tee == kTeeTdx && claims.tdx) {
+    field = &claims.tdx->mr_config_id, name = "MRCONFIGID", size = 48;
+  }
+  if (field == nullptr) {
+    reasons.push_back(absl::StrCat("coco: tee ", claims.tee,
+                                   " has no init-data field (Confidential Containers run on "
+                                   "sev-snp or tdx)"));
+    return;
+  }
+  std::vector<std::string> expected;
+  for (const std::string& d : ref.initdata_digests) expected.push_back(Fit(d, size));
+  if (!Contains(expected, *field)) {
+    reasons.push_back(absl::StrCat(name, " ", Shown(*field),
+                                   " is not the contract's init-data digest (expected one of ",
+                                   HexList(expected), ")"));
+  }
+  if (!claims.coco) {
+    reasons.push_back(
+        "coco: the evidence carries no init-data, so the worker image cannot be checked");
+    return;
+  }
+  if (!Contains(ref.initdata_digests, claims.coco->initdata_digest)) {
+    reasons.push_back(absl::StrCat("coco: init-data digest ", Shown(claims.coco->initdata_digest),
+                                   " not in ", HexList(ref.initdata_digests)));
+  }
+  if (!Contains(ref.image_digests, claims.coco->image_digest)) {
+    reasons.push_back(absl::StrCat("coco: worker image ", claims.coco->image_digest, " (",
+                                   claims.coco->image, ") not in ", TextList(ref.image_digests)));
+  }
+}
+
 absl::StatusOr<std::vector<uint64_t>> ParseVersion(absl::string_view v, bool hex) {
   std::vector<uint64_t> parts;
   if (v.empty() || v.size() > 64)
@@ -349,6 +394,18 @@ WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix,
     p.accepted_weaknesses = j["accepted_weaknesses"].get<std::vector<std::string>>();
   }
 
+  if (j.contains("coco")) {
+    const nlohmann::json& s = j["coco"];
+    CocoReference r;
+    r.initdata_digests = HexValues(s, "initdata_digests", prefix + "/coco", problems);
+    r.image_digests = s.at("image_digests").get<std::vector<std::string>>();
+    if (!p.Accepts(kTeeSevSnp) && !p.Accepts(kTeeTdx)) {
+      problems.push_back(absl::StrCat(prefix, "/coco: there is a coco section but tee lists neither ",
+                                      kTeeSevSnp, " nor ", kTeeTdx));
+    }
+    p.coco = std::move(r);
+  }
+
   // What the schema cannot say: a kind in `tee` has its reference values, and reference values are
   // not given for a kind the policy does not accept (most likely a mistake in the policy).
   const bool has[] = {p.sev_snp.has_value(), p.tdx.has_value(), p.sim.has_value()};
@@ -431,6 +488,10 @@ nlohmann::ordered_json WorkerPolicy::ToJson() const {
                             {"cc_mode", "on"},
                             {"rim", g.rim_required ? "required" : "optional"},
                             {"ocsp", g.ocsp_required ? "required" : "optional"}};
+  }
+  if (coco) {
+    j["coco"] = OJson{{"initdata_digests", HexJson(coco->initdata_digests)},
+                      {"image_digests", coco->image_digests}};
   }
   if (!accepted_weaknesses.empty()) j["accepted_weaknesses"] = accepted_weaknesses;
   return j;
@@ -616,6 +677,7 @@ PolicyDecision Evaluate(const WorkerPolicy& policy, const Claims& claims) {
       (claims.tee == kTeeSim && !policy.sim)) {
     reasons.push_back(absl::StrCat("policy has no reference values for ", claims.tee));
   }
+  if (policy.coco) EvaluateCoco(*policy.coco, claims, reasons);
   if (policy.nvidia_gpu) EvaluateGpus(*policy.nvidia_gpu, policy.allow_debug, claims, reasons);
   d.admit = reasons.empty();
   d.simulated = d.admit && claims.simulated();

@@ -20,7 +20,14 @@
 //    "nvidia_gpu": {"count": 2, "architectures": ["hopper", "blackwell"],
 //                   "min_driver_version": "550.54.15", "min_vbios_version": "96.00.74.00.1C",
 //                   "cc_mode": "on", "rim": "required", "ocsp": "required"},    (rim, ocsp opt)
+//    "coco": {"initdata_digests": [hex32|hex48|hex64…],                                     opt
+//             "image_digests": ["sha256:<hex>"…]},
 //    "accepted_weaknesses": ["tdx-guest-unpinned", …]}                                     opt
+//
+// `coco` (Confidential Containers) applies to sev-snp and tdx workers: the TEE's SNP HOST_DATA or
+// TDX MRCONFIGID must be one of the init-data digests (truncated or zero-padded to the field, as
+// kata sets it), and the evidence must carry that init-data, whose agent policy must pin one of the
+// image digests. The guest (Kata VM) measurement is the sev_snp / tdx section's as for any guest.
 //
 // Every kind in `tee` needs its section, and a section for a kind not in `tee` is refused. Every
 // list of reference values accepts any of its entries (rolling upgrades); an optional list that is
@@ -111,6 +118,12 @@ inline constexpr const char* kWeaknessCodes[] = {
     "gpu-ocsp-optional",   // nvidia_gpu.ocsp is "optional"
 };
 
+// Confidential Containers reference values (see `coco` above); raw digests, "sha256:<hex>" images.
+struct CocoReference {
+  std::vector<std::string> initdata_digests;  // 32, 48 or 64 bytes each; at least one
+  std::vector<std::string> image_digests;     // "sha256:<64 hex>"; at least one
+};
+
 struct WorkerPolicy {
   std::vector<std::string> tee;  // from kTeeSevSnp, kTeeTdx, kTeeSim
   bool allow_debug = false;
@@ -118,6 +131,7 @@ struct WorkerPolicy {
   std::optional<TdxReference> tdx;
   std::optional<SimReference> sim;
   std::optional<GpuRequirements> nvidia_gpu;
+  std::optional<CocoReference> coco;
   std::vector<std::string> accepted_weaknesses;  // codes from kWeaknessCodes
 
   bool Accepts(absl::string_view tee_kind) const;

@@ -27,6 +27,7 @@ using internal::BodyNumber;
 using internal::BodyString;
 using internal::BodyUint;
 using internal::CheckBodyKeys;
+using internal::IsOneOf;
 using internal::ToStored;
 using storage::JobState;
 using storage::JobTransition;
@@ -37,10 +38,6 @@ namespace {
 // storage::kMaxEvidenceBytes).
 constexpr size_t kMaxEvidencePartBytes = 1 << 20;
 
-bool IsOneOf(JobState s, std::initializer_list<JobState> states) {
-  return std::find(states.begin(), states.end(), s) != states.end();
-}
-
 // Moves an admitted job to running (logged), when it is still admitted.
 absl::Status StartRunning(storage::WriteTxn& txn, const storage::Job& job, absl::Time now) {
   if (job.state != JobState::kAdmitted) return absl::OkStatus();
@@ -50,15 +47,6 @@ absl::Status StartRunning(storage::WriteTxn& txn, const storage::Job& job, absl:
                             .status());
   return AddLog(txn, job.id, "job.running", now,
                 {{"job_id", job.id}, {"attempt", job.attempt}, {"worker_id", job.worker_id}});
-}
-
-absl::Status CheckReason(absl::string_view reason) {
-  bool ok = !reason.empty() && reason.size() <= 1024;
-  for (char c : reason) ok = ok && (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
-  if (!ok)
-    return absl::InvalidArgumentError(
-        "request body: reason must be 1 to 1024 bytes without control characters");
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -100,7 +88,7 @@ absl::StatusOr<Coordinator::EphemeralRequest> Coordinator::VerifyEphemeralReques
         absl::StrCat("request is not signed by the attested ephemeral key of job ", job_id));
   };
   TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v,
-                         VerifyRequest(envelope_json, action, clock_.Now(), lookup));
+                         VerifyRequest(envelope_json, action, clock_.Now(), lookup, fingerprint_));
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(job.contract_id));
   return EphemeralRequest{std::move(v), std::move(job), *std::move(keys), std::move(c)};
 }
@@ -125,6 +113,17 @@ absl::StatusOr<std::optional<Assignment>> Coordinator::Poll(
                                                    "\" is not sev-snp, tdx or sim"));
   }
   TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
+  if (!store_.GetWorker(worker_id).ok()) {
+    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Worker> workers, store_.ListWorkers());
+    int mine = 0;
+    for (const storage::Worker& w : workers) mine += w.provider == req.party.name ? 1 : 0;
+    if (mine >= options_.max_workers_per_provider) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("compute provider ", req.party.name, " has ", mine,
+                       " workers, the most this coordinator takes (",
+                       options_.max_workers_per_provider, "); reuse a worker id"));
+    }
+  }
   // The wait is in real time, whatever clock decides validity.
   auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(options_.poll_wait);
   for (;;) {
@@ -147,11 +146,10 @@ absl::StatusOr<std::optional<Assignment>> Coordinator::TryAssign(const PartyRequ
   bool changed = false;
   // A worker runs one job at a time: one that asks for work has let go of any job it still holds
   // (it restarted, or gave up without a word). Queue those again now rather than at lease expiry.
-  for (JobState s : {JobState::kAssigned, JobState::kAttesting, JobState::kAdmitted,
-                     JobState::kRunning, JobState::kSealing}) {
-    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> held, txn.ListJobs(s));
+  {
+    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> held, txn.ListJobsHeldBy(worker_id));
     for (const storage::Job& job : held) {
-      if (job.worker_id != worker_id) continue;
+      const JobState s = job.state;
       TRIAD_RETURN_IF_ERROR(
           txn.TransitionJob(job.id,
                             JobTransition::To(JobState::kQueued).From(s).ByWorker(worker_id))
@@ -173,7 +171,7 @@ absl::StatusOr<std::optional<Assignment>> Coordinator::TryAssign(const PartyRequ
     if (!c.ok()) continue;
     const contracts::Contract& contract = (*c)->contract;
     if (contract.compute_provider.fingerprint() != req.card.fingerprint()) continue;
-    std::vector<std::string> inactive = (*c)->InactiveReasons(now);
+    std::vector<std::string> inactive = ContractProblems(**c, now);
     if (!inactive.empty()) {
       std::string reason = absl::StrCat("contract ", job.contract_id,
                                         " is not active: ", absl::StrJoin(inactive, "; "));
@@ -279,6 +277,10 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
     return absl::PermissionDeniedError(absl::StrCat(
         "party ", req.party.name, " is not the compute provider of contract ", job.contract_id));
   }
+  if (std::vector<std::string> problems = ContractProblems(*c, clock_.Now()); !problems.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "contract ", job.contract_id, " is not active: ", absl::StrJoin(problems, "; ")));
+  }
 
   // Proof of possession: the same request payload, signed by the ephemeral key it names.
   absl::StatusOr<crypto::DsseEnvelope> eph_env =
@@ -326,10 +328,9 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
   }
   result.admitted = result.reasons.empty();
 
-  // Re-wrap before the transaction (the file keys live in SecretBytes inside RewrapHeader only);
-  // the headers leave only after the decision and the releases are durable. An input whose stored
-  // ciphertext no longer hashes to its id, or whose header the key broker cannot open, can never be
-  // released to any worker: the job fails with that reason instead of going back to the queue.
+  // An input whose stored ciphertext is missing or no longer an age file can never be released to
+  // any worker: the job fails with that reason instead of going back to the queue. (The keyholders
+  // check the rest: the coordinator cannot open any header.)
   std::string input_failure;
   if (result.admitted) {
     for (const std::string& id : {contract.base_model.id, contract.dataset.id}) {
@@ -342,17 +343,8 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
         input_failure = absl::StrCat("input ", id, ": ", header.status().message());
         break;
       }
-      absl::StatusOr<crypto::age::Header> rewrapped = crypto::age::RewrapHeader(
-          *header, absl::MakeConstSpan(&key_broker_, 1), absl::MakeConstSpan(&eph_recipient, 1));
-      if (!rewrapped.ok()) {
-        input_failure = absl::StrCat("input ", id, ": the key broker cannot open its header: ",
-                                     rewrapped.status().message());
-        break;
-      }
-      result.headers.push_back({id, rewrapped->encoded()});
     }
     if (!input_failure.empty()) {
-      result.headers.clear();
       result.admitted = false;
       result.reasons.push_back(input_failure);
     }
@@ -401,14 +393,16 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
   if (result.admitted) {
     TRIAD_RETURN_IF_ERROR(
         txn.TransitionJob(job_id, JobTransition::To(JobState::kAdmitted)).status());
-    for (const RewrappedHeader& h : result.headers) {
-      TRIAD_RETURN_IF_ERROR(
-          txn.RecordKeyRelease(job_id, h.artifact_id, eph_recipient.ToString()).status());
-      TRIAD_RETURN_IF_ERROR(AddLog(txn, job_id, "key.released", now,
-                                   {{"job_id", job_id},
-                                    {"attempt", attesting.attempt},
-                                    {"artifact_id", h.artifact_id},
-                                    {"recipient", eph_recipient.ToString()}}));
+    // Each owner's keyholder decides its own release (docs/custody.md); KeyholderPoll serves these.
+    for (const contracts::Artifact* a : {&contract.base_model, &contract.dataset}) {
+      TRIAD_ASSIGN_OR_RETURN(storage::Artifact held, txn.GetArtifact(a->id));
+      storage::ReleaseRequest r;
+      r.id = absl::StrCat(job_id, "/", attesting.attempt, "/", a->id);
+      r.job_id = job_id;
+      r.attempt = attesting.attempt;
+      r.artifact_id = a->id;
+      r.owner = held.owner;
+      TRIAD_RETURN_IF_ERROR(txn.InsertReleaseRequest(r));
     }
   } else if (!input_failure.empty()) {
     TRIAD_RETURN_IF_ERROR(
@@ -451,6 +445,11 @@ absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenInput(
                      "; inputs are served only to its admitted worker"));
   }
   const contracts::Contract& contract = req.contract->contract;
+  if (std::vector<std::string> problems = ContractProblems(*req.contract, clock_.Now());
+      !problems.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("contract ", contract.id, " is not active: ", absl::StrJoin(problems, "; ")));
+  }
   if (artifact_id != contract.base_model.id && artifact_id != contract.dataset.id) {
     return absl::PermissionDeniedError(absl::StrCat("artifact ",
                                                     absl::CHexEscape(artifact_id.substr(0, 80)),
@@ -581,11 +580,11 @@ absl::Status Coordinator::ReportFailure(absl::string_view envelope_json) {
         absl::StrCat("request is not signed by job ", job_id,
                      "'s attested ephemeral key or by its compute provider"));
   };
-  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v,
-                         VerifyRequest(envelope_json, "report-failure", clock_.Now(), lookup));
+  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v, VerifyRequest(envelope_json, "report-failure",
+                                                          clock_.Now(), lookup, fingerprint_));
   TRIAD_RETURN_IF_ERROR(CheckBodyKeys(v.request.body, {"job_id", "reason"}));
   TRIAD_ASSIGN_OR_RETURN(std::string reason, BodyString(v.request.body, "reason"));
-  TRIAD_RETURN_IF_ERROR(CheckReason(reason));
+  TRIAD_RETURN_IF_ERROR(internal::CheckReason(reason));
   TRIAD_RETURN_IF_ERROR(CheckUnused(v.request.request_id));
 
   absl::Time now = clock_.Now();

@@ -23,7 +23,6 @@ std::string CoordinatorCard::ToJson() const {
   nlohmann::ordered_json j;
   j["type"] = kCoordinatorCardType;
   j["name"] = name;
-  j["key_broker_recipient"] = key_broker_recipient.ToString();
   j["ed25519_public_key"] = base::Base64Encode(signing_key.raw());
   j["fingerprint"] = signing_key.KeyId();
   j["tls_certificate"] = tls_certificate_pem;
@@ -38,8 +37,21 @@ absl::StatusOr<CoordinatorCard> CoordinatorCard::FromJson(absl::string_view json
   limits.max_depth = 2;
   TRIAD_ASSIGN_OR_RETURN(nlohmann::json j, base::Annotate(base::ParseJsonStrict(json, limits), "coordinator card"));
   if (!j.is_object()) return Bad("not a JSON object");
-  static constexpr const char* kFields[] = {"type", "name", "key_broker_recipient", "ed25519_public_key",
-                                            "fingerprint", "tls_certificate", "tls_fingerprint", "log_origin"};
+  static constexpr const char* kFields[] = {"type",
+                                            "name",
+                                            "ed25519_public_key",
+                                            "fingerprint",
+                                            "tls_certificate",
+                                            "tls_fingerprint",
+                                            "log_origin"};
+  if (j.contains("type") && j["type"] == kCoordinatorCardTypeV1) {
+    return Bad(
+        "this is a triad.coordinator-card/v1, whose coordinator held a key-broker identity that "
+        "opens "
+        "every artifact; this version holds none (docs/custody.md). Ask the operator for the card "
+        "of a "
+        "coordinator set up with this version (triad coordinator card --dir STATE)");
+  }
   for (const auto& [k, v] : j.items()) {
     bool known = false;
     for (const char* f : kFields) known = known || k == f;
@@ -51,9 +63,6 @@ absl::StatusOr<CoordinatorCard> CoordinatorCard::FromJson(absl::string_view json
   if (j["type"] != kCoordinatorCardType) return Bad(absl::StrCat("type must be \"", kCoordinatorCardType, "\""));
   std::string name = j["name"];
   if (absl::Status st = contracts::ValidateName(name); !st.ok()) return Bad(st.message());
-  absl::StatusOr<crypto::age::X25519Recipient> recipient =
-      crypto::age::X25519Recipient::Parse(j["key_broker_recipient"].get<std::string>());
-  if (!recipient.ok()) return Bad(recipient.status().message());
   absl::StatusOr<std::string> raw = base::Base64Decode(j["ed25519_public_key"].get<std::string>());
   if (!raw.ok()) return Bad(absl::StrCat("ed25519_public_key: ", raw.status().message()));
   absl::StatusOr<crypto::Ed25519PublicKey> key = crypto::Ed25519PublicKey::FromRaw(*raw);
@@ -67,8 +76,8 @@ absl::StatusOr<CoordinatorCard> CoordinatorCard::FromJson(absl::string_view json
   if (origin.empty() || origin.size() > 256 || origin.find('\n') != std::string::npos) {
     return Bad("log_origin must be one non-empty line");
   }
-  return CoordinatorCard{std::move(name), std::move(recipient).value(), std::move(key).value(),
-                         std::move(cert), std::move(*tls_fp), std::move(origin)};
+  return CoordinatorCard{std::move(name), std::move(key).value(), std::move(cert),
+                         std::move(*tls_fp), std::move(origin)};
 }
 
 absl::StatusOr<CoordinatorCard> CoordinatorCard::FromFile(const std::string& path) {

@@ -15,7 +15,6 @@
 #include "base/status.h"
 #include "coordinator/internal/common.h"
 #include "coordinator/request.h"
-#include "crypto/age.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 
@@ -44,14 +43,14 @@ std::string EvidenceDocument(const attestation::Evidence& evidence) {
 }
 
 Coordinator::Coordinator(const base::Clock& clock, storage::Store& store, storage::BlobStore& blobs,
-                         attestation::TrustAnchors anchors, crypto::age::X25519Identity key_broker,
-                         crypto::Ed25519PrivateKey signing_key, CoordinatorOptions options)
+                         attestation::TrustAnchors anchors, crypto::Ed25519PrivateKey signing_key,
+                         CoordinatorOptions options)
     : clock_(clock),
       store_(store),
       blobs_(blobs),
       anchors_(std::move(anchors)),
-      key_broker_(std::move(key_broker)),
       signing_key_(std::move(signing_key)),
+      fingerprint_(signing_key_.public_key().KeyId()),
       options_(options) {}
 
 Coordinator::~Coordinator() = default;
@@ -64,19 +63,61 @@ absl::StatusOr<Coordinator::PartyRequest> Coordinator::VerifyPartyRequest(
   KeyLookup lookup = [&](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
     absl::StatusOr<storage::Party> p = store_.GetPartyByKeyId(keyid);
     if (absl::IsNotFound(p.status())) {
-      return absl::PermissionDeniedError(absl::StrCat("request is signed by key ", ShowKeyId(keyid),
-                                                      ", which is not a registered party's"));
+      return absl::PermissionDeniedError(absl::StrCat(
+          "request is signed by key ", ShowKeyId(keyid),
+          ", which is not a registered party's; ask the coordinator's operator to add the party "
+          "(triad coordinator parties add CARD)"));
     }
     TRIAD_RETURN_IF_ERROR(p.status());
+    if (p->removed_at) {
+      return absl::PermissionDeniedError(absl::StrCat("party ", p->name,
+                                                      " was removed by the operator at ",
+                                                      base::FormatRfc3339(*p->removed_at)));
+    }
     TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card, contracts::PartyCard::FromJson(p->card_json));
     party = *std::move(p);
     return card.signing_key;
   };
   TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v,
-                         VerifyRequest(envelope_json, action, clock_.Now(), lookup));
+                         VerifyRequest(envelope_json, action, clock_.Now(), lookup, fingerprint_));
   TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card,
                          contracts::PartyCard::FromJson(party->card_json));
   return PartyRequest{std::move(v), *std::move(party), std::move(card)};
+}
+
+absl::StatusOr<Coordinator::ReadRequest> Coordinator::VerifyReadRequest(
+    absl::string_view envelope_json, absl::string_view action, const std::string& contract_id) {
+  if (envelope_json.empty()) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("reading contract ", contract_id,
+                     " needs a request signed by one of its parties or an auditor it names"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(contract_id));
+  std::string reader;
+  std::optional<contracts::Role> reader_slot;
+  KeyLookup lookup = [&](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
+    if (std::optional<contracts::Role> slot = internal::SlotOfKey(c->contract, keyid)) {
+      const contracts::PartyCard& card = c->contract.party(*slot);
+      absl::StatusOr<storage::Party> p = store_.GetPartyByKeyId(keyid);
+      if (p.ok() && p->removed_at) {
+        return absl::PermissionDeniedError(
+            absl::StrCat("party ", p->name, " was removed by the operator"));
+      }
+      reader = card.name;
+      reader_slot = slot;
+      return card.signing_key;
+    }
+    if (const contracts::PartyCard* a = c->contract.AuditorOfKeyId(keyid)) {
+      reader = a->name;
+      return a->signing_key;
+    }
+    return absl::PermissionDeniedError(absl::StrCat("request is signed by key ", ShowKeyId(keyid),
+                                                    ", which is neither a party of contract ",
+                                                    contract_id, " nor an auditor it names"));
+  };
+  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v,
+                         VerifyRequest(envelope_json, action, clock_.Now(), lookup, fingerprint_));
+  return ReadRequest{std::move(v), std::move(reader), reader_slot, std::move(c)};
 }
 
 absl::Status Coordinator::CheckUnused(const std::string& request_id) const {
@@ -150,6 +191,11 @@ uint64_t Coordinator::WaitForChange(uint64_t seen, absl::Duration timeout) const
 // ---- Registry ----
 
 absl::StatusOr<RegisterPartyResult> Coordinator::RegisterParty(absl::string_view envelope_json) {
+  if (!options_.open_registration) {
+    return absl::PermissionDeniedError(
+        "this coordinator does not take self-registrations: its operator adds parties (triad "
+        "coordinator parties add CARD); send your card to the operator");
+  }
   // The signer is the card the request carries: read it before verifying the signature with it.
   TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env,
                          crypto::DsseEnvelope::FromJson(envelope_json, kMaxRequestSize));
@@ -165,8 +211,8 @@ absl::StatusOr<RegisterPartyResult> Coordinator::RegisterParty(absl::string_view
     return absl::PermissionDeniedError(
         "a party registers itself: the request must be signed by the key of the card it carries");
   };
-  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v,
-                         VerifyRequest(envelope_json, "register-party", clock_.Now(), lookup));
+  TRIAD_ASSIGN_OR_RETURN(VerifiedRequest v, VerifyRequest(envelope_json, "register-party",
+                                                          clock_.Now(), lookup, fingerprint_));
   TRIAD_RETURN_IF_ERROR(CheckUnused(v.request.request_id));
 
   std::string card_json = card.ToJson();
@@ -190,47 +236,17 @@ absl::StatusOr<RegisterPartyResult> Coordinator::RegisterParty(absl::string_view
                                          card.fingerprint(),
                                          card_json,
                                          std::string(envelope_json),
-                                         {}}));
+                                         {},
+                                         std::nullopt}));
   TRIAD_RETURN_IF_ERROR(AddLog(txn, "", "party.registered", clock_.Now(),
                                {{"name", card.name},
                                 {"role", contracts::RoleName(card.role)},
                                 {"fingerprint", card.fingerprint()},
-                                {"age_recipient", card.age_recipient.ToString()}}));
+                                {"age_recipient", card.age_recipient.ToString()},
+                                {"added_by", "self (open registration)"}}));
   TRIAD_RETURN_IF_ERROR(txn.Commit().status());
   return result;
 }
-
-namespace {
-
-constexpr absl::string_view kArmorBegin = "-----BEGIN AGE ENCRYPTED FILE-----";
-
-// Checks that the first bytes of an upload are a binary age header the key broker opens.
-absl::Status CheckBrokerHeader(const internal::HeaderPrefix& prefix,
-                               const crypto::age::X25519Identity& key_broker,
-                               absl::string_view what) {
-  absl::string_view trimmed = prefix.bytes();
-  while (!trimmed.empty() && (trimmed.front() == ' ' || trimmed.front() == '\n' ||
-                              trimmed.front() == '\r' || trimmed.front() == '\t')) {
-    trimmed.remove_prefix(1);
-  }
-  if (trimmed.substr(0, kArmorBegin.size()) == kArmorBegin) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " is ASCII-armored; upload the binary age file (encrypt without -a)"));
-  }
-  TRIAD_ASSIGN_OR_RETURN(crypto::age::Header header, prefix.Parse(what));
-  absl::StatusOr<crypto::SecretBytes> key =
-      crypto::age::UnwrapFileKey(header, absl::MakeConstSpan(&key_broker, 1));
-  if (crypto::age::GetErrorKind(key.status()) == crypto::age::ErrorKind::kNoMatch) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(what, " is not encrypted to this coordinator's key broker (",
-                     key_broker.recipient().ToString(), ")"));
-  }
-  if (!key.ok())
-    return absl::InvalidArgumentError(absl::StrCat(what, " header: ", key.status().message()));
-  return absl::OkStatus();  // the file key is wiped as `key` goes
-}
-
-}  // namespace
 
 class Coordinator::ArtifactUpload : public Upload {
  public:
@@ -252,6 +268,12 @@ class Coordinator::ArtifactUpload : public Upload {
     }
     received_ += chunk.size();
     prefix_.Take(chunk);
+    if (!header_checked_) {
+      // Refused from the header in the first bytes, before the rest is stored.
+      absl::StatusOr<bool> checked = prefix_.CheckOwnerHeader(/*complete=*/received_ == size_);
+      if (!checked.ok()) return status_ = checked.status();
+      header_checked_ = *checked;
+    }
     return status_ = writer_->Write(chunk);
   }
 
@@ -262,7 +284,10 @@ class Coordinator::ArtifactUpload : public Upload {
       return absl::InvalidArgumentError(absl::StrCat("upload ended after ", received_,
                                                      " bytes; the registration declared ", size_));
     }
-    TRIAD_RETURN_IF_ERROR(CheckBrokerHeader(prefix_, c_->key_broker_, "artifact"));
+    if (!header_checked_) {
+      TRIAD_ASSIGN_OR_RETURN(header_checked_, prefix_.CheckOwnerHeader(/*complete=*/true));
+      if (!header_checked_) return absl::InvalidArgumentError("artifact is not an age v1 file");
+    }
     absl::StatusOr<std::string> id = writer_->Commit();
     if (!id.ok()) return base::Annotate(id.status(), "upload digest mismatch");
 
@@ -297,6 +322,7 @@ class Coordinator::ArtifactUpload : public Upload {
   uint64_t size_;
   std::unique_ptr<storage::BlobWriter> writer_;
   internal::HeaderPrefix prefix_;
+  bool header_checked_ = false;
   uint64_t received_ = 0;
   absl::Status status_;
 };
@@ -327,9 +353,12 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginArtifactUpload(
   if (!internal::IsSha256Id(id)) {
     return absl::InvalidArgumentError("request body: id is not sha256:<64 lower-case hex digits>");
   }
-  if (size == 0 || size > options_.max_artifact_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat("request body: size must be from 1 to ",
-                                                   options_.max_artifact_bytes, " bytes"));
+  if (size == 0) return absl::InvalidArgumentError("request body: size must be at least 1 byte");
+  if (size > options_.max_artifact_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("artifact of ", size, " bytes is larger than this coordinator accepts (",
+                     options_.max_artifact_bytes,
+                     " bytes; the operator sets it: coordinator serve --max-artifact-size)"));
   }
   if (req.card.role != owner_role) {
     return absl::PermissionDeniedError(
@@ -339,6 +368,19 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginArtifactUpload(
   TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
   if (store_.GetArtifact(id).ok())
     return absl::AlreadyExistsError(absl::StrCat("artifact ", id, " is already registered"));
+  {
+    uint64_t held = 0;
+    TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Artifact> all, store_.ListArtifacts());
+    for (const storage::Artifact& a : all) {
+      if (a.owner == req.party.name) held += a.size;
+    }
+    if (held + size > options_.party_quota_bytes) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("party ", req.party.name, " holds ", held, " bytes here; ", size,
+                       " more would pass its quota of ", options_.party_quota_bytes,
+                       " bytes (the operator sets it: coordinator serve --party-quota)"));
+    }
+  }
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer, blobs_.NewWriter(id));
   return std::unique_ptr<Upload>(new ArtifactUpload(this, std::move(req), kind, std::move(name),
                                                     std::move(id), size, std::move(writer)));
@@ -369,6 +411,10 @@ absl::StatusOr<ContractInfo> Coordinator::SubmitContract(absl::string_view envel
     absl::StatusOr<storage::Party> p = store_.GetParty(card.name);
     if (!p.ok()) {
       reasons.push_back(absl::StrCat(who, " is not a registered party"));
+      continue;
+    }
+    if (p->removed_at) {
+      reasons.push_back(absl::StrCat(who, " was removed by the operator"));
       continue;
     }
     absl::StatusOr<contracts::PartyCard> registered = contracts::PartyCard::FromJson(p->card_json);
@@ -441,12 +487,69 @@ absl::StatusOr<ContractInfo> Coordinator::SubmitContract(absl::string_view envel
 }
 
 absl::StatusOr<ContractInfo> Coordinator::GetContract(absl::string_view id,
+                                                      absl::string_view request_envelope_json,
                                                       std::string* envelope_json) {
-  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(id));
-  ContractInfo info{c->stored.id, "active", c->stored.digest, c->InactiveReasons(clock_.Now())};
-  if (!info.reasons.empty()) info.state = "expired";
-  if (envelope_json != nullptr) *envelope_json = c->stored.envelope_json;
+  TRIAD_ASSIGN_OR_RETURN(ReadRequest req,
+                         VerifyReadRequest(request_envelope_json, "get-contract", std::string(id)));
+  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"contract_id"}));
+  TRIAD_ASSIGN_OR_RETURN(std::string asked, BodyString(req.body(), "contract_id"));
+  if (asked != id) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request body: contract_id is ", asked, ", not ", id));
+  }
+  const CachedContract& c = *req.contract;
+  ContractInfo info{c.stored.id, "active", c.stored.digest, ContractProblems(c, clock_.Now())};
+  if (store_.GetRevocation(id).ok()) {
+    info.state = "revoked";
+  } else if (!info.reasons.empty()) {
+    info.state = "expired";
+  }
+  if (envelope_json != nullptr) *envelope_json = c.stored.envelope_json;
   return info;
+}
+
+absl::StatusOr<ContractInfo> Coordinator::RevokeContract(absl::string_view envelope_json) {
+  TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(envelope_json, "revoke-contract"));
+  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"contract_id", "reason"}));
+  TRIAD_ASSIGN_OR_RETURN(std::string contract_id, BodyString(req.body(), "contract_id"));
+  TRIAD_ASSIGN_OR_RETURN(std::string reason, BodyString(req.body(), "reason"));
+  TRIAD_RETURN_IF_ERROR(internal::CheckReason(reason));
+  TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
+  TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(contract_id));
+  std::optional<contracts::Role> slot = internal::SlotOfKey(c->contract, req.card.fingerprint());
+  if (!slot) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("party ", req.party.name, " is not a party of contract ", contract_id,
+                     "; only its model owner, data owner or compute provider revokes it"));
+  }
+  absl::Time now = clock_.Now();
+  const std::string why =
+      absl::StrCat("contract ", contract_id, " was revoked by ", req.party.name, ": ", reason);
+  TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
+  TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/true)));
+  TRIAD_RETURN_IF_ERROR(txn.InsertRevocation(
+      {contract_id, req.party.name, reason, req.verified.envelope.ToJson(), {}}));
+  TRIAD_RETURN_IF_ERROR(
+      AddLog(txn, "", "contract.revoked", now,
+             {{"contract_id", contract_id},
+              {"digest", c->stored.digest},
+              {"slot", contracts::SlotName(*slot)},
+              {"party", req.party.name},
+              {"key_id", req.party.key_id},
+              {"reason", reason},
+              {"request_digest", crypto::Sha256Id(req.verified.envelope.payload)}}));
+  // Its jobs that have not ended fail now: no more assignment, admission, keys, inputs or leases.
+  TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> jobs, txn.ListJobsOfContract(contract_id));
+  for (const storage::Job& job : jobs) {
+    if (storage::IsTerminal(job.state)) continue;
+    TRIAD_RETURN_IF_ERROR(
+        txn.TransitionJob(job.id, storage::JobTransition::Fail(why).From(job.state)).status());
+    TRIAD_RETURN_IF_ERROR(AddLog(txn, job.id, "job.failed", now,
+                                 {{"job_id", job.id}, {"attempt", job.attempt}, {"reason", why}}));
+  }
+  TRIAD_RETURN_IF_ERROR(txn.Commit().status());
+  NotifyChange();
+  return ContractInfo{contract_id, "revoked", c->stored.digest, {why}};
 }
 
 // ---- Jobs ----
@@ -464,22 +567,39 @@ absl::StatusOr<JobView> Coordinator::SubmitJob(absl::string_view envelope_json) 
                      contract_id));
   }
   absl::Time now = clock_.Now();
-  std::vector<std::string> inactive = c->InactiveReasons(now);
+  std::vector<std::string> inactive = ContractProblems(*c, now);
   if (!inactive.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("contract ", contract_id, " is not active: ", absl::StrJoin(inactive, "; ")));
   }
   std::string job_id = absl::StrCat("j-", base::HexEncode(crypto::RandomString(8)));
   TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
+  // max_jobs: every job counts but one that failed before any key was released for it.
+  TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Job> jobs, txn.ListJobsOfContract(contract_id));
+  uint32_t counted = 0;
+  for (const storage::Job& j : jobs) {
+    if (j.state == storage::JobState::kFailed) {
+      TRIAD_ASSIGN_OR_RETURN(std::vector<storage::KeyRelease> released, txn.ListKeyReleases(j.id));
+      if (released.empty()) continue;
+    }
+    ++counted;
+  }
+  if (counted >= c->contract.terms.max_jobs) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "contract ", contract_id, " allows ", c->contract.terms.max_jobs,
+        " job(s) (terms.max_jobs) and has ", counted, "; a new job needs a new contract"));
+  }
   TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/true)));
   TRIAD_ASSIGN_OR_RETURN(storage::Job job, txn.InsertJob({job_id, contract_id, req.party.name,
                                                           req.verified.envelope.ToJson()}));
-  TRIAD_RETURN_IF_ERROR(AddLog(txn, job_id, "job.submitted", now,
-                               {{"job_id", job_id},
-                                {"contract_id", contract_id},
-                                {"contract_digest", c->stored.digest},
-                                {"submitter", req.party.name},
-                                {"submitter_key", req.party.key_id}}));
+  TRIAD_RETURN_IF_ERROR(
+      AddLog(txn, job_id, "job.submitted", now,
+             {{"job_id", job_id},
+              {"contract_id", contract_id},
+              {"contract_digest", c->stored.digest},
+              {"submitter", req.party.name},
+              {"submitter_key", req.party.key_id},
+              {"submission_digest", crypto::Sha256Id(req.verified.envelope.payload)}}));
   TRIAD_RETURN_IF_ERROR(txn.Commit().status());
   NotifyChange();
   return View(job, false);
@@ -516,24 +636,46 @@ absl::StatusOr<JobView> Coordinator::View(const storage::Job& job, bool loss_vis
 }
 
 absl::StatusOr<JobView> Coordinator::GetJob(absl::string_view id,
-                                            absl::string_view request_envelope_json) {
+                                            absl::string_view request_envelope_json,
+                                            absl::Time* valid_until) {
   TRIAD_ASSIGN_OR_RETURN(storage::Job job, store_.GetJob(id));
-  bool loss_visible = false;
-  if (!request_envelope_json.empty()) {
-    // A read: its request id is not recorded (replaying it shows the same status).
-    TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(request_envelope_json, "get-job"));
-    TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"job_id"}));
-    TRIAD_ASSIGN_OR_RETURN(std::string asked, BodyString(req.body(), "job_id"));
-    if (asked != id)
-      return absl::InvalidArgumentError(
-          absl::StrCat("request body: job_id is ", asked, ", not ", id));
-    TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<const CachedContract> c, LoadContract(job.contract_id));
-    std::optional<contracts::Role> slot = internal::SlotOfKey(c->contract, req.card.fingerprint());
-    const std::vector<contracts::Role>& metrics = c->contract.outputs.metrics_recipients;
-    loss_visible = c->contract.outputs.per_step_loss && slot &&
-                   std::find(metrics.begin(), metrics.end(), *slot) != metrics.end();
-  }
+  // A read: its request id is not recorded (replaying it shows the same status, within its window).
+  TRIAD_ASSIGN_OR_RETURN(ReadRequest req,
+                         VerifyReadRequest(request_envelope_json, "get-job", job.contract_id));
+  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"job_id"}));
+  TRIAD_ASSIGN_OR_RETURN(std::string asked, BodyString(req.body(), "job_id"));
+  if (asked != id)
+    return absl::InvalidArgumentError(
+        absl::StrCat("request body: job_id is ", asked, ", not ", id));
+  const std::vector<contracts::Role>& metrics = req.contract->contract.outputs.metrics_recipients;
+  bool loss_visible = req.contract->contract.outputs.per_step_loss && req.slot &&
+                      std::find(metrics.begin(), metrics.end(), *req.slot) != metrics.end();
+  if (valid_until != nullptr) *valid_until = req.verified.request.issued_at + kRequestMaxSkew;
   return View(job, loss_visible);
+}
+
+absl::StatusOr<std::shared_ptr<void>> Coordinator::OpenWatch(
+    absl::string_view request_envelope_json) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env,
+                         crypto::DsseEnvelope::FromJson(request_envelope_json, kMaxRequestSize));
+  if (env.signatures.size() != 1)
+    return absl::InvalidArgumentError("request: must carry exactly one signature");
+  std::string who = env.signatures[0].keyid.substr(0, 128);
+  {
+    std::lock_guard<std::mutex> lock(watches_mu_);
+    int& open = watches_[who];
+    if (open >= options_.max_watches_per_party) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("key ", ShowKeyId(who), " already watches ", open,
+                       " jobs, the most one party may watch at once (",
+                       options_.max_watches_per_party, "); close one first"));
+    }
+    ++open;
+  }
+  return std::shared_ptr<void>(nullptr, [this, who](void*) {
+    std::lock_guard<std::mutex> lock(watches_mu_);
+    if (--watches_[who] <= 0) watches_.erase(who);
+  });
 }
 
 absl::StatusOr<std::unique_ptr<storage::BlobReader>> Coordinator::OpenArtifact(
@@ -624,6 +766,20 @@ absl::StatusOr<int> Coordinator::Sweep() {
         TRIAD_RETURN_IF_ERROR(
             requeue(job, absl::StrCat("no word from worker ", job.worker_id, " for ",
                                       absl::FormatDuration(options_.lease), " (lease expired)")));
+        continue;
+      }
+      if (job.state != storage::JobState::kAdmitted) continue;
+      // An owner's keyholder that does not answer: the attempt gives way to a later one.
+      TRIAD_ASSIGN_OR_RETURN(std::vector<storage::ReleaseRequest> asked,
+                             store_.ListReleaseRequests(job.id, job.attempt));
+      for (const storage::ReleaseRequest& r : asked) {
+        if (r.state == storage::ReleaseState::kPending &&
+            now - r.created_at >= options_.release_timeout) {
+          TRIAD_RETURN_IF_ERROR(requeue(
+              job, absl::StrCat("the keyholder of ", r.owner, " did not answer release ", r.id,
+                                " within ", absl::FormatDuration(options_.release_timeout))));
+          break;
+        }
       }
     }
   }

@@ -1,5 +1,6 @@
-// The coordinator's logic: registry, contracts, jobs, worker admission and key brokering, delivery,
-// leases and audit export, as a plain class over the store, the blob store and the clock. The gRPC
+// The coordinator's logic: registry, contracts, jobs, worker admission, the relay between admitted
+// workers and the owners' keyholders, delivery, leases and audit export, as a plain class over the
+// store, the blob store and the clock. The gRPC
 // services (service.h) are thin adapters over it; tests drive it directly or through them.
 //
 // Every method that changes state verifies its request first (coordinator/request.h: signature by
@@ -8,13 +9,15 @@
 // failed check changes nothing and returns a Status whose message names the check (the exact
 // messages are in coordinator/README.md and the tests). Codes: kPermissionDenied (wrong or unknown
 // signer, not allowed for this party), kInvalidArgument (malformed request or upload),
-// kFailedPrecondition (wrong state: inactive contract, job not in the right state, artifact not
-// encrypted to the key broker), kNotFound, kAlreadyExists (replayed request id, existing record),
-// kDeadlineExceeded (stale request, expired nonce).
+// kFailedPrecondition (wrong state: inactive or revoked contract, job not in the right state),
+// kNotFound, kAlreadyExists (replayed request id, existing record), kDeadlineExceeded (stale
+// request, expired nonce), kResourceExhausted (a limit: size, quota, streams, workers).
 //
-// The coordinator holds ciphertext, age headers and its key-broker identity. It unwraps a file key
-// only in memory (SecretBytes, inside crypto::age::RewrapHeader) to re-wrap it to an admitted
-// worker's ephemeral recipient. No plaintext and no key ever reaches its disk, logs or answers.
+// The coordinator holds ciphertext, age headers, contracts, evidence and the log, and no key that
+// opens any artifact (docs/custody.md): the owners' keyholders decide each release themselves and
+// re-wrap their file keys to the admitted worker; the coordinator relays the headers and receipts
+// and logs them. Every read is a signed request of a party of the contract concerned or of an
+// auditor it names; anyone reads only signed checkpoints and consistency proofs.
 //
 // Thread-safe: every method may be called concurrently (the store serializes writers).
 #ifndef TRIAD_COORDINATOR_COORDINATOR_H_
@@ -47,11 +50,21 @@ namespace triad::coordinator {
 struct CoordinatorOptions {
   absl::Duration nonce_ttl = absl::Minutes(2);  // how long a worker has to attest
   absl::Duration lease = absl::Minutes(10);     // silence after which an admitted job is requeued
-  absl::Duration poll_wait = absl::Seconds(5);  // how long Poll waits for a job
+  absl::Duration poll_wait =
+      absl::Seconds(5);  // how long Poll (and AwaitKeys, keyholder polls) wait
   // A worker whose admission was refused for a job is not offered that job again for this long.
   absl::Duration reject_cooloff = absl::Minutes(1);
-  uint64_t max_artifact_bytes = uint64_t{1} << 40;
-  uint64_t max_output_bytes = uint64_t{64} << 30;
+  // How long an admitted attempt waits for the keyholders' answers before it is queued again.
+  absl::Duration release_timeout = absl::Minutes(10);
+  uint64_t max_artifact_bytes = uint64_t{64} << 30;
+  uint64_t max_output_bytes = uint64_t{16} << 30;
+  // Ciphertext one party may hold here, all its artifacts together.
+  uint64_t party_quota_bytes = uint64_t{256} << 30;
+  // Concurrent WatchJob streams per party, and workers per compute provider.
+  int max_watches_per_party = 16;
+  int max_workers_per_provider = 256;
+  // Parties register themselves (RegisterParty) instead of being added by the operator.
+  bool open_registration = false;
 };
 
 struct RegisterPartyResult {
@@ -80,7 +93,7 @@ class Upload {
 
 struct ContractInfo {
   std::string id;
-  std::string state;  // "active", "expired"
+  std::string state;  // "active", "expired", "revoked"
   std::string digest;
   std::vector<std::string> reasons;  // why it is not active (empty when active)
 };
@@ -113,16 +126,54 @@ struct AttestInput {
 
 struct RewrappedHeader {
   std::string artifact_id;
-  std::string header;  // the age header re-wrapped to the worker's ephemeral recipient
+  std::string header;        // the age header the owner's keyholder re-wrapped to the worker
+  std::string receipt_json;  // the owner's signed release receipt
 };
 
 struct AttestResult {
   bool admitted = false;
   std::vector<std::string> reasons;
   bool simulated = false;
-  std::vector<RewrappedHeader> headers;  // only when admitted
-  std::string claims_json;               // "{}" when the evidence did not verify
+  std::string claims_json;  // "{}" when the evidence did not verify
   std::string evidence_digest;
+};
+
+// What AwaitKeys answers: every input's header (ready), a refusal (the attempt ends), or neither
+// yet.
+struct KeysResult {
+  bool ready = false;
+  std::vector<RewrappedHeader> headers;
+  bool refused = false;
+  std::vector<std::string> reasons;
+};
+
+struct LeaseResult {
+  absl::Time expires;  // the worker may hold the keys until then
+  bool stop = false;   // stop and wipe now: the contract is revoked or expired, or the job ended
+  std::string reason;
+};
+
+// A log entry with its inclusion proof (keyholder relay).
+struct ProvenEntry {
+  uint64_t index = 0;
+  std::string entry;
+  std::vector<std::string> inclusion_proof;
+};
+
+// What a keyholder needs to decide one release on its own (docs/custody.md).
+struct ReleaseRequestView {
+  std::string release_id;
+  std::string job_id;
+  int64_t attempt = 0;
+  std::string artifact_id;
+  std::string contract_envelope_json;
+  std::string submission_envelope_json;
+  std::string evidence_document;
+  std::vector<ProvenEntry> job_entries;  // job.submitted .. the admission, in log order
+  std::string checkpoint;                // the signed note the proofs lead to
+  std::vector<std::string> consistency_proof;
+  uint64_t consistency_from = 0;
+  bool contract_revoked = false;
 };
 
 // The evidence document stored with an admission, hashed into its digest and exported in audit
@@ -133,16 +184,20 @@ std::string EvidenceDocument(const attestation::Evidence& evidence);
 class Coordinator {
  public:
   // `clock`, `store` and `blobs` are borrowed and must outlive the coordinator. `anchors` are the
-  // roots (and trusted sim keys) evidence is verified against. `key_broker` opens artifact headers;
-  // `signing_key` signs the coordinator's job record envelopes (the store signs checkpoints with
-  // the same key through its own NoteSigner).
+  // roots (and trusted sim keys) evidence is verified against. `signing_key` signs the
+  // coordinator's job record envelopes (the store signs checkpoints with the same key through its
+  // own NoteSigner); its fingerprint is the audience every request must name.
   Coordinator(const base::Clock& clock, storage::Store& store, storage::BlobStore& blobs,
-              attestation::TrustAnchors anchors, crypto::age::X25519Identity key_broker,
-              crypto::Ed25519PrivateKey signing_key, CoordinatorOptions options = {});
+              attestation::TrustAnchors anchors, crypto::Ed25519PrivateKey signing_key,
+              CoordinatorOptions options = {});
   ~Coordinator();
 
+  // The audience of the requests this coordinator accepts: its card's key fingerprint.
+  const std::string& fingerprint() const { return fingerprint_; }
+
   // ---- Registry ----
-  // Self-registration: action "register-party", body {"card": CARD}, signed by the card's key.
+  // Self-registration, only with options.open_registration (else PERMISSION_DENIED saying that the
+  // operator adds parties): action "register-party", body {"card": CARD}, signed by the card's key.
   absl::StatusOr<RegisterPartyResult> RegisterParty(absl::string_view envelope_json);
   // Action "register-artifact", body {"kind", "name", "id", "size"}, by a registered model owner
   // (model) or data owner (dataset). The upload then receives the ciphertext.
@@ -150,16 +205,26 @@ class Coordinator {
 
   // ---- Contracts ----
   absl::StatusOr<ContractInfo> SubmitContract(absl::string_view envelope_json);
+  // Action "get-contract", body {"contract_id"}, by a party of the contract or an auditor it names.
   absl::StatusOr<ContractInfo> GetContract(absl::string_view id,
+                                           absl::string_view request_envelope_json,
                                            std::string* envelope_json = nullptr);
+  // Action "revoke-contract", body {"contract_id", "reason"}, by any one of its three parties: the
+  // contract ends (logged contract.revoked); its jobs that have not ended fail.
+  absl::StatusOr<ContractInfo> RevokeContract(absl::string_view envelope_json);
 
   // ---- Jobs ----
   // Action "submit-job", body {"contract_id"}, by the contract's model owner or data owner.
   absl::StatusOr<JobView> SubmitJob(absl::string_view envelope_json);
-  // `request_envelope_json` is optional (empty): action "get-job", body {"job_id"}; by a metrics
-  // recipient of the contract, the view includes the loss.
-  absl::StatusOr<JobView> GetJob(absl::string_view id,
-                                 absl::string_view request_envelope_json = "");
+  // Action "get-job", body {"job_id"}, by a party of the job's contract or an auditor it names; by
+  // a metrics recipient, the view includes the loss (when the contract lets it out). `valid_until`,
+  // when given, receives the end of the request's freshness (WatchJob stops there).
+  absl::StatusOr<JobView> GetJob(absl::string_view id, absl::string_view request_envelope_json,
+                                 absl::Time* valid_until = nullptr);
+  // A WatchJob stream slot for the party that signed `request_envelope_json` (at most
+  // max_watches_per_party at once; kResourceExhausted past it). Released when the returned object
+  // goes.
+  absl::StatusOr<std::shared_ptr<void>> OpenWatch(absl::string_view request_envelope_json);
   // Action "download-artifact", body {"artifact_id"}, by the party that registered it: its own
   // ciphertext back (to check what the coordinator holds). Adapters go through OpenOutput, inputs to
   // workers through OpenInput.
@@ -185,8 +250,15 @@ class Coordinator {
                                                  const std::function<bool()>& cancelled = nullptr);
   // Admission: see coordinator/README.md. A refusal by the policy, the evidence or the binding is
   // an OK result with admitted = false and the reasons (the job is queued again); a request that
-  // fails authentication, freshness, the nonce or the job's state is an error.
+  // fails authentication, freshness, the nonce or the job's state is an error. On admission a
+  // release request per input goes to its owner's keyholder.
   absl::StatusOr<AttestResult> Attest(const AttestInput& input);
+  // Action "await-keys", body {"job_id"}, by the admitted ephemeral key: the keyholders' answers,
+  // waiting up to poll_wait for them.
+  absl::StatusOr<KeysResult> AwaitKeys(absl::string_view envelope_json,
+                                       const std::function<bool()>& cancelled = nullptr);
+  // Action "renew-lease", body {"job_id"}, by the admitted ephemeral key.
+  absl::StatusOr<LeaseResult> RenewLease(absl::string_view envelope_json);
   // Action "download-input", body {"job_id", "artifact_id"}, by the job's admitted ephemeral key.
   absl::StatusOr<std::unique_ptr<storage::BlobReader>> OpenInput(absl::string_view envelope_json);
   // Action "report-progress", body {"job_id", "step", "total_steps", "tokens_per_second", "loss"?}.
@@ -198,6 +270,14 @@ class Coordinator {
   // the encrypted adapter.
   absl::StatusOr<std::unique_ptr<Upload>> BeginOutputUpload(absl::string_view envelope_json);
 
+  // ---- Keyholders ----
+  // Action "keyholder-poll", body {"known_tree_size"}, by a model or data owner: its pending
+  // release requests, waiting up to poll_wait for one.
+  absl::StatusOr<std::vector<ReleaseRequestView>> KeyholderPoll(
+      absl::string_view envelope_json, const std::function<bool()>& cancelled = nullptr);
+  // Action "keyholder-answer", body {"release_id", "receipt", "header"?}, by the artifact's owner.
+  absl::Status KeyholderAnswer(absl::string_view envelope_json);
+
   // ---- Leases ----
   // One pass: requeues jobs whose nonce expired unattested or whose admitted worker was silent for
   // the lease, fails queued jobs whose contract expired, and forgets old unkept request ids.
@@ -205,10 +285,25 @@ class Coordinator {
   absl::StatusOr<int> Sweep();
 
   // ---- Audit ----
-  // The audit bundle of a job (coordinator/bundle.h documents the format).
-  absl::StatusOr<std::string> ExportBundle(absl::string_view job_id);
+  // Action "export-bundle", body {"job_id", "consistency_from"?: [sizes]}, by a party of the job's
+  // contract or an auditor it names: the audit bundle (verify/bundle.h documents the format).
+  absl::StatusOr<std::string> ExportBundle(absl::string_view job_id,
+                                           absl::string_view request_envelope_json);
+  // Action "get-entries", body {"start", "end"}: the entries the signer may read (others empty),
+  // and every leaf hash.
+  absl::Status GetEntries(absl::string_view envelope_json, uint64_t start, uint64_t end,
+                          std::vector<std::string>* entries, std::vector<std::string>* leaf_hashes);
+  // Action "get-inclusion-proof", body {"index", "tree_size"}, by a party that may read the entry.
+  absl::StatusOr<std::vector<std::string>> GetInclusionProof(absl::string_view envelope_json,
+                                                             uint64_t index, uint64_t tree_size);
+  // The newest checkpoint with the cosignatures held for it (public).
+  absl::StatusOr<std::string> CheckpointWithCosignatures();
+  // Keeps the valid cosignature lines of `signed_note` by witnesses the coordinator knows (its
+  // registered parties and the auditors of its contracts); returns how many.
+  absl::StatusOr<int> AddCosignatures(absl::string_view signed_note);
 
   storage::Store& store() { return store_; }
+  const base::Clock& clock() const { return clock_; }
   const CoordinatorOptions& options() const { return options_; }
 
  private:
@@ -221,6 +316,22 @@ class Coordinator {
 
   absl::StatusOr<PartyRequest> VerifyPartyRequest(absl::string_view envelope_json,
                                                   absl::string_view action);
+  // A read about `contract_id`: by one of its parties (registered, not removed) or an auditor it
+  // names. kPermissionDenied otherwise.
+  struct ReadRequest;
+  absl::StatusOr<ReadRequest> VerifyReadRequest(absl::string_view envelope_json,
+                                                absl::string_view action,
+                                                const std::string& contract_id);
+  // Why the contract does not allow work now (expired, not yet valid, revoked); empty when it does.
+  std::vector<std::string> ContractProblems(const CachedContract& c, absl::Time now) const;
+  // A checkpoint's signed note with the cosignature lines held for it.
+  absl::StatusOr<std::string> NoteWithCosignatures(const storage::LogCheckpoint& checkpoint) const;
+  // Who signed a log read (action, body keys checked by the caller): a registered party or an
+  // auditor some contract names; and whether it may read an entry of `scope`.
+  struct LogReader;
+  absl::StatusOr<LogReader> VerifyLogReader(absl::string_view envelope_json,
+                                            absl::string_view action);
+  bool MayRead(const LogReader& reader, const storage::LogScope& scope);
   absl::StatusOr<EphemeralRequest> VerifyEphemeralRequest(absl::string_view envelope_json,
                                                           absl::string_view action);
   absl::Status CheckUnused(const std::string& request_id) const;
@@ -238,9 +349,12 @@ class Coordinator {
   storage::Store& store_;
   storage::BlobStore& blobs_;
   attestation::TrustAnchors anchors_;
-  crypto::age::X25519Identity key_broker_;
   crypto::Ed25519PrivateKey signing_key_;
+  std::string fingerprint_;
   CoordinatorOptions options_;
+
+  std::mutex watches_mu_;
+  std::map<std::string, int> watches_;  // open WatchJob streams per party
 
   mutable std::mutex change_mu_;
   mutable std::condition_variable change_cv_;

@@ -5,14 +5,15 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/encoding.h"
 #include "base/json.h"
 #include "base/status.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/internal/common.h"
-#include "coordinator/job_record.h"
 #include "crypto/age.h"
 #include "crypto/hash.h"
+#include "verify/job_record.h"
 
 namespace triad::coordinator {
 
@@ -25,7 +26,7 @@ using storage::JobTransition;
 
 class Coordinator::OutputUpload : public Upload {
  public:
-  OutputUpload(Coordinator* c, EphemeralRequest req, CheckedJobRecord record,
+  OutputUpload(Coordinator* c, EphemeralRequest req, verify::CheckedJobRecord record,
                std::string record_json, std::vector<std::string> recipients,
                std::unique_ptr<storage::BlobWriter> writer)
       : c_(c),
@@ -110,7 +111,7 @@ class Coordinator::OutputUpload : public Upload {
  private:
   Coordinator* c_;
   EphemeralRequest req_;
-  CheckedJobRecord record_;
+  verify::CheckedJobRecord record_;
   std::string record_json_;
   std::vector<std::string> recipients_;
   std::unique_ptr<storage::BlobWriter> writer_;
@@ -136,7 +137,7 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
         stored.ok() ? crypto::DsseEnvelope::FromJson(stored->worker_envelope_json)
                     : stored.status();
     absl::StatusOr<crypto::DsseEnvelope> mine =
-        crypto::DsseEnvelope::FromJson(record_json, kMaxJobRecordSize);
+        crypto::DsseEnvelope::FromJson(record_json, verify::kMaxJobRecordSize);
     if (theirs.ok() && mine.ok() && theirs->payload == mine->payload) {
       return absl::AlreadyExistsError(absl::StrCat(
           "job ", job.id, " already delivered this output (", job.output_artifact, ")"));
@@ -146,6 +147,12 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
     return absl::FailedPreconditionError(
         absl::StrCat("job ", job.id, " is ", storage::JobStateName(job.state),
                      "; only its running attempt delivers an output"));
+  }
+  if (std::vector<std::string> problems = ContractProblems(*req.contract, clock_.Now());
+      !problems.empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("contract ", job.contract_id,
+                     " is not active: ", absl::StrJoin(problems, "; "), "; the output is refused"));
   }
   // The admission of the current attempt: what the record must repeat.
   TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Admission> admissions, store_.ListAdmissions(job.id));
@@ -158,7 +165,7 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
         absl::StrCat("job ", job.id, " has no admission for attempt ", job.attempt));
   }
   const contracts::Contract& contract = req.contract->contract;
-  ExpectedJobRecord e;
+  verify::ExpectedJobRecord e;
   e.job_id = job.id;
   e.contract_id = contract.id;
   e.contract_digest = req.contract->stored.digest;
@@ -169,14 +176,10 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
   e.evidence_digest = admitted->evidence_digest;
   e.simulated = admitted->simulated;
   e.age_recipient = req.keys.age_recipient;
-  for (contracts::Role role : contract.outputs.adapter_recipients) {
-    e.recipients.push_back(contract.party(role).age_recipient.ToString());
-  }
-  e.metrics_allowed =
-      contract.outputs.per_step_loss || !contract.outputs.metrics_recipients.empty();
+  verify::SetContractRecipients(contract, &e);
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey worker_key,
                          crypto::Ed25519PublicKey::FromRaw(req.keys.ed25519_public_key));
-  TRIAD_ASSIGN_OR_RETURN(CheckedJobRecord record, CheckJobRecord(record_json, worker_key, e));
+  TRIAD_ASSIGN_OR_RETURN(verify::CheckedJobRecord record, verify::CheckJobRecord(record_json, worker_key, e));
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<storage::BlobWriter> writer,
                          blobs_.NewWriter(record.subject_id));
   std::vector<std::string> recipients = e.recipients;

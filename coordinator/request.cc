@@ -1,5 +1,6 @@
 #include "coordinator/request.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "base/encoding.h"
@@ -15,10 +16,12 @@ absl::Status Bad(absl::string_view why) { return absl::InvalidArgumentError(absl
 }  // namespace
 
 crypto::DsseEnvelope SignRequest(absl::string_view action, nlohmann::json body,
-                                 const crypto::Ed25519PrivateKey& key, absl::Time now) {
+                                 const crypto::Ed25519PrivateKey& key, absl::Time now,
+                                 absl::string_view audience) {
   nlohmann::ordered_json payload;
   payload["type"] = kRequestType;
   payload["action"] = std::string(action);
+  payload["audience"] = std::string(audience);
   payload["issued_at"] = base::FormatRfc3339(now);
   payload["request_id"] = base::HexEncode(crypto::RandomString(16));
   payload["body"] = std::move(body);
@@ -34,17 +37,19 @@ absl::StatusOr<Request> ParseRequestPayload(absl::string_view payload) {
   TRIAD_ASSIGN_OR_RETURN(nlohmann::json j, base::Annotate(base::ParseJsonStrict(payload, limits), "request"));
   if (!j.is_object()) return Bad("payload is not a JSON object");
   for (const auto& [k, v] : j.items()) {
-    if (k != "type" && k != "action" && k != "issued_at" && k != "request_id" && k != "body") {
+    if (k != "type" && k != "action" && k != "audience" && k != "issued_at" && k != "request_id" &&
+        k != "body") {
       return Bad(absl::StrCat("unknown field \"", k, "\""));
     }
   }
-  for (const char* f : {"type", "action", "issued_at", "request_id"}) {
+  for (const char* f : {"type", "action", "audience", "issued_at", "request_id"}) {
     if (!j.contains(f) || !j[f].is_string()) return Bad(absl::StrCat("\"", f, "\" missing or not a string"));
   }
   if (j["type"] != kRequestType) return Bad(absl::StrCat("type must be \"", kRequestType, "\""));
   if (!j.contains("body") || !j["body"].is_object()) return Bad("\"body\" missing or not an object");
   Request r;
   r.action = j["action"];
+  r.audience = j["audience"];
   if (!base::ParseRfc3339(j["issued_at"].get<std::string>(), &r.issued_at)) {
     return Bad("issued_at is not an RFC 3339 time");
   }
@@ -56,8 +61,9 @@ absl::StatusOr<Request> ParseRequestPayload(absl::string_view payload) {
   return r;
 }
 
-absl::StatusOr<VerifiedRequest> VerifyRequest(absl::string_view envelope_json, absl::string_view action,
-                                              absl::Time now, const KeyLookup& lookup) {
+absl::StatusOr<VerifiedRequest> VerifyRequest(absl::string_view envelope_json,
+                                              absl::string_view action, absl::Time now,
+                                              const KeyLookup& lookup, absl::string_view audience) {
   TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env, crypto::DsseEnvelope::FromJson(envelope_json, kMaxRequestSize));
   if (env.payload_type != kRequestPayloadType) {
     return Bad(absl::StrCat("payloadType must be ", kRequestPayloadType));
@@ -72,10 +78,19 @@ absl::StatusOr<VerifiedRequest> VerifyRequest(absl::string_view envelope_json, a
   if (r.action != action) {
     return Bad(absl::StrCat("action is \"", r.action, "\", this call performs \"", action, "\""));
   }
+  if (r.audience != audience) {
+    return absl::PermissionDeniedError(absl::StrCat("request is addressed to coordinator ",
+                                                    absl::CHexEscape(r.audience.substr(0, 80)),
+                                                    ", not to this one (", audience, ")"));
+  }
   if (r.issued_at < now - kRequestMaxSkew || r.issued_at > now + kRequestMaxSkew) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "request: issued_at ", base::FormatRfc3339(r.issued_at), " is more than 5 minutes from the coordinator's time ",
-        base::FormatRfc3339(now), "; check the clocks"));
+    absl::Duration off = r.issued_at - now;
+    bool future = off > absl::ZeroDuration();
+    return absl::DeadlineExceededError(
+        absl::StrCat("request: issued_at ", base::FormatRfc3339(r.issued_at), " is ",
+                     absl::ToInt64Minutes(future ? off : -off), " minutes ",
+                     future ? "after" : "before", " the coordinator's time ",
+                     base::FormatRfc3339(now), " (at most 5 either way); check the clocks"));
   }
   return VerifiedRequest{std::move(r), std::move(key).value(), std::move(env)};
 }

@@ -32,7 +32,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Coordinator& coordinator,
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, creds, &s->port_);
   // Chunks are 1 MiB; evidence with collateral can reach a few MiB.
-  builder.SetMaxReceiveMessageSize(16 << 20);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  // Bounded: a flood of calls or streams is refused (RESOURCE_EXHAUSTED) instead of growing
+  // threads and memory without end.
+  grpc::ResourceQuota quota("triad-coordinator");
+  quota.SetMaxThreads(options.max_threads);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
   s->services_ = NewServices(coordinator);
   for (const auto& service : s->services_) builder.RegisterService(service.get());
   s->server_ = builder.BuildAndStart();

@@ -27,6 +27,11 @@ struct ServeOptions {
   const crypto::SecretBytes* tls_key_pem = nullptr;  // borrowed; needed unless insecure
   std::string tls_cert_pem;
   absl::Duration sweep_interval = absl::Seconds(1);
+  // gRPC limits: the largest message either way, the threads serving calls (past them calls get
+  // RESOURCE_EXHAUSTED), and the streams one connection may open at once.
+  int max_message_bytes = 16 << 20;
+  int max_threads = 256;
+  int max_concurrent_streams = 512;
 };
 
 class Server {

@@ -11,6 +11,7 @@
 #include "triad/v1/audit.grpc.pb.h"
 #include "triad/v1/contracts.grpc.pb.h"
 #include "triad/v1/jobs.grpc.pb.h"
+#include "triad/v1/keyholders.grpc.pb.h"
 #include "triad/v1/registry.grpc.pb.h"
 #include "triad/v1/workers.grpc.pb.h"
 
@@ -135,10 +136,19 @@ class ContractsService final : public pb::Contracts::Service {
   grpc::Status GetContract(grpc::ServerContext*, const pb::GetContractRequest* req,
                            pb::GetContractReply* reply) override {
     std::string envelope;
-    absl::StatusOr<ContractInfo> info = c_.GetContract(req->id(), &envelope);
+    absl::StatusOr<ContractInfo> info =
+        c_.GetContract(req->id(), req->request().envelope_json(), &envelope);
     if (!info.ok()) return ToGrpcStatus(info.status());
     Set(*info, reply->mutable_status());
     reply->set_envelope_json(envelope);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RevokeContract(grpc::ServerContext*, const pb::SignedRequest* req,
+                              pb::ContractReply* reply) override {
+    absl::StatusOr<ContractInfo> info = c_.RevokeContract(req->envelope_json());
+    if (!info.ok()) return ToGrpcStatus(info.status());
+    Set(*info, reply);
     return grpc::Status::OK;
   }
 
@@ -174,11 +184,14 @@ class JobsService final : public pb::Jobs::Service {
 
   grpc::Status WatchJob(grpc::ServerContext* ctx, const pb::GetJobRequest* req,
                         grpc::ServerWriter<pb::JobStatus>* writer) override {
-    // The signed request (if any) is checked once, at the start; it decides whether loss is shown.
+    // The signed request is checked at the start and on every update; the stream ends when it is
+    // no longer fresh (the client signs a new one and watches on).
     uint64_t seen = c_.ChangeCount();
-    absl::StatusOr<JobView> v = c_.GetJob(req->id(), req->request().envelope_json());
+    absl::Time valid_until;
+    absl::StatusOr<JobView> v = c_.GetJob(req->id(), req->request().envelope_json(), &valid_until);
     if (!v.ok()) return ToGrpcStatus(v.status());
-    const bool may_see_loss = v->loss_visible;
+    absl::StatusOr<std::shared_ptr<void>> slot = c_.OpenWatch(req->request().envelope_json());
+    if (!slot.ok()) return ToGrpcStatus(slot.status());
     std::string last;
     for (;;) {
       pb::JobStatus status;
@@ -193,9 +206,13 @@ class JobsService final : public pb::Jobs::Service {
       if (ctx->IsCancelled())
         return grpc::Status(grpc::StatusCode::CANCELLED, "the client went away");
       seen = c_.WaitForChange(seen, absl::Seconds(1));
-      v = c_.GetJob(req->id());
+      if (c_.clock().Now() >= valid_until) {
+        return grpc::Status(
+            grpc::StatusCode::DEADLINE_EXCEEDED,
+            "the signed watch request is no longer fresh; sign a new one to watch on");
+      }
+      v = c_.GetJob(req->id(), req->request().envelope_json());
       if (!v.ok()) return ToGrpcStatus(v.status());
-      v->loss_visible = may_see_loss;
     }
   }
 
@@ -245,13 +262,35 @@ class WorkersService final : public pb::Workers::Service {
     reply->set_admitted(r->admitted);
     for (const std::string& reason : r->reasons) reply->add_reasons(reason);
     reply->set_simulated(r->simulated);
+    reply->set_claims_json(r->claims_json);
+    reply->set_evidence_digest(r->evidence_digest);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AwaitKeys(grpc::ServerContext* ctx, const pb::SignedRequest* req,
+                         pb::KeysReply* reply) override {
+    absl::StatusOr<KeysResult> r =
+        c_.AwaitKeys(req->envelope_json(), [ctx] { return ctx->IsCancelled(); });
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    reply->set_ready(r->ready);
+    reply->set_refused(r->refused);
+    for (const std::string& reason : r->reasons) reply->add_reasons(reason);
     for (const RewrappedHeader& h : r->headers) {
       pb::RewrappedHeader* out = reply->add_headers();
       out->set_artifact_id(h.artifact_id);
       out->set_header(h.header);
+      out->set_receipt_json(h.receipt_json);
     }
-    reply->set_claims_json(r->claims_json);
-    reply->set_evidence_digest(r->evidence_digest);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RenewLease(grpc::ServerContext*, const pb::SignedRequest* req,
+                          pb::LeaseReply* reply) override {
+    absl::StatusOr<LeaseResult> r = c_.RenewLease(req->envelope_json());
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    if (!r->stop) reply->set_expires(base::FormatRfc3339(r->expires));
+    reply->set_stop(r->stop);
+    reply->set_reason(r->reason);
     return grpc::Status::OK;
   }
 
@@ -309,9 +348,9 @@ class AuditService final : public pb::Audit::Service {
 
   grpc::Status GetCheckpoint(grpc::ServerContext*, const pb::CheckpointRequest*,
                              pb::CheckpointReply* reply) override {
-    absl::StatusOr<storage::LogCheckpoint> cp = c_.store().log().LatestCheckpoint();
-    if (!cp.ok()) return ToGrpcStatus(cp.status());
-    reply->set_signed_note(cp->signed_note);
+    absl::StatusOr<std::string> note = c_.CheckpointWithCosignatures();
+    if (!note.ok()) return ToGrpcStatus(note.status());
+    reply->set_signed_note(*std::move(note));
     return grpc::Status::OK;
   }
 
@@ -322,26 +361,35 @@ class AuditService final : public pb::Audit::Service {
 
   grpc::Status GetInclusionProof(grpc::ServerContext*, const pb::InclusionRequest* req,
                                  pb::ProofReply* reply) override {
-    return Proof(c_.store().log().InclusionProof(req->index(), req->tree_size()), reply);
+    return Proof(
+        c_.GetInclusionProof(req->request().envelope_json(), req->index(), req->tree_size()),
+        reply);
   }
 
   grpc::Status GetEntries(grpc::ServerContext*, const pb::EntriesRequest* req,
                           pb::EntriesReply* reply) override {
-    if (req->end() < req->start() || req->end() - req->start() > 1000) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "entries: ask for 0 to 1000 entries, start <= end");
-    }
-    absl::StatusOr<std::vector<std::string>> e = c_.store().log().Entries(req->start(), req->end());
-    if (!e.ok()) return ToGrpcStatus(e.status());
-    for (std::string& entry : *e) reply->add_entries(std::move(entry));
+    std::vector<std::string> entries, leaves;
+    absl::Status st =
+        c_.GetEntries(req->request().envelope_json(), req->start(), req->end(), &entries, &leaves);
+    if (!st.ok()) return ToGrpcStatus(st);
+    for (std::string& e : entries) reply->add_entries(std::move(e));
+    for (std::string& h : leaves) reply->add_leaf_hashes(std::move(h));
     return grpc::Status::OK;
   }
 
   grpc::Status ExportBundle(grpc::ServerContext*, const pb::ExportRequest* req,
                             pb::ExportReply* reply) override {
-    absl::StatusOr<std::string> b = c_.ExportBundle(req->job_id());
+    absl::StatusOr<std::string> b = c_.ExportBundle(req->job_id(), req->request().envelope_json());
     if (!b.ok()) return ToGrpcStatus(b.status());
     reply->set_bundle_json(*std::move(b));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AddCosignature(grpc::ServerContext*, const pb::CosignRequest* req,
+                              pb::CosignReply* reply) override {
+    absl::StatusOr<int> n = c_.AddCosignatures(req->signed_note());
+    if (!n.ok()) return ToGrpcStatus(n.status());
+    reply->set_accepted(static_cast<uint32_t>(*n));
     return grpc::Status::OK;
   }
 
@@ -354,6 +402,48 @@ class AuditService final : public pb::Audit::Service {
   Coordinator& c_;
 };
 
+class KeyholdersService final : public pb::Keyholders::Service {
+ public:
+  explicit KeyholdersService(Coordinator& c) : c_(c) {}
+
+  grpc::Status Poll(grpc::ServerContext* ctx, const pb::SignedRequest* req,
+                    pb::KeyholderPollReply* reply) override {
+    absl::StatusOr<std::vector<ReleaseRequestView>> r =
+        c_.KeyholderPoll(req->envelope_json(), [ctx] { return ctx->IsCancelled(); });
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    for (const ReleaseRequestView& v : *r) {
+      pb::ReleaseRequest* out = reply->add_requests();
+      out->set_release_id(v.release_id);
+      out->set_job_id(v.job_id);
+      out->set_attempt(static_cast<uint64_t>(v.attempt));
+      out->set_artifact_id(v.artifact_id);
+      out->set_contract_envelope_json(v.contract_envelope_json);
+      out->set_submission_envelope_json(v.submission_envelope_json);
+      out->set_evidence_document(v.evidence_document);
+      for (const ProvenEntry& e : v.job_entries) {
+        pb::ProvenEntry* pe = out->add_job_entries();
+        pe->set_index(e.index);
+        pe->set_entry(e.entry);
+        for (const std::string& h : e.inclusion_proof) pe->add_inclusion_proof(h);
+      }
+      out->set_checkpoint(v.checkpoint);
+      for (const std::string& h : v.consistency_proof) out->add_consistency_proof(h);
+      out->set_consistency_from(v.consistency_from);
+      out->set_contract_revoked(v.contract_revoked);
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Answer(grpc::ServerContext*, const pb::SignedRequest* req, pb::Ack* reply) override {
+    absl::Status st = c_.KeyholderAnswer(req->envelope_json());
+    if (st.ok()) reply->set_message("answer recorded");
+    return ToGrpcStatus(st);
+  }
+
+ private:
+  Coordinator& c_;
+};
+
 }  // namespace
 
 std::vector<std::unique_ptr<grpc::Service>> NewServices(Coordinator& coordinator) {
@@ -363,6 +453,7 @@ std::vector<std::unique_ptr<grpc::Service>> NewServices(Coordinator& coordinator
   s.push_back(std::make_unique<JobsService>(coordinator));
   s.push_back(std::make_unique<WorkersService>(coordinator));
   s.push_back(std::make_unique<AuditService>(coordinator));
+  s.push_back(std::make_unique<KeyholdersService>(coordinator));
   return s;
 }
 

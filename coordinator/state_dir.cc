@@ -44,7 +44,6 @@ absl::Status MakeEmptyDir(const std::string& dir) {
 absl::StatusOr<CoordinatorCard> InitStateDir(const std::string& dir, const InitOptions& options,
                                              absl::Time now) {
   TRIAD_RETURN_IF_ERROR(base::Annotate(contracts::ValidateName(options.name), "coordinator name"));
-  crypto::age::X25519Identity broker = crypto::age::X25519Identity::Generate();
   crypto::Ed25519PrivateKey signing = crypto::Ed25519PrivateKey::Generate();
   std::string origin =
       options.origin.empty()
@@ -56,14 +55,11 @@ absl::StatusOr<CoordinatorCard> InitStateDir(const std::string& dir, const InitO
 
   TRIAD_RETURN_IF_ERROR(MakeEmptyDir(dir));
   auto path = [&dir](const char* f) { return dir + "/" + f; };
-  TRIAD_RETURN_IF_ERROR(crypto::WriteSecretFile(
-      path(kKeyBrokerFile), crypto::age::FormatIdentityFile(broker, base::FormatRfc3339(now))));
   TRIAD_RETURN_IF_ERROR(crypto::WriteSecretFile(path(kSigningKeyFile), signing.ToPem()));
   TRIAD_RETURN_IF_ERROR(crypto::WriteSecretFile(path(kTlsKeyFile), tls.key_pem));
   TRIAD_RETURN_IF_ERROR(base::WriteNewFile(path(kTlsCertFile), tls.cert_pem, 0644));
 
-  CoordinatorCard card{options.name, broker.recipient(), signing.public_key(),
-                       tls.cert_pem, tls_fingerprint,    origin};
+  CoordinatorCard card{options.name, signing.public_key(), tls.cert_pem, tls_fingerprint, origin};
   {
     // The database with the first signed checkpoint, and the blob store; both closed again.
     base::FixedClock clock(now);
@@ -86,6 +82,17 @@ absl::StatusOr<crypto::Ed25519PrivateKey> StateDir::SigningKey() const {
 
 absl::StatusOr<StateDir> LoadStateDir(const std::string& dir) {
   auto path = [&dir](const char* f) { return dir + "/" + f; };
+  struct stat st;
+  if (::stat(path(kLegacyKeyBrokerFile).c_str(), &st) == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path(kLegacyKeyBrokerFile),
+        ": this state directory is from an earlier Triad whose coordinator held a key-broker "
+        "identity that opens every artifact encrypted to it; this version holds no key "
+        "(docs/custody.md) and does not serve it. Create a new one (triad coordinator init), have "
+        "the owners push their artifacts again (encrypted to their own keys) and sign new "
+        "contracts, then shred ",
+        path(kLegacyKeyBrokerFile)));
+  }
   absl::StatusOr<CoordinatorCard> card = CoordinatorCard::FromFile(path(kCardFile));
   if (absl::IsNotFound(card.status())) {
     return absl::NotFoundError(
@@ -97,10 +104,6 @@ absl::StatusOr<StateDir> LoadStateDir(const std::string& dir) {
     return absl::FailedPreconditionError(
         absl::StrCat(path(file), " does not match ", path(kCardFile)));
   };
-  TRIAD_ASSIGN_OR_RETURN(std::vector<crypto::age::X25519Identity> ids,
-                         crypto::age::ReadIdentityFile(path(kKeyBrokerFile)));
-  if (ids.size() != 1 || !(ids[0].recipient() == card->key_broker_recipient))
-    return mismatch(kKeyBrokerFile);
   TRIAD_ASSIGN_OR_RETURN(crypto::SecretBytes signing_pem,
                          crypto::ReadSecretFile(path(kSigningKeyFile), kMaxKeyFileBytes));
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey signing,
@@ -112,23 +115,23 @@ absl::StatusOr<StateDir> LoadStateDir(const std::string& dir) {
   TRIAD_ASSIGN_OR_RETURN(std::string fp, CertificateFingerprint(cert));
   if (fp != card->tls_fingerprint || cert != card->tls_certificate_pem)
     return mismatch(kTlsCertFile);
-  return StateDir{dir,
-                  *std::move(card),
-                  std::move(ids[0]),
-                  std::move(signing_pem),
-                  std::move(tls_key),
+  return StateDir{dir, *std::move(card), std::move(signing_pem), std::move(tls_key),
                   std::move(cert)};
 }
 
-absl::StatusOr<OpenState> OpenStateStores(const StateDir& state, const base::Clock& clock) {
+absl::StatusOr<std::unique_ptr<storage::Store>> OpenStateDatabase(const StateDir& state,
+                                                                  const base::Clock& clock) {
   TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, state.SigningKey());
   TRIAD_ASSIGN_OR_RETURN(crypto::NoteSigner signer,
                          crypto::NoteSigner::Create(state.card.log_origin, std::move(key)));
   storage::StoreOptions so;
   so.clock = &clock;
+  return storage::Store::Open(state.Path(kDatabaseFile), std::move(signer), so);
+}
+
+absl::StatusOr<OpenState> OpenStateStores(const StateDir& state, const base::Clock& clock) {
   OpenState out;
-  TRIAD_ASSIGN_OR_RETURN(out.store,
-                         storage::Store::Open(state.Path(kDatabaseFile), std::move(signer), so));
+  TRIAD_ASSIGN_OR_RETURN(out.store, OpenStateDatabase(state, clock));
   TRIAD_ASSIGN_OR_RETURN(out.blobs, storage::OpenLocalBlobStore(state.Path(kBlobDir)));
   return out;
 }

@@ -1,12 +1,14 @@
 // The coordinator's state directory (`triad coordinator init --dir STATE`):
 //
 //   STATE/ (0700)
-//     coordinator.identity      age identity: the key broker (0600)
 //     coordinator.signing.pem   Ed25519 PKCS#8: signs log checkpoints and job records (0600)
 //     tls.key.pem (0600), tls.cert.pem    the self-signed TLS identity (coordinator/tls.h)
 //     coordinator.card.json     the card parties pin (written last: its presence means complete)
 //     state.db                  storage::Store; its log signer is NoteSigner(origin, signing key)
 //     blobs/                    storage::OpenLocalBlobStore
+//
+// It holds no age identity: the coordinator opens no artifact (docs/custody.md). A directory made
+// by an earlier version, with coordinator.identity (its key broker), is refused with what to do.
 #ifndef TRIAD_COORDINATOR_STATE_DIR_H_
 #define TRIAD_COORDINATOR_STATE_DIR_H_
 
@@ -26,7 +28,8 @@
 
 namespace triad::coordinator {
 
-inline constexpr char kKeyBrokerFile[] = "coordinator.identity";
+// Only to refuse a state directory of an earlier version that held a key broker.
+inline constexpr char kLegacyKeyBrokerFile[] = "coordinator.identity";
 inline constexpr char kSigningKeyFile[] = "coordinator.signing.pem";
 inline constexpr char kTlsKeyFile[] = "tls.key.pem";
 inline constexpr char kTlsCertFile[] = "tls.cert.pem";
@@ -52,7 +55,6 @@ absl::StatusOr<CoordinatorCard> InitStateDir(const std::string& dir, const InitO
 struct StateDir {
   std::string dir;
   CoordinatorCard card;
-  crypto::age::X25519Identity key_broker;
   crypto::SecretBytes signing_key_pem;
   crypto::SecretBytes tls_key_pem;
   std::string tls_cert_pem;
@@ -74,6 +76,11 @@ struct OpenState {
 // Opens the database (signing checkpoints with the coordinator's key under the card's origin) and
 // the blob store. `clock` must outlive the store.
 absl::StatusOr<OpenState> OpenStateStores(const StateDir& state, const base::Clock& clock);
+
+// Opens the database alone, as the operator's commands (coordinator parties …) do while the
+// coordinator serves: SQLite takes writers from several processes, the blob store one owner.
+absl::StatusOr<std::unique_ptr<storage::Store>> OpenStateDatabase(const StateDir& state,
+                                                                  const base::Clock& clock);
 
 }  // namespace triad::coordinator
 

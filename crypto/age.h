@@ -2,17 +2,19 @@
 //
 // An age file is a text header that wraps a random 16-byte file key to each recipient (one "stanza"
 // each) and ends in an HMAC of the header, then a binary payload: a 16-byte nonce and the plaintext
-// in 64 KiB chunks, each sealed with ChaCha20-Poly1305 under a key derived from the file key and the
-// nonce (STREAM). Files interoperate both ways with the stock `age` tool, binary or ASCII-armored.
+// in 64 KiB chunks, each sealed with ChaCha20-Poly1305 under a key derived from the file key and
+// the nonce (STREAM). Files interoperate both ways with the stock `age` tool, binary or
+// ASCII-armored.
 //
-// Chunks are independent, so decryption runs on several threads. Memory stays bounded for streams of
-// any size. Every function here is thread-safe (they share no state); a Header is an immutable value.
+// Chunks are independent, so decryption runs on several threads. Memory stays bounded for streams
+// of any size. Every function here is thread-safe (they share no state); a Header is an immutable
+// value.
 //
 // Failures of the format carry an ErrorKind (GetErrorKind) that says which layer refused the file;
 // the kinds match the C2SP test kit's `expect:` values. Messages never contain key bytes or
 // plaintext.
 //
-// The key broker (coordinator) uses Header, UnwrapFileKey, WrapFileKey and RewrapHeader: a file's
+// An owner's keyholder uses Header, UnwrapFileKey, WrapFileKey and RewrapHeader: a file's
 // payload never changes hands, only its header is replaced, so `new_header || old_payload` opens
 // with the new recipient's identity.
 #ifndef TRIAD_CRYPTO_AGE_H_
@@ -174,7 +176,7 @@ absl::StatusOr<SecretBytes> DecryptToSecret(absl::Span<const X25519Identity> ide
                                             absl::string_view ciphertext,
                                             const DecryptOptions& options = {});
 
-// As DecryptToSecret, for a header obtained separately (re-wrapped by the key broker) and the
+// As DecryptToSecret, for a header obtained separately (re-wrapped by an owner's keyholder) and the
 // payload of the original file: its bytes after its own header, from the 16-byte nonce to the end.
 // options.armor is ignored (both parts are binary).
 absl::StatusOr<SecretBytes> DecryptToSecret(absl::Span<const X25519Identity> identities,

@@ -346,4 +346,96 @@ absl::StatusOr<Checkpoint> OpenCheckpoint(absl::string_view signed_note, const N
   return cp;
 }
 
+// ---- cosignatures ----
+
+namespace {
+
+uint32_t KeyIdOf(absl::string_view name, uint8_t type, const Ed25519PublicKey& key) {
+  std::string input = absl::StrCat(name, "\n");
+  input.push_back(static_cast<char>(type));
+  input += key.raw();
+  std::string h = Sha256(input);
+  const auto* p = reinterpret_cast<const uint8_t*>(h.data());
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+// tlog-cosignature, "Ed25519 signed message".
+std::string CosignedMessage(uint64_t timestamp, absl::string_view text) {
+  return absl::StrCat("cosignature/v1\ntime ", timestamp, "\n", text);
+}
+
+}  // namespace
+
+uint32_t CosignatureKeyId(absl::string_view name, const Ed25519PublicKey& key) {
+  return KeyIdOf(name, kNoteSignatureTypeCosignatureV1, key);
+}
+
+absl::StatusOr<std::string> CosignatureLine(absl::string_view name, const Ed25519PrivateKey& key,
+                                            absl::string_view checkpoint_text, absl::Time time) {
+  TRIAD_RETURN_IF_ERROR(ValidateNoteKeyName(name));
+  TRIAD_RETURN_IF_ERROR(CheckSignableText(checkpoint_text));
+  int64_t seconds = absl::ToUnixSeconds(time);
+  if (seconds < 0) return absl::InvalidArgumentError("a cosignature's time is not before 1970");
+  uint64_t ts = static_cast<uint64_t>(seconds);
+  std::string sig = key.Sign(CosignedMessage(ts, checkpoint_text));
+  uint32_t id = CosignatureKeyId(name, key.public_key());
+  std::string blob;
+  for (int shift = 24; shift >= 0; shift -= 8) blob.push_back(static_cast<char>(id >> shift));
+  for (int shift = 56; shift >= 0; shift -= 8) blob.push_back(static_cast<char>(ts >> shift));
+  blob += sig;
+  return absl::StrCat(kSigPrefix, name, " ", base::Base64Encode(blob), "\n");
+}
+
+absl::StatusOr<std::string> AddSignatureLine(absl::string_view signed_note,
+                                             absl::string_view line) {
+  TRIAD_ASSIGN_OR_RETURN(Note note, ParseNote(signed_note));
+  TRIAD_ASSIGN_OR_RETURN(Note added, ParseNote(absl::StrCat(note.text, "\n", line)));
+  if (added.signatures.size() != 1) return absl::InvalidArgumentError("not one signature line");
+  const NoteSignature& a = added.signatures[0];
+  // The signature lines as they stand, minus any by the same key (the new one replaces it).
+  absl::string_view lines = signed_note.substr(note.text.size() + 1);
+  std::string out = absl::StrCat(note.text, "\n");
+  size_t i = 0;
+  for (absl::string_view l : absl::StrSplit(lines, '\n', absl::SkipEmpty())) {
+    if (i < note.signatures.size() && note.signatures[i].key_name == a.key_name &&
+        note.signatures[i].key_id == a.key_id) {
+      ++i;
+      continue;
+    }
+    ++i;
+    absl::StrAppend(&out, l, "\n");
+  }
+  absl::StrAppend(&out, line);
+  TRIAD_RETURN_IF_ERROR(ParseNote(out).status());
+  return out;
+}
+
+absl::StatusOr<std::vector<VerifiedCosignature>> VerifyCosignatures(
+    absl::string_view signed_note, absl::Span<const Cosigner> cosigners) {
+  TRIAD_ASSIGN_OR_RETURN(Note note, ParseNote(signed_note));
+  std::vector<VerifiedCosignature> out;
+  for (const Cosigner& c : cosigners) {
+    uint32_t id = CosignatureKeyId(c.name, c.key);
+    for (const NoteSignature& sig : note.signatures) {
+      if (sig.key_name != c.name || sig.key_id != id) continue;
+      if (sig.signature.size() != 8 + 64) {
+        return absl::UnauthenticatedError(absl::StrCat(
+            "cosignature by ", c.name, " is not a timestamp and an Ed25519 signature"));
+      }
+      uint64_t ts = 0;
+      for (int k = 0; k < 8; ++k) ts = (ts << 8) | static_cast<uint8_t>(sig.signature[k]);
+      if (ts > static_cast<uint64_t>(INT64_MAX)) {
+        return absl::UnauthenticatedError(
+            absl::StrCat("cosignature by ", c.name, " has a timestamp over 2^63-1"));
+      }
+      if (!c.key.Verify(CosignedMessage(ts, note.text), sig.signature.substr(8)).ok()) {
+        return absl::UnauthenticatedError(
+            absl::StrCat("cosignature by ", c.name, " does not verify"));
+      }
+      out.push_back({c.name, c.key.KeyId(), absl::FromUnixSeconds(static_cast<int64_t>(ts))});
+    }
+  }
+  return out;
+}
+
 }  // namespace triad::crypto

@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "crypto/ed25519.h"
 
@@ -35,6 +36,8 @@ inline constexpr size_t kMaxNoteSignatures = 100;
 inline constexpr size_t kMaxCheckpointExtensions = 32;
 // Signature type byte of Ed25519 note signatures (c2sp.org/signed-note, "Signature types").
 inline constexpr uint8_t kNoteSignatureTypeEd25519 = 0x01;
+// Signature type byte of Ed25519 checkpoint cosignatures (c2sp.org/tlog-cosignature, "Format").
+inline constexpr uint8_t kNoteSignatureTypeCosignatureV1 = 0x04;
 
 // OK when `name` may name a note key: non-empty valid UTF-8 with no Unicode space (Go's
 // unicode.IsSpace), no '+' and no control character. Otherwise kInvalidArgument saying which.
@@ -128,6 +131,45 @@ absl::StatusOr<Checkpoint> ParseCheckpoint(absl::string_view text);
 absl::StatusOr<Checkpoint> OpenCheckpoint(absl::string_view signed_note,
                                           const NoteVerifier& verifier,
                                           absl::string_view expected_origin);
+
+// ---- Witness cosignatures (c2sp.org/tlog-cosignature v1, Ed25519) ----
+//
+// A cosignature is a note signature line on a checkpoint whose key ID is
+//   SHA-256(<name> || "\n" || 0x04 || 32-byte Ed25519 public key)[:4]
+// and whose signature is timestamped_signature: 8-byte big-endian POSIX timestamp || the Ed25519
+// signature of "cosignature/v1\ntime <timestamp>\n" followed by the checkpoint's note text. It says
+// that, as of that time, the largest consistent tree head the witness has seen for that origin is
+// this one.
+
+uint32_t CosignatureKeyId(absl::string_view name, const Ed25519PublicKey& key);
+
+// A witness's identity as log clients configure it.
+struct Cosigner {
+  std::string name;  // a valid note key name
+  Ed25519PublicKey key;
+};
+
+// The signature line ("— <name> <base64>\n") by which `key` cosigns the checkpoint whose note text
+// is `checkpoint_text` at `time` (whole seconds). kInvalidArgument for a bad name or text.
+absl::StatusOr<std::string> CosignatureLine(absl::string_view name, const Ed25519PrivateKey& key,
+                                            absl::string_view checkpoint_text, absl::Time time);
+
+// `signed_note` with `line` (a signature line, "— …\n") added after its signature lines, unless a
+// line by the same key name and ID is there already (then that one is replaced).
+absl::StatusOr<std::string> AddSignatureLine(absl::string_view signed_note, absl::string_view line);
+
+struct VerifiedCosignature {
+  std::string name;
+  std::string key_id;  // the cosigner's Ed25519 key id (Ed25519PublicKey::KeyId)
+  absl::Time time;
+};
+
+// The cosignatures in `signed_note` by the `cosigners` (matched by name and key ID; others are
+// ignored), each verified over the note's text. A matching line whose signature does not verify,
+// or whose timestamp is over 2^63-1, fails the call (kUnauthenticated "cosignature by NAME does not
+// verify"). Does not check the log's own signature (OpenCheckpoint does).
+absl::StatusOr<std::vector<VerifiedCosignature>> VerifyCosignatures(
+    absl::string_view signed_note, absl::Span<const Cosigner> cosigners);
 
 }  // namespace triad::crypto
 

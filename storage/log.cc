@@ -243,7 +243,16 @@ absl::StatusOr<std::string> Log::Entry(uint64_t index) const {
 }
 
 absl::StatusOr<std::vector<std::string>> Log::Entries(uint64_t begin, uint64_t end) const {
-  if (begin > end) return absl::InvalidArgumentError(absl::StrCat("log range ", begin, "..", end, " is reversed"));
+  TRIAD_ASSIGN_OR_RETURN(std::vector<ScopedEntry> scoped, ScopedEntries(begin, end));
+  std::vector<std::string> out;
+  out.reserve(scoped.size());
+  for (ScopedEntry& e : scoped) out.push_back(std::move(e.entry));
+  return out;
+}
+
+absl::StatusOr<std::vector<ScopedEntry>> Log::ScopedEntries(uint64_t begin, uint64_t end) const {
+  if (begin > end)
+    return absl::InvalidArgumentError(absl::StrCat("log range ", begin, "..", end, " is reversed"));
   if (end - begin > kMaxLogEntriesPerRead) {
     return absl::InvalidArgumentError(
         absl::StrCat("at most ", kMaxLogEntriesPerRead, " log entries are read at once"));
@@ -254,15 +263,37 @@ absl::StatusOr<std::vector<std::string>> Log::Entries(uint64_t begin, uint64_t e
     return absl::OutOfRangeError(absl::StrCat("log has ", size, " entries; asked for up to ", end));
   }
   TRIAD_ASSIGN_OR_RETURN(StmtRef s,
-                         db_->Prepare("SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx"));
+                         db_->Prepare("SELECT idx, entry, contract_id, party FROM log_entries "
+                                      "WHERE idx >= ? AND idx < ? ORDER BY idx"));
   s->Bind(1, static_cast<int64_t>(begin)).Bind(2, static_cast<int64_t>(end));
-  std::vector<std::string> out;
+  std::vector<ScopedEntry> out;
   for (;;) {
     TRIAD_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) break;
-    out.push_back(s->Blob(0));
+    ScopedEntry e;
+    e.index = static_cast<uint64_t>(s->Int(0));
+    e.entry = s->Blob(1);
+    e.scope.contract_id = s->IsNull(2) ? "" : s->Text(2);
+    e.scope.party = s->IsNull(3) ? "" : s->Text(3);
+    out.push_back(std::move(e));
   }
-  if (out.size() != end - begin) return absl::DataLossError("transparency log has a gap in its entries");
+  if (out.size() != end - begin)
+    return absl::DataLossError("transparency log has a gap in its entries");
+  return out;
+}
+
+absl::StatusOr<std::vector<uint64_t>> Log::ContractEntryIndexes(
+    absl::string_view contract_id) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s, db_->Prepare("SELECT idx FROM log_entries WHERE contract_id = ? ORDER BY idx"));
+  s->Bind(1, contract_id);
+  std::vector<uint64_t> out;
+  for (;;) {
+    TRIAD_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) break;
+    out.push_back(static_cast<uint64_t>(s->Int(0)));
+  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 // The transparency log's read side: entries, roots, proofs and signed checkpoints.
 //
 // The log is an append-only RFC 6962 Merkle tree kept in the coordinator's SQLite database (format in
-// README.md, "Storage"): one row per entry, one row per perfect subtree hash, one row per signed
+// docs/storage.md): one row per entry, one row per perfect subtree hash, one row per signed
 // checkpoint. Appends happen inside a WriteTxn (store.h), so an event and its log entry commit
 // together, and every committed batch of appends gets a new checkpoint, signed as a C2SP signed note,
 // in the same transaction. Proofs are verified by crypto/merkle.h, which does not depend on this.
@@ -35,6 +35,20 @@ inline constexpr size_t kMaxLogEntryBytes = 256 * 1024;
 // The most entries one Entries() call returns.
 inline constexpr uint64_t kMaxLogEntriesPerRead = 4096;
 
+// Who may read an entry's text (the tree itself, sizes, roots and consistency proofs, is public):
+// the parties and auditors of `contract_id` when it is set; else the party named `party` when set;
+// else only the operator. Kept beside the entry, not in it.
+struct LogScope {
+  std::string contract_id;
+  std::string party;
+};
+
+struct ScopedEntry {
+  uint64_t index = 0;
+  std::string entry;
+  LogScope scope;
+};
+
 struct LogCheckpoint {
   uint64_t size = 0;
   std::string root_hash;    // raw 32 bytes
@@ -51,6 +65,10 @@ class Log {
   // Entries [begin, end); kOutOfRange past the end, kInvalidArgument for more than
   // kMaxLogEntriesPerRead.
   absl::StatusOr<std::vector<std::string>> Entries(uint64_t begin, uint64_t end) const;
+  // The same with each entry's scope.
+  absl::StatusOr<std::vector<ScopedEntry>> ScopedEntries(uint64_t begin, uint64_t end) const;
+  // The indexes of the entries scoped to `contract_id`, ascending.
+  absl::StatusOr<std::vector<uint64_t>> ContractEntryIndexes(absl::string_view contract_id) const;
 
   // The root hash of the tree of the first `size` entries (crypto::merkle::EmptyRoot() for 0).
   // kOutOfRange when size > Size().

@@ -70,3 +70,29 @@ absl::Status CheckContractTransition(ContractState from, ContractState to) {
 }
 
 }  // namespace triad::storage
+
+namespace triad::storage {
+
+absl::string_view ReleaseStateName(ReleaseState s) {
+  switch (s) {
+    case ReleaseState::kPending:
+      return "pending";
+    case ReleaseState::kReleased:
+      return "released";
+    case ReleaseState::kRefused:
+      return "refused";
+    case ReleaseState::kCancelled:
+      return "cancelled";
+  }
+  return "?";
+}
+
+absl::StatusOr<ReleaseState> ParseReleaseState(absl::string_view name) {
+  for (ReleaseState s : {ReleaseState::kPending, ReleaseState::kReleased, ReleaseState::kRefused,
+                         ReleaseState::kCancelled}) {
+    if (ReleaseStateName(s) == name) return s;
+  }
+  return absl::DataLossError(absl::StrCat("unknown release state \"", name, "\""));
+}
+
+}  // namespace triad::storage

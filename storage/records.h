@@ -61,6 +61,9 @@ struct Job {
   std::string failure_reason; // non-empty exactly when failed
   JobProgress progress;
   std::string output_artifact;  // the encrypted adapter's artifact id, once done
+  // Hex SHA-256 of the newest log entry about the job (its hash chain, docs/custody.md); empty
+  // before the first.
+  std::string chain_head;
   absl::Time created_at;
   absl::Time updated_at;
 };
@@ -125,8 +128,10 @@ struct Party {
   std::string role;           // as in the card: "model-owner", "data-owner", ...
   std::string key_id;         // the card's Ed25519 key id (unique)
   std::string card_json;
-  std::string envelope_json;  // the registration DSSE envelope
+  std::string envelope_json;  // the registration DSSE envelope, or the operator's note
   absl::Time registered_at;   // set by the store
+  // Set when the operator removed the party (RemoveParty): its requests are refused from then on.
+  std::optional<absl::Time> removed_at;
 };
 
 enum class ArtifactKind { kModel, kDataset, kAdapter };
@@ -157,8 +162,20 @@ struct Contract {
   std::string envelope_json;  // the contract with its signatures
   ContractState state = ContractState::kDraft;
   absl::Time expires_at;
+  // Hex SHA-256 of the newest log entry about the contract itself (contract.signature,
+  // contract.activated, contract.revoked); empty before the first.
+  std::string chain_head;
   absl::Time created_at;      // set by the store
   absl::Time updated_at;      // set by the store
+};
+
+// A party ended a contract (any one of its three may). Final: a contract is revoked once.
+struct Revocation {
+  std::string contract_id;
+  std::string party;  // the revoking party's name
+  std::string reason;
+  std::string envelope_json;  // the signed revoke-contract request
+  absl::Time revoked_at;      // set by the store
 };
 
 // ---- Workers, admission, keys ------------------------------------------------------------------
@@ -212,6 +229,39 @@ struct KeyRelease {
   std::string artifact_id;
   std::string recipient;  // the worker's ephemeral age recipient
   absl::Time released_at;
+};
+
+// A request to an owner's keyholder to release one artifact's key to one admitted attempt
+// (docs/custody.md): pending until the keyholder answers with a release (the re-wrapped header and
+// its signed receipt) or a refusal (its signed receipt and reasons), or until the attempt ends
+// without an answer (cancelled: the job left the admitted state).
+enum class ReleaseState { kPending, kReleased, kRefused, kCancelled };
+absl::string_view ReleaseStateName(
+    ReleaseState s);  // "pending", "released", "refused", "cancelled"
+absl::StatusOr<ReleaseState> ParseReleaseState(absl::string_view name);
+
+struct ReleaseRequest {
+  std::string id;  // "<job>/<attempt>/<artifact>"
+  std::string job_id;
+  int64_t attempt = 0;
+  std::string artifact_id;
+  std::string owner;  // the artifact owner's party name
+  ReleaseState state = ReleaseState::kPending;
+  std::string header;                     // released: the re-wrapped age header
+  std::string receipt_json;               // answered: the owner's signed receipt (DSSE envelope)
+  bool final = false;                     // refused: no other attempt can change the answer
+  std::string reasons_json;               // refused: JSON array of reasons
+  absl::Time created_at;                  // set by the store
+  std::optional<absl::Time> answered_at;  // set by the store
+};
+
+// A witness's cosignature of one checkpoint (C2SP tlog-cosignature), kept to serve with the note.
+struct Cosignature {
+  uint64_t size = 0;       // the checkpoint's tree size
+  std::string key_id;      // the witness's Ed25519 key id
+  std::string note_line;   // the signature line, "— <name> <base64>"
+  absl::Time cosigned_at;  // the timestamp the cosignature carries
+  absl::Time received_at;  // set by the store
 };
 
 // ---- Requests and job records ------------------------------------------------------------------

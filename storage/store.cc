@@ -87,7 +87,8 @@ absl::StatusOr<std::vector<T>> QueryAll(StmtRef& s, F convert) {
 
 // ---- row conversions (column lists must match the SELECTs below) ----
 
-constexpr const char* kPartyCols = "name, role, key_id, card_json, envelope_json, registered_at";
+constexpr const char* kPartyCols =
+    "name, role, key_id, card_json, envelope_json, registered_at, removed_at";
 absl::StatusOr<Party> ToParty(internal::Stmt& s) {
   Party p;
   p.name = s.Text(0);
@@ -96,6 +97,7 @@ absl::StatusOr<Party> ToParty(internal::Stmt& s) {
   p.card_json = s.Text(3);
   p.envelope_json = s.Text(4);
   p.registered_at = FromMicros(s.Int(5));
+  if (!s.IsNull(6)) p.removed_at = FromMicros(s.Int(6));
   return p;
 }
 
@@ -112,7 +114,8 @@ absl::StatusOr<Artifact> ToArtifact(internal::Stmt& s) {
   return a;
 }
 
-constexpr const char* kContractCols = "id, digest, envelope_json, state, expires_at, created_at, updated_at";
+constexpr const char* kContractCols =
+    "id, digest, envelope_json, state, expires_at, created_at, updated_at, chain_head";
 absl::StatusOr<Contract> ToContract(internal::Stmt& s) {
   Contract c;
   c.id = s.Text(0);
@@ -122,13 +125,58 @@ absl::StatusOr<Contract> ToContract(internal::Stmt& s) {
   c.expires_at = FromMicros(s.Int(4));
   c.created_at = FromMicros(s.Int(5));
   c.updated_at = FromMicros(s.Int(6));
+  c.chain_head = s.IsNull(7) ? "" : s.Text(7);
+  return c;
+}
+
+constexpr const char* kRevocationCols = "contract_id, party, reason, envelope_json, revoked_at";
+absl::StatusOr<Revocation> ToRevocation(internal::Stmt& s) {
+  Revocation r;
+  r.contract_id = s.Text(0);
+  r.party = s.Text(1);
+  r.reason = s.Text(2);
+  r.envelope_json = s.Text(3);
+  r.revoked_at = FromMicros(s.Int(4));
+  return r;
+}
+
+constexpr const char* kReleaseCols =
+    "id, job_id, attempt, artifact_id, owner, state, header, receipt_json, final, reasons_json, "
+    "created_at, answered_at";
+absl::StatusOr<ReleaseRequest> ToReleaseRequest(internal::Stmt& s) {
+  ReleaseRequest r;
+  r.id = s.Text(0);
+  r.job_id = s.Text(1);
+  r.attempt = s.Int(2);
+  r.artifact_id = s.Text(3);
+  r.owner = s.Text(4);
+  TRIAD_ASSIGN_OR_RETURN(r.state, ParseReleaseState(s.Text(5)));
+  r.header = s.IsNull(6) ? "" : s.Blob(6);
+  r.receipt_json = s.IsNull(7) ? "" : s.Text(7);
+  r.final = s.Int(8) != 0;
+  r.reasons_json = s.IsNull(9) ? "" : s.Text(9);
+  r.created_at = FromMicros(s.Int(10));
+  if (!s.IsNull(11)) r.answered_at = FromMicros(s.Int(11));
+  return r;
+}
+
+constexpr const char* kCosignatureCols = "size, key_id, note_line, cosigned_at, received_at";
+absl::StatusOr<Cosignature> ToCosignature(internal::Stmt& s) {
+  Cosignature c;
+  c.size = static_cast<uint64_t>(s.Int(0));
+  c.key_id = s.Text(1);
+  c.note_line = s.Text(2);
+  c.cosigned_at = FromMicros(s.Int(3));
+  c.received_at = FromMicros(s.Int(4));
   return c;
 }
 
 constexpr const char* kJobCols =
-    "id, contract_id, submitter, envelope_json, state, attempt, worker_id, failure_reason, progress_step, "
-    "progress_total_steps, progress_tokens_per_second, progress_loss, progress_updated_at, output_artifact, "
-    "created_at, updated_at";
+    "id, contract_id, submitter, envelope_json, state, attempt, worker_id, failure_reason, "
+    "progress_step, "
+    "progress_total_steps, progress_tokens_per_second, progress_loss, progress_updated_at, "
+    "output_artifact, "
+    "created_at, updated_at, chain_head";
 absl::StatusOr<Job> ToJob(internal::Stmt& s) {
   Job j;
   j.id = s.Text(0);
@@ -147,6 +195,7 @@ absl::StatusOr<Job> ToJob(internal::Stmt& s) {
   j.output_artifact = s.IsNull(13) ? "" : s.Text(13);
   j.created_at = FromMicros(s.Int(14));
   j.updated_at = FromMicros(s.Int(15));
+  j.chain_head = s.IsNull(16) ? "" : s.Text(16);
   return j;
 }
 
@@ -334,6 +383,36 @@ absl::StatusOr<std::vector<Contract>> Reader::ListContracts() const {
   return QueryAll<Contract>(s, ToContract);
 }
 
+absl::StatusOr<Revocation> Reader::GetRevocation(absl::string_view contract_id) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  return QueryOne<Revocation>(
+      *db_,
+      absl::StrCat("SELECT ", kRevocationCols, " FROM contract_revocations WHERE contract_id = ?"),
+      contract_id, ToRevocation, absl::StrCat("contract ", contract_id, " is not revoked"));
+}
+
+absl::StatusOr<std::vector<Job>> Reader::ListJobsOfContract(absl::string_view contract_id,
+                                                            size_t limit) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s,
+                         db_->Prepare(absl::StrCat(
+                             "SELECT ", kJobCols,
+                             " FROM jobs WHERE contract_id = ? ORDER BY created_at, id LIMIT ?")));
+  s->Bind(1, contract_id).Bind(2, static_cast<int64_t>(limit));
+  return QueryAll<Job>(s, ToJob);
+}
+
+absl::StatusOr<std::vector<Job>> Reader::ListJobsHeldBy(absl::string_view worker_id) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s, db_->Prepare(absl::StrCat(
+                     "SELECT ", kJobCols,
+                     " FROM jobs WHERE worker_id = ? AND state IN ('assigned', "
+                     "'attesting', 'admitted', 'running', 'sealing') ORDER BY created_at, id")));
+  s->Bind(1, worker_id);
+  return QueryAll<Job>(s, ToJob);
+}
+
 absl::StatusOr<Job> Reader::GetJob(absl::string_view id) const {
   TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
   return QueryOne<Job>(*db_, absl::StrCat("SELECT ", kJobCols, " FROM jobs WHERE id = ?"), id, ToJob,
@@ -400,6 +479,72 @@ absl::StatusOr<std::vector<KeyRelease>> Reader::ListKeyReleases(absl::string_vie
                               "WHERE job_id = ? ORDER BY id"));
   s->Bind(1, job_id);
   return QueryAll<KeyRelease>(s, ToKeyRelease);
+}
+
+absl::StatusOr<ReleaseRequest> Reader::GetReleaseRequest(absl::string_view id) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  return QueryOne<ReleaseRequest>(
+      *db_, absl::StrCat("SELECT ", kReleaseCols, " FROM release_requests WHERE id = ?"), id,
+      ToReleaseRequest, absl::StrCat("release request ", id, " not found"));
+}
+
+absl::StatusOr<std::vector<ReleaseRequest>> Reader::ListReleaseRequests(absl::string_view job_id,
+                                                                        int64_t attempt) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s,
+                         db_->Prepare(absl::StrCat(
+                             "SELECT ", kReleaseCols,
+                             " FROM release_requests WHERE job_id = ? AND (? = 0 OR attempt = ?) "
+                             "ORDER BY created_at, id")));
+  s->Bind(1, job_id).Bind(2, attempt).Bind(3, attempt);
+  return QueryAll<ReleaseRequest>(s, ToReleaseRequest);
+}
+
+absl::StatusOr<std::vector<ReleaseRequest>> Reader::ListPendingReleases(absl::string_view owner,
+                                                                        size_t limit) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s,
+      db_->Prepare(absl::StrCat("SELECT ", kReleaseCols,
+                                " FROM release_requests WHERE owner = ? AND state = 'pending' "
+                                "ORDER BY created_at, id LIMIT ?")));
+  s->Bind(1, owner).Bind(2, static_cast<int64_t>(limit));
+  return QueryAll<ReleaseRequest>(s, ToReleaseRequest);
+}
+
+absl::StatusOr<std::vector<ReleaseRequest>> Reader::ListAllPendingReleases(size_t limit) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s,
+                         db_->Prepare(absl::StrCat("SELECT ", kReleaseCols,
+                                                   " FROM release_requests WHERE state = 'pending' "
+                                                   "ORDER BY created_at, id LIMIT ?")));
+  s->Bind(1, static_cast<int64_t>(limit));
+  return QueryAll<ReleaseRequest>(s, ToReleaseRequest);
+}
+
+absl::StatusOr<std::vector<Cosignature>> Reader::ListCosignatures(uint64_t size) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s, db_->Prepare(absl::StrCat("SELECT ", kCosignatureCols,
+                                           " FROM cosignatures WHERE size = ? ORDER BY key_id")));
+  s->Bind(1, static_cast<int64_t>(size));
+  return QueryAll<Cosignature>(s, ToCosignature);
+}
+
+absl::StatusOr<std::optional<uint64_t>> Reader::LargestCosignedSize(uint64_t min_size,
+                                                                    uint64_t max_size,
+                                                                    int min_count) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s,
+      db_->Prepare("SELECT size FROM cosignatures WHERE size >= ? AND size <= ? GROUP BY "
+                   "size HAVING COUNT(*) >= ? ORDER BY size DESC LIMIT 1"));
+  s->Bind(1, static_cast<int64_t>(std::min<uint64_t>(min_size, INT64_MAX)))
+      .Bind(2, static_cast<int64_t>(std::min<uint64_t>(max_size, INT64_MAX)))
+      .Bind(3, int64_t{min_count});
+  TRIAD_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(static_cast<uint64_t>(s->Int(0)));
 }
 
 absl::StatusOr<StoredRequest> Reader::GetRequest(absl::string_view request_id) const {
@@ -480,10 +625,24 @@ absl::Status WriteTxn::InsertParty(const Party& party) {
     return absl::AlreadyExistsError(
         absl::StrCat("key id ", party.key_id, " is already registered to party ", other->name));
   }
-  TRIAD_ASSIGN_OR_RETURN(StmtRef s, db_->Prepare(absl::StrCat("INSERT INTO parties (", kPartyCols,
-                                                               ") VALUES (?, ?, ?, ?, ?, ?)")));
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s, db_->Prepare("INSERT INTO parties (name, role, key_id, card_json, envelope_json, "
+                              "registered_at) VALUES (?, ?, ?, ?, ?, ?)"));
   s->Bind(1, party.name).Bind(2, party.role).Bind(3, party.key_id).Bind(4, party.card_json);
   s->Bind(5, party.envelope_json).Bind(6, Micros(Now()));
+  return s->Run();
+}
+
+absl::Status WriteTxn::RemoveParty(absl::string_view name) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_ASSIGN_OR_RETURN(Party p, GetParty(name));
+  if (p.removed_at) {
+    return absl::FailedPreconditionError(absl::StrCat("party ", name, " was already removed at ",
+                                                      base::FormatRfc3339(*p.removed_at)));
+  }
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s,
+                         db_->Prepare("UPDATE parties SET removed_at = ? WHERE name = ?"));
+  s->Bind(1, Micros(Now())).Bind(2, name);
   return s->Run();
 }
 
@@ -531,8 +690,10 @@ absl::Status WriteTxn::InsertContract(const Contract& c) {
     }
   }
   int64_t now = Micros(Now());
-  TRIAD_ASSIGN_OR_RETURN(StmtRef s, db_->Prepare(absl::StrCat("INSERT INTO contracts (", kContractCols,
-                                                               ") VALUES (?, ?, ?, ?, ?, ?, ?)")));
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s,
+      db_->Prepare("INSERT INTO contracts (id, digest, envelope_json, state, expires_at, "
+                   "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"));
   s->Bind(1, c.id).Bind(2, c.digest).Bind(3, c.envelope_json).Bind(4, ContractStateName(c.state));
   s->Bind(5, Micros(c.expires_at)).Bind(6, now).Bind(7, now);
   return s->Run();
@@ -546,6 +707,53 @@ absl::StatusOr<Contract> WriteTxn::SetContractState(absl::string_view id, Contra
   s->Bind(1, ContractStateName(to)).Bind(2, Micros(Now())).Bind(3, id);
   TRIAD_RETURN_IF_ERROR(s->Run());
   return GetContract(id);
+}
+
+absl::Status WriteTxn::InsertRevocation(const Revocation& r) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_RETURN_IF_ERROR(CheckId("revoking party", r.party));
+  TRIAD_RETURN_IF_ERROR(CheckDocument("revocation envelope", r.envelope_json));
+  if (r.reason.empty() || r.reason.size() > kMaxReasonBytes) {
+    return absl::InvalidArgumentError("revocation reason must be 1 to 4096 bytes");
+  }
+  TRIAD_RETURN_IF_ERROR(GetContract(r.contract_id).status());
+  absl::StatusOr<Revocation> before = GetRevocation(r.contract_id);
+  if (before.ok()) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("contract ", r.contract_id, " was already revoked at ",
+                     base::FormatRfc3339(before->revoked_at), " by ", before->party));
+  }
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s, db_->Prepare("INSERT INTO contract_revocations (contract_id, party, reason, "
+                              "envelope_json, revoked_at) VALUES (?, ?, ?, ?, ?)"));
+  s->Bind(1, r.contract_id)
+      .Bind(2, r.party)
+      .Bind(3, r.reason)
+      .Bind(4, r.envelope_json)
+      .Bind(5, Micros(Now()));
+  return s->Run();
+}
+
+absl::Status WriteTxn::SetContractChainHead(absl::string_view contract_id, absl::string_view head) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_RETURN_IF_ERROR(CheckId("chain head", head));
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s,
+                         db_->Prepare("UPDATE contracts SET chain_head = ? WHERE id = ?"));
+  s->Bind(1, head).Bind(2, contract_id);
+  TRIAD_RETURN_IF_ERROR(s->Run());
+  if (db_->Changes() != 1)
+    return absl::NotFoundError(absl::StrCat("contract ", contract_id, " not found"));
+  return absl::OkStatus();
+}
+
+absl::Status WriteTxn::SetJobChainHead(absl::string_view job_id, absl::string_view head) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_RETURN_IF_ERROR(CheckId("chain head", head));
+  TRIAD_ASSIGN_OR_RETURN(StmtRef s, db_->Prepare("UPDATE jobs SET chain_head = ? WHERE id = ?"));
+  s->Bind(1, head).Bind(2, job_id);
+  TRIAD_RETURN_IF_ERROR(s->Run());
+  if (db_->Changes() != 1) return absl::NotFoundError(absl::StrCat("job ", job_id, " not found"));
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Job> WriteTxn::InsertJob(const NewJob& job) {
@@ -598,6 +806,14 @@ absl::StatusOr<Job> WriteTxn::TransitionJob(absl::string_view job_id, const JobT
   if (t.to != JobState::kDone) TRIAD_RETURN_IF_ERROR(unused("output_artifact", t.output_artifact));
 
   int64_t now = Micros(Now());
+  if (t.to == JobState::kQueued || t.to == JobState::kFailed || t.to == JobState::kDone) {
+    // The attempt ends: what its keyholders were asked and did not answer is moot.
+    TRIAD_ASSIGN_OR_RETURN(
+        StmtRef c, db_->Prepare("UPDATE release_requests SET state = 'cancelled', answered_at = ? "
+                                "WHERE job_id = ? AND state = 'pending'"));
+    c->Bind(1, now).Bind(2, job_id);
+    TRIAD_RETURN_IF_ERROR(c->Run());
+  }
   switch (t.to) {
     case JobState::kAssigned: {
       TRIAD_RETURN_IF_ERROR(CheckId("worker id", t.worker_id));
@@ -971,7 +1187,8 @@ absl::StatusOr<Event> WriteTxn::AddEvent(const NewEvent& e) {
   return out;
 }
 
-absl::StatusOr<Event> WriteTxn::AddLoggedEvent(NewEvent event, absl::string_view log_entry) {
+absl::StatusOr<Event> WriteTxn::AddLoggedEvent(NewEvent event, absl::string_view log_entry,
+                                               const LogScope& scope) {
   // Every check first, so that a refused event leaves no log entry behind.
   TRIAD_RETURN_IF_ERROR(CheckEvent(event));
   if (event.log_index) return absl::InvalidArgumentError("a logged event gets its log index from its entry");
@@ -979,12 +1196,94 @@ absl::StatusOr<Event> WriteTxn::AddLoggedEvent(NewEvent event, absl::string_view
     return absl::InvalidArgumentError(absl::StrCat("log entry is ", log_entry.size(),
                                                    " bytes, more than the limit of ", kMaxLogEntryBytes));
   }
-  TRIAD_ASSIGN_OR_RETURN(event.log_index, AppendLog(log_entry));
+  TRIAD_ASSIGN_OR_RETURN(event.log_index, AppendLog(log_entry, scope));
   return AddEvent(event);
 }
 
-absl::StatusOr<uint64_t> WriteTxn::AppendLog(absl::string_view entry) {
+absl::Status WriteTxn::InsertReleaseRequest(const ReleaseRequest& r) {
   TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_RETURN_IF_ERROR(CheckId("release id", r.id));
+  TRIAD_ASSIGN_OR_RETURN(Job job, GetJob(r.job_id));
+  if (job.state != JobState::kAdmitted || job.attempt != r.attempt) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("release ", r.id, ": job ", r.job_id, " is ", JobStateName(job.state),
+                     " in attempt ", job.attempt, "; keys are asked for an admitted attempt only"));
+  }
+  if (GetReleaseRequest(r.id).ok()) {
+    return absl::AlreadyExistsError(absl::StrCat("release request ", r.id, " already exists"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s,
+      db_->Prepare("INSERT INTO release_requests (id, job_id, attempt, artifact_id, owner, state, "
+                   "created_at) VALUES (?, ?, ?, ?, ?, 'pending', ?)"));
+  s->Bind(1, r.id).Bind(2, r.job_id).Bind(3, r.attempt).Bind(4, r.artifact_id).Bind(5, r.owner);
+  s->Bind(6, Micros(Now()));
+  return s->Run();
+}
+
+absl::StatusOr<ReleaseRequest> WriteTxn::AnswerReleaseRequest(const ReleaseRequest& a,
+                                                              absl::string_view recipient) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_ASSIGN_OR_RETURN(ReleaseRequest r, GetReleaseRequest(a.id));
+  if (r.state != ReleaseState::kPending) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("release ", a.id, " was already answered (", ReleaseStateName(r.state), ")"));
+  }
+  TRIAD_RETURN_IF_ERROR(CheckDocument("release receipt", a.receipt_json));
+  if (a.state == ReleaseState::kReleased) {
+    if (a.header.empty() || a.header.size() > kMaxDocumentBytes) {
+      return absl::InvalidArgumentError("release: the header must be 1 byte to 1 MiB");
+    }
+    TRIAD_RETURN_IF_ERROR(RecordKeyRelease(r.job_id, r.artifact_id, recipient).status());
+  } else if (a.state == ReleaseState::kRefused) {
+    TRIAD_RETURN_IF_ERROR(CheckDocument("refusal reasons", a.reasons_json));
+  } else {
+    return absl::InvalidArgumentError("a release is answered with released or refused");
+  }
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s,
+      db_->Prepare("UPDATE release_requests SET state = ?, header = ?, receipt_json = ?, "
+                   "final = ?, reasons_json = ?, answered_at = ? WHERE id = ?"));
+  s->Bind(1, ReleaseStateName(a.state));
+  if (a.state == ReleaseState::kReleased) {
+    s->BindBlob(2, a.header);
+  } else {
+    s->BindNull(2);
+  }
+  s->Bind(3, a.receipt_json).Bind(4, int64_t{a.final ? 1 : 0});
+  if (a.state == ReleaseState::kRefused) {
+    s->Bind(5, a.reasons_json);
+  } else {
+    s->BindNull(5);
+  }
+  s->Bind(6, Micros(Now())).Bind(7, a.id);
+  TRIAD_RETURN_IF_ERROR(s->Run());
+  return GetReleaseRequest(a.id);
+}
+
+absl::Status WriteTxn::AddCosignature(const Cosignature& c) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  TRIAD_RETURN_IF_ERROR(CheckId("witness key id", c.key_id));
+  if (c.note_line.empty() || c.note_line.size() > 1024) {
+    return absl::InvalidArgumentError("cosignature line must be 1 to 1024 bytes");
+  }
+  TRIAD_RETURN_IF_ERROR(log().CheckpointAt(c.size).status());
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s,
+      db_->Prepare("INSERT INTO cosignatures (size, key_id, note_line, cosigned_at, received_at) "
+                   "VALUES (?, ?, ?, ?, ?) ON CONFLICT (size, key_id) DO UPDATE SET "
+                   "note_line = excluded.note_line, cosigned_at = excluded.cosigned_at, "
+                   "received_at = excluded.received_at WHERE excluded.cosigned_at > cosigned_at"));
+  s->Bind(1, static_cast<int64_t>(c.size)).Bind(2, c.key_id).Bind(3, c.note_line);
+  s->Bind(4, Micros(c.cosigned_at)).Bind(5, Micros(Now()));
+  return s->Run();
+}
+
+absl::StatusOr<uint64_t> WriteTxn::AppendLog(absl::string_view entry, const LogScope& scope) {
+  TRIAD_RETURN_IF_ERROR(CheckOpen());
+  if (!scope.contract_id.empty())
+    TRIAD_RETURN_IF_ERROR(CheckId("log entry contract", scope.contract_id));
+  if (!scope.party.empty()) TRIAD_RETURN_IF_ERROR(CheckId("log entry party", scope.party));
   if (appender_ == nullptr) {
     TRIAD_ASSIGN_OR_RETURN(internal::LogAppender a, internal::LogAppender::Load(*db_));
     appender_ = std::make_unique<internal::LogAppender>(std::move(a));
@@ -992,6 +1291,22 @@ absl::StatusOr<uint64_t> WriteTxn::AppendLog(absl::string_view entry) {
   }
   TRIAD_ASSIGN_OR_RETURN(uint64_t index, appender_->Append(*db_, entry, Now()));
   appended_ = true;
+  if (!scope.contract_id.empty() || !scope.party.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(
+        StmtRef s, db_->Prepare("UPDATE log_entries SET contract_id = ?, party = ? WHERE idx = ?"));
+    if (scope.contract_id.empty()) {
+      s->BindNull(1);
+    } else {
+      s->Bind(1, scope.contract_id);
+    }
+    if (scope.party.empty()) {
+      s->BindNull(2);
+    } else {
+      s->Bind(2, scope.party);
+    }
+    s->Bind(3, static_cast<int64_t>(index));
+    TRIAD_RETURN_IF_ERROR(s->Run());
+  }
   return index;
 }
 

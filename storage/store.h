@@ -63,10 +63,17 @@ class Reader {
 
   absl::StatusOr<Contract> GetContract(absl::string_view id) const;
   absl::StatusOr<std::vector<Contract>> ListContracts() const;
+  // kNotFound "contract C is not revoked" when it is not.
+  absl::StatusOr<Revocation> GetRevocation(absl::string_view contract_id) const;
 
   absl::StatusOr<Job> GetJob(absl::string_view id) const;
   // Jobs in `state` (all jobs when nullopt), oldest first, at most `limit`.
   absl::StatusOr<std::vector<Job>> ListJobs(std::optional<JobState> state, size_t limit = 1000) const;
+  // A contract's jobs, oldest first, at most `limit`.
+  absl::StatusOr<std::vector<Job>> ListJobsOfContract(absl::string_view contract_id,
+                                                      size_t limit = 100000) const;
+  // The jobs a worker holds (assigned, attesting, admitted, running, sealing).
+  absl::StatusOr<std::vector<Job>> ListJobsHeldBy(absl::string_view worker_id) const;
 
   absl::StatusOr<Worker> GetWorker(absl::string_view id) const;
   absl::StatusOr<std::vector<Worker>> ListWorkers() const;
@@ -78,6 +85,24 @@ class Reader {
   absl::StatusOr<std::vector<Admission>> ListAdmissions(absl::string_view job_id) const;
   // A job's key releases, oldest first.
   absl::StatusOr<std::vector<KeyRelease>> ListKeyReleases(absl::string_view job_id) const;
+
+  // Release requests to the keyholders.
+  absl::StatusOr<ReleaseRequest> GetReleaseRequest(absl::string_view id) const;
+  // Of one attempt (attempt 0: every attempt), oldest first.
+  absl::StatusOr<std::vector<ReleaseRequest>> ListReleaseRequests(absl::string_view job_id,
+                                                                  int64_t attempt) const;
+  // Pending requests for artifacts of `owner`, oldest first, at most `limit`.
+  absl::StatusOr<std::vector<ReleaseRequest>> ListPendingReleases(absl::string_view owner,
+                                                                  size_t limit = 100) const;
+  // Every pending request, oldest first (the sweep), at most `limit`.
+  absl::StatusOr<std::vector<ReleaseRequest>> ListAllPendingReleases(size_t limit = 10000) const;
+
+  // The cosignatures held for the checkpoint at `size`, by key id.
+  absl::StatusOr<std::vector<Cosignature>> ListCosignatures(uint64_t size) const;
+  // The size of the largest checkpoint in [min_size, max_size] that holds at least `min_count`
+  // cosignatures, or nullopt when none does.
+  absl::StatusOr<std::optional<uint64_t>> LargestCosignedSize(uint64_t min_size, uint64_t max_size,
+                                                              int min_count) const;
 
   // A remembered request (kNotFound "request R not found").
   absl::StatusOr<StoredRequest> GetRequest(absl::string_view request_id) const;
@@ -128,6 +153,9 @@ class WriteTxn : public Reader {
   // ---- registry ----
   // kAlreadyExists for a taken name or key id.
   absl::Status InsertParty(const Party& party);
+  // Marks a party removed (its requests are refused from then on). kNotFound for an unknown name,
+  // kFailedPrecondition when it was removed already.
+  absl::Status RemoveParty(absl::string_view name);
   // kAlreadyExists for a known id; kFailedPrecondition for an unknown owner, or an owner on an adapter
   // or none on a model or dataset.
   absl::Status InsertArtifact(const Artifact& artifact);
@@ -137,6 +165,10 @@ class WriteTxn : public Reader {
   absl::Status InsertContract(const Contract& contract);
   // Legal moves per CheckContractTransition.
   absl::StatusOr<Contract> SetContractState(absl::string_view id, ContractState to);
+  // kNotFound for an unknown contract, kAlreadyExists "contract C was already revoked at T by P".
+  absl::Status InsertRevocation(const Revocation& revocation);
+  // The newest entry of the contract's own hash chain (hex SHA-256).
+  absl::Status SetContractChainHead(absl::string_view contract_id, absl::string_view head);
 
   // ---- jobs ----
   // A new job in state queued. kFailedPrecondition unless the contract is active and the time is
@@ -154,6 +186,8 @@ class WriteTxn : public Reader {
   absl::StatusOr<Job> TransitionJob(absl::string_view job_id, const JobTransition& t);
   // Only while running; kFailedPrecondition otherwise.
   absl::StatusOr<Job> UpdateJobProgress(absl::string_view job_id, const JobProgress& progress);
+  // The newest entry of the job's hash chain (hex SHA-256).
+  absl::Status SetJobChainHead(absl::string_view job_id, absl::string_view head);
 
   // ---- workers ----
   // Registers a worker or, when known, refreshes its tee and last_seen. kFailedPrecondition when the
@@ -187,6 +221,20 @@ class WriteTxn : public Reader {
   absl::StatusOr<KeyRelease> RecordKeyRelease(absl::string_view job_id, absl::string_view artifact_id,
                                               absl::string_view recipient);
 
+  // A pending request to the artifact owner's keyholder, for the job's current attempt, which must
+  // be admitted. kAlreadyExists for a known id.
+  absl::Status InsertReleaseRequest(const ReleaseRequest& request);
+  // Records a keyholder's answer: `answer.state` is kReleased (header and receipt set) or kRefused
+  // (receipt, final and reasons set). kNotFound for an unknown id; kFailedPrecondition "release R
+  // was already answered (released)" when it is not pending. A release also records the
+  // KeyRelease (RecordKeyRelease's checks apply).
+  absl::StatusOr<ReleaseRequest> AnswerReleaseRequest(const ReleaseRequest& answer,
+                                                      absl::string_view recipient);
+
+  // Keeps a witness's cosignature of the checkpoint at `size` (the newest one per witness and
+  // size). kFailedPrecondition when no checkpoint was signed at that size.
+  absl::Status AddCosignature(const Cosignature& cosignature);
+
   // ---- requests and job records ----
   // Remembers a request id. kAlreadyExists "request R was already used" when it was seen before.
   absl::Status RecordRequest(const StoredRequest& request);
@@ -201,10 +249,12 @@ class WriteTxn : public Reader {
   // AppendLog(log_entry), then AddEvent(event) naming that entry (event.log_index must be unset):
   // the usual way to record a decision so that the event and its log entry commit together. Checks
   // everything before appending, so a refusal leaves no entry behind.
-  absl::StatusOr<Event> AddLoggedEvent(NewEvent event, absl::string_view log_entry);
-  // Appends an entry (at most kMaxLogEntryBytes; never a secret or plaintext) and returns its index.
-  // Visible to this transaction's log() at once; committed, with a new signed checkpoint, by Commit().
-  absl::StatusOr<uint64_t> AppendLog(absl::string_view entry);
+  absl::StatusOr<Event> AddLoggedEvent(NewEvent event, absl::string_view log_entry,
+                                       const LogScope& scope = {});
+  // Appends an entry (at most kMaxLogEntryBytes; never a secret or plaintext) and returns its
+  // index. Visible to this transaction's log() at once; committed, with a new signed checkpoint, by
+  // Commit(). `scope` says who may read it (log.h, LogScope).
+  absl::StatusOr<uint64_t> AppendLog(absl::string_view entry, const LogScope& scope = {});
 
   // Commits durably (fsync of the WAL). When entries were appended, first signs and stores the new
   // checkpoint. On failure nothing of the transaction remains. The WriteTxn is spent either way: it

@@ -343,6 +343,7 @@ Result<ModelConfig> ParseModelConfig(std::string_view text) {
     if (j.contains(k) && !j[k].is_null()) {
       if (!j[k].is_string()) return Bad("\"" + std::string(k) + "\" must be a string");
       c.dtype = j[k].get<std::string>();
+      c.dtype_stated = true;
     }
   }
   if (c.dtype != "float32" && c.dtype != "bfloat16" && c.dtype != "float16") {

@@ -49,6 +49,7 @@ struct ModelConfig {
   int64_t sliding_window =
       0;  // Mistral: keys more than this many positions back are masked; 0 = none
   std::string dtype = "float32";  // "float32", "bfloat16" or "float16"
+  bool dtype_stated = false;      // config.json names it (else float32 is assumed, unchecked)
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> bos_token_id;
   std::optional<int64_t> pad_token_id;

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "trainer/model_buffer.h"
 #include "trainer/safetensors.h"
 #include "trainer/status.h"
 #include "trainer/tokenizer.h"
@@ -67,6 +68,12 @@ struct ModelFiles {
   std::string_view tokenizer_json;
   std::vector<NamedBuffer> safetensors;
   std::string_view safetensors_index_json;
+  // Optional (borrowed): the buffer that holds every safetensors file above. Train then consumes
+  // those files as it loads them: each tensor's bytes are wiped, and their pages handed back, as
+  // soon as the tensor is on the device, so the plaintext and the model never both exist in full;
+  // the caller must not read them afterwards (the other files are left alone). Train fails with
+  // kInvalidArgument, before reading anything, when a safetensors file lies outside it.
+  ConsumableBuffer* consumable = nullptr;
 };
 
 struct Progress {
@@ -89,13 +96,16 @@ struct TrainOptions {
   std::string precision = "auto";
   bool activation_checkpointing = false;  // recompute each layer in backward (needs dropout 0)
   // Cross-entropy over this many positions at a time, so that the float32 [positions, vocab] logits
-  // are never all alive; 0: automatic (4096 on CUDA, all at once on CPU).
+  // are never all alive; 0: automatic (logits of about 32 MiB a chunk on CPU, 1 GiB on CUDA).
   int64_t loss_chunk_rows = 0;
   int64_t eval_every_steps = 0;  // 0: evaluate before the first and after the last step only
   bool merge = false;            // also return the base model with the adapter merged in
   std::function<void(const Progress&)> on_progress;  // called on the calling thread after each step
   const std::atomic<bool>* cancel = nullptr;         // set to stop at the next step (kCancelled)
   const Tokenizer* tokenizer = nullptr;  // overrides tokenizer_json (borrowed); for tests
+  // Called on the calling thread once the model is loaded and before the first step, with the
+  // seconds the load took (checkpoint checked and copied to the device, adapters initialized).
+  std::function<void(double load_seconds)> on_model_loaded;
 };
 
 struct TrainReport {
@@ -112,13 +122,14 @@ struct TrainReport {
     double loss;
   };
   std::vector<Eval> eval_losses;  // held-out loss (empty without eval_fraction)
-  double wall_seconds = 0;
+  double load_seconds = 0;  // checkpoint to model ready on the device (all ranks)
+  double wall_seconds = 0;  // the training loop
   double tokens_per_second = 0;
   int64_t trainable_parameters = 0;
   std::string device;
   std::string precision;
   // {"steps", "total_steps", "epochs", "train_examples", "eval_examples", "tokens", "loss_tokens",
-  //  "losses": [..], "final_loss", "eval_losses": [{"step", "loss"}], "wall_seconds",
+  //  "losses": [..], "final_loss", "eval_losses": [{"step", "loss"}], "load_seconds", "wall_seconds",
   //  "tokens_per_second", "trainable_parameters", "device", "precision"}
   std::string ToJson() const;
 };

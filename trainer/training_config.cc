@@ -192,6 +192,7 @@ std::string TrainReport::ToJson() const {
   nlohmann::ordered_json ev = nlohmann::ordered_json::array();
   for (const Eval& e : eval_losses) ev.push_back({{"step", e.step}, {"loss", e.loss}});
   j["eval_losses"] = ev;
+  j["load_seconds"] = load_seconds;
   j["wall_seconds"] = wall_seconds;
   j["tokens_per_second"] = tokens_per_second;
   j["trainable_parameters"] = trainable_parameters;

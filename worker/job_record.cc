@@ -28,7 +28,6 @@ std::string JobRecord::ToPayload() const {
   training["steps"] = steps;
   training["tokens"] = tokens;
   training["wall_seconds"] = wall_seconds;
-  if (final_loss) training["final_loss"] = *final_loss;
 
   nlohmann::ordered_json predicate;
   predicate["job_id"] = job_id;
@@ -38,6 +37,10 @@ std::string JobRecord::ToPayload() const {
   predicate["worker"] = std::move(worker);
   predicate["training"] = std::move(training);
   predicate["recipients"] = recipients;
+  if (!metrics_recipients.empty()) {
+    predicate["metrics"] = {{"recipients", metrics_recipients},
+                            {"sealed", base::Base64Encode(sealed_metrics)}};
+  }
 
   nlohmann::ordered_json statement;
   statement["_type"] = kInTotoStatementType;

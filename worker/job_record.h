@@ -10,8 +10,8 @@
 //                  "inputs": [{"role": "base_model", "id"}, {"role": "dataset", "id"}],
 //                  "worker": {"tee", "evidence_digest", "claims": {…}, "simulated",
 //                             "ed25519_public_key": "<base64 raw>", "age_recipient": "age1…"},
-//                  "training": {"steps", "tokens", "wall_seconds", "final_loss"?},
-//                  "recipients": ["age1…", …]}}
+//                  "training": {"steps", "tokens", "wall_seconds"}, "metrics"? (sealed;
+//                  verify/job_record.h), "recipients": ["age1…", …]}}
 #ifndef TRIAD_WORKER_JOB_RECORD_H_
 #define TRIAD_WORKER_JOB_RECORD_H_
 
@@ -49,9 +49,12 @@ struct JobRecord {
   int64_t steps = 0;
   int64_t tokens = 0;
   double wall_seconds = 0;
-  std::optional<double> final_loss;  // only when the contract lets metrics leave the TEE
 
   std::vector<std::string> recipients;  // "age1…" the adapter is encrypted to, in contract order
+  // The training report age-encrypted to the metrics recipients (their "age1…" in
+  // metrics_recipients); both empty when the contract names none.
+  std::vector<std::string> metrics_recipients;
+  std::string sealed_metrics;
 
   // "<job id>.adapter.tar.age"
   std::string SubjectName() const;

@@ -24,6 +24,8 @@
 #include "spdlog/spdlog.h"
 #include "trainer/trainer.h"
 #include "triad/v1/workers.grpc.pb.h"
+#include "verify/receipt.h"
+#include "worker/internal/lease_keeper.h"
 #include "worker/internal/model_bundle.h"
 #include "worker/internal/progress_reporter.h"
 #include "worker/internal/retry.h"
@@ -96,6 +98,18 @@ bool AdapterRecipientsSeeMetrics(const contracts::Outputs& outputs) {
   return true;
 }
 
+// The metrics the contract's metrics recipients receive, sealed to them inside the job record: the
+// final loss, and the per-step and held-out losses only with per_step_loss.
+std::string MetricsForRecipients(const trainer::TrainReport& report,
+                                 const contracts::Outputs& outputs) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(report.ToJson());
+  if (!outputs.per_step_loss) {
+    j.erase("losses");
+    j.erase("eval_losses");
+  }
+  return j.dump(2) + "\n";
+}
+
 // training_report.json for the adapter archive: the trainer's report without what the contract
 // keeps inside the TEE. Per-step and held-out losses only with per_step_loss; the final loss only
 // when every adapter recipient is a metrics recipient.
@@ -166,8 +180,9 @@ class Worker::Impl {
   v1::SignedRequest Sign(absl::string_view action, nlohmann::json body,
                          const crypto::Ed25519PrivateKey& key) const {
     v1::SignedRequest r;
-    r.set_envelope_json(
-        coordinator::SignRequest(action, std::move(body), key, clock_.Now()).ToJson());
+    r.set_envelope_json(coordinator::SignRequest(action, std::move(body), key, clock_.Now(),
+                                                 options_.coordinator_fingerprint)
+                            .ToJson());
     return r;
   }
 
@@ -175,6 +190,14 @@ class Worker::Impl {
   absl::StatusOr<v1::PollReply> Poll();
   absl::StatusOr<v1::AttestReply> Attest(const Job& job, const EphemeralKeys& keys,
                                          const attestation::Evidence& evidence);
+  // The owners' keyholders' answers: every input's re-wrapped header, each checked against its
+  // owner's signed receipt. kPermissionDenied with the reasons when one refused; kDeadlineExceeded
+  // after options.key_wait.
+  absl::StatusOr<std::map<std::string, std::string>> AwaitKeys(const Job& job,
+                                                               const EphemeralKeys& keys);
+  // One lease renewal, without the long retries (a failure is a missed renewal).
+  absl::StatusOr<internal::LeaseAnswer> RenewLease(const Job& job,
+                                                   const crypto::Ed25519PrivateKey& key);
   absl::StatusOr<std::string> Download(const Job& job, const crypto::Ed25519PrivateKey& key,
                                        const std::string& artifact_id);
   absl::Status ReportProgress(const Job& job, const crypto::Ed25519PrivateKey& key,
@@ -191,7 +214,8 @@ class Worker::Impl {
                                                  const std::string& artifact_id,
                                                  const std::string& header_bytes);
   absl::Status TrainAndDeliver(const Job& job, const EphemeralKeys& keys,
-                               const attestation::Evidence& evidence, const v1::AttestReply& reply);
+                               const attestation::Evidence& evidence, const v1::AttestReply& reply,
+                               std::map<std::string, std::string> headers);
 
   std::unique_ptr<v1::Workers::Stub> stub_;
   const crypto::Ed25519PrivateKey& provider_key_;
@@ -230,8 +254,8 @@ absl::StatusOr<v1::AttestReply> Worker::Impl::Attest(const Job& job, const Ephem
   v1::AttestReply reply;
   absl::Status st = internal::Retry("attest", retry_, [&] {
     v1::AttestRequest req;
-    crypto::DsseEnvelope provider_env =
-        coordinator::SignRequest("attest", body, provider_key_, clock_.Now());
+    crypto::DsseEnvelope provider_env = coordinator::SignRequest(
+        "attest", body, provider_key_, clock_.Now(), options_.coordinator_fingerprint);
     // Proof of possession: the same payload bytes, signed by the ephemeral key.
     crypto::DsseEnvelope eph_env{provider_env.payload_type, provider_env.payload, {}};
     crypto::DsseSign(eph_env, keys.signing);
@@ -248,6 +272,78 @@ absl::StatusOr<v1::AttestReply> Worker::Impl::Attest(const Job& job, const Ephem
   });
   if (!st.ok()) return st;
   return reply;
+}
+
+absl::StatusOr<std::map<std::string, std::string>> Worker::Impl::AwaitKeys(
+    const Job& job, const EphemeralKeys& keys) {
+  const contracts::Contract& c = job.contract;
+  const absl::Time give_up = absl::Now() + options_.key_wait;
+  for (;;) {
+    v1::KeysReply reply;
+    absl::Status st = internal::Retry("await keys", retry_, [&] {
+      v1::SignedRequest req = Sign("await-keys", {{"job_id", job.id}}, keys.signing);
+      auto ctx = Context();
+      reply.Clear();
+      return FromGrpc(stub_->AwaitKeys(ctx.get(), req, &reply));
+    });
+    if (!st.ok()) return st;
+    if (reply.refused()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("the keys were not released: ",
+                       absl::StrJoin(reply.reasons().begin(), reply.reasons().end(), "; ")));
+    }
+    if (reply.ready()) {
+      // Each header must come with its owner's receipt naming this very header and these keys: the
+      // coordinator relays, it cannot speak for an owner.
+      std::map<std::string, std::string> headers;
+      for (const v1::RewrappedHeader& h : reply.headers()) {
+        const contracts::PartyCard* owner = h.artifact_id() == c.base_model.id ? &c.model_owner
+                                            : h.artifact_id() == c.dataset.id  ? &c.data_owner
+                                                                               : nullptr;
+        if (owner == nullptr) {
+          return absl::PermissionDeniedError(absl::StrCat(
+              "a header came for ", h.artifact_id(), ", which is not an input of the contract"));
+        }
+        absl::StatusOr<verify::ReleaseReceipt> rc =
+            verify::OpenReceipt(h.receipt_json(), owner->signing_key);
+        if (!rc.ok()) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("the header of ", h.artifact_id(), " came without a valid receipt of ",
+                           owner->name, ": ", rc.status().message()));
+        }
+        if (!rc->release || rc->job_id != job.id || rc->artifact_id != h.artifact_id() ||
+            rc->recipient != keys.identity.recipient().ToString() ||
+            rc->ed25519_public_key != keys.signing.public_key().raw() ||
+            rc->header_digest != crypto::Sha256Id(h.header())) {
+          return absl::PermissionDeniedError(
+              absl::StrCat("the receipt of ", owner->name, " for ", h.artifact_id(),
+                           " does not name this job, these keys and this header"));
+        }
+        headers[h.artifact_id()] = h.header();
+      }
+      for (const std::string& id : {c.base_model.id, c.dataset.id}) {
+        if (!headers.count(id)) {
+          return absl::PermissionDeniedError(absl::StrCat("no key was released for input ", id));
+        }
+      }
+      return headers;
+    }
+    if (absl::Now() >= give_up || stop_.load()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the owners' keyholders did not answer within ",
+                       absl::FormatDuration(options_.key_wait)));
+    }
+  }
+}
+
+absl::StatusOr<internal::LeaseAnswer> Worker::Impl::RenewLease(
+    const Job& job, const crypto::Ed25519PrivateKey& key) {
+  v1::SignedRequest req = Sign("renew-lease", {{"job_id", job.id}}, key);
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::LeaseReply reply;
+  TRIAD_RETURN_IF_ERROR(FromGrpc(stub_->RenewLease(ctx.get(), req, &reply)));
+  return internal::LeaseAnswer{reply.stop(), reply.reason()};
 }
 
 absl::StatusOr<std::string> Worker::Impl::Download(const Job& job,
@@ -411,16 +507,21 @@ absl::StatusOr<crypto::SecretBytes> Worker::Impl::FetchInput(const Job& job,
 
 absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& keys,
                                            const attestation::Evidence& evidence,
-                                           const v1::AttestReply& reply) {
+                                           const v1::AttestReply& reply,
+                                           std::map<std::string, std::string> headers) {
   const contracts::Contract& c = job.contract;
-  std::map<std::string, std::string> headers;
-  for (const v1::RewrappedHeader& h : reply.headers()) headers[h.artifact_id()] = h.header();
-  for (const std::string& id : {c.base_model.id, c.dataset.id}) {
-    if (!headers.count(id)) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the coordinator admitted the worker but released no key for input ", id));
+  // From here on the keys are held under the lease: everything below stops, and what it holds is
+  // wiped as it goes out of scope, when the lease ends.
+  std::atomic<bool> cancel{false};
+  internal::LeaseKeeper lease([&] { return RenewLease(job, keys.signing); }, c.terms.key_lease(),
+                              &cancel);
+  auto lease_ended = [&]() -> absl::Status {
+    if (std::optional<std::string> why = lease.Ended()) {
+      return absl::AbortedError(
+          absl::StrCat(*why, "; keys and plaintext wiped, the attempt stops"));
     }
-  }
+    return absl::OkStatus();
+  };
   nlohmann::ordered_json claims;
   if (!reply.claims_json().empty()) {
     // Strict first (bounded, no duplicate keys), then again keeping the coordinator's key order.
@@ -432,10 +533,17 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
   // Inputs: decrypted into SecretBytes, in memory only.
   TRIAD_ASSIGN_OR_RETURN(crypto::SecretBytes model_tar,
                          FetchInput(job, keys, c.base_model.id, headers[c.base_model.id]));
+  TRIAD_RETURN_IF_ERROR(lease_ended());
   TRIAD_ASSIGN_OR_RETURN(crypto::SecretBytes dataset,
                          FetchInput(job, keys, c.dataset.id, headers[c.dataset.id]));
+  headers.clear();
+  TRIAD_RETURN_IF_ERROR(lease_ended());
   spdlog::info("job {}: inputs verified and decrypted in memory", job.id);
   TRIAD_ASSIGN_OR_RETURN(trainer::ModelFiles model, internal::ModelFilesFromTar(model_tar.view()));
+  // The trainer consumes the checkpoint as it loads it (each tensor's plaintext wiped and its pages
+  // handed back once on the device), so the archive and the loaded model never both exist in full.
+  trainer::ConsumableBuffer consumable(reinterpret_cast<char*>(model_tar.data()), model_tar.size());
+  model.consumable = &consumable;
 
   // Train.
   const std::string training_json = c.training.ToJson().dump();
@@ -443,7 +551,6 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
       trainer::ParseTrainingConfig(std::string_view(training_json));
   if (!config.ok())
     return base::Annotate(FromTrainer(config.status()), "contract training section");
-  std::atomic<bool> cancel{false};
   internal::ProgressReporter reporter(
       [&](const trainer::Progress& p) { return ReportProgress(job, keys.signing, p); },
       options_.progress_interval, &cancel);
@@ -462,6 +569,10 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
   model = trainer::ModelFiles();
   model_tar.clear();
   dataset.clear();
+  if (absl::Status ended = lease_ended(); !ended.ok()) {
+    if (trained.ok()) trainer::Wipe(*trained);
+    return ended;
+  }
   if (!trained.ok()) {
     if (!progress_status.ok()) return base::Annotate(progress_status, "reporting progress");
     return base::Annotate(FromTrainer(trained.status()), "training");
@@ -512,11 +623,23 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
   record.steps = report.steps;
   record.tokens = report.tokens;
   record.wall_seconds = report.wall_seconds;
-  if ((c.outputs.per_step_loss || !c.outputs.metrics_recipients.empty()) &&
-      !report.losses.empty()) {
-    record.final_loss = report.losses.back();
-  }
   record.recipients = recipient_names;
+  if (!c.outputs.metrics_recipients.empty()) {
+    // The metric values travel sealed to their recipients alone; every reader sees the record.
+    std::vector<crypto::age::X25519Recipient> metrics_to;
+    for (contracts::Role r : c.outputs.metrics_recipients) {
+      const crypto::age::X25519Recipient& rec = c.party(r).age_recipient;
+      if (std::find(metrics_to.begin(), metrics_to.end(), rec) != metrics_to.end()) continue;
+      metrics_to.push_back(rec);
+      record.metrics_recipients.push_back(rec.ToString());
+    }
+    std::string metrics_json = MetricsForRecipients(report, c.outputs);
+    absl::StatusOr<std::string> sealed_metrics = crypto::age::Encrypt(metrics_to, metrics_json);
+    trainer::Wipe(metrics_json);
+    if (!sealed_metrics.ok()) return base::Annotate(sealed_metrics.status(), "sealing the metrics");
+    record.sealed_metrics = *std::move(sealed_metrics);
+  }
+  TRIAD_RETURN_IF_ERROR(lease_ended());
   crypto::DsseEnvelope envelope = SignJobRecord(record, keys.signing);
 
   TRIAD_RETURN_IF_ERROR(
@@ -574,7 +697,10 @@ JobResult Worker::Impl::RunJob(const v1::Assignment& assignment) {
                reply->simulated() ? " (SIMULATED: no hardware protection)" : "");
 
   // After admission: failures are reported with the ephemeral key.
-  absl::Status st = TrainAndDeliver(*job, keys, *evidence, *reply);
+  absl::StatusOr<std::map<std::string, std::string>> headers = AwaitKeys(*job, keys);
+  if (!headers.ok()) return fail(keys.signing, headers.status());
+  spdlog::info("job {}: the owners' keyholders released both keys", job_id);
+  absl::Status st = TrainAndDeliver(*job, keys, *evidence, *reply, *std::move(headers));
   if (!st.ok()) return fail(keys.signing, st);
   result.outcome = JobResult::Outcome::kDelivered;
   return result;

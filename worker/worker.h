@@ -11,13 +11,17 @@
 //      with the request signed by the provider's key and by the ephemeral key (proof of
 //      possession).
 //   4. Rejected: log the reasons; nothing was released; go on polling.
-//   5. Admitted: download each input, check sha256(ciphertext) == artifact id, splice the
-//   re-wrapped
+//   5. Admitted: await the owners' keyholders (AwaitKeys): each input's header re-wrapped to the
+//      ephemeral recipient, with its owner's signed receipt naming this job, these keys and that
+//      header (checked). From then on the keys are held under the contract's key lease (renewed
+//      every quarter of it; when it ends, everything stops and is wiped). Download each input,
+//      check sha256(ciphertext) == artifact id, splice the re-wrapped
 //      header with the original payload, decrypt into SecretBytes on all cores (never to disk);
 //      unpack the model tar in memory; train with the contract's training section, reporting
 //      progress (loss only when outputs.per_step_loss); pack the adapter as a tar in memory;
-//      age-encrypt it to outputs.adapter_recipients; sign the job record with the ephemeral key;
-//      upload. Plaintext and keys are wiped when the job ends, whatever its outcome.
+//      age-encrypt it to outputs.adapter_recipients; seal the metrics to outputs.metrics_recipients
+//      inside the job record; sign the job record with the ephemeral key; upload. Plaintext and
+//      keys are wiped when the job ends, whatever its outcome.
 //   A failure after admission is reported (ReportFailure, signed by the ephemeral key) with its
 //   reason; before admission, with the provider's key.
 //
@@ -50,6 +54,10 @@ namespace triad::worker {
 struct WorkerOptions {
   // Names this worker to the coordinator (Poll/Attest bodies). Required: 1..128 of [A-Za-z0-9._:-].
   std::string worker_id;
+  // The coordinator card's key fingerprint: the audience of every request. Required.
+  std::string coordinator_fingerprint;
+  // How long to wait for the owners' keyholders after admission before giving the attempt up.
+  absl::Duration key_wait = absl::Minutes(15);
   // Training: "cpu" or "cuda"/"cuda:N"; with "cuda", data parallel over num_gpus GPUs.
   std::string device = "cpu";
   int num_gpus = 1;

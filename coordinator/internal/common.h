@@ -39,6 +39,23 @@ struct Coordinator::CachedContract {
   std::vector<std::string> InactiveReasons(absl::Time now) const;
 };
 
+// A signed read about a contract, by one of its parties or one of the auditors it names.
+struct Coordinator::ReadRequest {
+  VerifiedRequest verified;
+  std::string reader;                   // party or auditor name
+  std::optional<contracts::Role> slot;  // the party's slot; nullopt for an auditor
+  std::shared_ptr<const CachedContract> contract;
+  const nlohmann::json& body() const { return verified.request.body; }
+};
+
+// The signer of a log read: a registered party (name set) and/or the auditor of some contracts.
+struct Coordinator::LogReader {
+  VerifiedRequest verified;
+  std::string party;  // registered party name, or empty
+  std::string key_id;
+  const nlohmann::json& body() const { return verified.request.body; }
+};
+
 // A request verified against the ephemeral key a job's current attempt attested with.
 struct Coordinator::EphemeralRequest {
   VerifiedRequest verified;
@@ -68,15 +85,26 @@ inline constexpr char kLogEntryType[] = "triad.log/v1";
 // A log entry: compact JSON {"type": "triad.log/v1", "kind", "time", …fields}.
 std::string LogEntry(absl::string_view kind, absl::Time time, const nlohmann::ordered_json& fields);
 
-// Appends a log entry and its event (about `job_id`, or none when empty) to the transaction.
+// Appends a log entry and its event (about `job_id`, or none when empty) to the transaction, in
+// its hash chain (docs/custody.md, "What the log holds"): an entry about a job gets "prev" (the hex
+// SHA-256 of the job's previous entry; none for the first) and, for job.submitted, job.done and
+// job.failed, "contract_head" (the newest entry of the contract's chain); a contract.* entry (its
+// fields name "contract_id") gets "prev" in the contract's chain. The entry's read scope is the
+// job's or the contract's contract, the registered party, or the artifact's owner.
 absl::Status AddLog(storage::WriteTxn& txn, absl::string_view job_id, absl::string_view kind,
                     absl::Time time, const nlohmann::ordered_json& fields);
+
+// Hex SHA-256 of a log entry's text: how chains name entries.
+std::string EntryHash(absl::string_view entry);
 
 // Fields of a request body; errors are kInvalidArgument "request body: …".
 absl::Status CheckBodyKeys(const nlohmann::json& body, std::initializer_list<const char*> allowed);
 absl::StatusOr<std::string> BodyString(const nlohmann::json& body, const char* key);
 absl::StatusOr<uint64_t> BodyUint(const nlohmann::json& body, const char* key);
 absl::StatusOr<double> BodyNumber(const nlohmann::json& body, const char* key);
+
+// A reason given in a request (failure, revocation): 1 to 1024 bytes, no control characters.
+absl::Status CheckReason(absl::string_view reason);
 
 // A storage::StoredRequest for a verified request; `keep` stores its envelope.
 storage::StoredRequest ToStored(const VerifiedRequest& v, bool keep);
@@ -88,12 +116,20 @@ bool IsSha256Id(absl::string_view id);
 absl::StatusOr<crypto::age::Header> ReadArtifactHeader(storage::BlobStore& blobs,
                                                        const std::string& artifact_id);
 
-// The first bytes of an upload, kept up to the largest age header so that the upload's Finish can
-// check the header (ciphertext framing, never secret).
+// An artifact's header: one X25519 stanza makes about 200 bytes; anything longer is refused.
+inline constexpr size_t kMaxArtifactHeaderSize = 4096;
+
+// The first bytes of an upload, kept up to the largest age header so that the upload can check the
+// header as soon as it has arrived (ciphertext framing, never secret).
 class HeaderPrefix {
  public:
   void Take(absl::string_view chunk);
   absl::string_view bytes() const { return bytes_; }
+  // An artifact's header: binary age v1 with exactly one X25519 stanza (its owner's release
+  // recipient; the coordinator cannot tell whose, only that there is no other). false: not all of
+  // it has arrived yet (`complete` says the upload ended). Errors: kInvalidArgument (armored, not
+  // age, header too long), kFailedPrecondition (other stanzas).
+  absl::StatusOr<bool> CheckOwnerHeader(bool complete) const;
   // The age header they start with; kInvalidArgument "WHAT is not an age v1 file: …" otherwise.
   absl::StatusOr<crypto::age::Header> Parse(absl::string_view what) const;
 
@@ -103,6 +139,14 @@ class HeaderPrefix {
 
 // The contract slot (model_owner, data_owner, compute_provider) whose key is `key_id`, if any.
 std::optional<contracts::Role> SlotOfKey(const contracts::Contract& c, absl::string_view key_id);
+
+// Whether `s` is one of `states`.
+inline bool IsOneOf(storage::JobState s, std::initializer_list<storage::JobState> states) {
+  for (storage::JobState x : states) {
+    if (x == s) return true;
+  }
+  return false;
+}
 
 }  // namespace internal
 }  // namespace triad::coordinator

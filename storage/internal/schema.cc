@@ -124,7 +124,8 @@ CREATE TABLE log_checkpoints (
 ALTER TABLE events ADD COLUMN log_index INTEGER REFERENCES log_entries(idx);
 )sql",
 
-    // 3: attempts, the ephemeral keys a worker attests with for one attempt, and admission decisions.
+    // 3: attempts, the ephemeral keys a worker attests with for one attempt, and admission
+    // decisions.
     R"sql(
 ALTER TABLE jobs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE nonces ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;
@@ -172,6 +173,53 @@ CREATE TABLE job_records (
   worker_envelope_json TEXT NOT NULL,
   coordinator_envelope_json TEXT NOT NULL,
   created_at INTEGER NOT NULL
+) STRICT;
+)sql",
+    // 5: key custody with the owners (docs/custody.md): release requests to the keyholders and
+    // their
+    // answers; revocations; the hash chains of jobs and contracts; parties the operator removed;
+    // who
+    // may read each log entry; witnesses' cosignatures of checkpoints.
+    R"sql(
+CREATE TABLE release_requests (
+  id TEXT PRIMARY KEY NOT NULL,
+  job_id TEXT NOT NULL REFERENCES jobs(id),
+  attempt INTEGER NOT NULL,
+  artifact_id TEXT NOT NULL REFERENCES artifacts(id),
+  owner TEXT NOT NULL REFERENCES parties(name),
+  state TEXT NOT NULL CHECK (state IN ('pending', 'released', 'refused', 'cancelled')),
+  header BLOB,
+  receipt_json TEXT,
+  final INTEGER NOT NULL DEFAULT 0 CHECK (final IN (0, 1)),
+  reasons_json TEXT,
+  created_at INTEGER NOT NULL,
+  answered_at INTEGER,
+  CHECK ((state IN ('pending', 'cancelled')) = (receipt_json IS NULL)),
+  CHECK ((state = 'released') = (header IS NOT NULL))
+) STRICT;
+CREATE INDEX release_requests_pending ON release_requests(owner, created_at) WHERE state = 'pending';
+CREATE INDEX release_requests_job ON release_requests(job_id, attempt);
+CREATE TABLE contract_revocations (
+  contract_id TEXT PRIMARY KEY NOT NULL REFERENCES contracts(id),
+  party TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  envelope_json TEXT NOT NULL,
+  revoked_at INTEGER NOT NULL
+) STRICT;
+ALTER TABLE jobs ADD COLUMN chain_head TEXT;
+ALTER TABLE contracts ADD COLUMN chain_head TEXT;
+ALTER TABLE parties ADD COLUMN removed_at INTEGER;
+ALTER TABLE log_entries ADD COLUMN contract_id TEXT;
+ALTER TABLE log_entries ADD COLUMN party TEXT;
+CREATE INDEX log_entries_contract ON log_entries(contract_id) WHERE contract_id IS NOT NULL;
+CREATE INDEX jobs_worker ON jobs(worker_id, state);
+CREATE TABLE cosignatures (
+  size INTEGER NOT NULL,
+  key_id TEXT NOT NULL,
+  note_line TEXT NOT NULL,
+  cosigned_at INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  PRIMARY KEY (size, key_id)
 ) STRICT;
 )sql",
 };

@@ -15,8 +15,8 @@
 namespace triad::storage::internal {
 
 // Sets the per-connection settings every Triad connection uses: WAL, synchronous=FULL (see the
-// comment in the implementation and README.md for why not NORMAL), foreign keys, trusted_schema off,
-// the busy timeout, and query_only for read-only connections.
+// comment in the implementation and docs/storage.md, "Durability", for why not NORMAL), foreign
+// keys, trusted_schema off, the busy timeout, and query_only for read-only connections.
 absl::Status ConfigureConnection(Db& db, absl::Duration busy_timeout, bool read_only);
 
 // The version this build creates and understands.

@@ -207,7 +207,7 @@ TEST(ConfigfsTsmTest, ProvidersAndTeeSelection) {
   EXPECT_EQ((*tdx)->tee(), "tdx");
   EXPECT_TRUE(NewAttester("tdx", config).ok());
   EXPECT_EQ(NewAttester("sgx", config).status().message(),
-            "unknown --tee \"sgx\" (expected auto, sev-snp, tdx or sim)");
+            "unknown --tee \"sgx\" (expected auto, sev-snp, tdx, sim or coco)");
 }
 
 TEST(ConfigfsTsmTest, AutoNeverFallsBackToSim) {

@@ -1,8 +1,9 @@
-// The real `triad` binary as the coordinator (`coordinator init | card | serve`, a child process
-// on 127.0.0.1 with TLS pinned to its card) and as the parties (`party register`, `model/dataset
-// push|register`, `contract submit`, `job submit | status | fetch`). The worker is played by this
-// test over gRPC with sim evidence from a simulation key the coordinator is told to trust, so
-// nothing here needs the worker binary. Outside references: stock `age` and GNU `tar`.
+// The real `triad` binary as the coordinator (`coordinator init | card | serve | parties`, a child
+// process on 127.0.0.1 with TLS pinned to its card), as the owners' keyholders (`keyholder serve`,
+// child processes) and as the parties (`model/dataset push|register`, `contract submit`,
+// `job submit | status | fetch`). The worker is played by this test over gRPC with sim evidence
+// from a simulation key the coordinator and the keyholders are told to trust, so nothing here needs
+// the worker binary. Outside references: stock `age` and GNU `tar`.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -10,12 +11,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "attestation/binding.h"
@@ -28,7 +31,6 @@
 #include "contracts/card.h"
 #include "coordinator/card.h"
 #include "coordinator/client.h"
-#include "coordinator/job_record.h"
 #include "coordinator/request.h"
 #include "crypto/age.h"
 #include "crypto/ed25519.h"
@@ -39,6 +41,7 @@
 #include "tests/testing/sim_attest.h"
 #include "tests/testing/testing.h"
 #include "triad/v1/workers.grpc.pb.h"
+#include "verify/job_record.h"
 
 namespace triad {
 namespace {
@@ -98,7 +101,17 @@ class CoordinatorCliTest : public ::testing::Test {
       std::vector<std::string> nr = absl::StrSplit(p, ':');
       Sh(absl::StrCat(Triad(), " keygen --name ", nr[0], " --role ", nr[1], " --dir ", F("keys")));
     }
+    // The operator adds the contract's parties from their cards; eve stays a stranger.
+    for (const char* p : {"mo", "do", "cp"}) {
+      EXPECT_EQ(Sh(absl::StrCat(Triad(), " coordinator parties add ",
+                                F("keys/" + std::string(p) + ".card.json"), " --dir ", F("state")))
+                    .substr(0, 6),
+                "added ");
+    }
     testing::WriteTestFile(F("sim.pub.pem"), sim_key_.public_key().ToPem());
+    auto card = coordinator::CoordinatorCard::FromFile(F("card.json"));
+    ASSERT_TRUE(card.ok()) << card.status();
+    fingerprint_ = card->signing_key.KeyId();
   }
 
   std::string F(const std::string& name) const { return dir_.File(name); }
@@ -116,12 +129,24 @@ class CoordinatorCliTest : public ::testing::Test {
     ASSERT_GT(port_, 0) << server_->Err();
   }
 
-  // The parties register, push their artifacts, sign and submit the contract.
-  void SetUpContract() {
-    for (const char* p : {"mo", "do", "cp"}) {
-      EXPECT_EQ(Trim(Sh(Triad() + " party register" + Client() + As(p))).substr(0, 11 + strlen(p)),
-                absl::StrCat("registered ", p));
+  // The model owner's and the data owner's keyholders, each with its own journal, trusting the
+  // simulation key as the coordinator does.
+  void StartKeyholders() {
+    for (const char* p : {"mo", "do"}) {
+      keyholders_.push_back(std::make_unique<testing::ChildProcess>(
+          std::vector<std::string>{Triad(), "keyholder", "serve", "--as",
+                                   F(std::string("keys/") + p), "--coordinator",
+                                   absl::StrCat("127.0.0.1:", port_), "--coordinator-card",
+                                   F("card.json"), "--trust-sim-key", F("sim.pub.pem")},
+          F(std::string(p) + ".keyholder.out"), F(std::string(p) + ".keyholder.err")));
+      EXPECT_NE(keyholders_.back()->WaitForLine("keyholder of " + std::string(p) + " ("), "")
+          << keyholders_.back()->Err();
     }
+  }
+
+  // The parties push their artifacts, sign and submit the contract.
+  // `extra`: more `contract draft` flags (an auditor, terms).
+  void SetUpContract(const std::string& extra = "") {
     std::filesystem::create_directories(F("model"));
     testing::WriteTestFile(F("model/config.json"),
                            absl::StrCat("{\"canary\": \"", kModelCanary, "\"}"));
@@ -143,15 +168,16 @@ class CoordinatorCliTest : public ::testing::Test {
                     " --data-owner ", F("keys/do.card.json"), " --provider ",
                     F("keys/cp.card.json"), " --model ", model_id_, " --model-name tiny --dataset ",
                     data_id_, " --dataset-name claims --policy ", F("policy.json"),
-                    " --valid-for 1d --id c-1 --out ", F("contract.json")));
+                    " --valid-for 1d --id c-1", extra, " --out ", F("contract.json")));
     for (const char* p : {"mo", "do", "cp"})
       Sh(Triad() + " contract sign " + F("contract.json") + As(p));
     EXPECT_EQ(Trim(Sh(Triad() + " contract submit " + F("contract.json") + Client())).substr(0, 22),
               "contract c-1 is active");
   }
 
-  // The worker's side, over gRPC with the pinned card: poll, attest, download both inputs,
-  // report progress, deliver `adapter_tar` encrypted to both owners.
+  // The worker's side, over gRPC with the pinned card: poll, attest, await the keys the owners'
+  // keyholders release, download both inputs and open them with the released headers, report
+  // progress, deliver `adapter_tar` encrypted to both owners.
   void PlayWorker(const std::string& job, const std::string& adapter_tar) {
     auto card = coordinator::CoordinatorCard::FromFile(F("card.json"));
     ASSERT_TRUE(card.ok());
@@ -160,12 +186,12 @@ class CoordinatorCliTest : public ::testing::Test {
     auto stub = pb::Workers::NewStub(*channel);
     auto cp = crypto::Ed25519PrivateKey::FromPemFile(F("keys/cp.signing.pem"));
     ASSERT_TRUE(cp.ok());
-    auto sign = [](absl::string_view action, nlohmann::json body,
-                   const crypto::Ed25519PrivateKey& key) {
+    auto sign = [this](absl::string_view action, nlohmann::json body,
+                       const crypto::Ed25519PrivateKey& key) {
       pb::SignedRequest r;
-      r.set_envelope_json(
-          coordinator::SignRequest(action, std::move(body), key, base::SystemClock().Now())
-              .ToJson());
+      r.set_envelope_json(coordinator::SignRequest(action, std::move(body), key,
+                                                   base::SystemClock().Now(), fingerprint_)
+                              .ToJson());
       return r;
     };
     pb::PollReply poll;
@@ -183,7 +209,7 @@ class CoordinatorCliTest : public ::testing::Test {
     const crypto::age::X25519Recipient eph_recipient = eph_id.recipient();
     pb::AttestRequest attest = testing::SimAttestRequest(
         {job, "cli-w1", nonce, &*cp, &eph, &eph_recipient, nullptr, nullptr, &sim_key_,
-         measurement_, false, base::SystemClock().Now()});
+         measurement_, false, base::SystemClock().Now(), fingerprint_});
     pb::AttestReply admitted;
     {
       grpc::ClientContext ctx;
@@ -191,6 +217,18 @@ class CoordinatorCliTest : public ::testing::Test {
       ASSERT_TRUE(st.ok()) << st.error_message();
     }
     ASSERT_TRUE(admitted.admitted());
+    // The keyholders decide on their own; the coordinator only carries their answers.
+    pb::KeysReply keys;
+    absl::Time deadline = absl::Now() + absl::Seconds(60);
+    while (!keys.ready() && absl::Now() < deadline) {
+      grpc::ClientContext ctx;
+      grpc::Status st = stub->AwaitKeys(&ctx, sign("await-keys", {{"job_id", job}}, eph), &keys);
+      ASSERT_TRUE(st.ok()) << st.error_message();
+      ASSERT_FALSE(keys.refused()) << absl::StrJoin(keys.reasons(), "; ");
+    }
+    ASSERT_TRUE(keys.ready()) << "no keys within 60 s";
+    ASSERT_EQ(keys.headers_size(), 2);
+    testing::WriteTestFile(F("eph.identity"), std::string(eph_id.ToString().view()) + "\n");
     for (const auto& input : poll.assignment().inputs()) {
       grpc::ClientContext ctx;
       auto r = stub->DownloadInput(
@@ -200,6 +238,28 @@ class CoordinatorCliTest : public ::testing::Test {
       while (r->Read(&c)) ct += c.data();
       ASSERT_TRUE(r->Finish().ok());
       ASSERT_EQ(crypto::Sha256Id(ct), input.id());
+      // The released header with the stored payload opens with the worker's key, in stock age.
+      const pb::RewrappedHeader* header = nullptr;
+      for (const auto& h : keys.headers()) {
+        if (h.artifact_id() == input.id()) header = &h;
+      }
+      ASSERT_NE(header, nullptr) << input.id();
+      EXPECT_FALSE(header->receipt_json().empty());
+      auto own = crypto::age::Header::Parse(ct);
+      ASSERT_TRUE(own.ok()) << own.status();
+      testing::WriteTestFile(F("opened.age"), header->header() + ct.substr(own->size()));
+      std::string plain = Sh("age -d -i " + F("eph.identity") + " " + F("opened.age"));
+      if (input.kind() == "model") {
+        EXPECT_EQ(Sh("age -d -i " + F("eph.identity") + " " + F("opened.age") + " | tar -t"),
+                  "config.json\nmodel.safetensors\ntokenizer.json\n");
+      } else {
+        EXPECT_NE(plain.find(kDataCanary), std::string::npos) << plain;
+      }
+      // Without the released header, the worker's key opens nothing.
+      int rc = 0;
+      testing::WriteTestFile(F("opened.age.orig"), ct);
+      Sh("age -d -i " + F("eph.identity") + " -o /dev/null " + F("opened.age.orig"), &rc);
+      EXPECT_NE(rc, 0);
     }
     {
       grpc::ClientContext ctx;
@@ -220,13 +280,15 @@ class CoordinatorCliTest : public ::testing::Test {
           contracts::PartyCard::FromFile(F(absl::StrCat("keys/", p, ".card.json")))->age_recipient);
     }
     std::string adapter_ct = *crypto::age::Encrypt(to, adapter_tar);
+    // The contract sends metrics to both owners (draft's default): sealed to them in the record.
+    std::string sealed = *crypto::age::Encrypt(to, "{\"final_loss\": 1.25}");
     auto contract_env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(F("contract.json")));
     nlohmann::json st = {
-        {"_type", coordinator::kStatementType},
+        {"_type", verify::kStatementType},
         {"subject",
          {{{"name", job + ".adapter.tar.age"},
            {"digest", {{"sha256", base::HexEncode(crypto::Sha256(adapter_ct))}}}}}},
-        {"predicateType", coordinator::kJobRecordPredicateType},
+        {"predicateType", verify::kJobRecordPredicateType},
         {"predicate",
          {{"job_id", job},
           {"contract_id", "c-1"},
@@ -241,8 +303,11 @@ class CoordinatorCliTest : public ::testing::Test {
             {"ed25519_public_key", base::Base64Encode(eph.public_key().raw())},
             {"age_recipient", eph_id.recipient().ToString()}}},
           {"training", {{"steps", 3}, {"tokens", 300}, {"wall_seconds", 1.5}}},
-          {"recipients", {to[0].ToString(), to[1].ToString()}}}}};
-    crypto::DsseEnvelope record{coordinator::kInTotoPayloadType, st.dump(), {}};
+          {"recipients", {to[0].ToString(), to[1].ToString()}},
+          {"metrics",
+           {{"recipients", {to[0].ToString(), to[1].ToString()}},
+            {"sealed", base::Base64Encode(sealed)}}}}}};
+    crypto::DsseEnvelope record{verify::kInTotoPayloadType, st.dump(), {}};
     crypto::DsseSign(record, eph);
     grpc::ClientContext ctx;
     pb::Ack ack;
@@ -274,7 +339,9 @@ class CoordinatorCliTest : public ::testing::Test {
 
   TempDir dir_;
   crypto::Ed25519PrivateKey sim_key_ = crypto::Ed25519PrivateKey::Generate();
+  std::string fingerprint_;  // the coordinator's: the audience of every request
   std::unique_ptr<ServeProcess> server_;
+  std::vector<std::unique_ptr<testing::ChildProcess>> keyholders_;
   int port_ = 0;
   std::string model_id_, data_id_, measurement_;
 };
@@ -286,9 +353,10 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
     return ::stat(p.c_str(), &st) == 0 ? static_cast<int>(st.st_mode & 0777) : -1;
   };
   EXPECT_EQ(mode(F("state")), 0700);
-  for (const char* f : {"coordinator.identity", "coordinator.signing.pem", "tls.key.pem"}) {
+  for (const char* f : {"coordinator.signing.pem", "tls.key.pem"}) {
     EXPECT_EQ(mode(F(absl::StrCat("state/", f))), 0600) << f;
   }
+  EXPECT_FALSE(std::filesystem::exists(F("state/coordinator.identity")));  // no key broker
   EXPECT_EQ(Sh(Triad() + " coordinator card --dir " + F("state")),
             testing::ReadTestFile(F("card.json")));
   EXPECT_EQ(testing::ReadTestFile(F("card.json")),
@@ -303,21 +371,40 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
 
   StartServer();
   SetUpContract();
-  out = Sh(Triad() + " party register" + Client() + As("mo"));
-  EXPECT_EQ(out.substr(0, 30), "mo was already registered (fin");
+  // Parties do not add themselves here: the operator did (coordinator parties add).
+  out = Sh(Triad() + " party register" + Client() + As("eve"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out,
+            "triad: this coordinator does not take self-registrations: its operator adds parties "
+            "(triad coordinator parties add CARD); send your card to the operator\n");
+  EXPECT_TRUE(
+      absl::StrContains(Sh(Triad() + " coordinator parties list --dir " + F("state")), "\nmo "));
 
-  // The model went up as a tar of exactly the model's files; the coordinator's key broker opens it
-  // with stock age, and no plaintext is on the coordinator's disk.
+  // The model went up as a tar of exactly the model's files, encrypted to its owner alone: the
+  // owner's identity opens it with stock age, and no file the coordinator has opens it or any other
+  // blob; no plaintext is on the coordinator's disk.
   std::string blob = F("state/blobs/objects/" + model_id_.substr(7, 2) + "/" + model_id_.substr(9));
-  EXPECT_EQ(Sh("age -d -i " + F("state/coordinator.identity") + " " + blob + " | tar -t"),
+  std::string data_blob =
+      F("state/blobs/objects/" + data_id_.substr(7, 2) + "/" + data_id_.substr(9));
+  EXPECT_EQ(Sh("age -d -i " + F("keys/mo.identity") + " " + blob + " | tar -t"),
             "config.json\nmodel.safetensors\ntokenizer.json\n");
+  int tried = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(F("state"))) {
+    if (!e.is_regular_file() || absl::StrContains(e.path().string(), "/blobs/objects/")) continue;
+    for (const std::string& b : {blob, data_blob}) {
+      Sh("age -d -i " + e.path().string() + " -o /dev/null " + b, &rc);
+      EXPECT_NE(rc, 0) << e.path() << " opens " << b;
+      ++tried;
+    }
+  }
+  EXPECT_GE(tried, 8);
   EXPECT_EQ(Sh(absl::StrCat("grep -rlaF -e ", kModelCanary, " -e ", kDataCanary, " ", F("state"),
                             " || true")),
             "");
 
-  // A dataset encrypted with stock age registers too; the id is the file's SHA-256.
+  // A dataset encrypted with stock age to its owner registers too; the id is the file's SHA-256.
   std::string recipient =
-      coordinator::CoordinatorCard::FromFile(F("card.json"))->key_broker_recipient.ToString();
+      contracts::PartyCard::FromFile(F("keys/do.card.json"))->age_recipient.ToString();
   Sh("echo '{\"text\": \"more\"}' | age -r " + recipient + " -o " + F("more.jsonl.age"));
   EXPECT_EQ(Trim(Sh(Triad() + " dataset register" + Client() + As("do") + " --name more --file " +
                     F("more.jsonl.age"))),
@@ -329,19 +416,50 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: " + F("armored.age") +
                      " is ASCII-armored; register the binary age file (encrypt without -a)\n");
+  // A file someone else can open too is refused: only the owner's keyholder may hold its key.
+  std::string eve =
+      contracts::PartyCard::FromFile(F("keys/eve.card.json"))->age_recipient.ToString();
+  Sh("echo x | age -r " + recipient + " -r " + eve + " -o " + F("shared.age"));
+  out = Sh(
+      Triad() + " dataset register" + Client() + As("do") + " --name x --file " + F("shared.age"),
+      &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("shared.age") +
+                     " is encrypted to 2 recipient(s); an artifact is encrypted to its owner's "
+                     "release recipient alone (age -r " +
+                     recipient + ")\n");
+  Sh("echo x | age -r " + eve + " -o " + F("eves.age"));
+  out =
+      Sh(Triad() + " dataset register" + Client() + As("do") + " --name x --file " + F("eves.age"),
+         &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("eves.age") + " is not encrypted to do's release recipient " +
+                     recipient +
+                     " (age: none of the 1 identities opens any of the file's 1 recipient "
+                     "stanzas)\n");
   out = Sh(Triad() + " model push" + Client() + As("do") + " --name m2 --in " + F("model"), &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: party do is a data-owner; only a model-owner registers a model\n");
 
   // Jobs.
+  StartKeyholders();
   out = Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("eve"), &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: request is signed by key " +
                      contracts::PartyCard::FromFile(F("keys/eve.card.json"))->fingerprint() +
-                     ", which is not a registered party's\n");
+                     ", which is not a registered party's; ask the coordinator's operator to add "
+                     "the party (triad coordinator parties add CARD)\n");
   std::string job = Trim(Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("do")));
   ASSERT_EQ(job.size(), 18u);
-  EXPECT_EQ(Sh(Triad() + " job status" + Client() + " " + job), job + "  queued\n");
+  EXPECT_EQ(Sh(Triad() + " job status" + Client() + " " + job + As("do")), job + "  queued\n");
+  // Only the contract's parties and auditors read its jobs (eve is registered by now, but not in
+  // contract c-1).
+  Sh(Triad() + " coordinator parties add " + F("keys/eve.card.json") + " --dir " + F("state"));
+  out = Sh(Triad() + " job status" + Client() + " " + job + As("eve"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: request is signed by key " +
+                     contracts::PartyCard::FromFile(F("keys/eve.card.json"))->fingerprint() +
+                     ", which is neither a party of contract c-1 nor an auditor it names\n");
   out = Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --out " + F("early"), &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: job " + job + " is queued; nothing to fetch yet\n");
@@ -350,7 +468,8 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   std::string watched;
   int watch_rc = -1;
   std::thread watcher([&] {
-    watch_rc = RunCommand(Triad() + " job status --watch" + Client() + " " + job, &watched);
+    watch_rc =
+        RunCommand(Triad() + " job status --watch" + Client() + " " + job + As("cp"), &watched);
   });
   absl::SleepFor(absl::Milliseconds(500));
   PlayWorker(job, AdapterTar());
@@ -360,7 +479,8 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   EXPECT_NE(watched.find(job + "  done  step 3/3 (100%)  output sha256:"), std::string::npos)
       << watched;
 
-  auto status = base::ParseJsonStrict(Sh(Triad() + " job status --json" + Client() + " " + job));
+  auto status =
+      base::ParseJsonStrict(Sh(Triad() + " job status --json" + Client() + " " + job + As("mo")));
   ASSERT_TRUE(status.ok());
   EXPECT_EQ((*status)["state"], "done");
   EXPECT_EQ((*status)["simulated"], true);
@@ -368,41 +488,68 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   EXPECT_EQ((*status)["attempt"], 1);
   std::string output_id = (*status)["output_id"];
 
-  // Fetch: decrypted and unpacked; the kept ciphertext opens with stock age and lists with tar.
-  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --out " + F("adapter") +
-           " --keep-ciphertext " + F("adapter.tar.age"));
-  EXPECT_EQ(out, "wrote " + F("adapter") +
-                     ": adapter_config.json, adapter_model.safetensors, training_report.json\nkept "
-                     "the encrypted "
-                     "adapter in " +
+  // The keyholders' journals: each released its owner's input to this attempt's worker.
+  for (const char* p : {"mo", "do"}) {
+    out = Sh(Triad() + " keyholder log --state " + F(std::string("keys/") + p + ".keyholder"));
+    EXPECT_NE(out.find("  RELEASED  sha256:"), std::string::npos) << out;
+    EXPECT_NE(out.find("job " + job + " attempt 1 (contract c-1) to age1"), std::string::npos)
+        << out;
+  }
+
+  // Fetch: the bundle is verified first (here against the simulation key), then the adapter is
+  // decrypted and unpacked; the kept ciphertext opens with stock age and lists with tar.
+  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --out " + F("unverified"),
+           &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out.substr(0, out.find(" at 20")),
+            "triad: job " + job +
+                " does not verify, nothing was decrypted or written: admission 1 evidence: does "
+                "not verify against the pinned roots")
+      << out;
+  EXPECT_FALSE(std::filesystem::exists(F("unverified")));
+  const std::string sim = " --trust-sim-key " + F("sim.pub.pem");
+  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + sim + " --out " +
+           F("adapter") + " --keep-ciphertext " + F("adapter.tar.age"));
+  EXPECT_EQ(out, "SIMULATED: no hardware protection\nverified job " + job +
+                     " (22 checks) and wrote " + F("adapter") +
+                     ": adapter_config.json, adapter_model.safetensors, training_report.json, "
+                     "metrics.json\nkept the encrypted adapter in " +
                      F("adapter.tar.age") + "\n");
+  // The metrics the worker sealed in the record, opened by a metrics recipient.
+  EXPECT_EQ(testing::ReadTestFile(F("adapter/metrics.json")), "{\"final_loss\": 1.25}");
   EXPECT_EQ(testing::ReadTestFile(F("adapter/adapter_config.json")), "{\"r\": 8}");
   EXPECT_EQ(testing::ReadTestFile(F("adapter/adapter_model.safetensors")), std::string(5000, '\7'));
   EXPECT_EQ(crypto::Sha256Id(testing::ReadTestFile(F("adapter.tar.age"))), output_id);
   EXPECT_EQ(Sh("age -d -i " + F("keys/mo.identity") + " " + F("adapter.tar.age") + " | tar -t"),
             "adapter_config.json\nadapter_model.safetensors\ntraining_report.json\n");
   out =
-      Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("adapter"), &rc);
+      Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + sim + " --out " + F("adapter"),
+         &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: " + F("adapter") + " is not empty; fetch into a new directory\n");
-  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("cp") + " --out " + F("cp-adapter"),
-           &rc);
+  out = Sh(
+      Triad() + " job fetch" + Client() + " " + job + As("cp") + sim + " --out " + F("cp-adapter"),
+      &rc);
   EXPECT_EQ(rc, 1);
-  EXPECT_EQ(out, "triad: party cp is not an adapter recipient of contract c-1\n");
+  EXPECT_EQ(out,
+            "SIMULATED: no hardware protection\ntriad: party cp is not an adapter recipient of "
+            "contract c-1\n");
   EXPECT_FALSE(std::filesystem::exists(F("cp-adapter")));
 
   // The auditor's bundle, exported to a new file.
-  out = Sh(Triad() + " audit export" + Client() + " " + job + " --out " + F("bundle.json"));
+  out = Sh(Triad() + " audit export" + Client() + " " + job + As("cp") + " --out " +
+           F("bundle.json"));
   EXPECT_EQ(out, "wrote " + F("bundle.json") + "\n");
   auto bundle = base::ParseJsonStrict(testing::ReadTestFile(F("bundle.json")));
   ASSERT_TRUE(bundle.ok());
   EXPECT_EQ((*bundle)["type"], "triad.audit-bundle/v1");
   EXPECT_EQ((*bundle)["job"]["output_id"], output_id);
   EXPECT_EQ((*bundle)["admissions"].size(), 1u);
-  out = Sh(Triad() + " audit export" + Client() + " j-nope", &rc);
+  out = Sh(Triad() + " audit export" + Client() + " j-nope" + As("cp"), &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: job j-nope not found\n");
 
+  for (auto& k : keyholders_) EXPECT_EQ(k->Signal(SIGTERM), 0) << k->Err();
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
 }
 
@@ -412,25 +559,40 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   StartServer();
   std::string watch = Triad() + " audit watch" + Client() + " --state " + F("seen.note");
   std::string out = Sh(watch);
-  EXPECT_EQ(out.substr(0, 29), "saved checkpoint: tree size 0") << out;
+  EXPECT_EQ(out.substr(0, 29), "saved checkpoint: tree size 3") << out;
   EXPECT_NE(out.find("(first view; " + F("seen.note") + " had none)\n"), std::string::npos);
-  EXPECT_EQ(Sh(watch).substr(0, 23), "checkpoint: tree size 0");
+  EXPECT_EQ(Sh(watch).substr(0, 23), "checkpoint: tree size 3");
 
   SetUpContract();
+  StartKeyholders();
   std::string job = Trim(Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("do")));
   PlayWorker(job, AdapterTar());
-  Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --out " + F("adapter") +
-     " --keep-ciphertext " + F("adapter.tar.age"));
-  Sh(Triad() + " audit export" + Client() + " " + job + " --out " + F("bundle.json"));
+  Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --trust-sim-key " +
+     F("sim.pub.pem") + " --out " + F("adapter") + " --keep-ciphertext " + F("adapter.tar.age"));
+  Sh(Triad() + " audit export" + Client() + " " + job + As("do") + " --out " + F("bundle.json"));
   auto bundle = base::ParseJsonStrict(testing::ReadTestFile(F("bundle.json")));
   ASSERT_TRUE(bundle.ok());
   uint64_t size = (*bundle)["log"]["tree_size"];
+  // TRIAD_WRITE_FUZZ_SEED=DIR: this run's bundle and what verifies it become the audit bundle
+  // fuzzer's seed and fixture (tests/fuzz/audit_bundle_fuzzer.cc).
+  if (const char* seed = std::getenv("TRIAD_WRITE_FUZZ_SEED"); seed != nullptr && *seed != '\0') {
+    auto card = coordinator::CoordinatorCard::FromFile(F("card.json"));
+    ASSERT_TRUE(card.ok());
+    testing::WriteTestFile(std::string(seed) + "/bundle.json",
+                           testing::ReadTestFile(F("bundle.json")));
+    testing::WriteTestFile(
+        std::string(seed) + "/fixture.txt",
+        absl::StrCat("card_key ", base::Base64Encode(card->signing_key.raw()), "\norigin ",
+                     card->log_origin, "\nsim_key ",
+                     base::Base64Encode(sim_key_.public_key().raw()), "\nadapter ",
+                     crypto::Sha256Id(testing::ReadTestFile(F("adapter.tar.age"))), "\n"));
+  }
 
   // The log grew: the new checkpoint extends the saved one, and replaces it.
   out = Sh(watch);
   EXPECT_EQ(out.substr(0, 28 + std::to_string(size).size()),
             "saved checkpoint: tree size " + std::to_string(size));
-  EXPECT_NE(out.find(", extends the saved tree size 0 (consistency proof verified)\n"),
+  EXPECT_NE(out.find(", extends the saved tree size 3 (consistency proof verified)\n"),
             std::string::npos)
       << out;
   std::string seen = testing::ReadTestFile(F("seen.note"));
@@ -445,16 +607,18 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
            &rc);
   EXPECT_EQ(rc, 0) << out;
   std::vector<std::string> lines = absl::StrSplit(Trim(out), '\n');
-  ASSERT_EQ(lines.size(), 22u) << out;
-  for (size_t i = 0; i < 20; ++i) EXPECT_EQ(lines[i].substr(0, 5), "ok   ") << lines[i];
-  EXPECT_EQ(lines[19].substr(0, 18), "ok   adapter file:");
-  EXPECT_EQ(lines[20], "SIMULATED: no hardware protection");
-  EXPECT_EQ(lines[21], "verdict: OK, all 20 checks hold for job " + job);
+  ASSERT_EQ(lines.size(), 25u) << out;
+  for (size_t i = 0; i < 23; ++i) EXPECT_EQ(lines[i].substr(0, 5), "ok   ") << lines[i];
+  EXPECT_EQ(lines[20].substr(0, 18), "ok   key releases:");
+  EXPECT_EQ(lines[21].substr(0, 18), "ok   key refusals:");
+  EXPECT_EQ(lines[22].substr(0, 18), "ok   adapter file:");
+  EXPECT_EQ(lines[23], "SIMULATED: no hardware protection");
+  EXPECT_EQ(lines[24], "verdict: OK, all 23 checks hold for job " + job);
   std::filesystem::create_directories(F("roots"));
   std::filesystem::copy_file(F("sim.pub.pem"), F("roots/sim_cli.pub.pem"));
   out = Sh(verify + " --roots " + F("roots"), &rc);
   EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("verdict: OK, all 19 checks hold for job " + job), std::string::npos);
+  EXPECT_NE(out.find("verdict: OK, all 22 checks hold for job " + job), std::string::npos);
 
   // The auditor's own anchors decide: without the simulation key the evidence does not verify.
   out = Sh(verify, &rc);
@@ -462,7 +626,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   EXPECT_NE(out.find("\nFAIL admission 1 evidence: does not verify against the pinned roots at "),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("SIMULATED: no hardware protection\nverdict: FAIL, 4 of 19 checks failed "
+  EXPECT_NE(out.find("SIMULATED: no hardware protection\nverdict: FAIL, 4 of 22 checks failed "
                      "for job " +
                      job + "\n"),
             std::string::npos)
@@ -486,7 +650,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
                                   size + 1, ", the signed checkpoint says ", size, "\n")),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("verdict: FAIL, 1 of 19 checks failed for job " + job), std::string::npos);
+  EXPECT_NE(out.find("verdict: FAIL, 1 of 22 checks failed for job " + job), std::string::npos);
 
   // --json: the same report as a document.
   out = Sh(verify + " --roots " + F("roots") + " --json", &rc);
@@ -498,7 +662,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   EXPECT_EQ((*report)["simulated"], true);
   EXPECT_EQ((*report)["notice"], "SIMULATED: no hardware protection");
   EXPECT_EQ((*report)["adapter_checked"], false);
-  ASSERT_EQ((*report)["checks"].size(), 19u);
+  ASSERT_EQ((*report)["checks"].size(), 22u);
   for (const auto& c : (*report)["checks"]) {
     EXPECT_EQ(c.size(), 3u);
     EXPECT_EQ(c["ok"], true) << c.dump();
@@ -592,11 +756,12 @@ TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
   EXPECT_EQ(rc, 2) << usage;
   EXPECT_TRUE(absl::StrContains(usage, "--every: \"0s\" is not a positive duration")) << usage;
   testing::ChildProcess watch(argv, F("watch.out"), F("watch.err"));
-  EXPECT_NE(watch.WaitForLine("saved checkpoint: tree size 0, root "), "") << watch.Err();
+  EXPECT_NE(watch.WaitForLine("saved checkpoint: tree size 3, root "), "") << watch.Err();
 
-  // The log grows by three entries; the watcher saves the new checkpoints on its own.
-  for (const char* p : {"mo", "do", "cp"}) Sh(Triad() + " party register" + Client() + As(p));
-  std::string extended = watch.WaitForLine("saved checkpoint: tree size 3, root ");
+  // The operator adds a party while the coordinator serves: the log grows by one entry and the
+  // watcher saves the new checkpoint on its own.
+  Sh(Triad() + " coordinator parties add " + F("keys/eve.card.json") + " --dir " + F("state"));
+  std::string extended = watch.WaitForLine("saved checkpoint: tree size 4, root ");
   EXPECT_TRUE(absl::EndsWith(extended, " (consistency proof verified)")) << extended << watch.Err();
   // Several more turns with nothing new to say: nothing more is printed.
   std::string out = watch.Out();
@@ -635,6 +800,7 @@ TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
 TEST_F(CoordinatorCliTest, FetchRefusesPathTraversalInTheAdapterArchive) {
   StartServer();
   SetUpContract();
+  StartKeyholders();
   std::string job = Trim(Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("mo")));
   // A hostile worker's archive: a member that climbs out of the output directory.
   testing::WriteTestFile(F("make.py"), R"(import io, sys, tarfile
@@ -645,16 +811,16 @@ with tarfile.open(sys.argv[1], "w", format=tarfile.USTAR_FORMAT) as t:
   Sh("python3 " + F("make.py") + " " + F("evil.tar"));
   PlayWorker(job, testing::ReadTestFile(F("evil.tar")));
   int rc = 0;
-  std::string out = Sh(
-      Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("out/adapter"), &rc);
+  const std::string fetch = Triad() + " job fetch" + Client() + " " + job + As("mo") +
+                            " --trust-sim-key " + F("sim.pub.pem") + " --out " + F("out/adapter");
+  std::string out = Sh(fetch, &rc);
   EXPECT_EQ(rc, 1);
   std::filesystem::create_directories(F("out"));
-  out = Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("out/adapter"),
-           &rc);
+  out = Sh(fetch, &rc);
   EXPECT_EQ(rc, 1);
-  EXPECT_EQ(
-      out,
-      "triad: unpacking the adapter: tar member path \"../escaped.txt\": \"..\" path component\n");
+  EXPECT_EQ(out,
+            "SIMULATED: no hardware protection\ntriad: unpacking the adapter: tar member path "
+            "\"../escaped.txt\": \"..\" path component\n");
   EXPECT_FALSE(std::filesystem::exists(F("out/escaped.txt")));
   EXPECT_FALSE(std::filesystem::exists(F("out/adapter")));  // what was written is removed
 }
@@ -666,26 +832,30 @@ TEST_F(CoordinatorCliTest, PlaintextServingIsForLoopbackOnly) {
   EXPECT_EQ(wide.Port(), 0);
   EXPECT_EQ(wide.Err(),
             "triad: plaintext serving is allowed only on a loopback address, not 0.0.0.0:0\n");
-  ServeProcess local({"--dir", F("state"), "--listen", "127.0.0.1:0", "--insecure"}, F("local.out"),
-                     F("local.err"));
+  ServeProcess local(
+      {"--dir", F("state"), "--listen", "127.0.0.1:0", "--insecure", "--open-registration"},
+      F("local.out"), F("local.err"));
   port_ = local.Port();
   ASSERT_GT(port_, 0) << local.Err();
+  const std::string card = " --coordinator-card " + F("card.json");
   std::string out = Sh(absl::StrCat(Triad(), " party register --coordinator 127.0.0.1:", port_,
-                                    " --insecure", As("mo")));
-  EXPECT_EQ(out.substr(0, 14), "registered mo ");
-  // A client refuses plaintext to anything but loopback, and TLS without a card.
+                                    " --insecure", card, As("eve")));
+  EXPECT_EQ(out.substr(0, 15), "registered eve ");
+  // A client refuses plaintext to anything but loopback, and any call without the card.
   out = Sh(absl::StrCat(Triad(), " party register --coordinator 10.1.2.3:", port_, " --insecure",
-                        As("mo")),
+                        card, As("mo")),
            &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out,
             absl::StrCat("triad: --insecure is allowed only to a loopback address, not 10.1.2.3:",
                          port_, "; pin the coordinator card with --coordinator-card instead\n"));
-  out = Sh(absl::StrCat(Triad(), " party register --coordinator 127.0.0.1:", port_, As("mo")), &rc);
+  out = Sh(absl::StrCat(Triad(), " party register --coordinator 127.0.0.1:", port_, " --insecure",
+                        As("mo")),
+           &rc);
   EXPECT_EQ(rc, 1);
-  EXPECT_EQ(
-      out,
-      "triad: no coordinator card: pass --coordinator-card FILE (from `triad coordinator card`)\n");
+  EXPECT_EQ(out,
+            "triad: --coordinator-card is needed: it names the coordinator, which every signed "
+            "request is addressed to, and pins its TLS certificate\n");
   EXPECT_EQ(local.Stop(), 0);
 }
 
@@ -696,8 +866,127 @@ TEST_F(CoordinatorCliTest, ServeRefusesAStateDirectoryWhoseKeysDoNotMatchItsCard
   std::filesystem::copy_file(F("other/coordinator.card.json"), F("state/coordinator.card.json"));
   ServeProcess s({"--dir", F("state"), "--listen", "127.0.0.1:0"}, F("s.out"), F("s.err"));
   EXPECT_EQ(s.Port(), 0);
-  EXPECT_EQ(s.Err(), "triad: " + F("state/coordinator.identity") + " does not match " +
+  EXPECT_EQ(s.Err(), "triad: " + F("state/coordinator.signing.pem") + " does not match " +
                          F("state/coordinator.card.json") + "\n");
+}
+
+// Witnesses (docs/custody.md): an auditor the contract names cosigns, with `audit watch
+// --witness`, every checkpoint it checked; a bundle exported `--witnessed` is proven into a
+// checkpoint it cosigned, and `audit verify --witness --min-witnesses --state` holds the bundle to
+// that view and the admission's time between two cosignatures. Then a split view: the coordinator's
+// state directory is copied and both copies serve, each growing its own log under the same key; the
+// witness that follows one refuses to cosign the other, and a bundle from the other fails
+// "witnesses" (and cannot be exported --witnessed at all).
+TEST_F(CoordinatorCliTest, WitnessesCosignAndASplitViewFailsTheirCheck) {
+  Sh(Triad() + " keygen --name aud --role auditor --dir " + F("keys"));
+  StartServer();
+  SetUpContract(" --auditor " + F("keys/aud.card.json") + " --max-jobs 2");
+  StartKeyholders();
+  std::string watch = Triad() + " audit watch" + Client() + " --state " + F("aud.note") +
+                      " --witness " + F("keys/aud");
+  std::string out = Sh(watch);
+  EXPECT_TRUE(absl::StrContains(out, "cosigned tree size ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, " as witness aud\n")) << out;
+
+  std::string job = Trim(Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("do")));
+  PlayWorker(job, AdapterTar());
+  int rc = 0;
+  // Until a witness cosigned a checkpoint that holds the whole job, a witnessed export is refused
+  // (the keyholders witness too: retry until the auditor has cosigned one).
+  std::string exported;
+  for (int i = 0; i < 50; ++i) {
+    Sh(watch);
+    exported = Sh(Triad() + " audit export" + Client() + " " + job + As("aud") +
+                      " --witnessed 2 --state " + F("aud.note") + " --out " + F("bundle.json"),
+                  &rc);
+    if (rc == 0) break;
+    EXPECT_TRUE(absl::StrContains(exported, "cosignature(s) holds every entry of job " + job))
+        << exported;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(rc, 0) << exported;
+  const std::string verify = Triad() + " audit verify " + F("bundle.json") +
+                             " --coordinator-card " + F("card.json") + " --trust-sim-key " +
+                             F("sim.pub.pem");
+  out = Sh(verify + " --witness " + F("keys/aud.card.json") + " --min-witnesses 1 --state " +
+               F("aud.note"),
+           &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nok   saved view: the bundle's checkpoint")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nok   witnesses: cosigned by aud at ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nok   admission times: job.admission entry ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "verdict: OK, all 25 checks hold for job " + job)) << out;
+  // Another witness the auditor trusts, who never cosigned: one of two is not enough for 2.
+  Sh(Triad() + " keygen --name aud2 --role auditor --dir " + F("keys"));
+  out = Sh(verify + " --witness " + F("keys/aud.card.json") + " --witness " +
+               F("keys/aud2.card.json") + " --min-witnesses 2",
+           &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nFAIL witnesses: 1 of the given witnesses cosigned")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nFAIL admission times: no witnessed checkpoint")) << out;
+  out = Sh(verify + " --witness " + F("keys/aud.card.json") + " --min-witnesses 3", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out,
+            "triad: --min-witnesses 3 is more than the 1 witness card(s) given with --witness\n");
+
+  // The fork: the state directory copied while the coordinator is stopped; both serve.
+  ASSERT_EQ(server_->Stop(), 0) << server_->Err();
+  for (auto& k : keyholders_) k->Signal(SIGTERM);
+  keyholders_.clear();
+  std::filesystem::copy(F("state"), F("fork"), std::filesystem::copy_options::recursive);
+  StartServer();
+  watch = Triad() + " audit watch" + Client() + " --state " + F("aud.note") + " --witness " +
+          F("keys/aud");
+  ServeProcess fork({"--dir", F("fork"), "--listen", "127.0.0.1:0", "--trust-sim-key",
+                     F("sim.pub.pem"), "--poll-wait", "1s"},
+                    F("fork.out"), F("fork.err"));
+  const int port_b = fork.Port();
+  ASSERT_GT(port_b, 0) << fork.Err();
+  // Each copy logs something the other does not: an operator's party on one, a job on the other.
+  Sh(Triad() + " keygen --name zed --role data-owner --dir " + F("keys"));
+  Sh(Triad() + " coordinator parties add " + F("keys/zed.card.json") + " --dir " + F("state"));
+  const std::string client_b =
+      absl::StrCat(" --coordinator 127.0.0.1:", port_b, " --coordinator-card ", F("card.json"));
+  std::string forked_job =
+      Trim(Sh(Triad() + " job submit" + client_b + " --contract c-1" + As("mo")));
+  out = Sh(watch);  // the auditor follows the first copy and cosigns it
+  ASSERT_TRUE(absl::StrContains(out, "cosigned tree size ")) << out << server_->Err();
+  // Shown the other copy, the same witness refuses: not an extension of what it cosigned.
+  const std::string watch_b = Triad() + " audit watch" + client_b + " --state " + F("aud.note") +
+                              " --witness " + F("keys/aud");
+  out = Sh(watch_b, &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, " shows a log that is not an extension")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "cosigned")) << out;
+  // A bundle of the job from the other copy: no witnessed checkpoint holds it there, and its own
+  // checkpoint is one the witness never cosigned.
+  out = Sh(Triad() + " audit export" + client_b + " " + job + As("aud") + " --witnessed 1 --out " +
+               F("fork-witnessed.json"),
+           &rc);
+  EXPECT_EQ(rc, 0) << out;  // the job's entries predate the fork: the shared past is witnessed
+  if (absl::StartsWith(forked_job, "j-")) {
+    out = Sh(Triad() + " audit export" + client_b + " " + forked_job + As("aud") +
+                 " --witnessed 1 --out " + F("never.json"),
+             &rc);
+    EXPECT_EQ(rc, 1);
+    EXPECT_TRUE(absl::StrContains(
+        out, "no checkpoint with 1 cosignature(s) holds every entry of job " + forked_job))
+        << out;
+    Sh(Triad() + " audit export" + client_b + " " + forked_job + As("aud") + " --out " +
+       F("fork.json"));
+    out = Sh(Triad() + " audit verify " + F("fork.json") + " --coordinator-card " + F("card.json") +
+                 " --trust-sim-key " + F("sim.pub.pem") + " --witness " + F("keys/aud.card.json") +
+                 " --state " + F("aud.note"),
+             &rc);
+    EXPECT_EQ(rc, 1);
+    EXPECT_TRUE(absl::StrContains(out, "\nFAIL witnesses: 0 of the given witnesses cosigned"))
+        << out;
+    EXPECT_TRUE(absl::StrContains(out, "\nFAIL saved view: ")) << out;
+  } else {
+    ADD_FAILURE() << "the fork did not take the job: " << forked_job;
+  }
+  EXPECT_EQ(fork.Stop(), 0) << fork.Err();
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
 }
 
 }  // namespace

@@ -87,7 +87,7 @@ TEST_F(ContractTest, DraftRoundTripsAndPayloadIsCanonical) {
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
   EXPECT_EQ(keys, (V{"type", "id", "created", "not_before", "not_after", "parties", "base_model",
-                     "dataset", "training", "worker_policy", "outputs"}));
+                     "dataset", "training", "worker_policy", "outputs", "terms"}));
   EXPECT_EQ(j["not_after"], "2025-07-31T00:00:00Z");
   EXPECT_EQ(
       j["outputs"].dump(),

@@ -5,6 +5,7 @@
 #define TRIAD_TESTS_COORDINATOR_COORDINATOR_FIXTURE_H_
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,8 +13,13 @@
 
 #include "absl/strings/str_join.h"
 #include "base/json.h"
+#include "keyholder/client.h"
+#include "keyholder/journal.h"
+#include "keyholder/keyholder.h"
 #include "tests/coordinator/coordinator_testing.h"
 #include "tests/testing/sim_attest.h"
+#include "verify/admission.h"
+#include "verify/audit_verify.h"
 
 namespace triad::coordinator {
 
@@ -43,8 +49,85 @@ class CoordinatorTest : public ::testing::Test {
     model_plain_ =
         absl::StrCat("config+safetensors+tokenizer ", kModelCanary, std::string(200000, 'm'));
     data_plain_ = absl::StrCat("{\"text\": \"", kDataCanary, "\"}\n");
-    model_ct_ = Encrypt(model_plain_, {h_.broker_recipient()});
-    data_ct_ = Encrypt(data_plain_, {h_.broker_recipient()});
+    // Each owner encrypts to itself alone (docs/custody.md); its keyholder releases the key.
+    model_ct_ = Encrypt(model_plain_, {mo_.card.age_recipient});
+    data_ct_ = Encrypt(data_plain_, {do_.card.age_recipient});
+    mo_keyholder_ = MakeKeyholder(mo_, "mo.keyholder");
+    do_keyholder_ = MakeKeyholder(do_, "do.keyholder");
+  }
+
+  // An owner's keyholder, in-process, over its own journal; it trusts the harness's sim key.
+  struct TestKeyholder {
+    std::unique_ptr<keyholder::Journal> journal;
+    std::unique_ptr<std::vector<crypto::age::X25519Identity>> ids;  // stays put when this moves
+    std::unique_ptr<keyholder::Keyholder> k;
+  };
+  TestKeyholder MakeKeyholder(const Party& owner, const std::string& dir) {
+    TestKeyholder t;
+    auto j = keyholder::Journal::Open(h_.dir.File(dir));
+    EXPECT_TRUE(j.ok()) << j.status();
+    t.journal = *std::move(j);
+    t.ids = std::make_unique<std::vector<crypto::age::X25519Identity>>();
+    t.ids->push_back(*crypto::age::X25519Identity::FromSecret(owner.identity.secret().Clone()));
+    attestation::TrustAnchors anchors;
+    anchors.sim_keys.push_back(h_.sim_key.public_key());
+    t.k = std::make_unique<keyholder::Keyholder>(
+        *t.journal, keyholder::Owner{owner.card, &owner.key, t.ids.get()}, h_.card(), anchors,
+        h_.clock,
+        [this, &owner](const std::string& id,
+                       const std::function<absl::Status(absl::string_view)>& sink) {
+          return keyholder::DownloadFromCoordinator(h_.channel(), owner.key, h_.fingerprint(),
+                                                    h_.clock)(id, sink);
+        });
+    return t;
+  }
+
+  // One round of both owners' keyholders: each polls, decides every pending release and answers.
+  std::vector<keyholder::Answer> ServeKeyholders() {
+    std::vector<keyholder::Answer> out;
+    for (auto [party, kh] :
+         {std::make_pair(&mo_, &mo_keyholder_), std::make_pair(&do_, &do_keyholder_)}) {
+      uint64_t known = 0;
+      if (auto note = kh->journal->LastCheckpoint(); note.ok() && note->has_value()) {
+        known = verify::OpenCardCheckpoint(h_.card(), **note)->size;
+      }
+      pb::KeyholderPollReply reply;
+      grpc::ClientContext ctx;
+      grpc::Status st = h_.keyholders->Poll(
+          &ctx, h_.Signed("keyholder-poll", {{"known_tree_size", known}}, party->key), &reply);
+      EXPECT_TRUE(st.ok()) << st.error_message();
+      for (const pb::ReleaseRequest& r : reply.requests()) {
+        auto a = kh->k->Decide(keyholder::ReleaseContextFromProto(r));
+        EXPECT_TRUE(a.ok()) << a.status();
+        if (!a.ok()) continue;
+        nlohmann::json body = {{"release_id", a->release_id}, {"receipt", a->receipt_json}};
+        if (a->release) body["header"] = base::Base64Encode(a->header);
+        grpc::ClientContext ctx2;
+        pb::Ack ack;
+        grpc::Status answered =
+            h_.keyholders->Answer(&ctx2, h_.Signed("keyholder-answer", body, party->key), &ack);
+        EXPECT_TRUE(answered.ok()) << answered.error_message();
+        out.push_back(*std::move(a));
+      }
+    }
+    return out;
+  }
+
+  grpc::Status AwaitKeys(const std::string& job, const Eph& eph, pb::KeysReply* reply) {
+    grpc::ClientContext ctx;
+    return h_.workers->AwaitKeys(&ctx, h_.Signed("await-keys", {{"job_id", job}}, eph.key), reply);
+  }
+
+  // The headers the keyholders released for `eph`, by artifact id.
+  std::map<std::string, std::string> Keys(const std::string& job, const Eph& eph) {
+    ServeKeyholders();
+    pb::KeysReply reply;
+    grpc::Status st = AwaitKeys(job, eph, &reply);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    EXPECT_TRUE(reply.ready()) << absl::StrJoin(reply.reasons(), "; ");
+    std::map<std::string, std::string> out;
+    for (const pb::RewrappedHeader& h : reply.headers()) out[h.artifact_id()] = h.header();
+    return out;
   }
 
   static std::string Encrypt(absl::string_view plain,
@@ -54,11 +137,12 @@ class CoordinatorTest : public ::testing::Test {
     return *ct;
   }
 
+  // The operator adds a party (coordinator parties add).
   grpc::Status Register(const Party& p) {
-    grpc::ClientContext ctx;
-    pb::RegisterPartyReply reply;
-    return h_.registry->RegisterParty(
-        &ctx, h_.Signed("register-party", {{"card", p.card.ToJsonValue()}}, p.key), &reply);
+    absl::StatusOr<bool> added = AddParty(h_.store(), p.card, h_.clock.Now());
+    return added.ok() ? grpc::Status::OK
+                      : grpc::Status(static_cast<grpc::StatusCode>(added.status().code()),
+                                     std::string(added.status().message()));
   }
 
   // Uploads `bytes` declared as `id` and `size` (the real ones by default), in 1000-byte chunks.
@@ -110,7 +194,9 @@ class CoordinatorTest : public ::testing::Test {
                                {crypto::Sha256Id(data_ct_), "claims"},
                                contracts::TrainingConfig::Default(),
                                policy,
-                               contracts::Outputs::Default()};
+                               contracts::Outputs::Default(),
+                               contracts::Terms{10, 300},
+                               {}};
   }
 
   std::string SignedContract(const contracts::Contract& c, std::vector<const Party*> signers) {
@@ -182,7 +268,7 @@ class CoordinatorTest : public ::testing::Test {
     const crypto::age::X25519Recipient bound_recipient = bound.id.recipient();
     pb::AttestRequest req = ::triad::testing::SimAttestRequest(
         {a.job_id(), worker, a.nonce(), &cp_.key, &eph.key, &eph_recipient, &bound_key,
-         &bound_recipient, &h_.sim_key, o.measurement, o.debug, h_.clock.Now()});
+         &bound_recipient, &h_.sim_key, o.measurement, o.debug, h_.clock.Now(), h_.fingerprint()});
     grpc::ClientContext ctx;
     return h_.workers->Attest(&ctx, req, reply);
   }
@@ -218,11 +304,11 @@ class CoordinatorTest : public ::testing::Test {
                      const pb::AttestReply& a,
                      const std::function<void(nlohmann::json&)>& edit = nullptr) {
     nlohmann::json st = {
-        {"_type", kStatementType},
+        {"_type", verify::kStatementType},
         {"subject",
          {{{"name", job + ".adapter.tar.age"},
            {"digest", {{"sha256", base::HexEncode(crypto::Sha256(adapter_ct))}}}}}},
-        {"predicateType", kJobRecordPredicateType},
+        {"predicateType", verify::kJobRecordPredicateType},
         {"predicate",
          {{"job_id", job},
           {"contract_id", "c-0001"},
@@ -237,19 +323,32 @@ class CoordinatorTest : public ::testing::Test {
             {"simulated", a.simulated()},
             {"ed25519_public_key", base::Base64Encode(eph.key.public_key().raw())},
             {"age_recipient", eph.id.recipient().ToString()}}},
-          {"training",
-           {{"steps", 10}, {"tokens", 5120}, {"wall_seconds", 12.5}, {"final_loss", 1.25}}},
-          {"recipients", {mo_.card.age_recipient.ToString(), do_.card.age_recipient.ToString()}}}}};
+          {"training", {{"steps", 10}, {"tokens", 5120}, {"wall_seconds", 12.5}}},
+          {"recipients", {mo_.card.age_recipient.ToString(), do_.card.age_recipient.ToString()}},
+          {"metrics",
+           {{"recipients", {mo_.card.age_recipient.ToString(), do_.card.age_recipient.ToString()}},
+            {"sealed",
+             base::Base64Encode(Encrypt("{\"final_loss\": 1.25}\n",
+                                        {mo_.card.age_recipient, do_.card.age_recipient}))}}}}}};
     if (edit) edit(st);
-    crypto::DsseEnvelope env{kInTotoPayloadType, st.dump(), {}};
+    crypto::DsseEnvelope env{verify::kInTotoPayloadType, st.dump(), {}};
     crypto::DsseSign(env, eph.key);
     return env.ToJson();
+  }
+
+  grpc::Status Export(const std::string& job, const Party& by, pb::ExportReply* out) {
+    grpc::ClientContext ctx;
+    pb::ExportRequest req;
+    req.set_job_id(job);
+    *req.mutable_request() = h_.Signed("export-bundle", {{"job_id", job}}, by.key);
+    return h_.audit->ExportBundle(&ctx, req, out);
   }
 
   std::string ContractDigest() {
     grpc::ClientContext ctx;
     pb::GetContractRequest req;
     req.set_id("c-0001");
+    *req.mutable_request() = h_.Signed("get-contract", {{"contract_id", "c-0001"}}, mo_.key);
     pb::GetContractReply reply;
     EXPECT_TRUE(h_.contracts->GetContract(&ctx, req, &reply).ok());
     return reply.status().digest();
@@ -287,8 +386,8 @@ class CoordinatorTest : public ::testing::Test {
     grpc::ClientContext ctx;
     pb::GetJobRequest req;
     req.set_id(job);
-    if (signer != nullptr)
-      *req.mutable_request() = h_.Signed("get-job", {{"job_id", job}}, signer->key);
+    *req.mutable_request() =
+        h_.Signed("get-job", {{"job_id", job}}, signer != nullptr ? signer->key : cp_.key);
     pb::JobStatus s;
     grpc::Status st = h_.jobs->GetJob(&ctx, req, &s);
     EXPECT_TRUE(st.ok()) << st.error_message();
@@ -318,6 +417,7 @@ class CoordinatorTest : public ::testing::Test {
   Party cp_ = testing::MakeParty("cp", Role::kComputeProvider);
   Party eve_ = testing::MakeParty("eve", Role::kDataOwner);
   std::string model_plain_, data_plain_, model_ct_, data_ct_;
+  TestKeyholder mo_keyholder_, do_keyholder_;
 };
 
 #define EXPECT_STATUS(st, code, msg)                                          \

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_join.h"
 #include "base/json.h"
-#include "coordinator/bundle.h"
+#include "verify/bundle.h"
 #include "crypto/merkle.h"
 #include "tests/coordinator/coordinator_fixture.h"
 
@@ -34,21 +34,28 @@ TEST_F(CoordinatorTest, FullJobFromRegistrationToFetchAndAudit) {
   EXPECT_TRUE(reply.simulated());
   EXPECT_EQ(reply.evidence_digest().substr(0, 7), "sha256:");
   EXPECT_EQ(base::ParseJsonStrict(reply.claims_json())->at("tee"), "sim");
-  ASSERT_EQ(reply.headers_size(), 2);
   pb::JobStatus s = GetJob(job);
   EXPECT_EQ(s.state(), "admitted");
   EXPECT_TRUE(s.simulated());
   EXPECT_EQ(s.attempt(), 1u);
   EXPECT_EQ(s.worker_id(), "w1");
 
+  // Admission alone releases nothing: the keys come from the owners' keyholders.
+  pb::KeysReply pending;
+  ASSERT_TRUE(AwaitKeys(job, eph, &pending).ok());
+  EXPECT_FALSE(pending.ready());
+  EXPECT_FALSE(pending.refused());
+  std::map<std::string, std::string> headers = Keys(job, eph);
+  ASSERT_EQ(headers.size(), 2u);
+
   // The re-wrapped header with the original payload opens with the ephemeral identity only.
   for (int i = 0; i < 2; ++i) {
     const std::string& ct = i == 0 ? model_ct_ : data_ct_;
     std::string got;
-    ASSERT_TRUE(Download(job, reply.headers(i).artifact_id(), eph.key, &got).ok());
+    ASSERT_TRUE(Download(job, crypto::Sha256Id(ct), eph.key, &got).ok());
     EXPECT_EQ(got, ct);
     auto old_header = crypto::age::Header::Parse(ct);
-    auto new_header = crypto::age::Header::Parse(reply.headers(i).header());
+    auto new_header = crypto::age::Header::Parse(headers[crypto::Sha256Id(ct)]);
     ASSERT_TRUE(new_header.ok());
     auto plain = crypto::age::DecryptToSecret(absl::MakeConstSpan(&eph.id, 1), *new_header,
                                               absl::string_view(ct).substr(old_header->size()));
@@ -119,17 +126,15 @@ TEST_F(CoordinatorTest, AuditBundleProvesTheJobsEntriesIntoTheSignedCheckpoint) 
   std::string job = NewJob();
   Eph eph;
   auto [a, reply] = Admit("w1", eph);
+  ASSERT_EQ(Keys(job, eph).size(), 2u);
   std::string adapter_ct = Encrypt("adapter", {mo_.card.age_recipient, do_.card.age_recipient});
   ASSERT_TRUE(Deliver(job, eph.key, Record(job, adapter_ct, eph, reply), adapter_ct).ok());
 
-  grpc::ClientContext ctx;
-  pb::ExportRequest req;
-  req.set_job_id(job);
   pb::ExportReply exported;
-  ASSERT_TRUE(h_.audit->ExportBundle(&ctx, req, &exported).ok());
+  ASSERT_TRUE(Export(job, mo_, &exported).ok());
   auto b = base::ParseJsonStrict(exported.bundle_json());
   ASSERT_TRUE(b.ok()) << b.status();
-  EXPECT_EQ((*b)["type"], kAuditBundleType);
+  EXPECT_EQ((*b)["type"], verify::kAuditBundleType);
   EXPECT_EQ((*b)["job"]["state"], "done");
   EXPECT_EQ((*b)["contract"]["digest"], ContractDigest());
   EXPECT_FALSE((*b)["job_record"].is_null());
@@ -167,23 +172,32 @@ TEST_F(CoordinatorTest, AuditBundleProvesTheJobsEntriesIntoTheSignedCheckpoint) 
   grpc::ClientContext c2;
   pb::CheckpointReply checkpoint;
   ASSERT_TRUE(h_.audit->GetCheckpoint(&c2, pb::CheckpointRequest(), &checkpoint).ok());
-  EXPECT_EQ(checkpoint.signed_note(), (*b)["log"]["checkpoint"]);
+  auto shown = crypto::OpenCheckpoint(checkpoint.signed_note(), *verifier, "test.triad/log");
+  ASSERT_TRUE(shown.ok()) << shown.status();
+  EXPECT_GE(shown->size, cp->size);  // the keyholders' answers may come after the export
   grpc::ClientContext c3;
   pb::EntriesRequest er;
   er.set_start(0);
   er.set_end(2);
+  *er.mutable_request() = h_.Signed("get-entries", {{"start", 0}, {"end", 2}}, mo_.key);
   pb::EntriesReply entries;
   ASSERT_TRUE(h_.audit->GetEntries(&c3, er, &entries).ok());
   EXPECT_EQ(entries.entries_size(), 2);
+  EXPECT_EQ(entries.leaf_hashes_size(), 2);
+  EXPECT_NE(entries.entries(0), "");  // mo's own registration: mo reads it
+  EXPECT_EQ(entries.entries(1), "");  // do's: not for mo
+  EXPECT_EQ(entries.leaf_hashes(1), crypto::merkle::LeafHash(*h_.store().log().Entry(1)));
   grpc::ClientContext c4;
   pb::InclusionRequest ir;
-  ir.set_index(1);
+  ir.set_index(0);
   ir.set_tree_size(cp->size);
+  *ir.mutable_request() =
+      h_.Signed("get-inclusion-proof", {{"index", 0}, {"tree_size", cp->size}}, mo_.key);
   pb::ProofReply proof;
   ASSERT_TRUE(h_.audit->GetInclusionProof(&c4, ir, &proof).ok());
   std::vector<std::string> hashes(proof.hashes().begin(), proof.hashes().end());
   EXPECT_TRUE(crypto::merkle::VerifyInclusion(
-                  1, cp->size, crypto::merkle::LeafHash(entries.entries(1)), hashes, cp->root_hash)
+                  0, cp->size, crypto::merkle::LeafHash(entries.entries(0)), hashes, cp->root_hash)
                   .ok());
   grpc::ClientContext c5;
   pb::ConsistencyRequest cr;
@@ -192,13 +206,57 @@ TEST_F(CoordinatorTest, AuditBundleProvesTheJobsEntriesIntoTheSignedCheckpoint) 
   ASSERT_TRUE(h_.audit->GetConsistencyProof(&c5, cr, &proof).ok());
   grpc::ClientContext c6;
   er.set_end(1001);
+  *er.mutable_request() = h_.Signed("get-entries", {{"start", 0}, {"end", 1001}}, mo_.key);
   EXPECT_STATUS(h_.audit->GetEntries(&c6, er, &entries), INVALID_ARGUMENT,
-                "entries: ask for 0 to 1000 entries, start <= end");
+                "at most 1000 entries are read at once, start before end");
 }
 
 // ---- Registry ----
 
-TEST_F(CoordinatorTest, RegistrationIsSelfSignedAndIdempotent) {
+TEST_F(CoordinatorTest, PartiesAreAddedByTheOperatorNotByThemselves) {
+  // Tried: anyone who reached the coordinator registered a hospital's name first. Now a party
+  // registers only by the operator's hand (or where the operator opened registration).
+  grpc::ClientContext c1;
+  pb::RegisterPartyReply reply;
+  EXPECT_STATUS(
+      h_.registry->RegisterParty(
+          &c1, h_.Signed("register-party", {{"card", eve_.card.ToJsonValue()}}, eve_.key), &reply),
+      PERMISSION_DENIED,
+      "this coordinator does not take self-registrations: its operator adds parties (triad "
+      "coordinator parties add CARD); send your card to the operator");
+  EXPECT_TRUE(h_.store().ListParties()->empty());
+  // The operator adds one; adding the same card again changes nothing; another card under the
+  // same name is refused.
+  ASSERT_TRUE(Register(mo_).ok());
+  EXPECT_EQ(*AddParty(h_.store(), mo_.card, h_.clock.Now()), false);
+  Party mo2 = testing::MakeParty("mo", Role::kModelOwner);
+  EXPECT_STATUS(
+      Register(mo2), ALREADY_EXISTS,
+      "party mo is already registered with another card (key " + mo_.card.fingerprint() + ")");
+  // An unregistered key's requests say what to do.
+  EXPECT_STATUS(
+      SubmitJob(eve_, "c-0001"), PERMISSION_DENIED,
+      "request is signed by key " + eve_.card.fingerprint() +
+          ", which is not a registered party's; ask the coordinator's operator to add the "
+          "party (triad coordinator parties add CARD)");
+  // A removed party is refused from then on.
+  ASSERT_TRUE(RemoveParty(h_.store(), "mo", h_.clock.Now()).ok());
+  EXPECT_STATUS(Upload(mo_, "model", "tiny-model", model_ct_), PERMISSION_DENIED,
+                "party mo was removed by the operator at 2025-07-10T00:00:00Z");
+  EXPECT_EQ(absl::StrJoin(LogKinds(), " "), "party.registered party.removed");
+}
+
+class OpenRegistrationTest : public CoordinatorTest {
+ protected:
+  static CoordinatorOptions Open() {
+    CoordinatorOptions o = testing::Harness::Defaults();
+    o.open_registration = true;
+    return o;
+  }
+  OpenRegistrationTest() : CoordinatorTest(Open()) {}
+};
+
+TEST_F(OpenRegistrationTest, RegistrationIsSelfSignedAndIdempotent) {
   grpc::ClientContext c1;
   pb::RegisterPartyReply reply;
   ASSERT_TRUE(
@@ -223,11 +281,6 @@ TEST_F(CoordinatorTest, RegistrationIsSelfSignedAndIdempotent) {
           &c3, h_.Signed("register-party", {{"card", do_.card.ToJsonValue()}}, eve_.key), &reply),
       PERMISSION_DENIED,
       "a party registers itself: the request must be signed by the key of the card it carries");
-  // The same name with another key.
-  Party mo2 = testing::MakeParty("mo", Role::kModelOwner);
-  EXPECT_STATUS(
-      Register(mo2), ALREADY_EXISTS,
-      "party mo is already registered with another card (key " + mo_.card.fingerprint() + ")");
   // A replayed request id.
   std::string env = h_.Sign("register-party", {{"card", do_.card.ToJsonValue()}}, do_.key);
   pb::SignedRequest req;
@@ -238,6 +291,25 @@ TEST_F(CoordinatorTest, RegistrationIsSelfSignedAndIdempotent) {
                 "request " +
                     ParseRequestPayload(crypto::DsseEnvelope::FromJson(env)->payload)->request_id +
                     " was already used");
+  // A request addressed to another coordinator.
+  pb::SignedRequest elsewhere;
+  elsewhere.set_envelope_json(SignRequest("register-party", {{"card", eve_.card.ToJsonValue()}},
+                                          eve_.key, h_.clock.Now(), "another-coordinator")
+                                  .ToJson());
+  grpc::ClientContext c7;
+  EXPECT_STATUS(h_.registry->RegisterParty(&c7, elsewhere, &reply), PERMISSION_DENIED,
+                "request is addressed to coordinator another-coordinator, not to this one (" +
+                    h_.fingerprint() + ")");
+  // A request dated 7 minutes in the coordinator's future (a fast clock, or a request made to be
+  // replayed later).
+  h_.clock.Advance(absl::Minutes(7));
+  std::string future = h_.Sign("register-party", {{"card", eve_.card.ToJsonValue()}}, eve_.key);
+  h_.clock.Advance(-absl::Minutes(7));
+  req.set_envelope_json(future);
+  grpc::ClientContext c8;
+  EXPECT_STATUS(h_.registry->RegisterParty(&c8, req, &reply), DEADLINE_EXCEEDED,
+                "request: issued_at 2025-07-10T00:07:00Z is 7 minutes after the coordinator's time "
+                "2025-07-10T00:00:00Z (at most 5 either way); check the clocks");
   // A stale request (issued 6 minutes before the coordinator's time).
   std::string stale = h_.Sign("register-party", {{"card", eve_.card.ToJsonValue()}}, eve_.key);
   h_.clock.Advance(absl::Minutes(6));
@@ -245,8 +317,8 @@ TEST_F(CoordinatorTest, RegistrationIsSelfSignedAndIdempotent) {
   grpc::ClientContext c6;
   EXPECT_STATUS(
       h_.registry->RegisterParty(&c6, req, &reply), DEADLINE_EXCEEDED,
-      "request: issued_at 2025-07-10T00:00:00Z is more than 5 minutes from the coordinator's time "
-      "2025-07-10T00:06:00Z; check the clocks");
+      "request: issued_at 2025-07-10T00:00:00Z is 6 minutes before the coordinator's time "
+      "2025-07-10T00:06:00Z (at most 5 either way); check the clocks");
 }
 
 TEST_F(CoordinatorTest, ArtifactUploadChecks) {
@@ -262,19 +334,23 @@ TEST_F(CoordinatorTest, ArtifactUploadChecks) {
 
   EXPECT_STATUS(Upload(mo_, "model", "tiny-model", model_ct_), ALREADY_EXISTS,
                 "artifact " + crypto::Sha256Id(model_ct_) + " is already registered");
-  // Not encrypted to the key broker.
-  std::string other = Encrypt("weights", {mo_.card.age_recipient});
-  EXPECT_STATUS(Upload(mo_, "model", "m2", other), FAILED_PRECONDITION,
-                "artifact is not encrypted to this coordinator's key broker (" +
-                    h_.broker_recipient().ToString() + ")");
+  // Encrypted to the owner and to someone else too (the coordinator, say): refused from the header
+  // in the first chunk, though the upload declares 1 GiB it never sends.
+  Party broker = testing::MakeParty("broker", Role::kModelOwner);
+  std::string two = Encrypt("weights", {mo_.card.age_recipient, broker.card.age_recipient});
   EXPECT_STATUS(
-      Upload(mo_, "model", "m2", crypto::age::ArmorEncode(Encrypt("w", {h_.broker_recipient()}))),
+      Upload(mo_, "model", "m2", two, "", int64_t{1} << 30), FAILED_PRECONDITION,
+      "artifact's age header has 2 stanza(s) (X25519, X25519); an artifact is encrypted to "
+      "its owner's release recipient alone: exactly one X25519 stanza (the coordinator holds "
+      "no key and accepts nothing also encrypted to another recipient)");
+  EXPECT_STATUS(
+      Upload(mo_, "model", "m2", crypto::age::ArmorEncode(Encrypt("w", {mo_.card.age_recipient}))),
       INVALID_ARGUMENT,
       "artifact is ASCII-armored; upload the binary age file (encrypt without -a)");
   EXPECT_EQ(Upload(mo_, "model", "m2", "plain weights, not age").error_message().substr(0, 32),
             "artifact is not an age v1 file: ");
   // Size and digest.
-  std::string ct = Encrypt("weights v2", {h_.broker_recipient()});
+  std::string ct = Encrypt("weights v2", {mo_.card.age_recipient});
   EXPECT_STATUS(Upload(mo_, "model", "m2", ct, "", ct.size() + 1), INVALID_ARGUMENT,
                 absl::StrCat("upload ended after ", ct.size(), " bytes; the registration declared ",
                              ct.size() + 1));
@@ -291,9 +367,17 @@ TEST_F(CoordinatorTest, ArtifactUploadChecks) {
                 "party do is a data-owner; only a model-owner registers a model");
   EXPECT_STATUS(Upload(mo_, "dataset", "d2", ct), PERMISSION_DENIED,
                 "party mo is a model-owner; only a data-owner registers a dataset");
-  EXPECT_STATUS(Upload(eve_, "model", "m2", ct), PERMISSION_DENIED,
-                "request is signed by key " + eve_.card.fingerprint() +
-                    ", which is not a registered party's");
+  EXPECT_STATUS(
+      Upload(eve_, "model", "m2", ct), PERMISSION_DENIED,
+      "request is signed by key " + eve_.card.fingerprint() +
+          ", which is not a registered party's; ask the coordinator's operator to add the "
+          "party (triad coordinator parties add CARD)");
+  // Limits: the largest artifact and the party's quota.
+  EXPECT_STATUS(
+      Upload(mo_, "model", "huge", ct, "", int64_t{65} << 30), RESOURCE_EXHAUSTED,
+      absl::StrCat("artifact of ", int64_t{65} << 30,
+                   " bytes is larger than this coordinator accepts (68719476736 bytes; the "
+                   "operator sets it: coordinator serve --max-artifact-size)"));
   EXPECT_STATUS(Upload(mo_, "adapter", "m2", ct), INVALID_ARGUMENT,
                 "request body: kind \"adapter\" is not \"model\" or \"dataset\"");
   // Nothing of the refused uploads was registered or logged.
@@ -357,11 +441,27 @@ TEST_F(CoordinatorTest, ContractsMustBeActiveAndNameRegisteredPartiesAndHeldArti
   grpc::ClientContext ctx;
   pb::GetContractRequest get;
   get.set_id("c-0001");
+  *get.mutable_request() = h_.Signed("get-contract", {{"contract_id", "c-0001"}}, cp_.key);
   pb::GetContractReply got;
   ASSERT_TRUE(h_.contracts->GetContract(&ctx, get, &got).ok());
   EXPECT_EQ(got.envelope_json(), good);
   EXPECT_EQ(got.status().state(), "active");
+  // Only its parties (and the auditors it names) read it; anyone else learns nothing.
+  pb::GetContractRequest by_eve = get;
+  *by_eve.mutable_request() = h_.Signed("get-contract", {{"contract_id", "c-0001"}}, eve_.key);
+  grpc::ClientContext ctx3;
+  EXPECT_STATUS(h_.contracts->GetContract(&ctx3, by_eve, &got), PERMISSION_DENIED,
+                "request is signed by key " + eve_.card.fingerprint() +
+                    ", which is neither a party of contract c-0001 nor an auditor it names");
+  pb::GetContractRequest unsigned_get;
+  unsigned_get.set_id("c-0001");
+  grpc::ClientContext ctx4;
+  EXPECT_STATUS(
+      h_.contracts->GetContract(&ctx4, unsigned_get, &got), UNAUTHENTICATED,
+      "reading contract c-0001 needs a request signed by one of its parties or an auditor "
+      "it names");
   h_.clock.Set(T("2025-07-31T00:00:00Z"));
+  *get.mutable_request() = h_.Signed("get-contract", {{"contract_id", "c-0001"}}, cp_.key);
   grpc::ClientContext ctx2;
   ASSERT_TRUE(h_.contracts->GetContract(&ctx2, get, &got).ok());
   EXPECT_EQ(got.status().state(), "expired");
@@ -384,9 +484,11 @@ TEST_F(CoordinatorTest, JobSubmissionChecks) {
   EXPECT_STATUS(SubmitJob(cp_, "c-0001"), PERMISSION_DENIED,
                 "party cp is not the model owner or data owner of contract c-0001");
   Party stranger = testing::MakeParty("stranger", Role::kDataOwner);
-  EXPECT_STATUS(SubmitJob(stranger, "c-0001"), PERMISSION_DENIED,
-                "request is signed by key " + stranger.card.fingerprint() +
-                    ", which is not a registered party's");
+  EXPECT_STATUS(
+      SubmitJob(stranger, "c-0001"), PERMISSION_DENIED,
+      "request is signed by key " + stranger.card.fingerprint() +
+          ", which is not a registered party's; ask the coordinator's operator to add the "
+          "party (triad coordinator parties add CARD)");
   // The same signed request twice.
   std::string env = h_.Sign("submit-job", {{"contract_id", "c-0001"}}, do_.key);
   ASSERT_TRUE(SubmitJob(do_, "", nullptr, env).ok());
@@ -468,8 +570,8 @@ TEST_F(CoordinatorTest, PollWaitsForAJob) {
   // A coordinator that waits: a job submitted while the worker waits is assigned to it.
   CoordinatorOptions o = testing::Harness::Defaults();
   o.poll_wait = absl::Seconds(10);
-  Coordinator waiting(h_.clock, h_.store(), h_.blobs(), {}, h_.broker(),
-                      crypto::Ed25519PrivateKey::Generate(), o);
+  Coordinator waiting(h_.clock, h_.store(), h_.blobs(), {},
+                      *crypto::Ed25519PrivateKey::FromPem(h_.signing_pem()), o);
   std::string poll = h_.Sign("poll", {{"worker_id", "w1"}, {"tee", "sim"}}, cp_.key);
   std::thread submit([&] {
     absl::SleepFor(absl::Milliseconds(300));
@@ -506,7 +608,7 @@ TEST_F(CoordinatorTest, AnInputMissingFromTheBlobStoreFailsTheJobAtAdmission) {
   EXPECT_FALSE(reply.admitted());
   ASSERT_EQ(reply.reasons_size(), 1);
   EXPECT_EQ(reply.reasons(0), "input " + data_id + ": blob " + data_id + " not found");
-  EXPECT_EQ(reply.headers_size(), 0);
+  EXPECT_TRUE(ServeKeyholders().empty());  // nothing was asked of the keyholders
   EXPECT_TRUE(h_.store().ListKeyReleases(job)->empty());
   pb::JobStatus s = GetJob(job);
   EXPECT_EQ(s.state(), "failed");
@@ -527,7 +629,7 @@ TEST_F(CoordinatorTest, WorkerWithAMeasurementNotInThePolicyIsRejectedAndGetsNoK
                        base::HexEncode(GoodMeasurement()) + "]";
   ASSERT_EQ(reply.reasons_size(), 1);
   EXPECT_EQ(reply.reasons(0), reason);
-  EXPECT_EQ(reply.headers_size(), 0);
+  EXPECT_TRUE(ServeKeyholders().empty());  // nothing was asked of the keyholders
   EXPECT_TRUE(h_.store().ListKeyReleases(job)->empty());
   pb::JobStatus s = GetJob(job);
   EXPECT_EQ(s.state(), "queued");
@@ -675,7 +777,8 @@ TEST_F(CoordinatorTest, AttestRequestChecks) {
                          {"nonce", base::HexEncode(a.nonce())},
                          {"ed25519_public_key", base::Base64Encode(eph.key.public_key().raw())},
                          {"age_recipient", eph.id.recipient().ToString()}};
-  crypto::DsseEnvelope request = SignRequest("attest", body, cp_.key, h_.clock.Now());
+  crypto::DsseEnvelope request =
+      SignRequest("attest", body, cp_.key, h_.clock.Now(), h_.fingerprint());
   auto attest = [&](const crypto::DsseEnvelope& req, const crypto::DsseEnvelope& pop) {
     pb::AttestRequest r;
     r.mutable_request()->set_envelope_json(req.ToJson());
@@ -684,7 +787,8 @@ TEST_F(CoordinatorTest, AttestRequestChecks) {
     grpc::ClientContext ctx;
     return h_.workers->Attest(&ctx, r, &reply);
   };
-  crypto::DsseEnvelope pop_other_payload = SignRequest("attest", body, eph.key, h_.clock.Now());
+  crypto::DsseEnvelope pop_other_payload =
+      SignRequest("attest", body, eph.key, h_.clock.Now(), h_.fingerprint());
   EXPECT_STATUS(attest(request, pop_other_payload), PERMISSION_DENIED,
                 "the ephemeral signature envelope does not carry the same request");
   crypto::DsseEnvelope pop_wrong_key{request.payload_type, request.payload, {}};
@@ -695,12 +799,14 @@ TEST_F(CoordinatorTest, AttestRequestChecks) {
   // Only the contract's compute provider attests, for its own worker.
   Party cp2 = testing::MakeParty("cp2", Role::kComputeProvider);
   ASSERT_TRUE(Register(cp2).ok());
-  crypto::DsseEnvelope by_cp2 = SignRequest("attest", body, cp2.key, h_.clock.Now());
+  crypto::DsseEnvelope by_cp2 =
+      SignRequest("attest", body, cp2.key, h_.clock.Now(), h_.fingerprint());
   crypto::DsseEnvelope pop{by_cp2.payload_type, by_cp2.payload, {}};
   crypto::DsseSign(pop, eph.key);
   EXPECT_STATUS(attest(by_cp2, pop), PERMISSION_DENIED,
                 "worker w1 belongs to provider cp, not cp2");
-  crypto::DsseEnvelope by_do = SignRequest("attest", body, do_.key, h_.clock.Now());
+  crypto::DsseEnvelope by_do =
+      SignRequest("attest", body, do_.key, h_.clock.Now(), h_.fingerprint());
   EXPECT_STATUS(attest(by_do, pop), PERMISSION_DENIED,
                 "party do is a data-owner, not a compute provider");
   // Nothing changed: the nonce is still good.
@@ -713,6 +819,7 @@ TEST_F(CoordinatorTest, KeyIsNeverReleasedTwiceToTheSameEphemeralKey) {
   std::string job = NewJob();
   Eph eph;
   Admit("w1", eph);
+  ASSERT_EQ(Keys(job, eph).size(), 2u);
   ASSERT_EQ(h_.store().ListKeyReleases(job)->size(), 2u);
   // The worker goes silent; the lease requeues the job; a worker comes back with the same keys.
   h_.clock.Advance(absl::Minutes(10));
@@ -732,6 +839,7 @@ TEST_F(CoordinatorTest, KeyIsNeverReleasedTwiceToTheSameEphemeralKey) {
   Eph fresh;
   ASSERT_TRUE(Attest(a, "w1", fresh, &reply).ok());
   ASSERT_TRUE(reply.admitted());
+  ASSERT_EQ(Keys(job, fresh).size(), 2u);
   auto releases = h_.store().ListKeyReleases(job);
   ASSERT_EQ(releases->size(), 4u);
   EXPECT_EQ((*releases)[2].recipient, fresh.id.recipient().ToString());
@@ -743,6 +851,7 @@ TEST_F(CoordinatorTest, ATransferInFlightHoldsTheLease) {
   std::string job = NewJob();
   Eph eph;
   Admit("w1", eph);
+  ASSERT_EQ(Keys(job, eph).size(), 2u);
   auto reader = h_.coordinator().OpenInput(h_.Sign(
       "download-input", {{"job_id", job}, {"artifact_id", crypto::Sha256Id(model_ct_)}}, eph.key));
   ASSERT_TRUE(reader.ok()) << reader.status();
@@ -802,7 +911,7 @@ TEST_F(CoordinatorTest, LossIsShownToMetricsRecipientsWhenTheContractAllowsIt) {
   Eph eph;
   Admit("w1", eph);
   ASSERT_TRUE(Progress(job, eph.key, 3, 10, 2.25).ok());
-  EXPECT_FALSE(GetJob(job).has_loss());        // anonymous
+  EXPECT_FALSE(GetJob(job, &cp_).has_loss());  // a party, not a metrics recipient
   EXPECT_FALSE(GetJob(job, &mo_).has_loss());  // not a metrics recipient
   pb::JobStatus s = GetJob(job, &do_);
   EXPECT_TRUE(s.has_loss());
@@ -889,6 +998,25 @@ TEST_F(CoordinatorTest, DeliveryChecksTheRecordAndTheDigest) {
                                [](nlohmann::json& st) { st["predicate"]["extra"] = 1; }),
                         adapter_ct),
                 INVALID_ARGUMENT, "job record: predicate has an unknown field \"extra\"");
+  // Metric values never stand in the record in the clear (every party reads it): only sealed to
+  // the metrics recipients.
+  EXPECT_STATUS(
+      Deliver(job, eph.key,
+              Record(job, adapter_ct, eph, reply,
+                     [](nlohmann::json& st) { st["predicate"]["training"]["final_loss"] = 1.25; }),
+              adapter_ct),
+      INVALID_ARGUMENT, "job record: predicate.training has an unknown field \"final_loss\"");
+  EXPECT_STATUS(
+      Deliver(job, eph.key,
+              Record(job, adapter_ct, eph, reply,
+                     [&](nlohmann::json& st) {
+                       st["predicate"]["metrics"]["sealed"] =
+                           base::Base64Encode(Encrypt("{}", {mo_.card.age_recipient}));
+                     }),
+              adapter_ct),
+      INVALID_ARGUMENT,
+      "job record: predicate.metrics.sealed is not an age file with one X25519 stanza for each "
+      "of the 2 metrics recipients");
   Eph stranger;
   EXPECT_STATUS(Deliver(job, eph.key, Record(job, adapter_ct, stranger, reply), adapter_ct),
                 PERMISSION_DENIED,
@@ -923,10 +1051,11 @@ TEST_F(CoordinatorTest, WatchJobStreamsChangesUntilTheEnd) {
   SetUpContract();
   std::string job = NewJob();
   std::vector<std::string> states;
+  pb::GetJobRequest req;
+  req.set_id(job);
+  *req.mutable_request() = h_.Signed("get-job", {{"job_id", job}}, do_.key);
   std::thread watcher([&] {
     grpc::ClientContext ctx;
-    pb::GetJobRequest req;
-    req.set_id(job);
     auto r = h_.jobs->WatchJob(&ctx, req);
     pb::JobStatus s;
     while (r->Read(&s)) states.push_back(absl::StrCat(s.state(), ":", s.step()));
@@ -953,6 +1082,7 @@ TEST_F(CoordinatorTest, RestartMidJobLosesNothing) {
   std::string job = NewJob();
   Eph eph;
   auto [a, reply] = Admit("w1", eph);
+  ASSERT_EQ(Keys(job, eph).size(), 2u);
   std::string got;
   ASSERT_TRUE(Download(job, crypto::Sha256Id(model_ct_), eph.key, &got).ok());
   ASSERT_TRUE(Progress(job, eph.key, 4, 10).ok());

@@ -1,5 +1,5 @@
 // A coordinator under test: its own state (temporary directory, fixed clock, store, blob store,
-// key broker, signing key, a sim key it trusts), an in-process gRPC server with the real services,
+// signing key, a sim key it trusts), an in-process gRPC server with the real services,
 // stubs, three parties with keys and a fourth outsider, and helpers that play the parties and a sim
 // worker over the RPCs. Restart() closes everything but the directory and the keys, and opens it
 // again (what a coordinator restart after SIGKILL sees: only the committed state).
@@ -7,6 +7,7 @@
 #define TRIAD_TESTS_COORDINATOR_COORDINATOR_TESTING_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,9 @@
 #include "base/clock.h"
 #include "base/encoding.h"
 #include "contracts/contract.h"
+#include "coordinator/card.h"
 #include "coordinator/coordinator.h"
-#include "coordinator/job_record.h"
+#include "coordinator/operator.h"
 #include "coordinator/request.h"
 #include "coordinator/service.h"
 #include "crypto/age.h"
@@ -32,8 +34,10 @@
 #include "triad/v1/audit.grpc.pb.h"
 #include "triad/v1/contracts.grpc.pb.h"
 #include "triad/v1/jobs.grpc.pb.h"
+#include "triad/v1/keyholders.grpc.pb.h"
 #include "triad/v1/registry.grpc.pb.h"
 #include "triad/v1/workers.grpc.pb.h"
+#include "verify/job_record.h"
 
 namespace triad::coordinator::testing {
 
@@ -63,6 +67,29 @@ inline Party MakeParty(const std::string& name, contracts::Role role) {
   return Party{std::move(key), std::move(id), std::move(card)};
 }
 
+// A clock the test sets and advances while the coordinator's threads read it (a WatchJob stream
+// checks its request's freshness on its own thread): base::FixedClock, made safe to share.
+class TestClock final : public base::Clock {
+ public:
+  explicit TestClock(absl::Time now) : now_(now) {}
+  absl::Time Now() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return now_;
+  }
+  void Set(absl::Time now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ = now;
+  }
+  void Advance(absl::Duration d) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ += d;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  absl::Time now_;
+};
+
 // A worker's per-attempt keys.
 struct Eph {
   crypto::Ed25519PrivateKey key = crypto::Ed25519PrivateKey::Generate();
@@ -75,8 +102,7 @@ class Harness {
       : clock(T("2025-07-10T00:00:00Z")),
         options_(options),
         sim_key(crypto::Ed25519PrivateKey::Generate()),
-        signing_pem_(crypto::Ed25519PrivateKey::Generate().ToPem()),
-        broker_secret_(crypto::age::X25519Identity::Generate().secret().Clone()) {
+        signing_pem_(crypto::Ed25519PrivateKey::Generate().ToPem()) {
     Start();
   }
   ~Harness() { Stop(); }
@@ -102,7 +128,7 @@ class Harness {
     attestation::TrustAnchors anchors;
     anchors.sim_keys.push_back(sim_key.public_key());
     coordinator_ =
-        std::make_unique<Coordinator>(clock, *store_, *blobs_, anchors, broker(),
+        std::make_unique<Coordinator>(clock, *store_, *blobs_, anchors,
                                       *crypto::Ed25519PrivateKey::FromPem(signing_pem_), options_);
     services_ = NewServices(*coordinator_);
     grpc::ServerBuilder b;
@@ -117,6 +143,7 @@ class Harness {
     jobs = pb::Jobs::NewStub(channel_);
     workers = pb::Workers::NewStub(channel_);
     audit = pb::Audit::NewStub(channel_);
+    keyholders = pb::Keyholders::NewStub(channel_);
   }
 
   void Stop() {
@@ -125,6 +152,7 @@ class Harness {
     jobs.reset();
     workers.reset();
     audit.reset();
+    keyholders.reset();
     channel_.reset();
     if (server_) server_->Shutdown(std::chrono::system_clock::now());
     server_.reset();
@@ -139,20 +167,25 @@ class Harness {
     Start();
   }
 
-  crypto::age::X25519Identity broker() const {
-    return *crypto::age::X25519Identity::FromSecret(broker_secret_.Clone());
-  }
-  crypto::age::X25519Recipient broker_recipient() const { return broker().recipient(); }
   crypto::Ed25519PublicKey signing_public_key() const {
     return crypto::Ed25519PrivateKey::FromPem(signing_pem_)->public_key();
   }
   Coordinator& coordinator() { return *coordinator_; }
+  const crypto::SecretBytes& signing_pem() const { return signing_pem_; }
+  // The coordinator's card as parties pin it (the keyholders use its key and log origin; the TLS
+  // fields stand for a server these tests reach in-process).
+  CoordinatorCard card() const {
+    return CoordinatorCard{"test-coordinator", signing_public_key(), "", "", "test.triad/log"};
+  }
+  // The audience of requests to this coordinator.
+  std::string fingerprint() const { return signing_public_key().KeyId(); }
+  std::shared_ptr<grpc::Channel> channel() const { return channel_; }
   storage::Store& store() { return *store_; }
   storage::BlobStore& blobs() { return *blobs_; }
 
   std::string Sign(absl::string_view action, nlohmann::json body,
                    const crypto::Ed25519PrivateKey& key) const {
-    return SignRequest(action, std::move(body), key, clock.Now()).ToJson();
+    return SignRequest(action, std::move(body), key, clock.Now(), fingerprint()).ToJson();
   }
   pb::SignedRequest Signed(absl::string_view action, nlohmann::json body,
                            const crypto::Ed25519PrivateKey& key) const {
@@ -161,13 +194,14 @@ class Harness {
     return r;
   }
 
-  base::FixedClock clock;
+  TestClock clock;
   triad::testing::TempDir dir;
   std::unique_ptr<pb::Registry::Stub> registry;
   std::unique_ptr<pb::Contracts::Stub> contracts;
   std::unique_ptr<pb::Jobs::Stub> jobs;
   std::unique_ptr<pb::Workers::Stub> workers;
   std::unique_ptr<pb::Audit::Stub> audit;
+  std::unique_ptr<pb::Keyholders::Stub> keyholders;
 
  private:
   CoordinatorOptions options_;
@@ -177,7 +211,6 @@ class Harness {
 
  private:
   crypto::SecretBytes signing_pem_;
-  crypto::SecretBytes broker_secret_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::BlobStore> blobs_;
   std::unique_ptr<Coordinator> coordinator_;

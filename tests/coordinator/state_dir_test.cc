@@ -29,9 +29,17 @@ TEST(StateDir, InitWritesKeysCardDatabaseAndBlobs) {
   EXPECT_EQ(card->name, "triad-coordinator");
   EXPECT_EQ(card->log_origin, "triad-coordinator/log/" + card->signing_key.KeyId().substr(0, 16));
   EXPECT_EQ(Mode(dir), 0700);
-  for (const char* f : {kKeyBrokerFile, kSigningKeyFile, kTlsKeyFile, kDatabaseFile}) {
+  for (const char* f : {kSigningKeyFile, kTlsKeyFile, kDatabaseFile}) {
     EXPECT_EQ(Mode(dir + "/" + f), 0600) << f;
   }
+  // No age identity at all: the coordinator opens no artifact.
+  EXPECT_FALSE(std::filesystem::exists(dir + "/" + kLegacyKeyBrokerFile));
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(triad::testing::ReadTestFile(e.path().string()).find("AGE-SECRET-KEY-"),
+              std::string::npos)
+        << e.path();
+  }
+  EXPECT_EQ(card->ToJson().find("age1"), std::string::npos);
   EXPECT_EQ(Mode(dir + "/" + kCardFile), 0644);
   EXPECT_TRUE(std::filesystem::is_directory(dir + "/" + kBlobDir));
   EXPECT_EQ(triad::testing::ReadTestFile(dir + "/" + kCardFile), card->ToJson());
@@ -39,7 +47,6 @@ TEST(StateDir, InitWritesKeysCardDatabaseAndBlobs) {
   auto state = LoadStateDir(dir);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(state->card.ToJson(), card->ToJson());
-  EXPECT_EQ(state->key_broker.recipient(), card->key_broker_recipient);
   base::FixedClock clock(Now());
   auto stores = OpenStateStores(*state, clock);
   ASSERT_TRUE(stores.ok()) << stores.status();
@@ -81,7 +88,7 @@ TEST(StateDir, LoadChecksThatKeysAndCardBelongTogether) {
                 tmp.File("none") + "`");
   ASSERT_TRUE(InitStateDir(tmp.File("a"), {}, Now()).ok());
   ASSERT_TRUE(InitStateDir(tmp.File("b"), {}, Now()).ok());
-  for (const char* f : {kKeyBrokerFile, kSigningKeyFile, kTlsCertFile}) {
+  for (const char* f : {kSigningKeyFile, kTlsCertFile}) {
     TempDir t2;
     std::filesystem::copy(tmp.File("a"), t2.File("c"), std::filesystem::copy_options::recursive);
     std::filesystem::remove(t2.File("c/") + f);
@@ -89,6 +96,33 @@ TEST(StateDir, LoadChecksThatKeysAndCardBelongTogether) {
     EXPECT_EQ(LoadStateDir(t2.File("c")).status().message(),
               t2.File("c/") + f + " does not match " + t2.File("c/coordinator.card.json"));
   }
+}
+
+// A state directory from the version whose coordinator held a key broker is refused, with what to
+// do; so is its v1 card on the client side.
+TEST(StateDir, AnOldStateDirectoryWithAKeyBrokerIsRefused) {
+  TempDir tmp;
+  ASSERT_TRUE(InitStateDir(tmp.File("s"), {}, Now()).ok());
+  triad::testing::WriteTestFile(tmp.File("s/coordinator.identity"), "AGE-SECRET-KEY-1...\n", 0600);
+  EXPECT_EQ(
+      LoadStateDir(tmp.File("s")).status().message(),
+      tmp.File("s/coordinator.identity") +
+          ": this state directory is from an earlier Triad whose coordinator held a key-broker "
+          "identity that opens every artifact encrypted to it; this version holds no key "
+          "(docs/custody.md) and does not serve it. Create a new one (triad coordinator init), "
+          "have the owners push their artifacts again (encrypted to their own keys) and sign new "
+          "contracts, then shred " +
+          tmp.File("s/coordinator.identity"));
+  auto card = CoordinatorCard::FromFile(tmp.File("s/coordinator.card.json"));
+  ASSERT_TRUE(card.ok());
+  std::string v1 = card->ToJson();
+  v1.replace(v1.find("triad.coordinator-card/v2"), 25, "triad.coordinator-card/v1");
+  EXPECT_EQ(
+      CoordinatorCard::FromJson(v1).status().message(),
+      "coordinator card: this is a triad.coordinator-card/v1, whose coordinator held a key-broker "
+      "identity that opens every artifact; this version holds none (docs/custody.md). Ask the "
+      "operator for the card of a coordinator set up with this version (triad coordinator card "
+      "--dir STATE)");
 }
 
 }  // namespace

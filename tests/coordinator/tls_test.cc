@@ -37,8 +37,7 @@ struct Server {
 };
 
 CoordinatorCard CardFor(const TlsIdentity& id) {
-  return CoordinatorCard{"coord", crypto::age::X25519Identity::Generate().recipient(),
-                         crypto::Ed25519PrivateKey::Generate().public_key(), id.cert_pem,
+  return CoordinatorCard{"coord", crypto::Ed25519PrivateKey::Generate().public_key(), id.cert_pem,
                          CertificateFingerprint(id.cert_pem).value(), "triad.example/log"};
 }
 

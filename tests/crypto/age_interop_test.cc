@@ -106,8 +106,8 @@ TEST(AgeInteropTest, TriadFilesDecryptWithStockAge) {
   }
 }
 
-// The key broker's re-wrapped header, spliced onto the untouched payload, opens with stock age and
-// the new recipient's identity, and no longer with the broker's.
+// A keyholder's re-wrapped header, spliced onto the untouched payload, opens with stock age and
+// the new recipient's identity, and no longer with the owner's.
 TEST(AgeInteropTest, RewrappedFileDecryptsWithStockAge) {
   testing::TempDir dir;
   AgeKey broker = Keygen(dir, "broker"), worker = Keygen(dir, "worker");

@@ -1,9 +1,9 @@
-// The whole three-party job on real processes: `triad coordinator serve` and `triad worker run`
-// (sim TEE) as child processes on 127.0.0.1 with TLS pinned to the coordinator card, and the
-// parties' `triad` commands. The worker's measurement is the SHA-384 of the built `triad-worker`,
-// pinned by each contract's policy. The negative paths that need a misbehaving worker (a replayed
-// nonce, evidence bound to other keys) are played over gRPC by the test itself. Outside
-// references: stock `age`, GNU `tar` and `grep`.
+// The whole three-party job on real processes: `triad coordinator serve`, the owners'
+// `triad keyholder serve` and `triad worker run` (sim TEE) as child processes on 127.0.0.1 with TLS
+// pinned to the coordinator card, and the parties' `triad` commands. The worker's measurement is
+// the SHA-384 of the built `triad-worker`, pinned by each contract's policy. The negative paths
+// that need a misbehaving worker (a replayed nonce, evidence bound to other keys) are played over
+// gRPC by the test itself. Outside references: stock `age`, GNU `tar` and `grep`.
 #include <signal.h>
 
 #include <filesystem>
@@ -81,9 +81,14 @@ class E2eTest : public ::testing::Test {
     Sh(Triad() + " coordinator card --dir " + F("state") + " --out " + F("card.json"));
     testing::WriteTestFile(F("sim.pem"), std::string(sim_key_.ToPem().view()), 0600);
     testing::WriteTestFile(F("sim.pub.pem"), sim_key_.public_key().ToPem());
+    for (const char* p : {"mo", "do", "cp", "eve"}) {
+      Sh(Triad() + " coordinator parties add " + F(absl::StrCat("keys/", p, ".card.json")) +
+         " --dir " + F("state"));
+    }
     StartCoordinator("127.0.0.1:0");
-    for (const char* p : {"mo", "do", "cp", "eve"}) Sh(Triad() + " party register" + Client() + As(p));
+    fingerprint_ = coordinator::CoordinatorCard::FromFile(F("card.json"))->signing_key.KeyId();
     MakeInputs();
+    StartKeyholders();
   }
 
   // On failure, the processes' logs say why.
@@ -131,6 +136,20 @@ class E2eTest : public ::testing::Test {
         F(absl::StrCat("coordinator.", coordinator_runs_, ".log")));
     port_ = coordinator_->ListeningPort();
     ASSERT_GT(port_, 0) << coordinator_->Err();
+  }
+
+  // The owners' keyholders, each on its owner's side with its journal beside the owner's keys.
+  void StartKeyholders() {
+    for (const char* p : {"mo", "do"}) {
+      keyholders_.push_back(std::make_unique<ChildProcess>(
+          std::vector<std::string>{Triad(), "--log-level", "debug", "keyholder", "serve", "--as",
+                                   F(absl::StrCat("keys/", p)), "--coordinator",
+                                   absl::StrCat("127.0.0.1:", port_), "--coordinator-card",
+                                   F("card.json"), "--trust-sim-key", F("sim.pub.pem")},
+          F(absl::StrCat(p, ".keyholder.out")), F(absl::StrCat(p, ".keyholder.log"))));
+      ASSERT_NE(keyholders_.back()->WaitForLine(absl::StrCat("keyholder of ", p, " (")), "")
+          << keyholders_.back()->Err();
+    }
   }
 
   std::unique_ptr<ChildProcess> StartWorker(bool once, const std::string& name = "w1") {
@@ -206,11 +225,17 @@ class E2eTest : public ::testing::Test {
   }
 
   nlohmann::json Status(const std::string& job) {
-    return Json(Sh(Triad() + " job status --json" + Client() + " " + job));
+    return Json(Sh(Triad() + " job status --json" + Client() + " " + job + As("do")));
   }
 
   nlohmann::json Bundle(const std::string& job) {
-    return Json(Sh(Triad() + " audit export" + Client() + " " + job));
+    return Json(Sh(Triad() + " audit export" + Client() + " " + job + As("do")));
+  }
+
+  // `triad job fetch` of an owner, verifying the bundle against the simulation key first.
+  std::string Fetch(const std::string& job, const std::string& who, const std::string& rest) {
+    return Sh(Triad() + " job fetch" + Client() + " " + job + As(who) + " --trust-sim-key " +
+              F("sim.pub.pem") + rest);
   }
 
   // Polls the job's status until `done(status)` or the timeout.
@@ -244,6 +269,8 @@ class E2eTest : public ::testing::Test {
   testing::TempDir dir_;
   crypto::Ed25519PrivateKey sim_key_ = crypto::Ed25519PrivateKey::Generate();
   std::unique_ptr<ChildProcess> coordinator_;
+  std::vector<std::unique_ptr<ChildProcess>> keyholders_;
+  std::string fingerprint_;  // the coordinator's: the audience of every request
   int coordinator_runs_ = 0;
   int port_ = 0;
   std::string model_id_, data_id_, outputs_;
@@ -256,7 +283,7 @@ TEST_F(E2eTest, WholeJobOnRealProcessesLeavesNoPlaintextOutsideTheWorker) {
   Contract("c-good", *measurement_);
   auto worker = StartWorker(/*once=*/true);
   std::string job = SubmitJob("c-good");
-  std::string watched = Sh(Triad() + " job status --watch" + Client() + " " + job);
+  std::string watched = Sh(Triad() + " job status --watch" + Client() + " " + job + As("mo"));
   EXPECT_TRUE(absl::StrContains(watched, "SIMULATED: no hardware protection")) << watched;
   EXPECT_TRUE(absl::StrContains(watched, job + "  done  step 12/12 (100%)")) << watched;
   ASSERT_EQ(worker->Wait(absl::Seconds(60)), 0) << worker->Err();
@@ -266,9 +293,8 @@ TEST_F(E2eTest, WholeJobOnRealProcessesLeavesNoPlaintextOutsideTheWorker) {
   EXPECT_EQ(s["simulated"], true);
   EXPECT_EQ(s["worker_id"], "w1");
   // Both owners fetch; the kept ciphertext is the delivered output and opens with stock age.
-  Sh(Triad() + " job fetch" + Client() + " " + job + As("do") + " --out " + F("do-adapter") +
-     " --keep-ciphertext " + F("adapter.tar.age"));
-  Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("mo-adapter"));
+  Fetch(job, "do", " --out " + F("do-adapter") + " --keep-ciphertext " + F("adapter.tar.age"));
+  Fetch(job, "mo", " --out " + F("mo-adapter"));
   EXPECT_EQ(crypto::Sha256Id(testing::ReadTestFile(F("adapter.tar.age"))), s["output_id"]);
   EXPECT_EQ(testing::ReadTestFile(F("do-adapter/adapter_model.safetensors")),
             testing::ReadTestFile(F("mo-adapter/adapter_model.safetensors")));
@@ -281,27 +307,42 @@ TEST_F(E2eTest, WholeJobOnRealProcessesLeavesNoPlaintextOutsideTheWorker) {
   nlohmann::json report = Json(testing::ReadTestFile(F("do-adapter/training_report.json")));
   EXPECT_EQ(report["steps"], 12);
 
-  // The audit bundle: one admission, admitted; one key release per input, to its key.
+  // The audit bundle: one admission, admitted; one key release per input, by its owner's
+  // keyholder, with the keyholder's signed receipt.
   nlohmann::json bundle = Bundle(job);
   ASSERT_EQ(bundle["admissions"].size(), 1u);
   EXPECT_EQ(bundle["admissions"][0]["admitted"], true);
   EXPECT_EQ(bundle["admissions"][0]["simulated"], true);
   EXPECT_EQ(bundle["key_releases"].size(), 2u);
   // The auditor verifies it offline, with the delivered file.
-  Sh(Triad() + " audit export" + Client() + " " + job + " --out " + F("bundle.json"));
+  Sh(Triad() + " audit export" + Client() + " " + job + As("cp") + " --out " + F("bundle.json"));
   std::string audit = Sh(Triad() + " audit verify " + F("bundle.json") + " --coordinator-card " +
                          F("card.json") + " --trust-sim-key " + F("sim.pub.pem") + " --adapter " +
                          F("adapter.tar.age"));
-  EXPECT_TRUE(absl::StrContains(audit, "SIMULATED: no hardware protection\nverdict: OK, all 20 "
-                                       "checks hold for job " +
-                                           job))
+  EXPECT_TRUE(absl::StrContains(audit,
+                                "SIMULATED: no hardware protection\nverdict: OK, all 23 "
+                                "checks hold for job " +
+                                    job))
       << audit;
 
-  // Canaries: nowhere in the coordinator's state, the worker's directory, either process's log,
-  // or any response the parties got (status, watch, audit bundle, every command's output).
+  // Each keyholder journaled its release.
+  for (const char* p : {"mo", "do"}) {
+    std::string log =
+        Sh(Triad() + " keyholder log --state " + F(absl::StrCat("keys/", p, ".keyholder")));
+    EXPECT_TRUE(absl::StrContains(log, "  RELEASED  sha256:")) << log;
+    EXPECT_TRUE(absl::StrContains(log, "job " + job + " attempt 1 (contract c-good) to age1"))
+        << log;
+  }
+
+  // Canaries: nowhere in the coordinator's state, the keyholders' journals, the worker's directory,
+  // any process's log, or any response the parties got (status, watch, audit bundle, every
+  // command's output).
   EXPECT_EQ(FilesWithCanaries(F("state")), std::vector<std::string>{});
+  EXPECT_EQ(FilesWithCanaries(F("keys/mo.keyholder")), std::vector<std::string>{});
+  EXPECT_EQ(FilesWithCanaries(F("keys/do.keyholder")), std::vector<std::string>{});
   EXPECT_EQ(FilesWithCanaries(F("worker")), std::vector<std::string>{});
   std::string logs = coordinator_->Err() + worker->Err() + worker->Out();
+  for (const auto& k : keyholders_) logs += k->Err() + k->Out();
   EXPECT_GT(logs.size(), 500u);  // debug logs were written
   EXPECT_FALSE(absl::StrContains(logs, kModelCanary));
   EXPECT_FALSE(absl::StrContains(logs, kDataCanary));
@@ -353,7 +394,7 @@ TEST_F(E2eTest, EvidenceBoundToOtherKeysAndAReplayedNonceGetNothing) {
   {
     pb::SignedRequest r;
     r.set_envelope_json(coordinator::SignRequest("poll", {{"worker_id", "rogue"}, {"tee", "sim"}},
-                                                 *cp, base::SystemClock().Now())
+                                                 *cp, base::SystemClock().Now(), fingerprint_)
                             .ToJson());
     grpc::ClientContext ctx;
     ASSERT_TRUE(stub->Poll(&ctx, r, &poll).ok());
@@ -371,7 +412,7 @@ TEST_F(E2eTest, EvidenceBoundToOtherKeysAndAReplayedNonceGetNothing) {
     const crypto::age::X25519Recipient bound_recipient = bound_id.recipient();
     pb::AttestRequest a = testing::SimAttestRequest(
         {job, "rogue", nonce, &*cp, &eph, &eph_recipient, &bound_key, &bound_recipient, &sim_key_,
-         measurement, false, base::SystemClock().Now()});
+         measurement, false, base::SystemClock().Now(), fingerprint_});
     grpc::ClientContext ctx;
     return stub->Attest(&ctx, a, reply);
   };
@@ -387,7 +428,21 @@ TEST_F(E2eTest, EvidenceBoundToOtherKeysAndAReplayedNonceGetNothing) {
   EXPECT_EQ(reply.reasons(0).substr(0, 86),
             "report data does not bind this admission (nonce, job id, Ed25519 key, age recipient): "
             "");
-  EXPECT_EQ(reply.headers_size(), 0);
+  // Nothing was asked of the keyholders for it.
+  pb::KeysReply keys;
+  {
+    pb::SignedRequest r;
+    r.set_envelope_json(coordinator::SignRequest("await-keys", {{"job_id", job}}, eph,
+                                                 base::SystemClock().Now(), fingerprint_)
+                            .ToJson());
+    grpc::ClientContext ctx;
+    grpc::Status awaited = stub->AwaitKeys(&ctx, r, &keys);
+    ASSERT_TRUE(awaited.ok()) << awaited.error_message();
+    EXPECT_TRUE(keys.refused());
+    EXPECT_EQ(keys.headers_size(), 0);
+    ASSERT_EQ(keys.reasons_size(), 1);
+    EXPECT_EQ(keys.reasons(0), "job " + job + " is queued in attempt 1; attempt 1 has ended");
+  }
 
   // The same nonce again, now with evidence bound to the keys presented: refused.
   st = attest(eph, eph_id, eph, eph_id, &reply);
@@ -470,7 +525,8 @@ TEST_F(E2eTest, ATamperedArtifactFailsTheJobWithThatReason) {
   EXPECT_EQ(bundle["admissions"][0]["admitted"], false);
   // The auditor finds the job failed, with nothing to verify after it, and for that reason only:
   // the policy admitted the worker, and the input failure that followed is logged.
-  Sh(Triad() + " audit export" + Client() + " " + job + " --out " + F("bundle-failed.json"));
+  Sh(Triad() + " audit export" + Client() + " " + job + As("do") + " --out " +
+     F("bundle-failed.json"));
   int rc = 0;
   nlohmann::json audit = Json(Sh(Triad() + " audit verify " + F("bundle-failed.json") +
                                      " --coordinator-card " + F("card.json") + " --trust-sim-key " +
@@ -500,21 +556,31 @@ TEST_F(E2eTest, ATamperedArtifactFailsTheJobWithThatReason) {
 }
 
 // SIGKILL of the coordinator while the worker trains; the coordinator comes back on the same
-// address from its state directory; the worker carries on and delivers. No input key is released
-// twice to the same ephemeral key, and the log holds one admission for the attempt.
+// address from its state directory; the worker and the keyholders carry on and the worker
+// delivers. No input key is released twice to the same ephemeral key, and the log holds one
+// admission for the attempt.
 TEST_F(E2eTest, KillingTheCoordinatorDuringTrainingLosesNothing) {
-  // Long enough (about 10 s here) that the kill lands while it trains, even on a fast machine.
-  Contract("c-long", *measurement_, /*steps=*/1200);
+  Contract("c-long", *measurement_, /*steps=*/200);
   auto worker = StartWorker(/*once=*/true);
   std::string job = SubmitJob("c-long");
-  WaitFor(job, [](const nlohmann::json& s) {
-    return s["state"] == "running" && s["step"].get<int64_t>() >= 2;
-  });
+  // The worker is stopped as soon as it logs that training began (its log is read every 5 ms; 200
+  // steps take seconds), the coordinator is killed and restarted meanwhile, and the worker goes on
+  // from where it was: the kill lands mid-training however fast this machine trains.
+  absl::Time deadline = absl::Now() + absl::Seconds(120);
+  while (!absl::StrContains(worker->Err(), "job " + job + ": training on") && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(::kill(worker->pid(), SIGSTOP), 0);
+  ASSERT_FALSE(absl::StrContains(worker->Err(), "job " + job + ": trained "))
+      << "training ended before the worker was stopped: " << worker->Err();
+  ASSERT_TRUE(absl::StrContains(worker->Err(), "job " + job + ": training on")) << worker->Err();
   const int port = port_;
   coordinator_->Signal(SIGKILL);
   absl::SleepFor(absl::Seconds(1));
   StartCoordinator(absl::StrCat("127.0.0.1:", port));
   ASSERT_EQ(port_, port);
+  EXPECT_EQ(Status(job)["state"], "running");
+  ASSERT_EQ(::kill(worker->pid(), SIGCONT), 0);
   nlohmann::json s = WaitFor(
       job, [](const nlohmann::json& s) { return s["state"] == "done" || s["state"] == "failed"; },
       absl::Seconds(300));
@@ -530,8 +596,11 @@ TEST_F(E2eTest, KillingTheCoordinatorDuringTrainingLosesNothing) {
   }
   EXPECT_EQ(releases.size(), 2u);
   EXPECT_EQ(bundle["admissions"].size(), 1u);
-  Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + " --out " + F("adapter"));
+  Fetch(job, "mo", " --out " + F("adapter"));
   EXPECT_TRUE(std::filesystem::exists(F("adapter/adapter_model.safetensors")));
+  // The keyholders stayed up through the coordinator's restart (they asked again) and released
+  // each key once.
+  for (const auto& k : keyholders_) EXPECT_TRUE(k->running()) << k->Err();
 }
 
 }  // namespace

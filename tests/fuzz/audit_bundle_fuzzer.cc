@@ -1,19 +1,20 @@
-// Fuzzes the audit bundle parser and every check behind it (coordinator/audit_verify.h). The seed
-// is a real bundle, exported through the `triad` binary by the CLI test's coordinator
-// (tests/cli/coordinator_cli_test.cc, AuditorVerifiesTheBundleOfflineAndWatchesTheLog); the card
-// key, origin, simulation key and adapter digest below are that run's, so the seed passes every
-// check and mutations reach the deep ones.
+// Fuzzes the audit bundle parser and every check behind it (verify/audit_verify.h), key releases
+// and their receipts included. The seed is a real bundle, exported through the `triad` binary by
+// the CLI test's coordinator with real keyholders (tests/cli/coordinator_cli_test.cc,
+// AuditorVerifiesTheBundleOfflineAndWatchesTheLog, run with TRIAD_WRITE_FUZZ_SEED=DIR, which also
+// writes the values below); the card key, origin, simulation key and adapter digest are that run's,
+// so the seed passes every check and mutations reach the deep ones.
 #include <cstddef>
 #include <cstdint>
 
 #include "base/encoding.h"
-#include "coordinator/audit_verify.h"
+#include "verify/audit_verify.h"
 #include "crypto/age_keys.h"
 #include "crypto/ed25519.h"
 
 namespace {
 
-using triad::coordinator::AuditOptions;
+using triad::verify::AuditOptions;
 using triad::coordinator::CoordinatorCard;
 
 struct Fixture {
@@ -29,16 +30,13 @@ triad::crypto::Ed25519PublicKey Key(const char* b64) {
 const Fixture& Get() {
   static const Fixture* f = [] {
     auto* x = new Fixture{
-        CoordinatorCard{"triad-coordinator",
-                        *triad::crypto::age::X25519Recipient::Parse(
-                            "age1ftytj6wxl4ke66l99a4w4ucask8s3dfmz29wudhddkstgu0sjqzqnjrk0h"),
-                        Key("OKdvphoNwhUWKHJvt3xZlJ850QInaepGTWwfN+E2atA="), "", "",
-                        "triad-coordinator/log/d7a522e218e2a087"},
+        CoordinatorCard{"triad-coordinator", Key("Skp4LviuRa+EEpsVGdKBU/z/3MsyuSlNkYJ31ieOieU="),
+                        "", "", "triad-coordinator/log/720d35173fdd1c8d"},
         {},
         {}};
-    x->anchors.sim_keys.push_back(Key("YNMbmrIUDqwHC7w3+ur+5TNT28gQ7rzqiMVPtkIuEqA="));
+    x->anchors.sim_keys.push_back(Key("18Y/8wgJB40tsBP4uRstypliRL6/rQY/JamSRlsvfsQ="));
     x->options.adapter_digest =
-        "sha256:a127a5b3d7c49fa4c01464f73a11d416f99c083232a83b4f5ee52c4680cabd0a";
+        "sha256:1856dc8903eb680f30386370f03b5961a284c905967cfbc865c0eb68f2d10cc4";
     return x;
   }();
   return *f;
@@ -49,8 +47,8 @@ const Fixture& Get() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view text(reinterpret_cast<const char*>(data), size);
   const Fixture& f = Get();
-  triad::coordinator::AuditReport r =
-      triad::coordinator::VerifyBundle(text, f.card, f.anchors, f.options);
+  triad::verify::AuditReport r =
+      triad::verify::VerifyBundle(text, f.card, f.anchors, f.options);
   // A report always says something; a bundle that does not parse gets that one line only.
   if (r.checks.empty()) __builtin_trap();
   if (!r.checks[0].ok && r.checks.size() != 1) __builtin_trap();

@@ -17,11 +17,11 @@ TEST(Schema, NewDatabaseIsAtTheLatestVersion) {
   auto db = Db::Open(f.path(), false);
   ASSERT_TRUE(db.ok());
   EXPECT_EQ(*internal::SchemaVersion(**db), internal::LatestSchemaVersion());
-  EXPECT_EQ(internal::LatestSchemaVersion(), 4);
+  EXPECT_EQ(internal::LatestSchemaVersion(), 5);
   // Opening again applies nothing and changes nothing.
   f.Open();
   f.Close();
-  EXPECT_EQ(*internal::SchemaVersion(**db), 4);
+  EXPECT_EQ(*internal::SchemaVersion(**db), 5);
 }
 
 // A database written by the first release (schema version 1), with data in it, is migrated forward
@@ -87,8 +87,9 @@ TEST(Schema, NewerDatabaseIsRefused) {
   }
   auto store = f.OpenStore();
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store.status().message(),
-            f.path() + ": database schema version 99 is newer than this build understands (4); run a newer triad");
+  EXPECT_EQ(store.status().message(), f.path() +
+                                          ": database schema version 99 is newer than this build "
+                                          "understands (5); run a newer triad");
 }
 
 TEST(Schema, NotADatabaseIsRefused) {

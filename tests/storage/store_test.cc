@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "crypto/hash.h"
 #include "crypto/random.h"
 #include "gtest/gtest.h"
@@ -386,6 +387,78 @@ TEST_F(StoreTest, KeysAreReleasedOnceToAnEphemeralKeyAndOnlyAfterAdmission) {
   EXPECT_EQ(store().ListKeyReleases("j1")->size(), 2u);
   EXPECT_EQ(store().GetJobKeys("j1", 1)->age_recipient, recipient);
   EXPECT_EQ(store().GetJobKeys("j1", 2).status().message(), "job j1 has no keys for attempt 2");
+}
+
+// Release requests to the owners' keyholders: asked for an admitted attempt only, answered once,
+// a release recorded as the key release of that attempt's recipient; requeueing cancels what is
+// still pending.
+TEST_F(StoreTest, ReleaseRequestsAreAskedForAnAdmittedAttemptAndAnsweredOnce) {
+  NewQueuedJob("j1");
+  const std::string id = "j1/1/" + r_.model;
+  ReleaseRequest req{id, "j1", 1, r_.model, "alice"};
+  {
+    WriteTxn txn = Begin();
+    EXPECT_EQ(txn.InsertReleaseRequest(req).message(),
+              "release " + id +
+                  ": job j1 is queued in attempt 0; keys are asked for an admitted attempt only");
+  }
+  WriteTxn txn = Begin();
+  std::string recipient = Admit(txn, "j1");
+  ASSERT_TRUE(txn.InsertReleaseRequest(req).ok());
+  EXPECT_EQ(txn.InsertReleaseRequest(req).code(), absl::StatusCode::kAlreadyExists);
+  ReleaseRequest data_req{"j1/1/" + r_.dataset, "j1", 1, r_.dataset, "bob"};
+  ASSERT_TRUE(txn.InsertReleaseRequest(data_req).ok());
+  ASSERT_TRUE(txn.Commit().ok());
+  ASSERT_EQ(store().ListPendingReleases("alice")->size(), 1u);
+  EXPECT_EQ(store().ListPendingReleases("bob")->size(), 1u);
+  EXPECT_EQ(store().ListAllPendingReleases()->size(), 2u);
+
+  WriteTxn t2 = Begin();
+  ReleaseRequest answer = req;
+  answer.state = ReleaseState::kReleased;
+  answer.header = "age-encryption.org/v1\n…";
+  answer.receipt_json = "{\"receipt\":1}";
+  EXPECT_EQ(t2.AnswerReleaseRequest(answer, "age1other").status().message(),
+            "releasing the key of artifact " + r_.model +
+                " for job j1: age1other is not the attested ephemeral recipient of attempt 1");
+  auto released = t2.AnswerReleaseRequest(answer, recipient);
+  ASSERT_TRUE(released.ok()) << released.status();
+  EXPECT_EQ(released->state, ReleaseState::kReleased);
+  EXPECT_EQ(released->header, answer.header);
+  EXPECT_TRUE(released->answered_at.has_value());
+  EXPECT_EQ(t2.AnswerReleaseRequest(answer, recipient).status().message(),
+            "release " + id + " was already answered (released)");
+  ASSERT_TRUE(t2.Commit().ok());
+  EXPECT_EQ(store().ListKeyReleases("j1")->size(), 1u);
+  EXPECT_TRUE(store().ListPendingReleases("alice")->empty());
+
+  // The attempt ends before bob's keyholder answers: its request is cancelled, not left pending.
+  WriteTxn t3 = Begin();
+  ASSERT_TRUE(Move(t3, "j1", JobTransition::To(JobState::kQueued)).ok());
+  ASSERT_TRUE(t3.Commit().ok());
+  EXPECT_EQ(store().GetReleaseRequest(data_req.id)->state, ReleaseState::kCancelled);
+  EXPECT_TRUE(store().ListAllPendingReleases()->empty());
+  EXPECT_EQ(store().ListReleaseRequests("j1", 1)->size(), 2u);
+  EXPECT_EQ(store().ListReleaseRequests("j1", 2)->size(), 0u);
+}
+
+TEST_F(StoreTest, RevocationsAndRemovedParties) {
+  WriteTxn txn = Begin();
+  EXPECT_EQ(txn.InsertRevocation({"no-such", "bob", "why", "{}"}).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(txn.InsertRevocation({r_.contract, "bob", "", "{}"}).message(),
+            "revocation reason must be 1 to 4096 bytes");
+  ASSERT_TRUE(txn.InsertRevocation({r_.contract, "bob", "consent withdrawn", "{}"}).ok());
+  auto again = txn.InsertRevocation({r_.contract, "alice", "me too", "{}"});
+  EXPECT_EQ(again.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(absl::StrContains(again.message(), " by bob")) << again;
+  ASSERT_TRUE(txn.RemoveParty("carol").ok());
+  EXPECT_EQ(txn.RemoveParty("carol").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(txn.RemoveParty("nobody").code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(store().GetRevocation(r_.contract)->reason, "consent withdrawn");
+  EXPECT_TRUE(store().GetParty("carol")->removed_at.has_value());
+  EXPECT_FALSE(store().GetParty("alice")->removed_at.has_value());
 }
 
 TEST_F(StoreTest, WorkersAndEvents) {

@@ -35,6 +35,7 @@ class ChildProcess {
   // Sends `sig` and reaps the process.
   int Signal(int sig);
   bool running();
+  pid_t pid() const { return pid_; }  // -1 once it was waited for
   std::string Out() const { return ReadIfExists(out_); }
   std::string Err() const { return ReadIfExists(err_); }
 

@@ -35,18 +35,19 @@ struct SimAttestInputs {
   std::string measurement;  // 48 raw bytes
   bool debug = false;
   absl::Time now;
+  std::string audience;  // the coordinator's fingerprint
 };
 
 inline ::triad::v1::AttestRequest SimAttestRequest(const SimAttestInputs& in) {
   const crypto::Ed25519PublicKey eph_public = in.ephemeral->public_key();
-  crypto::DsseEnvelope request = coordinator::SignRequest(
-      "attest",
-      {{"job_id", in.job_id},
-       {"worker_id", in.worker_id},
-       {"nonce", base::HexEncode(in.nonce)},
-       {"ed25519_public_key", base::Base64Encode(eph_public.raw())},
-       {"age_recipient", in.ephemeral_recipient->ToString()}},
-      *in.provider, in.now);
+  crypto::DsseEnvelope request =
+      coordinator::SignRequest("attest",
+                               {{"job_id", in.job_id},
+                                {"worker_id", in.worker_id},
+                                {"nonce", base::HexEncode(in.nonce)},
+                                {"ed25519_public_key", base::Base64Encode(eph_public.raw())},
+                                {"age_recipient", in.ephemeral_recipient->ToString()}},
+                               *in.provider, in.now, in.audience);
   crypto::DsseEnvelope pop{request.payload_type, request.payload, {}};
   crypto::DsseSign(pop, *in.ephemeral);
   auto report_data = attestation::ExpectedReportData(

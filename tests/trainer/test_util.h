@@ -3,6 +3,7 @@
 #ifndef TRIAD_TESTS_TRAINER_TEST_UTIL_H_
 #define TRIAD_TESTS_TRAINER_TEST_UTIL_H_
 
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -17,6 +18,13 @@ namespace triad::trainer::testing {
 inline std::string TestdataDir() { return TRAINER_TESTDATA_DIR; }
 inline std::string Fixture(const std::string& rel) {
   return TestdataDir() + "/trainer/" + rel;
+}
+
+// The device the LibTorch tests run on: TRIAD_TEST_DEVICE ("cuda" on a GPU machine,
+// bench/gpu/check.sh), "cpu" when unset.
+inline std::string TestDevice() {
+  const char* d = std::getenv("TRIAD_TEST_DEVICE");
+  return d && *d ? d : "cpu";
 }
 
 inline std::string ReadFile(const std::string& path) {

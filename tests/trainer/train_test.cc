@@ -67,6 +67,7 @@ class TrainTest : public ::testing::Test {
     config_.seed = 5;
     options_.tokenizer = &tokenizer_;
     options_.threads = 1;
+    options_.device = testing::TestDevice();
     data_ = TaskJsonl(200, 99);
   }
 
@@ -128,6 +129,7 @@ TEST_F(TrainTest, OutputsArePeftLayoutAndLoadBack) {
 }
 
 TEST_F(TrainTest, SeedDeterministicOnCpu) {
+  options_.device = "cpu";  // bit-exact only there (CUDA's index_add is not deterministic)
   config_.max_steps = 5;
   config_.dropout = 0.1;
   auto a = Train(files_, data_, config_, options_);
@@ -143,6 +145,7 @@ TEST_F(TrainTest, SeedDeterministicOnCpu) {
 
 // Two data-parallel ranks with one micro-batch each equal one rank accumulating two.
 TEST_F(TrainTest, DataParallelEqualsGradientAccumulation) {
+  options_.device = "cpu";  // the in-process ranks are CPU threads
   config_.max_steps = 4;
   config_.eval_fraction = 0;
   config_.packing = true;

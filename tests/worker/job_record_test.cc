@@ -47,8 +47,15 @@ TEST(JobRecordTest, PayloadIsTheSpecifiedStatement) {
       R"("ed25519_public_key":"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=","age_recipient":"age1xyz"},)"
       R"("training":{"steps":3,"tokens":96,"wall_seconds":0.5},"recipients":["age1mo","age1do"]}})";
   EXPECT_EQ(r.ToPayload(), expected);
-  r.final_loss = 1.25;
-  EXPECT_NE(r.ToPayload().find(R"("wall_seconds":0.5,"final_loss":1.25})"), std::string::npos);
+  // Metrics only sealed, and only when there are metrics recipients.
+  r.metrics_recipients = {"age1mo"};
+  r.sealed_metrics = "sealed";
+  EXPECT_NE(
+      r.ToPayload().find(
+          R"("recipients":["age1mo","age1do"],"metrics":{"recipients":["age1mo"],"sealed":"c2VhbGVk"}})"),
+      std::string::npos)
+      << r.ToPayload();
+  EXPECT_EQ(r.ToPayload().find("final_loss"), std::string::npos);
 }
 
 TEST(JobRecordTest, SignedByTheGivenKeyOnly) {

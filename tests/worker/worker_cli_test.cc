@@ -1,5 +1,7 @@
 // `triad worker run`: the real binary against the fake coordinator of worker_fixture.h, and the
 // command line's own refusals.
+#include "coordinator/card.h"
+#include "coordinator/tls.h"
 #include "tests/worker/worker_fixture.h"
 
 namespace triad::worker::test {
@@ -17,6 +19,13 @@ class WorkerCliTest : public WorkerTest {
     ASSERT_TRUE(
         crypto::WriteSecretFile(keys_.File("acme-bank.signing.pem"), data_owner_.key.ToPem()).ok());
     testing::WriteTestFile(keys_.File("acme-bank.card.json"), data_owner_.Card().ToJson());
+    // The coordinator's card: its key names the audience (the fake is served in plaintext).
+    auto tls = coordinator::GenerateTlsIdentity(now_, absl::Hours(1));
+    ASSERT_TRUE(tls.ok());
+    coordinator::CoordinatorCard card{"fake", card_key_.public_key(), tls->cert_pem,
+                                      *coordinator::CertificateFingerprint(tls->cert_pem),
+                                      "fake/log"};
+    testing::WriteTestFile(keys_.File("coordinator.card.json"), card.ToJson());
   }
 
   // Runs `triad [global] worker run ARGS` in `cwd`; returns the exit status, output in *out.
@@ -29,17 +38,20 @@ class WorkerCliTest : public WorkerTest {
 
   testing::TempDir keys_;
   testing::TempDir work_;
+  crypto::Ed25519PrivateKey card_key_ = crypto::Ed25519PrivateKey::Generate();
 };
 
 TEST_F(WorkerCliTest, RunsOneSimJobAndExits) {
   auto measurement = attestation::MeasureExecutable(testing::TriadWorkerBinary());
   ASSERT_TRUE(measurement.ok()) << measurement.status();
   auto fake = MakeFake(MakeContract(*measurement));
+  fake->audience = card_key_.public_key().KeyId();
   FakeServer server(fake.get(), 0);
   std::string out;
-  int rc = Run("--coordinator 127.0.0.1:" + std::to_string(server.port()) + " --insecure --as " +
-                   keys_.File("cloudco") + " --tee sim --sim-key " + keys_.File("sim.pem") +
-                   " --once --worker-id w-1 --threads 2",
+  int rc = Run("--coordinator 127.0.0.1:" + std::to_string(server.port()) +
+                   " --insecure --coordinator-card " + keys_.File("coordinator.card.json") +
+                   " --as " + keys_.File("cloudco") + " --tee sim --sim-key " +
+                   keys_.File("sim.pem") + " --once --worker-id w-1 --threads 2",
                &out, "--log-level trace");
   ASSERT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("triad: worker: SIMULATED: no hardware protection (--tee sim)\n"),
@@ -60,7 +72,8 @@ TEST_F(WorkerCliTest, RunsOneSimJobAndExits) {
 }
 
 TEST_F(WorkerCliTest, Refusals) {
-  const std::string base = "--coordinator 127.0.0.1:1 --insecure --as " + keys_.File("cloudco");
+  const std::string base = "--coordinator 127.0.0.1:1 --insecure --coordinator-card " +
+                           keys_.File("coordinator.card.json") + " --as " + keys_.File("cloudco");
   std::string out;
   EXPECT_EQ(Run(base + " --tee sim", &out), 1);
   EXPECT_EQ(out, "triad: --tee sim needs a simulation key file (Ed25519 PKCS#8 PEM)\n");
@@ -80,17 +93,22 @@ TEST_F(WorkerCliTest, Refusals) {
   EXPECT_EQ(out, "triad: --collateral is TDX collateral; this worker attests with sim\n");
   EXPECT_EQ(Run(base + " --tee sim --gpus 0,x", &out), 1);
   EXPECT_EQ(out, "triad: --gpus 0,x: expected GPU indices such as 0,1\n");
-  EXPECT_EQ(
-      Run("--coordinator 127.0.0.1:1 --insecure --as " + keys_.File("acme-bank") + " --tee sim",
-          &out),
-      1);
+  EXPECT_EQ(Run("--coordinator 127.0.0.1:1 --insecure --coordinator-card " +
+                    keys_.File("coordinator.card.json") + " --as " + keys_.File("acme-bank") +
+                    " --tee sim",
+                &out),
+            1);
   EXPECT_EQ(out, "triad: " + keys_.File("acme-bank") +
                      ".card.json is a data-owner card; a worker acts for a compute-provider\n");
-  EXPECT_EQ(Run("--coordinator 127.0.0.1:1 --as " + keys_.File("cloudco") + " --tee sim", &out), 2);
-  EXPECT_EQ(out,
-            "triad: worker run: give --coordinator-card FILE (or --insecure for a loopback "
-            "coordinator)\n");
-  EXPECT_EQ(Run("--coordinator 10.0.0.1:1 --insecure --as " + keys_.File("cloudco") +
+  EXPECT_EQ(Run("--coordinator 127.0.0.1:1 --insecure --as " + keys_.File("cloudco") + " --tee sim",
+                &out),
+            2);
+  EXPECT_EQ(
+      out,
+      "triad: worker run: give --coordinator-card FILE: it names the coordinator every request "
+      "is addressed to (and pins its TLS certificate unless --insecure)\n");
+  EXPECT_EQ(Run("--coordinator 10.0.0.1:1 --insecure --coordinator-card " +
+                    keys_.File("coordinator.card.json") + " --as " + keys_.File("cloudco") +
                     " --tee sim --sim-key " + keys_.File("sim.pem"),
                 &out),
             1);

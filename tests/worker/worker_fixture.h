@@ -1,9 +1,9 @@
 // Test fixture for the worker: an in-process fake of the coordinator's Workers service, written
 // here by hand, with real crypto throughout: signed requests (coordinator/request.h), sim evidence
 // checked by the sim verifier and the binding, the worker policy (contracts::Evaluate), age
-// re-wrapping with a key-broker identity; and the three parties, a signed contract, and a tiny
-// random model and dataset carrying canary strings. Included by worker_test.cc and
-// worker_cli_test.cc.
+// re-wrapping by the owners (as their keyholders, with signed receipts); and the three parties, a
+// signed contract, and a tiny random model and dataset carrying canary strings. Included by
+// worker_test.cc and worker_cli_test.cc.
 #ifndef TRIAD_TESTS_WORKER_WORKER_FIXTURE_H_
 #define TRIAD_TESTS_WORKER_WORKER_FIXTURE_H_
 
@@ -27,6 +27,7 @@
 #include "attestation/sim.h"
 #include "base/clock.h"
 #include "base/encoding.h"
+#include "base/tar.h"
 #include "contracts/contract.h"
 #include "coordinator/request.h"
 #include "crypto/age.h"
@@ -49,7 +50,7 @@
 #include "trainer/safetensors.h"
 #include "trainer/trainer.h"
 #include "triad/v1/workers.grpc.pb.h"
-#include "base/tar.h"
+#include "verify/receipt.h"
 #include "worker/worker.h"
 
 namespace triad::worker::test {
@@ -103,15 +104,25 @@ struct Admission {
   std::string evidence_digest;
 };
 
+// The audience the worker's requests name (its options' coordinator_fingerprint).
+inline constexpr char kFakeCoordinatorFingerprint[] = "fake-coordinator-fingerprint";
+
+// An input's owner, as its keyholder: re-wraps the file key to the admitted worker and signs the
+// receipt (the fake plays the owners' keyholders too, since it is not the logic under test here).
+struct FakeOwner {
+  const crypto::age::X25519Identity* identity;
+  const crypto::Ed25519PrivateKey* key;
+};
+
 class FakeCoordinator final : public v1::Workers::Service {
  public:
   FakeCoordinator(const base::Clock& clock, const crypto::Ed25519PublicKey& provider,
-                  crypto::age::X25519Identity key_broker, attestation::TrustAnchors anchors,
+                  std::vector<FakeOwner> owners, attestation::TrustAnchors anchors,
                   std::string contract_json, contracts::WorkerPolicy policy,
                   std::vector<FakeInput> inputs)
       : clock_(clock),
         provider_(provider),
-        key_broker_(std::move(key_broker)),
+        owners_(std::move(owners)),
         anchors_(std::move(anchors)),
         contract_json_(std::move(contract_json)),
         policy_(std::move(policy)),
@@ -126,6 +137,16 @@ class FakeCoordinator final : public v1::Workers::Service {
   int outage_on_first_progress = 0;
   // Called (outside the lock) on the first ReportProgress.
   std::function<void()> on_first_progress;
+  // Keyholders: refuse with this reason instead of releasing; sign the receipts with this key
+  // instead of the owner's (a coordinator forging one); name another header in the receipt.
+  std::string refuse_keys;
+  const crypto::Ed25519PrivateKey* forge_receipts_with = nullptr;
+  bool receipt_names_other_header = false;
+  // The audience the worker's requests must name.
+  std::string audience = kFakeCoordinatorFingerprint;
+  // Leases: every renewal fails (the coordinator is gone), or answers stop with this reason.
+  bool lease_unavailable = false;
+  std::string lease_stop;
 
   // ---- observations (read after the worker returned)
   std::mutex mu;
@@ -133,6 +154,7 @@ class FakeCoordinator final : public v1::Workers::Service {
   int unavailable_returned = 0;
   std::vector<Admission> admissions;
   int headers_released = 0;
+  int lease_renewals = 0;
   std::vector<std::string> downloads;  // artifact ids requested
   std::vector<nlohmann::json> progress;
   struct Failure {
@@ -240,18 +262,71 @@ class FakeCoordinator final : public v1::Workers::Service {
       admissions.push_back(std::move(adm));
       return grpc::Status::OK;
     }
-    for (const FakeInput& in : inputs_) {
+    eph_key_ = *eph;
+    eph_recipient_ = *rec;
+    state_ = State::kAdmitted;
+    admissions.push_back(std::move(adm));
+    return grpc::Status::OK;
+  }
+
+  grpc::Status AwaitKeys(grpc::ServerContext*, const v1::SignedRequest* req,
+                         v1::KeysReply* reply) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (Down()) return Unavailable();
+    auto v = Verify(req->envelope_json(), "await-keys", EphemeralOnly());
+    if (!v.ok()) return ToGrpc(v.status());
+    if (!refuse_keys.empty()) {
+      reply->set_refused(true);
+      reply->add_reasons(refuse_keys);
+      return grpc::Status::OK;
+    }
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      const FakeInput& in = inputs_[i];
+      const FakeOwner& owner = owners_[i];
       auto header = crypto::age::Header::Parse(in.ciphertext);
-      auto rewrapped = crypto::age::RewrapHeader(*header, {&key_broker_, 1}, {&*rec, 1});
+      auto rewrapped =
+          crypto::age::RewrapHeader(*header, {owner.identity, 1}, {&*eph_recipient_, 1});
       if (!rewrapped.ok()) return ToGrpc(rewrapped.status());
+      verify::ReleaseReceipt rc;
+      rc.release = true;
+      rc.release_id = absl::StrCat(kJobId, "/1/", in.id);
+      rc.contract_id = kContractId;
+      rc.job_id = kJobId;
+      rc.attempt = 1;
+      rc.artifact_id = in.id;
+      rc.recipient = eph_recipient_->ToString();
+      rc.ed25519_public_key = eph_key_->raw();
+      rc.checkpoint_root = std::string(32, '\0');
+      rc.header_digest =
+          crypto::Sha256Id(receipt_names_other_header ? "another header" : rewrapped->encoded());
+      rc.job_ordinal = 1;
+      rc.time = clock_.Now();
       v1::RewrappedHeader* h = reply->add_headers();
       h->set_artifact_id(in.id);
       h->set_header(rewrapped->encoded());
+      h->set_receipt_json(verify::SignReceipt(rc, forge_receipts_with != nullptr
+                                                      ? *forge_receipts_with
+                                                      : *owner.key)
+                              .ToJson());
       ++headers_released;
     }
-    eph_key_ = *eph;
-    state_ = State::kAdmitted;
-    admissions.push_back(std::move(adm));
+    reply->set_ready(true);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status RenewLease(grpc::ServerContext*, const v1::SignedRequest* req,
+                          v1::LeaseReply* reply) override {
+    std::lock_guard<std::mutex> lock(mu);
+    if (lease_unavailable) return Unavailable();
+    auto v = Verify(req->envelope_json(), "renew-lease", EphemeralOnly());
+    if (!v.ok()) return ToGrpc(v.status());
+    ++lease_renewals;
+    if (!lease_stop.empty()) {
+      reply->set_stop(true);
+      reply->set_reason(lease_stop);
+      return grpc::Status::OK;
+    }
+    reply->set_expires(base::FormatRfc3339(clock_.Now() + absl::Minutes(5)));
     return grpc::Status::OK;
   }
 
@@ -366,7 +441,7 @@ class FakeCoordinator final : public v1::Workers::Service {
   absl::StatusOr<coordinator::VerifiedRequest> Verify(const std::string& json,
                                                       absl::string_view action,
                                                       const coordinator::KeyLookup& lookup) {
-    auto v = coordinator::VerifyRequest(json, action, clock_.Now(), lookup);
+    auto v = coordinator::VerifyRequest(json, action, clock_.Now(), lookup, audience);
     if (v.ok()) {
       if (!request_ids_.insert(v->request.request_id).second) {
         protocol_errors.push_back("replayed request id");
@@ -379,7 +454,7 @@ class FakeCoordinator final : public v1::Workers::Service {
 
   const base::Clock& clock_;
   crypto::Ed25519PublicKey provider_;
-  crypto::age::X25519Identity key_broker_;
+  std::vector<FakeOwner> owners_;
   attestation::TrustAnchors anchors_;
   std::string contract_json_;
   contracts::WorkerPolicy policy_;
@@ -389,6 +464,7 @@ class FakeCoordinator final : public v1::Workers::Service {
   std::string nonce_;
   bool nonce_used_ = false;
   std::optional<crypto::Ed25519PublicKey> eph_key_;
+  std::optional<crypto::age::X25519Recipient> eph_recipient_;
   std::set<std::string> request_ids_;
   bool progress_seen_ = false;
   int unavailable_remaining_ = 0;
@@ -525,8 +601,11 @@ class WorkerTest : public ::testing::Test {
       dataset_plaintext_ += std::string("{\"prompt\":\"") + kDataCanary + " count: 1 2 " +
                             std::to_string(i) + "\",\"completion\":\" 4 5 6\"}\n";
     }
-    auto model_ct = crypto::age::Encrypt({&key_broker_.recipient(), 1}, model_plaintext_);
-    auto data_ct = crypto::age::Encrypt({&key_broker_.recipient(), 1}, dataset_plaintext_);
+    // Each owner encrypts to itself alone.
+    auto mo = model_owner_.identity.recipient();
+    auto dr = data_owner_.identity.recipient();
+    auto model_ct = crypto::age::Encrypt({&mo, 1}, model_plaintext_);
+    auto data_ct = crypto::age::Encrypt({&dr, 1}, dataset_plaintext_);
     ASSERT_TRUE(model_ct.ok() && data_ct.ok());
     model_ct_ = *model_ct;
     data_ct_ = *data_ct;
@@ -548,6 +627,8 @@ class WorkerTest : public ::testing::Test {
         contracts::TrainingConfig::Default(),
         {},
         contracts::Outputs::Default(),
+        contracts::Terms{},
+        {},
     };
     c.training.rank = 4;
     c.training.alpha = 8;
@@ -583,11 +664,12 @@ class WorkerTest : public ::testing::Test {
       const contracts::Contract& c, const crypto::Ed25519PrivateKey& contract_provider_key) {
     attestation::TrustAnchors anchors;
     anchors.sim_keys.push_back(sim_key_.public_key());
-    auto kb = crypto::age::X25519Identity::Parse(key_broker_.ToString());
     contract_json_ = SignedContract(c, contract_provider_key);
     return std::make_unique<FakeCoordinator>(
-        *clock_, provider_.key.public_key(), std::move(*kb), anchors, contract_json_,
-        c.worker_policy,
+        *clock_, provider_.key.public_key(),
+        std::vector<FakeOwner>{{&model_owner_.identity, &model_owner_.key},
+                               {&data_owner_.identity, &data_owner_.key}},
+        anchors, contract_json_, c.worker_policy,
         std::vector<FakeInput>{{c.base_model.id, "model", model_ct_},
                                {c.dataset.id, "dataset", data_ct_}});
   }
@@ -598,6 +680,7 @@ class WorkerTest : public ::testing::Test {
   WorkerOptions Options() const {
     WorkerOptions o;
     o.worker_id = "w-1";
+    o.coordinator_fingerprint = kFakeCoordinatorFingerprint;
     o.threads = 2;
     o.poll_interval = absl::Milliseconds(10);
     o.retry_initial = absl::Milliseconds(20);
@@ -633,7 +716,6 @@ class WorkerTest : public ::testing::Test {
   absl::Time now_;
   std::unique_ptr<base::FixedClock> clock_;
   Party model_owner_, data_owner_, provider_, other_provider_;
-  crypto::age::X25519Identity key_broker_ = crypto::age::X25519Identity::Generate();
   crypto::Ed25519PrivateKey sim_key_ = crypto::Ed25519PrivateKey::Generate();
   std::string measurement_;
   std::unique_ptr<attestation::Attester> attester_;

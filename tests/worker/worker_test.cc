@@ -61,7 +61,18 @@ TEST_F(WorkerTest, AttestsWithBoundSimEvidenceAndDeliversASignedRecord) {
   EXPECT_EQ(p["worker"]["age_recipient"], adm.eph_recipient);
   EXPECT_EQ(p["training"]["steps"], 4);
   EXPECT_GT(p["training"]["tokens"].get<int64_t>(), 0);
-  EXPECT_TRUE(p["training"].contains("final_loss"));  // metrics go to both owners by default
+  // No metric in the clear: it is sealed to the metrics recipients (both owners by default).
+  EXPECT_FALSE(p["training"].contains("final_loss"));
+  ASSERT_TRUE(p.contains("metrics"));
+  auto sealed = base::Base64Decode(p["metrics"]["sealed"].get<std::string>());
+  ASSERT_TRUE(sealed.ok());
+  for (const Party* owner : {&model_owner_, &data_owner_}) {
+    auto metrics = crypto::age::DecryptToSecret({&owner->identity, 1}, *sealed);
+    ASSERT_TRUE(metrics.ok()) << metrics.status();
+    EXPECT_TRUE(nlohmann::json::parse(std::string(metrics->view())).contains("final_loss"));
+  }
+  auto provider_reads = crypto::age::DecryptToSecret({&provider_.identity, 1}, *sealed);
+  EXPECT_EQ(crypto::age::GetErrorKind(provider_reads.status()), crypto::age::ErrorKind::kNoMatch);
   EXPECT_EQ(p["recipients"], (nlohmann::json{model_owner_.identity.recipient().ToString(),
                                              data_owner_.identity.recipient().ToString()}));
 }
@@ -366,6 +377,94 @@ TEST_F(WorkerTest, GivesUpWhenTheCoordinatorStaysAway) {
   absl::Status st = w.Run();
   EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
   EXPECT_TRUE(absl::StartsWith(st.message(), "poll: coordinator unreachable for ")) << st;
+}
+
+// ---- Keys come from the owners' keyholders, each with its owner's receipt ----
+
+TEST_F(WorkerTest, AKeyholderRefusalStopsTheAttemptAndNothingIsDecrypted) {
+  auto fake = MakeFake(MakeContract());
+  fake->refuse_keys = "keyholder of acme-bank refused: measurement not in the policy";
+  JobResult r = RunOneJob(fake.get());
+  EXPECT_EQ(r.outcome, JobResult::Outcome::kFailed);
+  ASSERT_EQ(r.reasons.size(), 1u);
+  EXPECT_EQ(
+      r.reasons[0],
+      "the keys were not released: keyholder of acme-bank refused: measurement not in the policy");
+  EXPECT_TRUE(fake->downloads.empty());
+  EXPECT_FALSE(fake->delivery.has_value());
+  ASSERT_EQ(fake->failures.size(), 1u);
+  EXPECT_TRUE(fake->failures[0].by_ephemeral_key);
+}
+
+TEST_F(WorkerTest, AHeaderWithoutItsOwnersReceiptIsRefused) {
+  contracts::Contract c = MakeContract();
+  {
+    // The coordinator signs the receipts itself: it cannot speak for an owner.
+    auto fake = MakeFake(c);
+    crypto::Ed25519PrivateKey coordinator_key = crypto::Ed25519PrivateKey::Generate();
+    fake->forge_receipts_with = &coordinator_key;
+    JobResult r = RunOneJob(fake.get());
+    EXPECT_EQ(r.outcome, JobResult::Outcome::kFailed);
+    ASSERT_EQ(r.reasons.size(), 1u);
+    EXPECT_EQ(r.reasons[0], "the header of " + c.base_model.id +
+                                " came without a valid receipt of acme-models: " +
+                                "release receipt is not signed by the owner's key " +
+                                model_owner_.key.public_key().KeyId());
+    EXPECT_TRUE(fake->downloads.empty());
+  }
+  {
+    // A receipt of the owner, for another header.
+    auto fake = MakeFake(c);
+    fake->receipt_names_other_header = true;
+    JobResult r = RunOneJob(fake.get());
+    EXPECT_EQ(r.outcome, JobResult::Outcome::kFailed);
+    ASSERT_EQ(r.reasons.size(), 1u);
+    EXPECT_EQ(r.reasons[0], "the receipt of acme-models for " + c.base_model.id +
+                                " does not name this job, these keys and this header");
+  }
+}
+
+// The lease: a worker that cannot renew it within the contract's key_lease stops and wipes; one the
+// coordinator tells to stop (revoked contract, ended job) stops at once.
+TEST_F(WorkerTest, AWorkerThatCannotRenewItsKeyLeaseStopsAndWipes) {
+  contracts::Contract c = MakeContract();
+  c.terms.key_lease_seconds = 5;
+  c.training.max_steps = 200000;  // far longer than the lease
+  auto fake = MakeFake(c);
+  fake->lease_unavailable = true;
+  absl::Time start = absl::Now();
+  JobResult r = RunOneJob(fake.get());
+  absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(r.outcome, JobResult::Outcome::kFailed);
+  ASSERT_EQ(r.reasons.size(), 1u);
+  EXPECT_TRUE(absl::StartsWith(
+      r.reasons[0],
+      "the key lease of 5s expired without a renewal (last error: fake coordinator is down)"))
+      << r.reasons[0];
+  EXPECT_TRUE(absl::EndsWith(r.reasons[0], "; keys and plaintext wiped, the attempt stops"))
+      << r.reasons[0];
+  EXPECT_LT(took, absl::Seconds(20));
+  EXPECT_FALSE(fake->delivery.has_value());
+  EXPECT_EQ(fake->lease_renewals, 0);
+}
+
+TEST_F(WorkerTest, AWorkerTheCoordinatorTellsToStopStopsAtTheNextRenewal) {
+  contracts::Contract c = MakeContract();
+  c.terms.key_lease_seconds = 8;
+  c.training.max_steps = 200000;
+  auto fake = MakeFake(c);
+  fake->lease_stop = "contract c-worker-test is not active: revoked by acme-bank";
+  absl::Time start = absl::Now();
+  JobResult r = RunOneJob(fake.get());
+  EXPECT_EQ(r.outcome, JobResult::Outcome::kFailed);
+  ASSERT_EQ(r.reasons.size(), 1u);
+  EXPECT_EQ(r.reasons[0],
+            "the coordinator ended the key lease: contract c-worker-test is not active: revoked by "
+            "acme-bank; keys and plaintext wiped, the attempt stops");
+  EXPECT_LT(absl::Now() - start,
+            absl::Seconds(15));  // the first renewal, at a quarter of the lease
+  EXPECT_EQ(fake->lease_renewals, 1);
+  EXPECT_FALSE(fake->delivery.has_value());
 }
 
 TEST_F(WorkerTest, RefusesABadWorkerId) {

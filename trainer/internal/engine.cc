@@ -32,15 +32,35 @@ struct Plan {
   int world = 1;
 };
 
-// AdamW as torch.optim.AdamW computes it (betas 0.9, 0.999, eps 1e-8, decoupled weight decay).
-class AdamW {
- public:
-  explicit AdamW(std::vector<at::Tensor> params) : params_(std::move(params)) {
-    for (const at::Tensor& p : params_) {
-      m_.push_back(at::zeros_like(p));
-      v_.push_back(at::zeros_like(p));
+// The LoRA parameters as views of one float32 buffer and their gradients as views of another
+// (autograd accumulates into a gradient that exists, in place), so that the optimizer, the clipping,
+// the zeroing and the all-reduce run as a few operations on two tensors, not several per parameter.
+struct FlatParameters {
+  at::Tensor values, grads;
+  explicit FlatParameters(std::vector<at::Tensor>& params) {
+    at::NoGradGuard no_grad;
+    int64_t total = 0;
+    for (const at::Tensor& p : params) total += p.numel();
+    values = at::empty({total}, params.at(0).options());
+    grads = at::zeros({total}, params.at(0).options());
+    int64_t off = 0;
+    for (at::Tensor& p : params) {
+      const int64_t n = p.numel();
+      at::Tensor v = values.narrow(0, off, n).view(p.sizes());
+      v.copy_(p);
+      p.set_(v);
+      p.mutable_grad() = grads.narrow(0, off, n).view(p.sizes());
+      off += n;
     }
   }
+};
+
+// AdamW as torch.optim.AdamW computes it (betas 0.9, 0.999, eps 1e-8, decoupled weight decay), on
+// the flat parameters.
+class AdamW {
+ public:
+  explicit AdamW(const FlatParameters& p)
+      : p_(p.values), g_(p.grads), m_(at::zeros_like(p.values)), v_(at::zeros_like(p.values)) {}
   ~AdamW() { Wipe(); }
   void Step(double lr, double weight_decay) {
     at::NoGradGuard no_grad;
@@ -48,26 +68,20 @@ class AdamW {
     const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
     const double bc1 = 1 - std::pow(b1, static_cast<double>(t_)),
                  bc2 = 1 - std::pow(b2, static_cast<double>(t_));
-    for (size_t i = 0; i < params_.size(); ++i) {
-      at::Tensor& p = params_[i];
-      at::Tensor g = p.grad();
-      if (!g.defined()) continue;
-      p.mul_(1 - lr * weight_decay);
-      m_[i].mul_(b1).add_(g, 1 - b1);
-      v_[i].mul_(b2).addcmul_(g, g, 1 - b2);
-      at::Tensor denom = (v_[i].sqrt() / std::sqrt(bc2)).add_(eps);
-      p.addcdiv_(m_[i], denom, -lr / bc1);
-    }
+    p_.mul_(1 - lr * weight_decay);
+    m_.mul_(b1).add_(g_, 1 - b1);
+    v_.mul_(b2).addcmul_(g_, g_, 1 - b2);
+    at::Tensor denom = (v_.sqrt() / std::sqrt(bc2)).add_(eps);
+    p_.addcdiv_(m_, denom, -lr / bc1);
   }
   void Wipe() {
     at::NoGradGuard no_grad;
-    for (auto* list : {&m_, &v_}) {
-      for (at::Tensor& t : *list) t.zero_();
-    }
+    m_.zero_();
+    v_.zero_();
   }
 
  private:
-  std::vector<at::Tensor> params_, m_, v_;
+  at::Tensor p_, g_, m_, v_;
   int64_t t_ = 0;
 };
 
@@ -112,7 +126,8 @@ Status RankLoop(Rank& r, const Plan& plan) {
   const TrainingConfig& c = plan.config;
   std::vector<at::Tensor> params;
   for (auto& [name, t] : r.model->LoraParameters()) params.push_back(t);
-  AdamW opt(params);
+  FlatParameters flat(params);
+  AdamW opt(flat);
   const bool lead = r.rank == 0;
   TrainReport& rep = r.report;
   auto t0 = std::chrono::steady_clock::now();
@@ -158,52 +173,22 @@ Status RankLoop(Rank& r, const Plan& plan) {
         WipeBatches(batches);
         return Status(Code::kCancelled, "training cancelled at step " + std::to_string(step));
       }
-      // Sum the gradients over ranks, as one flat buffer.
+      at::NoGradGuard no_grad;
+      // Sum the gradients over ranks.
       if (plan.world > 1) {
-        std::vector<at::Tensor> grads;
-        for (at::Tensor& p : params)
-          grads.push_back(p.grad().defined() ? p.grad().reshape({-1})
-                                             : at::zeros({p.numel()}, p.options()));
-        at::Tensor flat = at::cat(grads).contiguous();
-        TRAINER_RETURN_IF_ERROR(
-            r.comm->AllReduceSum(flat.data_ptr<float>(), static_cast<size_t>(flat.numel())));
-        int64_t off = 0;
-        at::NoGradGuard no_grad;
-        for (at::Tensor& p : params) {
-          at::Tensor slice = flat.narrow(0, off, p.numel()).view(p.sizes());
-          if (p.grad().defined()) {
-            p.mutable_grad().copy_(slice);
-          } else {
-            p.mutable_grad() = slice.clone();
-          }
-          off += p.numel();
-        }
-        flat.zero_();
+        TRAINER_RETURN_IF_ERROR(r.comm->AllReduceSum(flat.grads.data_ptr<float>(),
+                                                     static_cast<size_t>(flat.grads.numel())));
       }
       // Clip the global norm (torch.nn.utils.clip_grad_norm_), then step.
       if (c.max_grad_norm > 0) {
-        at::NoGradGuard no_grad;
-        at::Tensor sq = at::zeros({}, params[0].options());
-        for (at::Tensor& p : params) {
-          if (p.grad().defined()) sq = sq + p.grad().pow(2).sum();
-        }
-        double norm = std::sqrt(sq.item<double>());
-        double coef = c.max_grad_norm / (norm + 1e-6);
-        if (coef < 1.0) {
-          for (at::Tensor& p : params) {
-            if (p.grad().defined()) p.mutable_grad().mul_(coef);
-          }
-        }
+        const double norm = flat.grads.norm().item<double>();
+        const double coef = c.max_grad_norm / (norm + 1e-6);
+        if (coef < 1.0) flat.grads.mul_(coef);
       }
       const double lr =
           c.learning_rate * LrFactor(c.lr_scheduler, step, plan.total_steps, c.warmup_steps);
       opt.Step(lr, c.weight_decay);
-      for (at::Tensor& p : params) {
-        if (p.grad().defined()) {
-          at::NoGradGuard no_grad;
-          p.mutable_grad().zero_();
-        }
-      }
+      flat.grads.zero_();
       ++step;
       const double loss =
           step_loss_tokens > 0 ? stats[0] / static_cast<double>(step_loss_tokens) : 0.0;
@@ -359,6 +344,15 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
   plan.total_steps = config.max_steps > 0 ? config.max_steps : config.epochs * plan.steps_per_epoch;
 
   // Models, one replica per rank, identical LoRA initialization.
+  if (files.consumable) {
+    for (const NamedBuffer& f : files.safetensors) {
+      if (!files.consumable->Contains(f.data)) {
+        return InvalidArgument("model files: \"" + f.name +
+                               "\" does not lie in the consumable buffer given with it");
+      }
+    }
+  }
+  const auto load_start = std::chrono::steady_clock::now();
   TRAINER_ASSIGN_OR_RETURN(auto tensors,
                            LoadCheckpoint(files.safetensors, files.safetensors_index_json));
   LoraSettings lora{config.rank, config.alpha, config.dropout, config.use_rslora,
@@ -378,10 +372,10 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
     mo.device = devices[i];
     mo.compute_dtype = precision == "bf16" ? at::kBFloat16 : at::kFloat;
     mo.activation_checkpointing = options.activation_checkpointing;
-    mo.loss_chunk_rows = options.loss_chunk_rows > 0 ? options.loss_chunk_rows
-                         : devices[i].is_cuda()      ? 4096
-                                                     : 0;
-    auto m = DecoderModel::Load(plan.model, tensors, mo);
+    mo.loss_chunk_rows = options.loss_chunk_rows;
+    // The last replica loaded consumes the plaintext (the others still need it).
+    auto m = DecoderModel::Load(plan.model, tensors, mo,
+                                i == plan.world - 1 ? files.consumable : nullptr);
     if (!m.ok()) return m.status();
     ranks[i].model = std::move(m).value();
     TRAINER_RETURN_IF_ERROR(ranks[i].model->InitLora(lora, static_cast<uint64_t>(config.seed)));
@@ -390,6 +384,14 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
     ranks[i].rank = i;
     ranks[i].comm = comms[i].get();
   }
+
+  if (files.consumable) {  // the headers too, now that every tensor is loaded
+    for (const NamedBuffer& f : files.safetensors) files.consumable->Consume(f.data);
+  }
+  tensors.clear();
+  const double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+  if (options.on_model_loaded) options.on_model_loaded(load_seconds);
 
   // Rank 0 on the calling thread (progress callbacks come from it), the others on their own.
   std::vector<std::thread> threads;
@@ -410,6 +412,7 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
   result.report = std::move(ranks[0].report);
   TrainReport& rep = result.report;
   rep.total_steps = plan.total_steps;
+  rep.load_seconds = load_seconds;
   rep.train_examples = n_train;
   rep.eval_examples = n_eval;
   rep.device = options.device;

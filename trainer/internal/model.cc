@@ -4,21 +4,23 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/version.h>
+#include <c10/core/Event.h>
+#include <c10/core/impl/VirtualGuardImpl.h>
+
+#include <sys/mman.h>
+
+#include <ATen/Parallel.h>
 
 #include <cmath>
 #include <cstring>
 #include <set>
+#include <thread>
 
 namespace triad::trainer::internal {
 namespace {
 
 constexpr const char* kProjections[] = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                         "gate_proj", "up_proj", "down_proj"};
-
-at::Tensor RotateHalf(const at::Tensor& x) {
-  int64_t half = x.size(-1) / 2;
-  return at::cat({x.narrow(-1, half, half).neg(), x.narrow(-1, 0, half)}, -1);
-}
 
 // transformers' rope_init_fn for "default" and "llama3", in float32 as it computes them.
 at::Tensor InvFreq(const ModelConfig& c) {
@@ -80,6 +82,155 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
   }
 };
 
+// A frozen linear layer whose output rows are one or more projections (q/k/v, gate/up, or one),
+// with the LoRA terms of those that have adapters, as one autograd node with one output per
+// projection:
+//   y = x W^T + b,  y_i = y[:, rows_i] (+ s_i (x A_i^T) B_i^T when projection i has an adapter)
+// Forward runs one matmul for the base, one for all the A_i (x is read once), and adds each B_i term
+// into its rows of y in place; the outputs are y's column blocks. Backward takes each output's
+// gradient where it is (no concatenation), computes the input gradient as sum_i g_i W_i + gxa A and
+// the adapters' gradients directly: no [N, out] scaled copy, no zero-filled slice gradient, no
+// separate gradient sum. Used without LoRA dropout (each projection would need its own mask of x).
+// Matmuls run in x's dtype; the adapters' float32 masters are cast to it and their gradients
+// returned in float32, as under autocast.
+struct FusedLora : public torch::autograd::Function<FusedLora> {
+  // params: A, B of each projection that has an adapter, in order; `parts_ptr` points to the
+  // layout (a vector that outlives the graph, passed as an integer as CheckpointedLayer passes its
+  // model).
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const at::Tensor& x, const at::Tensor& weight,
+                                                const c10::optional<at::Tensor>& bias,
+                                                at::TensorList params, int64_t parts_ptr) {
+    const auto& parts = *reinterpret_cast<const std::vector<FusedLoraPart>*>(parts_ptr);
+    const at::ScalarType dt = x.scalar_type();
+    at::Tensor x2 = x.reshape({-1, x.size(-1)});
+    at::Tensor y = bias ? at::addmm(*bias, x2, weight.t()) : at::mm(x2, weight.t());
+    std::vector<at::Tensor> as, bs;
+    for (size_t j = 0; j < params.size(); j += 2) {
+      as.push_back(params[j].to(dt));
+      bs.push_back(params[j + 1].to(dt));
+    }
+    at::Tensor a = as.size() == 1 ? as[0] : at::cat(as, 0);  // [R, in]
+    at::Tensor xa = at::mm(x2, a.t());                         // [N, R]
+    const int64_t r = as[0].size(0);
+    int64_t j = 0;
+    std::vector<int64_t> sizes;
+    for (const FusedLoraPart& part : parts) {
+      sizes.push_back(part.rows);
+      if (!part.lora) continue;
+      y.narrow(1, part.row, part.rows).addmm_(xa.narrow(1, r * j, r), bs[j].t(), 1.0, part.scaling);
+      ++j;
+    }
+    std::vector<at::Tensor> saved = {x2, weight, xa, a};
+    saved.insert(saved.end(), bs.begin(), bs.end());
+    ctx->save_for_backward(saved);
+    ctx->saved_data["parts"] = parts_ptr;
+    std::vector<int64_t> lead = x.sizes().vec();
+    lead.pop_back();
+    torch::autograd::variable_list out;
+    for (const at::Tensor& block : y.split_with_sizes(sizes, 1)) {
+      std::vector<int64_t> shape = lead;
+      shape.push_back(block.size(1));
+      out.push_back(block.view(shape));
+    }
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const auto& parts =
+        *reinterpret_cast<const std::vector<FusedLoraPart>*>(ctx->saved_data["parts"].toInt());
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x2 = saved[0], &weight = saved[1], &xa = saved[2], &a = saved[3];
+    const int64_t lora_parts = static_cast<int64_t>(saved.size()) - 4, r = xa.size(1) / lora_parts;
+    // Inputs, in order: x, weight, bias, A_0, B_0, ..., parts_ptr.
+    torch::autograd::variable_list grads(4 + 2 * lora_parts);
+    std::vector<at::Tensor> g(parts.size());
+    for (size_t i = 0; i < parts.size(); ++i) {
+      g[i] = grad_out[i].reshape({-1, parts[i].rows});
+      if (g[i].scalar_type() != x2.scalar_type()) g[i] = g[i].to(x2.scalar_type());
+    }
+    at::Tensor gxa = at::empty_like(xa);  // d loss / d (x A^T)
+    int64_t j = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (!parts[i].lora) continue;
+      at::Tensor gxa_j = gxa.narrow(1, r * j, r), xa_j = xa.narrow(1, r * j, r);
+      at::mm_out(gxa_j, g[i], saved[4 + j]);
+      gxa_j.mul_(parts[i].scaling);
+      grads[3 + 2 * j + 1] = at::mm(g[i].t(), xa_j).mul_(parts[i].scaling).to(at::kFloat);
+      ++j;
+    }
+    at::Tensor ga = at::mm(gxa.t(), x2).to(at::kFloat);  // [R, in]
+    for (int64_t k = 0; k < lora_parts; ++k) grads[3 + 2 * k] = ga.narrow(0, r * k, r);
+    // The input's gradient, the largest matmuls, only when something before needs it (not in the
+    // first layer, whose input comes from the frozen embedding).
+    if (ctx->needs_input_grad(0)) {
+      at::Tensor gx = at::mm(gxa, a);
+      for (size_t i = 0; i < parts.size(); ++i) {
+        gx.addmm_(g[i], weight.narrow(0, parts[i].row, parts[i].rows));
+      }
+      std::vector<int64_t> shape = grad_out[0].sizes().vec();
+      shape.back() = weight.size(1);
+      grads[0] = gx.view(shape);
+    }
+    return grads;
+  }
+};
+
+// RoPE as one autograd node: x cos + rotate_half(x) sin, with cos and sin [S, D] whose two halves
+// are equal (transformers builds them as cat(freqs, freqs)), written half by half:
+//   out1 = x1 c - x2 s,  out2 = x2 c + x1 s;  backward: dx1 = g1 c + g2 s,  dx2 = g2 c - g1 s.
+// Two passes each way, where the composed form makes a negation, a concatenation and three
+// products forward, and as many backward.
+struct Rope : public torch::autograd::Function<Rope> {
+  static at::Tensor Rotate(const at::Tensor& x, const at::Tensor& c, const at::Tensor& s,
+                           double sign) {
+    const int64_t h = x.size(-1) / 2;
+    at::Tensor out = at::empty(x.sizes(), x.options());
+    at::Tensor x1 = x.narrow(-1, 0, h), x2 = x.narrow(-1, h, h);
+    at::Tensor o1 = out.narrow(-1, 0, h), o2 = out.narrow(-1, h, h);
+    at::mul_out(o1, x1, c).addcmul_(x2, s, -sign);
+    at::mul_out(o2, x2, c).addcmul_(x1, s, sign);
+    return out;
+  }
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& cos, const at::Tensor& sin) {
+    const int64_t h = x.size(-1) / 2;
+    at::Tensor c = cos.narrow(-1, 0, h), s = sin.narrow(-1, 0, h);
+    ctx->save_for_backward({c, s});
+    return Rotate(x, c, s, 1.0);
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const auto saved = ctx->get_saved_variables();
+    return {Rotate(grad_out[0], saved[0], saved[1], -1.0), at::Tensor(), at::Tensor()};
+  }
+};
+
+// RMSNorm as one autograd node (transformers' Qwen2RMSNorm: float32 statistics, the weight applied
+// in the input's dtype; the weight is frozen). With h = x in float32, r = rsqrt(mean(h^2) + eps),
+// gw = g w: dx = r gw - h r^3 mean(gw h). Four passes backward where the composed form makes about
+// ten.
+struct RmsNormFn : public torch::autograd::Function<RmsNormFn> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x,
+                            const at::Tensor& w, double eps) {
+    at::Tensor h = x.to(at::kFloat);
+    at::Tensor r = (h.pow(2).mean(-1, /*keepdim=*/true) + eps).rsqrt_();
+    ctx->save_for_backward({x, w, r});
+    return w * (h * r).to(x.scalar_type());
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &w = saved[1], &r = saved[2];
+    at::Tensor h = x.to(at::kFloat);
+    at::Tensor gw = (grad_out[0] * w).to(at::kFloat);
+    at::Tensor coef = (gw * h).mean(-1, /*keepdim=*/true).mul_(r).mul_(r).mul_(r).neg_();
+    at::Tensor dx = gw.mul_(r).addcmul_(h, coef);
+    return {dx.to(x.scalar_type()), at::Tensor(), at::Tensor()};
+  }
+};
+
 void ZeroTensor(at::Tensor& t) {
   if (!t.defined()) return;
   at::NoGradGuard no_grad;
@@ -116,13 +267,173 @@ Result<at::Tensor> ToTensor(const TensorView& view) {
   return t;
 }
 
+namespace {
+
+std::string ShapeString(const std::vector<int64_t>& s) {
+  std::string o = "[";
+  for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
+  return o + "]";
+}
+
+const char* ConfigDtypeName(Dtype d) {
+  return d == Dtype::kBF16 ? "bfloat16" : d == Dtype::kF16 ? "float16" : "float32";
+}
+
+// Where a checkpoint tensor lands: rows [row, row + rows) of a model tensor of shape `full`, which is
+// allocated when its first part arrives (q/k/v and gate/up share one fused tensor each).
+struct Slot {
+  at::Tensor* dest;
+  std::vector<int64_t> full;
+  int64_t row = 0;
+};
+
+// Checkpoint bytes copied per step while loading: what loading holds twice at most.
+constexpr size_t kLoadChunkBytes = 16 << 20;
+// Weights at least this large get memory of their own (NewWeight).
+constexpr size_t kMappedWeightBytes = 1 << 20;
+
+// A frozen weight of the model. On CPU, large ones live in an anonymous mapping of their own,
+// excluded from core dumps (the weights are the model owner's secret) and wiped before unmapping.
+// Not MADV_HUGEPAGE: with the usual defrag=madvise the kernel compacts memory on each fault, which
+// made loading 4x slower on the development VM.
+at::Tensor NewWeight(const std::vector<int64_t>& shape, const at::TensorOptions& options) {
+  int64_t numel = 1;
+  for (int64_t d : shape) numel *= d;
+  const size_t bytes = static_cast<size_t>(numel) * c10::elementSize(
+                                                        c10::typeMetaToScalarType(options.dtype()));
+  if (!options.device().is_cpu() || bytes < kMappedWeightBytes) return at::empty(shape, options);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return at::empty(shape, options);
+  ::madvise(p, bytes, MADV_DONTDUMP);
+  return at::from_blob(
+      p, shape,
+      [bytes](void* q) {
+        std::memset(q, 0, bytes);
+        __asm__ __volatile__("" : : "r"(q) : "memory");
+        ::munmap(q, bytes);
+      },
+      options);
+}
+
+// dst (contiguous, CPU, float32 or bfloat16) <- the little-endian elements of `src` (F32, F16 or
+// BF16, any alignment). Conversions run on the intra-op threads and are exact (to float32) or round
+// to nearest even (to bfloat16), as torch's are.
+void ConvertInto(std::string_view src, Dtype from, const at::Tensor& dst) {
+  const int64_t n = dst.numel();
+  const char* in = src.data();
+  const bool to_bf16 = dst.scalar_type() == at::kBFloat16;
+  char* out = static_cast<char*>(dst.data_ptr());
+  if ((from == Dtype::kBF16 && to_bf16) || (from == Dtype::kF32 && !to_bf16)) {
+    // One thread: the copy is bound by memory and page faults, and a second thread that another
+    // process has descheduled made it slower (and far more variable) on a loaded machine.
+    std::memcpy(out, in, src.size());
+    return;
+  }
+  auto to_float = [from](const char* p, int64_t i) -> float {
+    if (from == Dtype::kF32) {
+      float f;
+      std::memcpy(&f, p + 4 * i, 4);
+      return f;
+    }
+    uint16_t h;
+    std::memcpy(&h, p + 2 * i, 2);
+    return from == Dtype::kBF16 ? Bf16ToFloat(h) : F16ToFloat(h);
+  };
+  at::parallel_for(0, n, 1 << 16, [&](int64_t b, int64_t e) {
+    if (to_bf16) {
+      uint16_t* o = reinterpret_cast<uint16_t*>(out);
+      for (int64_t i = b; i < e; ++i) o[i] = FloatToBf16(to_float(in, i));
+    } else if (from == Dtype::kBF16) {  // the common case: a shift, which the compiler vectorises
+      float* o = reinterpret_cast<float*>(out);
+      for (int64_t i = b; i < e; ++i) {
+        uint16_t h;
+        std::memcpy(&h, in + 2 * i, 2);
+        const uint32_t bits = static_cast<uint32_t>(h) << 16;
+        std::memcpy(&o[i], &bits, 4);
+      }
+    } else {
+      float* o = reinterpret_cast<float*>(out);
+      for (int64_t i = b; i < e; ++i) o[i] = to_float(in, i);
+    }
+  });
+}
+
+// Copies host bytes into device tensors through two pinned staging buffers, so that the copy of one
+// chunk to the GPU overlaps the host copy of the next; on CPU a plain (parallel, vectorised) copy_.
+class Uploader {
+ public:
+  explicit Uploader(const at::Device& device) : device_(device) {}
+  ~Uploader() { Drain(); }
+
+  // dst (contiguous, on the device) <- src (contiguous, CPU); converts the dtype when they differ.
+  void Copy(const at::Tensor& src, at::Tensor dst) {
+    if (device_.is_cpu()) {
+      dst.copy_(src);
+      return;
+    }
+    // Rows of at most kStaging bytes, through alternating pinned buffers.
+    const int64_t rows = src.dim() == 0 ? 1 : src.size(0);
+    const int64_t row_bytes = rows == 0 ? 0 : static_cast<int64_t>(src.nbytes()) / rows;
+    if (row_bytes == 0) return;
+    const int64_t per = std::max<int64_t>(1, kStaging / row_bytes);
+    at::Tensor s2 = src.reshape({rows, -1}), d2 = dst.reshape({rows, -1});
+    for (int64_t r = 0; r < rows; r += per) {
+      const int64_t n = std::min(per, rows - r);
+      Stage& slot = stages_[next_];
+      next_ ^= 1;
+      Wait(slot);
+      if (!slot.pinned.defined()) {
+        slot.pinned = at::empty({kStaging}, at::TensorOptions().dtype(at::kByte).pinned_memory(true));
+      }
+      at::Tensor stage = slot.pinned.narrow(0, 0, n * row_bytes).view(src.scalar_type()).view(
+          {n, s2.size(1)});
+      stage.copy_(s2.narrow(0, r, n));  // host to pinned host: synchronous
+      at::Tensor target = d2.narrow(0, r, n);
+      if (target.scalar_type() == src.scalar_type()) {
+        target.copy_(stage, /*non_blocking=*/true);
+      } else {
+        at::Tensor tmp = at::empty({n, s2.size(1)}, target.options().dtype(src.scalar_type()));
+        tmp.copy_(stage, /*non_blocking=*/true);
+        target.copy_(tmp);
+      }
+      slot.event.emplace(device_.type());
+      slot.event->record(c10::impl::VirtualGuardImpl(device_.type()).getStream(device_));
+    }
+  }
+
+  // Waits for every copy in flight (the pinned buffers may then be freed).
+  void Drain() {
+    for (Stage& s : stages_) Wait(s);
+  }
+
+ private:
+  static constexpr int64_t kStaging = 64 << 20;
+  struct Stage {
+    at::Tensor pinned;
+    c10::optional<c10::Event> event;
+  };
+  static void Wait(Stage& s) {
+    if (!s.event) return;
+    while (!s.event->query()) std::this_thread::yield();
+    s.event.reset();
+  }
+  at::Device device_;
+  Stage stages_[2];
+  int next_ = 0;
+};
+
+}  // namespace
+
 Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(
     const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
-    const ModelOptions& options) {
-  std::unique_ptr<DecoderModel> m(new DecoderModel(config, options));
+    const ModelOptions& options, ConsumableBuffer* consume) {
+  // Every check first, so that a bad checkpoint is refused before anything is allocated.
+  const Dtype stated = config.dtype == "bfloat16"  ? Dtype::kBF16
+                       : config.dtype == "float16" ? Dtype::kF16
+                                                   : Dtype::kF32;
+  const std::vector<ExpectedTensor> expected = ExpectedTensors(config);
   std::set<std::string> used;
-  std::map<std::string, at::Tensor> w;
-  for (const ExpectedTensor& e : ExpectedTensors(config)) {
+  for (const ExpectedTensor& e : expected) {
     auto it = tensors.find(e.name);
     if (it == tensors.end())
       return InvalidArgument("checkpoint: missing tensor \"" + e.name + "\"");
@@ -132,19 +443,15 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(
                              DtypeName(v.dtype) + " (weights must be F32, F16 or BF16)");
     }
     if (v.shape != e.shape) {
-      auto str = [](const std::vector<int64_t>& s) {
-        std::string o = "[";
-        for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
-        return o + "]";
-      };
-      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has shape " + str(v.shape) +
-                             "; config.json implies " + str(e.shape));
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has shape " +
+                             ShapeString(v.shape) + "; config.json implies " +
+                             ShapeString(e.shape));
     }
-    TRAINER_ASSIGN_OR_RETURN(at::Tensor t, ToTensor(v));
-    at::Tensor placed = t.to(options.device, options.compute_dtype).contiguous();
-    if (!placed.is_same(t))
-      ZeroTensor(t);  // the staging copy (to() returns t itself when nothing changes)
-    w[e.name] = placed;
+    if (config.dtype_stated && v.dtype != stated) {
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has dtype " +
+                             DtypeName(v.dtype) + "; config.json gives dtype " +
+                             ConfigDtypeName(stated));
+    }
     used.insert(e.name);
   }
   for (const auto& [name, view] : tensors) {
@@ -156,63 +463,107 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(
     return InvalidArgument("checkpoint: unexpected tensor \"" + name + "\" for a " +
                            config.model_type + " model with this config.json");
   }
-  m->embed_ = w["model.embed_tokens.weight"];
-  m->final_norm_ = w["model.norm.weight"];
-  m->lm_head_ = config.tie_word_embeddings ? m->embed_ : w["lm_head.weight"];
+
+  // Where each tensor goes. q/k/v and gate/up are fused (one matmul each): their rows are written
+  // straight into the fused tensor, so no separate copy ever exists.
+  std::unique_ptr<DecoderModel> m(new DecoderModel(config, options));
+  const int64_t h = config.hidden_size, nq = config.num_heads * config.head_dim,
+                nk = config.num_kv_heads * config.head_dim, inter = config.intermediate_size;
+  m->layers_.resize(config.num_layers);
+  std::map<std::string, Slot> slots;
+  slots["model.embed_tokens.weight"] = {&m->embed_, {config.vocab_size, h}};
+  slots["model.norm.weight"] = {&m->final_norm_, {h}};
+  if (!config.tie_word_embeddings) slots["lm_head.weight"] = {&m->lm_head_, {config.vocab_size, h}};
   for (int64_t l = 0; l < config.num_layers; ++l) {
-    std::string p = "model.layers." + std::to_string(l) + ".";
-    Layer layer;
-    layer.input_norm = w[p + "input_layernorm.weight"];
-    layer.post_norm = w[p + "post_attention_layernorm.weight"];
-    if (config.qk_norm) {
-      layer.q_norm = w[p + "self_attn.q_norm.weight"];
-      layer.k_norm = w[p + "self_attn.k_norm.weight"];
-    }
-    auto lin = [&](Linear& out, const std::string& name) {
-      out.weight = w[p + name + ".weight"];
-      auto b = w.find(p + name + ".bias");
-      if (b != w.end()) out.bias = b->second;
-    };
-    lin(layer.q, "self_attn.q_proj");
-    lin(layer.k, "self_attn.k_proj");
-    lin(layer.v, "self_attn.v_proj");
-    lin(layer.o, "self_attn.o_proj");
-    lin(layer.gate, "mlp.gate_proj");
-    lin(layer.up, "mlp.up_proj");
-    lin(layer.down, "mlp.down_proj");
-    // Fuse: one matmul for q/k/v and one for gate/up; the projections keep views into the fused
-    // tensors, and the separate copies are wiped.
-    auto fuse = [](std::vector<Linear*> parts, at::Tensor& weight, at::Tensor& bias) {
-      std::vector<at::Tensor> ws, bs;
-      for (Linear* p : parts) {
-        ws.push_back(p->weight);
-        if (p->bias.defined()) bs.push_back(p->bias);
-      }
-      weight = at::cat(ws, 0);
-      if (!bs.empty()) bias = at::cat(bs, 0);
-      int64_t row = 0;
-      for (Linear* p : parts) {
-        int64_t n = p->weight.size(0);
-        ZeroTensor(p->weight);
-        p->weight = weight.narrow(0, row, n);
-        if (p->bias.defined()) {
-          ZeroTensor(p->bias);
-          p->bias = bias.narrow(0, row, n);
-        }
-        row += n;
-      }
-    };
-    fuse({&layer.q, &layer.k, &layer.v}, layer.qkv_weight, layer.qkv_bias);
-    fuse({&layer.gate, &layer.up}, layer.gate_up_weight, layer.gate_up_bias);
-    // Release the separate (now zeroed) copies at once, so loading never holds two of each layer.
-    for (const char* name : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-                             "mlp.gate_proj", "mlp.up_proj"}) {
-      w.erase(p + name + ".weight");
-      w.erase(p + name + ".bias");
-    }
-    m->layers_.push_back(std::move(layer));
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    Layer& L = m->layers_[l];
+    slots[p + "input_layernorm.weight"] = {&L.input_norm, {h}};
+    slots[p + "post_attention_layernorm.weight"] = {&L.post_norm, {h}};
+    slots[p + "self_attn.q_norm.weight"] = {&L.q_norm, {config.head_dim}};
+    slots[p + "self_attn.k_norm.weight"] = {&L.k_norm, {config.head_dim}};
+    const int64_t qkv = nq + 2 * nk;
+    slots[p + "self_attn.q_proj.weight"] = {&L.qkv_weight, {qkv, h}, 0};
+    slots[p + "self_attn.k_proj.weight"] = {&L.qkv_weight, {qkv, h}, nq};
+    slots[p + "self_attn.v_proj.weight"] = {&L.qkv_weight, {qkv, h}, nq + nk};
+    slots[p + "self_attn.q_proj.bias"] = {&L.qkv_bias, {qkv}, 0};
+    slots[p + "self_attn.k_proj.bias"] = {&L.qkv_bias, {qkv}, nq};
+    slots[p + "self_attn.v_proj.bias"] = {&L.qkv_bias, {qkv}, nq + nk};
+    slots[p + "self_attn.o_proj.weight"] = {&L.o.weight, {h, nq}};
+    slots[p + "self_attn.o_proj.bias"] = {&L.o.bias, {h}};
+    slots[p + "mlp.gate_proj.weight"] = {&L.gate_up_weight, {2 * inter, h}, 0};
+    slots[p + "mlp.up_proj.weight"] = {&L.gate_up_weight, {2 * inter, h}, inter};
+    slots[p + "mlp.gate_proj.bias"] = {&L.gate_up_bias, {2 * inter}, 0};
+    slots[p + "mlp.up_proj.bias"] = {&L.gate_up_bias, {2 * inter}, inter};
+    slots[p + "mlp.down_proj.weight"] = {&L.down.weight, {h, inter}};
+    slots[p + "mlp.down_proj.bias"] = {&L.down.bias, {h}};
   }
-  w.clear();
+
+  // In the order the bytes lie in memory, so that each buffer is consumed front to back.
+  std::vector<std::pair<const TensorView*, Slot*>> order;
+  for (const ExpectedTensor& e : expected) {
+    auto s = slots.find(e.name);
+    if (s == slots.end()) return Internal("checkpoint: no place for tensor \"" + e.name + "\"");
+    order.emplace_back(&tensors.at(e.name), &s->second);
+  }
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return std::less<const char*>()(a.first->data.data(), b.first->data.data());
+  });
+  const at::TensorOptions dest_options =
+      at::TensorOptions().dtype(options.compute_dtype).device(options.device);
+  Uploader uploader(options.device);
+  for (const auto& [view, slot] : order) {
+    const at::ScalarType type = view->dtype == Dtype::kBF16  ? at::kBFloat16
+                                : view->dtype == Dtype::kF16 ? at::kHalf
+                                                             : at::kFloat;
+    if (!slot->dest->defined()) *slot->dest = NewWeight(slot->full, dest_options);
+    const int64_t rows = view->shape[0];
+    if (rows == 0 || view->data.empty()) continue;
+    const size_t row_bytes = view->data.size() / static_cast<size_t>(rows);
+    // Large tensors go in chunks of rows, each consumed once copied, so that loading holds at most
+    // one chunk twice (not the whole embedding).
+    const int64_t chunk = std::max<int64_t>(1, static_cast<int64_t>(kLoadChunkBytes / row_bytes));
+    for (int64_t r = 0; r < rows; r += chunk) {
+      const int64_t n = std::min(chunk, rows - r);
+      std::string_view part = view->data.substr(r * row_bytes, n * row_bytes);
+      at::Tensor dst = slot->dest->narrow(0, slot->row + r, n);
+      if (options.device.is_cpu()) {
+        ConvertInto(part, view->dtype, dst);
+      } else {
+        std::vector<int64_t> shape = view->shape;
+        shape[0] = n;
+        if (reinterpret_cast<uintptr_t>(part.data()) % DtypeSize(view->dtype) == 0) {
+          // A view of the plaintext itself: read once, never written.
+          uploader.Copy(at::from_blob(const_cast<char*>(part.data()), shape,
+                                      at::TensorOptions().dtype(type)),
+                        dst);
+        } else {  // safetensors promises no alignment: stage through an aligned copy
+          at::Tensor src = at::empty(shape, at::TensorOptions().dtype(type));
+          std::memcpy(src.data_ptr(), part.data(), part.size());
+          uploader.Copy(src, dst);
+          ZeroTensor(src);
+        }
+      }
+      if (consume) consume->Consume(part);
+    }
+  }
+  uploader.Drain();
+
+  if (config.tie_word_embeddings) m->lm_head_ = m->embed_;
+  for (Layer& L : m->layers_) {
+    auto rows = [](at::Tensor& fused, int64_t row, int64_t n) {
+      return fused.defined() ? fused.narrow(0, row, n) : at::Tensor();
+    };
+    L.q.weight = rows(L.qkv_weight, 0, nq);
+    L.k.weight = rows(L.qkv_weight, nq, nk);
+    L.v.weight = rows(L.qkv_weight, nq + nk, nk);
+    L.q.bias = rows(L.qkv_bias, 0, nq);
+    L.k.bias = rows(L.qkv_bias, nq, nk);
+    L.v.bias = rows(L.qkv_bias, nq + nk, nk);
+    L.gate.weight = rows(L.gate_up_weight, 0, inter);
+    L.up.weight = rows(L.gate_up_weight, inter, inter);
+    L.gate.bias = rows(L.gate_up_bias, 0, inter);
+    L.up.bias = rows(L.gate_up_bias, inter, inter);
+  }
   m->inv_freq_ = InvFreq(config).to(options.device);
   return m;
 }
@@ -305,16 +656,9 @@ void DecoderModel::SeedDropout(uint64_t seed) {
 }
 
 at::Tensor DecoderModel::RmsNorm(const at::Tensor& x, const at::Tensor& w) const {
-  at::Tensor h = x.to(at::kFloat);
-  at::Tensor var = h.pow(2).mean(-1, /*keepdim=*/true);
-  h = h * at::rsqrt(var + config_.rms_norm_eps);
-  return w * h.to(x.scalar_type());
+  return RmsNormFn::apply(x, w, config_.rms_norm_eps);
 }
 
-at::Tensor DecoderModel::Proj(const Linear& l, const at::Tensor& x, bool train) {
-  at::Tensor y = l.bias.defined() ? at::linear(x, l.weight, l.bias) : at::linear(x, l.weight);
-  return AddLora(l, x, y, train);
-}
 
 at::Tensor DecoderModel::AddLora(const Linear& l, const at::Tensor& x, const at::Tensor& y,
                                  bool train) {
@@ -338,37 +682,113 @@ at::Tensor DecoderModel::AddLora(const Linear& l, const at::Tensor& x, const at:
   return y + at::linear(at::linear(in.to(options_.compute_dtype), a), b) * l.scaling;
 }
 
+bool DecoderModel::EagerAttention() const {
+#if TORCH_VERSION_MAJOR >= 2
+  return !options_.use_sdpa;
+#else
+  return true;
+#endif
+}
+
 at::Tensor DecoderModel::Attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                    const at::Tensor& bias, const at::Tensor& row_valid) {
   const int64_t b = q.size(0), nh = q.size(1), s = q.size(2), hd = q.size(3), nkv = k.size(1);
-  at::Tensor kk = k, vv = v;
-  if (nkv != nh) {  // repeat_kv
-    kk = k.unsqueeze(2).expand({b, nkv, nh / nkv, s, hd}).reshape({b, nh, s, hd});
-    vv = v.unsqueeze(2).expand({b, nkv, nh / nkv, s, hd}).reshape({b, nh, s, hd});
-  }
+  auto repeat_kv = [&](const at::Tensor& t) {
+    return nkv == nh ? t
+                     : t.unsqueeze(2).expand({b, nkv, nh / nkv, s, hd}).reshape({b, nh, s, hd});
+  };
   at::Tensor out;
 #if TORCH_VERSION_MAJOR >= 2
-  if (options_.use_sdpa) {
-    out = bias.defined() ? at::scaled_dot_product_attention(q, kk, vv, bias, 0.0, false)
-                         : at::scaled_dot_product_attention(q, kk, vv, {}, 0.0, true);
+  if (!EagerAttention()) {
+    out = bias.defined()
+              ? at::scaled_dot_product_attention(q, repeat_kv(k), repeat_kv(v), bias, 0.0, false)
+              : at::scaled_dot_product_attention(q, repeat_kv(k), repeat_kv(v), {}, 0.0, true);
   }
 #endif
-  if (!out.defined()) {
-    // transformers' eager_attention_forward.
-    const double scaling = 1.0 / std::sqrt(static_cast<double>(hd));
-    at::Tensor scores = at::matmul(q, kk.transpose(-2, -1)) * scaling;
-    if (bias.defined()) {
-      scores = scores + bias;
-    } else {
-      at::Tensor causal =
-          at::full({s, s}, -std::numeric_limits<float>::infinity(), scores.options()).triu(1);
-      scores = scores + causal;
-    }
+  // transformers' eager_attention_forward, with q already scaled by 1/sqrt(head_dim) (folded into
+  // its RoPE tables by LayerForward) and the mask added in place.
+  if (!out.defined() && bias.defined()) {  // padding or a sliding window: the general mask
+    at::Tensor scores = at::matmul(q, repeat_kv(k).transpose(-2, -1));
+    scores.add_(bias);
     at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-    out = at::matmul(probs, vv);
+    out = at::matmul(probs, repeat_kv(v));
+  } else if (!out.defined()) {
+    // Causal: the query heads that share a key head become more rows of one matmul (k and v are
+    // never repeated), and the queries go in blocks that see only the keys up to their block's end,
+    // so most of the masked upper triangle is never computed (4 blocks: 5/8 of the work). Each row's
+    // softmax covers the same keys as with the full mask (masked keys add exactly zero).
+    const int64_t g = nh / nkv;
+    const int64_t blocks = s >= 256 ? 4 : s >= 128 ? 2 : 1, bs = (s + blocks - 1) / blocks;
+    at::Tensor q5 = q.reshape({b, nkv, g, s, hd});
+    std::vector<at::Tensor> outs;
+    for (int64_t s0 = 0; s0 < s; s0 += bs) {
+      const int64_t len = std::min(bs, s - s0), end = s0 + len;
+      at::Tensor qb = q5.narrow(3, s0, len).reshape({b, nkv, g * len, hd});
+      at::Tensor kb = end == s ? k : k.narrow(2, 0, end), vb = end == s ? v : v.narrow(2, 0, end);
+      at::Tensor scores = at::matmul(qb, kb.transpose(-2, -1));  // [b, nkv, g * len, end]
+      // Query s0 + i sees key j when j <= s0 + i.
+      scores.view({b, nkv, g, len, end})
+          .add_(at::full({len, end}, -std::numeric_limits<float>::infinity(), scores.options())
+                    .triu(s0 + 1));
+      at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+      outs.push_back(at::matmul(probs, vb).view({b, nkv, g, len, hd}));
+    }
+    out = (outs.size() == 1 ? outs[0] : at::cat(outs, 3)).view({b, nh, s, hd});
   }
   if (row_valid.defined()) out = out * row_valid;
   return out;
+}
+
+std::vector<at::Tensor> DecoderModel::Group(const at::Tensor& x, const at::Tensor& weight,
+                                            const at::Tensor& bias,
+                                            const std::vector<const Linear*>& parts, bool train) {
+  std::vector<int64_t> sizes;
+  for (const Linear* l : parts) sizes.push_back(l->weight.size(0));
+  bool lora = false, dropout = false;
+  for (const Linear* l : parts) {
+    lora = lora || l->lora_a.defined();
+    dropout = dropout || (train && l->lora_a.defined() && l->dropout > 0);
+  }
+  if (!lora) {
+    at::Tensor y = bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);
+    return parts.size() == 1 ? std::vector<at::Tensor>{y} : y.split_with_sizes(sizes, -1);
+  }
+  if (dropout) {  // each projection draws its own mask of x: one LoRA term at a time
+    at::Tensor y = bias.defined() ? at::linear(x, weight, bias) : at::linear(x, weight);
+    std::vector<at::Tensor> out =
+        parts.size() == 1 ? std::vector<at::Tensor>{y} : y.split_with_sizes(sizes, -1);
+    for (size_t i = 0; i < parts.size(); ++i) out[i] = AddLora(*parts[i], x, out[i], train);
+    return out;
+  }
+  // The layouts live in fused_parts_ (stable addresses) as long as the model.
+  std::vector<at::Tensor> params;
+  auto desc = std::make_unique<std::vector<FusedLoraPart>>();
+  int64_t row = 0;
+  for (const Linear* l : parts) {
+    const bool has = l->lora_a.defined();
+    desc->push_back({row, l->weight.size(0), has ? l->scaling : 0.0, has});
+    if (has) {
+      params.push_back(l->lora_a);
+      params.push_back(l->lora_b);
+    }
+    row += l->weight.size(0);
+  }
+  const std::vector<FusedLoraPart>* key = nullptr;
+  for (const auto& known : fused_parts_) {
+    if (known->size() != desc->size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < desc->size() && same; ++i) {
+      const FusedLoraPart &x = (*known)[i], &y = (*desc)[i];
+      same = x.row == y.row && x.rows == y.rows && x.scaling == y.scaling && x.lora == y.lora;
+    }
+    if (same) key = known.get();
+  }
+  if (!key) {
+    fused_parts_.push_back(std::move(desc));
+    key = fused_parts_.back().get();
+  }
+  c10::optional<at::Tensor> b = bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt;
+  return FusedLora::apply(x, weight, b, at::TensorList(params), reinterpret_cast<int64_t>(key));
 }
 
 at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at::Tensor& cos,
@@ -378,30 +798,29 @@ at::Tensor DecoderModel::LayerForward(int64_t li, const at::Tensor& x, const at:
   const int64_t b = x.size(0), s = x.size(1), nh = config_.num_heads, nkv = config_.num_kv_heads,
                 hd = config_.head_dim;
   at::Tensor h = RmsNorm(x, L.input_norm);
-  at::Tensor qkv =
-      L.qkv_bias.defined() ? at::linear(h, L.qkv_weight, L.qkv_bias) : at::linear(h, L.qkv_weight);
-  const int64_t nq = nh * hd, nk = nkv * hd;
-  at::Tensor q = AddLora(L.q, h, qkv.narrow(-1, 0, nq), train).reshape({b, s, nh, hd});
-  at::Tensor k = AddLora(L.k, h, qkv.narrow(-1, nq, nk), train).reshape({b, s, nkv, hd});
-  at::Tensor v =
-      AddLora(L.v, h, qkv.narrow(-1, nq + nk, nk), train).reshape({b, s, nkv, hd}).transpose(1, 2);
+  std::vector<at::Tensor> qkv = Group(h, L.qkv_weight, L.qkv_bias, {&L.q, &L.k, &L.v}, train);
+  at::Tensor q = qkv[0].reshape({b, s, nh, hd});
+  at::Tensor k = qkv[1].reshape({b, s, nkv, hd});
+  at::Tensor v = qkv[2].reshape({b, s, nkv, hd}).transpose(1, 2);
   if (config_.qk_norm) {
     q = RmsNorm(q, L.q_norm);
     k = RmsNorm(k, L.k_norm);
   }
   q = q.transpose(1, 2);
   k = k.transpose(1, 2);
-  q = q * cos + RotateHalf(q) * sin;
-  k = k * cos + RotateHalf(k) * sin;
+  if (EagerAttention()) {  // the softmax scale on q's [S, head_dim] tables, not on the scores
+    const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+    q = Rope::apply(q, cos * scale, sin * scale);
+  } else {
+    q = Rope::apply(q, cos, sin);
+  }
+  k = Rope::apply(k, cos, sin);
   at::Tensor attn = Attention(q, k, v, bias, row_valid).transpose(1, 2).reshape({b, s, nh * hd});
-  at::Tensor out = x + Proj(L.o, attn, train);
+  at::Tensor out = x + Group(attn, L.o.weight, L.o.bias, {&L.o}, train)[0];
   h = RmsNorm(out, L.post_norm);
-  at::Tensor gu = L.gate_up_bias.defined() ? at::linear(h, L.gate_up_weight, L.gate_up_bias)
-                                           : at::linear(h, L.gate_up_weight);
-  const int64_t inter = config_.intermediate_size;
-  at::Tensor gate = AddLora(L.gate, h, gu.narrow(-1, 0, inter), train);
-  at::Tensor up = AddLora(L.up, h, gu.narrow(-1, inter, inter), train);
-  at::Tensor mlp = Proj(L.down, at::silu(gate) * up, train);
+  std::vector<at::Tensor> gu =
+      Group(h, L.gate_up_weight, L.gate_up_bias, {&L.gate, &L.up}, train);
+  at::Tensor mlp = Group(at::silu(gu[0]) * gu[1], L.down.weight, L.down.bias, {&L.down}, train)[0];
   return out + mlp;
 }
 
@@ -470,7 +889,7 @@ at::Tensor DecoderModel::Logits(const at::Tensor& hidden) {
 
 std::pair<at::Tensor, int64_t> DecoderModel::LossSum(const at::Tensor& hidden,
                                                      const at::Tensor& labels) {
-  const int64_t s = hidden.size(1), hsz = hidden.size(2);
+  const int64_t s = hidden.size(1), hsz = hidden.size(2), vocab = lm_head_.size(0);
   at::Tensor h = hidden.narrow(1, 0, s - 1).reshape({-1, hsz});
   at::Tensor t = labels.to(hidden.device(), at::kLong).narrow(1, 1, s - 1).reshape({-1});
   at::Tensor idx = (t != -100).nonzero().squeeze(1);
@@ -478,30 +897,45 @@ std::pair<at::Tensor, int64_t> DecoderModel::LossSum(const at::Tensor& hidden,
   if (n == 0)
     return {at::zeros({}, hidden.options().dtype(at::kFloat)) * h.sum().to(at::kFloat), 0};
   at::Tensor hs = h.index_select(0, idx), ts = t.index_select(0, idx);
-  const int64_t chunk = options_.loss_chunk_rows;
-  if (chunk <= 0 || n <= chunk) {
-    at::Tensor logits = at::linear(hs, lm_head_).to(at::kFloat);
-    return {at::cross_entropy_loss(logits, ts, {}, at::Reduction::Sum, -100, 0.0), n};
+  // A chunk of rows at a time: its float32 logits [rows, vocab] are the only large tensor, and
+  // nothing of size is kept for backward. Automatic: chunks of about 1 GiB of logits on CUDA; on
+  // CPU about 32 MiB but at least 512 rows, because each chunk's two matmuls read all of lm_head
+  // (fewer rows made the 151936-wide Qwen head memory-bound), in chunks of equal size.
+  int64_t chunk = options_.loss_chunk_rows;
+  if (chunk <= 0) {
+    chunk = options_.device.is_cpu() ? std::max<int64_t>(512, (int64_t{32} << 20) / (4 * vocab))
+                                     : std::max<int64_t>(16, (int64_t{1} << 30) / (4 * vocab));
+    const int64_t chunks = (n + chunk - 1) / chunk;
+    chunk = (n + chunks - 1) / chunks;
   }
-  // Chunked: the loss and its gradient w.r.t. hs are computed a chunk of rows at a time without
-  // keeping logits; a surrogate (hs * g).sum() - itself, detached, carries exactly g back to hs.
-  at::Tensor grad = at::empty({n, hsz}, hs.options().dtype(at::kFloat));
+  const bool grad = hs.requires_grad() && at::GradMode::is_enabled();
+  at::Tensor g = grad ? at::empty({n, hsz}, hs.options().dtype(at::kFloat)) : at::Tensor();
   at::Tensor total = at::zeros({}, hs.options().dtype(at::kFloat));
   {
     at::NoGradGuard no_grad;
     at::Tensor hd = hs.detach();
     for (int64_t start = 0; start < n; start += chunk) {
-      int64_t len = std::min(chunk, n - start);
-      at::Tensor lg = at::linear(hd.narrow(0, start, len), lm_head_).to(at::kFloat);
-      at::Tensor tc = ts.narrow(0, start, len).unsqueeze(1);
-      total += (at::logsumexp(lg, -1) - lg.gather(1, tc).squeeze(1)).sum();
-      at::Tensor p = at::softmax(lg, -1);
-      p.scatter_add_(1, tc, at::full({len, 1}, -1.0f, p.options()));
-      grad.narrow(0, start, len)
-          .copy_(at::matmul(p.to(lm_head_.scalar_type()), lm_head_).to(at::kFloat));
+      const int64_t len = std::min(chunk, n - start);
+      at::Tensor tc = ts.narrow(0, start, len);
+      at::Tensor lg = at::linear(hd.narrow(0, start, len), lm_head_).to(at::kFloat);  // [len, V]
+      // Cross-entropy = log sum exp(l - max) + max - l[target], in place: four passes over the
+      // logits, which end up holding e = exp(l - max).
+      at::Tensor target = lg.gather(1, tc.unsqueeze(1)).squeeze(1);
+      at::Tensor max = lg.amax(1, /*keepdim=*/true);
+      lg.sub_(max).exp_();
+      at::Tensor sum = lg.sum(1);
+      total += (sum.log() + max.squeeze(1) - target).sum();
+      if (grad) {
+        // d loss / d h = softmax(l) W - W[target] = (e W) / sum - W[target].
+        at::Tensor gh = at::mm(lg.to(lm_head_.scalar_type()), lm_head_).to(at::kFloat);
+        gh.div_(sum.unsqueeze(1)).sub_(lm_head_.index_select(0, tc).to(at::kFloat));
+        g.narrow(0, start, len).copy_(gh);
+      }
     }
   }
-  at::Tensor sur = (hs.to(at::kFloat) * grad).sum();
+  if (!grad) return {total, n};
+  // A surrogate whose gradient w.r.t. hs is exactly g: (hs * g).sum() minus itself, detached.
+  at::Tensor sur = (hs.to(at::kFloat) * g).sum();
   return {total + (sur - sur.detach()), n};
 }
 

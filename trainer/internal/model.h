@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "trainer/model_buffer.h"
 #include "trainer/model_config.h"
 #include "trainer/peft.h"
 #include "trainer/safetensors.h"
@@ -26,8 +27,9 @@ struct ModelOptions {
   // to bf16 for the matmuls, as autocast does), norms / softmax / loss float32.
   at::ScalarType compute_dtype = at::kFloat;
   bool activation_checkpointing = false;
-  int64_t loss_chunk_rows =
-      0;                 // > 0: chunked cross-entropy (no [N, vocab] logits kept for backward)
+  // Cross-entropy over this many rows at a time (no [N, vocab] logits kept for backward); 0:
+  // automatic (float32 logits of about 32 MiB per chunk on CPU, 1 GiB on CUDA).
+  int64_t loss_chunk_rows = 0;
   bool use_sdpa = true;  // at::scaled_dot_product_attention when LibTorch has it (>= 2.0)
 };
 
@@ -36,6 +38,14 @@ struct Linear {
   at::Tensor lora_a, lora_b;  // float32, trainable; undefined without LoRA
   double scaling = 0;
   double dropout = 0;
+};
+
+// One projection's rows within a fused weight, and its LoRA scaling when it has an adapter (see
+// FusedLora in model.cc).
+struct FusedLoraPart {
+  int64_t row, rows;
+  double scaling;
+  bool lora;
 };
 
 struct Layer {
@@ -48,11 +58,16 @@ struct Layer {
 
 class DecoderModel {
  public:
-  // Copies the checkpoint's tensors (checked against the config: every expected tensor present with
-  // its exact shape, F32/F16/BF16, no unexpected tensor) onto the device.
+  // Checks the checkpoint against the config before allocating anything (every expected tensor
+  // present with its exact shape, F32/F16/BF16 and the dtype config.json states, no unexpected
+  // tensor), then copies the tensors, in the order their bytes lie in memory, into tensors of the
+  // compute dtype on the device (vectorised conversion; none when the dtypes match; q/k/v and
+  // gate/up written straight into their fused tensors). With `consume`, each tensor's bytes are
+  // consumed (wiped, their pages handed back) as soon as they are copied; bytes outside it are
+  // left alone.
   static Result<std::unique_ptr<DecoderModel>> Load(
       const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
-      const ModelOptions& options);
+      const ModelOptions& options, ConsumableBuffer* consume = nullptr);
   ~DecoderModel();
   DecoderModel(const DecoderModel&) = delete;
   DecoderModel& operator=(const DecoderModel&) = delete;
@@ -98,10 +113,16 @@ class DecoderModel {
  private:
   DecoderModel(ModelConfig config, ModelOptions options)
       : config_(std::move(config)), options_(options) {}
-  at::Tensor Proj(const Linear& l, const at::Tensor& x, bool train);
+  // The outputs of projections whose weights are consecutive row blocks of `weight` (q/k/v,
+  // gate/up, or one), LoRA terms included: one autograd node (FusedLora) without LoRA dropout.
+  std::vector<at::Tensor> Group(const at::Tensor& x, const at::Tensor& weight,
+                                const at::Tensor& bias, const std::vector<const Linear*>& parts,
+                                bool train);
   // y + the LoRA term of `l` on input x (y unchanged without LoRA).
   at::Tensor AddLora(const Linear& l, const at::Tensor& x, const at::Tensor& y, bool train);
   at::Tensor RmsNorm(const at::Tensor& x, const at::Tensor& w) const;
+  // Whether Attention computes it itself (LibTorch < 2, or use_sdpa off); then q comes scaled.
+  bool EagerAttention() const;
   at::Tensor Attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                        const at::Tensor& bias, const at::Tensor& row_valid);
   std::vector<std::pair<std::string, Linear*>> Projections();
@@ -114,6 +135,8 @@ class DecoderModel {
   std::vector<Layer> layers_;
   at::Tensor inv_freq_;  // float32 [head_dim / 2]
   std::optional<at::Generator> dropout_gen_;
+  // Descriptions of fused LoRA groups, referenced by autograd nodes; few (one per distinct layout).
+  std::vector<std::unique_ptr<std::vector<internal::FusedLoraPart>>> fused_parts_;
 };
 
 // Converts a safetensors tensor into a LibTorch tensor (copying; CPU).

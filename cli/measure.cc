@@ -1,0 +1,293 @@
+// triad measure image|coco|snp|tdx: the values a contract pins, computed offline from their parts,
+// so that every party can check what the others propose (docs/deploy.md).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "base/encoding.h"
+#include "base/file.h"
+#include "base/status.h"
+#include "cli/command.h"
+#include "crypto/hash.h"
+#include "measure/coco.h"
+#include "measure/oci.h"
+#include "measure/snp.h"
+#include "measure/tdx.h"
+#include "nlohmann/json.hpp"
+
+namespace triad::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr size_t kMaxFirmware = 64 << 20;  // OVMF images are 2-4 MiB
+
+int Finish(const absl::Status& st) { return st.ok() ? kExitOk : Fail(st); }
+
+// SHA-256 of a file of any size, streamed (kernels and initrds are tens to hundreds of MiB).
+absl::StatusOr<std::string> Sha256File(const std::string& flag, const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return base::ErrnoStatus(errno, absl::StrCat(flag, " ", path));
+  crypto::Hasher h(crypto::HashAlg::kSha256);
+  std::string buf(1 << 20, '\0');
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return base::ErrnoStatus(err, absl::StrCat(flag, " ", path));
+    }
+    if (n == 0) break;
+    h.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
+  }
+  ::close(fd);
+  return h.Finish();
+}
+
+// ---- image
+
+struct ImageFlags {
+  std::string dir;
+  bool json = false;
+};
+
+absl::Status Image(const ImageFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(measure::OciImage img, measure::MeasureOciLayout(f.dir));
+  if (f.json) {
+    std::cout << Json{{"digest", img.digest},
+                      {"config", img.config_digest},
+                      {"layers", img.layer_digests},
+                      {"size", img.total_size}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << img.digest << "\n";
+  }
+  return absl::OkStatus();
+}
+
+// ---- coco
+
+struct CocoFlags {
+  std::string initdata;
+  bool annotation = false;
+  bool json = false;
+  // --make-initdata
+  std::string make;
+  std::string image;
+  std::vector<std::string> env_names, mounts;
+  std::string args_json;
+};
+
+absl::Status Coco(const CocoFlags& f) {
+  if (!f.make.empty()) {
+    measure::WorkerPin pin{f.image, {}, f.env_names, f.mounts};
+    TRIAD_RETURN_IF_ERROR(base::Annotate(measure::CheckImageReference(pin.image), "--image"));
+    nlohmann::json args = nlohmann::json::parse(f.args_json, nullptr, /*allow_exceptions=*/false);
+    if (!args.is_array() || args.empty()) {
+      return absl::InvalidArgumentError(
+          "--args-json must be a non-empty JSON array of strings (the container's argv)");
+    }
+    for (const auto& a : args) {
+      if (!a.is_string()) {
+        return absl::InvalidArgumentError("--args-json must be a JSON array of strings");
+      }
+      pin.args.push_back(a.get<std::string>());
+    }
+    return base::WriteFileAtomic(f.make, measure::MakeInitData(pin));
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::string text,
+                         base::Annotate(base::ReadFile(f.initdata, measure::kMaxInitDataSize),
+                                        "--initdata"));
+  TRIAD_ASSIGN_OR_RETURN(measure::InitData d,
+                         base::Annotate(measure::ParseInitData(text), f.initdata));
+  TRIAD_ASSIGN_OR_RETURN(measure::WorkerPin pin,
+                         base::Annotate(measure::ReadWorkerPin(d), f.initdata));
+  if (f.annotation) {
+    TRIAD_ASSIGN_OR_RETURN(std::string a, measure::InitDataAnnotation(text));
+    std::cout << a << "\n";
+    return absl::OkStatus();
+  }
+  const std::string digest = measure::InitDataDigest(d);
+  Json section{{"initdata_digests", {base::HexEncode(digest)}},
+               {"image_digests", {pin.image_digest()}}};
+  if (f.json) {
+    std::cout << Json{{"algorithm", d.algorithm},
+                      {"digest", base::HexEncode(digest)},
+                      {"snp_host_data", base::HexEncode(measure::SnpHostData(digest))},
+                      {"tdx_mr_config_id", base::HexEncode(measure::TdxMrConfigId(digest))},
+                      {"image", pin.image},
+                      {"image_digest", pin.image_digest()},
+                      {"args", pin.args},
+                      {"env_names", pin.env_names},
+                      {"mount_destinations", pin.mount_destinations},
+                      {"policy", {{"coco", section}}}}
+                     .dump(2)
+              << "\n";
+    return absl::OkStatus();
+  }
+  std::cout << "init-data digest (" << d.algorithm << "): " << base::HexEncode(digest) << "\n"
+            << "SEV-SNP HOST_DATA:  " << base::HexEncode(measure::SnpHostData(digest)) << "\n"
+            << "TDX MRCONFIGID:     " << base::HexEncode(measure::TdxMrConfigId(digest)) << "\n"
+            << "worker image:       " << pin.image << "\n"
+            << "command:            " << Json(pin.args).dump() << "\n"
+            << "policy section (worker_policy.coco; the guest measurement goes in sev_snp/tdx):\n"
+            << Json{{"coco", section}}.dump(2) << "\n";
+  return absl::OkStatus();
+}
+
+// ---- snp
+
+struct SnpFlags {
+  std::string ovmf, ovmf_digest, kernel, initrd, append, vcpu_type = "EPYC-v4";
+  bool has_append = false;
+  int vcpus = 1;
+  std::string guest_features = "0x1";
+  bool json = false;
+};
+
+absl::Status Snp(const SnpFlags& f) {
+  measure::SnpGuest g;
+  TRIAD_ASSIGN_OR_RETURN(g.ovmf, base::Annotate(base::ReadFile(f.ovmf, kMaxFirmware), "--ovmf"));
+  if (!f.ovmf_digest.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(g.ovmf_digest,
+                           base::Annotate(base::HexDecode(f.ovmf_digest), "--ovmf-digest"));
+  }
+  g.vcpus = f.vcpus;
+  TRIAD_ASSIGN_OR_RETURN(g.vcpu_signature, measure::VcpuSignature(f.vcpu_type));
+  uint64_t features = 0;
+  if (!absl::SimpleHexAtoi(f.guest_features, &features)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--guest-features \"", f.guest_features, "\" is not a hex number"));
+  }
+  g.guest_features = features;
+  if (!f.kernel.empty()) {
+    measure::DirectBootHashes h;
+    TRIAD_ASSIGN_OR_RETURN(h.kernel, Sha256File("--kernel", f.kernel));
+    if (f.initrd.empty()) {
+      h.initrd = crypto::Sha256("");
+    } else {
+      TRIAD_ASSIGN_OR_RETURN(h.initrd, Sha256File("--initrd", f.initrd));
+    }
+    h.cmdline = crypto::Sha256(absl::StrCat(f.append, std::string(1, '\0')));
+    g.direct_boot = h;
+  } else if (!f.initrd.empty() || f.has_append) {
+    return absl::InvalidArgumentError("--initrd and --append need --kernel (direct boot)");
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::string ld, measure::SnpLaunchDigest(g));
+  if (f.json) {
+    std::cout << Json{{"measurement", base::HexEncode(ld)}}.dump(2) << "\n";
+  } else {
+    std::cout << base::HexEncode(ld) << "\n";
+  }
+  return absl::OkStatus();
+}
+
+// ---- tdx
+
+struct TdxFlags {
+  std::string firmware, order = "interleaved";
+  bool json = false;
+};
+
+absl::Status Tdx(const TdxFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(std::string fw,
+                         base::Annotate(base::ReadFile(f.firmware, kMaxFirmware), "--firmware"));
+  measure::PageAddOrder order = measure::PageAddOrder::kInterleaved;
+  if (f.order == "per-section") {
+    order = measure::PageAddOrder::kPerSection;
+  } else if (f.order != "interleaved") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--order \"", f.order, "\": expected interleaved or per-section"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::string mrtd, measure::TdxMrtd(fw, order));
+  if (f.json) {
+    std::cout << Json{{"mr_td", base::HexEncode(mrtd)}}.dump(2) << "\n";
+  } else {
+    std::cout << base::HexEncode(mrtd) << "\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void AddMeasureCommands(CLI::App& app, Context& ctx) {
+  CLI::App* group = app.add_subcommand(
+      "measure", "Compute, offline, the values a contract pins (image digest, init-data, SNP, TDX)");
+  group->require_subcommand(1);
+
+  auto im = std::make_shared<ImageFlags>();
+  CLI::App* image = group->add_subcommand(
+      "image", "Check an OCI image layout (deploy/image/build.sh) and print its digest");
+  image->add_option("IMAGE", im->dir, "OCI image layout directory")->required();
+  image->add_flag("--json", im->json, "Print digest, config, layers and size as JSON");
+  image->callback([im, &ctx] { ctx.exit_code = Finish(Image(*im)); });
+
+  auto co = std::make_shared<CocoFlags>();
+  CLI::App* coco = group->add_subcommand(
+      "coco", "Confidential Containers init-data: its digest (SNP HOST_DATA, TDX MRCONFIGID), the "
+              "worker it pins, and the contract's policy section");
+  CLI::Option* in = coco->add_option("--initdata", co->initdata, "Init-data TOML file");
+  coco->add_flag("--annotation", co->annotation,
+                 "Print the io.katacontainers.config.hypervisor.cc_init_data value instead");
+  coco->add_flag("--json", co->json, "Print as JSON");
+  CLI::Option* make = coco->add_option(
+      "--make-initdata", co->make,
+      "Write init-data holding the Triad worker agent policy for --image and the argv after --");
+  coco->add_option("--image", co->image, "With --make-initdata: NAME@sha256:<hex>");
+  coco->add_option("--env", co->env_names, "With --make-initdata: an environment variable name the "
+                                           "worker may receive (repeatable)");
+  coco->add_option("--mount", co->mounts, "With --make-initdata: a mount destination the runtime "
+                                          "may set up (repeatable)");
+  coco->add_option("--args-json", co->args_json,
+                   "With --make-initdata: the container's argv as a JSON array of strings");
+  in->excludes(make);
+  coco->callback([co, in, make, &ctx] {
+    if (in->count() == 0 && make->count() == 0) {
+      std::cerr << "triad: measure coco needs --initdata FILE (or --make-initdata FILE)\n";
+      ctx.exit_code = kExitUsage;
+      return;
+    }
+    ctx.exit_code = Finish(Coco(*co));
+  });
+
+  auto sf = std::make_shared<SnpFlags>();
+  CLI::App* snp = group->add_subcommand(
+      "snp", "SEV-SNP launch digest (MEASUREMENT) of a QEMU direct-boot guest");
+  snp->add_option("--ovmf", sf->ovmf, "OVMF image given to QEMU (-bios)")->required();
+  snp->add_option("--ovmf-digest", sf->ovmf_digest,
+                  "Precomputed digest of the OVMF pages (96 hex digits); --ovmf is then read for "
+                  "its metadata only");
+  snp->add_option("--kernel", sf->kernel, "Kernel (-kernel)");
+  snp->add_option("--initrd", sf->initrd, "Initrd (-initrd)");
+  CLI::Option* append = snp->add_option("--append", sf->append, "Kernel command line (-append)");
+  snp->add_option("--vcpus", sf->vcpus, "Number of vCPUs")->capture_default_str();
+  snp->add_option("--vcpu-type", sf->vcpu_type, "QEMU CPU model (-cpu)")->capture_default_str();
+  snp->add_option("--guest-features", sf->guest_features,
+                  "VMSA SEV_FEATURES, hex (0x1: SNPActive, QEMU's default)")
+      ->capture_default_str();
+  snp->add_flag("--json", sf->json, "Print as JSON");
+  snp->callback([sf, append, &ctx] {
+    sf->has_append = append->count() > 0;
+    ctx.exit_code = Finish(Snp(*sf));
+  });
+
+  auto tf = std::make_shared<TdxFlags>();
+  CLI::App* tdx = group->add_subcommand("tdx", "TDX MRTD of a TDVF firmware image");
+  tdx->add_option("--firmware", tf->firmware, "TDVF image (OVMF.fd with TDX metadata)")->required();
+  tdx->add_option("--order", tf->order,
+                  "How the host adds and extends pages: interleaved (upstream KVM) or per-section")
+      ->capture_default_str();
+  tdx->add_flag("--json", tf->json, "Print as JSON");
+  tdx->callback([tf, &ctx] { ctx.exit_code = Finish(Tdx(*tf)); });
+}
+
+}  // namespace triad::cli

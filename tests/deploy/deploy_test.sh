@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# tests/deploy: the worker image builds reproducibly (twice, with different temporary directories,
+# umask and input timestamps, same digest, which `triad measure image` recomputes from the blobs);
+# the Kubernetes overlays, pinned to that digest by pin.sh and rendered by `kubectl kustomize`,
+# carry exactly the image digest, runtime class and init-data digest that `triad measure` computes;
+# the committed overlays are what pin.sh writes; and measure / contract draft refuse bad init-data
+# with the reason.
+#   deploy_test.sh SOURCE_DIR TRIAD_BINARY
+set -euo pipefail
+src=$1 triad=$2
+kubectl=${KUBECTL:-kubectl}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_eq() { [[ "$1" == "$2" ]] || fail "$3: got '$1', expected '$2'"; }
+
+# ---- 1. the image, twice ---------------------------------------------------------------------------
+# A small image: one pinned Debian-format package (made here, so the test needs no network) and a
+# binary. The full worker image is the same script with deploy/image/packages.lock (docs/deploy.md).
+mkdir -p "$tmp/pkg/DEBIAN" "$tmp/pkg/usr/share/triad-test" "$tmp/debs"
+printf 'Package: triad-test-data\nVersion: 1.0\nArchitecture: all\nMaintainer: Triad <triad@example.invalid>\nDescription: test data\n' >"$tmp/pkg/DEBIAN/control"
+echo "hello" >"$tmp/pkg/usr/share/triad-test/a.txt"
+echo "world" >"$tmp/pkg/usr/share/triad-test/b.txt"
+SOURCE_DATE_EPOCH=1700000000 dpkg-deb --root-owner-group -Zxz --build "$tmp/pkg" "$tmp/debs/triad-test-data_1.0_all.deb" >/dev/null
+deb_sha=$(sha256sum "$tmp/debs/triad-test-data_1.0_all.deb" | cut -d' ' -f1)
+echo "triad-test-data 1.0 all $deb_sha" >"$tmp/lock"
+cp "$triad" "$tmp/triad-worker"
+
+export SOURCE_DATE_EPOCH=1700000000
+d1=$(TMPDIR="$tmp" "$src/deploy/image/build.sh" --lock "$tmp/lock" --debs "$tmp/debs" \
+       --binary "$tmp/triad-worker" --out "$tmp/image1")
+mkdir -p "$tmp/other-tmp"
+touch -d '2001-02-03 04:05:06' "$tmp/triad-worker"
+d2=$(umask 077 && TMPDIR="$tmp/other-tmp" "$src/deploy/image/build.sh" --lock "$tmp/lock" \
+       --debs "$tmp/debs" --binary "$tmp/triad-worker" --out "$tmp/image2")
+expect_eq "$d2" "$d1" "second build's digest"
+expect_eq "$("$triad" measure image "$tmp/image1")" "$d1" "triad measure image"
+expect_eq "$("$triad" measure image "$tmp/image2")" "$d1" "triad measure image (second build)"
+layer=$(jq -r '.layers[0].digest' "$tmp/image1/blobs/sha256/${d1#sha256:}")
+listing=$(tar -tzvf "$tmp/image1/blobs/sha256/${layer#sha256:}")
+grep -q ' 0/0 .* 2023-11-14 22:13 ./usr/bin/triad-worker$' <<<"$listing" ||
+  fail "layer entries are not 0:0 at SOURCE_DATE_EPOCH"
+# A lock that does not match the .deb is refused.
+echo "triad-test-data 1.0 all $(printf '0%.0s' {1..64})" >"$tmp/badlock"
+if out=$("$src/deploy/image/build.sh" --lock "$tmp/badlock" --debs "$tmp/debs" --out "$tmp/image3" 2>&1); then
+  fail "a wrong SHA-256 in the lock was accepted"
+fi
+[[ "$out" == *"the lock says 0000"* ]] || fail "wrong refusal for a bad lock: $out"
+
+# ---- 2. the manifests, pinned to that image and rendered ---------------------------------------------
+cp -r "$src/deploy/kubernetes" "$tmp/k8s"
+image="registry.example/triad-worker@$d1"
+"$tmp/k8s/pin.sh" --image "$image" --triad "$triad"
+for overlay in snp:kata-qemu-snp tdx:kata-qemu-tdx snp-gpu:kata-qemu-nvidia-gpu-snp tdx-gpu:kata-qemu-nvidia-gpu-tdx; do
+  name=${overlay%%:*} runtime=${overlay#*:}
+  out="$tmp/$name.yaml"
+  "$kubectl" kustomize "$tmp/k8s/overlays/$name" >"$out" 2>"$tmp/kustomize.err" || { cat "$tmp/kustomize.err" >&2; fail "kustomize $name"; }
+  expect_eq "$(grep -E '^ +image: ' "$out" | sed 's/^ *image: //')" "$image" "$name: worker image"
+  expect_eq "$(grep -E '^ +runtimeClassName: ' "$out" | sed 's/^ *runtimeClassName: //')" "$runtime" "$name: runtime class"
+  grep -E '^ +io.katacontainers.config.hypervisor.cc_init_data: ' "$out" | sed 's/^.*cc_init_data: //' \
+    | base64 -d | gunzip >"$tmp/$name.initdata.toml"
+  want=$("$triad" measure coco --initdata "$tmp/k8s/overlays/$name/initdata.toml" --json)
+  got=$("$triad" measure coco --initdata "$tmp/$name.initdata.toml" --json)
+  expect_eq "$(jq -r .digest <<<"$got")" "$(jq -r .digest <<<"$want")" "$name: init-data digest in the annotation"
+  expect_eq "$(jq -r .image_digest <<<"$got")" "$d1" "$name: image digest the init-data pins"
+  # The argv the policy pins is the one the Deployment runs.
+  expect_eq "$(jq -c .args <<<"$got")" \
+    "$(sed -n '/^ *- command:/,/^ *image:/p' "$out" | grep -E '^ +- ' | grep -v -e '- command:' | sed -E 's/^ +- //; s/^"(.*)"$/\1/' | jq -R . | jq -cs .)" \
+    "$name: argv in the policy and in the Deployment"
+done
+for base in coordinator keyholder; do
+  "$kubectl" kustomize "$tmp/k8s/base/$base" >/dev/null 2>&1 || fail "kustomize base/$base"
+done
+
+# ---- 3. the committed overlays are pin.sh's output ---------------------------------------------------
+committed=$(sed -n 's/^# Generated by deploy\/kubernetes\/pin.sh --image //p' "$src/deploy/kubernetes/overlays/snp/kustomization.yaml")
+rm -rf "$tmp/k8s2" && cp -r "$src/deploy/kubernetes" "$tmp/k8s2"
+"$tmp/k8s2/pin.sh" --image "$committed" --triad "$triad"
+diff -r "$src/deploy/kubernetes/overlays" "$tmp/k8s2/overlays" >/dev/null ||
+  fail "deploy/kubernetes/overlays differ from pin.sh --image $committed: run it again"
+
+# ---- 4. refusals -----------------------------------------------------------------------------------
+refuse() {  # FILE REASON
+  local out
+  if out=$("$triad" measure coco --initdata "$1" 2>&1); then fail "measure coco accepted $1"; fi
+  expect_eq "$out" "triad: $1: $2" "measure coco refusal"
+}
+printf 'version = "0.1.0"\nalgorithm = "sha384"\n[data\n' >"$tmp/notoml.toml"
+refuse "$tmp/notoml.toml" "init-data is not TOML Triad reads: line 3: expected ] after the table name"
+printf 'version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"aa.toml" = ""\n' >"$tmp/nopolicy.toml"
+refuse "$tmp/nopolicy.toml" 'init-data has no policy: [data] lacks "policy.rego", so kata-agent would run any container; Triad needs its worker agent policy there'
+sed 's/@sha256:[0-9a-f]*/:latest/' "$tmp/k8s/overlays/snp/initdata.toml" >"$tmp/tag.toml"
+refuse "$tmp/tag.toml" 'init-data policy.rego does not pin the worker image by digest: image "registry.example/triad-worker:latest" is not pinned by digest (expected NAME@sha256:<64 hex digits>)'
+
+# contract draft with the init-data: the coco section, and the same refusal.
+for p in acme:model-owner hosp:data-owner cloud:compute-provider; do
+  "$triad" keygen --name "${p%%:*}" --role "${p#*:}" --dir "$tmp/keys" >/dev/null
+done
+m=$("$triad" measure snp --ovmf "$src/testdata/measure/snp/ovmf_AmdSev_suffix.bin" --kernel /dev/null --append "")
+draft() {
+  "$triad" contract draft --model-owner "$tmp/keys/acme.card.json" --data-owner "$tmp/keys/hosp.card.json" \
+    --provider "$tmp/keys/cloud.card.json" --model "sha256:$(printf 'a%.0s' {1..64})" --model-name m \
+    --dataset "sha256:$(printf 'b%.0s' {1..64})" --dataset-name d --valid-for 1d \
+    --snp-min-tcb bootloader=3,tee=0,snp=8,microcode=115 --json "$@"
+}
+draft --coco-initdata "$tmp/k8s/overlays/snp/initdata.toml" --coco-guest-measurement "sev-snp:$m" \
+  --out "$tmp/contract.json" >/dev/null
+# The terms are the DSSE payload of the draft.
+terms=$(jq -r '.. | objects | select(has("payload")) | .payload' "$tmp/contract.json" | head -1 | base64 -d)
+coco=$(jq -c '.. | objects | select(has("worker_policy")) | .worker_policy.coco' <<<"$terms" | head -1)
+expect_eq "$(jq -r '.image_digests[0]' <<<"$coco")" "$d1" "contract coco image digest"
+expect_eq "$(jq -r '.initdata_digests[0]' <<<"$coco")" \
+  "$(jq -r .digest <<<"$("$triad" measure coco --initdata "$tmp/k8s/overlays/snp/initdata.toml" --json)")" "contract init-data digest"
+if out=$(draft --coco-initdata "$tmp/tag.toml" --coco-guest-measurement "sev-snp:$m" --out "$tmp/c2.json" 2>&1); then
+  fail "contract draft accepted init-data that does not pin the image"
+fi
+expect_eq "$out" "triad: --coco-initdata $tmp/tag.toml: init-data policy.rego does not pin the worker image by digest: image \"registry.example/triad-worker:latest\" is not pinned by digest (expected NAME@sha256:<64 hex digits>)" "contract draft refusal"
+echo "deploy_test: 1 passed, 0 failed"
