@@ -7,6 +7,7 @@
 #include "attestation/nvidia_gpu.h"
 #include "base/encoding.h"
 #include "base/json.h"
+#include "measure/coco.h"
 #include "nlohmann/json.hpp"
 
 namespace triad::attestation {
@@ -117,6 +118,7 @@ std::string EvidenceDocument(const Evidence& evidence) {
                         {"gpus_ready", cc.gpus_ready}}},
                       {"devices", std::move(devices)}};
   }
+  if (!evidence.initdata.empty()) j["initdata"] = base::Base64Encode(evidence.initdata);
   return j.dump();
 }
 
@@ -131,8 +133,8 @@ absl::StatusOr<Evidence> ParseEvidenceDocument(absl::string_view text) {
   }
   const Json& d = *parsed;
   if (!d.is_object()) return Bad("the top level", "is not an object");
-  if (absl::Status st =
-          CheckKeys(d, "the top level", {"tee", "report", "certs", "collateral"}, {"gpus"});
+  if (absl::Status st = CheckKeys(d, "the top level", {"tee", "report", "certs", "collateral"},
+                                  {"gpus", "initdata"});
       !st.ok()) {
     return st;
   }
@@ -202,6 +204,11 @@ absl::StatusOr<Evidence> ParseEvidenceDocument(absl::string_view text) {
       one.ocsp = *std::move(ocsp);
       ev.gpus.push_back(std::move(one));
     }
+  }
+  if (d.contains("initdata")) {
+    absl::StatusOr<std::string> initdata = B64(d, "initdata", "", measure::kMaxInitDataSize);
+    if (!initdata.ok()) return initdata.status();
+    ev.initdata = *std::move(initdata);
   }
   if (EvidenceDocument(ev) != text) {
     return absl::InvalidArgumentError(absl::StrCat(

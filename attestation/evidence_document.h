@@ -14,7 +14,12 @@
 //                       "rims":["<b64>",…],"ocsp":["<b64>",…]},…]}
 //
 // (cc: contracts::GpuCcState, NVML's values; devices in evidence order; rims and ocsp possibly
-// empty arrays).
+// empty arrays). Evidence from a Confidential Containers pod (attestation/coco.h) adds, last, the
+// init-data document its TEE reports the digest of:
+//
+//   "initdata":"<b64>"
+//
+// (written exactly when Evidence::initdata is not empty; at most measure::kMaxInitDataSize bytes).
 #ifndef TRIAD_ATTESTATION_EVIDENCE_DOCUMENT_H_
 #define TRIAD_ATTESTATION_EVIDENCE_DOCUMENT_H_
 

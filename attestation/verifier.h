@@ -53,7 +53,7 @@ struct Evidence {
   std::optional<contracts::GpuCcState> gpu_cc = std::nullopt;
   // Confidential Containers: the init-data document (TOML) the pod was started with, whose digest
   // the TEE reports as SNP HOST_DATA / TDX MRCONFIGID (attestation/coco.h). Empty otherwise.
-  std::string initdata;
+  std::string initdata = {};
 };
 
 // Pinned trust anchors. Never taken from the evidence itself.

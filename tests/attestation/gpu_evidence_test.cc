@@ -387,6 +387,40 @@ TEST(EvidenceDocumentTest, GpusAddOneKeyAndRoundTrip) {
   EXPECT_EQ(EvidenceDocument(*back), doc);
 }
 
+// CoCo evidence carries its init-data last, so keyholders and auditors bind it to the TEE too.
+TEST(EvidenceDocumentTest, InitDataAddsOneKeyLastAndRoundTrips) {
+  Evidence ev;
+  ev.tee = "sev-snp";
+  ev.report = "r";
+  ev.gpus = {GpuEvidence{"GPU-1", "g", "c", {}, {}}};
+  ev.gpu_cc = GoodCc(1);
+  ev.initdata = "version = \"0.1.0\"\n";
+  const std::string doc = EvidenceDocument(ev);
+  EXPECT_TRUE(absl::EndsWith(doc, R"("ocsp":[]}]},"initdata":"dmVyc2lvbiA9ICIwLjEuMCIK"})")) << doc;
+  absl::StatusOr<Evidence> back = ParseEvidenceDocument(doc);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->initdata, ev.initdata);
+  EXPECT_EQ(back->gpus.size(), 1u);
+  // An empty init-data is not written, so "initdata":"" is not canonical.
+  EXPECT_EQ(ParseEvidenceDocument(
+                R"({"tee":"sev-snp","report":"","certs":"","collateral":"","initdata":""})")
+                .status()
+                .message(),
+            "evidence document: not in canonical form (compact JSON, keys in the documented "
+            "order, standard base64 with padding)");
+  EXPECT_EQ(ParseEvidenceDocument(
+                R"({"tee":"sev-snp","report":"","certs":"","collateral":"","initdata":"!"})")
+                .status()
+                .message(),
+            "evidence document: initdata is not base64");
+  EXPECT_EQ(ParseEvidenceDocument(
+                absl::StrCat(R"({"tee":"sev-snp","report":"","certs":"","collateral":"",)",
+                             R"("initdata":")", std::string(400 * 1024, 'A'), R"("})"))
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
 TEST(EvidenceDocumentTest, TheParserIsStrictAndBounded) {
   auto error = [](const std::string& text) {
     return std::string(ParseEvidenceDocument(text).status().message());
