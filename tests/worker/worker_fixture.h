@@ -103,6 +103,8 @@ struct Admission {
   std::string measurement;
   std::string claims_json;
   std::string evidence_digest;
+  std::string tee;       // as the evidence names it
+  std::string initdata;  // the CoCo init-data the evidence carried
 };
 
 // The audience the worker's requests name (its options' coordinator_fingerprint).
@@ -244,6 +246,9 @@ class FakeCoordinator final : public v1::Workers::Service {
       evidence.gpu_cc = contracts::GpuCcState{cc.environment(), cc.cc_feature(), cc.devtools_mode(),
                                               cc.multi_gpu_mode(), cc.gpus_ready()};
     }
+    evidence.initdata = req->evidence().initdata();
+    adm.tee = evidence.tee;
+    adm.initdata = evidence.initdata;
     attestation::Verdict verdict = attestation::VerifyEvidence(evidence, anchors_, clock_.Now());
     adm.evidence_valid = verdict.valid;
     adm.measurement = verdict.claims.measurement;
