@@ -3,7 +3,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "attestation/internal/revocation.h"
 #include "attestation/internal/snp_certs.h"
+#include "attestation/internal/x509_check.h"
 #include "attestation/internal/snp_report.h"
 #include "attestation/snp.h"
 #include "contracts/claims.h"
@@ -145,6 +147,7 @@ class SnpVerifier final : public Verifier {
     SnpProduct product = DetermineProduct(r, leaf, e, leaf_name, &reasons);
 
     // Chain to the pinned ARK of the product.
+    std::vector<X509*> path;  // leaf, ASK/ASVK, ARK once verified
     if (product != SnpProduct::kUnknown) {
       auto it = anchors_.find(product);
       if (it == anchors_.end() || it->second.ark == nullptr) {
@@ -157,8 +160,8 @@ class SnpVerifier final : public Verifier {
         std::vector<X509*> untrusted;
         for (const SslPtr<X509>& c : certs->intermediates) untrusted.push_back(c.get());
         for (const SslPtr<X509>& c : it->second.intermediates) untrusted.push_back(c.get());
-        for (std::string& reason :
-             internal::VerifyAmdChain(leaf, untrusted, it->second.ark.get(), now, leaf_name)) {
+        for (std::string& reason : internal::VerifyAmdChain(leaf, untrusted, it->second.ark.get(),
+                                                            now, leaf_name, &path)) {
           reasons.push_back(std::move(reason));
         }
       }
@@ -187,10 +190,13 @@ class SnpVerifier final : public Verifier {
     }
 
     CheckHwid(r, certs->kind, product, e, &reasons);
+    bool crl_checked = false;
+    if (!evidence.collateral.empty()) crl_checked = CheckCrls(evidence.collateral, path, now, &reasons);
 
     if (!reasons.empty()) return v;
     v.valid = true;
     v.claims = MakeClaims(r, product, certs->kind);
+    v.claims.snp->crl_checked = crl_checked;
     return v;
   }
 
@@ -248,6 +254,49 @@ class SnpVerifier final : public Verifier {
     return from_cpuid;
   }
 
+  // AMD CRLs from the collateral (KDS serves the ARK's at /vcek/v1/<product>/crl): each must be
+  // issued by a certificate of the verified chain, verify, be current, and revoke none of the
+  // certificates its issuer issued in the chain. True when the ARK's CRL passed all of that.
+  static bool CheckCrls(const std::string& collateral, const std::vector<X509*>& path,
+                        absl::Time now, std::vector<std::string>* reasons) {
+    absl::StatusOr<std::vector<crypto::SslPtr<X509_CRL>>> crls = internal::ParseCrls(collateral);
+    if (!crls.ok()) {
+      reasons->push_back(absl::StrCat("AMD CRLs: ", crls.status().message()));
+      return false;
+    }
+    if (path.size() != 3) return false;  // the chain failed: already a reason
+    bool ark_crl = false;
+    for (size_t i = 0; i < crls->size(); ++i) {
+      X509_CRL* crl = (*crls)[i].get();
+      size_t at = 1;
+      while (at < path.size() &&
+             X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(path[at])) != 0) {
+        ++at;
+      }
+      const std::string what = absl::StrCat("AMD CRL ", i + 1);
+      if (at == path.size()) {
+        reasons->push_back(absl::StrCat(what, " is issued by neither ",
+                                        internal::QuotedName(path[1]), " nor ",
+                                        internal::QuotedName(path[2])));
+        continue;
+      }
+      std::vector<std::string> problems = internal::CheckCrlIssuedBy(
+          crl, path[at], now, absl::StrCat(what, " of ", internal::QuotedName(path[at])));
+      if (!problems.empty()) {
+        for (std::string& p : problems) reasons->push_back(std::move(p));
+        continue;
+      }
+      // path[at - 1] is the certificate path[at] issued.
+      if (internal::CrlRevokes(crl, path[at - 1])) {
+        reasons->push_back(absl::StrCat(internal::QuotedName(path[at - 1]), " is revoked by the CRL of ",
+                                        internal::QuotedName(path[at])));
+        continue;
+      }
+      if (at == 2) ark_crl = true;
+    }
+    return ark_crl;
+  }
+
   static void CheckHwid(const SnpReport& r, internal::AmdLeafKind kind, SnpProduct product,
                         const AmdExtensions& e, std::vector<std::string>* reasons) {
     // A VLEK is not tied to a chip; a masked CHIP_ID leaves nothing to compare.
@@ -273,7 +322,9 @@ class SnpVerifier final : public Verifier {
     c.report_data = r.report_data;
     c.measurement = r.measurement;
     c.debug = (r.policy & internal::kSnpPolicyDebug) != 0;
-    c.tcb_status = "UpToDate";
+    // No status name: SNP has no TCB status list. The TCB the VCEK/VLEK certifies is
+    // snp.reported_tcb (checked equal above); the policy's min_tcb says whether it is enough.
+    c.tcb_status.clear();
     if (!r.chip_id_masked()) c.platform_id = r.chip_id;
     contracts::SnpClaims s;
     s.version = r.version;
@@ -301,6 +352,28 @@ class SnpVerifier final : public Verifier {
 };
 
 }  // namespace
+
+absl::StatusOr<contracts::SnpTcb> CertifiedSnpTcb(absl::string_view certificate, bool* has_fmc) {
+  absl::StatusOr<internal::SnpCertSet> certs = internal::LoadSnpCerts(certificate);
+  if (!certs.ok()) return certs.status();
+  const std::string leaf_name = internal::AmdLeafKindName(certs->kind);
+  const AmdExtensions e = internal::ReadAmdExtensions(certs->leaf.get());
+  if (!e.errors.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(leaf_name, ": ", e.errors[0]));
+  }
+  if (!e.bl_spl || !e.tee_spl || !e.snp_spl || !e.ucode_spl) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        leaf_name, " lacks a TCB extension (blSPL, teeSPL, snpSPL and ucodeSPL are needed)"));
+  }
+  contracts::SnpTcb t;
+  t.bootloader = *e.bl_spl;
+  t.tee = *e.tee_spl;
+  t.snp = *e.snp_spl;
+  t.microcode = *e.ucode_spl;
+  t.fmc = e.fmc_spl.value_or(0);
+  if (has_fmc != nullptr) *has_fmc = e.fmc_spl.has_value();
+  return t;
+}
 
 std::unique_ptr<Verifier> NewSnpVerifier(const TrustAnchors& anchors) {
   return std::make_unique<SnpVerifier>(anchors);

@@ -1,5 +1,7 @@
 // TDX DCAP quote verification: signatures, chains, CRLs and collateral windows here; parsing in
 // tdx_quote.cc / tdx_pck.cc / tdx_collateral.cc; Intel's TCB evaluation in tdx_tcb.cc.
+#include <algorithm>
+
 #include "attestation/tdx.h"
 
 #include <openssl/core_names.h>
@@ -54,18 +56,6 @@ constexpr char kTcbSigningPhrase[] = "SGX TCB Signing";
 
 std::string Time(absl::Time t) { return base::FormatRfc3339(t); }
 
-std::string Der(X509* cert) {
-  unsigned char* der = nullptr;
-  int len = i2d_X509(cert, &der);
-  if (len <= 0) {
-    crypto::ClearOpenSslErrors();
-    return "";
-  }
-  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
-  OPENSSL_free(der);
-  return out;
-}
-
 // SHA-256, fetched once: OpenSSL 3 otherwise looks the algorithm up again on every use. Never
 // freed, on purpose, so that no static destructor runs after OpenSSL's own cleanup at exit.
 const EVP_MD* Sha256Md() {
@@ -84,7 +74,7 @@ absl::StatusOr<std::vector<SslPtr<X509>>> ParseChainReusing(absl::string_view pe
   absl::StatusOr<std::vector<std::string>> blocks = internal::ParsePemBlocks(pem, 4);
   if (!blocks.ok()) return blocks.status();
   std::vector<std::string> known_der;
-  for (X509* k : known) known_der.push_back(k != nullptr ? Der(k) : "");
+  for (X509* k : known) known_der.push_back(k != nullptr ? internal::CertificateDer(k) : "");
   std::vector<SslPtr<X509>> certs;
   for (const std::string& der : *blocks) {
     X509* same = nullptr;
@@ -452,6 +442,9 @@ Verdict VerifyTdx(const TdxTrust& trust, absl::string_view quote_bytes,
   Verdict v;
   v.valid = true;
   v.claims = MakeClaims(q, *pck_ext, tcb);
+  // How recent Intel's assessment is: the older of the two signed documents it rests on.
+  v.claims.tdx->tcb_evaluation_data_number = std::min(c.tcb_info.tcb_evaluation_data_number,
+                                                      c.qe_identity.tcb_evaluation_data_number);
   return v;
 }
 

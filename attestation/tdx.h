@@ -27,7 +27,10 @@
 //
 // Claims: tee "tdx"; measurement = MRTD; report_data = REPORTDATA; debug = TDATTRIBUTES bit 0;
 // tcb_status = Intel's status name; advisory_ids; platform_id = FMSPC (6 bytes) || PPID (16 bytes,
-// from the PCK certificate); tdx = every TD report field, TEE_TCB_SVN, FMSPC and the QE's status.
+// from the PCK certificate); tdx = every TD report field, TEE_TCB_SVN, FMSPC, the QE's status and
+// the tcbEvaluationDataNumber of the collateral (the lower of the TCB info's and the QE
+// identity's), which a policy can require a minimum of, so that older unexpired collateral with a
+// friendlier verdict does not pass.
 #ifndef TRIAD_ATTESTATION_TDX_H_
 #define TRIAD_ATTESTATION_TDX_H_
 

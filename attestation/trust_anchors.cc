@@ -66,8 +66,9 @@ absl::StatusOr<TrustAnchors> TrustAnchors::LoadDir(const std::string& dir) {
     } else if (absl::ConsumePrefix(&stem, "amd_asvk_")) {
       amd = &a.amd_asvk;
     } else if (name != "intel_sgx_root_ca.pem" && name != "nvidia_device_identity_ca.pem" &&
+               name != "nvidia_corim_signing_root_ca.pem" &&
                !(absl::StartsWith(name, "sim_") && absl::EndsWith(name, ".pub.pem"))) {
-      continue;  // NVIDIA's RIM signing root, README, bundles: not anchors of these verifiers
+      continue;  // README, bundles: not anchors of these verifiers
     }
     TRIAD_ASSIGN_OR_RETURN(std::string pem, base::ReadFile(path, kMaxAnchorFileSize));
     if (absl::StartsWith(name, "sim_")) {
@@ -79,8 +80,10 @@ absl::StatusOr<TrustAnchors> TrustAnchors::LoadDir(const std::string& dir) {
     // Every certificate file must hold exactly one certificate.
     TRIAD_RETURN_IF_ERROR(base::Annotate(internal::ParsePemCertificate(pem).status(), path));
     if (amd == nullptr) {
-      (name == "intel_sgx_root_ca.pem" ? a.intel_sgx_root_ca : a.nvidia_device_identity_ca) =
-          std::move(pem);
+      std::string& slot = name == "intel_sgx_root_ca.pem"           ? a.intel_sgx_root_ca
+                          : name == "nvidia_device_identity_ca.pem" ? a.nvidia_device_identity_ca
+                                                                    : a.nvidia_corim_signing_root_ca;
+      slot = std::move(pem);
       continue;
     }
     TRIAD_ASSIGN_OR_RETURN(std::string product, ProductKey(path, stem));

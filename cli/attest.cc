@@ -2,9 +2,11 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "attestation/binding.h"
+#include "attestation/evidence_document.h"
 #include "attestation/evidence_verifier.h"
 #include "attestation/nvidia_gpu.h"
 #include "attestation/roots.h"
@@ -23,6 +25,9 @@ namespace {
 constexpr size_t kMaxEvidenceSize = 1 << 20;
 constexpr size_t kMaxCertsSize = 1 << 20;
 constexpr size_t kMaxCollateralSize = 4 << 20;
+constexpr size_t kMaxRimFileSize = 1 << 20;
+constexpr size_t kMaxOcspFileSize = 16 * 1024;
+constexpr char kFormatDocument[] = "document";
 
 struct VerifyFlags {
   std::string format;
@@ -33,6 +38,8 @@ struct VerifyFlags {
   std::string now;
   std::string report_data;
   std::string nonce;
+  std::vector<std::string> rims;
+  std::vector<std::string> ocsp;
   bool json = false;
 };
 
@@ -56,8 +63,18 @@ void PrintText(const attestation::Verdict& v, const std::string& tee) {
   if (c.simulated()) std::cout << "SIMULATED: no hardware protection\n";
   std::cout << "measurement: " << base::HexEncode(c.measurement) << "\n"
             << "report_data: " << base::HexEncode(c.report_data) << "\n"
-            << "debug: " << (c.debug ? "true" : "false") << "\n"
-            << "tcb_status: " << c.tcb_status << "\n";
+            << "debug: " << (c.debug ? "true" : "false") << "\n";
+  if (c.snp) {
+    // SNP has no status list: say what was verified instead.
+    const contracts::SnpTcb& t = c.snp->reported_tcb;
+    std::cout << "tcb: bl " << int{t.bootloader} << " tee " << int{t.tee} << " snp " << int{t.snp}
+              << " ucode " << int{t.microcode} << " fmc " << int{t.fmc} << " (certified by the "
+              << c.snp->signing_key
+              << "; SNP has no TCB status: a policy's min_tcb says whether it is enough)\n"
+              << "amd crl: " << (c.snp->crl_checked ? "ARK CRL checked" : "not checked") << "\n";
+  } else {
+    std::cout << "tcb_status: " << c.tcb_status << "\n";
+  }
   if (!c.platform_id.empty())
     std::cout << "platform_id: " << base::HexEncode(c.platform_id) << "\n";
   if (c.snp) {
@@ -69,6 +86,21 @@ void PrintText(const attestation::Verdict& v, const std::string& tee) {
               << int{s.reported_tcb.microcode} << " fmc " << int{s.reported_tcb.fmc} << "\n";
   }
   for (const std::string& a : c.advisory_ids) std::cout << "advisory: " << a << "\n";
+  if (c.gpu_cc) {
+    const contracts::GpuCcState& cc = *c.gpu_cc;
+    std::cout << "gpu cc: " << (cc.cc_on() ? "on" : "OFF") << ", environment "
+              << (cc.production() ? "production" : absl::StrCat(cc.environment)) << ", devtools "
+              << (cc.devtools() ? "ON" : "off") << ", protected PCIe "
+              << (cc.protected_pcie() ? "on" : "off") << ", ready " << (cc.ready() ? "yes" : "no")
+              << "\n";
+  }
+  for (const contracts::GpuClaims& g : c.gpus) {
+    std::cout << "gpu " << g.index << ": " << g.uuid << ", " << g.chip << " ("
+              << (g.architecture.empty() ? "unknown" : g.architecture) << "), driver "
+              << g.driver_version << ", VBIOS " << g.vbios_version << ", RIMs "
+              << (g.measurements_match ? "matched" : "not all checked") << ", OCSP "
+              << g.device_revocation << "\n";
+  }
 }
 
 void PrintGpuText(const attestation::GpuVerdict& v) {
@@ -89,8 +121,23 @@ void PrintGpuText(const attestation::GpuVerdict& v) {
                                               c.fwid_bound ? " (= the device certificate's)"
                                                            : " (the certificate has none)"))
             << "\n"
-            << "measurements: " << c.measurements.size()
-            << " blocks (not compared: NVIDIA's reference values are an online service)\n";
+            << "chip: " << c.chip << " (" << (c.architecture.empty() ? "unknown" : c.architecture)
+            << ")\n"
+            << "device revocation (OCSP): " << c.device_revocation << "\n";
+  if (c.trailing_zero_bytes > 0) {
+    std::cout << "padding: " << c.trailing_zero_bytes
+              << " zero bytes after the signature (not signed)\n";
+  }
+  for (const contracts::GpuRimClaims& r : c.rims) {
+    std::cout << "rim: " << r.kind << " " << r.version << " signed by \"" << r.signer
+              << "\", every active measurement matches, OCSP " << r.revocation << "\n";
+  }
+  std::cout << "measurements: " << c.measurements.size() << " blocks, "
+            << (c.measurements_match
+                    ? "all reference measurements matched (driver and VBIOS RIMs)"
+                    : c.rims.empty() ? "not compared (no RIM given: --rim)"
+                                     : "only partly compared (a driver and a VBIOS RIM are needed)")
+            << "\n";
 }
 
 // --format nvidia-gpu: the report (binary or hex) and its certificate chain.
@@ -108,12 +155,24 @@ int VerifyGpu(const VerifyFlags& f, absl::Time now) {
   if (!report.ok()) return Fail(base::Annotate(report.status(), "--evidence"));
   absl::StatusOr<std::string> chain = ReadInput(f.certs, kMaxCertsSize, "--certs");
   if (!chain.ok()) return Fail(chain.status());
+  attestation::GpuCollateral collateral;
+  for (const std::string& rim : f.rims) {
+    absl::StatusOr<std::string> text = ReadInput(rim, kMaxRimFileSize, "--rim");
+    if (!text.ok()) return Fail(text.status());
+    collateral.rims.push_back(*std::move(text));
+  }
+  for (const std::string& ocsp : f.ocsp) {
+    absl::StatusOr<std::string> der = ReadInput(ocsp, kMaxOcspFileSize, "--ocsp");
+    if (!der.ok()) return Fail(der.status());
+    collateral.ocsp.push_back(*std::move(der));
+  }
   const std::string roots_dir = f.roots.empty() ? attestation::DefaultRootsDir() : f.roots;
   absl::StatusOr<attestation::TrustAnchors> anchors = attestation::TrustAnchors::LoadDir(roots_dir);
   if (!anchors.ok())
     return Fail(base::Annotate(anchors.status(), "loading the trust anchors (--roots)"));
 
-  attestation::GpuVerdict v = attestation::VerifyNvidiaGpuReport(*report, *chain, *anchors, now);
+  attestation::GpuVerdict v =
+      attestation::VerifyNvidiaGpu(*report, *chain, collateral, *anchors, now);
   if (v.valid && !expected_nonce.empty() && v.claims.nonce != expected_nonce) {
     v.valid = false;
     v.reasons.push_back(absl::StrCat("--nonce: the report's nonce is ",
@@ -148,8 +207,11 @@ int Verify(const VerifyFlags& f) {
   if (!f.report_data.empty() && gpu) {
     return Usage("--report-data is for CPU evidence; a GPU report carries a 32-byte --nonce");
   }
-  if (!f.collateral.empty() && f.format != contracts::kTeeTdx)
-    return Usage("--collateral is for --format tdx only");
+  const bool document = f.format == kFormatDocument;
+  if (!f.collateral.empty() && f.format != contracts::kTeeTdx && f.format != contracts::kTeeSevSnp)
+    return Usage("--collateral is for --format tdx (collateral JSON) and sev-snp (AMD CRLs) only");
+  if ((!f.rims.empty() || !f.ocsp.empty()) && !gpu)
+    return Usage("--rim and --ocsp are for --format nvidia-gpu only (a document carries its own)");
   absl::Time now = base::SystemClock().Now();
   if (!f.now.empty() && !base::ParseRfc3339(f.now, &now)) {
     return Usage(
@@ -167,7 +229,17 @@ int Verify(const VerifyFlags& f) {
 
   attestation::Evidence ev;
   ev.tee = f.format;
-  absl::StatusOr<std::string> report = ReadInput(f.evidence, kMaxEvidenceSize, "--evidence");
+  if (document) {
+    absl::StatusOr<std::string> text =
+        ReadInput(f.evidence, attestation::kMaxEvidenceDocumentSize, "--evidence");
+    if (!text.ok()) return Fail(text.status());
+    absl::StatusOr<attestation::Evidence> parsed = attestation::ParseEvidenceDocument(*text);
+    if (!parsed.ok()) return Fail(base::Annotate(parsed.status(), "--evidence"));
+    ev = *std::move(parsed);
+  }
+  absl::StatusOr<std::string> report =
+      document ? absl::StatusOr<std::string>(ev.report)
+               : ReadInput(f.evidence, kMaxEvidenceSize, "--evidence");
   if (!report.ok()) return Fail(report.status());
   ev.report = std::move(*report);
   if (!f.certs.empty()) {
@@ -199,16 +271,16 @@ int Verify(const VerifyFlags& f) {
   if (f.json) {
     nlohmann::ordered_json j;
     j["verdict"] = v.valid ? "valid" : "invalid";
-    j["tee"] = f.format;
+    j["tee"] = ev.tee;
     j["reasons"] = v.reasons;
     j["claims"] = v.valid ? v.claims.ToJson() : nlohmann::ordered_json::object();
     std::cout << j.dump(2) << "\n";
   } else {
-    PrintText(v, f.format);
+    PrintText(v, ev.tee);
   }
   std::cout.flush();
   if (!v.valid) {
-    if (!f.json) std::cerr << "triad: the " << f.format << " evidence does not verify" << std::endl;
+    if (!f.json) std::cerr << "triad: the " << ev.tee << " evidence does not verify" << std::endl;
     return kExitFailure;
   }
   return kExitOk;
@@ -227,9 +299,12 @@ void AddAttestCommands(CLI::App& app, Context& ctx) {
                              "Exit 0 valid, 1 invalid, 2 usage. "
                              "--roots defaults to $TRIAD_ROOTS_DIR, else the roots shipped in the "
                              "source tree this binary was built from.");
-  verify->add_option("--format", flags->format, "Evidence kind: sev-snp, tdx, sim or nvidia-gpu")
+  verify
+      ->add_option("--format", flags->format,
+                   "Evidence kind: sev-snp, tdx, sim, nvidia-gpu, or document (an evidence "
+                   "document: a CPU TEE's evidence with its GPUs, as admissions record it)")
       ->required()
-      ->check(CLI::IsMember({"sev-snp", "tdx", "sim", "nvidia-gpu"}));
+      ->check(CLI::IsMember({"sev-snp", "tdx", "sim", "nvidia-gpu", "document"}));
   verify
       ->add_option("--evidence", flags->evidence,
                    "SNP attestation report, TDX quote, or sim evidence (binary); NVIDIA GPU "
@@ -240,7 +315,14 @@ void AddAttestCommands(CLI::App& app, Context& ctx) {
                      "only intermediates), or the extended-report certificate table; nvidia-gpu: "
                      "the GPU's certificate chain (PEM, device certificate first)");
   verify->add_option("--collateral", flags->collateral,
-                     "tdx: collateral JSON (dcap-qvl QuoteCollateralV3 form)");
+                     "tdx: collateral JSON (dcap-qvl QuoteCollateralV3 form); sev-snp: AMD CRLs "
+                     "(DER, or PEM blocks) from the ARK or the ASK/ASVK");
+  verify->add_option("--rim", flags->rims,
+                     "nvidia-gpu: a RIM (NVIDIA reference measurements, SWID XML) of the GPU's "
+                     "driver or VBIOS; repeatable");
+  verify->add_option("--ocsp", flags->ocsp,
+                     "nvidia-gpu: an OCSP response (DER) for a certificate of the device chain or "
+                     "of a RIM chain; repeatable");
   verify->add_option("--roots", flags->roots,
                      "Directory of pinned roots (layout of attestation/roots/)");
   verify->add_option("--now", flags->now, "Verification time, RFC 3339 (default: now)");

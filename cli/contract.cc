@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <iostream>
 #include <memory>
@@ -17,9 +18,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "attestation/snp.h"
 #include "base/clock.h"
 #include "base/encoding.h"
 #include "base/file.h"
@@ -140,18 +143,62 @@ absl::StatusOr<T> LoadSection(const std::string& flag, const std::string& path, 
   return base::Annotate(parse(text), absl::StrCat(flag, " ", path));
 }
 
-absl::StatusOr<std::vector<std::string>> DecodeMeasurements(const std::string& flag,
-                                                            const std::vector<std::string>& hex) {
+absl::StatusOr<std::vector<std::string>> DecodeHex(const std::string& flag,
+                                                   const std::vector<std::string>& hex,
+                                                   size_t size) {
   std::vector<std::string> out;
   for (const std::string& h : hex) {
     absl::StatusOr<std::string> raw = base::HexDecode(h);
-    if (!raw.ok() || raw->size() != 48) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(flag, ": \"", h, "\" is not 48 bytes of hex (96 digits)"));
+    if (!raw.ok() || raw->size() != size) {
+      return absl::InvalidArgumentError(absl::StrCat(flag, ": \"", h, "\" is not ", size,
+                                                     " bytes of hex (", 2 * size, " digits)"));
     }
     out.push_back(*std::move(raw));
   }
   return out;
+}
+
+absl::StatusOr<std::vector<std::string>> DecodeMeasurements(const std::string& flag,
+                                                            const std::vector<std::string>& hex) {
+  return DecodeHex(flag, hex, 48);
+}
+
+// --snp-min-tcb: "bootloader=3,tee=0,snp=8,microcode=115[,fmc=0]" (bl and ucode are accepted for
+// bootloader and microcode), or "vcek:FILE", the TCB an AMD VCEK/VLEK certifies (a platform the
+// parties examined). `fmc` says whether the floor includes fmc (Turin).
+absl::StatusOr<contracts::SnpTcb> ParseMinTcb(const std::string& spec, bool* fmc) {
+  *fmc = false;
+  if (absl::StartsWith(spec, "vcek:")) {
+    const std::string path = spec.substr(5);
+    TRIAD_ASSIGN_OR_RETURN(std::string cert,
+                           base::Annotate(base::ReadFile(path, 64 * 1024), "--snp-min-tcb"));
+    return base::Annotate(attestation::CertifiedSnpTcb(cert, fmc),
+                          absl::StrCat("--snp-min-tcb ", path));
+  }
+  const absl::Status bad = absl::InvalidArgumentError(absl::StrCat(
+      "--snp-min-tcb \"", spec,
+      "\": expected bootloader=N,tee=N,snp=N,microcode=N[,fmc=N] (0..255 each) or vcek:FILE"));
+  contracts::SnpTcb t;
+  bool seen[5] = {};
+  for (absl::string_view part : absl::StrSplit(spec, ',')) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(part, absl::MaxSplits('=', 1));
+    uint32_t v = 0;
+    if (!absl::SimpleAtoi(kv.second, &v) || v > 255) return bad;
+    static const std::pair<const char*, int> kNames[] = {
+        {"bootloader", 0}, {"bl", 0}, {"tee", 1}, {"snp", 2}, {"microcode", 3}, {"ucode", 3},
+        {"fmc", 4}};
+    int slot = -1;
+    for (const auto& [name, i] : kNames) {
+      if (kv.first == name) slot = i;
+    }
+    if (slot < 0 || seen[slot]) return bad;
+    seen[slot] = true;
+    uint8_t* fields[] = {&t.bootloader, &t.tee, &t.snp, &t.microcode, &t.fmc};
+    *fields[slot] = static_cast<uint8_t>(v);
+  }
+  if (!seen[0] || !seen[1] || !seen[2] || !seen[3]) return bad;
+  *fmc = seen[4];
+  return t;
 }
 
 absl::StatusOr<crypto::DsseEnvelope> ParseEnvelope(const std::string& path,
@@ -176,6 +223,11 @@ struct DraftFlags {
   std::string model, model_name, dataset, dataset_name;
   std::string policy, training, outputs;
   std::vector<std::string> snp_measurements, tdx_mr_td;
+  std::string snp_min_tcb;
+  std::vector<uint32_t> snp_vmpls;
+  std::vector<std::string> snp_host_data, snp_id_key_digests;
+  std::vector<std::string> tdx_rtmr1, tdx_rtmr2, tdx_mr_config_id;
+  bool allow_weak_policy = false;
   std::string coco_initdata;                       // CoCo: the pod's init-data document
   std::vector<std::string> coco_guest_measurements;  // "sev-snp:HEX" or "tdx:HEX"
   std::string valid_for, id, now, out;
@@ -201,6 +253,84 @@ absl::StatusOr<contracts::CocoReference> CocoReferenceOf(const std::string& path
   return r;
 }
 
+// The policy from the reference-value flags (without --policy).
+absl::StatusOr<contracts::WorkerPolicy> PolicyFromFlags(const DraftFlags& f) {
+  contracts::HardwarePolicyOptions o;
+  TRIAD_ASSIGN_OR_RETURN(o.snp_measurements,
+                         DecodeMeasurements("--snp-measurement", f.snp_measurements));
+  TRIAD_ASSIGN_OR_RETURN(o.tdx_mr_td, DecodeMeasurements("--tdx-mrtd", f.tdx_mr_td));
+  std::optional<contracts::CocoReference> coco;
+  if (!f.coco_initdata.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(coco, CocoReferenceOf(f.coco_initdata));
+    for (const std::string& g : f.coco_guest_measurements) {
+      const size_t colon = g.find(':');
+      const std::string kind = g.substr(0, colon == std::string::npos ? 0 : colon);
+      if (kind != contracts::kTeeSevSnp && kind != contracts::kTeeTdx) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--coco-guest-measurement \"", g, "\": expected sev-snp:HEX or tdx:HEX (the Kata "
+            "guest's SNP MEASUREMENT or TDX MRTD, from triad measure snp|tdx)"));
+      }
+      TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> m,
+                             DecodeMeasurements("--coco-guest-measurement", {g.substr(colon + 1)}));
+      (kind == contracts::kTeeSevSnp ? o.snp_measurements : o.tdx_mr_td).push_back(m[0]);
+    }
+  }
+  TRIAD_ASSIGN_OR_RETURN(o.tdx_rtmr1, DecodeMeasurements("--tdx-rtmr1", f.tdx_rtmr1));
+  TRIAD_ASSIGN_OR_RETURN(o.tdx_rtmr2, DecodeMeasurements("--tdx-rtmr2", f.tdx_rtmr2));
+  TRIAD_ASSIGN_OR_RETURN(o.tdx_mr_config_id,
+                         DecodeMeasurements("--tdx-mrconfigid", f.tdx_mr_config_id));
+  TRIAD_ASSIGN_OR_RETURN(o.snp_host_data, DecodeHex("--snp-host-data", f.snp_host_data, 32));
+  TRIAD_ASSIGN_OR_RETURN(o.snp_id_key_digests,
+                         DecodeHex("--snp-id-key-digest", f.snp_id_key_digests, 48));
+  if (!f.snp_min_tcb.empty()) {
+    bool fmc = false;
+    TRIAD_ASSIGN_OR_RETURN(contracts::SnpTcb t, ParseMinTcb(f.snp_min_tcb, &fmc));
+    o.snp_min_tcb = t;
+    o.snp_min_tcb_fmc = fmc;
+  }
+  if (!f.snp_vmpls.empty()) o.snp_vmpls = f.snp_vmpls;
+  absl::StatusOr<contracts::WorkerPolicy> p = contracts::HardwarePolicy(o);
+  if (!p.ok() && !o.snp_measurements.empty() && !o.snp_min_tcb) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        p.status().message(),
+        ": give --snp-min-tcb bootloader=N,tee=N,snp=N,microcode=N or --snp-min-tcb vcek:FILE"));
+  }
+  if (p.ok()) p->coco = std::move(coco);
+  return p;
+}
+
+// The weaknesses the drafter accepted, each with what it lets through.
+void PrintAcceptedWeaknesses(const contracts::WorkerPolicy& p, absl::string_view indent) {
+  for (const contracts::PolicyWeakness& w : contracts::PolicyWeaknesses(p)) {
+    if (std::find(p.accepted_weaknesses.begin(), p.accepted_weaknesses.end(), w.code) ==
+        p.accepted_weaknesses.end()) {
+      continue;
+    }
+    std::cout << indent << "ACCEPTED WEAKNESS " << w.code << ": " << w.message << "\n";
+  }
+}
+
+// Refuses a weak policy unless --allow-weak-policy, which records what was accepted in the policy
+// (so every party sees it when it reviews and signs) and warns.
+absl::Status CheckPolicyStrength(contracts::WorkerPolicy& policy, bool allow) {
+  std::vector<contracts::PolicyWeakness> weak = contracts::UnacceptedWeaknesses(policy);
+  if (weak.empty()) return absl::OkStatus();
+  std::vector<std::string> messages;
+  for (const contracts::PolicyWeakness& w : weak) messages.push_back(w.message);
+  if (!allow) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the worker policy lets a compute provider slip past it: ", absl::StrJoin(messages, "; "),
+        ". Pin what is missing, or accept it with --allow-weak-policy (recorded in the contract "
+        "for every party to see)"));
+  }
+  for (const contracts::PolicyWeakness& w : weak) {
+    policy.accepted_weaknesses.push_back(w.code);
+    std::cerr << "warning: weak worker policy accepted and recorded in the contract ("
+              << w.code << "): " << w.message << "\n";
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Draft(const DraftFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(absl::Time now, Now(f.now));
   now = absl::FromUnixSeconds(absl::ToUnixSeconds(now));  // the document has whole seconds
@@ -223,29 +353,9 @@ absl::Status Draft(const DraftFlags& f) {
           return contracts::WorkerPolicy::FromText(t);
         }));
   } else {
-    TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> snp,
-                           DecodeMeasurements("--snp-measurement", f.snp_measurements));
-    TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> tdx,
-                           DecodeMeasurements("--tdx-mrtd", f.tdx_mr_td));
-    std::optional<contracts::CocoReference> coco;
-    if (!f.coco_initdata.empty()) {
-      TRIAD_ASSIGN_OR_RETURN(coco, CocoReferenceOf(f.coco_initdata));
-      for (const std::string& g : f.coco_guest_measurements) {
-        const size_t colon = g.find(':');
-        const std::string kind = g.substr(0, colon == std::string::npos ? 0 : colon);
-        if (kind != contracts::kTeeSevSnp && kind != contracts::kTeeTdx) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "--coco-guest-measurement \"", g, "\": expected sev-snp:HEX or tdx:HEX (the Kata "
-              "guest's SNP MEASUREMENT or TDX MRTD, from triad measure snp|tdx)"));
-        }
-        TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> m,
-                               DecodeMeasurements("--coco-guest-measurement", {g.substr(colon + 1)}));
-        (kind == contracts::kTeeSevSnp ? snp : tdx).push_back(m[0]);
-      }
-    }
-    TRIAD_ASSIGN_OR_RETURN(policy, contracts::DefaultHardwarePolicy(snp, tdx));
-    policy.coco = std::move(coco);
+    TRIAD_ASSIGN_OR_RETURN(policy, PolicyFromFlags(f));
   }
+  TRIAD_RETURN_IF_ERROR(CheckPolicyStrength(policy, f.allow_weak_policy));
   contracts::TrainingConfig training = contracts::TrainingConfig::Default();
   if (!f.training.empty()) {
     TRIAD_ASSIGN_OR_RETURN(training, LoadSection<contracts::TrainingConfig>(
@@ -403,6 +513,10 @@ absl::Status Sign(const SignFlags& f) {
                                  contracts::SignatureStateName(st.signatures[i])));
   }
   std::cout << "signatures: " << absl::StrJoin(parts, ", ") << "\n";
+  if (c.ok() && !c->worker_policy.accepted_weaknesses.empty()) {
+    std::cout << "warning: you signed a contract whose worker policy has accepted weaknesses:\n";
+    PrintAcceptedWeaknesses(c->worker_policy, "  ");
+  }
   if (st.active()) {
     std::cout << "the contract is active\n";
   } else {
@@ -475,6 +589,9 @@ void PrintPolicy(const contracts::WorkerPolicy& p) {
     if (r.check_fmc) std::cout << ", fmc " << int{r.min_tcb.fmc};
     std::cout << "\n";
     if (!r.host_data.empty()) std::cout << "    host_data    " << HexList(r.host_data) << "\n";
+    if (!r.id_key_digests.empty())
+      std::cout << "    id_key       " << HexList(r.id_key_digests) << "\n";
+    if (r.require_crl) std::cout << "    AMD CRL      required\n";
     if (r.min_guest_svn) std::cout << "    guest SVN    >= " << *r.min_guest_svn << "\n";
     if (!r.allowed_vmpls.empty())
       std::cout << "    VMPL         " << absl::StrJoin(r.allowed_vmpls, ", ") << "\n";
@@ -500,6 +617,15 @@ void PrintPolicy(const contracts::WorkerPolicy& p) {
     }
     if (!r.platform_ids.empty())
       std::cout << "    platform_id  " << HexList(r.platform_ids) << "\n";
+    if (r.min_tcb_evaluation_data_number) {
+      std::cout << "    TCB eval     >= " << *r.min_tcb_evaluation_data_number << "\n";
+    }
+    if (r.td_attributes) {
+      std::cout << "    attributes   "
+                << absl::StrCat("& 0x", absl::Hex(r.td_attributes->mask, absl::kZeroPad16),
+                                " == 0x", absl::Hex(r.td_attributes->value, absl::kZeroPad16))
+                << "\n";
+    }
   }
   if (p.sim) {
     std::cout << "  sim            " << contracts::kSimulatedNotice << "\n"
@@ -508,10 +634,15 @@ void PrintPolicy(const contracts::WorkerPolicy& p) {
       std::cout << "    tcb_status   " << absl::StrJoin(p.sim->tcb_status, ", ") << "\n";
   }
   if (p.nvidia_gpu) {
-    std::cout << "  nvidia-gpu     required: CC mode on, driver >= "
-              << p.nvidia_gpu->min_driver_version
-              << ", VBIOS >= " << p.nvidia_gpu->min_vbios_version << "\n";
+    const contracts::GpuRequirements& g = *p.nvidia_gpu;
+    std::cout << "  nvidia-gpu     " << g.count << " GPU" << (g.count == 1 ? "" : "s") << " ("
+              << absl::StrJoin(g.architectures, ", ") << "), CC mode on and ready"
+              << (g.count > 1 ? ", protected PCIe" : "") << ", driver >= " << g.min_driver_version
+              << ", VBIOS >= " << g.min_vbios_version << "\n"
+              << "    RIMs         " << (g.rim_required ? "required" : "OPTIONAL") << "\n"
+              << "    OCSP         " << (g.ocsp_required ? "required" : "OPTIONAL") << "\n";
   }
+  PrintAcceptedWeaknesses(p, "  ");
 }
 
 void PrintContract(const Contract& c, const contracts::ContractStatus& st) {
@@ -691,6 +822,43 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
       ->add_option("--tdx-mrtd", d->tdx_mr_td,
                    "Without --policy: an accepted TDX MRTD (96 hex digits; repeatable)")
       ->excludes(policy);
+  draft
+      ->add_option("--snp-min-tcb", d->snp_min_tcb,
+                   "Without --policy, with --snp-measurement (required): the oldest SEV-SNP TCB "
+                   "admitted, bootloader=N,tee=N,snp=N,microcode=N[,fmc=N], or vcek:FILE (the TCB "
+                   "an AMD VCEK/VLEK certifies)")
+      ->excludes(policy);
+  draft
+      ->add_option("--snp-vmpl", d->snp_vmpls,
+                   "Without --policy: an admitted VMPL (0 to 3; repeatable; default 0 only)")
+      ->excludes(policy);
+  draft
+      ->add_option("--snp-host-data", d->snp_host_data,
+                   "Without --policy: an admitted SEV-SNP HOST_DATA (64 hex digits; repeatable)")
+      ->excludes(policy);
+  draft
+      ->add_option("--snp-id-key-digest", d->snp_id_key_digests,
+                   "Without --policy: an admitted SEV-SNP ID_KEY_DIGEST (96 hex digits; "
+                   "repeatable)")
+      ->excludes(policy);
+  draft
+      ->add_option("--tdx-rtmr1", d->tdx_rtmr1,
+                   "Without --policy: an admitted TDX RTMR1 (the guest kernel and initrd; 96 hex "
+                   "digits; repeatable)")
+      ->excludes(policy);
+  draft
+      ->add_option("--tdx-rtmr2", d->tdx_rtmr2,
+                   "Without --policy: an admitted TDX RTMR2 (the kernel command line; 96 hex "
+                   "digits; repeatable)")
+      ->excludes(policy);
+  draft
+      ->add_option("--tdx-mrconfigid", d->tdx_mr_config_id,
+                   "Without --policy: an admitted TDX MRCONFIGID (96 hex digits; repeatable)")
+      ->excludes(policy);
+  draft->add_flag("--allow-weak-policy", d->allow_weak_policy,
+                  "Draft even though the worker policy leaves something unpinned (the TDX guest "
+                  "kernel, an SNP TCB floor or VMPL, GPU RIMs or OCSP); the weaknesses are "
+                  "recorded in the contract and shown to every party");
   CLI::Option* coco_initdata =
       draft
           ->add_option("--coco-initdata", d->coco_initdata,

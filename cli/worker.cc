@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "attestation/attester.h"
+#include "attestation/gpu_collector.h"
 #include "base/clock.h"
 #include "base/file.h"
 #include "base/hardening.h"
@@ -29,6 +30,7 @@ namespace triad::cli {
 namespace {
 
 constexpr size_t kMaxCollateralSize = 4 << 20;
+constexpr size_t kMaxGpuCollateralSize = 1 << 20;  // one RIM or OCSP response
 
 struct WorkerFlags {
   std::string coordinator;
@@ -42,6 +44,8 @@ struct WorkerFlags {
   std::string device;
   std::string precision = "auto";
   std::string gpus;
+  std::vector<std::string> gpu_rims, gpu_ocsp;
+  std::string coco_agent, coco_initdata;
   bool once = false;
   std::string worker_id;
 };
@@ -88,15 +92,43 @@ absl::Status RunWorker(const WorkerFlags& f) {
   options.once = f.once;
   options.device = f.device.empty() ? "cpu" : f.device;
   options.precision = f.precision;
+  std::vector<unsigned> nvml_indices;
   if (!f.gpus.empty()) {
     TRIAD_ASSIGN_OR_RETURN(std::vector<int> gpus, ParseGpus(f.gpus));
     if (f.device.empty()) options.device = "cuda";
     if (options.device.rfind("cuda", 0) != 0) {
       return absl::InvalidArgumentError("--gpus needs --device cuda");
     }
-    // Before CUDA initializes: the trainer then sees exactly these GPUs as cuda:0..N-1.
-    ::setenv("CUDA_VISIBLE_DEVICES", absl::StrJoin(gpus, ",").c_str(), 1);
-    options.num_gpus = static_cast<int>(gpus.size());
+    nvml_indices.assign(gpus.begin(), gpus.end());
+  }
+  if ((!f.gpu_rims.empty() || !f.gpu_ocsp.empty()) && options.device.rfind("cuda", 0) != 0) {
+    return absl::InvalidArgumentError("--gpu-rim and --gpu-ocsp need --device cuda");
+  }
+  // GPUs are attested before they are used (attestation/gpu_collector.h): NVML names them, and
+  // CUDA is handed exactly those, by UUID, before it initializes, so that no other device exists
+  // for this process (the worker checks again before training: worker/internal/gpu_placement.h).
+  std::unique_ptr<attestation::GpuCollector> gpu_collector;
+  if (options.device.rfind("cuda", 0) == 0) {
+    attestation::NvmlOptions nvml;
+    nvml.indices = nvml_indices;
+    if (const char* lib = std::getenv("TRIAD_NVML_LIBRARY"); lib != nullptr && *lib != '\0') {
+      nvml.library = lib;  // tests: a fake libnvidia-ml
+    }
+    TRIAD_ASSIGN_OR_RETURN(gpu_collector, base::Annotate(attestation::NewNvmlGpuCollector(nvml),
+                                                         "--device cuda: the GPUs must attest"));
+    ::setenv("CUDA_VISIBLE_DEVICES", absl::StrJoin(gpu_collector->uuids(), ",").c_str(), 1);
+    options.num_gpus = static_cast<int>(gpu_collector->uuids().size());
+    options.gpus = gpu_collector.get();
+    for (const std::string& file : f.gpu_rims) {
+      TRIAD_ASSIGN_OR_RETURN(std::string rim, base::ReadFile(file, kMaxGpuCollateralSize));
+      options.gpu_rims.push_back(std::move(rim));
+    }
+    for (const std::string& file : f.gpu_ocsp) {
+      TRIAD_ASSIGN_OR_RETURN(std::string der, base::ReadFile(file, kMaxGpuCollateralSize));
+      options.gpu_ocsp.push_back(std::move(der));
+    }
+    std::cerr << "triad: worker: attesting " << gpu_collector->uuids().size()
+              << " GPU(s) through NVML: " << absl::StrJoin(gpu_collector->uuids(), ",") << "\n";
   }
   if (!f.collateral.empty()) {
     TRIAD_ASSIGN_OR_RETURN(options.collateral, base::ReadFile(f.collateral, kMaxCollateralSize));
@@ -118,6 +150,14 @@ absl::Status RunWorker(const WorkerFlags& f) {
 
   attestation::AttesterConfig config;
   config.sim_key_file = f.sim_key;
+  if ((!f.coco_agent.empty() || !f.coco_initdata.empty()) && f.tee != "coco") {
+    return absl::InvalidArgumentError("--coco-agent and --coco-initdata need --tee coco");
+  }
+  // --tee coco: the pod's attestation agent makes the evidence, and the init-data the pod was
+  // started with travels with it (attestation/coco.h); a worker whose TEE does not report that
+  // init-data stops here, before it polls.
+  if (!f.coco_agent.empty()) config.coco.agent = f.coco_agent;
+  if (!f.coco_initdata.empty()) config.coco.initdata_file = f.coco_initdata;
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<attestation::Attester> attester,
                          attestation::NewAttester(f.tee, config));
   if (!options.collateral.empty() && attester->tee() != "tdx") {
@@ -175,21 +215,41 @@ void AddWorkerCommands(CLI::App& app, Context& ctx) {
   cmd->add_flag("--insecure", f->insecure, "Plaintext gRPC to a loopback coordinator (testing)");
   cmd->add_option("--as", f->as, "DIR/NAME of the compute provider's keys (triad keygen)")
       ->required();
-  cmd->add_option("--tee", f->tee, "auto, sim, tdx or sev-snp")
+  cmd->add_option("--tee", f->tee,
+                  "auto, sim, tdx, sev-snp, or coco (a Confidential Containers pod: evidence from "
+                  "its attestation agent)")
       ->required()
-      ->check(CLI::IsMember({"auto", "sim", "tdx", "sev-snp"}));
+      ->check(CLI::IsMember({"auto", "sim", "tdx", "sev-snp", "coco"}));
+  cmd->add_option("--coco-agent", f->coco_agent,
+                  absl::StrCat("With --tee coco: the attestation agent, http://HOST:PORT on "
+                               "loopback (default ",
+                               attestation::kDefaultCocoAgent, ")"));
+  cmd->add_option("--coco-initdata", f->coco_initdata,
+                  absl::StrCat("With --tee coco: the pod's init-data document (default ",
+                               attestation::kDefaultCocoInitData, ")"));
   cmd->add_option("--sim-key", f->sim_key, "Simulation key (Ed25519 PEM) for --tee sim");
   cmd->add_option("--collateral", f->collateral, "TDX collateral JSON to send with the evidence");
   cmd->add_option("--threads", f->threads, "Threads for decryption and CPU training (0: all cores)")
       ->capture_default_str();
-  cmd->add_option("--device", f->device, "cpu or cuda (default cpu; cuda with --gpus)")
+  cmd->add_option("--device", f->device,
+                  "cpu or cuda (default cpu; cuda with --gpus): cuda attests the NVIDIA GPUs "
+                  "through NVML; jobs whose contract has no GPUs train on the CPU")
       ->check(CLI::IsMember({"cpu", "cuda"}));
   cmd->add_option("--precision", f->precision,
                   "Compute precision of the base weights: fp32, bf16 or auto (bf16 on CUDA, fp32 "
                   "on the CPU; fp32 holds a bf16 checkpoint at twice its size)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
-  cmd->add_option("--gpus", f->gpus, "GPU indices to train on, data parallel (e.g. 0,1)");
+  cmd->add_option(
+      "--gpus", f->gpus,
+      "With --device cuda: the GPUs to attest and train on, data parallel, by NVML index "
+      "as nvidia-smi lists them (e.g. 0,1; default: all)");
+  cmd->add_option("--gpu-rim", f->gpu_rims,
+                  "NVIDIA RIM (SWID XML, driver or VBIOS) sent with every GPU's evidence "
+                  "(repeatable)");
+  cmd->add_option("--gpu-ocsp", f->gpu_ocsp,
+                  "DER OCSP response for a GPU or RIM chain, sent with every GPU's evidence "
+                  "(repeatable)");
   cmd->add_flag("--once", f->once, "Exit after the first job this worker is admitted to");
   cmd->add_option("--worker-id", f->worker_id, "Name of this worker (default: the host name)");
   cmd->callback([f, &ctx] {

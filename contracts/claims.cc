@@ -107,6 +107,9 @@ class Reader {
     return &*it;
   }
   bool Has(const char* key) const { return j_.is_object() && j_.contains(key); }
+  // Absent keys read as 0 (fields added after records were first written).
+  uint64_t OptUint(const char* key, uint64_t max) { return Has(key) ? Uint(key, max) : 0; }
+  const nlohmann::json* Child(const char* key) { return Get(key); }
   void Fail(const std::string& why) {
     if (status_.ok()) status_ = absl::InvalidArgumentError(absl::StrCat(where_, ": ", why));
   }
@@ -118,7 +121,96 @@ class Reader {
   absl::Status status_;
 };
 
+Json GpuCcJson(const GpuCcState& s) {
+  return Json{{"environment", s.environment},
+              {"cc_feature", s.cc_feature},
+              {"devtools_mode", s.devtools_mode},
+              {"multi_gpu_mode", s.multi_gpu_mode},
+              {"gpus_ready", s.gpus_ready}};
+}
+
+absl::StatusOr<GpuClaims> GpuFromJson(const nlohmann::json& j, size_t i) {
+  Reader r(j, absl::StrCat("claims.gpus[", i, "]"));
+  GpuClaims g;
+  g.index = static_cast<uint32_t>(r.Uint("index", UINT32_MAX));
+  g.uuid = r.Str("uuid");
+  g.chip = r.Str("chip");
+  g.architecture = r.Str("architecture");
+  g.report_digest = r.Bytes("report_digest");
+  g.nonce = r.Bytes("nonce");
+  g.driver_version = r.Str("driver_version");
+  g.vbios_version = r.Str("vbios_version");
+  g.chip_sku = r.Str("chip_sku");
+  g.project = r.Str("project");
+  g.project_sku = r.Str("project_sku");
+  g.device_certificate = r.Str("device_certificate");
+  g.device_id = r.Bytes("device_id");
+  g.fwid = r.Bytes("fwid");
+  g.fwid_bound = r.Bool("fwid_bound");
+  g.trailing_zero_bytes = static_cast<uint32_t>(r.Uint("trailing_zero_bytes", UINT32_MAX));
+  g.measurements_match = r.Bool("measurements_match");
+  g.device_revocation = r.Str("device_revocation");
+  TRIAD_RETURN_IF_ERROR(r.status());
+  for (const char* list : {"measurements", "rims"}) {
+    const nlohmann::json* a = r.Child(list);
+    if (a == nullptr || !a->is_array()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("claims.gpus[", i, "]: \"", list, "\" must be an array"));
+    }
+    for (const nlohmann::json& e : *a) {
+      Reader m(e, absl::StrCat("claims.gpus[", i, "].", list));
+      if (std::string(list) == "measurements") {
+        int index = static_cast<int>(m.Uint("index", 255));
+        std::string value = m.Bytes("value");
+        TRIAD_RETURN_IF_ERROR(m.status());
+        g.measurements.emplace_back(index, std::move(value));
+      } else {
+        GpuRimClaims rim{m.Str("kind"), m.Str("version"), m.Str("tag_id"), m.Str("signer"),
+                         m.Str("revocation")};
+        TRIAD_RETURN_IF_ERROR(m.status());
+        g.rims.push_back(std::move(rim));
+      }
+    }
+  }
+  return g;
+}
+
 }  // namespace
+
+nlohmann::ordered_json GpuClaims::ToJson() const {
+  Json blocks = Json::array();
+  for (const auto& [index, value] : measurements) {
+    blocks.push_back({{"index", index}, {"value", Hex(value)}});
+  }
+  Json rim_list = Json::array();
+  for (const GpuRimClaims& r : rims) {
+    rim_list.push_back({{"kind", r.kind},
+                        {"version", r.version},
+                        {"tag_id", r.tag_id},
+                        {"signer", r.signer},
+                        {"revocation", r.revocation}});
+  }
+  return {{"index", index},
+          {"uuid", uuid},
+          {"chip", chip},
+          {"architecture", architecture},
+          {"report_digest", Hex(report_digest)},
+          {"nonce", Hex(nonce)},
+          {"driver_version", driver_version},
+          {"vbios_version", vbios_version},
+          {"chip_sku", chip_sku},
+          {"project", project},
+          {"project_sku", project_sku},
+          {"device_certificate", device_certificate},
+          {"device_id", Hex(device_id)},
+          {"fwid", Hex(fwid)},
+          {"fwid_bound", fwid_bound},
+          {"trailing_zero_bytes", trailing_zero_bytes},
+          {"measurements", std::move(blocks)},
+          {"rims", std::move(rim_list)},
+          {"measurements_match", measurements_match},
+          {"device_revocation", device_revocation}};
+}
 
 nlohmann::ordered_json Claims::ToJson() const {
   Json j;
@@ -147,7 +239,8 @@ nlohmann::ordered_json Claims::ToJson() const {
                     {"committed_tcb", TcbJson(s.committed_tcb)},
                     {"current_tcb", TcbJson(s.current_tcb)},
                     {"smt_allowed", s.smt_allowed},
-                    {"migration_agent_allowed", s.migration_agent_allowed}};
+                    {"migration_agent_allowed", s.migration_agent_allowed},
+                    {"crl_checked", s.crl_checked}};
   }
   if (tdx) {
     const TdxClaims& t = *tdx;
@@ -166,9 +259,16 @@ nlohmann::ordered_json Claims::ToJson() const {
                     {"xfam", t.xfam},
                     {"tee_tcb_svn", Hex(t.tee_tcb_svn)},
                     {"fmspc", Hex(t.fmspc)},
-                    {"qe_tcb_status", t.qe_tcb_status}};
+                    {"qe_tcb_status", t.qe_tcb_status},
+                    {"tcb_evaluation_data_number", t.tcb_evaluation_data_number}};
   }
   if (sim) j["sim"] = Json{{"signer_key_id", sim->signer_key_id}};
+  if (!gpus.empty()) {
+    Json list = Json::array();
+    for (const GpuClaims& g : gpus) list.push_back(g.ToJson());
+    j["gpus"] = std::move(list);
+  }
+  if (gpu_cc) j["gpu_cc"] = GpuCcJson(*gpu_cc);
   if (coco) {
     j["coco"] = Json{{"initdata_algorithm", coco->initdata_algorithm},
                      {"initdata_digest", Hex(coco->initdata_digest)},
@@ -209,6 +309,7 @@ absl::StatusOr<Claims> Claims::FromJson(const nlohmann::json& j) {
     sc.current_tcb = s.Tcb("current_tcb");
     sc.smt_allowed = s.Bool("smt_allowed");
     sc.migration_agent_allowed = s.Bool("migration_agent_allowed");
+    sc.crl_checked = s.Has("crl_checked") && s.Bool("crl_checked");
     TRIAD_RETURN_IF_ERROR(s.status());
     c.snp = std::move(sc);
   }
@@ -229,6 +330,8 @@ absl::StatusOr<Claims> Claims::FromJson(const nlohmann::json& j) {
     tc.tee_tcb_svn = t.Bytes("tee_tcb_svn");
     tc.fmspc = t.Bytes("fmspc");
     tc.qe_tcb_status = t.Str("qe_tcb_status");
+    tc.tcb_evaluation_data_number =
+        static_cast<uint32_t>(t.OptUint("tcb_evaluation_data_number", UINT32_MAX));
     TRIAD_RETURN_IF_ERROR(t.status());
     c.tdx = std::move(tc);
   }
@@ -238,6 +341,28 @@ absl::StatusOr<Claims> Claims::FromJson(const nlohmann::json& j) {
     sc.signer_key_id = s.Str("signer_key_id");
     TRIAD_RETURN_IF_ERROR(s.status());
     c.sim = std::move(sc);
+  }
+  if (r.Has("gpus")) {
+    const nlohmann::json& list = j["gpus"];
+    if (!list.is_array() || list.size() > kMaxGpus) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("claims: \"gpus\" must be an array of at most ", kMaxGpus));
+    }
+    for (size_t i = 0; i < list.size(); ++i) {
+      TRIAD_ASSIGN_OR_RETURN(GpuClaims g, GpuFromJson(list[i], i));
+      c.gpus.push_back(std::move(g));
+    }
+  }
+  if (r.Has("gpu_cc")) {
+    Reader s(j["gpu_cc"], "claims.gpu_cc");
+    GpuCcState cc;
+    cc.environment = static_cast<uint32_t>(s.Uint("environment", UINT32_MAX));
+    cc.cc_feature = static_cast<uint32_t>(s.Uint("cc_feature", UINT32_MAX));
+    cc.devtools_mode = static_cast<uint32_t>(s.Uint("devtools_mode", UINT32_MAX));
+    cc.multi_gpu_mode = static_cast<uint32_t>(s.Uint("multi_gpu_mode", UINT32_MAX));
+    cc.gpus_ready = static_cast<uint32_t>(s.Uint("gpus_ready", UINT32_MAX));
+    TRIAD_RETURN_IF_ERROR(s.status());
+    c.gpu_cc = cc;
   }
   if (r.Has("coco")) {
     Reader s(j["coco"], "claims.coco");

@@ -145,6 +145,7 @@ absl::StatusOr<Contract> ParsePayload(absl::string_view payload,
     TrainingConfig training = internal::ReadTraining(j["training"]);
     WorkerPolicy policy = internal::ReadPolicy(j["worker_policy"], "/worker_policy", problems);
     Outputs outputs = ReadOutputs(j["outputs"]);
+    for (std::string& p : GpuContractProblems(training, policy)) problems.push_back(std::move(p));
     Terms terms;
     if (j.contains("terms")) {
       terms.max_jobs = j["terms"]["max_jobs"].get<uint32_t>();
@@ -294,7 +295,7 @@ nlohmann::ordered_json Contract::ToJsonValue() const {
   j["parties"] = parties;
   j["base_model"] = OJson{{"id", base_model.id}, {"name", base_model.name}};
   j["dataset"] = OJson{{"id", dataset.id}, {"name", dataset.name}};
-  j["training"] = training.ToJson();
+  j["training"] = training.ToSectionJson();
   j["worker_policy"] = worker_policy.ToJson();
   j["outputs"] = outputs.ToJson();
   j["terms"] = terms.ToJson();
@@ -304,6 +305,29 @@ nlohmann::ordered_json Contract::ToJsonValue() const {
     j["auditors"] = list;
   }
   return j;
+}
+
+std::vector<std::string> GpuContractProblems(const TrainingConfig& training,
+                                             const WorkerPolicy& policy) {
+  if (training.gpus > 0 && !policy.nvidia_gpu) {
+    return {absl::StrCat("/worker_policy: training asks for ", training.gpus,
+                         " GPU", training.gpus == 1 ? "" : "s",
+                         " but the policy has no nvidia_gpu section: a worker would train on GPUs "
+                         "no one attested (add nvidia_gpu with count ",
+                         training.gpus, ")")};
+  }
+  if (policy.nvidia_gpu && training.gpus != static_cast<int64_t>(policy.nvidia_gpu->count)) {
+    return {absl::StrCat("/worker_policy/nvidia_gpu/count: ", policy.nvidia_gpu->count,
+                         ", but training asks for ", training.gpus, " GPU",
+                         training.gpus == 1 ? "" : "s", " (/training/gpus)")};
+  }
+  return {};
+}
+
+absl::Status CheckGpuContract(const TrainingConfig& training, const WorkerPolicy& policy) {
+  std::vector<std::string> problems = GpuContractProblems(training, policy);
+  if (problems.empty()) return absl::OkStatus();
+  return internal::ProblemsStatus("contract", problems);
 }
 
 std::string Contract::ToPayload() const { return ToJsonValue().dump(2) + "\n"; }

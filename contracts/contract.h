@@ -15,7 +15,8 @@
 // Unknown fields are rejected. Beyond the schema, code checks: valid times with
 // created <= not_before < not_after; party cards whose fingerprints match their keys; three
 // distinct signing keys and age recipients; auditors whose keys are no party's and distinct; two
-// different artifacts; the policy's and training's own rules.
+// different artifacts; the policy's and training's own rules; and GpuContractProblems (training on
+// GPUs only with a policy that attests them).
 //
 // Drafting serializes the contract once; those bytes are what all three parties sign, in any order,
 // and signing never changes them. A contract is active at time `now` only when its payload parses
@@ -120,6 +121,16 @@ struct Contract {
   static absl::StatusOr<Contract> FromPayload(absl::string_view payload,
                                               std::vector<std::string>* problems = nullptr);
 };
+
+// The GPU rule of a contract: training.gpus = N > 0 needs worker_policy.nvidia_gpu with count N
+// ("/worker_policy: training asks for 2 GPUs but the policy has no nvidia_gpu section: …"), and an
+// nvidia_gpu section needs training.gpus equal to its count ("/worker_policy/nvidia_gpu/count: 2,
+// but training asks for 0 GPUs (/training/gpus)"). Empty when the two agree. Contract::FromPayload
+// applies it, so no contract that breaks it drafts, signs or activates.
+std::vector<std::string> GpuContractProblems(const TrainingConfig& training,
+                                             const WorkerPolicy& policy);
+// The same as a status: OK, or kInvalidArgument "contract: <problem>".
+absl::Status CheckGpuContract(const TrainingConfig& training, const WorkerPolicy& policy);
 
 // "sha256:<hex>" of the payload bytes: what names the signed terms in records and logs.
 std::string ContractDigest(const crypto::DsseEnvelope& envelope);

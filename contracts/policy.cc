@@ -49,6 +49,10 @@ OJson HexJson(const std::vector<std::string>& values) {
   return a;
 }
 
+std::string Hex64(uint64_t v) {
+  return absl::StrCat("0x", absl::Hex(v, absl::kZeroPad16));
+}
+
 std::string Shown(const std::string& bytes) {
   return bytes.empty() ? "(empty)" : base::HexEncode(bytes);
 }
@@ -95,6 +99,7 @@ void EvaluateSnp(const SnpReference& ref, const Claims& claims, std::vector<std:
   }
   const SnpClaims& snp = *claims.snp;
   CheckBytesIn("host_data", snp.host_data, ref.host_data, reasons);
+  CheckBytesIn("id_key_digest", snp.id_key_digest, ref.id_key_digests, reasons);
   CheckMinimum("reported_tcb.bootloader", snp.reported_tcb.bootloader, ref.min_tcb.bootloader,
                reasons);
   CheckMinimum("reported_tcb.tee", snp.reported_tcb.tee, ref.min_tcb.tee, reasons);
@@ -113,6 +118,10 @@ void EvaluateSnp(const SnpReference& ref, const Claims& claims, std::vector<std:
     reasons.push_back("migration agent allowed by the guest policy, which this policy forbids");
   }
   CheckBytesIn("chip_id", snp.chip_id, ref.chip_ids, reasons);
+  if (ref.require_crl && !snp.crl_checked) {
+    reasons.push_back(
+        "no AMD CRL was checked (require_crl): supply the ARK's CRL with the evidence");
+  }
 }
 
 void EvaluateTdx(const TdxReference& ref, const Claims& claims, std::vector<std::string>& reasons) {
@@ -141,6 +150,96 @@ void EvaluateTdx(const TdxReference& ref, const Claims& claims, std::vector<std:
       CheckBytesIn(absl::StrCat("rtmr", i), tdx.rtmr[i], ref.rtmr[i], reasons);
   }
   CheckBytesIn("mr_config_id", tdx.mr_config_id, ref.mr_config_id, reasons);
+  if (ref.min_tcb_evaluation_data_number) {
+    CheckMinimum("tcb_evaluation_data_number", tdx.tcb_evaluation_data_number,
+                 *ref.min_tcb_evaluation_data_number, reasons);
+  }
+  if (ref.td_attributes &&
+      (tdx.td_attributes & ref.td_attributes->mask) != ref.td_attributes->value) {
+    reasons.push_back(absl::StrCat("td_attributes ", Hex64(tdx.td_attributes), " & mask ",
+                                   Hex64(ref.td_attributes->mask), " is ",
+                                   Hex64(tdx.td_attributes & ref.td_attributes->mask),
+                                   ", required ", Hex64(ref.td_attributes->value)));
+  }
+}
+
+// "<who>: driver 535.86.09 is below minimum 550.54.15" unless `version` >= `minimum`.
+void CheckVersion(const std::string& who, absl::string_view what, const std::string& version,
+                  const std::string& minimum, bool hex, std::vector<std::string>& reasons) {
+  absl::StatusOr<int> order = CompareVersions(version, minimum, hex);
+  if (!order.ok()) {
+    reasons.push_back(absl::StrCat(who, ": ", what, " version \"", version, "\" cannot be compared"));
+  } else if (*order < 0) {
+    reasons.push_back(absl::StrCat(who, ": ", what, " ", version, " is below minimum ", minimum));
+  }
+}
+
+// The NVIDIA GPU requirements (policy.h, nvidia_gpu).
+void EvaluateGpus(const GpuRequirements& ref, bool allow_debug, const Claims& claims,
+                  std::vector<std::string>& reasons) {
+  if (claims.gpus.size() != ref.count) {
+    reasons.push_back(absl::StrCat("policy requires ", ref.count, " NVIDIA GPU",
+                                   ref.count == 1 ? "" : "s", ", the worker attested ",
+                                   claims.gpus.size()));
+  }
+  if (!claims.gpu_cc) {
+    reasons.push_back("the claims carry no GPU confidential-computing state");
+  } else {
+    const GpuCcState& cc = *claims.gpu_cc;
+    if (!cc.cc_on()) {
+      reasons.push_back(
+          absl::StrCat("GPU confidential computing is off (NVML cc_feature ", cc.cc_feature, ")"));
+    }
+    if (!cc.production()) {
+      reasons.push_back(absl::StrCat("GPU confidential computing environment ", cc.environment,
+                                     " is not production (2)"));
+    }
+    if (cc.devtools() && !allow_debug) {
+      reasons.push_back("GPU devtools mode is on (profiling and debugging of the GPUs allowed)");
+    }
+    if (!cc.ready()) {
+      reasons.push_back(absl::StrCat("the GPUs do not accept work (NVML ready state ",
+                                     cc.gpus_ready, ")"));
+    }
+    if (ref.count > 1 && !cc.protected_pcie()) {
+      reasons.push_back(absl::StrCat(ref.count, " GPUs need protected PCIe (NVML multi_gpu_mode ",
+                                     cc.multi_gpu_mode, ", not 1)"));
+    }
+  }
+  for (size_t i = 0; i < claims.gpus.size(); ++i) {
+    const GpuClaims& g = claims.gpus[i];
+    const std::string who = absl::StrCat("GPU ", i, " (", g.uuid, ")");
+    if (!Contains(ref.architectures, g.architecture)) {
+      reasons.push_back(absl::StrCat(who, ": architecture ",
+                                     g.architecture.empty() ? "(unknown)" : g.architecture,
+                                     " not in ", TextList(ref.architectures)));
+    }
+    CheckVersion(who, "driver", g.driver_version, ref.min_driver_version, false, reasons);
+    CheckVersion(who, "VBIOS", g.vbios_version, ref.min_vbios_version, true, reasons);
+    if (ref.rim_required && !g.measurements_match) {
+      std::vector<std::string> missing;
+      for (const char* kind : {"driver", "vbios"}) {
+        bool have = false;
+        for (const GpuRimClaims& r : g.rims) have = have || r.kind == kind;
+        if (!have) missing.push_back(std::string(kind) == "driver" ? "no driver RIM" : "no VBIOS RIM");
+      }
+      reasons.push_back(absl::StrCat(who, ": reference measurements not verified (rim: required)",
+                                     missing.empty() ? "" : ": ", absl::StrJoin(missing, ", ")));
+    }
+    if (ref.ocsp_required) {
+      if (g.device_revocation != "good") {
+        reasons.push_back(absl::StrCat(who, ": OCSP for the device chain is ", g.device_revocation,
+                                       " (ocsp: required: good)"));
+      }
+      for (const GpuRimClaims& r : g.rims) {
+        if (r.revocation != "good") {
+          reasons.push_back(absl::StrCat(who, ": OCSP for the ",
+                                         r.kind == "driver" ? "driver" : "VBIOS", " RIM chain is ",
+                                         r.revocation, " (ocsp: required: good)"));
+        }
+      }
+    }
+  }
 }
 
 void EvaluateSim(const SimReference& ref, const Claims& claims, std::vector<std::string>& reasons) {
@@ -232,6 +331,8 @@ WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix,
       r.min_tcb.fmc = t["fmc"].get<uint8_t>();
     }
     r.host_data = HexValues(s, "host_data", at, problems);
+    r.id_key_digests = HexValues(s, "id_key_digests", at, problems);
+    r.require_crl = s.value("require_crl", false);
     if (s.contains("min_guest_svn")) r.min_guest_svn = s["min_guest_svn"].get<uint32_t>();
     if (s.contains("allowed_vmpls"))
       r.allowed_vmpls = s["allowed_vmpls"].get<std::vector<uint32_t>>();
@@ -251,6 +352,23 @@ WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix,
       r.allowed_advisory_ids = s["allowed_advisory_ids"].get<std::vector<std::string>>();
     }
     r.platform_ids = HexValues(s, "platform_ids", at, problems);
+    if (s.contains("min_tcb_evaluation_data_number")) {
+      r.min_tcb_evaluation_data_number = s["min_tcb_evaluation_data_number"].get<uint32_t>();
+    }
+    if (s.contains("td_attributes")) {
+      TdxReference::Attributes a;
+      const nlohmann::json& t = s["td_attributes"];
+      // The schema's pattern admits exactly 16 lower-case hex digits.
+      if (!absl::SimpleHexAtoi(t.at("mask").get<std::string>(), &a.mask) ||
+          !absl::SimpleHexAtoi(t.at("value").get<std::string>(), &a.value)) {
+        problems.push_back(absl::StrCat(at, "/td_attributes: not 64-bit hex numbers"));
+      } else if ((a.value & ~a.mask) != 0) {
+        problems.push_back(absl::StrCat(at, "/td_attributes: value ", Hex64(a.value),
+                                        " has bits outside mask ", Hex64(a.mask),
+                                        ", so no TD can match"));
+      }
+      r.td_attributes = a;
+    }
     p.tdx = std::move(r);
   }
   if (j.contains("sim")) {
@@ -263,8 +381,17 @@ WorkerPolicy ReadPolicy(const nlohmann::json& j, const std::string& prefix,
   }
   if (j.contains("nvidia_gpu")) {
     const nlohmann::json& s = j["nvidia_gpu"];
-    p.nvidia_gpu = GpuRequirements{s.at("min_driver_version").get<std::string>(),
-                                   s.at("min_vbios_version").get<std::string>()};
+    GpuRequirements g;
+    g.count = s.at("count").get<uint32_t>();
+    g.architectures = s.at("architectures").get<std::vector<std::string>>();
+    g.min_driver_version = s.at("min_driver_version").get<std::string>();
+    g.min_vbios_version = s.at("min_vbios_version").get<std::string>();
+    g.rim_required = s.value("rim", "required") == "required";
+    g.ocsp_required = s.value("ocsp", "required") == "required";
+    p.nvidia_gpu = std::move(g);
+  }
+  if (j.contains("accepted_weaknesses")) {
+    p.accepted_weaknesses = j["accepted_weaknesses"].get<std::vector<std::string>>();
   }
 
   if (j.contains("coco")) {
@@ -318,10 +445,12 @@ nlohmann::ordered_json WorkerPolicy::ToJson() const {
     if (r.check_fmc) t["fmc"] = r.min_tcb.fmc;
     s["min_tcb"] = t;
     if (!r.host_data.empty()) s["host_data"] = HexJson(r.host_data);
+    if (!r.id_key_digests.empty()) s["id_key_digests"] = HexJson(r.id_key_digests);
     if (r.min_guest_svn) s["min_guest_svn"] = *r.min_guest_svn;
     if (!r.allowed_vmpls.empty()) s["allowed_vmpls"] = r.allowed_vmpls;
     s["allow_migration_agent"] = r.allow_migration_agent;
     if (!r.chip_ids.empty()) s["chip_ids"] = HexJson(r.chip_ids);
+    if (r.require_crl) s["require_crl"] = true;
     j["sev_snp"] = s;
   }
   if (tdx) {
@@ -335,6 +464,13 @@ nlohmann::ordered_json WorkerPolicy::ToJson() const {
     s["tcb_status"] = r.tcb_status;
     if (r.allowed_advisory_ids) s["allowed_advisory_ids"] = *r.allowed_advisory_ids;
     if (!r.platform_ids.empty()) s["platform_ids"] = HexJson(r.platform_ids);
+    if (r.min_tcb_evaluation_data_number) {
+      s["min_tcb_evaluation_data_number"] = *r.min_tcb_evaluation_data_number;
+    }
+    if (r.td_attributes) {
+      s["td_attributes"] = OJson{{"mask", absl::StrCat(absl::Hex(r.td_attributes->mask, absl::kZeroPad16))},
+                                 {"value", absl::StrCat(absl::Hex(r.td_attributes->value, absl::kZeroPad16))}};
+    }
     j["tdx"] = s;
   }
   if (sim) {
@@ -344,14 +480,20 @@ nlohmann::ordered_json WorkerPolicy::ToJson() const {
     j["sim"] = s;
   }
   if (nvidia_gpu) {
-    j["nvidia_gpu"] = OJson{{"cc_mode", "on"},
-                            {"min_driver_version", nvidia_gpu->min_driver_version},
-                            {"min_vbios_version", nvidia_gpu->min_vbios_version}};
+    const GpuRequirements& g = *nvidia_gpu;
+    j["nvidia_gpu"] = OJson{{"count", g.count},
+                            {"architectures", g.architectures},
+                            {"min_driver_version", g.min_driver_version},
+                            {"min_vbios_version", g.min_vbios_version},
+                            {"cc_mode", "on"},
+                            {"rim", g.rim_required ? "required" : "optional"},
+                            {"ocsp", g.ocsp_required ? "required" : "optional"}};
   }
   if (coco) {
     j["coco"] = OJson{{"initdata_digests", HexJson(coco->initdata_digests)},
                       {"image_digests", coco->image_digests}};
   }
+  if (!accepted_weaknesses.empty()) j["accepted_weaknesses"] = accepted_weaknesses;
   return j;
 }
 
@@ -384,14 +526,63 @@ absl::StatusOr<WorkerPolicy> WorkerPolicy::FromText(absl::string_view text,
   return FromJson(*j, problems);
 }
 
-absl::StatusOr<WorkerPolicy> DefaultHardwarePolicy(const std::vector<std::string>& snp_measurements,
-                                                   const std::vector<std::string>& tdx_mr_td) {
-  if (snp_measurements.empty() && tdx_mr_td.empty()) {
+std::vector<PolicyWeakness> PolicyWeaknesses(const WorkerPolicy& policy) {
+  std::vector<PolicyWeakness> out;
+  if (policy.tdx) {
+    const TdxReference& t = *policy.tdx;
+    if ((t.rtmr[1].empty() || t.rtmr[2].empty()) && t.mr_config_id.empty()) {
+      out.push_back({"tdx-guest-unpinned",
+                     "tdx: neither rtmr1 and rtmr2 nor mr_config_id is pinned, so any guest "
+                     "kernel, initrd and command line boots with an accepted MRTD (which measures "
+                     "only the TDVF firmware): pin rtmr1 and rtmr2 (--tdx-rtmr1, --tdx-rtmr2), or "
+                     "mr_config_id (--tdx-mrconfigid) when the TD's configuration id covers them"});
+    }
+  }
+  if (policy.sev_snp) {
+    const SnpReference& r = *policy.sev_snp;
+    if (r.min_tcb == SnpTcb{} && !r.check_fmc) {
+      out.push_back({"snp-no-min-tcb",
+                     "sev_snp: min_tcb is all zero, so a platform with any firmware and "
+                     "microcode, however old, is admitted: set the floor (--snp-min-tcb)"});
+    }
+    if (r.allowed_vmpls.empty()) {
+      out.push_back({"snp-any-vmpl",
+                     "sev_snp: allowed_vmpls is not set, so a report from any VMPL is admitted, "
+                     "including one requested by software below the guest kernel's privilege: "
+                     "set allowed_vmpls (--snp-vmpl, normally 0)"});
+    }
+  }
+  if (policy.nvidia_gpu) {
+    if (!policy.nvidia_gpu->rim_required) {
+      out.push_back({"gpu-rim-optional",
+                     "nvidia_gpu: rim is optional, so GPUs running firmware and drivers NVIDIA "
+                     "never published are admitted: make it \"required\""});
+    }
+    if (!policy.nvidia_gpu->ocsp_required) {
+      out.push_back({"gpu-ocsp-optional",
+                     "nvidia_gpu: ocsp is optional, so a GPU whose certificate NVIDIA revoked is "
+                     "admitted: make it \"required\""});
+    }
+  }
+  return out;
+}
+
+std::vector<PolicyWeakness> UnacceptedWeaknesses(const WorkerPolicy& policy) {
+  std::vector<PolicyWeakness> out;
+  for (PolicyWeakness& w : PolicyWeaknesses(policy)) {
+    if (!Contains(policy.accepted_weaknesses, w.code)) out.push_back(std::move(w));
+  }
+  return out;
+}
+
+absl::StatusOr<WorkerPolicy> HardwarePolicy(const HardwarePolicyOptions& o) {
+  if (o.snp_measurements.empty() && o.tdx_mr_td.empty()) {
     return absl::InvalidArgumentError(
         "a hardware-only policy needs at least one reference measurement (SEV-SNP MEASUREMENT or "
         "TDX MRTD)");
   }
-  for (const auto* list : {&snp_measurements, &tdx_mr_td}) {
+  for (const auto* list : {&o.snp_measurements, &o.tdx_mr_td, &o.tdx_rtmr1, &o.tdx_rtmr2,
+                           &o.tdx_mr_config_id, &o.snp_id_key_digests}) {
     for (const std::string& m : *list) {
       if (m.size() != kLaunchDigestSize) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -399,19 +590,62 @@ absl::StatusOr<WorkerPolicy> DefaultHardwarePolicy(const std::vector<std::string
       }
     }
   }
-  WorkerPolicy p;
-  if (!snp_measurements.empty()) {
-    p.tee.push_back(kTeeSevSnp);
-    p.sev_snp = SnpReference{};
-    p.sev_snp->measurements = snp_measurements;
+  for (const std::string& h : o.snp_host_data) {
+    if (h.size() != 32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("SEV-SNP host data must be 32 bytes (64 hex digits), got ", h.size()));
+    }
   }
-  if (!tdx_mr_td.empty()) {
+  for (uint32_t v : o.snp_vmpls) {
+    if (v > 3) return absl::InvalidArgumentError(absl::StrCat("VMPL ", v, " is not 0 to 3"));
+  }
+  const bool snp_extras = o.snp_min_tcb || !o.snp_host_data.empty() ||
+                          !o.snp_id_key_digests.empty();
+  if (o.snp_measurements.empty() && snp_extras) {
+    return absl::InvalidArgumentError(
+        "SEV-SNP reference values (minimum TCB, host data, ID key) need an SEV-SNP measurement");
+  }
+  if (o.tdx_mr_td.empty() &&
+      (!o.tdx_rtmr1.empty() || !o.tdx_rtmr2.empty() || !o.tdx_mr_config_id.empty())) {
+    return absl::InvalidArgumentError("TDX RTMRs and MRCONFIGID need a TDX MRTD");
+  }
+  WorkerPolicy p;
+  if (!o.snp_measurements.empty()) {
+    if (!o.snp_min_tcb) {
+      return absl::InvalidArgumentError(
+          "a minimum SEV-SNP TCB is required with an SEV-SNP measurement (bootloader, tee, snp "
+          "and microcode SVNs: the oldest firmware and microcode the parties accept)");
+    }
+    p.tee.push_back(kTeeSevSnp);
+    SnpReference r;
+    r.measurements = o.snp_measurements;
+    r.min_tcb = *o.snp_min_tcb;
+    r.check_fmc = o.snp_min_tcb_fmc;
+    r.allowed_vmpls = o.snp_vmpls;
+    r.host_data = o.snp_host_data;
+    r.id_key_digests = o.snp_id_key_digests;
+    p.sev_snp = std::move(r);
+  }
+  if (!o.tdx_mr_td.empty()) {
     p.tee.push_back(kTeeTdx);
-    p.tdx = TdxReference{};
-    p.tdx->mr_td = tdx_mr_td;
-    p.tdx->tcb_status = {"UpToDate"};
+    TdxReference r;
+    r.mr_td = o.tdx_mr_td;
+    r.rtmr[1] = o.tdx_rtmr1;
+    r.rtmr[2] = o.tdx_rtmr2;
+    r.mr_config_id = o.tdx_mr_config_id;
+    r.tcb_status = {"UpToDate"};
+    p.tdx = std::move(r);
   }
   return p;
+}
+
+absl::StatusOr<WorkerPolicy> DefaultHardwarePolicy(const std::vector<std::string>& snp_measurements,
+                                                   const std::vector<std::string>& tdx_mr_td) {
+  HardwarePolicyOptions o;
+  o.snp_measurements = snp_measurements;
+  o.tdx_mr_td = tdx_mr_td;
+  if (!snp_measurements.empty()) o.snp_min_tcb = SnpTcb{};
+  return HardwarePolicy(o);
 }
 
 nlohmann::ordered_json PolicyDecision::ToJson() const {
@@ -444,12 +678,7 @@ PolicyDecision Evaluate(const WorkerPolicy& policy, const Claims& claims) {
     reasons.push_back(absl::StrCat("policy has no reference values for ", claims.tee));
   }
   if (policy.coco) EvaluateCoco(*policy.coco, claims, reasons);
-  if (policy.nvidia_gpu) {
-    reasons.push_back(absl::StrCat("policy requires nvidia-gpu attestation (cc_mode on, driver >= ",
-                                   policy.nvidia_gpu->min_driver_version,
-                                   ", VBIOS >= ", policy.nvidia_gpu->min_vbios_version,
-                                   "), but the claims carry no GPU evidence"));
-  }
+  if (policy.nvidia_gpu) EvaluateGpus(*policy.nvidia_gpu, policy.allow_debug, claims, reasons);
   d.admit = reasons.empty();
   d.simulated = d.admit && claims.simulated();
   return d;

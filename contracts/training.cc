@@ -65,6 +65,7 @@ TrainingConfig ReadTraining(const nlohmann::json& j) {
   t.packing = j.value("packing", false);
   t.eval_fraction = j.value("eval_fraction", 0.0);
   t.seed = j.at("seed").get<int64_t>();
+  t.gpus = j.value("gpus", int64_t{0});
   return t;
 }
 
@@ -107,6 +108,12 @@ nlohmann::ordered_json TrainingConfig::ToJson() const {
   j["packing"] = packing;
   j["eval_fraction"] = eval_fraction;
   j["seed"] = seed;
+  return j;
+}
+
+nlohmann::ordered_json TrainingConfig::ToSectionJson() const {
+  nlohmann::ordered_json j = ToJson();
+  if (gpus > 0) j["gpus"] = gpus;
   return j;
 }
 

@@ -47,14 +47,21 @@ struct TrainingConfig {
   bool packing = false;
   double eval_fraction = 0;  // [0, 1)
   int64_t seed = 42;         // >= 0
+  // How many attested NVIDIA GPUs the worker trains on, data parallel; 0: its CPU. Not part of the
+  // trainer's form (ToJson): the worker places the training on those GPUs and no other. A contract
+  // with gpus > 0 needs worker_policy.nvidia_gpu with that count (contracts/contract.h).
+  int64_t gpus = 0;  // 0..contracts::kMaxGpus
 
   // The section drafted when a contract names none: the example above (LoRA r=8 on every
   // projection, cosine schedule, 1 epoch).
   static TrainingConfig Default();
 
   // Every key, defaults written out, in the order of TRAINING-SECTION; integers as JSON integers.
-  // This is the form to hand to the trainer.
+  // This is the form to hand to the trainer: without "gpus".
   nlohmann::ordered_json ToJson() const;
+  // The contract's section: ToJson() and, when gpus > 0, "gpus" last (so contracts without GPUs
+  // keep their bytes).
+  nlohmann::ordered_json ToSectionJson() const;
 
   // Checks `j` against the schema's training section and reads it. On failure: kInvalidArgument
   // "training: <problem>; <problem>…", and every problem, one per entry, in `problems` when given

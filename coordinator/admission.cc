@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "attestation/binding.h"
+#include "attestation/evidence_document.h"
 #include "attestation/evidence_verifier.h"
 #include "base/clock.h"
 #include "base/encoding.h"
@@ -19,6 +20,7 @@
 #include "coordinator/request.h"
 #include "crypto/age.h"
 #include "crypto/hash.h"
+#include "storage/records.h"
 
 namespace triad::coordinator {
 
@@ -309,7 +311,21 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
                      kMaxEvidencePartBytes, " bytes each"));
   }
   AttestResult result;
-  std::string evidence_doc = EvidenceDocument(ev);
+  // The evidence document (attestation/evidence_document.h): what is stored, hashed, relayed to
+  // the keyholders and exported.
+  std::string evidence_doc = attestation::EvidenceDocument(ev);
+  // The document is what is stored, relayed to the keyholders and exported, GPUs and their
+  // collateral included: within the store's bound, and within every bound of the parser the
+  // keyholders and auditors read it with (GPU count, report and collateral sizes).
+  if (evidence_doc.size() > storage::kMaxEvidenceBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("evidence: the evidence document is ",
+                                                   evidence_doc.size(), " bytes; at most ",
+                                                   storage::kMaxEvidenceBytes));
+  }
+  if (absl::Status parsed = attestation::ParseEvidenceDocument(evidence_doc).status();
+      !parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("evidence: ", parsed.message()));
+  }
   result.evidence_digest = crypto::Sha256Id(evidence_doc);
   result.claims_json = "{}";
   absl::Time now = clock_.Now();

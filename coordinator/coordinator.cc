@@ -33,15 +33,6 @@ std::string ShowKeyId(absl::string_view keyid) { return absl::CHexEscape(keyid.s
 
 }  // namespace
 
-std::string EvidenceDocument(const attestation::Evidence& evidence) {
-  nlohmann::ordered_json j;
-  j["tee"] = evidence.tee;
-  j["report"] = base::Base64Encode(evidence.report);
-  j["certs"] = base::Base64Encode(evidence.certs);
-  j["collateral"] = base::Base64Encode(evidence.collateral);
-  return j.dump();
-}
-
 Coordinator::Coordinator(const base::Clock& clock, storage::Store& store, storage::BlobStore& blobs,
                          attestation::TrustAnchors anchors, crypto::Ed25519PrivateKey signing_key,
                          CoordinatorOptions options)

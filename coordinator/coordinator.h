@@ -181,11 +181,6 @@ struct ReleaseRequestView {
   bool contract_revoked = false;
 };
 
-// The evidence document stored with an admission, hashed into its digest and exported in audit
-// bundles: compact JSON {"tee": …, "report": b64, "certs": b64, "collateral": b64}, keys in that
-// order, standard base64 with padding.
-std::string EvidenceDocument(const attestation::Evidence& evidence);
-
 class Coordinator {
  public:
   // `clock`, `store` and `blobs` are borrowed and must outlive the coordinator. `anchors` are the

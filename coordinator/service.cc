@@ -256,6 +256,21 @@ class WorkersService final : public pb::Workers::Service {
     in.evidence.report = req->evidence().report();
     in.evidence.certs = req->evidence().certs();
     in.evidence.collateral = req->evidence().collateral();
+    in.evidence.initdata = req->evidence().initdata();
+    // GPUs: copied as they came; Coordinator::Attest bounds them and the verifier judges them.
+    for (const pb::GpuEvidence& g : req->evidence().gpus()) {
+      in.evidence.gpus.push_back({g.uuid(),
+                                  g.report(),
+                                  g.certs(),
+                                  {g.rims().begin(), g.rims().end()},
+                                  {g.ocsp().begin(), g.ocsp().end()}});
+    }
+    if (req->evidence().has_gpu_cc()) {
+      const pb::GpuCcState& cc = req->evidence().gpu_cc();
+      in.evidence.gpu_cc =
+          contracts::GpuCcState{cc.environment(), cc.cc_feature(), cc.devtools_mode(),
+                                cc.multi_gpu_mode(), cc.gpus_ready()};
+    }
     in.ephemeral_signature_envelope_json = req->ephemeral_signature_envelope_json();
     absl::StatusOr<AttestResult> r = c_.Attest(in);
     if (!r.ok()) return ToGrpcStatus(r.status());

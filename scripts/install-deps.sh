@@ -17,6 +17,7 @@ packages=(
   zlib1g-dev                 # the age test kit's compressed vectors
   libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libarchive-dev libpcre2-dev libutf8proc-dev
+  libxml2-dev libxmlsec1-dev # XML signatures of NVIDIA's RIMs (attestation/internal/nvidia_rim.cc)
   age jq                     # interop tests; the quickstart
   python3-jsonschema json-schema-test-suite   # outside references for the contract schema tests
   clang libclang-rt-14-dev   # libFuzzer targets

@@ -231,10 +231,12 @@ AdmissionVerdict VerifyAdmission(const ReleaseContext& r, const coordinator::Coo
         absl::StrCat("binding: ", admission.Ref(), " does not name a nonce and ephemeral keys"));
     return v;
   }
-  if (absl::Status bound =
-          attestation::CheckBinding(verdict.claims, {*nonce, r.job_id, *key, *recipient});
-      !bound.ok()) {
-    v.reasons.push_back(absl::StrCat("binding: ", bound.message()));
+  // With GPUs, both directions (attestation/binding.h): each GPU report over this admission's
+  // nonce for its position, and the CPU report data committing to exactly these GPUs and their CC
+  // state; one line per failed check.
+  for (const std::string& why :
+       attestation::BindingProblems(verdict.claims, {*nonce, r.job_id, *key, *recipient})) {
+    v.reasons.push_back(absl::StrCat("binding: ", why));
   }
   if (!v.reasons.empty()) return v;
 

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "attestation/binding.h"
+#include "attestation/evidence_document.h"
 #include "attestation/evidence_verifier.h"
 #include "base/clock.h"
 #include "base/encoding.h"
@@ -41,7 +42,6 @@ using nlohmann::json;
 
 constexpr char kLogEntryType[] = "triad.log/v1";
 constexpr size_t kMaxEntrySize = 1 << 20;
-constexpr size_t kMaxEvidenceDocumentSize = 16 << 20;
 // Reasons quoted from a failed check are cut to this many per line.
 constexpr size_t kMaxQuotedReasons = 4;
 
@@ -406,25 +406,6 @@ absl::StatusOr<Bundle> ParseBundle(absl::string_view text) {
     out.entries.push_back(std::move(e));
   }
   return out;
-}
-
-// The evidence document (coordinator.h EvidenceDocument): {"tee", "report", "certs",
-// "collateral"}, values in base64.
-absl::StatusOr<attestation::Evidence> ParseEvidenceDocumentImpl(absl::string_view text) {
-  TRIAD_ASSIGN_OR_RETURN(json d, base::ParseJsonStrict(text, {kMaxEvidenceDocumentSize, 4}));
-  const std::string w = "evidence document";
-  TRIAD_RETURN_IF_ERROR(CheckKeys(d, w, {"tee", "report", "certs", "collateral"}));
-  attestation::Evidence ev;
-  TRIAD_ASSIGN_OR_RETURN(ev.tee, GetString(d, "tee", w));
-  std::string* parts[] = {&ev.report, &ev.certs, &ev.collateral};
-  const char* names[] = {"report", "certs", "collateral"};
-  for (int i = 0; i < 3; ++i) {
-    TRIAD_ASSIGN_OR_RETURN(std::string b64, GetString(d, names[i], w));
-    absl::StatusOr<std::string> raw = base::Base64Decode(b64);
-    if (!raw.ok()) return Bad(absl::StrCat(w, ".", names[i]), "is not base64");
-    *parts[i] = *std::move(raw);
-  }
-  return ev;
 }
 
 std::string Quote(const std::vector<std::string>& reasons) {
@@ -1822,7 +1803,7 @@ AuditReport VerifyBundle(absl::string_view bundle_json, const coordinator::Coord
 }
 
 absl::StatusOr<attestation::Evidence> ParseEvidenceDocument(absl::string_view text) {
-  return ParseEvidenceDocumentImpl(text);
+  return attestation::ParseEvidenceDocument(text);
 }
 
 absl::StatusOr<VerifiedJob> VerifiedJobOf(absl::string_view bundle_json) {

@@ -31,14 +31,16 @@
 // With "witnessed": N in the export request, the checkpoint is the largest one N witnesses
 // cosigned that holds every entry of the job (FAILED_PRECONDITION until there is one).
 //
-// The evidence document is EvidenceDocument() (coordinator.h): {"tee", "report", "certs",
-// "collateral"} with base64 values; evidence_digest is "sha256:" + hex SHA-256 of its exact text,
-// so an auditor hashes the string as it stands and decodes the parts to re-verify them (the
-// certificates and collateral used at admission are in it; the vendor roots come from the
-// auditor's own pinned copy, never from the bundle). Entries are the log entries, byte for byte,
-// as hashed into the tree (leaf hash SHA-256(0x00 ‖ entry)); each inclusion proof leads from that
-// leaf at "index" to the root of the checkpoint's tree of "tree_size" entries (RFC 6962). The
-// checkpoint is signed with the coordinator card's key under its log_origin.
+// The evidence document is attestation::EvidenceDocument() (attestation/evidence_document.h):
+// {"tee", "report", "certs", "collateral"} with base64 values, and with GPUs "gpus" (their
+// reports, chains, RIMs, OCSP responses and CC state), with CoCo "initdata"; evidence_digest is
+// "sha256:" + hex SHA-256 of its exact text, so an auditor hashes the string as it stands and
+// decodes the parts to re-verify them (the certificates and collateral used at admission are in it;
+// the vendor roots come from the auditor's own pinned copy, never from the bundle). Entries are the
+// log entries, byte for byte, as hashed into the tree (leaf hash SHA-256(0x00 ‖ entry)); each
+// inclusion proof leads from that leaf at "index" to the root of the checkpoint's tree of
+// "tree_size" entries (RFC 6962). The checkpoint is signed with the coordinator card's key under
+// its log_origin.
 //
 // Entries included: every entry about the job (job.submitted, job.assigned, job.admission,
 // key.released, key.refused, job.running, job.progress, job.requeued, job.output, job.done,

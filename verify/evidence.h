@@ -1,5 +1,7 @@
 // Reading the evidence document a coordinator stored, relayed or exported (coordinator/README.md,
-// "Evidence document"): {"tee", "report", "certs", "collateral"} with base64 values.
+// "Evidence document"): attestation::ParseEvidenceDocument (attestation/evidence_document.h), the
+// one canonical parser, so that the coordinator, the keyholders and auditors read the same CPU
+// evidence, GPUs and collateral from the same bytes.
 #ifndef TRIAD_VERIFY_EVIDENCE_H_
 #define TRIAD_VERIFY_EVIDENCE_H_
 
@@ -9,7 +11,8 @@
 
 namespace triad::verify {
 
-// Strict and bounded: exactly those keys, base64 values. kInvalidArgument naming the problem.
+// Strict, bounded and canonical (attestation::ParseEvidenceDocument). kInvalidArgument naming the
+// problem.
 absl::StatusOr<attestation::Evidence> ParseEvidenceDocument(absl::string_view text);
 
 }  // namespace triad::verify

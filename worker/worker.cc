@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string_view>
@@ -10,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "attestation/binding.h"
+#include "attestation/evidence_document.h"
+#include "attestation/gpu_collector.h"
 #include "base/encoding.h"
 #include "base/json.h"
 #include "base/status.h"
@@ -25,6 +28,7 @@
 #include "trainer/trainer.h"
 #include "triad/v1/workers.grpc.pb.h"
 #include "verify/receipt.h"
+#include "worker/internal/gpu_placement.h"
 #include "worker/internal/lease_keeper.h"
 #include "worker/internal/model_bundle.h"
 #include "worker/internal/progress_reporter.h"
@@ -265,6 +269,23 @@ absl::StatusOr<v1::AttestReply> Worker::Impl::Attest(const Job& job, const Ephem
     e->set_report(evidence.report);
     e->set_certs(evidence.certs);
     e->set_collateral(evidence.collateral);
+    e->set_initdata(evidence.initdata);
+    for (const attestation::GpuEvidence& g : evidence.gpus) {
+      v1::GpuEvidence* out = e->add_gpus();
+      out->set_uuid(g.uuid);
+      out->set_report(g.report);
+      out->set_certs(g.certs);
+      for (const std::string& rim : g.rims) out->add_rims(rim);
+      for (const std::string& ocsp : g.ocsp) out->add_ocsp(ocsp);
+    }
+    if (evidence.gpu_cc) {
+      v1::GpuCcState* cc = e->mutable_gpu_cc();
+      cc->set_environment(evidence.gpu_cc->environment);
+      cc->set_cc_feature(evidence.gpu_cc->cc_feature);
+      cc->set_devtools_mode(evidence.gpu_cc->devtools_mode);
+      cc->set_multi_gpu_mode(evidence.gpu_cc->multi_gpu_mode);
+      cc->set_gpus_ready(evidence.gpu_cc->gpus_ready);
+    }
     auto ctx = Context();
     reply.Clear();
     return FromGrpc(stub_->Attest(ctx.get(), req, &reply));
@@ -495,6 +516,13 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
                                            const v1::AttestReply& reply,
                                            std::map<std::string, std::string> headers) {
   const contracts::Contract& c = job.contract;
+  // Only on what was attested, decided before any input is decrypted: the CPU for a contract
+  // without GPUs, and otherwise exactly the attested GPUs, which must be the only devices CUDA
+  // sees.
+  TRIAD_ASSIGN_OR_RETURN(
+      internal::Placement placement,
+      internal::PlaceTraining(c.training.gpus, attestation::GpuUuids(evidence),
+                              std::getenv("CUDA_VISIBLE_DEVICES"), options_.device));
   // From here on the keys are held under the lease: everything below stops, and what it holds is
   // wiped as it goes out of scope, when the lease ends.
   std::atomic<bool> cancel{false};
@@ -540,13 +568,17 @@ absl::Status Worker::Impl::TrainAndDeliver(const Job& job, const EphemeralKeys& 
       [&](const trainer::Progress& p) { return ReportProgress(job, keys.signing, p); },
       options_.progress_interval, &cancel);
   trainer::TrainOptions topts;
-  topts.device = options_.device;
-  topts.num_gpus = options_.num_gpus;
+  topts.device = placement.device;
+  topts.num_gpus = placement.num_gpus;
   topts.threads = options_.threads;
   topts.precision = options_.precision;
   topts.on_progress = [&](const trainer::Progress& p) { reporter.Update(p); };
   topts.cancel = &cancel;
-  spdlog::info("job {}: training on {}", job.id, options_.device);
+  spdlog::info("job {}: training on {}", job.id,
+               placement.device == "cpu"
+                   ? std::string("the CPU")
+                   : absl::StrCat(placement.num_gpus, " attested GPU(s) ",
+                                  absl::StrJoin(attestation::GpuUuids(evidence), ",")));
   trainer::Result<trainer::TrainResult> trained =
       trainer::Train(model, Std(dataset.view()), *config, topts);
   absl::Status progress_status = reporter.Finish();
@@ -654,14 +686,30 @@ JobResult Worker::Impl::RunJob(const v1::Assignment& assignment) {
   EphemeralKeys keys;
   attestation::BindingInputs binding{job->nonce, job->id, keys.signing.public_key(),
                                      keys.identity.recipient()};
-  absl::StatusOr<std::string> report_data = attestation::ExpectedReportData(binding);
-  if (!report_data.ok())
-    return fail(provider_key_, base::Annotate(report_data.status(), "binding"));
-  absl::StatusOr<attestation::Evidence> evidence = attester_.Attest(*report_data);
+  // A contract that trains on GPUs is attested with exactly that many GPUs, bound to the CPU
+  // evidence (attestation/binding.h); one that does not, with the CPU alone.
+  const int64_t contract_gpus = job->contract.training.gpus;
+  if (absl::Status st = internal::CheckGpusForContract(contract_gpus, options_.gpus); !st.ok()) {
+    return fail(provider_key_, base::Annotate(st, "the worker refuses the assignment"));
+  }
+  absl::StatusOr<attestation::Evidence> evidence;
+  if (contract_gpus > 0) {
+    evidence = attestation::CollectEvidence(attester_, options_.gpus, binding);
+  } else {
+    absl::StatusOr<std::string> report_data = attestation::ExpectedReportData(binding);
+    if (!report_data.ok())
+      return fail(provider_key_, base::Annotate(report_data.status(), "binding"));
+    evidence = attester_.Attest(*report_data);
+  }
   if (!evidence.ok()) {
     return fail(provider_key_, base::Annotate(evidence.status(), "attestation"));
   }
   if (!options_.collateral.empty()) evidence->collateral = options_.collateral;
+  // GPU collateral is authenticated by its own signatures and outside the binding.
+  for (attestation::GpuEvidence& g : evidence->gpus) {
+    g.rims = options_.gpu_rims;
+    g.ocsp = options_.gpu_ocsp;
+  }
 
   absl::StatusOr<v1::AttestReply> reply = Attest(*job, keys, *evidence);
   if (!reply.ok()) {

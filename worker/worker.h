@@ -7,9 +7,10 @@
 //   2. Check the contract itself: active at the clock's now, naming this provider's key as
 //      compute_provider, with the assignment's inputs being its base model and dataset.
 //   3. Make an ephemeral age identity and Ed25519 key for this job only; ask the attester for
-//      evidence over attestation::ExpectedReportData(nonce, job id, eph key, eph recipient); Attest
-//      with the request signed by the provider's key and by the ephemeral key (proof of
-//      possession).
+//      evidence over attestation::ExpectedReportData(nonce, job id, eph key, eph recipient) or,
+//      when the contract trains on GPUs, collect the GPUs' reports and the CPU evidence committing
+//      to them (attestation::CollectEvidence); Attest with the request signed by the provider's key
+//      and by the ephemeral key (proof of possession).
 //   4. Rejected: log the reasons; nothing was released; go on polling.
 //   5. Admitted: await the owners' keyholders (AwaitKeys): each input's header re-wrapped to the
 //      ephemeral recipient, with its owner's signed receipt naming this job, these keys and that
@@ -45,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "attestation/attester.h"
+#include "attestation/gpu_collector.h"
 #include "base/clock.h"
 #include "crypto/ed25519.h"
 #include "grpcpp/channel.h"
@@ -66,6 +68,14 @@ struct WorkerOptions {
   int threads = 0;
   // TDX collateral JSON sent with the evidence (the coordinator verifies offline); empty: none.
   std::string collateral;
+  // The NVIDIA GPUs this worker attests and trains on (borrowed, must outlive the worker; null:
+  // none). A job whose contract asks for N GPUs (training.gpus) is attested with
+  // attestation::CollectEvidence over exactly these N GPUs, and trained only on them
+  // (internal/gpu_placement.h); a job without GPUs is attested and trained on the CPU.
+  const attestation::GpuCollector* gpus = nullptr;
+  // Collateral attached to every GPU's evidence: NVIDIA RIMs (SWID XML) and DER OCSP responses.
+  std::vector<std::string> gpu_rims;
+  std::vector<std::string> gpu_ocsp;
   // Run(): stop after the first job this worker was admitted to.
   bool once = false;
 

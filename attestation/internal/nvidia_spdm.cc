@@ -111,10 +111,17 @@ absl::StatusOr<SpdmReport> ParseSpdmReport(absl::string_view bytes) {
     return Malformed(absl::StrCat("the signature is truncated: ", r.remaining(), " of ",
                                   kSpdmSignatureSize, " bytes"));
   }
-  if (r.remaining() != 0) {
-    return Malformed(absl::StrCat(r.remaining(), r.remaining() == 1 ? " byte follows" : " bytes follow",
-                                  " the signature"));
+  // What follows the signature is not signed: zero padding is tolerated and reported, anything
+  // else is refused (it cannot change the verdict, but a report that carries it was not produced
+  // by the GPU and its transport as they are documented).
+  const size_t rest = r.remaining();
+  std::string tail;
+  r.Bytes(rest, &tail);
+  if (tail.find_first_not_of('\0') != std::string::npos) {
+    return Malformed(absl::StrCat(rest, rest == 1 ? " byte follows" : " bytes follow",
+                                  " the signature and not all are zero"));
   }
+  rep.trailing_zero_bytes = rest;
   rep.signed_part.assign(bytes.data(), signed_size);
   return rep;
 }

@@ -13,7 +13,11 @@
 //   opaque data: a list of type (u16), length (u16), value
 //
 // Integers are little-endian. The signature covers the request and the response up to the
-// signature. Nothing may follow the signature.
+// signature. The parser finds the signature at its structural offset (after the opaque data), as
+// NVIDIA's verifier and Trustee do, never as "the last 96 bytes": what follows it is outside the
+// signed message. Zero bytes may follow (the Confidential Containers stack hands reports over with
+// padding); they are counted in `trailing_zero_bytes`. Any non-zero byte after the signature is
+// refused.
 #ifndef TRIAD_ATTESTATION_INTERNAL_NVIDIA_SPDM_H_
 #define TRIAD_ATTESTATION_INTERNAL_NVIDIA_SPDM_H_
 
@@ -56,14 +60,15 @@ struct SpdmReport {
   std::vector<std::pair<uint16_t, std::string>> opaque;  // in report order
   std::string signed_part;   // request || response up to the signature
   std::string signature;     // 96 bytes
+  size_t trailing_zero_bytes = 0;  // zero padding after the signature (not signed)
 
   // The value of the first opaque field of `type`, or null.
   const std::string* Opaque(uint16_t type) const;
 };
 
 // Parses a report (binary). Fails with kInvalidArgument "SPDM report: <what>" on anything that does
-// not fit the layout above, including bytes after the signature; kResourceExhausted above
-// kMaxGpuReportSize.
+// not fit the layout above, including a non-zero byte after the signature ("SPDM report: 3 bytes
+// follow the signature and not all are zero"); kResourceExhausted above kMaxGpuReportSize.
 absl::StatusOr<SpdmReport> ParseSpdmReport(absl::string_view bytes);
 
 }  // namespace triad::attestation::internal

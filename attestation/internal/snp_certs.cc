@@ -428,7 +428,8 @@ std::string AmdProductFromCert(X509* cert, const AmdExtensions& ext) {
 }
 
 std::vector<std::string> VerifyAmdChain(X509* leaf, const std::vector<X509*>& untrusted, X509* ark,
-                                        absl::Time now, absl::string_view leaf_name) {
+                                        absl::Time now, absl::string_view leaf_name,
+                                        std::vector<X509*>* path) {
   ChainErrors ce;
   ce.now = now;
   ce.leaf_name = std::string(leaf_name);
@@ -457,9 +458,18 @@ std::vector<std::string> VerifyAmdChain(X509* leaf, const std::vector<X509*>& un
   X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CHECK_SS_SIGNATURE);
   X509_STORE_CTX_set_app_data(ctx.get(), &ce);
   X509_STORE_CTX_set_verify_cb(ctx.get(), CollectChainErrors);
-  X509_verify_cert(ctx.get());
+  // Both the callback's findings and the return value decide: X509_verify_cert can fail without
+  // calling the callback (an internal error, a path it could not build for a reason it reports
+  // only in the context's error).
+  const int verified = X509_verify_cert(ctx.get());
   crypto::ClearOpenSslErrors();
   if (!ce.reasons.empty()) return ce.reasons;
+  if (verified != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    return {absl::StrCat("certificate chain does not verify: ",
+                         err != X509_V_OK ? X509_verify_cert_error_string(err)
+                                          : "X509_verify_cert failed without a reason")};
+  }
 
   STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
   int n = chain != nullptr ? sk_X509_num(chain) : 0;
@@ -468,8 +478,10 @@ std::vector<std::string> VerifyAmdChain(X509* leaf, const std::vector<X509*>& un
                          ", ASK/ASVK, ARK")};
   }
   std::vector<std::string> reasons;
+  if (path != nullptr) path->clear();
   for (int i = 0; i < n; ++i) {
     X509* c = sk_X509_value(chain, i);
+    if (path != nullptr) path->push_back(c);
     int md = NID_undef, pk = NID_undef;
     if (X509_get_signature_info(c, &md, &pk, nullptr, nullptr) != 1 || pk != NID_rsassaPss ||
         md != NID_sha384) {
@@ -478,6 +490,7 @@ std::vector<std::string> VerifyAmdChain(X509* leaf, const std::vector<X509*>& un
                                      " is not signed with RSASSA-PSS and SHA-384"));
     }
   }
+  if (!reasons.empty() && path != nullptr) path->clear();
   return reasons;
 }
 

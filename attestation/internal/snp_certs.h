@@ -119,9 +119,11 @@ std::string AmdProductFromCert(X509* cert, const AmdExtensions& ext);
 // (its self-signature is checked too), and requires the chain to be exactly three certificates each
 // signed with RSASSA-PSS/SHA-384. `untrusted` are candidate intermediates. Returns every failed
 // check, one line each (empty when the chain is valid). `leaf_name` names the leaf in messages
-// ("VCEK").
+// ("VCEK"). When the chain is valid and `path` is given, it receives leaf, ASK/ASVK, ARK (borrowed
+// from the arguments).
 std::vector<std::string> VerifyAmdChain(X509* leaf, const std::vector<X509*>& untrusted, X509* ark,
-                                        absl::Time now, absl::string_view leaf_name);
+                                        absl::Time now, absl::string_view leaf_name,
+                                        std::vector<X509*>* path = nullptr);
 
 // Parses one PEM certificate; fails unless `pem` holds exactly one.
 absl::StatusOr<crypto::SslPtr<X509>> ParsePemCertificate(absl::string_view pem);

@@ -123,6 +123,18 @@ absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::str
   return certs;
 }
 
+std::string CertificateDer(X509* cert) {
+  unsigned char* der = nullptr;
+  int len = i2d_X509(cert, &der);
+  if (len <= 0) {
+    crypto::ClearOpenSslErrors();
+    return "";
+  }
+  std::string out(reinterpret_cast<char*>(der), static_cast<size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
 std::string CommonName(const X509* cert) {
   const X509_NAME* name = X509_get_subject_name(cert);
   int idx = X509_NAME_get_index_by_NID(name, NID_commonName, -1);

@@ -31,6 +31,9 @@ absl::StatusOr<crypto::SslPtr<X509>> ParseDerCertificate(absl::string_view der, 
 absl::StatusOr<std::vector<crypto::SslPtr<X509>>> ParsePemCertificates(absl::string_view pem,
                                                                        size_t max_certs);
 
+// The certificate's DER, or "" when it cannot be encoded.
+std::string CertificateDer(X509* cert);
+
 // The certificate's subject common name, or "" when it has none.
 std::string CommonName(const X509* cert);
 

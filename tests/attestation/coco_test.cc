@@ -3,15 +3,6 @@
 // claims on the verifier side.
 #include "attestation/coco.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <functional>
-#include <thread>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -22,120 +13,19 @@
 #include "gtest/gtest.h"
 #include "measure/coco.h"
 #include "nlohmann/json.hpp"
+#include "tests/attestation/fake_coco_agent.h"
 #include "tests/testing/testing.h"
 
 namespace triad::attestation {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string RecordedSnp() {
-  return testing::ReadTestFile(testing::TestdataDir() +
-                               "/attestation/coco/trustee-aa-snp-evidence.json");
-}
-
-measure::WorkerPin Pin() {
-  measure::WorkerPin p;
-  p.image = "registry.example/triad-worker@sha256:" + std::string(64, 'a');
-  p.args = {"/usr/bin/triad-worker", "worker", "run", "--tee", "coco"};
-  return p;
-}
-
-// A one-request-at-a-time HTTP server on 127.0.0.1 that answers with `reply(target)`; an empty
-// reply means "never answer" (the client times out).
-class FakeAgent {
- public:
-  explicit FakeAgent(std::function<std::string(const std::string&)> reply)
-      : reply_(std::move(reply)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    ::listen(fd_, 8);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~FakeAgent() {
-    stop_ = true;
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string url() const { return absl::StrCat("http://127.0.0.1:", port_); }
-  int requests() const { return requests_; }
-  const std::string& last_target() const { return last_target_; }
-
- private:
-  void Serve() {
-    while (!stop_) {
-      int c = ::accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string in;
-      char buf[4096];
-      while (in.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = ::recv(c, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        in.append(buf, static_cast<size_t>(n));
-      }
-      ++requests_;
-      const size_t sp = in.find(' ');
-      last_target_ = in.substr(sp + 1, in.find(' ', sp + 1) - sp - 1);
-      const std::string body = reply_(last_target_);
-      if (body.empty()) {
-        // Hold the connection open without answering until the client gives up.
-        while (!stop_ && ::recv(c, buf, sizeof buf, 0) > 0) {
-        }
-      } else {
-        ::send(c, body.data(), body.size(), MSG_NOSIGNAL);
-      }
-      ::close(c);
-    }
-  }
-
-  std::function<std::string(const std::string&)> reply_;
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> requests_{0};
-  std::string last_target_;
-  std::thread thread_;
-};
-
-std::string Http(int code, const std::string& body) {
-  return absl::StrCat("HTTP/1.1 ", code, code == 200 ? " OK" : " Error",
-                      "\r\ncontent-type: application/octet-stream\r\ncontent-length: ", body.size(),
-                      "\r\n\r\n", body);
-}
-
-// The runtime data the client asked for (base64url, no padding, encoding=base64).
-std::string AskedFor(const std::string& target) {
-  absl::string_view t = target;
-  EXPECT_TRUE(absl::ConsumePrefix(&t, "/aa/evidence?runtime_data="));
-  EXPECT_TRUE(absl::ConsumeSuffix(&t, "&encoding=base64"));
-  std::string s(t);
-  for (char& c : s) c = c == '-' ? '+' : c == '_' ? '/' : c;
-  return *base::Base64Decode(s, base::Base64Padding::kWithout);
-}
-
-Json Bytes(const std::string& b) {
-  Json a = Json::array();
-  for (unsigned char c : b) a.push_back(c);
-  return a;
-}
-
-// The recorded evidence with its report data and HOST_DATA replaced (what an agent on a TEE
-// started with `initdata` would return for `report_data`; its signature no longer verifies, which
-// the attester does not check: the coordinator does).
-std::string Echo(const std::string& report_data, const std::string& initdata) {
-  Json j = Json::parse(RecordedSnp());
-  j["attestation_report"]["report_data"] = Bytes(report_data);
-  absl::StatusOr<measure::InitData> d = measure::ParseInitData(initdata);
-  j["attestation_report"]["host_data"] = Bytes(measure::SnpHostData(measure::InitDataDigest(*d)));
-  return j.dump();
-}
+using cocotest::AskedFor;
+using cocotest::Echo;
+using cocotest::FakeAgent;
+using cocotest::Http;
+using cocotest::Pin;
+using cocotest::RecordedSnp;
 
 class CocoTest : public ::testing::Test {
  protected:
@@ -225,9 +115,8 @@ TEST_F(CocoTest, ATimeoutIsRefused) {
   absl::StatusOr<std::unique_ptr<Attester>> a = NewCocoAttester(options_);
   ASSERT_FALSE(a.ok());
   EXPECT_TRUE(absl::IsUnavailable(a.status()));
-  EXPECT_EQ(a.status().message(),
-            absl::StrCat("--tee coco: coco attestation agent at ", agent.url(),
-                         ": waiting for evidence: timed out"));
+  EXPECT_EQ(a.status().message(), absl::StrCat("--tee coco: coco attestation agent at ",
+                                               agent.url(), ": waiting for evidence: timed out"));
 }
 
 TEST_F(CocoTest, AgentMustBeLoopbackAndReachable) {
@@ -242,8 +131,8 @@ TEST_F(CocoTest, AgentMustBeLoopbackAndReachable) {
 // The pod's HOST_DATA is not the digest of the init-data the worker was given: stop at start.
 TEST_F(CocoTest, InitDataThatIsNotTheTeesIsRefusedAtStart) {
   FakeAgent agent([&](const std::string& t) {
-    return Http(200, Echo(AskedFor(t), measure::MakeInitData(measure::WorkerPin{
-                                           Pin().image, {"/bin/sh"}, {}, {}})));
+    return Http(200, Echo(AskedFor(t), measure::MakeInitData(
+                                           measure::WorkerPin{Pin().image, {"/bin/sh"}, {}, {}})));
   });
   options_.agent = agent.url();
   absl::StatusOr<std::unique_ptr<Attester>> a = NewCocoAttester(options_);

@@ -60,6 +60,14 @@ SslPtr<EVP_PKEY> NewRsaKey() {
   return k;
 }
 
+CertSpec EcSpec(const std::string& cn, bool ca) {
+  CertSpec s;
+  s.cn = cn;
+  s.ca = ca;
+  s.pss = false;
+  return s;
+}
+
 SslPtr<EVP_PKEY> NewEcKey(const char* curve) {
   SslPtr<EVP_PKEY> k(EVP_EC_gen(curve));
   Check(k != nullptr, "EC keygen");

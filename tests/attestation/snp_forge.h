@@ -37,6 +37,9 @@ struct CertSpec {
   std::vector<Extension> extensions;
 };
 
+// A certificate spec for an EC-signed (not RSASSA-PSS) certificate: NVIDIA's chains.
+CertSpec EcSpec(const std::string& cn, bool ca);
+
 crypto::SslPtr<EVP_PKEY> NewRsaKey();
 crypto::SslPtr<EVP_PKEY> NewEcKey(const char* curve = "P-384");
 // Issues a certificate for `subject_key`; self-signed when `issuer` is null.

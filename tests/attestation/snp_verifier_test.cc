@@ -1,6 +1,9 @@
 // The SEV-SNP verifier's checks that the real vectors cannot reach, on reports and certificates
 // forged with a PKI of our own (tests/attestation/snp_forge.h), and its parser on the real reports.
+#include <openssl/pem.h>
+
 #include <string>
+#include <vector>
 
 #include "attestation/internal/snp_certs.h"
 #include "attestation/internal/snp_report.h"
@@ -108,6 +111,78 @@ TEST(SnpForgedTest, TurinReportUsesTheTurinTcbLayoutAndEightByteHwid) {
   f.leaf.fmc.reset();
   f.leaf.hwid_ext = std::string(8, '\x5a');
   EXPECT_THAT(f.Verify().reasons, ElementsAre("VCEK has no fmcSPL extension"));
+}
+
+// A CRL issued by `issuer`, listing `revoked` (by serial), valid from `from` for a week.
+std::string Crl(X509* issuer, EVP_PKEY* key, const std::vector<X509*>& revoked,
+                absl::Time from = kNow - absl::Hours(1), bool pem = false) {
+  crypto::SslPtr<X509_CRL> crl(X509_CRL_new());
+  X509_CRL_set_version(crl.get(), 1);
+  X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(issuer));
+  crypto::SslPtr<ASN1_STRING> last(ASN1_TIME_set(nullptr, absl::ToTimeT(from)));
+  crypto::SslPtr<ASN1_STRING> next(ASN1_TIME_set(nullptr, absl::ToTimeT(from + absl::Hours(168))));
+  X509_CRL_set1_lastUpdate(crl.get(), last.get());
+  X509_CRL_set1_nextUpdate(crl.get(), next.get());
+  for (X509* c : revoked) {
+    X509_REVOKED* r = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(c));
+    X509_REVOKED_set_revocationDate(r, last.get());
+    X509_CRL_add0_revoked(crl.get(), r);
+  }
+  X509_CRL_sort(crl.get());
+  EXPECT_GT(X509_CRL_sign(crl.get(), key, EVP_sha384()), 0);
+  crypto::SslPtr<BIO> bio(BIO_new(BIO_s_mem()));
+  if (pem) {
+    PEM_write_bio_X509_CRL(bio.get(), crl.get());
+  } else {
+    i2d_X509_CRL_bio(bio.get(), crl.get());
+  }
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+TEST(SnpForgedTest, AmdCrlsAreCheckedWhenSupplied) {
+  Forged f;
+  const forge::Pki& pki = forge::ForgedPki("Milan");
+  auto verify = [&](const std::string& collateral) {
+    Evidence ev = f.Make();
+    ev.collateral = collateral;
+    return NewSnpVerifier(pki.Anchors())->Verify(ev, kNow);
+  };
+  // None: valid, not checked.
+  Verdict none = verify("");
+  ASSERT_TRUE(none.valid);
+  EXPECT_FALSE(none.claims.snp->crl_checked);
+  EXPECT_EQ(none.claims.tcb_status, "");
+  // The ARK's CRL, revoking nothing of this chain (DER, or PEM with the ASK's as well).
+  Verdict ark = verify(Crl(pki.ark.get(), pki.ark_key.get(), {pki.asvk.get()}));
+  ASSERT_TRUE(ark.valid) << ::testing::PrintToString(ark.reasons);
+  EXPECT_TRUE(ark.claims.snp->crl_checked);
+  Verdict both = verify(Crl(pki.ark.get(), pki.ark_key.get(), {}, kNow - absl::Hours(1), true) +
+                        Crl(pki.ask.get(), pki.ask_key.get(), {}, kNow - absl::Hours(1), true));
+  ASSERT_TRUE(both.valid) << ::testing::PrintToString(both.reasons);
+  EXPECT_TRUE(both.claims.snp->crl_checked);
+  // Only the ASK's: verified, but the ARK's is what a policy requires.
+  Verdict ask_only = verify(Crl(pki.ask.get(), pki.ask_key.get(), {}));
+  ASSERT_TRUE(ask_only.valid);
+  EXPECT_FALSE(ask_only.claims.snp->crl_checked);
+  // A revoked ASK.
+  EXPECT_THAT(verify(Crl(pki.ark.get(), pki.ark_key.get(), {pki.ask.get()})).reasons,
+              ElementsAre("\"SEV-Milan\" is revoked by the CRL of \"ARK-Milan\""));
+  // Expired, or signed by the wrong key, or by someone outside the chain.
+  EXPECT_THAT(
+      verify(Crl(pki.ark.get(), pki.ark_key.get(), {}, kNow - absl::Hours(200))).reasons,
+      ElementsAre("AMD CRL 1 of \"ARK-Milan\": it expired at 2025-05-30T16:00:00Z (verification "
+                  "time 2025-06-01T00:00:00Z)"));
+  EXPECT_THAT(verify(Crl(pki.ark.get(), pki.ask_key.get(), {})).reasons,
+              ElementsAre("AMD CRL 1 of \"ARK-Milan\": its signature does not verify with the key "
+                          "of \"ARK-Milan\""));
+  const forge::Pki& genoa = forge::ForgedPki("Genoa");
+  EXPECT_THAT(verify(Crl(genoa.ark.get(), genoa.ark_key.get(), {})).reasons,
+              ElementsAre("AMD CRL 1 is issued by neither \"SEV-Milan\" nor \"ARK-Milan\""));
+  EXPECT_THAT(verify("not a CRL").reasons,
+              ElementsAre("AMD CRLs: CRL 1: not one DER CertificateList"));
 }
 
 TEST(SnpForgedTest, ReportFieldChecks) {

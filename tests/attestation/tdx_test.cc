@@ -15,6 +15,7 @@
 #include "attestation/internal/tdx_quote.h"
 #include "base/clock.h"
 #include "base/encoding.h"
+#include "crypto/ssl_ptr.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -61,6 +62,7 @@ TEST(TdxVectors, DcapQvlV4IsUpToDate) {
   EXPECT_EQ(base::HexEncode(t.tee_tcb_svn), "06010300000000000000000000000000");
   EXPECT_EQ(base::HexEncode(t.fmspc), "b0c06f000000");
   EXPECT_EQ(t.qe_tcb_status, "UpToDate");
+  EXPECT_EQ(t.tcb_evaluation_data_number, 17u);  // both documents of the collateral say 17
   // FMSPC || PPID of the PCK certificate (PPID read with Python `cryptography` from the PCK).
   EXPECT_EQ(base::HexEncode(c.platform_id), "b0c06f000000811dca2a26b952e85bb6448b097ba4fd");
 }
@@ -287,6 +289,52 @@ TEST(TdxBitFlips, GoTdxV5) { ExpectEveryFlipInvalid(GoTdxV5()); }
 TEST(TdxBitFlips, TrusteeDebug) { ExpectEveryFlipInvalid(TrusteeDebug()); }
 
 // --- Tampered collateral -------------------------------------------------------------------------
+
+// The attack the QE report's binding exists for: a genuine QE report (and its genuine PCK
+// signature) next to an attacker's attestation key, with the header and body re-signed by that key.
+// Only the binding check can catch it: every signature verifies.
+TEST(TdxTamper, AttackersAttestationKeyBesideAGenuineQeReport) {
+  Vector v = DcapQvlV4();
+  absl::StatusOr<internal::TdxQuote> q = internal::ParseTdxQuote(v.quote);
+  ASSERT_TRUE(q.ok());
+  crypto::SslPtr<EVP_PKEY> attacker(EVP_EC_gen("P-256"));
+  ASSERT_NE(attacker, nullptr);
+  // Raw X || Y of the attacker's key.
+  unsigned char point[65];
+  size_t point_len = 0;
+  ASSERT_EQ(EVP_PKEY_get_octet_string_param(attacker.get(), "encoded-pub-key", point,
+                                            sizeof point, &point_len),
+            1);
+  ASSERT_EQ(point_len, 65u);
+  q->attestation_key.assign(reinterpret_cast<const char*>(point + 1), 64);
+  // The attacker's body (a report data of its choosing), signed by the attacker.
+  q->signed_part.replace(48 + 0x208, 64, std::string(64, '\x66'));
+  crypto::SslPtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  size_t der_len = 0;
+  ASSERT_EQ(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, attacker.get()), 1);
+  ASSERT_EQ(EVP_DigestSign(ctx.get(), nullptr, &der_len,
+                           reinterpret_cast<const unsigned char*>(q->signed_part.data()),
+                           q->signed_part.size()),
+            1);
+  std::string der(der_len, '\0');
+  ASSERT_EQ(EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(der.data()), &der_len,
+                           reinterpret_cast<const unsigned char*>(q->signed_part.data()),
+                           q->signed_part.size()),
+            1);
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  crypto::SslPtr<ECDSA_SIG> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der_len)));
+  ASSERT_NE(sig, nullptr);
+  std::string rs(64, '\0');
+  BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), reinterpret_cast<unsigned char*>(rs.data()), 32);
+  BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), reinterpret_cast<unsigned char*>(rs.data()) + 32, 32);
+  q->signature = rs;
+  v.quote = SerializeQuote(*q);
+  Verdict r = VerifyVector(v);
+  EXPECT_FALSE(r.valid);
+  EXPECT_THAT(r.reasons, ElementsAre("QE report data does not bind the attestation key: its first "
+                                     "32 bytes are not SHA-256(attestation key || QE "
+                                     "authentication data)"));
+}
 
 TEST(TdxTamper, TcbInfoByte) {
   Vector v = DcapQvlV4();

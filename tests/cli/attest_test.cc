@@ -1,6 +1,7 @@
 // `triad attest verify`, run as the real binary on the shared evidence.
 #include <string>
 
+#include "attestation/evidence_document.h"
 #include "attestation/evidence_verifier.h"
 #include "attestation/sim.h"
 #include "base/encoding.h"
@@ -52,7 +53,8 @@ TEST(AttestVerifyTest, ManifestVectorsAreValidAtTheirFixedTime) {
     EXPECT_EQ(j["tee"], "sev-snp");
     EXPECT_EQ(j["reasons"], nlohmann::json::array());
     EXPECT_EQ(j["claims"]["tee"], "sev-snp");
-    EXPECT_EQ(j["claims"]["tcb_status"], "UpToDate");
+    EXPECT_EQ(j["claims"]["tcb_status"], "");  // SNP has no status list
+    EXPECT_EQ(j["claims"]["snp"]["crl_checked"], false);
   }
   std::string out;
   ASSERT_EQ(
@@ -87,6 +89,11 @@ TEST(AttestVerifyTest, TextOutput) {
       HasSubstr(
           "snp: version 2, Milan, signed by vcek, policy 0x30000, vmpl 0, reported_tcb bl 3 tee 0 "
           "snp 8 ucode 115 fmc 0\n"));
+  // What was verified, not a status SNP does not have.
+  EXPECT_THAT(out, HasSubstr("tcb: bl 3 tee 0 snp 8 ucode 115 fmc 0 (certified by the vcek; SNP "
+                             "has no TCB status: a policy's min_tcb says whether it is enough)\n"
+                             "amd crl: not checked\n"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("UpToDate")));
 }
 
 TEST(AttestVerifyTest, InvalidEvidenceExitsOneWithEveryReason) {
@@ -150,8 +157,11 @@ TEST(AttestVerifyTest, UsageErrorsExitTwo) {
   EXPECT_EQ(testing::RunCommand(Verify("--format sgx" + ev), &out), 2) << out;
   EXPECT_EQ(testing::RunCommand(Verify("--format sim" + ev + " --certs x"), &out), 2);
   EXPECT_THAT(out, HasSubstr("--certs is for --format sev-snp and nvidia-gpu only"));
-  EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --collateral x"), &out), 2);
-  EXPECT_THAT(out, HasSubstr("--collateral is for --format tdx only"));
+  EXPECT_EQ(testing::RunCommand(Verify("--format sim" + ev + " --collateral x"), &out), 2);
+  EXPECT_THAT(out, HasSubstr("--collateral is for --format tdx (collateral JSON) and sev-snp (AMD "
+                             "CRLs) only"));
+  EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --rim x"), &out), 2);
+  EXPECT_THAT(out, HasSubstr("--rim and --ocsp are for --format nvidia-gpu only"));
   EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --now yesterday"), &out), 2);
   EXPECT_THAT(out, HasSubstr("--now \"yesterday\" is not an RFC 3339 time"));
   EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --report-data abcd"), &out), 2);
@@ -229,6 +239,89 @@ TEST(AttestVerifyTest, TdxIsDispatched) {
       &out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_EQ(Json(out)["claims"]["tee"], "tdx") << out;
+}
+
+// --format nvidia-gpu with --rim and --ocsp: NVIDIA's reference measurements checked offline.
+TEST(AttestVerifyTest, NvidiaGpuRimsAndOcsp) {
+  const std::string dir = testing::TestdataDir() + "/attestation/nvidia/nas-h100-535.86.09/";
+  const std::string base = Verify("--format nvidia-gpu --evidence " + dir + "report.hex --certs " +
+                                  dir + "cert_chain.pem" + kFixedNow);
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(
+                base + " --rim " + dir + "vbios_rim_1010_0200_882_96005E0001.swidtag", &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("rim: vbios 96.00.5E.00.01 signed by \"HCC RIM L4 Signer\", every "
+                             "active measurement matches, OCSP not checked\n"));
+  EXPECT_THAT(out, HasSubstr("measurements: 64 blocks, only partly compared (a driver and a VBIOS "
+                             "RIM are needed)\n"));
+  EXPECT_THAT(out, HasSubstr("device revocation (OCSP): not checked\n"));
+  // The mismatching VBIOS RIM, and the tampered driver RIM: each refused with its reason.
+  EXPECT_EQ(testing::RunCommand(
+                base + " --rim " + dir + "vbios_rim_96005E0001_measurement_mismatch.xml", &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("reason: VBIOS RIM 96.00.5E.00.01: measurement index 9 (block 10) is "
+                             "7f3e9382785513c1…, the RIM allows 059b32e712a153f4…\n"));
+  EXPECT_EQ(testing::RunCommand(
+                base + " --rim " + dir + "driver_rim_535.86.09_measurement_mismatch.xml", &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("reason: driver RIM 535.86.09: RIM signature does not verify with the "
+                             "key of \"HCC RIM L4 Signer\"\n"));
+  // An OCSP file that is not an OCSP response.
+  EXPECT_EQ(testing::RunCommand(base + " --ocsp " + dir + "cert_chain.pem", &out), 1);
+  EXPECT_THAT(out, HasSubstr("reason: OCSP response 1: not one DER OCSPResponse\n"));
+  // Without a RIM: the text says the measurements were not compared.
+  ASSERT_EQ(testing::RunCommand(base, &out), 0);
+  EXPECT_THAT(out, HasSubstr("measurements: 64 blocks, not compared (no RIM given: --rim)\n"));
+}
+
+// The CoCo H100 report, padded: valid, and the padding is shown.
+TEST(AttestVerifyTest, NvidiaGpuReportWithPadding) {
+  const std::string dir = testing::TestdataDir() + "/attestation/nvidia/trustee-coco-h100/";
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(Verify("--format nvidia-gpu --evidence " + dir +
+                                       "report.hex --certs " + dir + "cert_chain.pem" + kFixedNow),
+                                &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("padding: 1 zero bytes after the signature (not signed)\n"));
+  EXPECT_THAT(out, HasSubstr("chip: GH100 (hopper)\n"));
+}
+
+// --format document: an evidence document as admissions record it, CPU evidence and GPUs.
+TEST(AttestVerifyTest, EvidenceDocuments) {
+  testing::TempDir dir;
+  crypto::Ed25519PrivateKey key = crypto::Ed25519PrivateKey::Generate();
+  testing::WriteTestFile(dir.File("sim_dev.pub.pem"), key.public_key().ToPem());
+  absl::StatusOr<std::string> sim = attestation::MakeSimEvidence(
+      key, {std::string(64, '\x01'), std::string(48, '\x02'), "UpToDate", false});
+  ASSERT_TRUE(sim.ok());
+  attestation::Evidence ev;
+  ev.tee = "sim";
+  ev.report = *sim;
+  testing::WriteTestFile(dir.File("ev.json"), attestation::EvidenceDocument(ev));
+  std::string out;
+  ASSERT_EQ(testing::RunCommand(Verify("--format document --evidence " + dir.File("ev.json") +
+                                       " --roots " + dir.path() + " --json"),
+                                &out),
+            0)
+      << out;
+  EXPECT_EQ(Json(out)["tee"], "sim");
+  // A document whose GPU part is broken: every reason, the GPU named.
+  ev.gpus.push_back({"GPU-1", "not a report", "", {}, {}});
+  ev.gpu_cc = contracts::GpuCcState{};
+  testing::WriteTestFile(dir.File("gpu.json"), attestation::EvidenceDocument(ev));
+  EXPECT_EQ(testing::RunCommand(Verify("--format document --evidence " + dir.File("gpu.json") +
+                                       " --roots " + dir.path()),
+                                &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("reason: GPU 0 (GPU-1): SPDM report: 12 bytes, shorter than the "
+                             "37-byte GET_MEASUREMENTS request\n"));
+  // Not a document.
+  EXPECT_EQ(testing::RunCommand(Verify("--format document --evidence " + dir.File("sim_dev.pub.pem")),
+                                &out),
+            1);
+  EXPECT_THAT(out, HasSubstr("--evidence: evidence document: JSON: "));
 }
 
 // --format nvidia-gpu: the report as NVIDIA's tools write it (hex), its chain, the nonce.

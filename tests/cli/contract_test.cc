@@ -8,6 +8,7 @@
 #include "absl/strings/str_split.h"
 #include "crypto/dsse.h"
 #include "crypto/hash.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/testing.h"
 
@@ -68,6 +69,14 @@ class ContractCliTest : public ::testing::Test {
     EXPECT_TRUE(card.ok());
     return card.ok() ? card->fingerprint() : "";
   }
+  // `contract draft` of the test's cards and files, without a policy.
+  std::string DraftWithoutPolicy() const {
+    return absl::StrCat("contract draft --model-owner ", Keys(), "/mo.card.json --data-owner ",
+                        Keys(), "/do.card.json --provider ", Keys(), "/cp.card.json --model ",
+                        dir_.File("model.age"), " --dataset ", dir_.File("data.age"),
+                        " --valid-for 1d --out ", Contract());
+  }
+
   V Lines() const {
     V lines = absl::StrSplit(out_, '\n', absl::SkipEmpty());
     return lines;
@@ -173,16 +182,136 @@ TEST_F(ContractCliTest, DefaultPolicyIsHardwareOnlyAndNeedsAMeasurement) {
   EXPECT_EQ(
       Run(base + " --tdx-mrtd " + std::string(96, 'b') + " --policy " + dir_.File("policy.json")),
       2);
-  ASSERT_EQ(Run(base + " --tdx-mrtd " + std::string(96, 'b') + " --snp-measurement " +
-                std::string(96, 'c')),
+  ASSERT_EQ(Run(base + " --tdx-mrtd " + std::string(96, 'b') + " --tdx-rtmr1 " +
+                std::string(96, 'd') + " --tdx-rtmr2 " + std::string(96, 'e') +
+                " --snp-measurement " + std::string(96, 'c') +
+                " --snp-min-tcb bootloader=3,tee=0,snp=8,microcode=115"),
             0)
-      << out_;
-  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+      << out_;  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
   auto c = contracts::Contract::FromPayload(env->payload);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->worker_policy.tee, (V{"sev-snp", "tdx"}));
   EXPECT_FALSE(c->worker_policy.Accepts("sim"));
   EXPECT_FALSE(c->worker_policy.allow_debug);
+}
+
+// A TDX policy must pin the guest (RTMR1 and RTMR2, or MRCONFIGID): MRTD measures only TDVF.
+TEST_F(ContractCliTest, AWeakTdxPolicyIsRefusedUnlessAcceptedAndThenRecorded) {
+  const std::string base = DraftWithoutPolicy() + " --tdx-mrtd " + std::string(96, 'b');
+  const std::string weakness =
+      "tdx: neither rtmr1 and rtmr2 nor mr_config_id is pinned, so any guest kernel, initrd and "
+      "command line boots with an accepted MRTD (which measures only the TDVF firmware): pin "
+      "rtmr1 and rtmr2 (--tdx-rtmr1, --tdx-rtmr2), or mr_config_id (--tdx-mrconfigid) when the "
+      "TD's configuration id covers them";
+  EXPECT_EQ(Run(base), 1);
+  EXPECT_EQ(Lines(), V{"triad: the worker policy lets a compute provider slip past it: " +
+                       weakness +
+                       ". Pin what is missing, or accept it with --allow-weak-policy (recorded in "
+                       "the contract for every party to see)"});
+  // RTMR1 alone is not enough.
+  EXPECT_EQ(Run(base + " --tdx-rtmr1 " + std::string(96, 'd')), 1);
+  // The same from a policy file.
+  testing::WriteTestFile(dir_.File("tdx.json"),
+                         R"({"tee": ["tdx"], "tdx": {"mr_td": [")" + std::string(96, 'b') +
+                             R"("], "tcb_status": ["UpToDate"]}})");
+  EXPECT_EQ(Run(DraftWithoutPolicy() + " --policy " + dir_.File("tdx.json")), 1);
+  EXPECT_THAT(out_, ::testing::HasSubstr("neither rtmr1 and rtmr2 nor mr_config_id is pinned"));
+  // MRCONFIGID pins it.
+  ASSERT_EQ(Run(base + " --tdx-mrconfigid " + std::string(96, 'f')), 0) << out_;
+  std::remove(Contract().c_str());
+  // Accepted: drafted, warned, and recorded where every party sees it.
+  ASSERT_EQ(Run(base + " --allow-weak-policy"), 0) << out_;
+  EXPECT_THAT(out_, ::testing::HasSubstr(
+                        "warning: weak worker policy accepted and recorded in the contract "
+                        "(tdx-guest-unpinned): " + weakness + "\n"));
+  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+  auto c = contracts::Contract::FromPayload(env->payload);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->worker_policy.accepted_weaknesses, V{"tdx-guest-unpinned"});
+  ASSERT_EQ(Run("contract show " + Contract()), 0);
+  EXPECT_THAT(out_, ::testing::HasSubstr("  ACCEPTED WEAKNESS tdx-guest-unpinned: " + weakness));
+  ASSERT_EQ(Run("contract sign " + Contract() + " --as " + Keys() + "/do"), 0) << out_;
+  EXPECT_THAT(out_, ::testing::HasSubstr(
+                        "warning: you signed a contract whose worker policy has accepted "
+                        "weaknesses:\n  ACCEPTED WEAKNESS tdx-guest-unpinned: "));
+}
+
+// SEV-SNP: a TCB floor is required (explicit, or from a VCEK), VMPL 0 unless told, host data and
+// ID key pins.
+TEST_F(ContractCliTest, SnpPolicyFlags) {
+  const std::string base = DraftWithoutPolicy() + " --snp-measurement " + std::string(96, 'c');
+  EXPECT_EQ(Run(base), 1);
+  EXPECT_EQ(Lines(), V{"triad: a minimum SEV-SNP TCB is required with an SEV-SNP measurement "
+                       "(bootloader, tee, snp and microcode SVNs: the oldest firmware and "
+                       "microcode the parties accept): give --snp-min-tcb "
+                       "bootloader=N,tee=N,snp=N,microcode=N or --snp-min-tcb vcek:FILE"});
+  EXPECT_EQ(Run(base + " --snp-min-tcb bl=3,tee=0"), 1);
+  EXPECT_EQ(Lines(), V{"triad: --snp-min-tcb \"bl=3,tee=0\": expected "
+                       "bootloader=N,tee=N,snp=N,microcode=N[,fmc=N] (0..255 each) or vcek:FILE"});
+  EXPECT_EQ(Run(base + " --snp-min-tcb bl=0,tee=0,snp=0,ucode=0"), 1);
+  EXPECT_THAT(out_, ::testing::HasSubstr("sev_snp: min_tcb is all zero"));
+  EXPECT_EQ(Run(base + " --snp-min-tcb bl=3,tee=0,snp=8,ucode=115 --snp-host-data 00"), 1);
+  EXPECT_EQ(Lines(),
+            V{"triad: --snp-host-data: \"00\" is not 32 bytes of hex (64 digits)"});
+  // The TCB a real Milan VCEK certifies (MANIFEST: bl 3, tee 0, snp 8, ucode 115).
+  ASSERT_EQ(Run(base + " --snp-min-tcb vcek:" + testing::TestdataDir() +
+                "/attestation/snp/virtee-milan/vcek.der --snp-host-data " + std::string(64, '1') +
+                " --snp-id-key-digest " + std::string(96, '2')),
+            0)
+      << out_;
+  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+  auto c = contracts::Contract::FromPayload(env->payload);
+  ASSERT_TRUE(c.ok()) << c.status();
+  const contracts::SnpReference& r = *c->worker_policy.sev_snp;
+  EXPECT_EQ(r.min_tcb, (contracts::SnpTcb{3, 0, 8, 115, 0}));
+  EXPECT_FALSE(r.check_fmc);
+  EXPECT_EQ(r.allowed_vmpls, std::vector<uint32_t>{0});
+  EXPECT_EQ(r.host_data, V{std::string(32, '\x11')});
+  EXPECT_EQ(r.id_key_digests, V{std::string(48, '\x22')});
+  EXPECT_TRUE(c->worker_policy.accepted_weaknesses.empty());
+  std::remove(Contract().c_str());
+  ASSERT_EQ(Run(base + " --snp-min-tcb bootloader=4,tee=1,snp=24,microcode=217,fmc=2 --snp-vmpl "
+                       "0 --snp-vmpl 1"),
+            0)
+      << out_;
+  env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+  c = contracts::Contract::FromPayload(env->payload);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->worker_policy.sev_snp->min_tcb, (contracts::SnpTcb{4, 1, 24, 217, 2}));
+  EXPECT_TRUE(c->worker_policy.sev_snp->check_fmc);
+  EXPECT_EQ(c->worker_policy.sev_snp->allowed_vmpls, (std::vector<uint32_t>{0, 1}));
+  std::remove(Contract().c_str());
+  EXPECT_EQ(Run(base + " --snp-min-tcb vcek:" + dir_.File("data.age")), 1);
+  EXPECT_THAT(out_, ::testing::HasSubstr("triad: --snp-min-tcb " + dir_.File("data.age") + ": "));
+}
+
+// Training on GPUs: the training section asks for them, the policy attests as many.
+TEST_F(ContractCliTest, GpuContracts) {
+  const std::string gpu_policy =
+      R"({"tee": ["sim"], "sim": {"measurements": [")" + std::string(96, 'a') +
+      R"("]}, "nvidia_gpu": {"count": 2, "architectures": ["hopper"], "cc_mode": "on",
+          "min_driver_version": "550.54.15", "min_vbios_version": "96.00.74.00.1C"}})";
+  testing::WriteTestFile(dir_.File("gpu-policy.json"), gpu_policy);
+  nlohmann::json training = contracts::TrainingConfig::Default().ToJson();
+  training["gpus"] = 2;
+  testing::WriteTestFile(dir_.File("gpu-training.json"), training.dump());
+  EXPECT_EQ(Run(DraftWithoutPolicy() + " --policy " + dir_.File("gpu-policy.json")), 1);
+  EXPECT_EQ(Lines(), V{"triad: contract: /worker_policy/nvidia_gpu/count: 2, but training asks "
+                       "for 0 GPUs (/training/gpus)"});
+  EXPECT_EQ(Run(DraftWithoutPolicy() + " --policy " + dir_.File("policy.json") + " --training " +
+                dir_.File("gpu-training.json")),
+            1);
+  EXPECT_THAT(out_, ::testing::HasSubstr("training asks for 2 GPUs but the policy has no "
+                                         "nvidia_gpu section"));
+  ASSERT_EQ(Run(DraftWithoutPolicy() + " --policy " + dir_.File("gpu-policy.json") +
+                " --training " + dir_.File("gpu-training.json")),
+            0)
+      << out_;
+  ASSERT_EQ(Run("contract show " + Contract()), 0);
+  EXPECT_THAT(out_, ::testing::HasSubstr(
+                        "  nvidia-gpu     2 GPUs (hopper), CC mode on and ready, protected PCIe, "
+                        "driver >= 550.54.15, VBIOS >= 96.00.74.00.1C\n    RIMs         "
+                        "required\n    OCSP         required\n"));
 }
 
 TEST_F(ContractCliTest, DraftRefusals) {

@@ -93,6 +93,53 @@ TEST(ClaimsTest, SimJsonFormIsStable) {
   EXPECT_EQ(upper->report_data, "\x01\xff");
 }
 
+TEST(ClaimsTest, GpusRoundTripAndAreAbsentWithoutThem) {
+  Claims c = testing::WithGpus(testing::TdxClaimsPassing(), 2);
+  c.gpus[1].trailing_zero_bytes = 1;
+  c.gpus[1].fwid = std::string(48, '\x09');
+  c.gpus[1].fwid_bound = true;
+  Claims b = RoundTrip(c);
+  EXPECT_EQ(b.ToJson(), c.ToJson());
+  ASSERT_EQ(b.gpus.size(), 2u);
+  EXPECT_EQ(b.gpus[1].uuid, c.gpus[1].uuid);
+  EXPECT_EQ(b.gpus[1].report_digest, c.gpus[1].report_digest);
+  EXPECT_EQ(b.gpus[1].device_id, c.gpus[1].device_id);
+  EXPECT_EQ(b.gpus[1].measurements, c.gpus[1].measurements);
+  EXPECT_EQ(b.gpus[1].rims.size(), 2u);
+  EXPECT_EQ(b.gpus[1].rims[1].kind, "vbios");
+  EXPECT_TRUE(b.gpus[1].measurements_match);
+  EXPECT_EQ(b.gpus[1].trailing_zero_bytes, 1u);
+  ASSERT_TRUE(b.gpu_cc.has_value());
+  EXPECT_EQ(*b.gpu_cc, *c.gpu_cc);
+  EXPECT_EQ(b.tdx->tcb_evaluation_data_number, 17u);
+  // CPU-only claims have no GPU keys, so their JSON is what it was before GPUs existed.
+  nlohmann::ordered_json cpu = testing::SnpClaimsPassing().ToJson();
+  EXPECT_FALSE(cpu.contains("gpus"));
+  EXPECT_FALSE(cpu.contains("gpu_cc"));
+  // Records written before tcb_evaluation_data_number and crl_checked existed still read.
+  Json old = Json::parse(testing::TdxClaimsPassing().ToJson().dump());
+  old["tdx"].erase("tcb_evaluation_data_number");
+  ASSERT_TRUE(Claims::FromJson(old).ok());
+  EXPECT_EQ(Claims::FromJson(old)->tdx->tcb_evaluation_data_number, 0u);
+  Json old_snp = Json::parse(testing::SnpClaimsPassing().ToJson().dump());
+  old_snp["snp"].erase("crl_checked");
+  ASSERT_TRUE(Claims::FromJson(old_snp).ok());
+  EXPECT_FALSE(Claims::FromJson(old_snp)->snp->crl_checked);
+  // Bounded and typed.
+  Json bad = Json::parse(c.ToJson().dump());
+  bad["gpus"][0]["measurements"] = 3;
+  EXPECT_EQ(Claims::FromJson(bad).status().message(),
+            "claims.gpus[0]: \"measurements\" must be an array");
+  bad = Json::parse(c.ToJson().dump());
+  bad["gpu_cc"]["cc_feature"] = "on";
+  EXPECT_EQ(Claims::FromJson(bad).status().message(),
+            "claims.gpu_cc: \"cc_feature\" must be an integer from 0 to 4294967295");
+  bad = Json::parse(c.ToJson().dump());
+  for (int i = 0; i < 8; ++i) bad["gpus"].push_back(bad["gpus"][0]);
+  EXPECT_EQ(Claims::FromJson(bad).status().message(),
+            "claims: \"gpus\" must be an array of at most 8");
+}
+
 TEST(ClaimsTest, FromJsonRejections) {
   Json good = testing::SnpClaimsPassing().ToJson();
   auto message = [](const Json& j) { return std::string(Claims::FromJson(j).status().message()); };

@@ -279,6 +279,43 @@ TEST_F(ContractTest, DraftRefusesAnInvalidContract) {
       "contract: /not_after: 2025-07-01T00:00:00Z is not after not_before 2025-07-01T00:00:00Z");
 }
 
+// Training on GPUs needs a policy that attests them, and exactly as many.
+TEST_F(ContractTest, GpuTrainingNeedsTheGpuPolicy) {
+  contract_.training.gpus = 2;
+  EXPECT_EQ(DraftContract(contract_).status().message(),
+            "contract: /worker_policy: training asks for 2 GPUs but the policy has no nvidia_gpu "
+            "section: a worker would train on GPUs no one attested (add nvidia_gpu with count 2)");
+  GpuRequirements g;
+  g.count = 1;
+  g.architectures = {"hopper"};
+  g.min_driver_version = "550.54.15";
+  g.min_vbios_version = "96.00.74.00.1C";
+  contract_.worker_policy.nvidia_gpu = g;
+  EXPECT_EQ(DraftContract(contract_).status().message(),
+            "contract: /worker_policy/nvidia_gpu/count: 1, but training asks for 2 GPUs "
+            "(/training/gpus)");
+  EXPECT_EQ(CheckGpuContract(contract_.training, contract_.worker_policy).message(),
+            "contract: /worker_policy/nvidia_gpu/count: 1, but training asks for 2 GPUs "
+            "(/training/gpus)");
+  contract_.worker_policy.nvidia_gpu->count = 2;
+  absl::StatusOr<crypto::DsseEnvelope> env = DraftContract(contract_);
+  ASSERT_TRUE(env.ok()) << env.status();
+  OJson j = OJson::parse(env->payload);
+  EXPECT_EQ(j["training"]["gpus"], 2);
+  EXPECT_EQ(j["worker_policy"]["nvidia_gpu"]["count"], 2);
+  // The trainer's form does not carry it.
+  EXPECT_FALSE(contract_.training.ToJson().contains("gpus"));
+  // A GPU policy with CPU training.
+  contract_.training.gpus = 0;
+  EXPECT_EQ(GpuContractProblems(contract_.training, contract_.worker_policy),
+            V{"/worker_policy/nvidia_gpu/count: 2, but training asks for 0 GPUs (/training/gpus)"});
+  // Without GPUs the training section keeps its bytes: no "gpus" key.
+  contract_.worker_policy.nvidia_gpu.reset();
+  EXPECT_FALSE(OJson::parse(Draft().payload)["training"].contains("gpus"));
+  EXPECT_EQ(ProblemsWith("/training/gpus", 9),
+            V{"/training/gpus: 9 is greater than maximum 8"});
+}
+
 TEST_F(ContractTest, DocumentRules) {
   EXPECT_EQ(ProblemsWith("/extra", 1), V{"/: unknown property \"extra\""});
   EXPECT_EQ(ProblemsWith("/type", "triad.contract/v2"),

@@ -81,7 +81,9 @@ inline Claims SnpClaimsPassing() {
   s.guest_svn = 1;
   s.measurement = c.measurement;
   s.host_data = std::string(32, '\x33');
+  s.id_key_digest = Digest48("id-key");
   s.chip_id = c.platform_id;
+  s.crl_checked = true;
   s.reported_tcb = SnpTcb{3, 0, 8, 115, 0};
   s.committed_tcb = s.reported_tcb;
   s.current_tcb = s.reported_tcb;
@@ -104,6 +106,8 @@ inline Claims TdxClaimsPassing() {
   t.tee_tcb_svn = std::string(16, '\x03');
   t.fmspc = std::string(6, '\x50');
   t.qe_tcb_status = "UpToDate";
+  t.td_attributes = 0x10000000;  // SEPT_VE_DISABLE
+  t.tcb_evaluation_data_number = 17;
   c.tdx = t;
   return c;
 }
@@ -116,6 +120,43 @@ inline Claims SimClaimsPassing() {
   c.tcb_status = "UpToDate";
   c.sim = SimClaims{"simkey"};
   return c;
+}
+
+// A GPU that meets the sample GPU requirements (Hopper, driver 550.90.07, VBIOS 96.00.9F.00.01,
+// driver and VBIOS RIMs matched, OCSP good everywhere).
+inline GpuClaims GpuClaimsPassing(uint32_t index) {
+  GpuClaims g;
+  g.index = index;
+  g.uuid = "GPU-0000000" + std::to_string(index) + "-1111-2222-3333-444444444444";
+  g.chip = "GH100";
+  g.architecture = "hopper";
+  g.report_digest = Digest48("report " + std::to_string(index));
+  g.nonce = std::string(32, static_cast<char>('\x60' + index));
+  g.driver_version = "550.90.07";
+  g.vbios_version = "96.00.9F.00.01";
+  g.chip_sku = "882";
+  g.project = "1010";
+  g.project_sku = "0200";
+  g.device_certificate = "GH100 A01 GSP FMC LF";
+  g.device_id = std::string(32, static_cast<char>('\x70' + index));
+  g.measurements = {{1, Digest48("block 1")}, {2, Digest48("block 2")}};
+  g.rims = {{"driver", "550.90.07", "tag-d", "HCC RIM L4 Signer", "good"},
+            {"vbios", "96.00.9F.00.01", "tag-v", "HCC RIM L4 Signer", "good"}};
+  g.measurements_match = true;
+  g.device_revocation = "good";
+  return g;
+}
+
+// `cpu` with `n` passing GPUs in CC mode, ready, protected PCIe when n > 1.
+inline Claims WithGpus(Claims cpu, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) cpu.gpus.push_back(GpuClaimsPassing(i));
+  GpuCcState cc;
+  cc.environment = GpuCcState::kEnvironmentProd;
+  cc.cc_feature = 1;
+  cc.gpus_ready = 1;
+  cc.multi_gpu_mode = n > 1 ? 1 : 0;
+  cpu.gpu_cc = cc;
+  return cpu;
 }
 
 }  // namespace triad::contracts::testing

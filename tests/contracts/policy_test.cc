@@ -23,10 +23,12 @@ std::string FullPolicyText() {
        {{"measurements", {H(Digest48("snp-worker-v1")), H(Digest48("snp-worker-v2"))}},
         {"min_tcb", {{"bootloader", 3}, {"tee", 0}, {"snp", 8}, {"microcode", 115}, {"fmc", 0}}},
         {"host_data", {H(std::string(32, '\x33'))}},
+        {"id_key_digests", {H(Digest48("id-key"))}},
         {"min_guest_svn", 1},
         {"allowed_vmpls", {0}},
         {"allow_migration_agent", false},
-        {"chip_ids", {H(std::string(64, '\x22'))}}}},
+        {"chip_ids", {H(std::string(64, '\x22'))}},
+        {"require_crl", true}}},
       {"tdx",
        {{"mr_td", {H(Digest48("tdx-worker-v1"))}},
         {"rtmr0", {H(Digest48("rtmr0"))}},
@@ -36,12 +38,19 @@ std::string FullPolicyText() {
         {"mr_config_id", {H(std::string(48, '\0'))}},
         {"tcb_status", {"UpToDate", "SWHardeningNeeded"}},
         {"allowed_advisory_ids", {"INTEL-SA-00615"}},
-        {"platform_ids", {H(std::string(16, '\x44'))}}}},
+        {"platform_ids", {H(std::string(16, '\x44'))}},
+        {"min_tcb_evaluation_data_number", 17},
+        {"td_attributes", {{"mask", "0000000010000001"}, {"value", "0000000010000000"}}}}},
       {"sim", {{"measurements", {H(Digest48("sim-worker-v1"))}}, {"tcb_status", {"UpToDate"}}}},
       {"nvidia_gpu",
-       {{"cc_mode", "on"},
+       {{"count", 1},
+        {"architectures", {"hopper"}},
         {"min_driver_version", "550.54.15"},
-        {"min_vbios_version", "96.00.74.00.1C"}}}};
+        {"min_vbios_version", "96.00.74.00.1C"},
+        {"cc_mode", "on"},
+        {"rim", "required"},
+        {"ocsp", "required"}}},
+      {"accepted_weaknesses", {"gpu-rim-optional"}}};
   return j.dump();
 }
 
@@ -51,7 +60,7 @@ WorkerPolicy Parse(const std::string& text) {
   return p.ok() ? *p : WorkerPolicy{};
 }
 
-// The full policy without the GPU requirement (which no claims can meet yet).
+// The full policy without the GPU requirement (so the CPU-only sample claims meet it).
 WorkerPolicy CpuPolicy() {
   Json j = Json::parse(FullPolicyText());
   j.erase("nvidia_gpu");
@@ -196,7 +205,7 @@ TEST(PolicyTest, DefaultHardwarePolicy) {
   EXPECT_EQ(
       snp_only->ToJson().dump(),
       R"({"tee":["sev-snp"],"allow_debug":false,"sev_snp":{"measurements":[")" + H(Digest48("m")) +
-          R"("],"min_tcb":{"bootloader":0,"tee":0,"snp":0,"microcode":0},"allow_migration_agent":false}})");
+          R"("],"min_tcb":{"bootloader":0,"tee":0,"snp":0,"microcode":0},"allowed_vmpls":[0],"allow_migration_agent":false}})");
   absl::StatusOr<WorkerPolicy> tdx_only = DefaultHardwarePolicy({}, {Digest48("m")});
   ASSERT_TRUE(tdx_only.ok());
   EXPECT_EQ(tdx_only->tee, V{"tdx"});
@@ -341,13 +350,224 @@ TEST(PolicyTest, SimRules) {
   EXPECT_TRUE(Evaluate(p, c).admit);
 }
 
-TEST(PolicyTest, GpuRequirementRejectsUntilGpuClaimsExist) {
+// The full policy (one Hopper GPU, RIMs and OCSP required) on TDX claims with GPUs.
+V GpuReasons(const std::function<void(Claims&)>& edit,
+             const std::function<void(WorkerPolicy&)>& edit_policy = {}) {
   WorkerPolicy p = Parse(FullPolicyText());
-  PolicyDecision d = Evaluate(p, testing::TdxClaimsPassing());
-  EXPECT_FALSE(d.admit);
-  EXPECT_EQ(d.reasons,
-            V{"policy requires nvidia-gpu attestation (cc_mode on, driver >= 550.54.15, VBIOS >= "
-              "96.00.74.00.1C), but the claims carry no GPU evidence"});
+  if (edit_policy) edit_policy(p);
+  Claims c = testing::WithGpus(testing::TdxClaimsPassing(), p.nvidia_gpu->count);
+  edit(c);
+  PolicyDecision d = Evaluate(p, c);
+  EXPECT_EQ(d.admit, d.reasons.empty());
+  return d.reasons;
+}
+
+TEST(PolicyTest, GpusThatMeetTheRequirementsAreAdmitted) {
+  EXPECT_EQ(GpuReasons([](Claims&) {}), V{});
+  // Two GPUs, each one's own, with protected PCIe.
+  EXPECT_EQ(GpuReasons([](Claims&) {}, [](WorkerPolicy& p) { p.nvidia_gpu->count = 2; }), V{});
+  // A policy without the section does not look at GPUs.
+  Claims c = testing::WithGpus(testing::TdxClaimsPassing(), 1);
+  c.gpu_cc->cc_feature = 0;
+  EXPECT_TRUE(Evaluate(CpuPolicy(), c).admit);
+}
+
+TEST(PolicyTest, GpuCountAndCcState) {
+  const std::string uuid0 = testing::GpuClaimsPassing(0).uuid;
+  // A worker without GPU evidence.
+  EXPECT_EQ(GpuReasons([](Claims& c) {
+              c.gpus.clear();
+              c.gpu_cc.reset();
+            }),
+            (V{"policy requires 1 NVIDIA GPU, the worker attested 0",
+               "the claims carry no GPU confidential-computing state"}));
+  // A policy that needs two GPUs and gets one.
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpus.pop_back(); },
+                       [](WorkerPolicy& p) { p.nvidia_gpu->count = 2; }),
+            V{"policy requires 2 NVIDIA GPUs, the worker attested 1"});
+  // CC off, not production, devtools, not ready.
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpu_cc->cc_feature = 0; }),
+            V{"GPU confidential computing is off (NVML cc_feature 0)"});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpu_cc->environment = GpuCcState::kEnvironmentSim; }),
+            V{"GPU confidential computing environment 1 is not production (2)"});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpu_cc->devtools_mode = 1; }),
+            V{"GPU devtools mode is on (profiling and debugging of the GPUs allowed)"});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpu_cc->devtools_mode = 1; },
+                       [](WorkerPolicy& p) { p.allow_debug = true; }),
+            V{});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpu_cc->gpus_ready = 0; }),
+            V{"the GPUs do not accept work (NVML ready state 0)"});
+  // Several GPUs without protected PCIe.
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpu_cc->multi_gpu_mode = 0; },
+                       [](WorkerPolicy& p) { p.nvidia_gpu->count = 2; }),
+            V{"2 GPUs need protected PCIe (NVML multi_gpu_mode 0, not 1)"});
+}
+
+TEST(PolicyTest, GpuVersionsArchitectureRimsAndOcsp) {
+  const std::string who = "GPU 0 (" + testing::GpuClaimsPassing(0).uuid + ")";
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpus[0].architecture = "blackwell"; }),
+            V{who + ": architecture blackwell not in [hopper]"});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpus[0].architecture.clear(); }),
+            V{who + ": architecture (unknown) not in [hopper]"});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpus[0].driver_version = "535.86.09"; }),
+            V{who + ": driver 535.86.09 is below minimum 550.54.15"});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpus[0].vbios_version = "96.00.5E.00.01"; }),
+            V{who + ": VBIOS 96.00.5E.00.01 is below minimum 96.00.74.00.1C"});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpus[0].driver_version = "r550"; }),
+            V{who + ": driver version \"r550\" cannot be compared"});
+  // Reference measurements: none, or only the VBIOS's.
+  EXPECT_EQ(GpuReasons([](Claims& c) {
+              c.gpus[0].rims.clear();
+              c.gpus[0].measurements_match = false;
+            }),
+            V{who + ": reference measurements not verified (rim: required): no driver RIM, no "
+                    "VBIOS RIM"});
+  EXPECT_EQ(GpuReasons([](Claims& c) {
+              c.gpus[0].rims.erase(c.gpus[0].rims.begin());
+              c.gpus[0].measurements_match = false;
+            }),
+            V{who + ": reference measurements not verified (rim: required): no driver RIM"});
+  EXPECT_EQ(GpuReasons(
+                [](Claims& c) {
+                  c.gpus[0].rims.clear();
+                  c.gpus[0].measurements_match = false;
+                },
+                [](WorkerPolicy& p) { p.nvidia_gpu->rim_required = false; }),
+            V{});
+  // Revocation.
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpus[0].device_revocation = "not checked"; }),
+            V{who + ": OCSP for the device chain is not checked (ocsp: required: good)"});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpus[0].rims[1].revocation = "incomplete"; }),
+            V{who + ": OCSP for the VBIOS RIM chain is incomplete (ocsp: required: good)"});
+  EXPECT_EQ(GpuReasons([](Claims& c) { c.gpus[0].device_revocation = "not checked"; },
+                       [](WorkerPolicy& p) { p.nvidia_gpu->ocsp_required = false; }),
+            V{});
+}
+
+TEST(PolicyTest, GpuSectionSchema) {
+  EXPECT_EQ(PolicyProblems([](Json& j) { j["nvidia_gpu"]["count"] = 9; }),
+            V{"/nvidia_gpu/count: 9 is greater than maximum 8"});
+  EXPECT_EQ(PolicyProblems([](Json& j) { j["nvidia_gpu"]["count"] = 0; }),
+            V{"/nvidia_gpu/count: 0 is less than minimum 1"});
+  EXPECT_EQ(PolicyProblems([](Json& j) { j["nvidia_gpu"]["architectures"] = {"ampere"}; }),
+            V{"/nvidia_gpu/architectures/0: \"ampere\" is not one of [\"hopper\",\"blackwell\"]"});
+  EXPECT_EQ(PolicyProblems([](Json& j) { j["nvidia_gpu"]["rim"] = "no"; }),
+            V{"/nvidia_gpu/rim: \"no\" is not one of [\"required\",\"optional\"]"});
+  EXPECT_EQ(PolicyProblems([](Json& j) { j["nvidia_gpu"].erase("count"); }),
+            V{"/nvidia_gpu: missing required property \"count\""});
+  // rim and ocsp default to required.
+  Json j = Json::parse(FullPolicyText());
+  j["nvidia_gpu"].erase("rim");
+  j["nvidia_gpu"].erase("ocsp");
+  WorkerPolicy p = Parse(j.dump());
+  EXPECT_TRUE(p.nvidia_gpu->rim_required);
+  EXPECT_TRUE(p.nvidia_gpu->ocsp_required);
+  EXPECT_EQ(p.ToJson()["nvidia_gpu"]["ocsp"], "required");
+}
+
+TEST(PolicyTest, NewCpuRules) {
+  WorkerPolicy p = CpuPolicy();
+  Claims snp = testing::SnpClaimsPassing();
+  snp.snp->id_key_digest = Digest48("other id key");
+  snp.snp->crl_checked = false;
+  EXPECT_EQ(Evaluate(p, snp).reasons,
+            (V{"id_key_digest " + H(Digest48("other id key")) + " not in [" +
+                   H(Digest48("id-key")) + "]",
+               "no AMD CRL was checked (require_crl): supply the ARK's CRL with the evidence"}));
+  Claims tdx = testing::TdxClaimsPassing();
+  tdx.tdx->tcb_evaluation_data_number = 16;
+  tdx.tdx->td_attributes = 0x1;  // DEBUG set (allowed here), SEPT_VE_DISABLE clear
+  p.allow_debug = true;
+  tdx.debug = true;
+  EXPECT_EQ(Evaluate(p, tdx).reasons,
+            (V{"tcb_evaluation_data_number 16 is below minimum 17",
+               "td_attributes 0x0000000000000001 & mask 0x0000000010000001 is 0x0000000000000001, "
+               "required 0x0000000010000000"}));
+  EXPECT_EQ(PolicyProblems([](Json& j) {
+              j["tdx"]["td_attributes"] = {{"mask", "0000000000000001"},
+                                           {"value", "0000000000000002"}};
+            }),
+            V{"/tdx/td_attributes: value 0x0000000000000002 has bits outside mask "
+              "0x0000000000000001, so no TD can match"});
+}
+
+TEST(PolicyTest, Weaknesses) {
+  auto codes = [](const WorkerPolicy& p) {
+    V out;
+    for (const PolicyWeakness& w : UnacceptedWeaknesses(p)) out.push_back(w.code);
+    return out;
+  };
+  WorkerPolicy full = Parse(FullPolicyText());
+  EXPECT_EQ(codes(full), V{});
+  // A TDX policy that pins only MRTD (and RTMR0): the guest is not pinned.
+  WorkerPolicy tdx = full;
+  tdx.tdx->rtmr[1].clear();
+  tdx.tdx->mr_config_id.clear();
+  ASSERT_EQ(UnacceptedWeaknesses(tdx).size(), 1u);
+  EXPECT_EQ(UnacceptedWeaknesses(tdx)[0].code, "tdx-guest-unpinned");
+  EXPECT_EQ(UnacceptedWeaknesses(tdx)[0].message,
+            "tdx: neither rtmr1 and rtmr2 nor mr_config_id is pinned, so any guest kernel, initrd "
+            "and command line boots with an accepted MRTD (which measures only the TDVF "
+            "firmware): pin rtmr1 and rtmr2 (--tdx-rtmr1, --tdx-rtmr2), or mr_config_id "
+            "(--tdx-mrconfigid) when the TD's configuration id covers them");
+  // MRCONFIGID alone, or RTMR1 and RTMR2, pin it.
+  WorkerPolicy config_id = tdx;
+  config_id.tdx->mr_config_id = {Digest48("config")};
+  EXPECT_EQ(codes(config_id), V{});
+  // Accepted: recorded, no longer unaccepted, still a weakness.
+  tdx.accepted_weaknesses = {"tdx-guest-unpinned"};
+  EXPECT_EQ(codes(tdx), V{});
+  EXPECT_EQ(PolicyWeaknesses(tdx).size(), 1u);
+  EXPECT_EQ(tdx.ToJson()["accepted_weaknesses"].dump(), R"(["tdx-guest-unpinned"])");
+  // SNP: an all-zero TCB floor, any VMPL; GPUs: optional RIMs and OCSP.
+  WorkerPolicy snp = full;
+  snp.sev_snp->min_tcb = SnpTcb{};
+  snp.sev_snp->check_fmc = false;
+  snp.sev_snp->allowed_vmpls.clear();
+  snp.nvidia_gpu->rim_required = false;
+  snp.nvidia_gpu->ocsp_required = false;
+  snp.accepted_weaknesses.clear();
+  EXPECT_EQ(codes(snp),
+            (V{"snp-no-min-tcb", "snp-any-vmpl", "gpu-rim-optional", "gpu-ocsp-optional"}));
+  EXPECT_EQ(PolicyProblems([](Json& j) { j["accepted_weaknesses"] = {"anything"}; }),
+            V{"/accepted_weaknesses/0: \"anything\" is not one of [\"tdx-guest-unpinned\","
+              "\"snp-no-min-tcb\",\"snp-any-vmpl\",\"gpu-rim-optional\",\"gpu-ocsp-optional\"]"});
+}
+
+TEST(PolicyTest, HardwarePolicyFromTheDraftFlags) {
+  HardwarePolicyOptions o;
+  o.snp_measurements = {Digest48("snp")};
+  EXPECT_EQ(HardwarePolicy(o).status().message(),
+            "a minimum SEV-SNP TCB is required with an SEV-SNP measurement (bootloader, tee, snp "
+            "and microcode SVNs: the oldest firmware and microcode the parties accept)");
+  o.snp_min_tcb = SnpTcb{3, 0, 8, 115, 0};
+  o.snp_host_data = {std::string(32, '\x01')};
+  o.snp_id_key_digests = {Digest48("id")};
+  o.tdx_mr_td = {Digest48("mrtd")};
+  o.tdx_rtmr1 = {Digest48("kernel")};
+  o.tdx_rtmr2 = {Digest48("cmdline")};
+  absl::StatusOr<WorkerPolicy> p = HardwarePolicy(o);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->tee, (V{"sev-snp", "tdx"}));
+  EXPECT_EQ(p->sev_snp->allowed_vmpls, std::vector<uint32_t>{0});  // VMPL 0 by default
+  EXPECT_EQ(p->sev_snp->min_tcb, (SnpTcb{3, 0, 8, 115, 0}));
+  EXPECT_EQ(p->sev_snp->host_data, V{std::string(32, '\x01')});
+  EXPECT_EQ(p->sev_snp->id_key_digests, V{Digest48("id")});
+  EXPECT_EQ(p->tdx->rtmr[1], V{Digest48("kernel")});
+  EXPECT_EQ(p->tdx->rtmr[2], V{Digest48("cmdline")});
+  EXPECT_TRUE(UnacceptedWeaknesses(*p).empty());
+  EXPECT_TRUE(WorkerPolicy::FromText(p->ToJson().dump()).ok());
+  // MRTD alone is accepted here; the draft refuses it for its weakness.
+  HardwarePolicyOptions mrtd_only;
+  mrtd_only.tdx_mr_td = {Digest48("mrtd")};
+  ASSERT_TRUE(HardwarePolicy(mrtd_only).ok());
+  EXPECT_EQ(UnacceptedWeaknesses(*HardwarePolicy(mrtd_only))[0].code, "tdx-guest-unpinned");
+  o.snp_host_data = {"short"};
+  EXPECT_EQ(HardwarePolicy(o).status().message(),
+            "SEV-SNP host data must be 32 bytes (64 hex digits), got 5");
+  o.snp_host_data.clear();
+  o.snp_vmpls = {4};
+  EXPECT_EQ(HardwarePolicy(o).status().message(), "VMPL 4 is not 0 to 3");
 }
 
 TEST(PolicyTest, KindWithoutReferenceValuesBuiltInCode) {

@@ -29,19 +29,27 @@ Json RichContract() {
   testing::Party cp = testing::MakeParty("gpu-cloud", Role::kComputeProvider);
   Json j = Json::parse(testing::SampleContract(mo, da, cp).ToPayload());
   j["training"]["packing"] = true;
+  j["training"]["gpus"] = 2;
   j["worker_policy"] = Json::parse(R"({
     "tee": ["sev-snp", "tdx", "sim"], "allow_debug": false,
     "sev_snp": {"measurements": ["000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000001"],
                 "min_tcb": {"bootloader": 3, "tee": 0, "snp": 8, "microcode": 115, "fmc": 1},
                 "host_data": ["0000000000000000000000000000000000000000000000000000000000000002"],
+                "id_key_digests": ["000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000007"],
                 "min_guest_svn": 1, "allowed_vmpls": [0, 1], "allow_migration_agent": false,
-                "chip_ids": ["00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003"]},
+                "chip_ids": ["00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000003"],
+                "require_crl": true},
     "tdx": {"mr_td": ["000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000004"],
             "rtmr1": ["000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000005"],
-            "tcb_status": ["UpToDate"], "allowed_advisory_ids": ["INTEL-SA-00615"], "platform_ids": ["0a0b"]},
+            "tcb_status": ["UpToDate"], "allowed_advisory_ids": ["INTEL-SA-00615"], "platform_ids": ["0a0b"],
+            "min_tcb_evaluation_data_number": 17,
+            "td_attributes": {"mask": "0000000010000001", "value": "0000000010000000"}},
     "sim": {"measurements": ["000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000006"],
             "tcb_status": ["UpToDate"]},
-    "nvidia_gpu": {"cc_mode": "on", "min_driver_version": "550.54.15", "min_vbios_version": "96.00.74.00.1C"}})");
+    "nvidia_gpu": {"count": 2, "architectures": ["hopper", "blackwell"], "cc_mode": "on",
+                   "min_driver_version": "550.54.15", "min_vbios_version": "96.00.74.00.1C",
+                   "rim": "required", "ocsp": "optional"},
+    "accepted_weaknesses": ["tdx-guest-unpinned", "gpu-ocsp-optional"]})");
   return j;
 }
 

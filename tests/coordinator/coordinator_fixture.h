@@ -69,8 +69,7 @@ class CoordinatorTest : public ::testing::Test {
     t.journal = *std::move(j);
     t.ids = std::make_unique<std::vector<crypto::age::X25519Identity>>();
     t.ids->push_back(*crypto::age::X25519Identity::FromSecret(owner.identity.secret().Clone()));
-    attestation::TrustAnchors anchors;
-    anchors.sim_keys.push_back(h_.sim_key.public_key());
+    attestation::TrustAnchors anchors = h_.Anchors();
     t.k = std::make_unique<keyholder::Keyholder>(
         *t.journal, keyholder::Owner{owner.card, &owner.key, t.ids.get()}, h_.card(), anchors,
         h_.clock,

@@ -125,10 +125,8 @@ class Harness {
     auto blobs = storage::OpenLocalBlobStore(dir.File("blobs"));
     ASSERT_TRUE(blobs.ok()) << blobs.status();
     blobs_ = *std::move(blobs);
-    attestation::TrustAnchors anchors;
-    anchors.sim_keys.push_back(sim_key.public_key());
     coordinator_ =
-        std::make_unique<Coordinator>(clock, *store_, *blobs_, anchors,
+        std::make_unique<Coordinator>(clock, *store_, *blobs_, Anchors(),
                                       *crypto::Ed25519PrivateKey::FromPem(signing_pem_), options_);
     services_ = NewServices(*coordinator_);
     grpc::ServerBuilder b;
@@ -177,6 +175,12 @@ class Harness {
   CoordinatorCard card() const {
     return CoordinatorCard{"test-coordinator", signing_public_key(), "", "", "test.triad/log"};
   }
+  // What the coordinator, the keyholders and auditors pin: `extra_anchors` and the sim key.
+  attestation::TrustAnchors Anchors() const {
+    attestation::TrustAnchors a = extra_anchors;
+    a.sim_keys.push_back(sim_key.public_key());
+    return a;
+  }
   // The audience of requests to this coordinator.
   std::string fingerprint() const { return signing_public_key().KeyId(); }
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
@@ -208,6 +212,8 @@ class Harness {
 
  public:
   crypto::Ed25519PrivateKey sim_key;
+  // Roots pinned beside the sim key (a forged NVIDIA root for GPU tests); Restart() applies them.
+  attestation::TrustAnchors extra_anchors;
 
  private:
   crypto::SecretBytes signing_pem_;

@@ -1,6 +1,7 @@
 // Fuzzes the NVIDIA GPU report reader (hex or binary) and the SPDM parser behind it, then the
 // verifier up to its certificate checks (no chain is given, so it stops there). Seeds: the real
-// reports of the shared test data, in hex as NVIDIA's tools write them.
+// reports of testdata/attestation/nvidia in binary (tests/fuzz/seeds/nvidia_spdm), so mutations
+// reach the structure past the first byte; nvidia_chain_fuzzer goes on to the chain and signature.
 #include <cstddef>
 #include <cstdint>
 
@@ -16,11 +17,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!bytes.ok()) return 0;
   auto rep = att::internal::ParseSpdmReport(*bytes);
   if (rep.ok()) {
-    // What parses is the request, the response, and exactly one signature at the end.
+    // What parses is the request, the response, one signature, then only zero bytes.
     const absl::string_view b = *bytes;
-    if (rep->signed_part.size() + att::internal::kSpdmSignatureSize != b.size()) __builtin_trap();
-    if (rep->signed_part != b.substr(0, rep->signed_part.size())) __builtin_trap();
-    if (rep->signature != b.substr(rep->signed_part.size())) __builtin_trap();
+    const size_t signed_size = rep->signed_part.size();
+    if (signed_size + att::internal::kSpdmSignatureSize + rep->trailing_zero_bytes != b.size()) {
+      __builtin_trap();
+    }
+    if (rep->signed_part != b.substr(0, signed_size)) __builtin_trap();
+    if (rep->signature != b.substr(signed_size, att::internal::kSpdmSignatureSize)) __builtin_trap();
+    for (char c : b.substr(signed_size + att::internal::kSpdmSignatureSize)) {
+      if (c != '\0') __builtin_trap();
+    }
     if (rep->nonce != b.substr(4, att::internal::kSpdmNonceSize)) __builtin_trap();
     if (rep->measurements.size() > 255) __builtin_trap();
   }

@@ -118,6 +118,9 @@ struct Attempt {
   std::optional<std::string> bound_nonce, bound_job;
   std::optional<crypto::Ed25519PublicKey> bound_key;
   std::optional<crypto::age::X25519Recipient> bound_recipient;
+  // The evidence document as the worker sent it (GPU evidence, tests/keyholder/gpu_admission_test);
+  // unset: sim evidence made from the fields above.
+  std::optional<std::string> evidence_document;
   std::string decision = "admit";
   std::optional<absl::Time> admitted_at;  // unset: the clock's now
   bool revoked = false;                   // the coordinator's word
@@ -225,7 +228,7 @@ class LyingCoordinator {
   // fresh checkpoint, and a consistency proof from `known`, the tree size the keyholder saw last.
   verify::ReleaseContext Relay(const Attempt& a, uint64_t known, ForgedLog* log = nullptr) {
     ForgedLog& l = log != nullptr ? *log : log_;
-    std::string evidence = Evidence(a);
+    std::string evidence = a.evidence_document ? *a.evidence_document : Evidence(a);
     LogAttempt(a, evidence, l);
     return Request(a, evidence, l, l.size(), known);
   }

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "attestation/evidence_document.h"
 #include "attestation/evidence_verifier.h"
 #include "contracts/policy.h"
 #include "coordinator/internal/common.h"
@@ -447,7 +448,7 @@ TEST_F(AuditVerifyTest, AnAdmissionWhoseValidEvidenceIsBoundToOtherKeysFailsTheB
   {
     // What Coordinator::Attest writes for an admission, without its binding check.
     const absl::Time now = h_.clock.Now();
-    const std::string doc = EvidenceDocument(ev);
+    const std::string doc = attestation::EvidenceDocument(ev);
     const nlohmann::ordered_json claims = verdict.claims.ToJson();
     auto txn = h_.store().Begin();
     ASSERT_TRUE(txn.ok());

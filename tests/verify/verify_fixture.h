@@ -17,11 +17,7 @@ class AuditVerifyTest : public CoordinatorTest {
     return h_.card();
   }
 
-  attestation::TrustAnchors Anchors() const {
-    attestation::TrustAnchors a;
-    a.sim_keys.push_back(h_.sim_key.public_key());
-    return a;
-  }
+  attestation::TrustAnchors Anchors() const { return h_.Anchors(); }
 
   std::string Export(const std::string& job) {
     pb::ExportReply reply;

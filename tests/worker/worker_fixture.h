@@ -24,6 +24,7 @@
 #include "absl/strings/match.h"
 #include "attestation/attester.h"
 #include "attestation/binding.h"
+#include "attestation/evidence_verifier.h"
 #include "attestation/sim.h"
 #include "base/clock.h"
 #include "base/encoding.h"
@@ -102,6 +103,8 @@ struct Admission {
   std::string measurement;
   std::string claims_json;
   std::string evidence_digest;
+  std::string tee;       // as the evidence names it
+  std::string initdata;  // the CoCo init-data the evidence carried
 };
 
 // The audience the worker's requests name (its options' coordinator_fingerprint).
@@ -235,8 +238,18 @@ class FakeCoordinator final : public v1::Workers::Service {
     adm.eph_recipient = rec->ToString();
     attestation::Evidence evidence{req->evidence().tee(), req->evidence().report(),
                                    req->evidence().certs(), req->evidence().collateral()};
-    attestation::Verdict verdict =
-        attestation::NewSimVerifier(anchors_)->Verify(evidence, clock_.Now());
+    for (const v1::GpuEvidence& g : req->evidence().gpus()) {
+      evidence.gpus.push_back({g.uuid(), g.report(), g.certs(), {}, {}});
+    }
+    if (req->evidence().has_gpu_cc()) {
+      const v1::GpuCcState& cc = req->evidence().gpu_cc();
+      evidence.gpu_cc = contracts::GpuCcState{cc.environment(), cc.cc_feature(), cc.devtools_mode(),
+                                              cc.multi_gpu_mode(), cc.gpus_ready()};
+    }
+    evidence.initdata = req->evidence().initdata();
+    adm.tee = evidence.tee;
+    adm.initdata = evidence.initdata;
+    attestation::Verdict verdict = attestation::VerifyEvidence(evidence, anchors_, clock_.Now());
     adm.evidence_valid = verdict.valid;
     adm.measurement = verdict.claims.measurement;
     adm.binding = attestation::CheckBinding(verdict.claims, {nonce_, kJobId, *eph, *rec});
@@ -662,7 +675,7 @@ class WorkerTest : public ::testing::Test {
   // A fake coordinator for `c`; the worker polls as provider_.
   std::unique_ptr<FakeCoordinator> MakeFake(
       const contracts::Contract& c, const crypto::Ed25519PrivateKey& contract_provider_key) {
-    attestation::TrustAnchors anchors;
+    attestation::TrustAnchors anchors = extra_anchors_;
     anchors.sim_keys.push_back(sim_key_.public_key());
     contract_json_ = SignedContract(c, contract_provider_key);
     return std::make_unique<FakeCoordinator>(
@@ -717,6 +730,8 @@ class WorkerTest : public ::testing::Test {
   std::unique_ptr<base::FixedClock> clock_;
   Party model_owner_, data_owner_, provider_, other_provider_;
   crypto::Ed25519PrivateKey sim_key_ = crypto::Ed25519PrivateKey::Generate();
+  // Roots the fake coordinator pins beside the sim key (a forged NVIDIA root for GPU tests).
+  attestation::TrustAnchors extra_anchors_;
   std::string measurement_;
   std::unique_ptr<attestation::Attester> attester_;
   std::string model_plaintext_, dataset_plaintext_, model_ct_, data_ct_;
