@@ -37,10 +37,8 @@ namespace {
 
 using contracts::Contract;
 using contracts::Role;
-
 constexpr absl::Duration kMaxValidity = absl::Hours(24 * 3650);
 
-int Finish(const absl::Status& st) { return st.ok() ? kExitOk : Fail(st); }
 
 using Fd = base::UniqueFd;
 

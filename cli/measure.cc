@@ -29,8 +29,6 @@ using Json = nlohmann::ordered_json;
 
 constexpr size_t kMaxFirmware = 64 << 20;  // OVMF images are 2-4 MiB
 
-int Finish(const absl::Status& st) { return st.ok() ? kExitOk : Fail(st); }
-
 // SHA-256 of a file of any size, streamed (kernels and initrds are tens to hundreds of MiB).
 absl::StatusOr<std::string> Sha256File(const std::string& flag, const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
