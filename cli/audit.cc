@@ -21,6 +21,7 @@
 #include "cli/client.h"
 #include "cli/command.h"
 #include "cli/keys.h"
+#include "contracts/card.h"
 #include "coordinator/card.h"
 #include "crypto/hash.h"
 #include "crypto/note.h"
@@ -37,6 +38,7 @@ struct ExportFlags {
   std::string out;
   std::string as;
   std::string state;
+  int witnessed = 0;
 };
 
 absl::Status Export(const ExportFlags& f) {
@@ -53,6 +55,7 @@ absl::Status Export(const ExportFlags& f) {
                            base::Annotate(verify::OpenCardCheckpoint(remote.card, note), f.state));
     body["consistency_from"] = {saved.size};
   }
+  if (f.witnessed > 0) body["witnessed"] = f.witnessed;
   req.mutable_request()->set_envelope_json(remote.Sign("export-bundle", body, key));
   grpc::ClientContext ctx;
   SetDeadline(ctx);
@@ -73,6 +76,9 @@ struct VerifyFlags {
   std::string roots;
   std::vector<std::string> sim_keys;
   std::string adapter;
+  std::string state;
+  std::vector<std::string> witnesses;
+  int min_witnesses = -1;  // -1: one when witnesses are given
   bool json = false;
 };
 
@@ -106,6 +112,23 @@ int Verify(const VerifyFlags& f) {
     if (!digest.ok()) return Fail(digest.status());
     options.adapter_digest = *digest;
   }
+  if (!f.state.empty()) {
+    absl::StatusOr<std::string> note = base::ReadFile(f.state, crypto::kMaxNoteSize);
+    if (!note.ok()) return Fail(base::Annotate(note.status(), absl::StrCat("--state ", f.state)));
+    options.saved_checkpoint = *note;
+  }
+  for (const std::string& path : f.witnesses) {
+    absl::StatusOr<contracts::PartyCard> w = contracts::PartyCard::FromFile(path);
+    if (!w.ok()) return Fail(base::Annotate(w.status(), absl::StrCat("--witness ", path)));
+    options.witnesses.push_back({w->name, w->signing_key});
+  }
+  if (f.min_witnesses > static_cast<int>(f.witnesses.size())) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--min-witnesses ", f.min_witnesses,
+                                                        " is more than the ", f.witnesses.size(),
+                                                        " witness card(s) given with --witness")));
+  }
+  options.min_witnesses =
+      f.min_witnesses >= 0 ? static_cast<size_t>(f.min_witnesses) : (f.witnesses.empty() ? 0 : 1);
   verify::AuditReport report = verify::VerifyBundle(*bundle, *card, *anchors, options);
   if (f.json) {
     std::cout << report.ToJson().dump(2, ' ', false,
@@ -121,12 +144,44 @@ struct WatchFlags {
   ClientFlags client;
   std::string state;
   std::string every;
+  std::string witness;  // DIR/NAME: cosign what was checked
 };
+
+// A witness: the card's name and its signing key (c2sp.org/tlog-cosignature).
+struct Witness {
+  contracts::PartyCard card;
+  crypto::Ed25519PrivateKey key;
+};
+
+// Cosigns `note` (just checked to extend what this watcher saw before) and hands the cosignature
+// to the coordinator, which serves it with the checkpoint.
+absl::Status Cosign(const Witness& w, const WatchFlags& f, v1::Audit::Stub& stub,
+                    absl::string_view note, const crypto::Checkpoint& cp) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::Note parsed, crypto::ParseNote(note));
+  TRIAD_ASSIGN_OR_RETURN(std::string line,
+                         crypto::CosignatureLine(w.card.name, w.key, parsed.text, absl::Now()));
+  TRIAD_ASSIGN_OR_RETURN(std::string cosigned, crypto::AddSignatureLine(note, line));
+  v1::CosignRequest req;
+  req.set_signed_note(cosigned);
+  v1::CosignReply reply;
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub.AddCosignature(&ctx, req, &reply), f.client));
+  if (reply.accepted() == 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the coordinator did not keep the cosignature of tree size ", cp.size, " by ", w.card.name,
+        ": it knows no witness of that name and key (a registered party, or an auditor a contract "
+        "names)"));
+  }
+  std::cout << "cosigned tree size " << cp.size << " as witness " << w.card.name << std::endl;
+  return absl::OkStatus();
+}
 
 // One look: the saved view, the coordinator's newest checkpoint, the consistency proof between them.
 // In a loop (`quiet`), an unchanged log prints nothing.
 absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& card,
-                       v1::Audit::Stub& stub, bool quiet) {
+                       v1::Audit::Stub& stub, bool quiet, const Witness* witness,
+                       uint64_t* cosigned) {
   // The saved view first: a state file that does not verify is an error, never a fresh start.
   std::optional<crypto::Checkpoint> saved;
   if (std::filesystem::exists(f.state)) {
@@ -148,11 +203,18 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
                      absl::StrCat("coordinator ", f.client.address, ": its checkpoint")));
   std::string root = base::Base64Encode(latest.root_hash);
 
+  // A witness cosigns what it saved (the first view, or a verified extension), once per size.
+  auto cosign = [&]() -> absl::Status {
+    if (witness == nullptr || *cosigned == latest.size + 1) return absl::OkStatus();
+    TRIAD_RETURN_IF_ERROR(Cosign(*witness, f, stub, reply.signed_note(), latest));
+    *cosigned = latest.size + 1;
+    return absl::OkStatus();
+  };
   if (!saved) {
     TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
     std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
               << " (first view; " << f.state << " had none)" << std::endl;
-    return absl::OkStatus();
+    return cosign();
   }
   std::vector<std::string> proof;
   if (saved->size > 0 && latest.size > saved->size) {
@@ -180,13 +242,13 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
       std::cout << "checkpoint: tree size " << latest.size << ", root " << root
                 << ", unchanged since the saved one" << std::endl;
     }
-    return absl::OkStatus();
+    return cosign();
   }
   TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
   std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
             << ", extends the saved tree size " << saved->size << " (consistency proof verified)"
             << std::endl;
-  return absl::OkStatus();
+  return cosign();
 }
 
 // Once, or with --every until stopped. In the loop, a coordinator that cannot be reached is reported
@@ -200,11 +262,20 @@ absl::Status Watch(const WatchFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(
       coordinator::CoordinatorCard card,
       LoadCoordinatorCard(f.client, "audit watch checks the checkpoints' signatures with its key"));
+  std::optional<Witness> witness;
+  if (!f.witness.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard wcard,
+                           contracts::PartyCard::FromFile(f.witness + ".card.json"));
+    TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey wkey, LoadSigningKey(f.witness));
+    witness = Witness{std::move(wcard), std::move(wkey)};
+  }
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
   auto stub = v1::Audit::NewStub(channel);
-  if (!every) return WatchOnce(f, card, *stub, /*quiet=*/false);
+  uint64_t cosigned = 0;  // the size cosigned last, plus one
+  const Witness* w = witness ? &*witness : nullptr;
+  if (!every) return WatchOnce(f, card, *stub, /*quiet=*/false, w, &cosigned);
   while (true) {
-    absl::Status st = WatchOnce(f, card, *stub, /*quiet=*/true);
+    absl::Status st = WatchOnce(f, card, *stub, /*quiet=*/true, w, &cosigned);
     if (!st.ok() && !absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) return st;
     if (!st.ok()) {
       std::cerr << "triad: audit watch: " << st.message() << " (asking again in "
@@ -231,6 +302,10 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   exp->add_option("--as", e->as,
                   "Your keys (a party of the job's contract, or an auditor it names): DIR/NAME")
       ->required();
+  exp->add_option("--witnessed", e->witnessed,
+                  "Prove the entries into the largest checkpoint this many witnesses cosigned "
+                  "(refused until one holds the whole job)")
+      ->check(CLI::Range(1, 16));
   exp->add_option("--state", e->state,
                   "A checkpoint saved earlier (audit watch --state): the bundle carries the proof "
                   "that ties it to that view");
@@ -258,6 +333,16 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       ->allow_extra_args(false);
   ver->add_option("--adapter", v->adapter,
                   "The delivered encrypted adapter: its SHA-256 must be the job record's subject");
+  ver->add_option("--state", v->state,
+                  "A checkpoint saved earlier (audit watch --state): the bundle's must be the same "
+                  "log (export it with the same --state)");
+  ver->add_option(
+      "--witness", v->witnesses,
+      "A witness's card (repeatable): its cosignatures count (c2sp.org/tlog-cosignature)");
+  ver->add_option("--min-witnesses", v->min_witnesses,
+                  "How many of the --witness cards must have cosigned the bundle's checkpoint "
+                  "(default 1 when any is given); bounds the admission times too")
+      ->check(CLI::Range(0, 16));
   ver->add_flag("--json", v->json, "The report as JSON");
   ver->callback([v, &ctx] { ctx.exit_code = Verify(*v); });
 
@@ -281,6 +366,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
             return d.ok() ? std::string() : std::string(d.status().message());
           },
           "DURATION"));
+  watch->add_option("--witness", w->witness,
+                    "Your keys (DIR/NAME, an auditor or a party): cosign every checkpoint checked "
+                    "to extend the saved one, and hand the cosignature to the coordinator");
   watch->callback([w, &ctx] {
     absl::Status st = Watch(*w);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

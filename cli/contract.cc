@@ -549,6 +549,20 @@ void PrintContract(const Contract& c, const contracts::ContractStatus& st) {
             << "  metrics to     " << Slots(c.outputs.metrics_recipients) << "\n"
             << "  per-step loss  "
             << (c.outputs.per_step_loss ? "may leave the TEE" : "stays in the TEE") << "\n\n";
+  // What each owner's keyholder enforces, and who else may read the contract's jobs and log.
+  std::cout << "Terms\n"
+            << "  max jobs       " << c.terms.max_jobs
+            << " (each owner releases its key for at most this many jobs)\n"
+            << "  key lease      " << c.terms.key_lease_seconds
+            << " s (a worker that cannot renew it for this long wipes the keys and stops)\n";
+  if (c.auditors.empty()) {
+    std::cout << "  auditors       none (only the three parties read its jobs and log)\n\n";
+  } else {
+    for (const contracts::PartyCard& a : c.auditors) {
+      std::cout << "  auditor        \"" << a.name << "\"  key " << a.fingerprint() << "\n";
+    }
+    std::cout << "\n";
+  }
 }
 
 int Show(const ShowFlags& f) {

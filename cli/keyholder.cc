@@ -99,7 +99,7 @@ struct LogFlags {
 
 absl::Status Log(const LogFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<keyholder::Journal> journal,
-                         keyholder::Journal::Open(f.state));
+                         keyholder::Journal::OpenExisting(f.state));
   TRIAD_ASSIGN_OR_RETURN(std::vector<keyholder::Decision> decisions, journal->ListDecisions());
   for (const keyholder::Decision& d : decisions) {
     if (f.json) {
@@ -142,7 +142,7 @@ struct RevokeFlags {
 
 absl::Status Revoke(const RevokeFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<keyholder::Journal> journal,
-                         keyholder::Journal::Open(f.state));
+                         keyholder::Journal::OpenExisting(f.state));
   TRIAD_RETURN_IF_ERROR(journal->Revoke(f.contract, f.reason, base::SystemClock().Now()));
   std::cout << "this keyholder refuses every release for contract " << f.contract
             << " from now on, whatever the coordinator says\n";

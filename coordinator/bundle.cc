@@ -1,6 +1,8 @@
 // Coordinator::ExportBundle: the audit bundle of one job (format in bundle.h).
 #include "verify/bundle.h"
 
+#include <algorithm>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -34,7 +36,8 @@ absl::StatusOr<std::string> Coordinator::ExportBundle(absl::string_view job_id,
   TRIAD_ASSIGN_OR_RETURN(storage::Job job, store_.GetJob(job_id));
   TRIAD_ASSIGN_OR_RETURN(
       ReadRequest req, VerifyReadRequest(request_envelope_json, "export-bundle", job.contract_id));
-  TRIAD_RETURN_IF_ERROR(internal::CheckBodyKeys(req.body(), {"job_id", "consistency_from"}));
+  TRIAD_RETURN_IF_ERROR(
+      internal::CheckBodyKeys(req.body(), {"job_id", "consistency_from", "witnessed"}));
   TRIAD_ASSIGN_OR_RETURN(std::string asked, internal::BodyString(req.body(), "job_id"));
   if (asked != job_id) {
     return absl::InvalidArgumentError(
@@ -55,16 +58,47 @@ absl::StatusOr<std::string> Coordinator::ExportBundle(absl::string_view job_id,
       consistency_from.push_back(n.get<uint64_t>());
     }
   }
+  int witnessed = 0;
+  if (req.body().contains("witnessed")) {
+    const nlohmann::json& n = req.body()["witnessed"];
+    if (!n.is_number_unsigned() || n.get<uint64_t>() < 1 || n.get<uint64_t>() > 16) {
+      return absl::InvalidArgumentError("request body: witnessed is not a count from 1 to 16");
+    }
+    witnessed = n.get<int>();
+  }
   std::shared_ptr<const CachedContract> c = req.contract;
   const contracts::Contract& contract = c->contract;
-  // The checkpoint first: every entry at an index below its size is in its tree.
+  // The checkpoint first: every entry at an index below its size is in its tree. With "witnessed",
+  // the largest checkpoint that many witnesses cosigned, when it holds every entry of the job.
   TRIAD_ASSIGN_OR_RETURN(storage::LogCheckpoint checkpoint, store_.log().LatestCheckpoint());
+  if (witnessed > 0) {
+    uint64_t last = 0;
+    for (int64_t after = 0;;) {
+      TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Event> events,
+                             store_.ListEvents(after, job.id, 1000));
+      for (const storage::Event& e : events) {
+        after = e.id;
+        if (e.log_index) last = std::max(last, *e.log_index);
+      }
+      if (events.size() < 1000) break;
+    }
+    TRIAD_ASSIGN_OR_RETURN(std::optional<uint64_t> size,
+                           store_.LargestCosignedSize(last + 1, checkpoint.size, witnessed));
+    if (!size) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "no checkpoint with ", witnessed, " cosignature(s) holds every entry of job ", job.id,
+          " yet (its last entry is ", last, ", the log has ", checkpoint.size,
+          "); witnesses cosign the newest checkpoint as they poll: ask again shortly"));
+    }
+    TRIAD_ASSIGN_OR_RETURN(checkpoint, store_.log().CheckpointAt(*size));
+  }
 
   // Which entries: the job's events, and the contract's, inputs' and parties' events.
   std::set<std::string> fingerprints;
   for (contracts::Role role : contracts::kContractRoles)
     fingerprints.insert(contract.party(role).fingerprint());
   std::set<uint64_t> indices;
+  std::vector<uint64_t> admission_indices;
   int64_t after = 0;
   for (;;) {
     TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Event> events, store_.ListEvents(after, "", 1000));
@@ -86,6 +120,8 @@ absl::StatusOr<std::string> Coordinator::ExportBundle(absl::string_view job_id,
         }
       }
       if (take) indices.insert(*e.log_index);
+      if (e.job_id == job.id && e.kind == "job.admission")
+        admission_indices.push_back(*e.log_index);
     }
     if (events.size() < 1000) break;
   }
@@ -212,11 +248,27 @@ absl::StatusOr<std::string> Coordinator::ExportBundle(absl::string_view job_id,
     }
     consistency.push_back(std::move(x));
   }
-  TRIAD_ASSIGN_OR_RETURN(std::string witnessed, NoteWithCosignatures(checkpoint));
-  b["log"] = {{"checkpoint", witnessed},
+  // For each admission, the largest cosigned checkpoint that does not hold it yet, with the proof
+  // that the bundle's checkpoint extends it: the admission was logged after its witnesses' time,
+  // which bounds the time its evidence is verified at from below (docs/custody.md, "Witnesses").
+  nlohmann::ordered_json before = nlohmann::ordered_json::array();
+  for (uint64_t i : admission_indices) {
+    TRIAD_ASSIGN_OR_RETURN(std::optional<uint64_t> size, store_.LargestCosignedSize(1, i, 1));
+    if (!size) continue;
+    TRIAD_ASSIGN_OR_RETURN(storage::LogCheckpoint earlier, store_.log().CheckpointAt(*size));
+    TRIAD_ASSIGN_OR_RETURN(std::string note, NoteWithCosignatures(earlier));
+    TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> proof,
+                           store_.log().ConsistencyProof(*size, checkpoint.size));
+    nlohmann::ordered_json hashes = nlohmann::ordered_json::array();
+    for (const std::string& h : proof) hashes.push_back(base::Base64Encode(h));
+    before.push_back({{"index", i}, {"checkpoint", note}, {"proof", std::move(hashes)}});
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::string cosigned, NoteWithCosignatures(checkpoint));
+  b["log"] = {{"checkpoint", cosigned},
               {"tree_size", checkpoint.size},
               {"entries", std::move(entries)},
-              {"consistency", std::move(consistency)}};
+              {"consistency", std::move(consistency)},
+              {"witnessed_before", std::move(before)}};
   return b.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
@@ -301,6 +353,11 @@ absl::StatusOr<int> Coordinator::AddCosignatures(absl::string_view signed_note) 
 
 absl::StatusOr<Coordinator::LogReader> Coordinator::VerifyLogReader(absl::string_view envelope_json,
                                                                     absl::string_view action) {
+  if (envelope_json.empty()) {
+    return absl::UnauthenticatedError(
+        "reading log entries needs a request signed by a registered party or by an auditor a "
+        "contract names; anyone may read signed checkpoints and consistency proofs");
+  }
   std::string party, key_id;
   KeyLookup lookup = [&](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
     absl::StatusOr<storage::Party> p = store_.GetPartyByKeyId(keyid);
@@ -319,6 +376,12 @@ absl::StatusOr<Coordinator::LogReader> Coordinator::VerifyLogReader(absl::string
         key_id = keyid;
         return a->signing_key;
       }
+    }
+    // Removed by the operator, and no contract's auditor either.
+    if (p.ok()) {
+      return absl::PermissionDeniedError(absl::StrCat("party ", p->name,
+                                                      " was removed by the operator at ",
+                                                      base::FormatRfc3339(*p->removed_at)));
     }
     return absl::PermissionDeniedError(absl::StrCat(
         "request is signed by key ", absl::CHexEscape(keyid.substr(0, 80)),

@@ -1,6 +1,7 @@
 #include "coordinator/operator.h"
 
 #include "absl/strings/str_cat.h"
+#include "base/clock.h"
 #include "base/status.h"
 #include "coordinator/internal/common.h"
 
@@ -13,6 +14,11 @@ absl::StatusOr<bool> AddParty(storage::Store& store, const contracts::PartyCard&
   absl::StatusOr<storage::Party> by_name = txn.GetParty(card.name);
   if (by_name.ok()) {
     if (by_name->card_json == card_json && !by_name->removed_at) return false;
+    if (by_name->card_json == card_json) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "party ", card.name, " was removed at ", base::FormatRfc3339(*by_name->removed_at),
+          "; a removed party stays removed (its log entries name it): add it under a new name"));
+    }
     return absl::AlreadyExistsError(absl::StrCat("party ", card.name, " is already registered",
                                                  by_name->removed_at ? " (and removed)" : "",
                                                  " with another card (key ", by_name->key_id, ")"));

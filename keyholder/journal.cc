@@ -51,6 +51,10 @@ CREATE TABLE IF NOT EXISTS released_jobs (
   first_at INTEGER NOT NULL,
   PRIMARY KEY (contract_id, job_id)
 ) STRICT;
+CREATE TABLE IF NOT EXISTS job_submissions (
+  submission_digest TEXT PRIMARY KEY NOT NULL,
+  job_id TEXT NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS seen_nonces (
   nonce BLOB NOT NULL,
   release_id TEXT NOT NULL,
@@ -77,6 +81,16 @@ CREATE TABLE IF NOT EXISTS revocations (
 )sql";
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& dir) {
+  std::string path = absl::StrCat(dir, "/", kJournalFile);
+  if (::access(path.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(
+        absl::StrCat("no keyholder journal in ", dir, " (", path,
+                     " is missing): `triad keyholder serve` makes it; check --state"));
+  }
+  return Open(dir);
+}
 
 absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -205,6 +219,13 @@ absl::Status Journal::RecordDecision(const Decision& d) {
     j->Bind(1, d.contract_id).Bind(2, d.job_id).Bind(3, Micros(d.decided_at));
     TRIAD_RETURN_IF_ERROR(j->Run());
   }
+  if (d.release && !d.submission_digest.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(
+        StmtRef s, db_->Prepare("INSERT INTO job_submissions (submission_digest, job_id) "
+                                "VALUES (?, ?) ON CONFLICT DO NOTHING"));
+    s->Bind(1, d.submission_digest).Bind(2, d.job_id);
+    TRIAD_RETURN_IF_ERROR(s->Run());
+  }
   return txn.Commit();
 }
 
@@ -238,6 +259,16 @@ absl::StatusOr<std::optional<std::string>> Journal::NonceSpentBy(absl::string_vi
   TRIAD_ASSIGN_OR_RETURN(
       StmtRef s, db_->Prepare("SELECT release_id FROM seen_nonces WHERE nonce = ? LIMIT 1"));
   s->BindBlob(1, nonce);
+  TRIAD_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(s->Text(0));
+}
+
+absl::StatusOr<std::optional<std::string>> Journal::JobOfSubmission(
+    absl::string_view submission_digest) {
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s, db_->Prepare("SELECT job_id FROM job_submissions WHERE submission_digest = ?"));
+  s->Bind(1, submission_digest);
   TRIAD_ASSIGN_OR_RETURN(bool row, s->Step());
   if (!row) return std::optional<std::string>();
   return std::optional<std::string>(s->Text(0));

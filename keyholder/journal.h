@@ -40,12 +40,17 @@ struct Decision {
   std::string header;        // releases: the re-wrapped header (it opens only for the worker)
   std::string receipt_json;  // the signed receipt sent with the answer
   absl::Time decided_at;
+  // Releases: the digest of the job's submit-job request, which makes this job and no other.
+  std::string submission_digest;
 };
 
 class Journal {
  public:
   // Opens or creates DIR/journal.db (DIR is created 0700 when missing; the file is 0600).
   static absl::StatusOr<std::unique_ptr<Journal>> Open(const std::string& dir);
+  // Opens DIR/journal.db only when it exists: kNotFound otherwise ("no keyholder journal in DIR
+  // …"), so that a mistyped --state is not a new, empty journal (`keyholder log`, `revoke`).
+  static absl::StatusOr<std::unique_ptr<Journal>> OpenExisting(const std::string& dir);
 
   // ---- artifacts this owner pushed, as their ciphertext hashed: id -> age header ----
   absl::StatusOr<std::optional<std::string>> ArtifactHeader(absl::string_view artifact_id);
@@ -63,6 +68,8 @@ class Journal {
   absl::StatusOr<std::vector<std::string>> ReleasedJobs(absl::string_view contract_id);
   // The release that spent `nonce`, if any.
   absl::StatusOr<std::optional<std::string>> NonceSpentBy(absl::string_view nonce);
+  // The job a release recorded `submission_digest` for, if any.
+  absl::StatusOr<std::optional<std::string>> JobOfSubmission(absl::string_view submission_digest);
 
   // ---- the coordinator's log as this keyholder saw it ----
   absl::StatusOr<std::optional<std::string>> LastCheckpoint();

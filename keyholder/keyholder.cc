@@ -181,12 +181,20 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
     if (!cp.ok()) return base::Annotate(cp.status(), "the journal's last checkpoint");
     last_seen = *cp;
   }
+  // Forks shown before this request: a coordinator caught with two views of its log gets nothing
+  // more (see below).
+  TRIAD_ASSIGN_OR_RETURN(int64_t forks_before, journal_.CountForks());
   absl::StatusOr<crypto::Checkpoint> shown = verify::OpenCardCheckpoint(coordinator_, r.checkpoint);
   bool fork = false;
+  // Only a checkpoint proven to extend the last one seen (or the first one) becomes the last one
+  // seen; one shown without a proof would let the coordinator move this keyholder onto a fork
+  // unnoticed.
+  bool extends_seen = !last_seen.has_value();
   if (shown.ok() && last_seen) {
     std::vector<std::string> proof;
     if (r.consistency_from == last_seen->size) proof = r.consistency_proof;
     absl::Status extends = verify::CheckCheckpointExtends(*last_seen, *shown, proof);
+    extends_seen = extends.ok();
     if (!extends.ok() && shown->size <= last_seen->size) fork = true;
     if (!extends.ok() && shown->size > last_seen->size && r.consistency_from == last_seen->size)
       fork = true;
@@ -196,7 +204,7 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
 
   verify::AdmissionVerdict v =
       verify::VerifyAdmission(r, coordinator_, owner_.card, anchors_, now, last_seen);
-  std::optional<crypto::Checkpoint> good_cp = fork ? std::nullopt : v.checkpoint;
+  std::optional<crypto::Checkpoint> good_cp = extends_seen ? v.checkpoint : std::nullopt;
   auto finish = [&](Answer a, const std::string& nonce, const std::string& contract_id,
                     const std::string& recipient) -> absl::StatusOr<Answer> {
     Decision d;
@@ -213,6 +221,7 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
     d.header = a.header;
     d.receipt_json = a.receipt_json;
     d.decided_at = now;
+    if (a.release && v.admission) d.submission_digest = v.admission->submission_digest;
     TRIAD_RETURN_IF_ERROR(journal_.RecordDecision(d));
     if (good_cp) TRIAD_RETURN_IF_ERROR(journal_.RecordCheckpoint(r.checkpoint, good_cp->size, now));
     return a;
@@ -246,6 +255,17 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
         "both checkpoints are kept in the journal)");
     return finish(Refuse(r, reasons, false, v.admission, std::nullopt), "", contract_id, "");
   }
+  if (forks_before > 0) {
+    // Whatever it shows now may be the branch that no auditor or witness sees; no other worker
+    // can change that, so the refusal is final.
+    return finish(Refuse(r,
+                         {absl::StrCat("this keyholder holds ", forks_before,
+                                       " fork(s) of the coordinator's log in its journal (signed "
+                                       "checkpoints that contradict each other): it releases "
+                                       "nothing more")},
+                         true, v.admission, good_cp),
+                  "", contract_id, "");
+  }
   if (!v.admission)
     return finish(Refuse(r, v.reasons, v.final, std::nullopt, good_cp), "", contract_id, "");
   const verify::VerifiedAdmission& a = *v.admission;
@@ -257,6 +277,17 @@ absl::StatusOr<Answer> Keyholder::Decide(const verify::ReleaseContext& r) {
                          {absl::StrCat("the admission's nonce was already used (release ", *spent,
                                        "): a replayed admission")},
                          false, a, good_cp),
+                  "", contract_id, a.age_recipient);
+  }
+  // One signed submit-job request makes one job: the coordinator cannot log a second job (which
+  // max_jobs would count) from a request an owner made once.
+  TRIAD_ASSIGN_OR_RETURN(std::optional<std::string> submitted_for,
+                         journal_.JobOfSubmission(a.submission_digest));
+  if (submitted_for && *submitted_for != r.job_id) {
+    return finish(Refuse(r,
+                         {absl::StrCat("submission: it was the submission of job ", *submitted_for,
+                                       " already (one signed submit-job request, one job)")},
+                         true, a, good_cp),
                   "", contract_id, a.age_recipient);
   }
   // max_jobs: distinct jobs; the retries of one job count once.

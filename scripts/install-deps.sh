@@ -20,6 +20,7 @@ packages=(
   age jq                     # interop tests; the quickstart
   python3-jsonschema json-schema-test-suite   # outside references for the contract schema tests
   clang libclang-rt-14-dev   # libFuzzer targets
+  golang-go golang-golang-x-mod-dev   # outside reference for signed notes and cosignatures
 )
 # tests/deploy renders the Kubernetes manifests with `kubectl kustomize`: Debian's kubectl
 # (kubernetes-client, kustomize v2.0.3) unless a kubectl is already installed (deploy/ renders the

@@ -531,6 +531,22 @@ absl::StatusOr<std::vector<Cosignature>> Reader::ListCosignatures(uint64_t size)
   return QueryAll<Cosignature>(s, ToCosignature);
 }
 
+absl::StatusOr<std::optional<uint64_t>> Reader::LargestCosignedSize(uint64_t min_size,
+                                                                    uint64_t max_size,
+                                                                    int min_count) const {
+  TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
+  TRIAD_ASSIGN_OR_RETURN(
+      StmtRef s,
+      db_->Prepare("SELECT size FROM cosignatures WHERE size >= ? AND size <= ? GROUP BY "
+                   "size HAVING COUNT(*) >= ? ORDER BY size DESC LIMIT 1"));
+  s->Bind(1, static_cast<int64_t>(std::min<uint64_t>(min_size, INT64_MAX)))
+      .Bind(2, static_cast<int64_t>(std::min<uint64_t>(max_size, INT64_MAX)))
+      .Bind(3, int64_t{min_count});
+  TRIAD_ASSIGN_OR_RETURN(bool row, s->Step());
+  if (!row) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(static_cast<uint64_t>(s->Int(0)));
+}
+
 absl::StatusOr<StoredRequest> Reader::GetRequest(absl::string_view request_id) const {
   TRIAD_ASSIGN_OR_RETURN(auto lock, Lock());
   return QueryOne<StoredRequest>(*db_, absl::StrCat("SELECT ", kRequestCols, " FROM requests WHERE request_id = ?"),

@@ -99,6 +99,10 @@ class Reader {
 
   // The cosignatures held for the checkpoint at `size`, by key id.
   absl::StatusOr<std::vector<Cosignature>> ListCosignatures(uint64_t size) const;
+  // The size of the largest checkpoint in [min_size, max_size] that holds at least `min_count`
+  // cosignatures, or nullopt when none does.
+  absl::StatusOr<std::optional<uint64_t>> LargestCosignedSize(uint64_t min_size, uint64_t max_size,
+                                                              int min_count) const;
 
   // A remembered request (kNotFound "request R not found").
   absl::StatusOr<StoredRequest> GetRequest(absl::string_view request_id) const;

@@ -58,7 +58,6 @@ AdmissionVerdict VerifyAdmission(const ReleaseContext& r, const coordinator::Coo
   // 1. The log: a checkpoint the coordinator's key signed, extending the last one seen here.
   absl::StatusOr<crypto::Checkpoint> cp = OpenCardCheckpoint(card, r.checkpoint);
   if (!cp.ok()) return refuse(absl::StrCat("checkpoint: ", cp.status().message()));
-  v.checkpoint = *cp;
   if (last_seen) {
     std::vector<std::string> proof;
     if (last_seen->size > 0 && cp->size > last_seen->size) {
@@ -73,6 +72,9 @@ AdmissionVerdict VerifyAdmission(const ReleaseContext& r, const coordinator::Coo
       return refuse(absl::StrCat("checkpoint: the coordinator's log is ", st.message()));
     }
   }
+  // Only a checkpoint proven to extend the last one seen may become the next "last seen": one
+  // without a proof, remembered, would let a forked view through on the request after.
+  v.checkpoint = *cp;
   if (r.job_entries.empty() || r.job_entries.size() > kMaxJobEntries) {
     return refuse("log: the request carries no entries of the job (or too many)");
   }
@@ -246,7 +248,8 @@ AdmissionVerdict VerifyAdmission(const ReleaseContext& r, const coordinator::Coo
                                   key->raw(),
                                   recipient->ToString(),
                                   evidence_digest,
-                                  verdict.claims};
+                                  verdict.claims,
+                                  Str(submitted.j, "submission_digest")};
   return v;
 }
 

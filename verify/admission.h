@@ -64,6 +64,7 @@ struct VerifiedAdmission {
   std::string age_recipient;       // "age1…": the worker's ephemeral recipient
   std::string evidence_digest;
   contracts::Claims claims;
+  std::string submission_digest;  // of the submit-job request's payload, as job.submitted names it
 };
 
 struct AdmissionVerdict {
@@ -72,8 +73,8 @@ struct AdmissionVerdict {
   // A failure that no other attempt of the job can change (the contract is not this owner's, not
   // active, revoked, or names another artifact): the receipt says final.
   bool final = false;
-  // The checkpoint, when it verified (the keyholder compares it with its own last view, even on a
-  // refusal).
+  // The checkpoint, when it verified and was proven to extend `last_seen` (the keyholder keeps it
+  // as its new last view, even when the request is refused for another reason); nullopt otherwise.
   std::optional<crypto::Checkpoint> checkpoint;
 };
 

@@ -168,6 +168,13 @@ struct ConsistencyItem {
   std::vector<std::string> proof;
 };
 
+// A cosigned checkpoint before an admission entry (bundle.log.witnessed_before).
+struct WitnessedBefore {
+  uint64_t index = 0;  // the job.admission entry
+  std::string checkpoint;
+  std::vector<std::string> proof;  // to the bundle's tree size
+};
+
 struct Bundle {
   std::string job_id;
   std::string log_origin;
@@ -188,6 +195,7 @@ struct Bundle {
   uint64_t tree_size = 0;
   std::vector<Entry> entries;
   std::vector<ConsistencyItem> consistency;
+  std::vector<WitnessedBefore> witnessed_before;
 };
 
 absl::StatusOr<std::vector<std::string>> GetHashes(const json& j, const char* key,
@@ -351,8 +359,23 @@ absl::StatusOr<Bundle> ParseBundle(absl::string_view text) {
   }
 
   const json& log = b["log"];
-  TRIAD_RETURN_IF_ERROR(
-      CheckKeys(log, "bundle.log", {"checkpoint", "tree_size", "entries"}, {"consistency"}));
+  TRIAD_RETURN_IF_ERROR(CheckKeys(log, "bundle.log", {"checkpoint", "tree_size", "entries"},
+                                  {"consistency", "witnessed_before"}));
+  if (log.contains("witnessed_before")) {
+    if (!log["witnessed_before"].is_array() || log["witnessed_before"].size() > 64) {
+      return Bad("bundle.log.witnessed_before", "is not an array of at most 64 items");
+    }
+    for (size_t i = 0; i < log["witnessed_before"].size(); ++i) {
+      const json& w = log["witnessed_before"][i];
+      std::string ww = absl::StrCat("bundle.log.witnessed_before[", i, "]");
+      TRIAD_RETURN_IF_ERROR(CheckKeys(w, ww, {"index", "checkpoint", "proof"}));
+      WitnessedBefore item;
+      TRIAD_ASSIGN_OR_RETURN(item.index, GetUint(w, "index", ww));
+      TRIAD_ASSIGN_OR_RETURN(item.checkpoint, GetString(w, "checkpoint", ww));
+      TRIAD_ASSIGN_OR_RETURN(item.proof, GetHashes(w, "proof", ww));
+      out.witnessed_before.push_back(std::move(item));
+    }
+  }
   if (log.contains("consistency")) {
     if (!log["consistency"].is_array() || log["consistency"].size() > 16) {
       return Bad("bundle.log.consistency", "is not an array of at most 16 proofs");
@@ -497,6 +520,11 @@ class BundleVerifier {
     KeyReleases();
     KeyRefusals();
     if (options_.adapter_digest) AdapterFile();
+    if (options_.saved_checkpoint) SavedView();
+    if (options_.min_witnesses > 0) {
+      Witnesses();
+      AdmissionTimes();
+    }
   }
 
  private:
@@ -1542,6 +1570,175 @@ class BundleVerifier {
                                              " refusal(s), each signed by the artifact's owner"));
   }
 
+  // The checkpoint at `c`'s far end opened and proven to extend the bundle's, or an error.
+  absl::StatusOr<crypto::Checkpoint> LaterCheckpoint(const ConsistencyItem& c) const {
+    if (!c.checkpoint) return absl::InvalidArgumentError("no checkpoint");
+    TRIAD_ASSIGN_OR_RETURN(crypto::Checkpoint later, OpenCardCheckpoint(card_, *c.checkpoint));
+    if (later.size != c.to || c.from != checkpoint_->size) {
+      return absl::InvalidArgumentError(absl::StrCat("a proof from ", c.from, " to ", c.to,
+                                                     " does not start at the bundle's tree"));
+    }
+    TRIAD_RETURN_IF_ERROR(CheckCheckpointExtends(*checkpoint_, later, c.proof));
+    return later;
+  }
+
+  void SavedView() {
+    const char* name = "saved view";
+    if (!checkpoint_) {
+      Fail(name, "no signed checkpoint to compare with the saved one");
+      return;
+    }
+    absl::StatusOr<crypto::Checkpoint> saved =
+        OpenCardCheckpoint(card_, *options_.saved_checkpoint);
+    if (!saved.ok()) {
+      Fail(name, absl::StrCat("the saved checkpoint: ", saved.status().message()));
+      return;
+    }
+    const crypto::Checkpoint& cp = *checkpoint_;
+    std::string what;
+    absl::Status st = absl::NotFoundError("");
+    if (saved->size == cp.size) {
+      st = CheckCheckpointExtends(*saved, cp, {});
+      what = "is the saved one";
+    } else {
+      for (const ConsistencyItem& c : b_.consistency) {
+        if (saved->size < cp.size && c.from == saved->size && c.to == cp.size && !c.checkpoint) {
+          st = CheckCheckpointExtends(*saved, cp, c.proof);
+          what = absl::StrCat("extends the saved tree size ", saved->size);
+        } else if (saved->size > cp.size && c.from == cp.size && c.to == saved->size) {
+          st = CheckCheckpointExtends(cp, *saved, c.proof);
+          what = absl::StrCat("is extended by the saved tree size ", saved->size);
+        }
+      }
+      if (absl::IsNotFound(st)) {
+        Fail(name,
+             absl::StrCat("the bundle carries no consistency proof between its tree size ", cp.size,
+                          " and the saved ", saved->size, " (export it with --state)"));
+        return;
+      }
+    }
+    if (!st.ok()) {
+      Fail(name, absl::StrCat("the bundle's checkpoint and the saved one are ", st.message()));
+      return;
+    }
+    Pass(name, absl::StrCat("the bundle's checkpoint (tree size ", cp.size, ") ", what,
+                            " (consistency proof verified)"));
+  }
+
+  // The given witnesses' cosignatures on `note` (an opened checkpoint), by key id; a cosignature by
+  // a given witness that does not verify is an error.
+  absl::Status CollectCosignatures(absl::string_view note,
+                                   std::map<std::string, crypto::VerifiedCosignature>* out) const {
+    TRIAD_ASSIGN_OR_RETURN(std::vector<crypto::VerifiedCosignature> v,
+                           crypto::VerifyCosignatures(note, options_.witnesses));
+    for (crypto::VerifiedCosignature& c : v) {
+      auto it = out->find(c.key_id);
+      if (it == out->end() || c.time < it->second.time) (*out)[c.key_id] = std::move(c);
+    }
+    return absl::OkStatus();
+  }
+
+  void Witnesses() {
+    const char* name = "witnesses";
+    if (!checkpoint_) {
+      Fail(name, "no signed checkpoint for witnesses to have cosigned");
+      return;
+    }
+    // Each witness's earliest cosignature of a checkpoint that holds every entry of the bundle.
+    std::map<std::string, crypto::VerifiedCosignature> seen;
+    absl::Status st = CollectCosignatures(b_.checkpoint, &seen);
+    for (const ConsistencyItem& c : b_.consistency) {
+      if (!st.ok() || !c.checkpoint || c.from != checkpoint_->size) continue;
+      if (!LaterCheckpoint(c).ok())
+        continue;  // not proven to extend it: its cosignatures say nothing
+      st = CollectCosignatures(*c.checkpoint, &seen);
+    }
+    if (!st.ok()) {
+      Fail(name, std::string(st.message()));
+      return;
+    }
+    std::vector<std::string> who;
+    for (const auto& [key, c] : seen) {
+      who.push_back(absl::StrCat(c.name, " at ", base::FormatRfc3339(c.time)));
+      if (!cosigned_until_ || c.time < *cosigned_until_) cosigned_until_ = c.time;
+    }
+    if (seen.size() < options_.min_witnesses) {
+      Fail(name,
+           absl::StrCat(
+               seen.size(), " of the given witnesses cosigned the bundle's checkpoint (tree size ",
+               checkpoint_->size, ")", who.empty() ? "" : ": ", absl::StrJoin(who, ", "), "; ",
+               options_.min_witnesses,
+               " required: it may be a view of the log the witnesses never saw (a fork), or "
+               "not cosigned yet (export with --witnessed)"));
+      cosigned_until_.reset();
+      return;
+    }
+    Pass(name,
+         absl::StrCat("cosigned by ", absl::StrJoin(who, ", "), " (", seen.size(), " of ",
+                      options_.witnesses.size(), " given, ", options_.min_witnesses, " required)"));
+  }
+
+  void AdmissionTimes() {
+    const char* name = "admission times";
+    if (!cosigned_until_) {
+      Fail(name,
+           "no witnessed checkpoint holds the admissions: their times rest on the "
+           "coordinator's word alone");
+      return;
+    }
+    std::vector<std::string> problems, bounds;
+    size_t admissions = 0;
+    for (const Entry& e : b_.entries) {
+      if (e.kind != "job.admission") continue;
+      ++admissions;
+      if (e.time > *cosigned_until_ + kWitnessSkew) {
+        problems.push_back(absl::StrCat(e.Ref(),
+                                        " is dated after the witnesses cosigned a "
+                                        "checkpoint that holds it (",
+                                        base::FormatRfc3339(*cosigned_until_), ")"));
+        continue;
+      }
+      std::optional<absl::Time> after;
+      for (const WitnessedBefore& w : b_.witnessed_before) {
+        if (w.index != e.index) continue;
+        absl::StatusOr<crypto::Checkpoint> earlier = OpenCardCheckpoint(card_, w.checkpoint);
+        if (!earlier.ok() || earlier->size > e.index) continue;
+        if (!CheckCheckpointExtends(*earlier, *checkpoint_, w.proof).ok()) continue;
+        std::map<std::string, crypto::VerifiedCosignature> seen;
+        if (!CollectCosignatures(w.checkpoint, &seen).ok()) continue;
+        for (const auto& [key, c] : seen) {
+          if (!after || c.time > *after) after = c.time;
+        }
+      }
+      if (!after) {
+        problems.push_back(
+            absl::StrCat(e.Ref(),
+                         ": no checkpoint before it is cosigned by the given witnesses (with a "
+                         "consistency proof), so nothing bounds its time from below"));
+        continue;
+      }
+      if (e.time + kWitnessSkew < *after) {
+        problems.push_back(absl::StrCat(e.Ref(),
+                                        " is dated before the witnesses cosigned a "
+                                        "checkpoint that does not hold it yet (",
+                                        base::FormatRfc3339(*after), "): backdated"));
+        continue;
+      }
+      bounds.push_back(absl::StrCat(e.Ref(), " within [", base::FormatRfc3339(*after), ", ",
+                                    base::FormatRfc3339(*cosigned_until_), "]"));
+    }
+    if (!problems.empty()) {
+      Fail(name, Quote(problems));
+      return;
+    }
+    if (admissions == 0) {
+      Fail(name, "the bundle holds no job.admission entry");
+      return;
+    }
+    Pass(name, absl::StrCat(absl::StrJoin(bounds, "; "), " (witnessed; ",
+                            absl::FormatDuration(kWitnessSkew), " of clock skew allowed)"));
+  }
+
   void AdapterFile() {
     const char* name = "adapter file";
     if (!subject_) {
@@ -1560,6 +1757,9 @@ class BundleVerifier {
   const coordinator::CoordinatorCard& card_;
   const attestation::TrustAnchors& anchors_;
   const AuditOptions& options_;
+  // The earliest cosignature time, by a given witness, of a checkpoint holding the bundle's
+  // entries.
+  std::optional<absl::Time> cosigned_until_;
   AuditReport& report_;
   Bundle b_;
   std::optional<crypto::Checkpoint> checkpoint_;

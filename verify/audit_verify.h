@@ -32,8 +32,12 @@
 //   admission N report data binding  report data = SHA-512(context ‖ nonce ‖ job id ‖ Ed25519 key
 //                                ‖ age recipient) with the values the job.admission entry records
 //   admission N policy decision  the contract's policy re-evaluated on the claims, with the
-//   binding,
-//                                gives the recorded decision and reasons
+//                                binding, gives the recorded decision and reasons
+//   job history                  the job's entries form one hash chain ("prev") from job.submitted
+//                                to the terminal entry: none left out
+//   contract history             the contract's own entries chain the same way; the job's first and
+//                                terminal entries name that chain's head (a revocation cannot be
+//                                left out)
 //   job state                    the job is done: state, output_id, job.output and job.done entries
 //   job record worker signature  the worker's envelope is signed once, by the Ed25519 key of the
 //                                admitted attempt (the key the evidence binds)
@@ -43,11 +47,6 @@
 //                                contract, inputs, evidence digest, claims, recipients, …)
 //   adapter digest               the record's subject = job.output_id = the adapter_id of the
 //                                job.output and job.done entries; record_digest = the payload's
-//   job history                  the job's entries form one hash chain ("prev") from job.submitted
-//                                to the terminal entry: none left out
-//   contract history             the contract's own entries chain the same way; the job's first and
-//                                terminal entries name that chain's head (a revocation cannot be
-//                                left out)
 //   key releases                 every release (bundle and key.released entries, which agree) went
 //                                to the age recipient of an admitted attempt, for a contract input,
 //                                before any revocation and expiry, each with its owner's signed
@@ -55,7 +54,13 @@
 //                                that header, and counting the job within max_jobs
 //   key refusals                 every refusal carries its owner's signed receipt
 //   adapter file                 only when given: SHA-256 of the delivered file = the subject
-//   digest
+//                                digest
+//   saved view                   only with a saved checkpoint: it and the bundle's are one log
+//   witnesses                    only with min_witnesses: enough of the given witnesses cosigned
+//                                the bundle's checkpoint (or a later one proven to extend it)
+//   admission times              only with min_witnesses: each job.admission entry's time lies
+//                                between the witnesses' cosignatures of a checkpoint before it
+//                                and of one that holds it
 //
 // Thread-safe; pure.
 #ifndef TRIAD_VERIFY_AUDIT_VERIFY_H_
@@ -106,7 +111,21 @@ struct AuditReport {
 struct AuditOptions {
   // "sha256:<hex>" of the delivered adapter file, to check against the record's subject.
   std::optional<std::string> adapter_digest;
+  // A checkpoint note the reader saved earlier (`audit watch --state`): check "saved view" holds
+  // when the bundle's checkpoint and it are one log (a consistency proof in bundle.log.consistency
+  // either way, or the same size and root).
+  std::optional<std::string> saved_checkpoint;
+  // Witnesses the reader trusts, and how many of them must have cosigned (C2SP tlog-cosignature)
+  // the bundle's checkpoint or a later one it is proven consistent with: check "witnesses". With
+  // min_witnesses > 0, check "admission times" also holds each admission's logged time, at which
+  // its evidence is verified, between the witnesses' cosignature times of the largest checkpoint
+  // before it (bundle.log.witnessed_before) and of one that holds it, within kWitnessSkew.
+  std::vector<crypto::Cosigner> witnesses;
+  size_t min_witnesses = 0;
 };
+
+// The clock difference allowed between the coordinator and the witnesses.
+inline constexpr absl::Duration kWitnessSkew = absl::Minutes(5);
 
 // Verifies `bundle_json` against the pinned `card` and `anchors` (vendor roots, and the simulation
 // keys the auditor trusts as the coordinator did). Never fails as a call: every problem is a failed

@@ -13,10 +13,23 @@
 //                    "simulated", "evidence_digest",
 //                    "evidence_document": "<the exact evidence document text>",
 //                    "claims": {…} (as the coordinator derived them; {} when invalid)}, …],
-//    "key_releases": [{"artifact_id", "recipient", "released_at"}, …],
-//    "log": {"checkpoint": "<C2SP signed note>", "tree_size": N,
+//    "key_releases": [{"release_id", "attempt", "artifact_id", "owner", "recipient", "released_at",
+//                      "receipt": <the owner's signed receipt, a DSSE envelope object>}, …],
+//    "key_refusals": [{"release_id", "attempt", "artifact_id", "owner", "final", "reasons": [...],
+//                      "receipt": <the owner's signed refusal, a DSSE envelope object>}, …],
+//    "log": {"checkpoint": "<C2SP signed note, with the witnesses' cosignature lines>",
+//            "tree_size": N,
 //            "entries": [{"index", "entry": "<the exact entry text>",
-//                         "inclusion_proof": ["<base64 hash>", …]}, …]}}
+//                         "inclusion_proof": ["<base64 hash>", …]}, …],
+//            "consistency": [{"from", "to", "checkpoint": null or "<signed note at `to`>",
+//                             "proof": ["<base64 hash>", …]}, …] (optional; one per size the
+//                             export request asked for, at most 16),
+//            "witnessed_before": [{"index": <a job.admission entry>,
+//                                  "checkpoint": "<the largest cosigned checkpoint not holding
+//                                  it>", "proof": [... consistency proof to tree_size]}, …]}}
+//
+// With "witnessed": N in the export request, the checkpoint is the largest one N witnesses
+// cosigned that holds every entry of the job (FAILED_PRECONDITION until there is one).
 //
 // The evidence document is EvidenceDocument() (coordinator.h): {"tee", "report", "certs",
 // "collateral"} with base64 values; evidence_digest is "sha256:" + hex SHA-256 of its exact text,
@@ -28,8 +41,9 @@
 // checkpoint is signed with the coordinator card's key under its log_origin.
 //
 // Entries included: every entry about the job (job.submitted, job.assigned, job.admission,
-// key.released, job.running, job.progress, job.requeued, job.output, job.done, job.failed), the
-// contract's contract.signature (one per signer) and contract.activated, the inputs'
+// key.released, key.refused, job.running, job.progress, job.requeued, job.output, job.done,
+// job.failed; a hash chain by their "prev" fields, docs/custody.md), the contract's
+// contract.signature (one per signer), contract.activated and contract.revoked, the inputs'
 // artifact.registered, and the three parties' party.registered; in log order. Each entry is
 // compact JSON {"type": "triad.log/v1", "kind", "time", …} (coordinator/README.md lists the fields
 // of each kind).

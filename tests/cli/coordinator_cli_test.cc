@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -165,7 +166,8 @@ class CoordinatorCliTest : public ::testing::Test {
   }
 
   // The parties push their artifacts, sign and submit the contract.
-  void SetUpContract() {
+  // `extra`: more `contract draft` flags (an auditor, terms).
+  void SetUpContract(const std::string& extra = "") {
     WriteTinyModel(F("model"));
     testing::WriteTestFile(F("data.jsonl"), absl::StrCat("{\"text\": \"", kDataCanary, "\"}\n"));
     model_id_ =
@@ -182,7 +184,7 @@ class CoordinatorCliTest : public ::testing::Test {
                     " --data-owner ", F("keys/do.card.json"), " --provider ",
                     F("keys/cp.card.json"), " --model ", model_id_, " --model-name tiny --dataset ",
                     data_id_, " --dataset-name claims --policy ", F("policy.json"),
-                    " --valid-for 1d --id c-1 --out ", F("contract.json")));
+                    " --valid-for 1d --id c-1", extra, " --out ", F("contract.json")));
     for (const char* p : {"mo", "do", "cp"})
       Sh(Triad() + " contract sign " + F("contract.json") + As(p));
     EXPECT_EQ(Trim(Sh(Triad() + " contract submit " + F("contract.json") + Client())).substr(0, 22),
@@ -883,6 +885,125 @@ TEST_F(CoordinatorCliTest, ServeRefusesAStateDirectoryWhoseKeysDoNotMatchItsCard
   EXPECT_EQ(s.Port(), 0);
   EXPECT_EQ(s.Err(), "triad: " + F("state/coordinator.signing.pem") + " does not match " +
                          F("state/coordinator.card.json") + "\n");
+}
+
+// Witnesses (docs/custody.md): an auditor the contract names cosigns, with `audit watch
+// --witness`, every checkpoint it checked; a bundle exported `--witnessed` is proven into a
+// checkpoint it cosigned, and `audit verify --witness --min-witnesses --state` holds the bundle to
+// that view and the admission's time between two cosignatures. Then a split view: the coordinator's
+// state directory is copied and both copies serve, each growing its own log under the same key; the
+// witness that follows one refuses to cosign the other, and a bundle from the other fails
+// "witnesses" (and cannot be exported --witnessed at all).
+TEST_F(CoordinatorCliTest, WitnessesCosignAndASplitViewFailsTheirCheck) {
+  Sh(Triad() + " keygen --name aud --role auditor --dir " + F("keys"));
+  StartServer();
+  SetUpContract(" --auditor " + F("keys/aud.card.json") + " --max-jobs 2");
+  StartKeyholders();
+  std::string watch = Triad() + " audit watch" + Client() + " --state " + F("aud.note") +
+                      " --witness " + F("keys/aud");
+  std::string out = Sh(watch);
+  EXPECT_TRUE(absl::StrContains(out, "cosigned tree size ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, " as witness aud\n")) << out;
+
+  std::string job = Trim(Sh(Triad() + " job submit" + Client() + " --contract c-1" + As("do")));
+  PlayWorker(job, AdapterTar());
+  int rc = 0;
+  // Until a witness cosigned a checkpoint that holds the whole job, a witnessed export is refused
+  // (the keyholders witness too: retry until the auditor has cosigned one).
+  std::string exported;
+  for (int i = 0; i < 50; ++i) {
+    Sh(watch);
+    exported = Sh(Triad() + " audit export" + Client() + " " + job + As("aud") +
+                      " --witnessed 2 --state " + F("aud.note") + " --out " + F("bundle.json"),
+                  &rc);
+    if (rc == 0) break;
+    EXPECT_TRUE(absl::StrContains(exported, "cosignature(s) holds every entry of job " + job))
+        << exported;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  ASSERT_EQ(rc, 0) << exported;
+  const std::string verify = Triad() + " audit verify " + F("bundle.json") +
+                             " --coordinator-card " + F("card.json") + " --trust-sim-key " +
+                             F("sim.pub.pem");
+  out = Sh(verify + " --witness " + F("keys/aud.card.json") + " --min-witnesses 1 --state " +
+               F("aud.note"),
+           &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nok   saved view: the bundle's checkpoint")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nok   witnesses: cosigned by aud at ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nok   admission times: job.admission entry ")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "verdict: OK, all 25 checks hold for job " + job)) << out;
+  // Another witness the auditor trusts, who never cosigned: one of two is not enough for 2.
+  Sh(Triad() + " keygen --name aud2 --role auditor --dir " + F("keys"));
+  out = Sh(verify + " --witness " + F("keys/aud.card.json") + " --witness " +
+               F("keys/aud2.card.json") + " --min-witnesses 2",
+           &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nFAIL witnesses: 1 of the given witnesses cosigned")) << out;
+  EXPECT_TRUE(absl::StrContains(out, "\nFAIL admission times: no witnessed checkpoint")) << out;
+  out = Sh(verify + " --witness " + F("keys/aud.card.json") + " --min-witnesses 3", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out,
+            "triad: --min-witnesses 3 is more than the 1 witness card(s) given with --witness\n");
+
+  // The fork: the state directory copied while the coordinator is stopped; both serve.
+  ASSERT_EQ(server_->Stop(), 0) << server_->Err();
+  for (auto& k : keyholders_) k->Signal(SIGTERM);
+  keyholders_.clear();
+  std::filesystem::copy(F("state"), F("fork"), std::filesystem::copy_options::recursive);
+  StartServer();
+  watch = Triad() + " audit watch" + Client() + " --state " + F("aud.note") + " --witness " +
+          F("keys/aud");
+  ServeProcess fork({"--dir", F("fork"), "--listen", "127.0.0.1:0", "--trust-sim-key",
+                     F("sim.pub.pem"), "--poll-wait", "1s"},
+                    F("fork.out"), F("fork.err"));
+  const int port_b = fork.Port();
+  ASSERT_GT(port_b, 0) << fork.Err();
+  // Each copy logs something the other does not: an operator's party on one, a job on the other.
+  Sh(Triad() + " keygen --name zed --role data-owner --dir " + F("keys"));
+  Sh(Triad() + " coordinator parties add " + F("keys/zed.card.json") + " --dir " + F("state"));
+  const std::string client_b =
+      absl::StrCat(" --coordinator 127.0.0.1:", port_b, " --coordinator-card ", F("card.json"));
+  std::string forked_job =
+      Trim(Sh(Triad() + " job submit" + client_b + " --contract c-1" + As("mo")));
+  out = Sh(watch);  // the auditor follows the first copy and cosigns it
+  ASSERT_TRUE(absl::StrContains(out, "cosigned tree size ")) << out << server_->Err();
+  // Shown the other copy, the same witness refuses: not an extension of what it cosigned.
+  const std::string watch_b = Triad() + " audit watch" + client_b + " --state " + F("aud.note") +
+                              " --witness " + F("keys/aud");
+  out = Sh(watch_b, &rc);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_TRUE(absl::StrContains(out, " shows a log that is not an extension")) << out;
+  EXPECT_FALSE(absl::StrContains(out, "cosigned")) << out;
+  // A bundle of the job from the other copy: no witnessed checkpoint holds it there, and its own
+  // checkpoint is one the witness never cosigned.
+  out = Sh(Triad() + " audit export" + client_b + " " + job + As("aud") + " --witnessed 1 --out " +
+               F("fork-witnessed.json"),
+           &rc);
+  EXPECT_EQ(rc, 0) << out;  // the job's entries predate the fork: the shared past is witnessed
+  if (absl::StartsWith(forked_job, "j-")) {
+    out = Sh(Triad() + " audit export" + client_b + " " + forked_job + As("aud") +
+                 " --witnessed 1 --out " + F("never.json"),
+             &rc);
+    EXPECT_EQ(rc, 1);
+    EXPECT_TRUE(absl::StrContains(
+        out, "no checkpoint with 1 cosignature(s) holds every entry of job " + forked_job))
+        << out;
+    Sh(Triad() + " audit export" + client_b + " " + forked_job + As("aud") + " --out " +
+       F("fork.json"));
+    out = Sh(Triad() + " audit verify " + F("fork.json") + " --coordinator-card " + F("card.json") +
+                 " --trust-sim-key " + F("sim.pub.pem") + " --witness " + F("keys/aud.card.json") +
+                 " --state " + F("aud.note"),
+             &rc);
+    EXPECT_EQ(rc, 1);
+    EXPECT_TRUE(absl::StrContains(out, "\nFAIL witnesses: 0 of the given witnesses cosigned"))
+        << out;
+    EXPECT_TRUE(absl::StrContains(out, "\nFAIL saved view: ")) << out;
+  } else {
+    ADD_FAILURE() << "the fork did not take the job: " << forked_job;
+  }
+  EXPECT_EQ(fork.Stop(), 0) << fork.Err();
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #define TRIAD_TESTS_COORDINATOR_COORDINATOR_TESTING_H_
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,29 @@ inline Party MakeParty(const std::string& name, contracts::Role role) {
   contracts::PartyCard card{name, role, id.recipient(), key.public_key()};
   return Party{std::move(key), std::move(id), std::move(card)};
 }
+
+// A clock the test sets and advances while the coordinator's threads read it (a WatchJob stream
+// checks its request's freshness on its own thread): base::FixedClock, made safe to share.
+class TestClock final : public base::Clock {
+ public:
+  explicit TestClock(absl::Time now) : now_(now) {}
+  absl::Time Now() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return now_;
+  }
+  void Set(absl::Time now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ = now;
+  }
+  void Advance(absl::Duration d) {
+    std::lock_guard<std::mutex> lock(mu_);
+    now_ += d;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  absl::Time now_;
+};
 
 // A worker's per-attempt keys.
 struct Eph {
@@ -170,7 +194,7 @@ class Harness {
     return r;
   }
 
-  base::FixedClock clock;
+  TestClock clock;
   triad::testing::TempDir dir;
   std::unique_ptr<pb::Registry::Stub> registry;
   std::unique_ptr<pb::Contracts::Stub> contracts;

@@ -23,10 +23,12 @@ std::string ReadIfExists(const std::string& path) {
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::string out, std::string err,
                            std::string cwd)
     : out_(std::move(out)), err_(std::move(err)) {
+  // Opened (and emptied) before the fork: a file left by an earlier process under the same name
+  // must not be read as this one's output between the fork and the child's first write.
+  int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   pid_ = ::fork();
   if (pid_ == 0) {
-    int o = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int e = ::open(err_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (o < 0 || e < 0) ::_exit(126);
     ::dup2(o, 1);
     ::dup2(e, 2);
@@ -37,6 +39,8 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::string out, std::
     ::execv(args[0], args.data());
     ::_exit(127);
   }
+  if (o >= 0) ::close(o);
+  if (e >= 0) ::close(e);
 }
 
 ChildProcess::~ChildProcess() {

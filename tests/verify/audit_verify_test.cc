@@ -7,10 +7,13 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "attestation/evidence_verifier.h"
+#include "contracts/policy.h"
+#include "coordinator/internal/common.h"
 #include "crypto/merkle.h"
-#include "tests/coordinator/coordinator_fixture.h"
+#include "tests/verify/verify_fixture.h"
 #include "verify/bundle.h"
 #include "verify/receipt.h"
 
@@ -78,49 +81,6 @@ std::string FlipBase64(const std::string& b64, size_t at) {
   raw[at % raw.size()] ^= 0x01;
   return base::Base64Encode(raw);
 }
-
-class AuditVerifyTest : public CoordinatorTest {
- protected:
-  CoordinatorCard Card() const {
-    // Only the signing key and the origin matter offline.
-    return h_.card();
-  }
-
-  attestation::TrustAnchors Anchors() const {
-    attestation::TrustAnchors a;
-    a.sim_keys.push_back(h_.sim_key.public_key());
-    return a;
-  }
-
-  std::string Export(const std::string& job) {
-    pb::ExportReply reply;
-    grpc::Status st = CoordinatorTest::Export(job, do_, &reply);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return reply.bundle_json();
-  }
-
-  // A job played to the end (admitted on sim, delivered); returns its bundle.
-  std::string DoneJobBundle() {
-    SetUpContract();
-    job_ = NewJob();
-    auto [a, reply] = Admit("w1", eph_);
-    attest_ = reply;
-    EXPECT_EQ(Keys(job_, eph_).size(), 2u);
-    adapter_ct_ = Encrypt("adapter tar", {mo_.card.age_recipient, do_.card.age_recipient});
-    grpc::Status st = Deliver(job_, eph_.key, Record(job_, adapter_ct_, eph_, reply), adapter_ct_);
-    EXPECT_TRUE(st.ok()) << st.error_message();
-    return Export(job_);
-  }
-
-  AuditReport Verify(const std::string& bundle, AuditOptions options = {}) {
-    return VerifyBundle(bundle, Card(), Anchors(), options);
-  }
-
-  std::string job_;
-  Eph eph_;
-  pb::AttestReply attest_;
-  std::string adapter_ct_;
-};
 
 TEST_F(AuditVerifyTest, ABundleOfADoneSimJobPassesEveryCheck) {
   std::string bundle = DoneJobBundle();
@@ -457,6 +417,161 @@ TEST_F(AuditVerifyTest, ARejectedAttemptIsReplayedAsARejection) {
   ojson b = ojson::parse(Export(job_));
   b["key_releases"][0]["recipient"] = bad.id.recipient().ToString();
   EXPECT_EQ(Failed(Verify(b.dump())), std::vector<std::string>{"key releases"});
+}
+
+// Issue 13, "checks that no test would miss today": every other failing case reaches the binding
+// check with evidence that does not verify. Here the coordinator, with its own key and its own
+// store, logs an admitted attempt whose evidence is valid (signed by the trusted sim key, the
+// measurement the policy admits) but bound to other keys than the ones the admission names. The
+// attempt goes nowhere (its worker polls again) and an honest attempt completes the job, so
+// everything else in the bundle holds: exactly the binding check fails, with its message, and the
+// decision check, which re-evaluates the admission from the evidence, finds it should have been a
+// rejection. (Replacing the verifier's CheckBinding by OK makes this test fail.)
+TEST_F(AuditVerifyTest, AnAdmissionWhoseValidEvidenceIsBoundToOtherKeysFailsTheBindingCheck) {
+  SetUpContract();
+  job_ = NewJob();
+  pb::Assignment a = MustPoll("w1");
+  Eph named, bound;  // the keys the admission names, and the keys the evidence binds
+  const crypto::Ed25519PublicKey bound_key = bound.key.public_key();
+  const crypto::age::X25519Recipient named_recipient = named.id.recipient();
+  const crypto::age::X25519Recipient bound_recipient = bound.id.recipient();
+  pb::AttestRequest req = ::triad::testing::SimAttestRequest(
+      {job_, "w1", a.nonce(), &cp_.key, &named.key, &named_recipient, &bound_key,
+       &bound_recipient, &h_.sim_key, GoodMeasurement(), false, h_.clock.Now(), h_.fingerprint()});
+  attestation::Evidence ev;
+  ev.tee = "sim";
+  ev.report = req.evidence().report();
+  attestation::Verdict verdict = attestation::VerifyEvidence(ev, Anchors(), h_.clock.Now());
+  ASSERT_TRUE(verdict.valid);  // valid evidence, policy-conforming claims
+  ASSERT_TRUE(contracts::Evaluate(MakeContract().worker_policy, verdict.claims).admit);
+  {
+    // What Coordinator::Attest writes for an admission, without its binding check.
+    const absl::Time now = h_.clock.Now();
+    const std::string doc = EvidenceDocument(ev);
+    const nlohmann::ordered_json claims = verdict.claims.ToJson();
+    auto txn = h_.store().Begin();
+    ASSERT_TRUE(txn.ok());
+    ASSERT_TRUE(txn->ConsumeNonce(a.nonce(), job_, "w1").ok());
+    auto attesting = txn->TransitionJob(job_, storage::JobTransition::To(storage::JobState::kAttesting)
+                                                  .From(storage::JobState::kAssigned)
+                                                  .ByWorker("w1"));
+    ASSERT_TRUE(attesting.ok()) << attesting.status();
+    ASSERT_TRUE(txn->RecordJobKeys({job_, 0, "w1", named_recipient.ToString(),
+                                    named.key.public_key().raw(), {}})
+                    .ok());
+    storage::Admission adm;
+    adm.job_id = job_;
+    adm.worker_id = "w1";
+    adm.evidence = doc;
+    adm.evidence_digest = crypto::Sha256Id(doc);
+    adm.claims_json = claims.dump();
+    adm.admitted = true;
+    adm.reasons_json = "[]";
+    adm.simulated = true;
+    ASSERT_TRUE(txn->RecordAdmission(adm).ok());
+    ASSERT_TRUE(internal::AddLog(*txn, job_, "job.admission", now,
+                                 {{"job_id", job_},
+                                  {"attempt", attesting->attempt},
+                                  {"worker_id", "w1"},
+                                  {"tee", "sim"},
+                                  {"evidence_digest", adm.evidence_digest},
+                                  {"claims", claims},
+                                  {"decision", "admit"},
+                                  {"reasons", nlohmann::json::array()},
+                                  {"simulated", true},
+                                  {"ed25519_public_key",
+                                   base::Base64Encode(named.key.public_key().raw())},
+                                  {"age_recipient", named_recipient.ToString()},
+                                  {"nonce", base::HexEncode(a.nonce())}})
+                    .ok());
+    ASSERT_TRUE(
+        txn->TransitionJob(job_, storage::JobTransition::To(storage::JobState::kAdmitted)).ok());
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  // The keyholders check the binding themselves: they release nothing to this attempt.
+  for (const keyholder::Answer& answer : ServeKeyholders()) EXPECT_FALSE(answer.release);
+  EXPECT_TRUE(h_.store().ListKeyReleases(job_)->empty());
+  // The worker polls again (the attempt is requeued); an honest attempt completes the job.
+  auto [a2, admitted] = Admit("w1", eph_);
+  ASSERT_EQ(Keys(job_, eph_).size(), 2u);
+  adapter_ct_ = Encrypt("adapter", {mo_.card.age_recipient, do_.card.age_recipient});
+  ASSERT_TRUE(Deliver(job_, eph_.key, Record(job_, adapter_ct_, eph_, admitted), adapter_ct_).ok());
+
+  AuditReport r = Verify(Export(job_));
+  EXPECT_EQ(Failed(r), (std::vector<std::string>{"admission 1 report data binding",
+                                                 "admission 1 policy decision"}))
+      << r.ToText();
+  const std::string expected = *attestation::ExpectedReportData(
+      {a.nonce(), job_, named.key.public_key(), named_recipient});
+  const std::string carried =
+      *attestation::ExpectedReportData({a.nonce(), job_, bound_key, bound_recipient});
+  const std::string binding =
+      "report data does not bind this admission (nonce, job id, Ed25519 key, age recipient): "
+      "expected " +
+      base::HexEncode(expected) + ", evidence carries " + base::HexEncode(carried);
+  EXPECT_EQ(Detail(r, "admission 1 report data binding"), binding);
+  EXPECT_EQ(Detail(r, "admission 1 policy decision"),
+            "re-evaluated: reject (" + binding + "); recorded: admit");
+  // Everything about the evidence itself holds; so does the honest second attempt.
+  for (const char* ok : {"admission 1 evidence digest", "admission 1 evidence",
+                         "admission 1 claims", "admission 2 report data binding",
+                         "admission 2 policy decision", "key releases", "key refusals"}) {
+    EXPECT_NE(Detail(r, ok).substr(0, 3), "(no") << ok;
+  }
+}
+
+// A revocation is in the bundle (the contract's chain, which the job's terminal entry names), so
+// it cannot be left out; the job it ended fails with the revocation as its reason.
+TEST_F(AuditVerifyTest, ARevocationIsInTheBundleAndCannotBeLeftOut) {
+  SetUpContract();
+  job_ = NewJob();
+  Admit("w1", eph_);
+  ASSERT_EQ(Keys(job_, eph_).size(), 2u);
+  ASSERT_TRUE(Progress(job_, eph_.key, 2, 10).ok());
+  grpc::ClientContext ctx;
+  pb::ContractReply revoked;
+  ASSERT_TRUE(h_.contracts
+                  ->RevokeContract(&ctx,
+                                   h_.Signed("revoke-contract",
+                                             {{"contract_id", "c-0001"}, {"reason", "withdrawn"}},
+                                             mo_.key),
+                                   &revoked)
+                  .ok());
+  const std::string bundle = Export(job_);
+  AuditReport r = Verify(bundle);
+  EXPECT_EQ(Failed(r), (std::vector<std::string>{"job state", "job record worker signature",
+                                                 "job record coordinator signature",
+                                                 "job record statement", "adapter digest"}))
+      << r.ToText();
+  EXPECT_EQ(Detail(r, "job state"), "job " + job_ +
+                                        " is failed (contract c-0001 was revoked by mo: withdrawn): "
+                                        "it has no output or job record to verify");
+  EXPECT_TRUE(absl::StrContains(Detail(r, "contract history"), "; revoked at contract.revoked "))
+      << Detail(r, "contract history");
+  EXPECT_TRUE(absl::StrContains(Detail(r, "job history"), "(terminal)"))
+      << Detail(r, "job history");
+  // The two releases came before the revocation.
+  EXPECT_TRUE(absl::StartsWith(Detail(r, "key releases"), "2 key release(s)"))
+      << Detail(r, "key releases");
+
+  // Left out of the bundle, the revocation is missed by the contract's chain.
+  ojson b = ojson::parse(bundle);
+  ojson& entries = b["log"]["entries"];
+  for (auto it = entries.begin(); it != entries.end(); ++it) {
+    if (base::ParseJsonStrict((*it)["entry"].get<std::string>())->at("kind") ==
+        "contract.revoked") {
+      entries.erase(it);
+      break;
+    }
+  }
+  AuditReport cut = Verify(b.dump());
+  EXPECT_EQ(Failed(cut), (std::vector<std::string>{"contract history", "job state",
+                                                   "job record worker signature",
+                                                   "job record coordinator signature",
+                                                   "job record statement", "adapter digest"}))
+      << cut.ToText();
+  EXPECT_TRUE(absl::StrContains(Detail(cut, "contract history"), ", which is not in the bundle"))
+      << Detail(cut, "contract history");
 }
 
 TEST_F(AuditVerifyTest, MalformedBundlesFailTheFirstCheckAlone) {
