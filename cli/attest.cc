@@ -14,6 +14,7 @@
 #include "base/file.h"
 #include "base/status.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "contracts/claims.h"
 #include "nlohmann/json.hpp"
 
@@ -243,7 +244,8 @@ void AddAttestCommands(CLI::App& app, Context& ctx) {
                      "tdx: collateral JSON (dcap-qvl QuoteCollateralV3 form)");
   verify->add_option("--roots", flags->roots,
                      "Directory of pinned roots (layout of attestation/roots/)");
-  verify->add_option("--now", flags->now, "Verification time, RFC 3339 (default: now)");
+  verify->add_option("--now", flags->now, "Verification time, RFC 3339 (default: now)")
+      ->check(TimeValue());
   verify->add_option("--report-data", flags->report_data, "Expected report data, 64 bytes in hex");
   verify->add_option("--nonce", flags->nonce,
                      "nvidia-gpu: the expected nonce of the report's request, 32 bytes in hex");

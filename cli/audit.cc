@@ -20,6 +20,7 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "cli/keys.h"
 #include "contracts/card.h"
 #include "coordinator/card.h"
@@ -232,7 +233,7 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
     // A signed checkpoint that contradicts the saved one is evidence: keep it beside the state.
     std::string conflict = f.state + ".conflict";
     absl::Status kept = base::WriteFileAtomic(conflict, reply.signed_note(), 0644);
-    return absl::FailedPreconditionError(absl::StrCat(
+    return NotAnExtension(absl::StrCat(
         "coordinator ", f.client.address, " shows a log that is ", extends.message(), "; ", f.state,
         " is left as it was",
         kept.ok() ? absl::StrCat(", the conflicting checkpoint is in ", conflict) : ""));
@@ -257,7 +258,8 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
 absl::Status Watch(const WatchFlags& f) {
   std::optional<absl::Duration> every;
   if (!f.every.empty()) {
-    TRIAD_ASSIGN_OR_RETURN(every, PositiveDuration("--every", f.every));
+    every.emplace();
+    absl::ParseDuration(f.every, &*every);  // checked where parsed (DurationValue)
   }
   TRIAD_ASSIGN_OR_RETURN(
       coordinator::CoordinatorCard card,
@@ -276,7 +278,11 @@ absl::Status Watch(const WatchFlags& f) {
   if (!every) return WatchOnce(f, card, *stub, /*quiet=*/false, w, &cosigned);
   while (true) {
     absl::Status st = WatchOnce(f, card, *stub, /*quiet=*/true, w, &cosigned);
-    if (!st.ok() && !absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) return st;
+    // A coordinator restarting ends the call with UNAVAILABLE or CANCELLED: ask again next time.
+    if (!st.ok() && !absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st) &&
+        !absl::IsCancelled(st)) {
+      return st;
+    }
     if (!st.ok()) {
       std::cerr << "triad: audit watch: " << st.message() << " (asking again in "
                 << absl::FormatDuration(*every) << ")" << std::endl;
@@ -359,13 +365,8 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   watch
       ->add_option("--every", w->every,
                    "Keep watching, once per this interval (30s, 5m), until stopped; a view that "
-                   "does not extend the saved one still ends it with exit code 1")
-      ->check(CLI::Validator(
-          [](std::string& text) {
-            absl::StatusOr<absl::Duration> d = PositiveDuration("--every", text);
-            return d.ok() ? std::string() : std::string(d.status().message());
-          },
-          "DURATION"));
+                   "does not extend the saved one still ends it, with exit code 3")
+      ->check(DurationValue());
   watch->add_option("--witness", w->witness,
                     "Your keys (DIR/NAME, an auditor or a party): cosign every checkpoint checked "
                     "to extend the saved one, and hand the cosignature to the coordinator");

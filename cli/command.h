@@ -31,8 +31,13 @@ struct Context {
 // default): Fail returns kExitUsage for it.
 absl::Status UsageError(absl::string_view message);
 bool IsUsageError(const absl::Status& status);
+// A coordinator's log that does not extend the one seen before (audit watch): Fail returns
+// kExitNotAnExtension for it, apart from every other failure.
+absl::Status NotAnExtension(absl::string_view message);
 
-// Prints "triad: <message>" on stderr and returns kExitFailure, or kExitUsage for a UsageError.
+
+// Prints "triad: <message>" on stderr and returns kExitFailure, or kExitUsage for a UsageError,
+// or kExitNotAnExtension for NotAnExtension.
 int Fail(const absl::Status& status);
 int Fail(absl::string_view message);
 // kExitOk for OK, else Fail(status).

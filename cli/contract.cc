@@ -26,6 +26,7 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "measure/coco.h"
 #include "cli/keys.h"
 #include "triad/v1/contracts.grpc.pb.h"
@@ -37,8 +38,6 @@ namespace {
 
 using contracts::Contract;
 using contracts::Role;
-constexpr absl::Duration kMaxValidity = absl::Hours(24 * 3650);
-
 
 using Fd = base::UniqueFd;
 
@@ -50,26 +49,6 @@ absl::StatusOr<absl::Time> Now(const std::string& flag) {
         absl::StrCat("--now: \"", flag, "\" is not an RFC 3339 time"));
   }
   return t;
-}
-
-// "30d", "12h", "90m", "1h30m", "3600s": a day suffix on top of what absl::ParseDuration reads.
-absl::StatusOr<absl::Duration> ParseValidity(const std::string& text) {
-  absl::Duration d;
-  bool ok = false;
-  if (absl::EndsWith(text, "d")) {
-    int64_t days = 0;
-    ok = absl::SimpleAtoi(absl::string_view(text).substr(0, text.size() - 1), &days) && days > 0 &&
-         days <= 3650;
-    d = absl::Hours(24 * days);
-  } else {
-    ok = absl::ParseDuration(text, &d);
-  }
-  if (!ok || d <= absl::ZeroDuration() || d > kMaxValidity) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--valid-for: \"", text,
-                     "\" is not a duration from 1s to 3650d (examples: 30d, 12h, 90m)"));
-  }
-  return d;
 }
 
 // The SHA-256 of a file, read in pieces (models are large).
@@ -706,8 +685,10 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
       "--outputs", d->outputs,
       "Outputs JSON file (default: adapter and metrics to both owners, no per-step loss)");
   draft->add_option("--valid-for", d->valid_for, "Validity from now: 30d, 12h, 90m, ...")
-      ->required();
-  draft->add_option("--id", d->id, "Contract id (default: c-<16 random hex digits>)");
+      ->required()
+      ->check(ValidityValue());
+  draft->add_option("--id", d->id, "Contract id (default: c-<16 random hex digits>)")
+      ->check(NameValue());
   draft
       ->add_option("--max-jobs", d->max_jobs,
                    "How many distinct jobs each owner's keyholder releases its key for")
@@ -718,7 +699,8 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   draft->add_option("--auditor", d->auditors,
                     "An auditor's card: it may read this contract's jobs and log (repeatable)");
-  draft->add_option("--now", d->now, "Draft as of this RFC 3339 time instead of the clock");
+  draft->add_option("--now", d->now, "Draft as of this RFC 3339 time instead of the clock")
+      ->check(TimeValue());
   draft->add_option("--out", d->out, "Contract file to create (never overwritten)")->required();
   draft->add_flag("--json", d->json, "Print the result as JSON");
   draft->callback([d, &ctx] {
@@ -738,14 +720,16 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   sign->add_option("FILE", s->file, "Contract file")->required();
   sign->add_option("--as", s->as, "Your keys: DIR/NAME (NAME.signing.pem and NAME.card.json)")
       ->required();
-  sign->add_option("--now", s->now, "Sign as of this RFC 3339 time instead of the clock");
+  sign->add_option("--now", s->now, "Sign as of this RFC 3339 time instead of the clock")
+      ->check(TimeValue());
   sign->callback([s, &ctx] { ctx.exit_code = Finish(Sign(*s)); });
 
   auto v = std::make_shared<VerifyFlags>();
   CLI::App* verify =
       group->add_subcommand("verify", "Exit 0 when the contract is active; else list every reason");
   verify->add_option("FILE", v->file, "Contract file")->required();
-  verify->add_option("--now", v->now, "Check at this RFC 3339 time instead of the clock");
+  verify->add_option("--now", v->now, "Check at this RFC 3339 time instead of the clock")
+      ->check(TimeValue());
   verify->add_flag("--json", v->json, "Print the status as JSON");
   verify->callback([v, &ctx] { ctx.exit_code = Verify(*v); });
 
@@ -753,7 +737,8 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   CLI::App* show =
       group->add_subcommand("show", "Print the terms and each party's signature status");
   show->add_option("FILE", w->file, "Contract file")->required();
-  show->add_option("--now", w->now, "Status at this RFC 3339 time instead of the clock");
+  show->add_option("--now", w->now, "Status at this RFC 3339 time instead of the clock")
+      ->check(TimeValue());
   show->add_flag("--json", w->json, "Print the payload and status as JSON");
   show->callback([w, &ctx] { ctx.exit_code = Show(*w); });
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -65,22 +66,28 @@ CLI::Validator DurationValue() {
       "DURATION");
 }
 
+absl::StatusOr<absl::Duration> ParseValidity(const std::string& text) {
+  absl::Duration d;
+  bool ok = false;
+  if (absl::EndsWith(text, "d")) {
+    int64_t days = 0;
+    ok = absl::SimpleAtoi(absl::string_view(text).substr(0, text.size() - 1), &days) && days > 0 &&
+         days <= kMaxValidityDays;
+    d = absl::Hours(24 * days);
+  } else {
+    ok = absl::ParseDuration(text, &d);
+  }
+  if (ok && d > absl::ZeroDuration() && d <= absl::Hours(24 * kMaxValidityDays)) return d;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--valid-for: ", Quoted(text), " is not a duration from 1s to 3650d (examples: 30d, 12h, 90m)"));
+}
+
 CLI::Validator ValidityValue() {
   return CLI::Validator(
       [](std::string& text) -> std::string {
-        absl::Duration d;
-        bool ok = false;
-        if (absl::EndsWith(text, "d")) {
-          int64_t days = 0;
-          ok = absl::SimpleAtoi(absl::string_view(text).substr(0, text.size() - 1), &days) &&
-               days > 0 && days <= kMaxValidityDays;
-          d = absl::Hours(24 * days);
-        } else {
-          ok = absl::ParseDuration(text, &d);
-        }
-        if (ok && d > absl::ZeroDuration() && d <= absl::Hours(24 * kMaxValidityDays)) return "";
-        return absl::StrCat(Quoted(text),
-                            " is not a duration from 1s to 3650d (examples: 30d, 12h, 90m)");
+        absl::StatusOr<absl::Duration> d = ParseValidity(text);
+        // CLI11 names the flag itself.
+        return d.ok() ? "" : std::string(absl::StripPrefix(d.status().message(), "--valid-for: "));
       },
       "DURATION");
 }

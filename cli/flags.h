@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace triad::cli {
 
@@ -20,6 +22,9 @@ namespace triad::cli {
 CLI::Validator DurationValue();
 // A contract validity: 30d, 12h, 90m (1s to 3650d).
 CLI::Validator ValidityValue();
+// Its value: "30d", "12h", "90m", "1h30m", "3600s" (a day suffix on top of absl::ParseDuration);
+// kInvalidArgument "--valid-for: ..." otherwise.
+absl::StatusOr<absl::Duration> ParseValidity(const std::string& text);
 // An RFC 3339 time (--now).
 CLI::Validator TimeValue();
 // A party role: model-owner, data-owner, compute-provider or auditor (a near miss is named).

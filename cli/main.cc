@@ -31,6 +31,7 @@ namespace triad::cli {
 namespace {
 
 constexpr char kUsagePayload[] = "triad.dev/usage";
+constexpr char kForkPayload[] = "triad.dev/not-an-extension";
 
 }  // namespace
 
@@ -44,8 +45,15 @@ bool IsUsageError(const absl::Status& status) {
   return status.GetPayload(kUsagePayload).has_value();
 }
 
+absl::Status NotAnExtension(absl::string_view message) {
+  absl::Status st = absl::FailedPreconditionError(message);
+  st.SetPayload(kForkPayload, absl::Cord("1"));
+  return st;
+}
+
 int Fail(const absl::Status& status) {
   Fail(status.message());
+  if (status.GetPayload(kForkPayload).has_value()) return kExitNotAnExtension;
   return IsUsageError(status) ? kExitUsage : kExitFailure;
 }
 

@@ -710,7 +710,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   // Another root at the same size: two views of one log, both signed by the coordinator.
   std::string forged = forge(size, crypto::Sha256("another log"));
   out = Sh(watch, &rc);
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(rc, 3);  // not an extension: its own exit code
   EXPECT_EQ(out, absl::StrCat("triad: coordinator 127.0.0.1:", port_,
                               " shows a log that is not an extension: the coordinator shows root ",
                               base::Base64Encode(real->root_hash), " for tree size ", size,
@@ -722,7 +722,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   // A larger saved tree: the coordinator shows less than it showed before.
   forged = forge(size + 5, real->root_hash);
   out = Sh(watch, &rc);
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(rc, 3);  // not an extension: its own exit code
   EXPECT_EQ(out, absl::StrCat("triad: coordinator 127.0.0.1:", port_,
                               " shows a log that is not an extension: the coordinator shows tree "
                               "size ",
@@ -731,7 +731,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   // A smaller saved tree that is not a prefix of the shown one.
   forged = forge(size - 3, crypto::Sha256("another past"));
   out = Sh(watch, &rc);
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(rc, 3);  // not an extension: its own exit code
   EXPECT_EQ(out.substr(0, out.find(" consistency proof from")),
             absl::StrCat("triad: coordinator 127.0.0.1:", port_,
                          " shows a log that is not an extension:"));
@@ -755,7 +755,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
 }
 
 // `audit watch --every`: the state file follows the log as it grows, an unchanged log prints
-// nothing, the first view that does not extend the saved one ends the watch with exit code 1, and a
+// nothing, the first view that does not extend the saved one ends the watch with exit code 3, and a
 // coordinator that cannot be reached is asked again rather than given up on.
 TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
   StartServer();
@@ -799,7 +799,7 @@ TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
   other.root_hash = crypto::Sha256("another log");
   // Replaced as the watcher replaces it (atomically), so that it never reads half a file.
   ASSERT_TRUE(base::WriteFileAtomic(F("seen.note"), *signer->Sign(other.ToText()), 0644).ok());
-  EXPECT_EQ(watch.Wait(absl::Seconds(10)), 1) << watch.Err();
+  EXPECT_EQ(watch.Wait(absl::Seconds(10)), 3) << watch.Err();
   EXPECT_TRUE(absl::StrContains(watch.Err(), " shows a log that is not an extension: ")) << watch.Err();
 
   // Without a coordinator to ask, the watcher reports it and keeps asking.
@@ -972,7 +972,7 @@ TEST_F(CoordinatorCliTest, WitnessesCosignAndASplitViewFailsTheirCheck) {
   const std::string watch_b = Triad() + " audit watch" + client_b + " --state " + F("aud.note") +
                               " --witness " + F("keys/aud");
   out = Sh(watch_b, &rc);
-  EXPECT_EQ(rc, 1) << out;
+  EXPECT_EQ(rc, 3) << out;  // not an extension: its own exit code
   EXPECT_TRUE(absl::StrContains(out, " shows a log that is not an extension")) << out;
   EXPECT_FALSE(absl::StrContains(out, "cosigned")) << out;
   // A bundle of the job from the other copy: no witnessed checkpoint holds it there, and its own
