@@ -128,7 +128,7 @@ int VerifyGpu(const VerifyFlags& f, absl::Time now) {
     j["tee"] = contracts::kTeeNvidiaGpu;
     j["reasons"] = v.reasons;
     j["claims"] = v.valid ? v.claims.ToJson() : nlohmann::ordered_json::object();
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
   } else {
     PrintGpuText(v);
   }
@@ -203,7 +203,7 @@ int Verify(const VerifyFlags& f) {
     j["tee"] = f.format;
     j["reasons"] = v.reasons;
     j["claims"] = v.valid ? v.claims.ToJson() : nlohmann::ordered_json::object();
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
   } else {
     PrintText(v, f.format);
   }

@@ -555,7 +555,7 @@ int Show(const ShowFlags& f) {
     j["status"] = st.ToJson();
     j["contract"] =
         st.contract ? nlohmann::ordered_json::parse(env->payload) : nlohmann::ordered_json(nullptr);
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
     return st.contract ? kExitOk : kExitFailure;
   }
   if (!st.contract) {
@@ -628,9 +628,49 @@ absl::Status Submit(const SubmitFlags& f) {
     j["id"] = reply.id();
     j["state"] = reply.state();
     j["digest"] = reply.digest();
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
   } else {
     std::cout << "contract " << reply.id() << " is " << reply.state() << " (" << reply.digest() << ")\n";
+  }
+  return absl::OkStatus();
+}
+
+struct ListFlags {
+  ClientFlags client;
+  std::string as;
+  bool json = false;
+};
+
+// The contracts the coordinator holds in which the signer is a party or a named auditor.
+absl::Status List(const ListFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Contracts::NewStub(remote.channel);
+  v1::SignedRequest req;
+  req.set_envelope_json(remote.Sign("list-contracts", nlohmann::json::object(), key));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ContractList list;
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub->ListContracts(&ctx, req, &list), f.client));
+  for (const v1::ContractSummary& c : list.contracts()) {
+    if (f.json) {
+      nlohmann::ordered_json j;
+      j["id"] = c.status().id();
+      j["state"] = c.status().state();
+      j["digest"] = c.status().digest();
+      j["role"] = c.role();
+      j["model_name"] = c.model_name();
+      j["dataset_name"] = c.dataset_name();
+      j["not_after"] = c.not_after();
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << c.status().id() << "  " << c.status().state() << "  you: " << c.role()
+                << "  model " << c.model_name() << ", dataset " << c.dataset_name()
+                << "  until " << c.not_after() << "\n";
+    }
+  }
+  if (!f.json && list.contracts().empty()) {
+    std::cerr << "triad: no contract of yours at this coordinator\n";
   }
   return absl::OkStatus();
 }
@@ -753,11 +793,19 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   CLI::App* revoke = group->add_subcommand(
       "revoke", "End a contract now (any one of its three parties): no more jobs, keys or outputs");
   revoke->add_option("CONTRACT", r->id, "The contract's id")->required();
-  revoke->add_option("--as", r->as, "Your keys (a party of the contract): DIR/NAME")->required();
+  AddAsFlag(revoke, r->as, "Your keys (a party of the contract): DIR/NAME");
   revoke->add_option("--reason", r->reason, "Why (logged)")->required();
   AddClientFlags(revoke, r->client);
   revoke->add_flag("--json", r->json, "Print the result as JSON");
   revoke->callback([r, &ctx] { ctx.exit_code = Finish(Revoke(*r)); });
+
+  auto l = std::make_shared<ListFlags>();
+  CLI::App* list = group->add_subcommand(
+      "list", "List the contracts at a coordinator that you are a party of or audit");
+  AddClientFlags(list, l->client);
+  AddAsFlag(list, l->as, "Your keys: DIR/NAME");
+  list->add_flag("--json", l->json, "One JSON object per contract");
+  list->callback([l, &ctx] { ctx.exit_code = Finish(List(*l)); });
 }
 
 }  // namespace triad::cli

@@ -38,7 +38,7 @@ absl::Status Register(const RegisterFlags& f) {
     j["role"] = contracts::RoleName(keys.card.role);
     j["fingerprint"] = reply.fingerprint();
     j["already_registered"] = reply.already_registered();
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
   } else if (reply.already_registered()) {
     std::cout << keys.card.name << " was already registered (fingerprint " << reply.fingerprint()
               << ")\n";
