@@ -172,24 +172,28 @@ absl::Status CallStatus(const grpc::Status& status, const ClientFlags& flags) {
   TlsProbe probe = ProbeTls(flags.address);
   switch (probe.kind) {
     case TlsProbe::kUnreachable:
-      return absl::UnavailableError(absl::StrCat(
-          who, " cannot be reached: ", probe.detail, " (is it serving at that address?)"));
+      return absl::UnavailableError(absl::StrCat(who, ": failed to connect (", probe.detail,
+                                                 "); is it serving at that address?"));
     case TlsProbe::kNotTls:
       if (flags.insecure) break;  // plaintext both ways: gRPC's reason is the one
       return absl::UnavailableError(absl::StrCat(
-          who, " does not complete a TLS handshake (", probe.detail,
+          who, ": the TLS handshake with the server failed (", probe.detail,
           "); if it serves plaintext (serve --insecure), use --insecure too, loopback only"));
     case TlsProbe::kTls: {
       if (flags.insecure) {
         return absl::UnavailableError(absl::StrCat(
-            who, " serves TLS; leave out --insecure and pin its card with --coordinator-card"));
+            who, ": it serves TLS; leave out --insecure and pin its card with --coordinator-card"));
       }
       absl::StatusOr<coordinator::CoordinatorCard> card = ReadCoordinatorCard(flags.card_path);
       if (card.ok() && probe.certificate_sha256 != card->tls_fingerprint) {
+        // The wording of coordinator::FromGrpcStatus for the same failure, with the two
+        // fingerprints beside it.
         return absl::UnavailableError(absl::StrCat(
-            who, " presents TLS certificate ", probe.certificate_sha256.substr(0, 16),
-            "…, not the one pinned by ", flags.card_path, " (", card->tls_fingerprint.substr(0, 16),
-            "…): wrong card, or wrong address"));
+            who,
+            ": the server's TLS certificate is not the one the coordinator card pins (another "
+            "server answers at this address, or the card is not this coordinator's); it presents ",
+            probe.certificate_sha256.substr(0, 16), "…, ", flags.card_path, " pins ",
+            card->tls_fingerprint.substr(0, 16), "…"));
       }
       break;
     }

@@ -1006,5 +1006,128 @@ TEST_F(CoordinatorCliTest, WitnessesCosignAndASplitViewFailsTheirCheck) {
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
 }
 
+
+// Issue 18, as a data owner meets it: push checks the plaintext with the trainer's own checks and
+// the coordinator (address, pinned certificate, registered party, role) before it encrypts or
+// uploads anything; the same content under the same name is said, not uploaded twice; one line
+// for each way the connection can be wrong.
+TEST_F(CoordinatorCliTest, PushChecksTheInputsAndTheCoordinatorFirst) {
+  StartServer();
+  const std::string addr = absl::StrCat("127.0.0.1:", port_);
+  int rc = 0;
+  // A file the worker would refuse: line 17 broken. `dataset check` and `push` say the same.
+  std::string lines;
+  for (int i = 1; i <= 20; ++i) {
+    absl::StrAppend(&lines, i == 17 ? "{\"text\": broken" : absl::StrCat("{\"text\": \"t", i, "\"}"),
+                    "\n");
+  }
+  testing::WriteTestFile(F("bad.jsonl"), lines);
+  const std::string bad_line = "triad: " + F("bad.jsonl") +
+                               ": dataset line 17: invalid JSON (syntax error at byte 10)\n";
+  std::string out = Sh(Triad() + " dataset check " + F("bad.jsonl"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, bad_line);
+  out = Sh(Triad() + " dataset push " + F("bad.jsonl") + Client() + As("do") + " --name d", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, bad_line);
+  testing::WriteTestFile(F("foo.jsonl"), "{\"foo\": 1}\n{\"foo\": 2}\n");
+  out = Sh(Triad() + " dataset push " + F("foo.jsonl") + Client() + As("do") + " --name d", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("foo.jsonl") +
+                     ": dataset line 1: unknown key (expected prompt+completion, text, or "
+                     "messages)\n");
+  // Nothing went up.
+  out = Sh(Triad() + " artifact list" + Client() + As("do"));
+  EXPECT_EQ(out, "triad: do (data-owner) has no artifact at this coordinator\n");
+
+  // A model whose architecture the trainer does not support, and one whose weights are cut short.
+  WriteTinyModel(F("gpt2"));
+  std::string config = testing::ReadTestFile(F("gpt2/config.json"));
+  config.replace(config.find("\"qwen2\""), 7, "\"gpt2\"");
+  testing::WriteTestFile(F("gpt2/config.json"), config);
+  out = Sh(Triad() + " model check " + F("gpt2"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("gpt2") +
+                     ": config.json: model_type \"gpt2\" is not supported (supported: llama, "
+                     "mistral, qwen2, qwen3)\n");
+  WriteTinyModel(F("cut"));
+  ASSERT_EQ(::truncate(F("cut/model.safetensors").c_str(), 100000), 0);
+  out = Sh(Triad() + " model push " + F("cut") + Client() + As("mo") + " --name m", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("cut") +
+                     ": model.safetensors: safetensors: tensor \"model.embed_tokens.weight\": "
+                     "data_offsets end 131072 is past the 97336-byte data section\n");
+  WriteTinyModel(F("good"));
+  out = Sh(Triad() + " model check " + F("good"));
+  EXPECT_EQ(out, F("good") +
+                     ": qwen2, 2 layers, hidden size 64, vocabulary 512, 119.4k parameters "
+                     "(float32) in 1 safetensors file; tokenizer.json has 500 ids, chat format "
+                     "none; the trainer accepts it\n");
+
+  // A stranger is told before anything is encrypted, with what to do.
+  testing::WriteTestFile(F("good.jsonl"), "{\"prompt\": \"q\", \"completion\": \"a\"}\n");
+  out = Sh(Triad() + " dataset push " + F("good.jsonl") + Client() + As("eve") + " --name d", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: request is signed by key " +
+                     contracts::PartyCard::FromFile(F("keys/eve.card.json"))->fingerprint() +
+                     ", which is not a registered party's; ask the coordinator's operator to add "
+                     "the party (triad coordinator parties add CARD)\n");
+
+  // The same content under the same name: the artifact the owner has, nothing uploaded.
+  const std::string id = Trim(
+      Sh(Triad() + " dataset push " + F("good.jsonl") + Client() + As("do") + " --name d"));
+  ASSERT_EQ(id.substr(0, 7), "sha256:");
+  out = Sh(Triad() + " dataset push " + F("good.jsonl") + Client() + As("do") + " --name d");
+  EXPECT_TRUE(absl::StartsWith(out, "triad: dataset d with this content is already registered as " +
+                                        id + " (")) << out;
+  EXPECT_TRUE(absl::EndsWith(out, "); nothing was uploaded\n" + id + "\n")) << out;
+  out = Sh(Triad() + " artifact list --json" + Client() + As("do"));
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "{\"id\":\"" + id + "\",\"kind\":\"dataset\",\"name\":\"d\""))
+      << out;
+
+  // One line for each wrong connection, exit 1, nothing uploaded.
+  Sh(Triad() + " coordinator init --dir " + F("other"));
+  Sh(Triad() + " coordinator card --dir " + F("other") + " --out " + F("other.json"));
+  const std::string push = Triad() + " dataset push " + F("good.jsonl") + As("do") + " --name e";
+  out = Sh(push + " --coordinator " + addr + " --coordinator-card " + F("other.json"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_TRUE(absl::StartsWith(
+      out, "triad: coordinator " + addr +
+               ": the server's TLS certificate is not the one the coordinator card pins (another "
+               "server answers at this address, or the card is not this coordinator's); it "
+               "presents "))
+      << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;  // no gRPC log line
+  out = Sh(push + " --coordinator " + addr + " --coordinator-card " + F("keys/do.card.json"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: --coordinator-card " + F("keys/do.card.json") +
+                     " is a party's card (do, data-owner), not a coordinator card; the "
+                     "coordinator's operator gives out its card (triad coordinator card)\n");
+  out = Sh(push + " --coordinator " + addr + " --coordinator-card " + F("card.json") + " --insecure",
+           &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: coordinator " + addr +
+                     ": it serves TLS; leave out --insecure and pin its card with "
+                     "--coordinator-card\n");
+  out = Sh(push + " --coordinator localhost --coordinator-card " + F("card.json"), &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out, "triad: --coordinator: \"localhost\" has no port: give HOST:PORT "
+                 "(coordinator.example:7443); see 'triad dataset push --help'\n");
+  out = Sh(Triad() + " artifact list" + Client() + As("do"));
+  EXPECT_TRUE(absl::StartsWith(out, id + "  dataset  d  ")) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+  out = Sh(push + Client(), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: coordinator " + addr +
+                     ": failed to connect (Connection refused); is it serving at that address?\n");
+  // serve needs the port too.
+  out = Sh(Triad() + " coordinator serve --dir " + F("state") + " --listen 127.0.0.1", &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out, "triad: --listen: \"127.0.0.1\" has no port: give HOST:PORT (127.0.0.1:7443 or "
+                 "0.0.0.0:7443; port 0 picks one); see 'triad coordinator serve --help'\n");
+}
+
 }  // namespace
 }  // namespace triad
