@@ -1129,5 +1129,84 @@ TEST_F(CoordinatorCliTest, PushChecksTheInputsAndTheCoordinatorFirst) {
                  "0.0.0.0:7443; port 0 picks one); see 'triad coordinator serve --help'\n");
 }
 
+// Issue 18: a saved context instead of the same flags in every command (flags and TRIAD_* still
+// override it); job submit with the contract file and --watch; job list, job cancel, contract
+// list, each scoped to the caller; a watch that says when the coordinator is unreachable.
+TEST_F(CoordinatorCliTest, ContextsListsCancelAndAWatchThatSaysItIsRetrying) {
+  StartServer();
+  SetUpContract();
+  const std::string addr = absl::StrCat("127.0.0.1:", port_);
+  int rc = 0;
+  // No coordinator anywhere: a usage error that says where one may come from.
+  std::string out = Sh(Triad() + " contract list" + As("do"), &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out, "triad: --coordinator is required: the coordinator's HOST:PORT (or "
+                 "TRIAD_COORDINATOR, or a context: triad context add); see 'triad contract list "
+                 "--help'\n");
+  // A party's card is no coordinator card: nothing is saved.
+  out = Sh(Triad() + " context add main --coordinator " + addr + " --coordinator-card " +
+               F("keys/do.card.json"),
+           &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: --coordinator-card " + F("keys/do.card.json") +
+                     " is a party's card (do, data-owner), not a coordinator card; the "
+                     "coordinator's operator gives out its card (triad coordinator card)\n");
+  EXPECT_FALSE(std::filesystem::exists(F("config/triad/contexts.json")));
+  out = Sh(Triad() + " context add main --coordinator " + addr + " --coordinator-card " +
+           F("card.json") + As("do"));
+  EXPECT_TRUE(absl::StartsWith(out, "added context main: coordinator ")) << out;
+  EXPECT_TRUE(absl::EndsWith(out, " at " + addr + ", as " + F("keys/do") +
+                                      "; it is the current context\n"))
+      << out;
+  struct stat st;
+  ASSERT_EQ(::stat(F("config/triad/contexts.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(Sh(Triad() + " context list"), "* main  " + addr + "  " + F("keys/do") + "\n");
+  out = Sh(Triad() + " context use nope", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: no context nope (triad context list)\n");
+
+  // The context alone; TRIAD_AS over it; the flag over both.
+  out = Sh(Triad() + " contract list");
+  EXPECT_TRUE(absl::StartsWith(out, "c-1  active  you: data-owner  model tiny, dataset claims  until "))
+      << out;
+  out = Sh("TRIAD_AS=" + F("keys/mo") + " " + Triad() + " contract list");
+  EXPECT_TRUE(absl::StartsWith(out, "c-1  active  you: model-owner  ")) << out;
+  out = Sh("TRIAD_AS=" + F("keys/mo") + " " + Triad() + " contract list" + As("cp"));
+  EXPECT_TRUE(absl::StartsWith(out, "c-1  active  you: compute-provider  ")) << out;
+  out = Sh("TRIAD_CONTEXT=nope " + Triad() + " contract list", &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out, "triad: TRIAD_CONTEXT: no context nope in " + F("config/triad/contexts.json") +
+                     "; see 'triad contract list --help'\n");
+  // eve is no party of c-1: she sees no contract.
+  out = Sh(Triad() + " contract list" + As("eve"), &rc);
+  EXPECT_EQ(rc, 1);  // and eve is not even registered here
+  EXPECT_TRUE(absl::StartsWith(out, "triad: request is signed by key ")) << out;
+
+  // job submit takes the contract file; the job shows in job list; its owner cancels it.
+  const std::string job = Trim(Sh(Triad() + " job submit " + F("contract.json")));
+  ASSERT_EQ(job.size(), 18u) << job;
+  EXPECT_EQ(Sh(Triad() + " job list"), "c-1  " + job + "  queued\n");
+  out = Sh(Triad() + " job cancel " + job + " --reason 'wrong dataset'" + As("cp"), &rc);
+  EXPECT_EQ(rc, 1);  // the provider may not
+  out = Sh(Triad() + " job cancel " + job + " --reason 'wrong dataset'");
+  EXPECT_EQ(out, job + "  failed: cancelled by do: wrong dataset\n");
+  EXPECT_EQ(Sh(Triad() + " job list --json").substr(0, 29), "{\"id\":\"" + job + "\",\"c");
+
+  // --watch: the coordinator goes away; the watcher says so on stderr and keeps asking.
+  const std::string job2 = Trim(Sh(Triad() + " job submit c-1"));
+  testing::ChildProcess watch({Triad(), "job", "status", job2, "--watch"}, F("watch.out"),
+                              F("watch.err"));
+  EXPECT_EQ(watch.WaitForLine(job2 + "  "), "queued") << watch.Err();
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+  for (int i = 0; i < 100 && !absl::StrContains(watch.Err(), "retrying"); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(watch.Err(), "triad: coordinator " + addr +
+                             " is unreachable; retrying every second for up to 60 s\n");
+  EXPECT_TRUE(watch.running());
+  watch.Signal(SIGTERM);
+}
+
 }  // namespace
 }  // namespace triad
