@@ -196,6 +196,8 @@ int PrintVersion() {
   return kExitOk;
 }
 
+CLI::Validator LogLevelValue() { return OneOf({"trace", "debug", "info", "warn", "error", "off"}); }
+
 // What argv asks before CLI11 parses it: --version, `help [COMMAND…]` (rewritten to COMMAND…
 // --help), and a command word that is not one (exit 2 naming the nearest). Returns -1 to go on.
 int PreParse(CLI::App& app, std::vector<std::string>& args) {
@@ -203,11 +205,17 @@ int PreParse(CLI::App& app, std::vector<std::string>& args) {
   std::string path = "triad";
   for (size_t i = 1; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--log-level") {
-      ++i;
+    // --log-level is checked here, before any command's own checks, so that its error is the one.
+    if (a == "--log-level" || a.rfind("--log-level=", 0) == 0) {
+      std::string level = a == "--log-level" ? (i + 1 < args.size() ? args[++i] : "")
+                                             : a.substr(strlen("--log-level="));
+      std::string bad = LogLevelValue()(level);
+      if (!bad.empty()) {
+        std::cerr << "triad: --log-level: " << bad << "; see 'triad --help'" << std::endl;
+        return kExitUsage;
+      }
       continue;
     }
-    if (a.rfind("--log-level=", 0) == 0) continue;
     if (a == "--version" && cur == &app) return PrintVersion();
     if (a.empty() || a[0] == '-') return -1;
     std::vector<CLI::App*> subs = cur->get_subcommands([](CLI::App*) { return true; });
@@ -253,7 +261,7 @@ int main(int argc, char** argv) {
   std::string log_level = "warn";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str()
-      ->check(OneOf({"trace", "debug", "info", "warn", "error", "off"}));
+      ->check(LogLevelValue());
   app.add_flag("--version", "Print the version (and the SHA-384 of triad-worker) and exit");
 
   Context ctx;
