@@ -301,6 +301,7 @@ absl::Status Draft(const DraftFlags& f) {
 
 struct SignFlags {
   std::string file, as, now;
+  bool json = false;
 };
 
 // Opens `path` and takes an exclusive lock on the file that is at `path` once the lock is held, so
@@ -372,6 +373,21 @@ absl::Status Sign(const SignFlags& f) {
 
   contracts::ContractStatus st = contracts::CheckContract(env, now);
   std::optional<Role> role = c->RoleOfKeyId(card.fingerprint());
+  if (f.json) {
+    nlohmann::ordered_json j;
+    j["file"] = f.file;
+    j["signed_as"] = contracts::SlotName(*role);
+    j["name"] = card.name;
+    j["signatures"] = nlohmann::ordered_json::object();
+    for (int i = 0; i < 3; ++i) {
+      j["signatures"][contracts::SlotName(contracts::kContractRoles[i])] =
+          contracts::SignatureStateName(st.signatures[i]);
+    }
+    j["active"] = st.active();
+    j["reasons"] = st.reasons;
+    std::cout << j.dump() << "\n";
+    return absl::OkStatus();
+  }
   std::cout << "signed " << f.file << " as " << contracts::SlotName(*role) << " \"" << card.name
             << "\"\n";
   std::vector<std::string> parts;
@@ -758,10 +774,10 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   auto s = std::make_shared<SignFlags>();
   CLI::App* sign = group->add_subcommand("sign", "Add your signature to a contract file, in place");
   sign->add_option("FILE", s->file, "Contract file")->required();
-  sign->add_option("--as", s->as, "Your keys: DIR/NAME (NAME.signing.pem and NAME.card.json)")
-      ->required();
+  AddAsFlag(sign, s->as, "Your keys: DIR/NAME (NAME.signing.pem and NAME.card.json)");
   sign->add_option("--now", s->now, "Sign as of this RFC 3339 time instead of the clock")
       ->check(TimeValue());
+  sign->add_flag("--json", s->json, "Print the result as one JSON object");
   sign->callback([s, &ctx] { ctx.exit_code = Finish(Sign(*s)); });
 
   auto v = std::make_shared<VerifyFlags>();

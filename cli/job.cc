@@ -111,15 +111,19 @@ int Status(const StatusFlags& f) {
   auto stub = v1::Jobs::NewStub(remote->channel);
   bool tty = ::isatty(STDOUT_FILENO) == 1 && !f.json;
   bool told_simulated = false;
+  bool on_line = false;  // a live status line is on the terminal, without its newline
   auto show = [&](const v1::JobStatus& s, bool live) {
     if (s.simulated() && !told_simulated && !f.json) {
-      std::cout << (live ? "\r\033[K" : "") << contracts::kSimulatedNotice << "\n";
+      // Below the line shown so far (which stays), not over it.
+      std::cout << (on_line ? "\n" : "") << contracts::kSimulatedNotice << "\n";
+      on_line = false;
       told_simulated = true;
     }
     if (f.json) {
       std::cout << StatusJson(s).dump() << std::endl;
     } else if (live) {
       std::cout << "\r\033[K" << StatusLine(s) << std::flush;
+      on_line = true;
     } else {
       std::cout << StatusLine(s) << std::endl;
     }
@@ -161,7 +165,8 @@ int Status(const StatusFlags& f) {
       last = s;
     }
     grpc::Status st = reader->Finish();
-    if (tty && !last_line.empty()) std::cout << "\n";
+    if (tty && on_line) std::cout << "\n";
+    on_line = false;
     last_line.clear();
     if (st.ok()) break;
     if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) continue;  // stale request: re-sign
@@ -175,8 +180,8 @@ int Status(const StatusFlags& f) {
     }
     absl::SleepFor(absl::Seconds(1));
   }
-  if (last.state() == "failed")
-    return Fail(absl::StrCat("job ", last.id(), " failed: ", last.reason()));
+  // The reason is on the status line already: once is enough.
+  if (last.state() == "failed") return Fail(absl::StrCat("job ", last.id(), " failed"));
   if (last.state() != "done")
     return Fail(absl::StrCat("job ", last.id(), " watch ended while ", last.state()));
   return kExitOk;
@@ -252,6 +257,7 @@ struct FetchFlags {
   std::string keep_ciphertext;
   std::string roots;
   std::vector<std::string> sim_keys;
+  bool json = false;
 };
 
 // Files and directories written so far, removed again when unpacking fails.
@@ -379,8 +385,19 @@ absl::Status Fetch(const FetchFlags& f) {
       (*j)["job"].contains("state") && (*j)["job"]["state"].is_string() &&
       (*j)["job"]["state"] != "done" &&
       storage::ParseJobState((*j)["job"]["state"].get<std::string>()).ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "job ", f.job, " is ", (*j)["job"]["state"].get<std::string>(), "; nothing to fetch yet"));
+    const std::string state = (*j)["job"]["state"].get<std::string>();
+    std::string reason;
+    if ((*j)["job"].contains("failure_reason") && (*j)["job"]["failure_reason"].is_string()) {
+      reason = (*j)["job"]["failure_reason"].get<std::string>();
+    }
+    if (state == "failed") {
+      // A failed job has nothing to fetch, ever: say why it failed (the coordinator's words).
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job ", f.job, " failed", reason.empty() ? "" : absl::StrCat(": ", reason),
+          "; there is nothing to fetch"));
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", f.job, " is ", state, "; nothing to fetch yet"));
   }
   verify::AuditReport report = verify::VerifyBundle(bundle, remote.card, anchors);
   if (!report.ok()) {
@@ -469,6 +486,18 @@ absl::Status Fetch(const FetchFlags& f) {
       }
     }
     u.Done();
+    if (f.json) {
+      nlohmann::ordered_json j;
+      j["job_id"] = f.job;
+      j["checks"] = report.checks.size();
+      j["simulated"] = report.simulated;
+      if (report.simulated) j["notice"] = contracts::kSimulatedNotice;
+      j["out"] = f.out;
+      j["files"] = names;
+      if (!f.keep_ciphertext.empty()) j["ciphertext"] = f.keep_ciphertext;
+      std::cout << j.dump() << "\n";
+      return absl::OkStatus();
+    }
     std::cout << "verified job " << f.job << " (" << report.checks.size() << " checks) and wrote "
               << f.out << ": " << absl::StrJoin(names, ", ") << "\n";
     if (!f.keep_ciphertext.empty())
@@ -597,6 +626,7 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
                     "The vendor roots the evidence is verified against (default: the pinned ones)");
   fetch->add_option("--trust-sim-key", f->sim_keys,
                     "A simulation key to trust for a sim job (development only; repeatable)");
+  fetch->add_flag("--json", f->json, "Say what was verified and written as one JSON object");
   fetch->callback([f, &ctx] {
     absl::Status st = Fetch(*f);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

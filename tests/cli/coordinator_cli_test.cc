@@ -185,8 +185,12 @@ class CoordinatorCliTest : public ::testing::Test {
                     F("keys/cp.card.json"), " --model ", model_id_, " --model-name tiny --dataset ",
                     data_id_, " --dataset-name claims --policy ", F("policy.json"),
                     " --valid-for 1d --id c-1", extra, " --out ", F("contract.json")));
-    for (const char* p : {"mo", "do", "cp"})
-      Sh(Triad() + " contract sign " + F("contract.json") + As(p));
+    for (const char* p : {"mo", "do"}) Sh(Triad() + " contract sign " + F("contract.json") + As(p));
+    EXPECT_EQ(Sh(Triad() + " contract sign --json " + F("contract.json") + As("cp")),
+              "{\"file\":\"" + F("contract.json") +
+                  "\",\"signed_as\":\"compute_provider\",\"name\":\"cp\",\"signatures\":{"
+                  "\"model_owner\":\"valid\",\"data_owner\":\"valid\",\"compute_provider\":"
+                  "\"valid\"},\"active\":true,\"reasons\":[]}\n");
     EXPECT_EQ(Trim(Sh(Triad() + " contract submit " + F("contract.json") + Client())).substr(0, 22),
               "contract c-1 is active");
   }
@@ -538,6 +542,14 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   EXPECT_EQ(crypto::Sha256Id(testing::ReadTestFile(F("adapter.tar.age"))), output_id);
   EXPECT_EQ(Sh("age -d -i " + F("keys/mo.identity") + " " + F("adapter.tar.age") + " | tar -t"),
             "adapter_config.json\nadapter_model.safetensors\ntraining_report.json\n");
+  // --json: one object that says what was verified and written.
+  out = Sh(Triad() + " job fetch --json" + Client() + " " + job + As("mo") + sim + " --out " +
+           F("adapter-mo"));
+  EXPECT_EQ(out, "SIMULATED: no hardware protection\n{\"job_id\":\"" + job +
+                     "\",\"checks\":22,\"simulated\":true,\"notice\":\"SIMULATED: no hardware "
+                     "protection\",\"out\":\"" + F("adapter-mo") +
+                     "\",\"files\":[\"adapter_config.json\",\"adapter_model.safetensors\","
+                     "\"training_report.json\",\"metrics.json\"]}\n");
   out =
       Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + sim + " --out " + F("adapter"),
          &rc);
@@ -556,6 +568,11 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   out = Sh(Triad() + " audit export" + Client() + " " + job + As("cp") + " --out " +
            F("bundle.json"));
   EXPECT_EQ(out, "wrote " + F("bundle.json") + "\n");
+  out = Sh(Triad() + " audit export --json" + Client() + " " + job + As("cp") + " --out " +
+           F("bundle2.json"));
+  EXPECT_EQ(out, absl::StrCat("{\"job_id\":\"", job, "\",\"out\":\"", F("bundle2.json"),
+                              "\",\"bytes\":", testing::ReadTestFile(F("bundle2.json")).size(),
+                              "}\n"));
   auto bundle = base::ParseJsonStrict(testing::ReadTestFile(F("bundle.json")));
   ASSERT_TRUE(bundle.ok());
   EXPECT_EQ((*bundle)["type"], "triad.audit-bundle/v1");
@@ -679,12 +696,23 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   EXPECT_EQ((*report)["notice"], "SIMULATED: no hardware protection");
   EXPECT_EQ((*report)["adapter_checked"], false);
   ASSERT_EQ((*report)["checks"].size(), 22u);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;  // one object, one line
+  std::vector<std::string> ids;
   for (const auto& c : (*report)["checks"]) {
-    EXPECT_EQ(c.size(), 3u);
     EXPECT_EQ(c["ok"], true) << c.dump();
     EXPECT_TRUE(c["name"].is_string() && c["detail"].is_string());
+    // A stable id to key on, and the attempt apart for the admission checks.
+    ids.push_back(c["id"].get<std::string>() +
+                  (c.contains("attempt") ? absl::StrCat("#", c["attempt"].get<int>()) : ""));
   }
   EXPECT_EQ((*report)["checks"][0]["name"], "bundle");
+  EXPECT_EQ(absl::StrJoin(ids, " "),
+            "bundle checkpoint_signature log_inclusion contract_signatures contract_digest "
+            "contract_terms registrations job_submission admission.evidence_digest#1 "
+            "admission.evidence#1 admission.claims#1 admission.report_data_binding#1 "
+            "admission.policy_decision#1 job_history contract_history job_state "
+            "job_record_worker_signature job_record_coordinator_signature job_record_statement "
+            "adapter_digest key_releases key_refusals");
   out = Sh(Triad() + " audit verify " + F("bundle.json"), &rc);
   EXPECT_EQ(rc, 2) << out;
 
@@ -751,6 +779,9 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   EXPECT_EQ(out,
             absl::StrCat("checkpoint: tree size ", size, ", root ",
                          base::Base64Encode(real->root_hash), ", unchanged since the saved one\n"));
+  EXPECT_EQ(Sh(watch + " --json"),
+            absl::StrCat("{\"event\":\"unchanged\",\"tree_size\":", size, ",\"root\":\"",
+                         base::Base64Encode(real->root_hash), "\"}\n"));
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
 }
 
@@ -1192,6 +1223,15 @@ TEST_F(CoordinatorCliTest, ContextsListsCancelAndAWatchThatSaysItIsRetrying) {
   out = Sh(Triad() + " job cancel " + job + " --reason 'wrong dataset'");
   EXPECT_EQ(out, job + "  failed: cancelled by do: wrong dataset\n");
   EXPECT_EQ(Sh(Triad() + " job list --json").substr(0, 29), "{\"id\":\"" + job + "\",\"c");
+  // A failed job: fetch says why and writes nothing; a watch gives the reason once.
+  out = Sh(Triad() + " job fetch " + job + " --out " + F("adapter"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: job " + job +
+                     " failed: cancelled by do: wrong dataset; there is nothing to fetch\n");
+  EXPECT_FALSE(std::filesystem::exists(F("adapter")));
+  out = Sh(Triad() + " job status --watch " + job, &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, job + "  failed: cancelled by do: wrong dataset\ntriad: job " + job + " failed\n");
 
   // --watch: the coordinator goes away; the watcher says so on stderr and keeps asking.
   const std::string job2 = Trim(Sh(Triad() + " job submit c-1"));
