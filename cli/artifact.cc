@@ -417,19 +417,6 @@ absl::Status Check(const CheckFlags& f, const std::string& kind) {
   return absl::OkStatus();
 }
 
-// INPUT as a positional argument, with the older flag spelling kept as a hidden alias.
-void AddInput(CLI::App* cmd, std::string& in, const std::string& name, const std::string& alias,
-              const std::string& description) {
-  CLI::Option* pos = cmd->add_option(name, in, description);
-  CLI::Option* old = cmd->add_option(alias, in, description)->group("");
-  pos->excludes(old);
-  AfterParse(cmd, [pos, old, name] {
-    if (pos->count() + old->count() == 0) {
-      throw CLI::RequiredError(name + " is required", CLI::ExitCodes::RequiredError);
-    }
-  });
-}
-
 void AddGroup(CLI::App& app, Context& ctx, const std::string& kind) {
   bool model = kind == "model";
   CLI::App* group =
@@ -442,8 +429,8 @@ void AddGroup(CLI::App& app, Context& ctx, const std::string& kind) {
                       "trainer would, then encrypt it to your own key and upload it"
                     : "Check a JSONL dataset as the trainer would, then encrypt it to your own key "
                       "and upload it");
-  AddInput(push, p->in, model ? "MODEL_DIR" : "FILE", "--in",
-           model ? "The model directory" : "The JSONL file");
+  AddAliasedOption(push, model ? "MODEL_DIR" : "FILE", "--in", p->in,
+                   model ? "The model directory" : "The JSONL file", /*required=*/true);
   AddClientFlags(push, p->client);
   AddAsFlag(push, p->as, model ? "The model owner's keys: DIR/NAME" : "The data owner's keys: DIR/NAME");
   push->add_option("--name", p->name, "The artifact's name")->required()->check(NameValue());
@@ -454,9 +441,10 @@ void AddGroup(CLI::App& app, Context& ctx, const std::string& kind) {
   CLI::App* reg = group->add_subcommand(
       "register",
       "Upload a file already encrypted with stock age to your own card's recipient (age -r) alone");
-  AddInput(reg, r->in, "FILE", "--file",
-           model ? "FILE.age: a tar of the model files, age-encrypted"
-                 : "FILE.age: the JSONL, age-encrypted");
+  AddAliasedOption(reg, "FILE", "--file", r->in,
+                   model ? "FILE.age: a tar of the model files, age-encrypted"
+                         : "FILE.age: the JSONL, age-encrypted",
+                   /*required=*/true);
   AddClientFlags(reg, r->client);
   AddAsFlag(reg, r->as, "The owner's keys: DIR/NAME");
   reg->add_option("--name", r->name, "The artifact's name")->required()->check(NameValue());

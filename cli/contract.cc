@@ -187,7 +187,7 @@ absl::Status Draft(const DraftFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard da,
                          LoadCard("--data-owner", f.data_owner, Role::kDataOwner));
   TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard cp,
-                         LoadCard("--provider", f.provider, Role::kComputeProvider));
+                         LoadCard("--compute-provider", f.provider, Role::kComputeProvider));
   TRIAD_ASSIGN_OR_RETURN(contracts::Artifact model,
                          ResolveArtifact("--model", f.model, f.model_name));
   TRIAD_ASSIGN_OR_RETURN(contracts::Artifact dataset,
@@ -703,7 +703,8 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   draft->add_option("--model-owner", d->model_owner, "Model owner's card (NAME.card.json)")
       ->required();
   draft->add_option("--data-owner", d->data_owner, "Data owner's card")->required();
-  draft->add_option("--provider", d->provider, "Compute provider's card")->required();
+  AddAliasedOption(draft, "--compute-provider", "--provider", d->provider,
+                   "Compute provider's card", /*required=*/true);
   draft
       ->add_option("--model", d->model,
                    "Base model: sha256:<hex> of its ciphertext, or the encrypted file")

@@ -186,6 +186,23 @@ void AfterParse(CLI::App* cmd, std::function<void()> fn) {
   list->push_back(std::move(fn));
 }
 
+CLI::Option* AddAliasedOption(CLI::App* cmd, const std::string& names, const std::string& alias,
+                              std::string& value, const std::string& description, bool required) {
+  CLI::Option* primary = cmd->add_option(names, value, description);
+  CLI::Option* old = cmd->add_option(alias, value, description)->group("");
+  // Checked here rather than with excludes(), which help would print with the hidden alias.
+  AfterParse(cmd, [primary, old, alias, required] {
+    if (primary->count() > 0 && old->count() > 0) {
+      throw CLI::ValidationError(primary->get_name(),
+                                 "given twice (" + alias + " is its older spelling)");
+    }
+    if (required && primary->count() + old->count() == 0) {
+      throw CLI::RequiredError(primary->get_name() + " is required", CLI::ExitCodes::RequiredError);
+    }
+  });
+  return primary;
+}
+
 std::string KeyPrefix(const std::string& as) {
   for (const char* suffix : {".identity", ".signing.pem", ".card.json"}) {
     if (absl::EndsWith(as, suffix) && as.size() > strlen(suffix)) {

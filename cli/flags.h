@@ -52,6 +52,12 @@ void AfterParse(CLI::App* cmd, std::function<void()> fn);
 // DIR/NAME.identity, .signing.pem or .card.json name the same keys and are taken as DIR/NAME.
 CLI::Option* AddAsFlag(CLI::App* cmd, std::string& as, const std::string& description);
 
+// An option `names` ("--out", "-o,--out", or a positional "FILE") that also answers to `alias`,
+// an older spelling kept for scripts that help does not list; the two exclude each other. When
+// `required`, one of them must be given ("FILE is required", a usage error).
+CLI::Option* AddAliasedOption(CLI::App* cmd, const std::string& names, const std::string& alias,
+                              std::string& value, const std::string& description, bool required);
+
 // DIR/NAME for a path the user may have given as one of the key files (DIR/NAME.identity, …).
 std::string KeyPrefix(const std::string& as);
 

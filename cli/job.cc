@@ -583,16 +583,8 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
   auto s = std::make_shared<SubmitFlags>();
   CLI::App* submit = group->add_subcommand(
       "submit", "Submit a job under an active contract (prints its id; --watch follows it)");
-  CLI::Option* contract =
-      submit->add_option("CONTRACT", s->contract, "The contract: its file, or its id");
-  // The older spelling, hidden.
-  CLI::Option* contract_flag = submit->add_option("--contract", s->contract)->group("");
-  contract->excludes(contract_flag);
-  AfterParse(submit, [contract, contract_flag] {
-    if (contract->count() + contract_flag->count() == 0) {
-      throw CLI::RequiredError("CONTRACT (the contract file, or its id)");
-    }
-  });
+  AddAliasedOption(submit, "CONTRACT", "--contract", s->contract,
+                   "The contract: its file, or its id", /*required=*/true);
   AddClientFlags(submit, s->client);
   AddAsFlag(submit, s->as, "Your keys (the model owner or data owner): DIR/NAME");
   submit->add_flag("--watch", s->watch, "Then follow the job until it is done or failed");

@@ -197,7 +197,7 @@ TEST_F(ContractCliTest, DraftRefusals) {
   EXPECT_EQ(Run("contract draft" + cards + " --provider " + Keys() + "/do.card.json" + rest +
                 " --valid-for 1d"),
             1);
-  EXPECT_EQ(Lines(), V{"triad: --provider: " + Keys() +
+  EXPECT_EQ(Lines(), V{"triad: --compute-provider: " + Keys() +
                        "/do.card.json is the card of a data-owner, not of a compute-provider"});
   // Bad flag values are usage errors (exit 2) that name the flag, before anything is read.
   EXPECT_EQ(Run(good + " --valid-for 0d"), 2);

@@ -174,6 +174,18 @@ TEST_F(UsageTest, BadFlagValuesAreUsageErrorsNamingTheFlag) {
     EXPECT_EQ(rc, 2) << c.args;
   }
   EXPECT_TRUE(NothingWritten());
+  // One name per idea; an older spelling still works, hidden, but not both at once.
+  int code = 0;
+  testing::WriteTestFile(d + "/plain", "x");
+  EXPECT_EQ(Run("encrypt -r age1xyz --out " + d + "/a --output " + d + "/b " + d + "/plain", &code),
+            "triad: --out: given twice (--output is its older spelling); see 'triad encrypt "
+            "--help'\n");
+  EXPECT_EQ(code, 2);
+  EXPECT_EQ(Run("job submit --coordinator 127.0.0.1:1 --as k", &code),
+            "triad: CONTRACT is required; see 'triad job submit --help'\n");
+  EXPECT_EQ(code, 2);
+  EXPECT_FALSE(absl::StrContains(Run("encrypt --help", &code), "--output"));
+  EXPECT_TRUE(absl::StrContains(Run("encrypt --help", &code), "-o,--out TEXT"));
   // From the environment, the same rules: TRIAD_COORDINATOR without a port is named as such.
   int rc = 0;
   std::string out;
