@@ -186,6 +186,20 @@ TEST_F(UsageTest, BadFlagValuesAreUsageErrorsNamingTheFlag) {
   EXPECT_EQ(code, 2);
   EXPECT_FALSE(absl::StrContains(Run("encrypt --help", &code), "--output"));
   EXPECT_TRUE(absl::StrContains(Run("encrypt --help", &code), "-o,--out TEXT"));
+  // --as names DIR/NAME; a missing key file is said in those terms (exit 1: not a usage error, the
+  // keys may be elsewhere), and a key file's own name stands for DIR/NAME.
+  EXPECT_EQ(Run("job list --coordinator 127.0.0.1:1 --coordinator-card c --as " + d + "/keys/nobody",
+                &code),
+            "triad: --as " + d + "/keys/nobody: there is no " + d +
+                "/keys/nobody.signing.pem (--as names the keys DIR/NAME that `triad keygen --dir "
+                "DIR --name NAME` wrote)\n");
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(Run("job list --coordinator 127.0.0.1:1 --coordinator-card c --as " + d +
+                    "/keys/nobody.identity",
+                &code),
+            "triad: --as " + d + "/keys/nobody: there is no " + d +
+                "/keys/nobody.signing.pem (--as names the keys DIR/NAME that `triad keygen --dir "
+                "DIR --name NAME` wrote)\n");
   // From the environment, the same rules: TRIAD_COORDINATOR without a port is named as such.
   int rc = 0;
   std::string out;
