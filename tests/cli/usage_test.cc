@@ -200,6 +200,17 @@ TEST_F(UsageTest, BadFlagValuesAreUsageErrorsNamingTheFlag) {
             "triad: --as " + d + "/keys/nobody: there is no " + d +
                 "/keys/nobody.signing.pem (--as names the keys DIR/NAME that `triad keygen --dir "
                 "DIR --name NAME` wrote)\n");
+  // A contract given as the coordinator card is named as such (offline: audit verify reads the card
+  // first).
+  testing::WriteTestFile(d + "/contract.json",
+                         "{\"payloadType\": \"application/vnd.triad.contract+json\", \"payload\": "
+                         "\"e30=\", \"signatures\": []}\n");
+  EXPECT_EQ(Run("audit verify " + d + "/bundle.json --coordinator-card " + d + "/contract.json",
+                &code),
+            "triad: --coordinator-card " + d +
+                "/contract.json is a contract, not a coordinator card; the coordinator's operator "
+                "gives out its card (triad coordinator card)\n");
+  EXPECT_EQ(code, 1);
   // From the environment, the same rules: TRIAD_COORDINATOR without a port is named as such.
   int rc = 0;
   std::string out;
