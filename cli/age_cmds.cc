@@ -23,6 +23,7 @@
 #include "base/file.h"
 #include "base/status.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "contracts/card.h"
 #include "crypto/age.h"
 #include "crypto/age_keys.h"
@@ -249,7 +250,8 @@ void AddAgeCommands(CLI::App& app, Context& ctx) {
                     "A party card (NAME.card.json); its age recipient is used (repeatable)")
         ->allow_extra_args(false);
     cmd->add_flag("-a,--armor", f->armor, "Write ASCII armor (PEM) instead of binary");
-    cmd->add_option("-o,--output", f->output, "Output file (default: standard output)");
+    AddAliasedOption(cmd, "-o,--out", "--output", f->output,
+                     "Output file (default: standard output)", /*required=*/false);
     cmd->add_option("input", f->input, "Input file (default: standard input)");
     cmd->callback([f, &ctx] {
       absl::Status st = EncryptCommand(*f);
@@ -264,7 +266,8 @@ void AddAgeCommands(CLI::App& app, Context& ctx) {
                     "An identity file (age-keygen's, or NAME.identity from triad keygen; repeatable)")
         ->required()
         ->allow_extra_args(false);
-    cmd->add_option("-o,--output", f->output, "Output file (default: standard output)");
+    AddAliasedOption(cmd, "-o,--out", "--output", f->output,
+                     "Output file (default: standard output)", /*required=*/false);
     cmd->add_option("--threads", f->threads, "Decryption threads (0: one per core)")->capture_default_str();
     cmd->add_option("input", f->input, "Input file (default: standard input)");
     cmd->callback([f, &ctx] {

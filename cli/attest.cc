@@ -16,6 +16,7 @@
 #include "base/file.h"
 #include "base/status.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "contracts/claims.h"
 #include "nlohmann/json.hpp"
 
@@ -186,7 +187,7 @@ int VerifyGpu(const VerifyFlags& f, absl::Time now) {
     j["tee"] = contracts::kTeeNvidiaGpu;
     j["reasons"] = v.reasons;
     j["claims"] = v.valid ? v.claims.ToJson() : nlohmann::ordered_json::object();
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
   } else {
     PrintGpuText(v);
   }
@@ -274,7 +275,7 @@ int Verify(const VerifyFlags& f) {
     j["tee"] = ev.tee;
     j["reasons"] = v.reasons;
     j["claims"] = v.valid ? v.claims.ToJson() : nlohmann::ordered_json::object();
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
   } else {
     PrintText(v, ev.tee);
   }
@@ -325,7 +326,8 @@ void AddAttestCommands(CLI::App& app, Context& ctx) {
                      "of a RIM chain; repeatable");
   verify->add_option("--roots", flags->roots,
                      "Directory of pinned roots (layout of attestation/roots/)");
-  verify->add_option("--now", flags->now, "Verification time, RFC 3339 (default: now)");
+  verify->add_option("--now", flags->now, "Verification time, RFC 3339 (default: now)")
+      ->check(TimeValue());
   verify->add_option("--report-data", flags->report_data, "Expected report data, 64 bytes in hex");
   verify->add_option("--nonce", flags->nonce,
                      "nvidia-gpu: the expected nonce of the report's request, 32 bytes in hex");

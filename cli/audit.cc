@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "attestation/roots.h"
@@ -20,6 +23,7 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "cli/keys.h"
 #include "contracts/card.h"
 #include "coordinator/card.h"
@@ -39,6 +43,7 @@ struct ExportFlags {
   std::string as;
   std::string state;
   int witnessed = 0;
+  bool json = false;
 };
 
 absl::Status Export(const ExportFlags& f) {
@@ -66,7 +71,15 @@ absl::Status Export(const ExportFlags& f) {
     return absl::OkStatus();
   }
   TRIAD_RETURN_IF_ERROR(base::WriteNewFile(f.out, reply.bundle_json(), 0644));
-  std::cout << "wrote " << f.out << "\n";
+  if (f.json) {
+    nlohmann::ordered_json j;
+    j["job_id"] = f.job;
+    j["out"] = f.out;
+    j["bytes"] = reply.bundle_json().size();
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cout << "wrote " << f.out << "\n";
+  }
   return absl::OkStatus();
 }
 
@@ -96,12 +109,38 @@ absl::StatusOr<std::string> FileSha256Id(const std::string& path) {
   return absl::StrCat("sha256:", base::HexEncode(h.Finish()));
 }
 
+// A check's stable id for machines: its name (verify/audit_verify.h) in snake case, with the
+// attempt of "admission N …" checks apart ("admission 2 evidence digest" is
+// {"id": "admission.evidence_digest", "attempt": 2}), so that a script keys on the id and never on
+// the prose of the detail.
+std::pair<std::string, int> CheckId(const std::string& name) {
+  std::string rest = name;
+  std::string prefix;
+  int attempt = 0;
+  std::vector<std::string> words = absl::StrSplit(name, ' ');
+  if (words.size() > 2 && words[0] == "admission" && absl::SimpleAtoi(words[1], &attempt)) {
+    prefix = "admission.";
+    rest = absl::StrJoin(words.begin() + 2, words.end(), " ");
+  } else {
+    attempt = 0;
+  }
+  std::string id;
+  for (char c : rest) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    id += (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : '_';
+  }
+  return {prefix + id, attempt};
+}
+
 // 0 when every check holds, 1 when one fails (the report says which) or the inputs cannot be read.
 int Verify(const VerifyFlags& f) {
-  absl::StatusOr<coordinator::CoordinatorCard> card =
-      coordinator::CoordinatorCard::FromFile(f.card);
-  if (!card.ok())
-    return Fail(base::Annotate(card.status(), absl::StrCat("--coordinator-card ", f.card)));
+  if (f.card.empty()) {
+    return Fail(UsageError(
+        "--coordinator-card is needed: its key signs the checkpoint and the job record (or "
+        "TRIAD_COORDINATOR_CARD, or a context: triad context add)"));
+  }
+  absl::StatusOr<coordinator::CoordinatorCard> card = ReadCoordinatorCard(f.card);
+  if (!card.ok()) return Fail(card.status());
   absl::StatusOr<attestation::TrustAnchors> anchors = LoadAnchors(f.roots, f.sim_keys);
   if (!anchors.ok()) return Fail(anchors.status());
   absl::StatusOr<std::string> bundle = base::ReadFile(f.bundle, verify::kMaxAuditBundleSize);
@@ -131,9 +170,16 @@ int Verify(const VerifyFlags& f) {
       f.min_witnesses >= 0 ? static_cast<size_t>(f.min_witnesses) : (f.witnesses.empty() ? 0 : 1);
   verify::AuditReport report = verify::VerifyBundle(*bundle, *card, *anchors, options);
   if (f.json) {
-    std::cout << report.ToJson().dump(2, ' ', false,
-                                      nlohmann::ordered_json::error_handler_t::replace)
-              << "\n";
+    nlohmann::ordered_json j = report.ToJson();
+    for (nlohmann::ordered_json& c : j["checks"]) {
+      auto [id, attempt] = CheckId(c["name"].get<std::string>());
+      nlohmann::ordered_json with_id;
+      with_id["id"] = id;
+      if (attempt > 0) with_id["attempt"] = attempt;
+      for (auto& [k, v] : c.items()) with_id[k] = v;
+      c = std::move(with_id);
+    }
+    std::cout << j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   } else {
     std::cout << report.ToText();
   }
@@ -145,7 +191,17 @@ struct WatchFlags {
   std::string state;
   std::string every;
   std::string witness;  // DIR/NAME: cosign what was checked
+  bool json = false;    // one JSON object per event
 };
+
+// One event of audit watch: a line of text, or with --json one object.
+void Say(const WatchFlags& f, const nlohmann::ordered_json& j, const std::string& text) {
+  if (f.json) {
+    std::cout << j.dump() << std::endl;
+  } else {
+    std::cout << text << std::endl;
+  }
+}
 
 // A witness: the card's name and its signing key (c2sp.org/tlog-cosignature).
 struct Witness {
@@ -173,7 +229,8 @@ absl::Status Cosign(const Witness& w, const WatchFlags& f, v1::Audit::Stub& stub
         ": it knows no witness of that name and key (a registered party, or an auditor a contract "
         "names)"));
   }
-  std::cout << "cosigned tree size " << cp.size << " as witness " << w.card.name << std::endl;
+  Say(f, {{"event", "cosigned"}, {"tree_size", cp.size}, {"witness", w.card.name}},
+      absl::StrCat("cosigned tree size ", cp.size, " as witness ", w.card.name));
   return absl::OkStatus();
 }
 
@@ -212,8 +269,10 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
   };
   if (!saved) {
     TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
-    std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
-              << " (first view; " << f.state << " had none)" << std::endl;
+    Say(f,
+        {{"event", "saved"}, {"tree_size", latest.size}, {"root", root}, {"first_view", true}},
+        absl::StrCat("saved checkpoint: tree size ", latest.size, ", root ", root,
+                     " (first view; ", f.state, " had none)"));
     return cosign();
   }
   std::vector<std::string> proof;
@@ -232,22 +291,25 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
     // A signed checkpoint that contradicts the saved one is evidence: keep it beside the state.
     std::string conflict = f.state + ".conflict";
     absl::Status kept = base::WriteFileAtomic(conflict, reply.signed_note(), 0644);
-    return absl::FailedPreconditionError(absl::StrCat(
+    return NotAnExtension(absl::StrCat(
         "coordinator ", f.client.address, " shows a log that is ", extends.message(), "; ", f.state,
         " is left as it was",
         kept.ok() ? absl::StrCat(", the conflicting checkpoint is in ", conflict) : ""));
   }
   if (latest.size == saved->size) {
     if (!quiet) {
-      std::cout << "checkpoint: tree size " << latest.size << ", root " << root
-                << ", unchanged since the saved one" << std::endl;
+      Say(f, {{"event", "unchanged"}, {"tree_size", latest.size}, {"root", root}},
+          absl::StrCat("checkpoint: tree size ", latest.size, ", root ", root,
+                       ", unchanged since the saved one"));
     }
     return cosign();
   }
   TRIAD_RETURN_IF_ERROR(base::WriteFileAtomic(f.state, reply.signed_note(), 0644));
-  std::cout << "saved checkpoint: tree size " << latest.size << ", root " << root
-            << ", extends the saved tree size " << saved->size << " (consistency proof verified)"
-            << std::endl;
+  Say(f,
+      {{"event", "saved"}, {"tree_size", latest.size}, {"root", root}, {"extends", saved->size}},
+      absl::StrCat("saved checkpoint: tree size ", latest.size, ", root ", root,
+                   ", extends the saved tree size ", saved->size,
+                   " (consistency proof verified)"));
   return cosign();
 }
 
@@ -257,7 +319,8 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
 absl::Status Watch(const WatchFlags& f) {
   std::optional<absl::Duration> every;
   if (!f.every.empty()) {
-    TRIAD_ASSIGN_OR_RETURN(every, PositiveDuration("--every", f.every));
+    every.emplace();
+    absl::ParseDuration(f.every, &*every);  // checked where parsed (DurationValue)
   }
   TRIAD_ASSIGN_OR_RETURN(
       coordinator::CoordinatorCard card,
@@ -276,7 +339,11 @@ absl::Status Watch(const WatchFlags& f) {
   if (!every) return WatchOnce(f, card, *stub, /*quiet=*/false, w, &cosigned);
   while (true) {
     absl::Status st = WatchOnce(f, card, *stub, /*quiet=*/true, w, &cosigned);
-    if (!st.ok() && !absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st)) return st;
+    // A coordinator restarting ends the call with UNAVAILABLE or CANCELLED: ask again next time.
+    if (!st.ok() && !absl::IsUnavailable(st) && !absl::IsDeadlineExceeded(st) &&
+        !absl::IsCancelled(st)) {
+      return st;
+    }
     if (!st.ok()) {
       std::cerr << "triad: audit watch: " << st.message() << " (asking again in "
                 << absl::FormatDuration(*every) << ")" << std::endl;
@@ -299,9 +366,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   exp->add_option("JOB", e->job, "The job's id")->required();
   exp->add_option("--out", e->out,
                   "The bundle file to create (never overwritten; default: standard output)");
-  exp->add_option("--as", e->as,
-                  "Your keys (a party of the job's contract, or an auditor it names): DIR/NAME")
-      ->required();
+  AddAsFlag(exp, e->as,
+            "Your keys (a party of the job's contract, or an auditor it names): DIR/NAME");
+  exp->add_flag("--json", e->json, "Say what was written as one JSON object (with --out)");
   exp->add_option("--witnessed", e->witnessed,
                   "Prove the entries into the largest checkpoint this many witnesses cosigned "
                   "(refused until one holds the whole job)")
@@ -320,10 +387,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       "Check a bundle offline: checkpoint signature, inclusion proofs, contract, evidence, policy, "
       "binding, job record, key releases; one line per check, then the verdict");
   ver->add_option("BUNDLE", v->bundle, "The bundle file (from `triad audit export`)")->required();
-  ver->add_option("--coordinator-card", v->card,
-                  "The coordinator's card, pinned out of band: its key signs the checkpoint and "
-                  "the job record")
-      ->required();
+  AddCardFlag(ver, v->card,
+              "The coordinator's card, pinned out of band: its key signs the checkpoint and the "
+              "job record");
   ver->add_option("--roots", v->roots,
                   "Vendor roots directory, with any trusted sim_*.pub.pem keys (default: the "
                   "pinned attestation/roots)");
@@ -343,7 +409,8 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
                   "How many of the --witness cards must have cosigned the bundle's checkpoint "
                   "(default 1 when any is given); bounds the admission times too")
       ->check(CLI::Range(0, 16));
-  ver->add_flag("--json", v->json, "The report as JSON");
+  ver->add_flag("--json", v->json,
+                "The report as one JSON object; each check has a stable id (and attempt)");
   ver->callback([v, &ctx] { ctx.exit_code = Verify(*v); });
 
   auto w = std::make_shared<WatchFlags>();
@@ -359,16 +426,12 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
   watch
       ->add_option("--every", w->every,
                    "Keep watching, once per this interval (30s, 5m), until stopped; a view that "
-                   "does not extend the saved one still ends it with exit code 1")
-      ->check(CLI::Validator(
-          [](std::string& text) {
-            absl::StatusOr<absl::Duration> d = PositiveDuration("--every", text);
-            return d.ok() ? std::string() : std::string(d.status().message());
-          },
-          "DURATION"));
+                   "does not extend the saved one still ends it, with exit code 3")
+      ->check(DurationValue());
   watch->add_option("--witness", w->witness,
                     "Your keys (DIR/NAME, an auditor or a party): cosign every checkpoint checked "
                     "to extend the saved one, and hand the cosignature to the coordinator");
+  watch->add_flag("--json", w->json, "One JSON object per event (saved, unchanged, cosigned)");
   watch->callback([w, &ctx] {
     absl::Status st = Watch(*w);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

@@ -28,9 +28,18 @@ struct ClientFlags {
   bool insecure = false;  // --insecure: plaintext, loopback only
 };
 
+// --coordinator, --coordinator-card and --insecure. After parsing, a flag not given takes its value
+// from TRIAD_COORDINATOR / TRIAD_COORDINATOR_CARD, else from the current context (cli/context.h);
+// a missing address is a usage error, and so is one without a port, wherever it came from.
 void AddClientFlags(CLI::App* cmd, ClientFlags& flags);
+// Only --coordinator-card (commands that read a card offline), with the same defaults.
+CLI::Option* AddCardFlag(CLI::App* cmd, std::string& card_path, const std::string& description);
 
-// The pinned card; kFailedPrecondition naming `why` when --coordinator-card was not given.
+// A coordinator card from a file. Anything else there is named: a party card or a signed envelope
+// given as the coordinator card says so and where the right one comes from.
+absl::StatusOr<coordinator::CoordinatorCard> ReadCoordinatorCard(const std::string& path);
+
+// The pinned card; a usage error naming `why` when --coordinator-card was not given.
 absl::StatusOr<coordinator::CoordinatorCard> LoadCoordinatorCard(const ClientFlags& flags,
                                                                  absl::string_view why);
 
@@ -52,9 +61,13 @@ struct Remote {
 // a channel.
 absl::StatusOr<Remote> ConnectRemote(const ClientFlags& flags);
 
-// The status of a call: the coordinator's own message, or "coordinator ADDR: …" when it could not
-// be reached.
+// The status of a call: the coordinator's own message; or, when it could not be reached, one line
+// that says why (cli/tls_probe.h): nothing listens there, it does not speak TLS, its certificate is
+// not the one the card pins, or it speaks TLS to a client with --insecure.
 absl::Status CallStatus(const grpc::Status& status, const ClientFlags& flags);
+
+// Whether a call failed because the coordinator could not be reached (it may come back).
+bool IsUnreachable(const grpc::Status& status);
 
 // The trust anchors a party verifies evidence with: the roots directory (`--roots`, default the
 // pinned vendor roots of attestation/roots, with its sim_*.pub.pem keys) and the simulation keys

@@ -29,6 +29,7 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "measure/coco.h"
 #include "cli/keys.h"
 #include "triad/v1/contracts.grpc.pb.h"
@@ -41,10 +42,6 @@ namespace {
 using contracts::Contract;
 using contracts::Role;
 
-constexpr absl::Duration kMaxValidity = absl::Hours(24 * 3650);
-
-int Finish(const absl::Status& st) { return st.ok() ? kExitOk : Fail(st); }
-
 using Fd = base::UniqueFd;
 
 absl::StatusOr<absl::Time> Now(const std::string& flag) {
@@ -55,26 +52,6 @@ absl::StatusOr<absl::Time> Now(const std::string& flag) {
         absl::StrCat("--now: \"", flag, "\" is not an RFC 3339 time"));
   }
   return t;
-}
-
-// "30d", "12h", "90m", "1h30m", "3600s": a day suffix on top of what absl::ParseDuration reads.
-absl::StatusOr<absl::Duration> ParseValidity(const std::string& text) {
-  absl::Duration d;
-  bool ok = false;
-  if (absl::EndsWith(text, "d")) {
-    int64_t days = 0;
-    ok = absl::SimpleAtoi(absl::string_view(text).substr(0, text.size() - 1), &days) && days > 0 &&
-         days <= 3650;
-    d = absl::Hours(24 * days);
-  } else {
-    ok = absl::ParseDuration(text, &d);
-  }
-  if (!ok || d <= absl::ZeroDuration() || d > kMaxValidity) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--valid-for: \"", text,
-                     "\" is not a duration from 1s to 3650d (examples: 30d, 12h, 90m)"));
-  }
-  return d;
 }
 
 // The SHA-256 of a file, read in pieces (models are large).
@@ -340,7 +317,7 @@ absl::Status Draft(const DraftFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard da,
                          LoadCard("--data-owner", f.data_owner, Role::kDataOwner));
   TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard cp,
-                         LoadCard("--provider", f.provider, Role::kComputeProvider));
+                         LoadCard("--compute-provider", f.provider, Role::kComputeProvider));
   TRIAD_ASSIGN_OR_RETURN(contracts::Artifact model,
                          ResolveArtifact("--model", f.model, f.model_name));
   TRIAD_ASSIGN_OR_RETURN(contracts::Artifact dataset,
@@ -434,6 +411,7 @@ absl::Status Draft(const DraftFlags& f) {
 
 struct SignFlags {
   std::string file, as, now;
+  bool json = false;
 };
 
 // Opens `path` and takes an exclusive lock on the file that is at `path` once the lock is held, so
@@ -505,6 +483,21 @@ absl::Status Sign(const SignFlags& f) {
 
   contracts::ContractStatus st = contracts::CheckContract(env, now);
   std::optional<Role> role = c->RoleOfKeyId(card.fingerprint());
+  if (f.json) {
+    nlohmann::ordered_json j;
+    j["file"] = f.file;
+    j["signed_as"] = contracts::SlotName(*role);
+    j["name"] = card.name;
+    j["signatures"] = nlohmann::ordered_json::object();
+    for (int i = 0; i < 3; ++i) {
+      j["signatures"][contracts::SlotName(contracts::kContractRoles[i])] =
+          contracts::SignatureStateName(st.signatures[i]);
+    }
+    j["active"] = st.active();
+    j["reasons"] = st.reasons;
+    std::cout << j.dump() << "\n";
+    return absl::OkStatus();
+  }
   std::cout << "signed " << f.file << " as " << contracts::SlotName(*role) << " \"" << card.name
             << "\"\n";
   std::vector<std::string> parts;
@@ -709,7 +702,7 @@ int Show(const ShowFlags& f) {
     j["status"] = st.ToJson();
     j["contract"] =
         st.contract ? nlohmann::ordered_json::parse(env->payload) : nlohmann::ordered_json(nullptr);
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
     return st.contract ? kExitOk : kExitFailure;
   }
   if (!st.contract) {
@@ -782,9 +775,49 @@ absl::Status Submit(const SubmitFlags& f) {
     j["id"] = reply.id();
     j["state"] = reply.state();
     j["digest"] = reply.digest();
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
   } else {
     std::cout << "contract " << reply.id() << " is " << reply.state() << " (" << reply.digest() << ")\n";
+  }
+  return absl::OkStatus();
+}
+
+struct ListFlags {
+  ClientFlags client;
+  std::string as;
+  bool json = false;
+};
+
+// The contracts the coordinator holds in which the signer is a party or a named auditor.
+absl::Status List(const ListFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Contracts::NewStub(remote.channel);
+  v1::SignedRequest req;
+  req.set_envelope_json(remote.Sign("list-contracts", nlohmann::json::object(), key));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::ContractList list;
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub->ListContracts(&ctx, req, &list), f.client));
+  for (const v1::ContractSummary& c : list.contracts()) {
+    if (f.json) {
+      nlohmann::ordered_json j;
+      j["id"] = c.status().id();
+      j["state"] = c.status().state();
+      j["digest"] = c.status().digest();
+      j["role"] = c.role();
+      j["model_name"] = c.model_name();
+      j["dataset_name"] = c.dataset_name();
+      j["not_after"] = c.not_after();
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << c.status().id() << "  " << c.status().state() << "  you: " << c.role()
+                << "  model " << c.model_name() << ", dataset " << c.dataset_name()
+                << "  until " << c.not_after() << "\n";
+    }
+  }
+  if (!f.json && list.contracts().empty()) {
+    std::cerr << "triad: no contract of yours at this coordinator\n";
   }
   return absl::OkStatus();
 }
@@ -801,7 +834,8 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   draft->add_option("--model-owner", d->model_owner, "Model owner's card (NAME.card.json)")
       ->required();
   draft->add_option("--data-owner", d->data_owner, "Data owner's card")->required();
-  draft->add_option("--provider", d->provider, "Compute provider's card")->required();
+  AddAliasedOption(draft, "--compute-provider", "--provider", d->provider,
+                   "Compute provider's card", /*required=*/true);
   draft
       ->add_option("--model", d->model,
                    "Base model: sha256:<hex> of its ciphertext, or the encrypted file")
@@ -876,8 +910,10 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
       "--outputs", d->outputs,
       "Outputs JSON file (default: adapter and metrics to both owners, no per-step loss)");
   draft->add_option("--valid-for", d->valid_for, "Validity from now: 30d, 12h, 90m, ...")
-      ->required();
-  draft->add_option("--id", d->id, "Contract id (default: c-<16 random hex digits>)");
+      ->required()
+      ->check(ValidityValue());
+  draft->add_option("--id", d->id, "Contract id (default: c-<16 random hex digits>)")
+      ->check(NameValue());
   draft
       ->add_option("--max-jobs", d->max_jobs,
                    "How many distinct jobs each owner's keyholder releases its key for")
@@ -888,7 +924,8 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   draft->add_option("--auditor", d->auditors,
                     "An auditor's card: it may read this contract's jobs and log (repeatable)");
-  draft->add_option("--now", d->now, "Draft as of this RFC 3339 time instead of the clock");
+  draft->add_option("--now", d->now, "Draft as of this RFC 3339 time instead of the clock")
+      ->check(TimeValue());
   draft->add_option("--out", d->out, "Contract file to create (never overwritten)")->required();
   draft->add_flag("--json", d->json, "Print the result as JSON");
   draft->callback([d, &ctx] {
@@ -906,16 +943,18 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   auto s = std::make_shared<SignFlags>();
   CLI::App* sign = group->add_subcommand("sign", "Add your signature to a contract file, in place");
   sign->add_option("FILE", s->file, "Contract file")->required();
-  sign->add_option("--as", s->as, "Your keys: DIR/NAME (NAME.signing.pem and NAME.card.json)")
-      ->required();
-  sign->add_option("--now", s->now, "Sign as of this RFC 3339 time instead of the clock");
+  AddAsFlag(sign, s->as, "Your keys: DIR/NAME (NAME.signing.pem and NAME.card.json)");
+  sign->add_option("--now", s->now, "Sign as of this RFC 3339 time instead of the clock")
+      ->check(TimeValue());
+  sign->add_flag("--json", s->json, "Print the result as one JSON object");
   sign->callback([s, &ctx] { ctx.exit_code = Finish(Sign(*s)); });
 
   auto v = std::make_shared<VerifyFlags>();
   CLI::App* verify =
       group->add_subcommand("verify", "Exit 0 when the contract is active; else list every reason");
   verify->add_option("FILE", v->file, "Contract file")->required();
-  verify->add_option("--now", v->now, "Check at this RFC 3339 time instead of the clock");
+  verify->add_option("--now", v->now, "Check at this RFC 3339 time instead of the clock")
+      ->check(TimeValue());
   verify->add_flag("--json", v->json, "Print the status as JSON");
   verify->callback([v, &ctx] { ctx.exit_code = Verify(*v); });
 
@@ -923,7 +962,8 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   CLI::App* show =
       group->add_subcommand("show", "Print the terms and each party's signature status");
   show->add_option("FILE", w->file, "Contract file")->required();
-  show->add_option("--now", w->now, "Status at this RFC 3339 time instead of the clock");
+  show->add_option("--now", w->now, "Status at this RFC 3339 time instead of the clock")
+      ->check(TimeValue());
   show->add_flag("--json", w->json, "Print the payload and status as JSON");
   show->callback([w, &ctx] { ctx.exit_code = Show(*w); });
 
@@ -938,11 +978,19 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
   CLI::App* revoke = group->add_subcommand(
       "revoke", "End a contract now (any one of its three parties): no more jobs, keys or outputs");
   revoke->add_option("CONTRACT", r->id, "The contract's id")->required();
-  revoke->add_option("--as", r->as, "Your keys (a party of the contract): DIR/NAME")->required();
+  AddAsFlag(revoke, r->as, "Your keys (a party of the contract): DIR/NAME");
   revoke->add_option("--reason", r->reason, "Why (logged)")->required();
   AddClientFlags(revoke, r->client);
   revoke->add_flag("--json", r->json, "Print the result as JSON");
   revoke->callback([r, &ctx] { ctx.exit_code = Finish(Revoke(*r)); });
+
+  auto l = std::make_shared<ListFlags>();
+  CLI::App* list = group->add_subcommand(
+      "list", "List the contracts at a coordinator that you are a party of or audit");
+  AddClientFlags(list, l->client);
+  AddAsFlag(list, l->as, "Your keys: DIR/NAME");
+  list->add_flag("--json", l->json, "One JSON object per contract");
+  list->callback([l, &ctx] { ctx.exit_code = Finish(List(*l)); });
 }
 
 }  // namespace triad::cli

@@ -19,6 +19,7 @@
 #include "base/hardening.h"
 #include "base/status.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "contracts/card.h"
 #include "coordinator/operator.h"
 #include "coordinator/server.h"
@@ -278,22 +279,27 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx) {
   serve->add_option("--dir", s->dir, "The state directory")->required();
   serve
       ->add_option("--listen", s->listen, "HOST:PORT to listen on (port 0: any free port, printed)")
-      ->required();
+      ->required()
+      ->check(AddressValue(/*listen=*/true));
   serve->add_option(
       "--trust-sim-key", s->sim_keys,
       "Accept sim evidence signed by this Ed25519 public key (PEM; repeatable; development only)");
   serve->add_option("--roots", s->roots,
                     "Vendor roots directory (default: the pinned attestation/roots)");
   serve->add_option("--nonce-ttl", s->nonce_ttl, "How long a worker has to attest")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(DurationValue());
   serve->add_option("--lease", s->lease, "Silence after which an admitted job is requeued")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(DurationValue());
   serve->add_option("--poll-wait", s->poll_wait, "How long a worker's poll waits for a job")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(DurationValue());
   serve
       ->add_option("--release-timeout", s->release_timeout,
                    "How long an admitted attempt waits for the owners' keyholders")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(DurationValue());
   serve->add_option("--max-artifact-size", s->max_artifact_size, "The largest artifact accepted")
       ->capture_default_str();
   serve->add_option("--party-quota", s->party_quota, "The ciphertext one party may keep here")

@@ -1,4 +1,4 @@
-// triad job submit | status | fetch: a party's jobs on a coordinator.
+// triad job submit | status | fetch | list | cancel: a party's jobs on a coordinator.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -24,8 +24,11 @@
 #include "base/tar.h"
 #include "cli/client.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "cli/keys.h"
+#include "contracts/contract.h"
 #include "contracts/policy.h"
+#include "crypto/dsse.h"
 #include "coordinator/request.h"
 #include "crypto/age.h"
 #include "crypto/byte_stream.h"
@@ -79,33 +82,6 @@ std::string StatusLine(const v1::JobStatus& s) {
   return line;
 }
 
-// ---- submit ----
-
-struct SubmitFlags {
-  ClientFlags client;
-  std::string contract;
-  std::string as;
-  bool json = false;
-};
-
-absl::Status Submit(const SubmitFlags& f) {
-  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
-  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
-  auto stub = v1::Jobs::NewStub(remote.channel);
-  v1::SignedRequest req;
-  req.set_envelope_json(remote.Sign("submit-job", {{"contract_id", f.contract}}, key));
-  grpc::ClientContext ctx;
-  SetDeadline(ctx);
-  v1::SubmitJobReply reply;
-  TRIAD_RETURN_IF_ERROR(CallStatus(stub->SubmitJob(&ctx, req, &reply), f.client));
-  if (f.json) {
-    std::cout << StatusJson(reply.status()).dump(2) << "\n";
-  } else {
-    std::cout << reply.status().id() << "\n";
-  }
-  return absl::OkStatus();
-}
-
 // ---- status ----
 
 struct StatusFlags {
@@ -126,21 +102,28 @@ absl::StatusOr<v1::GetJobRequest> StatusRequest(const StatusFlags& f, const Remo
   return req;
 }
 
+// How many seconds `job status --watch` keeps asking an unreachable coordinator.
+constexpr int kWatchRetries = 60;
+
 int Status(const StatusFlags& f) {
   absl::StatusOr<Remote> remote = ConnectRemote(f.client);
   if (!remote.ok()) return Fail(remote.status());
   auto stub = v1::Jobs::NewStub(remote->channel);
   bool tty = ::isatty(STDOUT_FILENO) == 1 && !f.json;
   bool told_simulated = false;
+  bool on_line = false;  // a live status line is on the terminal, without its newline
   auto show = [&](const v1::JobStatus& s, bool live) {
     if (s.simulated() && !told_simulated && !f.json) {
-      std::cout << (live ? "\r\033[K" : "") << contracts::kSimulatedNotice << "\n";
+      // Below the line shown so far (which stays), not over it.
+      std::cout << (on_line ? "\n" : "") << contracts::kSimulatedNotice << "\n";
+      on_line = false;
       told_simulated = true;
     }
     if (f.json) {
       std::cout << StatusJson(s).dump() << std::endl;
     } else if (live) {
       std::cout << "\r\033[K" << StatusLine(s) << std::flush;
+      on_line = true;
     } else {
       std::cout << StatusLine(s) << std::endl;
     }
@@ -171,6 +154,10 @@ int Status(const StatusFlags& f) {
     std::unique_ptr<grpc::ClientReader<v1::JobStatus>> reader = stub->WatchJob(&ctx, *req);
     v1::JobStatus s;
     while (reader->Read(&s)) {
+      if (unavailable > 0) {
+        std::cerr << "triad: coordinator " << f.client.address << " is reachable again"
+                  << std::endl;
+      }
       unavailable = 0;
       std::string line = StatusLine(s);
       if (line != last_line || f.json) show(s, tty);
@@ -178,19 +165,86 @@ int Status(const StatusFlags& f) {
       last = s;
     }
     grpc::Status st = reader->Finish();
-    if (tty && !last_line.empty()) std::cout << "\n";
+    if (tty && on_line) std::cout << "\n";
+    on_line = false;
     last_line.clear();
     if (st.ok()) break;
     if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) continue;  // stale request: re-sign
-    if (st.error_code() != grpc::StatusCode::UNAVAILABLE || ++unavailable > 60)
+    if (st.error_code() != grpc::StatusCode::UNAVAILABLE || ++unavailable > kWatchRetries)
       return Fail(CallStatus(st, f.client));
+    if (unavailable == 1) {
+      // Said once per outage, on stderr (stdout stays the job's lines).
+      std::cerr << "triad: coordinator " << f.client.address
+                << " is unreachable; retrying every second for up to " << kWatchRetries
+                << " s" << std::endl;
+    }
     absl::SleepFor(absl::Seconds(1));
   }
-  if (last.state() == "failed")
-    return Fail(absl::StrCat("job ", last.id(), " failed: ", last.reason()));
+  // The reason is on the status line already: once is enough.
+  if (last.state() == "failed") return Fail(absl::StrCat("job ", last.id(), " failed"));
   if (last.state() != "done")
     return Fail(absl::StrCat("job ", last.id(), " watch ended while ", last.state()));
   return kExitOk;
+}
+
+// ---- submit ----
+
+struct SubmitFlags {
+  ClientFlags client;
+  std::string contract;  // a contract file, or its id
+  std::string as;
+  bool watch = false;
+  bool json = false;
+};
+
+// CONTRACT names a contract file (its id is read from it) or is the id itself.
+absl::StatusOr<std::string> ContractId(const std::string& contract) {
+  struct stat st;
+  if (::stat(contract.c_str(), &st) != 0) {
+    if (contracts::ValidateName(contract).ok()) return contract;
+    return UsageError(absl::StrCat("CONTRACT: ", contract,
+                                   " is neither a contract file nor a contract id"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(std::string text,
+                         base::ReadFile(contract, contracts::kMaxContractEnvelopeSize));
+  absl::StatusOr<crypto::DsseEnvelope> env =
+      crypto::DsseEnvelope::FromJson(text, contracts::kMaxContractEnvelopeSize);
+  if (!env.ok() || env->payload_type != contracts::kContractPayloadType) {
+    return absl::InvalidArgumentError(absl::StrCat(contract, " is not a contract file"));
+  }
+  TRIAD_ASSIGN_OR_RETURN(contracts::Contract c,
+                         base::Annotate(contracts::Contract::FromPayload(env->payload), contract));
+  return c.id;
+}
+
+int Submit(const SubmitFlags& f) {
+  absl::StatusOr<std::string> contract_id = ContractId(f.contract);
+  if (!contract_id.ok()) return Fail(contract_id.status());
+  absl::StatusOr<crypto::Ed25519PrivateKey> key = LoadSigningKey(f.as);
+  if (!key.ok()) return Fail(key.status());
+  absl::StatusOr<Remote> remote = ConnectRemote(f.client);
+  if (!remote.ok()) return Fail(remote.status());
+  auto stub = v1::Jobs::NewStub(remote->channel);
+  v1::SignedRequest req;
+  req.set_envelope_json(remote->Sign("submit-job", {{"contract_id", *contract_id}}, *key));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::SubmitJobReply reply;
+  absl::Status st = CallStatus(stub->SubmitJob(&ctx, req, &reply), f.client);
+  if (!st.ok()) return Fail(st);
+  if (f.json) {
+    std::cout << StatusJson(reply.status()).dump() << std::endl;
+  } else {
+    std::cout << reply.status().id() << std::endl;
+  }
+  if (!f.watch) return kExitOk;
+  StatusFlags watch;
+  watch.client = f.client;
+  watch.job = reply.status().id();
+  watch.as = f.as;
+  watch.watch = true;
+  watch.json = f.json;
+  return Status(watch);
 }
 
 // ---- fetch ----
@@ -203,6 +257,7 @@ struct FetchFlags {
   std::string keep_ciphertext;
   std::string roots;
   std::vector<std::string> sim_keys;
+  bool json = false;
 };
 
 // Files and directories written so far, removed again when unpacking fails.
@@ -330,8 +385,19 @@ absl::Status Fetch(const FetchFlags& f) {
       (*j)["job"].contains("state") && (*j)["job"]["state"].is_string() &&
       (*j)["job"]["state"] != "done" &&
       storage::ParseJobState((*j)["job"]["state"].get<std::string>()).ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "job ", f.job, " is ", (*j)["job"]["state"].get<std::string>(), "; nothing to fetch yet"));
+    const std::string state = (*j)["job"]["state"].get<std::string>();
+    std::string reason;
+    if ((*j)["job"].contains("failure_reason") && (*j)["job"]["failure_reason"].is_string()) {
+      reason = (*j)["job"]["failure_reason"].get<std::string>();
+    }
+    if (state == "failed") {
+      // A failed job has nothing to fetch, ever: say why it failed (the coordinator's words).
+      return absl::FailedPreconditionError(absl::StrCat(
+          "job ", f.job, " failed", reason.empty() ? "" : absl::StrCat(": ", reason),
+          "; there is nothing to fetch"));
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("job ", f.job, " is ", state, "; nothing to fetch yet"));
   }
   verify::AuditReport report = verify::VerifyBundle(bundle, remote.card, anchors);
   if (!report.ok()) {
@@ -420,6 +486,18 @@ absl::Status Fetch(const FetchFlags& f) {
       }
     }
     u.Done();
+    if (f.json) {
+      nlohmann::ordered_json j;
+      j["job_id"] = f.job;
+      j["checks"] = report.checks.size();
+      j["simulated"] = report.simulated;
+      if (report.simulated) j["notice"] = contracts::kSimulatedNotice;
+      j["out"] = f.out;
+      j["files"] = names;
+      if (!f.keep_ciphertext.empty()) j["ciphertext"] = f.keep_ciphertext;
+      std::cout << j.dump() << "\n";
+      return absl::OkStatus();
+    }
     std::cout << "verified job " << f.job << " (" << report.checks.size() << " checks) and wrote "
               << f.out << ": " << absl::StrJoin(names, ", ") << "\n";
     if (!f.keep_ciphertext.empty())
@@ -431,6 +509,71 @@ absl::Status Fetch(const FetchFlags& f) {
   return st;
 }
 
+// ---- list, cancel ----
+
+struct ListFlags {
+  ClientFlags client;
+  std::string as;
+  std::string contract;  // only this contract's jobs
+  bool json = false;
+};
+
+absl::Status List(const ListFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Jobs::NewStub(remote.channel);
+  nlohmann::json body = nlohmann::json::object();
+  if (!f.contract.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(std::string id, ContractId(f.contract));
+    body["contract_id"] = id;
+  }
+  v1::SignedRequest req;
+  req.set_envelope_json(remote.Sign("list-jobs", body, key));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::JobList list;
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub->ListJobs(&ctx, req, &list), f.client));
+  for (const v1::JobStatus& j : list.jobs()) {
+    if (f.json) {
+      std::cout << StatusJson(j).dump() << "\n";
+    } else {
+      std::cout << j.contract_id() << "  " << StatusLine(j) << "\n";
+    }
+  }
+  if (!f.json && list.jobs().empty()) {
+    std::cerr << "triad: no job you may see at this coordinator"
+              << (f.contract.empty() ? "" : absl::StrCat(" under contract ", f.contract)) << "\n";
+  }
+  return absl::OkStatus();
+}
+
+struct CancelFlags {
+  ClientFlags client;
+  std::string job;
+  std::string as;
+  std::string reason;
+  bool json = false;
+};
+
+absl::Status Cancel(const CancelFlags& f) {
+  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey key, LoadSigningKey(f.as));
+  TRIAD_ASSIGN_OR_RETURN(Remote remote, ConnectRemote(f.client));
+  auto stub = v1::Jobs::NewStub(remote.channel);
+  v1::SignedRequest req;
+  req.set_envelope_json(
+      remote.Sign("cancel-job", {{"job_id", f.job}, {"reason", f.reason}}, key));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx);
+  v1::JobStatus status;
+  TRIAD_RETURN_IF_ERROR(CallStatus(stub->CancelJob(&ctx, req, &status), f.client));
+  if (f.json) {
+    std::cout << StatusJson(status).dump() << "\n";
+  } else {
+    std::cout << StatusLine(status) << "\n";
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void AddJobCommands(CLI::App& app, Context& ctx) {
@@ -438,17 +581,15 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
   group->require_subcommand(1);
 
   auto s = std::make_shared<SubmitFlags>();
-  CLI::App* submit =
-      group->add_subcommand("submit", "Submit a job under an active contract (prints its id)");
+  CLI::App* submit = group->add_subcommand(
+      "submit", "Submit a job under an active contract (prints its id; --watch follows it)");
+  AddAliasedOption(submit, "CONTRACT", "--contract", s->contract,
+                   "The contract: its file, or its id", /*required=*/true);
   AddClientFlags(submit, s->client);
-  submit->add_option("--contract", s->contract, "The contract's id")->required();
-  submit->add_option("--as", s->as, "Your keys (the model owner or data owner): DIR/NAME")
-      ->required();
-  submit->add_flag("--json", s->json, "Print the job's status as JSON");
-  submit->callback([s, &ctx] {
-    absl::Status st = Submit(*s);
-    ctx.exit_code = st.ok() ? kExitOk : Fail(st);
-  });
+  AddAsFlag(submit, s->as, "Your keys (the model owner or data owner): DIR/NAME");
+  submit->add_flag("--watch", s->watch, "Then follow the job until it is done or failed");
+  submit->add_flag("--json", s->json, "Print the job's status as JSON (one object per line)");
+  submit->callback([s, &ctx] { ctx.exit_code = Submit(*s); });
 
   auto t = std::make_shared<StatusFlags>();
   CLI::App* status = group->add_subcommand(
@@ -456,11 +597,9 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
       "Show a job's state and progress; --watch follows it to the end (exit 1 if it fails)");
   AddClientFlags(status, t->client);
   status->add_option("JOB", t->job, "The job's id")->required();
-  status
-      ->add_option("--as", t->as,
-                   "Your keys (a party of the job's contract, or an auditor it names): DIR/NAME; "
-                   "metrics recipients also see the loss, when the contract allows")
-      ->required();
+  AddAsFlag(status, t->as,
+            "Your keys (a party of the job's contract, or an auditor it names): DIR/NAME; "
+            "metrics recipients also see the loss, when the contract allows");
   status->add_flag("--watch", t->watch, "Follow the job until it is done or failed");
   status->add_flag("--json", t->json, "One JSON object per status");
   status->callback([t, &ctx] { ctx.exit_code = Status(*t); });
@@ -470,7 +609,7 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
       group->add_subcommand("fetch", "Download a job's encrypted adapter, decrypt and unpack it");
   AddClientFlags(fetch, f->client);
   fetch->add_option("JOB", f->job, "The job's id")->required();
-  fetch->add_option("--as", f->as, "Your keys (an adapter recipient): DIR/NAME")->required();
+  AddAsFlag(fetch, f->as, "Your keys (an adapter recipient): DIR/NAME");
   fetch->add_option("--out", f->out, "The directory to create for the adapter (PEFT layout)")
       ->required();
   fetch->add_option("--keep-ciphertext", f->keep_ciphertext,
@@ -479,10 +618,30 @@ void AddJobCommands(CLI::App& app, Context& ctx) {
                     "The vendor roots the evidence is verified against (default: the pinned ones)");
   fetch->add_option("--trust-sim-key", f->sim_keys,
                     "A simulation key to trust for a sim job (development only; repeatable)");
+  fetch->add_flag("--json", f->json, "Say what was verified and written as one JSON object");
   fetch->callback([f, &ctx] {
     absl::Status st = Fetch(*f);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);
   });
+
+  auto l = std::make_shared<ListFlags>();
+  CLI::App* list = group->add_subcommand(
+      "list", "List the jobs you may see: of the contracts you are a party of or audit");
+  AddClientFlags(list, l->client);
+  AddAsFlag(list, l->as, "Your keys: DIR/NAME");
+  list->add_option("--contract", l->contract, "Only this contract's jobs: its file, or its id");
+  list->add_flag("--json", l->json, "One JSON object per job");
+  list->callback([l, &ctx] { ctx.exit_code = Finish(List(*l)); });
+
+  auto c = std::make_shared<CancelFlags>();
+  CLI::App* cancel = group->add_subcommand(
+      "cancel", "Stop a job that has not ended (the model owner or data owner of its contract)");
+  cancel->add_option("JOB", c->job, "The job's id")->required();
+  AddClientFlags(cancel, c->client);
+  AddAsFlag(cancel, c->as, "Your keys (the model owner or data owner): DIR/NAME");
+  cancel->add_option("--reason", c->reason, "Why (logged with the job)")->required();
+  cancel->add_flag("--json", c->json, "Print the job's status as JSON");
+  cancel->callback([c, &ctx] { ctx.exit_code = Finish(Cancel(*c)); });
 }
 
 }  // namespace triad::cli

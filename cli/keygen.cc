@@ -9,6 +9,7 @@
 #include "base/file.h"
 #include "base/status.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "contracts/card.h"
 #include "crypto/age_keys.h"
 #include "crypto/ed25519.h"
@@ -59,8 +60,12 @@ absl::Status Keygen(const KeygenFlags& f) {
 void AddKeygenCommands(CLI::App& app, Context& ctx) {
   auto flags = std::make_shared<KeygenFlags>();
   CLI::App* cmd = app.add_subcommand("keygen", "Make a party's age identity, Ed25519 signing key and card");
-  cmd->add_option("--name", flags->name, "Party name (letters, digits, '.', '_', '-')")->required();
-  cmd->add_option("--role", flags->role, "model-owner, data-owner, compute-provider or auditor")->required();
+  cmd->add_option("--name", flags->name, "Party name (letters, digits, '.', '_', '-')")
+      ->required()
+      ->check(NameValue());
+  cmd->add_option("--role", flags->role, "model-owner, data-owner, compute-provider or auditor")
+      ->required()
+      ->check(RoleValue());
   cmd->add_option("--dir", flags->dir, "Directory for NAME.identity, NAME.signing.pem, NAME.card.json")
       ->required();
   cmd->add_flag("--json", flags->json, "Print the card as JSON");

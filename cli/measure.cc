@@ -29,8 +29,6 @@ using Json = nlohmann::ordered_json;
 
 constexpr size_t kMaxFirmware = 64 << 20;  // OVMF images are 2-4 MiB
 
-int Finish(const absl::Status& st) { return st.ok() ? kExitOk : Fail(st); }
-
 // SHA-256 of a file of any size, streamed (kernels and initrds are tens to hundreds of MiB).
 absl::StatusOr<std::string> Sha256File(const std::string& flag, const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -66,7 +64,7 @@ absl::Status Image(const ImageFlags& f) {
                       {"config", img.config_digest},
                       {"layers", img.layer_digests},
                       {"size", img.total_size}}
-                     .dump(2)
+                     .dump()
               << "\n";
   } else {
     std::cout << img.digest << "\n";
@@ -130,7 +128,7 @@ absl::Status Coco(const CocoFlags& f) {
                       {"env_names", pin.env_names},
                       {"mount_destinations", pin.mount_destinations},
                       {"policy", {{"coco", section}}}}
-                     .dump(2)
+                     .dump()
               << "\n";
     return absl::OkStatus();
   }
@@ -140,7 +138,7 @@ absl::Status Coco(const CocoFlags& f) {
             << "worker image:       " << pin.image << "\n"
             << "command:            " << Json(pin.args).dump() << "\n"
             << "policy section (worker_policy.coco; the guest measurement goes in sev_snp/tdx):\n"
-            << Json{{"coco", section}}.dump(2) << "\n";
+            << Json{{"coco", section}}.dump() << "\n";
   return absl::OkStatus();
 }
 
@@ -184,7 +182,7 @@ absl::Status Snp(const SnpFlags& f) {
   }
   TRIAD_ASSIGN_OR_RETURN(std::string ld, measure::SnpLaunchDigest(g));
   if (f.json) {
-    std::cout << Json{{"measurement", base::HexEncode(ld)}}.dump(2) << "\n";
+    std::cout << Json{{"measurement", base::HexEncode(ld)}}.dump() << "\n";
   } else {
     std::cout << base::HexEncode(ld) << "\n";
   }
@@ -210,7 +208,7 @@ absl::Status Tdx(const TdxFlags& f) {
   }
   TRIAD_ASSIGN_OR_RETURN(std::string mrtd, measure::TdxMrtd(fw, order));
   if (f.json) {
-    std::cout << Json{{"mr_td", base::HexEncode(mrtd)}}.dump(2) << "\n";
+    std::cout << Json{{"mr_td", base::HexEncode(mrtd)}}.dump() << "\n";
   } else {
     std::cout << base::HexEncode(mrtd) << "\n";
   }

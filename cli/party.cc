@@ -7,6 +7,7 @@
 #include "base/status.h"
 #include "cli/client.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "cli/keys.h"
 #include "coordinator/request.h"
 #include "nlohmann/json.hpp"
@@ -38,7 +39,7 @@ absl::Status Register(const RegisterFlags& f) {
     j["role"] = contracts::RoleName(keys.card.role);
     j["fingerprint"] = reply.fingerprint();
     j["already_registered"] = reply.already_registered();
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump() << "\n";
   } else if (reply.already_registered()) {
     std::cout << keys.card.name << " was already registered (fingerprint " << reply.fingerprint()
               << ")\n";
@@ -60,7 +61,7 @@ void AddPartyCommands(CLI::App& app, Context& ctx) {
       "Register your card yourself, where the coordinator takes self-registrations "
       "(--open-registration); otherwise send the card to its operator");
   AddClientFlags(reg, f->client);
-  reg->add_option("--as", f->as, "Your keys: DIR/NAME (from `triad keygen`)")->required();
+  AddAsFlag(reg, f->as, "Your keys: DIR/NAME (from `triad keygen`)");
   reg->add_flag("--json", f->json, "Print the result as JSON");
   reg->callback([f, &ctx] {
     absl::Status st = Register(*f);

@@ -307,7 +307,7 @@ class Coordinator::ArtifactUpload : public Upload {
                                   {"size", size_}}));
     TRIAD_RETURN_IF_ERROR(txn.Commit().status());
     return ArtifactInfo{id_, std::string(storage::ArtifactKindName(kind_)), name_, req_.party.name,
-                        size_};
+                        size_, c_->clock_.Now()};
   }
 
   Coordinator* c_;
@@ -494,12 +494,7 @@ absl::StatusOr<ContractInfo> Coordinator::GetContract(absl::string_view id,
         absl::StrCat("request body: contract_id is ", asked, ", not ", id));
   }
   const CachedContract& c = *req.contract;
-  ContractInfo info{c.stored.id, "active", c.stored.digest, ContractProblems(c, clock_.Now())};
-  if (store_.GetRevocation(id).ok()) {
-    info.state = "revoked";
-  } else if (!info.reasons.empty()) {
-    info.state = "expired";
-  }
+  ContractInfo info = InfoOf(c);
   if (envelope_json != nullptr) *envelope_json = c.stored.envelope_json;
   return info;
 }

@@ -84,6 +84,15 @@ struct ArtifactInfo {
   std::string name;
   std::string owner;
   uint64_t size = 0;
+  absl::Time registered;  // when it was stored (unset for a job's output)
+};
+
+// A party's own view of itself here (ListArtifacts).
+struct PartyArtifacts {
+  std::string party;
+  std::string role;
+  std::string fingerprint;
+  std::vector<ArtifactInfo> artifacts;  // the ones it registered, oldest first
 };
 
 // Receives one upload (an artifact, or a job's output). Not thread-safe. Destroying it without a
@@ -101,6 +110,16 @@ struct ContractInfo {
   std::string state;  // "active", "expired", "revoked"
   std::string digest;
   std::vector<std::string> reasons;  // why it is not active (empty when active)
+};
+
+// A contract as ListContracts shows it to one signer.
+struct ContractListing {
+  ContractInfo info;
+  std::string place;  // the signer's place: its role in the contract, or "auditor"
+  std::string model_name;
+  std::string dataset_name;
+  absl::Time not_after;
+  absl::Time created;  // when the coordinator stored it
 };
 
 // A job as parties and the CLI see it.
@@ -202,6 +221,9 @@ class Coordinator {
   // Action "register-artifact", body {"kind", "name", "id", "size"}, by a registered model owner
   // (model) or data owner (dataset). The upload then receives the ciphertext.
   absl::StatusOr<std::unique_ptr<Upload>> BeginArtifactUpload(absl::string_view envelope_json);
+  // Action "list-artifacts", body {}, by a registered party: who it is here and the artifacts it
+  // registered (nobody else's).
+  absl::StatusOr<PartyArtifacts> ListArtifacts(absl::string_view envelope_json);
 
   // ---- Contracts ----
   absl::StatusOr<ContractInfo> SubmitContract(absl::string_view envelope_json);
@@ -212,6 +234,9 @@ class Coordinator {
   // Action "revoke-contract", body {"contract_id", "reason"}, by any one of its three parties: the
   // contract ends (logged contract.revoked); its jobs that have not ended fail.
   absl::StatusOr<ContractInfo> RevokeContract(absl::string_view envelope_json);
+  // Action "list-contracts", body {}, by a registered party or an auditor some contract names: the
+  // contracts in which the signer is one of the three parties or a named auditor, oldest first.
+  absl::StatusOr<std::vector<ContractListing>> ListContracts(absl::string_view envelope_json);
 
   // ---- Jobs ----
   // Action "submit-job", body {"contract_id"}, by the contract's model owner or data owner.
@@ -231,6 +256,14 @@ class Coordinator {
   absl::StatusOr<std::shared_ptr<void>> HoldWaitingCall(bool watch) const;
   // How many calls hold such a slot now.
   int waiting_calls() const { return waiting_calls_.load(); }
+  // Action "list-jobs", body {} or {"contract_id"}, signed as for ListContracts: the jobs of the
+  // contracts the signer may read (of the one named: kNotFound when it may not read it), each as
+  // GetJob shows it to the signer, oldest first.
+  absl::StatusOr<std::vector<JobView>> ListJobs(absl::string_view envelope_json);
+  // Action "cancel-job", body {"job_id", "reason"}, by the contract's model owner or data owner: a
+  // job that has not ended fails ("cancelled by NAME: REASON", logged job.failed); kFailedPrecondition
+  // when it has ended. Its worker learns it at its next lease renewal (stop and wipe).
+  absl::StatusOr<JobView> CancelJob(absl::string_view envelope_json);
   // Action "download-artifact", body {"artifact_id"}, by the party that registered it: its own
   // ciphertext back (to check what the coordinator holds). Adapters go through OpenOutput, inputs to
   // workers through OpenInput.
@@ -330,6 +363,8 @@ class Coordinator {
                                                 const std::string& contract_id);
   // Why the contract does not allow work now (expired, not yet valid, revoked); empty when it does.
   std::vector<std::string> ContractProblems(const CachedContract& c, absl::Time now) const;
+  // Its state now (active, expired or revoked) with the reasons.
+  ContractInfo InfoOf(const CachedContract& c) const;
   // A checkpoint's signed note with the cosignature lines held for it.
   absl::StatusOr<std::string> NoteWithCosignatures(const storage::LogCheckpoint& checkpoint) const;
   // Who signed a log read (action, body keys checked by the caller): a registered party or an

@@ -33,6 +33,7 @@ void SetArtifactInfo(const ArtifactInfo& a, pb::ArtifactInfo* out) {
   out->set_name(a.name);
   out->set_owner(a.owner);
   out->set_size(a.size);
+  if (a.registered != absl::Time()) out->set_registered(base::FormatRfc3339(a.registered));
 }
 
 void SetJobStatus(const JobView& v, pb::JobStatus* out) {
@@ -117,6 +118,17 @@ class RegistryService final : public pb::Registry::Service {
     return StreamBlob(**r, ctx, writer);
   }
 
+  grpc::Status ListArtifacts(grpc::ServerContext*, const pb::SignedRequest* req,
+                             pb::ArtifactList* reply) override {
+    absl::StatusOr<PartyArtifacts> r = c_.ListArtifacts(req->envelope_json());
+    if (!r.ok()) return ToGrpcStatus(r.status());
+    reply->set_party(r->party);
+    reply->set_role(r->role);
+    reply->set_fingerprint(r->fingerprint);
+    for (const ArtifactInfo& a : r->artifacts) SetArtifactInfo(a, reply->add_artifacts());
+    return grpc::Status::OK;
+  }
+
  private:
   Coordinator& c_;
 };
@@ -149,6 +161,21 @@ class ContractsService final : public pb::Contracts::Service {
     absl::StatusOr<ContractInfo> info = c_.RevokeContract(req->envelope_json());
     if (!info.ok()) return ToGrpcStatus(info.status());
     Set(*info, reply);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status ListContracts(grpc::ServerContext*, const pb::SignedRequest* req,
+                             pb::ContractList* reply) override {
+    absl::StatusOr<std::vector<ContractListing>> list = c_.ListContracts(req->envelope_json());
+    if (!list.ok()) return ToGrpcStatus(list.status());
+    for (const ContractListing& l : *list) {
+      pb::ContractSummary* s = reply->add_contracts();
+      Set(l.info, s->mutable_status());
+      s->set_role(l.place);
+      s->set_model_name(l.model_name);
+      s->set_dataset_name(l.dataset_name);
+      s->set_not_after(base::FormatRfc3339(l.not_after));
+    }
     return grpc::Status::OK;
   }
 
@@ -222,6 +249,22 @@ class JobsService final : public pb::Jobs::Service {
         c_.OpenOutput(req->request().envelope_json());
     if (!r.ok()) return ToGrpcStatus(r.status());
     return StreamBlob(**r, ctx, writer);
+  }
+
+  grpc::Status ListJobs(grpc::ServerContext*, const pb::SignedRequest* req,
+                        pb::JobList* reply) override {
+    absl::StatusOr<std::vector<JobView>> jobs = c_.ListJobs(req->envelope_json());
+    if (!jobs.ok()) return ToGrpcStatus(jobs.status());
+    for (const JobView& v : *jobs) SetJobStatus(v, reply->add_jobs());
+    return grpc::Status::OK;
+  }
+
+  grpc::Status CancelJob(grpc::ServerContext*, const pb::SignedRequest* req,
+                         pb::JobStatus* reply) override {
+    absl::StatusOr<JobView> v = c_.CancelJob(req->envelope_json());
+    if (!v.ok()) return ToGrpcStatus(v.status());
+    SetJobStatus(*v, reply);
+    return grpc::Status::OK;
   }
 
  private:

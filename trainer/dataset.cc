@@ -66,18 +66,24 @@ Result<std::string_view> StringField(const json& j, const char* key) {
   return std::string_view(j[key].get_ref<const std::string&>());
 }
 
-Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOptions& o) {
+// One message of a {"messages"} line: views into the parsed line.
+struct Message {
+  std::string_view role;
+  std::string_view content;
+};
+
+// The shape of a {"messages"} value: a non-empty array of {"role", "content"} objects with a known
+// role and at least one assistant message. `chat_format`, when given, is checked after the array
+// (a model family without one refuses every messages line, whatever its content).
+Result<std::vector<Message>> MessagesShape(const json& msgs, const ChatFormat* chat_format) {
   if (!msgs.is_array() || msgs.empty())
     return InvalidArgument("\"messages\" must be a non-empty array");
-  if (o.chat_format == ChatFormat::kNone) {
+  if (chat_format != nullptr && *chat_format == ChatFormat::kNone) {
     return InvalidArgument(
         "\"messages\" needs a chat format, and this model family's tokenizer has none");
   }
-  Example ex;
+  std::vector<Message> out;
   bool any_assistant = false;
-  if (o.chat_format == ChatFormat::kLlama3) {
-    TRAINER_RETURN_IF_ERROR(Append(tok, "<|begin_of_text|>", false, false, ex));
-  }
   size_t i = 0;
   for (const json& m : msgs) {
     ++i;
@@ -95,33 +101,51 @@ Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOp
     if (r != "system" && r != "user" && r != "assistant") {
       return InvalidArgument(where + ": role must be system, user or assistant");
     }
-    bool loss = r == "assistant";
-    any_assistant |= loss;
+    any_assistant |= r == "assistant";
+    out.push_back({r, *content});
+  }
+  if (!any_assistant) return InvalidArgument("\"messages\" has no assistant message to learn from");
+  return out;
+}
+
+Result<Example> Messages(const json& msgs, const Tokenizer& tok, const DatasetOptions& o) {
+  TRAINER_ASSIGN_OR_RETURN(std::vector<Message> messages, MessagesShape(msgs, &o.chat_format));
+  Example ex;
+  if (o.chat_format == ChatFormat::kLlama3) {
+    TRAINER_RETURN_IF_ERROR(Append(tok, "<|begin_of_text|>", false, false, ex));
+  }
+  for (const Message& m : messages) {
+    const bool loss = m.role == "assistant";
     if (o.chat_format == ChatFormat::kChatml) {
       TRAINER_RETURN_IF_ERROR(
-          Append(tok, "<|im_start|>" + std::string(r) + "\n", false, false, ex));
-      TRAINER_RETURN_IF_ERROR(Append(tok, *content, false, loss, ex));
+          Append(tok, "<|im_start|>" + std::string(m.role) + "\n", false, false, ex));
+      TRAINER_RETURN_IF_ERROR(Append(tok, m.content, false, loss, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, "<|im_end|>", false, loss, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, "\n", false, false, ex));
     } else {
       // The Llama-3 template trims the content.
-      std::string_view c = *content;
+      std::string_view c = m.content;
       size_t b = c.find_first_not_of(" \t\n\r\f\v");
       size_t e = c.find_last_not_of(" \t\n\r\f\v");
       c = b == std::string_view::npos ? std::string_view() : c.substr(b, e - b + 1);
       TRAINER_RETURN_IF_ERROR(Append(
-          tok, "<|start_header_id|>" + std::string(r) + "<|end_header_id|>\n\n", false, false, ex));
+          tok, "<|start_header_id|>" + std::string(m.role) + "<|end_header_id|>\n\n", false, false,
+          ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, c, false, loss, ex));
       TRAINER_RETURN_IF_ERROR(Append(tok, "<|eot_id|>", false, loss, ex));
     }
   }
-  if (!any_assistant) return InvalidArgument("\"messages\" has no assistant message to learn from");
   return ex;
 }
 
-Result<Example> Line(std::string_view line, const Tokenizer& tok, const DatasetOptions& o) {
-  TRAINER_ASSIGN_OR_RETURN(json j, internal::ParseJson(line, "", 16, /*may_quote=*/false));
-  JsonWiper wiper{j};
+// The accepted shapes of a line, checked before anything is tokenized: views into `j`.
+struct LineFields {
+  LineKind kind = LineKind::kText;
+  std::string_view prompt, completion, text;  // kPromptCompletion / kText
+  const json* messages = nullptr;             // kMessages
+};
+
+Result<LineFields> Fields(const json& j) {
   if (!j.is_object()) return InvalidArgument("not a JSON object");
   bool has_prompt = j.contains("prompt"), has_completion = j.contains("completion"),
        has_text = j.contains("text"), has_messages = j.contains("messages");
@@ -129,28 +153,71 @@ Result<Example> Line(std::string_view line, const Tokenizer& tok, const DatasetO
   if (known != j.size()) {
     return InvalidArgument("unknown key (expected prompt+completion, text, or messages)");
   }
-  Example ex;
+  LineFields f;
   if (has_prompt || has_completion) {
     if (has_text || has_messages)
       return InvalidArgument("mixes prompt/completion with text or messages");
-    TRAINER_ASSIGN_OR_RETURN(std::string_view prompt, StringField(j, "prompt"));
-    TRAINER_ASSIGN_OR_RETURN(std::string_view completion, StringField(j, "completion"));
-    if (completion.empty()) return InvalidArgument("\"completion\" is empty");
-    TRAINER_RETURN_IF_ERROR(Append(tok, prompt, true, false, ex));
-    TRAINER_RETURN_IF_ERROR(Append(tok, completion, ex.ids.empty(), true, ex));
+    f.kind = LineKind::kPromptCompletion;
+    TRAINER_ASSIGN_OR_RETURN(f.prompt, StringField(j, "prompt"));
+    TRAINER_ASSIGN_OR_RETURN(f.completion, StringField(j, "completion"));
+    if (f.completion.empty()) return InvalidArgument("\"completion\" is empty");
   } else if (has_text) {
     if (has_messages) return InvalidArgument("mixes text and messages");
-    TRAINER_ASSIGN_OR_RETURN(std::string_view text, StringField(j, "text"));
-    if (text.empty()) return InvalidArgument("\"text\" is empty");
-    TRAINER_RETURN_IF_ERROR(Append(tok, text, true, true, ex));
+    f.kind = LineKind::kText;
+    TRAINER_ASSIGN_OR_RETURN(f.text, StringField(j, "text"));
+    if (f.text.empty()) return InvalidArgument("\"text\" is empty");
   } else if (has_messages) {
-    TRAINER_ASSIGN_OR_RETURN(ex, Messages(j["messages"], tok, o));
-    return ex;
+    f.kind = LineKind::kMessages;
+    f.messages = &j["messages"];
   } else {
     return InvalidArgument("no prompt+completion, text or messages");
   }
+  return f;
+}
+
+Result<json> ParseLine(std::string_view line) {
+  return internal::ParseJson(line, "", 16, /*may_quote=*/false);
+}
+
+Result<Example> Line(std::string_view line, const Tokenizer& tok, const DatasetOptions& o) {
+  TRAINER_ASSIGN_OR_RETURN(json j, ParseLine(line));
+  JsonWiper wiper{j};
+  TRAINER_ASSIGN_OR_RETURN(LineFields f, Fields(j));
+  Example ex;
+  switch (f.kind) {
+    case LineKind::kPromptCompletion:
+      TRAINER_RETURN_IF_ERROR(Append(tok, f.prompt, true, false, ex));
+      TRAINER_RETURN_IF_ERROR(Append(tok, f.completion, ex.ids.empty(), true, ex));
+      break;
+    case LineKind::kText:
+      TRAINER_RETURN_IF_ERROR(Append(tok, f.text, true, true, ex));
+      break;
+    case LineKind::kMessages:
+      return Messages(*f.messages, tok, o);
+  }
   if (o.eos_id) AppendId(*o.eos_id, true, ex);
   return ex;
+}
+
+// Calls `each(line_number, line)` for every line that is not blank; stops at the first error,
+// which it returns as "dataset line N: <why>".
+template <typename Each>
+Status ForEachLine(std::string_view jsonl, Each each) {
+  size_t line_no = 0, pos = 0;
+  while (pos < jsonl.size()) {
+    size_t end = jsonl.find('\n', pos);
+    if (end == std::string_view::npos) end = jsonl.size();
+    std::string_view line = jsonl.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    Status st = each(line);
+    if (!st.ok()) {
+      return Status(st.code(), "dataset line " + std::to_string(line_no) + ": " + st.message());
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -181,28 +248,46 @@ Result<DatasetOptions> DatasetOptionsFor(const ModelConfig& config, const Tokeni
   return o;
 }
 
+Result<DatasetOptions> CheckTokenizer(const ModelConfig& config, const Tokenizer& tok) {
+  if (tok.VocabSize() > config.vocab_size) {
+    return InvalidArgument("tokenizer has " + std::to_string(tok.VocabSize()) +
+                           " ids but the model's vocab_size is " +
+                           std::to_string(config.vocab_size));
+  }
+  return DatasetOptionsFor(config, tok);
+}
+
 Result<std::vector<Example>> TokenizeJsonl(std::string_view jsonl, const Tokenizer& tok,
                                            const DatasetOptions& o) {
   std::vector<Example> out;
-  size_t line_no = 0, pos = 0;
-  while (pos < jsonl.size()) {
-    size_t end = jsonl.find('\n', pos);
-    if (end == std::string_view::npos) end = jsonl.size();
-    std::string_view line = jsonl.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
-    auto ex = Line(line, tok, o);
-    if (!ex.ok()) {
-      WipeExamples(out);
-      return Status(ex.status().code(),
-                    "dataset line " + std::to_string(line_no) + ": " + ex.status().message());
-    }
-    out.push_back(std::move(ex).value());
+  Status st = ForEachLine(jsonl, [&](std::string_view line) -> Status {
+    TRAINER_ASSIGN_OR_RETURN(Example ex, Line(line, tok, o));
+    out.push_back(std::move(ex));
+    return Status::Ok();
+  });
+  if (!st.ok()) {
+    WipeExamples(out);
+    return st;
   }
   if (out.empty()) return InvalidArgument("dataset: no examples");
   return out;
+}
+
+Result<JsonlSummary> CheckJsonl(std::string_view jsonl) {
+  JsonlSummary summary;
+  TRAINER_RETURN_IF_ERROR(ForEachLine(jsonl, [&](std::string_view line) -> Status {
+    TRAINER_ASSIGN_OR_RETURN(json j, ParseLine(line));
+    JsonWiper wiper{j};
+    TRAINER_ASSIGN_OR_RETURN(LineFields f, Fields(j));
+    if (f.kind == LineKind::kMessages) {
+      TRAINER_RETURN_IF_ERROR(MessagesShape(*f.messages, nullptr).status());
+    }
+    ++summary.examples;
+    ++summary.by_kind[static_cast<int>(f.kind)];
+    return Status::Ok();
+  }));
+  if (summary.examples == 0) return InvalidArgument("dataset: no examples");
+  return summary;
 }
 
 std::vector<size_t> SeededPermutation(size_t n, uint64_t seed) {

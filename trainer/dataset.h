@@ -37,6 +37,11 @@ struct Example {
   std::vector<int32_t> labels;
 };
 
+// The tokenizer fits the model (no id at or beyond config.vocab_size), then DatasetOptionsFor. What
+// the trainer checks of a model bundle's tokenizer before it reads the dataset; torch-free, so
+// `triad model check` and `triad model push` run it too.
+Result<DatasetOptions> CheckTokenizer(const ModelConfig& config, const Tokenizer& tokenizer);
+
 // Parses and tokenizes every line. Lines: {"prompt": str, "completion": str} (loss on completion +
 // EOS),
 // {"text": str} (loss on all of it + EOS), or {"messages": [{"role": "system"|"user"|"assistant",
@@ -44,6 +49,21 @@ struct Example {
 // are skipped. A bad line is an error "dataset line N: <why>" that never quotes the line's content.
 Result<std::vector<Example>> TokenizeJsonl(std::string_view jsonl, const Tokenizer& tokenizer,
                                            const DatasetOptions& options);
+
+// The accepted shapes of a line.
+enum class LineKind { kPromptCompletion = 0, kText = 1, kMessages = 2 };
+
+struct JsonlSummary {
+  int64_t examples = 0;
+  int64_t by_kind[3] = {0, 0, 0};  // indexed by LineKind
+};
+
+// Checks every line as TokenizeJsonl does, without a tokenizer: the same parser and the same shape
+// checks, with the same errors ("dataset line N: <why>", never quoting the line). What it cannot
+// know without the model: whether the model family has a chat format for {"messages"} lines (the
+// count of such lines tells the caller to say so), and the tokenizer's view of the text. Used by
+// `triad dataset check` and `triad dataset push` where the data owner holds the plaintext.
+Result<JsonlSummary> CheckJsonl(std::string_view jsonl);
 
 // Splits off round(eval_fraction * n) examples (at least 1 when eval_fraction > 0) for evaluation,
 // chosen by a seeded permutation; the training split must keep at least one example.

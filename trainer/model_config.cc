@@ -409,4 +409,57 @@ std::vector<ExpectedTensor> ExpectedTensors(const ModelConfig& c) {
   return out;
 }
 
+namespace {
+
+std::string ShapeString(const std::vector<int64_t>& s) {
+  std::string o = "[";
+  for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
+  return o + "]";
+}
+
+const char* ConfigDtypeName(Dtype d) {
+  return d == Dtype::kBF16 ? "bfloat16" : d == Dtype::kF16 ? "float16" : "float32";
+}
+
+}  // namespace
+
+Status CheckCheckpoint(const ModelConfig& config,
+                       const std::map<std::string, TensorView>& tensors) {
+  const Dtype stated = config.dtype == "bfloat16"  ? Dtype::kBF16
+                       : config.dtype == "float16" ? Dtype::kF16
+                                                   : Dtype::kF32;
+  std::set<std::string> used;
+  for (const ExpectedTensor& e : ExpectedTensors(config)) {
+    auto it = tensors.find(e.name);
+    if (it == tensors.end())
+      return InvalidArgument("checkpoint: missing tensor \"" + e.name + "\"");
+    const TensorView& v = it->second;
+    if (v.dtype != Dtype::kF32 && v.dtype != Dtype::kF16 && v.dtype != Dtype::kBF16) {
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has dtype " +
+                             DtypeName(v.dtype) + " (weights must be F32, F16 or BF16)");
+    }
+    if (v.shape != e.shape) {
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has shape " +
+                             ShapeString(v.shape) + "; config.json implies " +
+                             ShapeString(e.shape));
+    }
+    if (config.dtype_stated && v.dtype != stated) {
+      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has dtype " +
+                             DtypeName(v.dtype) + "; config.json gives dtype " +
+                             ConfigDtypeName(stated));
+    }
+    used.insert(e.name);
+  }
+  for (const auto& [name, view] : tensors) {
+    if (used.count(name)) continue;
+    const std::string suffix = ".rotary_emb.inv_freq";  // older Llama checkpoints keep this buffer
+    if (name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      continue;
+    return InvalidArgument("checkpoint: unexpected tensor \"" + name + "\" for a " +
+                           config.model_type + " model with this config.json");
+  }
+  return Status::Ok();
+}
+
 }  // namespace triad::trainer

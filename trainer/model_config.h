@@ -6,11 +6,13 @@
 #define TRIAD_TRAINER_MODEL_CONFIG_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "trainer/safetensors.h"
 #include "trainer/status.h"
 
 namespace triad::trainer {
@@ -69,6 +71,14 @@ struct ExpectedTensor {
   enum Kind { kEmbedding, kLinear, kBias, kNorm } kind;
 };
 std::vector<ExpectedTensor> ExpectedTensors(const ModelConfig& config);
+
+// Checks a checkpoint's tensors (LoadCheckpoint's result) against the config before anything is
+// allocated: every tensor ExpectedTensors names is there with that shape and dtype F32, F16 or BF16
+// (the config's dtype, when config.json states one), and no other tensor is, except the
+// *.rotary_emb.inv_freq buffers older Llama checkpoints keep. Errors start "checkpoint: " and name
+// the tensor. The trainer's load runs it first; so do `triad model check` and `triad model push`.
+Status CheckCheckpoint(const ModelConfig& config,
+                       const std::map<std::string, TensorView>& tensors);
 
 }  // namespace triad::trainer
 

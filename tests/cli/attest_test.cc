@@ -163,7 +163,7 @@ TEST(AttestVerifyTest, UsageErrorsExitTwo) {
   EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --rim x"), &out), 2);
   EXPECT_THAT(out, HasSubstr("--rim and --ocsp are for --format nvidia-gpu only"));
   EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --now yesterday"), &out), 2);
-  EXPECT_THAT(out, HasSubstr("--now \"yesterday\" is not an RFC 3339 time"));
+  EXPECT_THAT(out, HasSubstr("triad: --now: \"yesterday\" is not an RFC 3339 time"));
   EXPECT_EQ(testing::RunCommand(Verify("--format sev-snp" + ev + " --report-data abcd"), &out), 2);
   EXPECT_THAT(out, HasSubstr("--report-data must be 64 bytes in hex (128 hex digits)"));
   EXPECT_EQ(testing::RunCommand(testing::TriadBinary() + " attest", &out), 2);

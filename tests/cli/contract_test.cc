@@ -2,6 +2,7 @@
 #include "contracts/contract.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <array>
 
 #include "absl/strings/str_cat.h"
@@ -325,16 +326,20 @@ TEST_F(ContractCliTest, DraftRefusals) {
   EXPECT_EQ(Run("contract draft" + cards + " --provider " + Keys() + "/do.card.json" + rest +
                 " --valid-for 1d"),
             1);
-  EXPECT_EQ(Lines(), V{"triad: --provider: " + Keys() +
+  EXPECT_EQ(Lines(), V{"triad: --compute-provider: " + Keys() +
                        "/do.card.json is the card of a data-owner, not of a compute-provider"});
-  EXPECT_EQ(Run(good + " --valid-for 0d"), 1);
-  EXPECT_EQ(
-      Lines(),
-      V{"triad: --valid-for: \"0d\" is not a duration from 1s to 3650d (examples: 30d, 12h, 90m)"});
-  EXPECT_EQ(Run(good + " --valid-for soon"), 1);
-  EXPECT_EQ(Run(good + " --valid-for 1d --id 'bad id'"), 1);
-  EXPECT_EQ(Lines(),
-            V{"triad: --id \"bad id\": name may hold only letters, digits, '.', '_' and '-'"});
+  // Bad flag values are usage errors (exit 2) that name the flag, before anything is read.
+  EXPECT_EQ(Run(good + " --valid-for 0d"), 2);
+  EXPECT_EQ(Lines(), V{"triad: --valid-for: \"0d\" is not a duration from 1s to 3650d (examples: "
+                       "30d, 12h, 90m); see 'triad contract draft --help'"});
+  EXPECT_EQ(Run(good + " --valid-for 30"), 2);
+  EXPECT_EQ(Lines(), V{"triad: --valid-for: \"30\" is not a duration from 1s to 3650d (examples: "
+                       "30d, 12h, 90m); see 'triad contract draft --help'"});
+  EXPECT_EQ(Run(good + " --valid-for soon"), 2);
+  EXPECT_EQ(Run(good + " --valid-for 1d --id 'bad id'"), 2);
+  EXPECT_EQ(Lines(), V{"triad: --id: \"bad id\": name may hold only letters, digits, '.', '_' and "
+                       "'-'; see 'triad contract draft --help'"});
+  EXPECT_FALSE(std::filesystem::exists(Contract()));
   EXPECT_EQ(Run("contract draft" + cards + " --provider " + Keys() +
                 "/cp.card.json --model sha256:12 --model-name m"
                 " --dataset sha256:" +
@@ -392,8 +397,9 @@ TEST_F(ContractCliTest, VerifyListsEveryReasonOneALine) {
   EXPECT_EQ(j["active"], false);
   EXPECT_EQ(j["signatures"]["data_owner"], "valid");
   EXPECT_EQ(j["reasons"].size(), 2u);
-  EXPECT_EQ(Verify(" --now yesterday"), 1);
-  EXPECT_EQ(Lines(), V{"triad: --now: \"yesterday\" is not an RFC 3339 time"});
+  EXPECT_EQ(Verify(" --now yesterday"), 2);
+  EXPECT_EQ(Lines(), V{"triad: --now: \"yesterday\" is not an RFC 3339 time "
+                       "(2025-07-01T12:00:00Z); see 'triad contract verify --help'"});
   EXPECT_EQ(Run("contract verify " + dir_.File("missing.json")), 1);
   EXPECT_EQ(Lines(),
             V{"triad: opening " + dir_.File("missing.json") + ": No such file or directory"});

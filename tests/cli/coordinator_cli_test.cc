@@ -106,9 +106,30 @@ std::string Trim(std::string s) {
   return s;
 }
 
+// A model push accepts (it runs the trainer's checks): the tiny Qwen2 of testdata/trainer with the
+// tiny GPT-2-style tokenizer (500 ids in a vocabulary of 512), a canary in tokenizer.json (the tokenizer
+// ignores top-level keys it does not use) and a file that is not part of the model.
+void WriteTinyModel(const std::string& dir) {
+  const std::string src = testing::TestdataDir() + "/trainer/";
+  std::filesystem::create_directories(dir);
+  testing::WriteTestFile(dir + "/config.json",
+                         testing::ReadTestFile(src + "qwen2_tiny/base/config.json"));
+  testing::WriteTestFile(dir + "/model.safetensors",
+                         testing::ReadTestFile(src + "qwen2_tiny/base/model.safetensors"));
+  std::string tokenizer = testing::ReadTestFile(src + "tiny_gpt2_style.tokenizer.json");
+  tokenizer.insert(tokenizer.find('{') + 1, absl::StrCat("\"canary\": \"", kModelCanary, "\", "));
+  testing::WriteTestFile(dir + "/tokenizer.json", tokenizer);
+  testing::WriteTestFile(dir + "/README.md", "not part of the model");
+}
+
 class CoordinatorCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Only what each command line says: no saved context or TRIAD_* default of the user's.
+    ::setenv("XDG_CONFIG_HOME", F("config").c_str(), 1);
+    for (const char* v : {"TRIAD_COORDINATOR", "TRIAD_COORDINATOR_CARD", "TRIAD_AS", "TRIAD_CONTEXT"}) {
+      ::unsetenv(v);
+    }
     Sh(Triad() + " coordinator init --dir " + F("state"));
     Sh(Triad() + " coordinator card --dir " + F("state") + " --out " + F("card.json"));
     for (const char* p :
@@ -162,12 +183,7 @@ class CoordinatorCliTest : public ::testing::Test {
   // The parties push their artifacts, sign and submit the contract.
   // `extra`: more `contract draft` flags (an auditor, terms).
   void SetUpContract(const std::string& extra = "") {
-    std::filesystem::create_directories(F("model"));
-    testing::WriteTestFile(F("model/config.json"),
-                           absl::StrCat("{\"canary\": \"", kModelCanary, "\"}"));
-    testing::WriteTestFile(F("model/tokenizer.json"), "{}");
-    testing::WriteTestFile(F("model/model.safetensors"), std::string(300000, 'w'));
-    testing::WriteTestFile(F("model/README.md"), "not part of the model");
+    WriteTinyModel(F("model"));
     testing::WriteTestFile(F("data.jsonl"), absl::StrCat("{\"text\": \"", kDataCanary, "\"}\n"));
     model_id_ =
         Trim(Sh(Triad() + " model push" + Client() + As("mo") + " --name tiny --in " + F("model")));
@@ -184,8 +200,12 @@ class CoordinatorCliTest : public ::testing::Test {
                     F("keys/cp.card.json"), " --model ", model_id_, " --model-name tiny --dataset ",
                     data_id_, " --dataset-name claims --policy ", F("policy.json"),
                     " --valid-for 1d --id c-1", extra, " --out ", F("contract.json")));
-    for (const char* p : {"mo", "do", "cp"})
-      Sh(Triad() + " contract sign " + F("contract.json") + As(p));
+    for (const char* p : {"mo", "do"}) Sh(Triad() + " contract sign " + F("contract.json") + As(p));
+    EXPECT_EQ(Sh(Triad() + " contract sign --json " + F("contract.json") + As("cp")),
+              "{\"file\":\"" + F("contract.json") +
+                  "\",\"signed_as\":\"compute_provider\",\"name\":\"cp\",\"signatures\":{"
+                  "\"model_owner\":\"valid\",\"data_owner\":\"valid\",\"compute_provider\":"
+                  "\"valid\"},\"active\":true,\"reasons\":[]}\n");
     EXPECT_EQ(Trim(Sh(Triad() + " contract submit " + F("contract.json") + Client())).substr(0, 22),
               "contract c-1 is active");
   }
@@ -537,6 +557,14 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   EXPECT_EQ(crypto::Sha256Id(testing::ReadTestFile(F("adapter.tar.age"))), output_id);
   EXPECT_EQ(Sh("age -d -i " + F("keys/mo.identity") + " " + F("adapter.tar.age") + " | tar -t"),
             "adapter_config.json\nadapter_model.safetensors\ntraining_report.json\n");
+  // --json: one object that says what was verified and written.
+  out = Sh(Triad() + " job fetch --json" + Client() + " " + job + As("mo") + sim + " --out " +
+           F("adapter-mo"));
+  EXPECT_EQ(out, "SIMULATED: no hardware protection\n{\"job_id\":\"" + job +
+                     "\",\"checks\":22,\"simulated\":true,\"notice\":\"SIMULATED: no hardware "
+                     "protection\",\"out\":\"" + F("adapter-mo") +
+                     "\",\"files\":[\"adapter_config.json\",\"adapter_model.safetensors\","
+                     "\"training_report.json\",\"metrics.json\"]}\n");
   out =
       Sh(Triad() + " job fetch" + Client() + " " + job + As("mo") + sim + " --out " + F("adapter"),
          &rc);
@@ -555,6 +583,11 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   out = Sh(Triad() + " audit export" + Client() + " " + job + As("cp") + " --out " +
            F("bundle.json"));
   EXPECT_EQ(out, "wrote " + F("bundle.json") + "\n");
+  out = Sh(Triad() + " audit export --json" + Client() + " " + job + As("cp") + " --out " +
+           F("bundle2.json"));
+  EXPECT_EQ(out, absl::StrCat("{\"job_id\":\"", job, "\",\"out\":\"", F("bundle2.json"),
+                              "\",\"bytes\":", testing::ReadTestFile(F("bundle2.json")).size(),
+                              "}\n"));
   auto bundle = base::ParseJsonStrict(testing::ReadTestFile(F("bundle.json")));
   ASSERT_TRUE(bundle.ok());
   EXPECT_EQ((*bundle)["type"], "triad.audit-bundle/v1");
@@ -678,12 +711,23 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   EXPECT_EQ((*report)["notice"], "SIMULATED: no hardware protection");
   EXPECT_EQ((*report)["adapter_checked"], false);
   ASSERT_EQ((*report)["checks"].size(), 22u);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;  // one object, one line
+  std::vector<std::string> ids;
   for (const auto& c : (*report)["checks"]) {
-    EXPECT_EQ(c.size(), 3u);
     EXPECT_EQ(c["ok"], true) << c.dump();
     EXPECT_TRUE(c["name"].is_string() && c["detail"].is_string());
+    // A stable id to key on, and the attempt apart for the admission checks.
+    ids.push_back(c["id"].get<std::string>() +
+                  (c.contains("attempt") ? absl::StrCat("#", c["attempt"].get<int>()) : ""));
   }
   EXPECT_EQ((*report)["checks"][0]["name"], "bundle");
+  EXPECT_EQ(absl::StrJoin(ids, " "),
+            "bundle checkpoint_signature log_inclusion contract_signatures contract_digest "
+            "contract_terms registrations job_submission admission.evidence_digest#1 "
+            "admission.evidence#1 admission.claims#1 admission.report_data_binding#1 "
+            "admission.policy_decision#1 job_history contract_history job_state "
+            "job_record_worker_signature job_record_coordinator_signature job_record_statement "
+            "adapter_digest key_releases key_refusals");
   out = Sh(Triad() + " audit verify " + F("bundle.json"), &rc);
   EXPECT_EQ(rc, 2) << out;
 
@@ -709,7 +753,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   // Another root at the same size: two views of one log, both signed by the coordinator.
   std::string forged = forge(size, crypto::Sha256("another log"));
   out = Sh(watch, &rc);
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(rc, 3);  // not an extension: its own exit code
   EXPECT_EQ(out, absl::StrCat("triad: coordinator 127.0.0.1:", port_,
                               " shows a log that is not an extension: the coordinator shows root ",
                               base::Base64Encode(real->root_hash), " for tree size ", size,
@@ -727,7 +771,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   // A larger saved tree: the coordinator shows less than it showed before.
   forged = forge(size + 5, real->root_hash);
   out = Sh(watch, &rc);
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(rc, 3);  // not an extension: its own exit code
   EXPECT_EQ(out, absl::StrCat("triad: coordinator 127.0.0.1:", port_,
                               " shows a log that is not an extension: the coordinator shows tree "
                               "size ",
@@ -736,7 +780,7 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   // A smaller saved tree that is not a prefix of the shown one.
   forged = forge(size - 3, crypto::Sha256("another past"));
   out = Sh(watch, &rc);
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(rc, 3);  // not an extension: its own exit code
   EXPECT_EQ(out.substr(0, out.find(" consistency proof from")),
             absl::StrCat("triad: coordinator 127.0.0.1:", port_,
                          " shows a log that is not an extension:"));
@@ -756,11 +800,14 @@ TEST_F(CoordinatorCliTest, AuditorVerifiesTheBundleOfflineAndWatchesTheLog) {
   EXPECT_EQ(out,
             absl::StrCat("checkpoint: tree size ", size, ", root ",
                          base::Base64Encode(real->root_hash), ", unchanged since the saved one\n"));
+  EXPECT_EQ(Sh(watch + " --json"),
+            absl::StrCat("{\"event\":\"unchanged\",\"tree_size\":", size, ",\"root\":\"",
+                         base::Base64Encode(real->root_hash), "\"}\n"));
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
 }
 
 // `audit watch --every`: the state file follows the log as it grows, an unchanged log prints
-// nothing, the first view that does not extend the saved one ends the watch with exit code 1, and a
+// nothing, the first view that does not extend the saved one ends the watch with exit code 3, and a
 // coordinator that cannot be reached is asked again rather than given up on.
 TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
   StartServer();
@@ -804,7 +851,7 @@ TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
   other.root_hash = crypto::Sha256("another log");
   // Replaced as the watcher replaces it (atomically), so that it never reads half a file.
   ASSERT_TRUE(base::WriteFileAtomic(F("seen.note"), *signer->Sign(other.ToText()), 0644).ok());
-  EXPECT_EQ(watch.Wait(absl::Seconds(10)), 1) << watch.Err();
+  EXPECT_EQ(watch.Wait(absl::Seconds(10)), 3) << watch.Err();
   EXPECT_TRUE(absl::StrContains(watch.Err(), " shows a log that is not an extension: ")) << watch.Err();
 
   // Without a coordinator to ask, the watcher reports it and keeps asking.
@@ -1072,10 +1119,11 @@ TEST_F(CoordinatorCliTest, PlaintextServingIsForLoopbackOnly) {
   out = Sh(absl::StrCat(Triad(), " party register --coordinator 127.0.0.1:", port_, " --insecure",
                         As("mo")),
            &rc);
-  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(rc, 2);
   EXPECT_EQ(out,
             "triad: --coordinator-card is needed: it names the coordinator, which every signed "
-            "request is addressed to, and pins its TLS certificate\n");
+            "request is addressed to, and pins its TLS certificate (or TRIAD_COORDINATOR_CARD, or "
+            "a context: triad context add)\n");
   EXPECT_EQ(local.Stop(), 0);
 }
 
@@ -1175,7 +1223,7 @@ TEST_F(CoordinatorCliTest, WitnessesCosignAndASplitViewFailsTheirCheck) {
   const std::string watch_b = Triad() + " audit watch" + client_b + " --state " + F("aud.note") +
                               " --witness " + F("keys/aud");
   out = Sh(watch_b, &rc);
-  EXPECT_EQ(rc, 1) << out;
+  EXPECT_EQ(rc, 3) << out;  // not an extension: its own exit code
   EXPECT_TRUE(absl::StrContains(out, " shows a log that is not an extension")) << out;
   EXPECT_FALSE(absl::StrContains(out, "cosigned")) << out;
   // A bundle of the job from the other copy: no witnessed checkpoint holds it there, and its own
@@ -1207,6 +1255,217 @@ TEST_F(CoordinatorCliTest, WitnessesCosignAndASplitViewFailsTheirCheck) {
   }
   EXPECT_EQ(fork.Stop(), 0) << fork.Err();
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+}
+
+
+// Issue 18, as a data owner meets it: push checks the plaintext with the trainer's own checks and
+// the coordinator (address, pinned certificate, registered party, role) before it encrypts or
+// uploads anything; the same content under the same name is said, not uploaded twice; one line
+// for each way the connection can be wrong.
+TEST_F(CoordinatorCliTest, PushChecksTheInputsAndTheCoordinatorFirst) {
+  StartServer();
+  const std::string addr = absl::StrCat("127.0.0.1:", port_);
+  int rc = 0;
+  // A file the worker would refuse: line 17 broken. `dataset check` and `push` say the same.
+  std::string lines;
+  for (int i = 1; i <= 20; ++i) {
+    absl::StrAppend(&lines, i == 17 ? "{\"text\": broken" : absl::StrCat("{\"text\": \"t", i, "\"}"),
+                    "\n");
+  }
+  testing::WriteTestFile(F("bad.jsonl"), lines);
+  const std::string bad_line = "triad: " + F("bad.jsonl") +
+                               ": dataset line 17: invalid JSON (syntax error at byte 10)\n";
+  std::string out = Sh(Triad() + " dataset check " + F("bad.jsonl"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, bad_line);
+  out = Sh(Triad() + " dataset push " + F("bad.jsonl") + Client() + As("do") + " --name d", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, bad_line);
+  testing::WriteTestFile(F("foo.jsonl"), "{\"foo\": 1}\n{\"foo\": 2}\n");
+  out = Sh(Triad() + " dataset push " + F("foo.jsonl") + Client() + As("do") + " --name d", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("foo.jsonl") +
+                     ": dataset line 1: unknown key (expected prompt+completion, text, or "
+                     "messages)\n");
+  // Nothing went up.
+  out = Sh(Triad() + " artifact list" + Client() + As("do"));
+  EXPECT_EQ(out, "triad: do (data-owner) has no artifact at this coordinator\n");
+
+  // A model whose architecture the trainer does not support, and one whose weights are cut short.
+  WriteTinyModel(F("gpt2"));
+  std::string config = testing::ReadTestFile(F("gpt2/config.json"));
+  config.replace(config.find("\"qwen2\""), 7, "\"gpt2\"");
+  testing::WriteTestFile(F("gpt2/config.json"), config);
+  out = Sh(Triad() + " model check " + F("gpt2"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("gpt2") +
+                     ": config.json: model_type \"gpt2\" is not supported (supported: llama, "
+                     "mistral, qwen2, qwen3)\n");
+  WriteTinyModel(F("cut"));
+  ASSERT_EQ(::truncate(F("cut/model.safetensors").c_str(), 100000), 0);
+  out = Sh(Triad() + " model push " + F("cut") + Client() + As("mo") + " --name m", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: " + F("cut") +
+                     ": model.safetensors: safetensors: tensor \"model.embed_tokens.weight\": "
+                     "data_offsets end 131072 is past the 97336-byte data section\n");
+  WriteTinyModel(F("good"));
+  out = Sh(Triad() + " model check " + F("good"));
+  EXPECT_EQ(out, F("good") +
+                     ": qwen2, 2 layers, hidden size 64, vocabulary 512, 119.4k parameters "
+                     "(float32) in 1 safetensors file; tokenizer.json has 500 ids, chat format "
+                     "none; the trainer accepts it\n");
+
+  // A stranger is told before anything is encrypted, with what to do.
+  testing::WriteTestFile(F("good.jsonl"), "{\"prompt\": \"q\", \"completion\": \"a\"}\n");
+  out = Sh(Triad() + " dataset push " + F("good.jsonl") + Client() + As("eve") + " --name d", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: request is signed by key " +
+                     contracts::PartyCard::FromFile(F("keys/eve.card.json"))->fingerprint() +
+                     ", which is not a registered party's; ask the coordinator's operator to add "
+                     "the party (triad coordinator parties add CARD)\n");
+
+  // The same content under the same name: the artifact the owner has, nothing uploaded.
+  const std::string id = Trim(
+      Sh(Triad() + " dataset push " + F("good.jsonl") + Client() + As("do") + " --name d"));
+  ASSERT_EQ(id.substr(0, 7), "sha256:");
+  out = Sh(Triad() + " dataset push " + F("good.jsonl") + Client() + As("do") + " --name d");
+  EXPECT_TRUE(absl::StartsWith(out, "triad: dataset d with this content is already registered as " +
+                                        id + " (")) << out;
+  EXPECT_TRUE(absl::EndsWith(out, "); nothing was uploaded\n" + id + "\n")) << out;
+  out = Sh(Triad() + " artifact list --json" + Client() + As("do"));
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_TRUE(absl::StartsWith(out, "{\"id\":\"" + id + "\",\"kind\":\"dataset\",\"name\":\"d\""))
+      << out;
+
+  // One line for each wrong connection, exit 1, nothing uploaded.
+  Sh(Triad() + " coordinator init --dir " + F("other"));
+  Sh(Triad() + " coordinator card --dir " + F("other") + " --out " + F("other.json"));
+  const std::string push = Triad() + " dataset push " + F("good.jsonl") + As("do") + " --name e";
+  out = Sh(push + " --coordinator " + addr + " --coordinator-card " + F("other.json"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_TRUE(absl::StartsWith(
+      out, "triad: coordinator " + addr +
+               ": the server's TLS certificate is not the one the coordinator card pins (another "
+               "server answers at this address, or the card is not this coordinator's); it "
+               "presents "))
+      << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;  // no gRPC log line
+  out = Sh(push + " --coordinator " + addr + " --coordinator-card " + F("keys/do.card.json"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: --coordinator-card " + F("keys/do.card.json") +
+                     " is a party's card (do, data-owner), not a coordinator card; the "
+                     "coordinator's operator gives out its card (triad coordinator card)\n");
+  out = Sh(push + " --coordinator " + addr + " --coordinator-card " + F("card.json") + " --insecure",
+           &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: coordinator " + addr +
+                     ": it serves TLS; leave out --insecure and pin its card with "
+                     "--coordinator-card\n");
+  out = Sh(push + " --coordinator localhost --coordinator-card " + F("card.json"), &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out, "triad: --coordinator: \"localhost\" has no port: give HOST:PORT "
+                 "(coordinator.example:7443); see 'triad dataset push --help'\n");
+  out = Sh(Triad() + " artifact list" + Client() + As("do"));
+  EXPECT_TRUE(absl::StartsWith(out, id + "  dataset  d  ")) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+  out = Sh(push + Client(), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: coordinator " + addr +
+                     ": failed to connect (Connection refused); is it serving at that address?\n");
+  // serve needs the port too.
+  out = Sh(Triad() + " coordinator serve --dir " + F("state") + " --listen 127.0.0.1", &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out, "triad: --listen: \"127.0.0.1\" has no port: give HOST:PORT (127.0.0.1:7443 or "
+                 "0.0.0.0:7443; port 0 picks one); see 'triad coordinator serve --help'\n");
+}
+
+// Issue 18: a saved context instead of the same flags in every command (flags and TRIAD_* still
+// override it); job submit with the contract file and --watch; job list, job cancel, contract
+// list, each scoped to the caller; a watch that says when the coordinator is unreachable.
+TEST_F(CoordinatorCliTest, ContextsListsCancelAndAWatchThatSaysItIsRetrying) {
+  StartServer();
+  SetUpContract();
+  const std::string addr = absl::StrCat("127.0.0.1:", port_);
+  int rc = 0;
+  // No coordinator anywhere: a usage error that says where one may come from.
+  std::string out = Sh(Triad() + " contract list" + As("do"), &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out, "triad: --coordinator is required: the coordinator's HOST:PORT (or "
+                 "TRIAD_COORDINATOR, or a context: triad context add); see 'triad contract list "
+                 "--help'\n");
+  // A party's card is no coordinator card: nothing is saved.
+  out = Sh(Triad() + " context add main --coordinator " + addr + " --coordinator-card " +
+               F("keys/do.card.json"),
+           &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: --coordinator-card " + F("keys/do.card.json") +
+                     " is a party's card (do, data-owner), not a coordinator card; the "
+                     "coordinator's operator gives out its card (triad coordinator card)\n");
+  EXPECT_FALSE(std::filesystem::exists(F("config/triad/contexts.json")));
+  out = Sh(Triad() + " context add main --coordinator " + addr + " --coordinator-card " +
+           F("card.json") + As("do"));
+  EXPECT_TRUE(absl::StartsWith(out, "added context main: coordinator ")) << out;
+  EXPECT_TRUE(absl::EndsWith(out, " at " + addr + ", as " + F("keys/do") +
+                                      "; it is the current context\n"))
+      << out;
+  struct stat st;
+  ASSERT_EQ(::stat(F("config/triad/contexts.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(Sh(Triad() + " context list"), "* main  " + addr + "  " + F("keys/do") + "\n");
+  out = Sh(Triad() + " context use nope", &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: no context nope (triad context list)\n");
+
+  // The context alone; TRIAD_AS over it; the flag over both.
+  out = Sh(Triad() + " contract list");
+  EXPECT_TRUE(absl::StartsWith(out, "c-1  active  you: data-owner  model tiny, dataset claims  until "))
+      << out;
+  out = Sh("TRIAD_AS=" + F("keys/mo") + " " + Triad() + " contract list");
+  EXPECT_TRUE(absl::StartsWith(out, "c-1  active  you: model-owner  ")) << out;
+  out = Sh("TRIAD_AS=" + F("keys/mo") + " " + Triad() + " contract list" + As("cp"));
+  EXPECT_TRUE(absl::StartsWith(out, "c-1  active  you: compute-provider  ")) << out;
+  out = Sh("TRIAD_CONTEXT=nope " + Triad() + " contract list", &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out, "triad: TRIAD_CONTEXT: no context nope in " + F("config/triad/contexts.json") +
+                     "; see 'triad contract list --help'\n");
+  // eve is no party of c-1: she sees no contract.
+  out = Sh(Triad() + " contract list" + As("eve"), &rc);
+  EXPECT_EQ(rc, 1);  // and eve is not even registered here
+  EXPECT_TRUE(absl::StartsWith(out, "triad: request is signed by key ")) << out;
+
+  // job submit takes the contract file; the job shows in job list; its owner cancels it.
+  const std::string job = Trim(Sh(Triad() + " job submit " + F("contract.json")));
+  ASSERT_EQ(job.size(), 18u) << job;
+  EXPECT_EQ(Sh(Triad() + " job list"), "c-1  " + job + "  queued\n");
+  out = Sh(Triad() + " job cancel " + job + " --reason 'wrong dataset'" + As("cp"), &rc);
+  EXPECT_EQ(rc, 1);  // the provider may not
+  out = Sh(Triad() + " job cancel " + job + " --reason 'wrong dataset'");
+  EXPECT_EQ(out, job + "  failed: cancelled by do: wrong dataset\n");
+  EXPECT_EQ(Sh(Triad() + " job list --json").substr(0, 29), "{\"id\":\"" + job + "\",\"c");
+  // A failed job: fetch says why and writes nothing; a watch gives the reason once.
+  out = Sh(Triad() + " job fetch " + job + " --out " + F("adapter"), &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, "triad: job " + job +
+                     " failed: cancelled by do: wrong dataset; there is nothing to fetch\n");
+  EXPECT_FALSE(std::filesystem::exists(F("adapter")));
+  out = Sh(Triad() + " job status --watch " + job, &rc);
+  EXPECT_EQ(rc, 1);
+  EXPECT_EQ(out, job + "  failed: cancelled by do: wrong dataset\ntriad: job " + job + " failed\n");
+
+  // --watch: the coordinator goes away; the watcher says so on stderr and keeps asking.
+  const std::string job2 = Trim(Sh(Triad() + " job submit c-1"));
+  testing::ChildProcess watch({Triad(), "job", "status", job2, "--watch"}, F("watch.out"),
+                              F("watch.err"));
+  EXPECT_EQ(watch.WaitForLine(job2 + "  "), "queued") << watch.Err();
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+  for (int i = 0; i < 100 && !absl::StrContains(watch.Err(), "retrying"); ++i) {
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(watch.Err(), "triad: coordinator " + addr +
+                             " is unreachable; retrying every second for up to 60 s\n");
+  EXPECT_TRUE(watch.running());
+  watch.Signal(SIGTERM);
 }
 
 }  // namespace

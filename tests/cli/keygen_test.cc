@@ -1,6 +1,8 @@
 // Runs the real `triad` binary.
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "contracts/card.h"
 #include "gtest/gtest.h"
 #include "tests/testing/testing.h"
@@ -80,8 +82,14 @@ TEST(KeygenTest, RefusesToOverwriteAndBadInput) {
   EXPECT_EQ(testing::RunCommand(base + " --name bob --role data-owner", &out), 1);
   EXPECT_NE(out.find("triad: creating " + dir.File("bob.identity") + ": File exists"), std::string::npos) << out;
   EXPECT_EQ(testing::ReadTestFile(dir.File("bob.identity")), before);
-  EXPECT_EQ(testing::RunCommand(base + " --name bob2 --role owner", &out), 1);
-  EXPECT_NE(out.find("unknown role \"owner\""), std::string::npos) << out;
+  EXPECT_EQ(testing::RunCommand(base + " --name bob2 --role owner", &out), 2);
+  EXPECT_EQ(out, "triad: --role: \"owner\" is not a role (model-owner, data-owner, compute-provider "
+                 "or auditor); see 'triad keygen --help'\n");
+  EXPECT_EQ(testing::RunCommand(base + " --name bob2 --role data_owner", &out), 2);
+  EXPECT_EQ(out, "triad: --role: \"data_owner\" is not a role (model-owner, data-owner, "
+                 "compute-provider or auditor); did you mean \"data-owner\"?; see 'triad keygen "
+                 "--help'\n");
+  EXPECT_FALSE(std::filesystem::exists(dir.File("bob2.identity")));
   EXPECT_EQ(testing::RunCommand(base + " --name bob3", &out), 2) << out;
 }
 

@@ -1110,5 +1110,137 @@ TEST_F(CoordinatorTest, RestartMidJobLosesNothing) {
   EXPECT_TRUE(h_.store().log().VerifyIntegrity(h_.store().log_verifier()).ok());
 }
 
+// ---- Listing and cancelling (the CLI's artifact/contract/job list and job cancel) ----
+
+TEST_F(CoordinatorTest, ListsShowTheSignerOnlyWhatItMayRead) {
+  contracts::Contract c = MakeContract();
+  Party auditor = testing::MakeParty("aud", Role::kAuditor);
+  c.auditors = {auditor.card};
+  c.outputs.per_step_loss = true;
+  c.outputs.metrics_recipients = {Role::kDataOwner};
+  SetUpContract(&c);
+  const std::string job = NewJob();
+  Eph eph;
+  Admit("w1", eph);
+  ASSERT_TRUE(Progress(job, eph.key, 3, 10, 2.25).ok());
+
+  // Artifacts: who the signer is, and its own artifacts only.
+  auto list_artifacts = [&](const Party& by, pb::ArtifactList* out) {
+    grpc::ClientContext ctx;
+    return h_.registry->ListArtifacts(&ctx, h_.Signed("list-artifacts", nlohmann::json::object(),
+                                                      by.key),
+                                      out);
+  };
+  pb::ArtifactList mine;
+  ASSERT_TRUE(list_artifacts(do_, &mine).ok());
+  EXPECT_EQ(mine.party(), "do");
+  EXPECT_EQ(mine.role(), "data-owner");
+  EXPECT_EQ(mine.fingerprint(), do_.card.fingerprint());
+  ASSERT_EQ(mine.artifacts_size(), 1);
+  EXPECT_EQ(mine.artifacts(0).id(), crypto::Sha256Id(data_ct_));
+  EXPECT_EQ(mine.artifacts(0).name(), "claims");
+  EXPECT_EQ(mine.artifacts(0).kind(), "dataset");
+  EXPECT_EQ(mine.artifacts(0).registered().substr(0, 4), "2025");
+  pb::ArtifactList none;
+  ASSERT_TRUE(list_artifacts(cp_, &none).ok());
+  EXPECT_EQ(none.role(), "compute-provider");
+  EXPECT_EQ(none.artifacts_size(), 0);
+  Party stranger = testing::MakeParty("stranger", Role::kDataOwner);
+  EXPECT_STATUS(list_artifacts(stranger, &none), PERMISSION_DENIED,
+                "request is signed by key " + stranger.card.fingerprint() +
+                    ", which is not a registered party's; ask the coordinator's operator to add "
+                    "the party (triad coordinator parties add CARD)");
+  {
+    grpc::ClientContext ctx;
+    EXPECT_STATUS(h_.registry->ListArtifacts(
+                      &ctx, h_.Signed("list-artifacts", {{"owner", "mo"}}, do_.key), &none),
+                  INVALID_ARGUMENT, "request body: unknown field \"owner\"");
+  }
+
+  // Contracts: those naming the signer, with its place in each.
+  auto list_contracts = [&](const Party& by, pb::ContractList* out) {
+    grpc::ClientContext ctx;
+    return h_.contracts->ListContracts(
+        &ctx, h_.Signed("list-contracts", nlohmann::json::object(), by.key), out);
+  };
+  pb::ContractList contracts;
+  ASSERT_TRUE(list_contracts(mo_, &contracts).ok());
+  ASSERT_EQ(contracts.contracts_size(), 1);
+  EXPECT_EQ(contracts.contracts(0).status().id(), "c-0001");
+  EXPECT_EQ(contracts.contracts(0).status().state(), "active");
+  EXPECT_EQ(contracts.contracts(0).role(), "model-owner");
+  EXPECT_EQ(contracts.contracts(0).model_name(), "tiny-model");
+  EXPECT_EQ(contracts.contracts(0).dataset_name(), "claims");
+  EXPECT_EQ(contracts.contracts(0).not_after(), "2025-07-31T00:00:00Z");
+  ASSERT_TRUE(list_contracts(auditor, &contracts).ok());  // an auditor need not be registered
+  ASSERT_EQ(contracts.contracts_size(), 1);
+  EXPECT_EQ(contracts.contracts(0).role(), "auditor");
+  ASSERT_TRUE(list_contracts(eve_, &contracts).ok());
+  EXPECT_EQ(contracts.contracts_size(), 0);
+  EXPECT_STATUS(list_contracts(stranger, &contracts), PERMISSION_DENIED,
+                "request is signed by key " + stranger.card.fingerprint() +
+                    ", which is neither a registered party's nor an auditor's of a contract here");
+
+  // Jobs: as GetJob shows them to the signer (the loss to the metrics recipient only).
+  auto list_jobs = [&](const Party& by, nlohmann::json body, pb::JobList* out) {
+    grpc::ClientContext ctx;
+    return h_.jobs->ListJobs(&ctx, h_.Signed("list-jobs", std::move(body), by.key), out);
+  };
+  pb::JobList jobs;
+  ASSERT_TRUE(list_jobs(do_, nlohmann::json::object(), &jobs).ok());
+  ASSERT_EQ(jobs.jobs_size(), 1);
+  EXPECT_EQ(jobs.jobs(0).id(), job);
+  EXPECT_EQ(jobs.jobs(0).state(), "running");
+  EXPECT_TRUE(jobs.jobs(0).has_loss());
+  ASSERT_TRUE(list_jobs(mo_, {{"contract_id", "c-0001"}}, &jobs).ok());
+  ASSERT_EQ(jobs.jobs_size(), 1);
+  EXPECT_FALSE(jobs.jobs(0).has_loss());
+  ASSERT_TRUE(list_jobs(auditor, nlohmann::json::object(), &jobs).ok());
+  EXPECT_EQ(jobs.jobs_size(), 1);
+  ASSERT_TRUE(list_jobs(eve_, nlohmann::json::object(), &jobs).ok());
+  EXPECT_EQ(jobs.jobs_size(), 0);
+  // A contract the signer may not read and one that does not exist look the same.
+  EXPECT_STATUS(list_jobs(eve_, {{"contract_id", "c-0001"}}, &jobs), NOT_FOUND,
+                "no contract c-0001 that this signer may read");
+  EXPECT_STATUS(list_jobs(eve_, {{"contract_id", "c-none"}}, &jobs), NOT_FOUND,
+                "no contract c-none that this signer may read");
+}
+
+TEST_F(CoordinatorTest, AnOwnerCancelsAJobAndItsWorkerIsToldToStop) {
+  SetUpContract();
+  const std::string job = NewJob();
+  Eph eph;
+  Admit("w1", eph);
+  auto cancel = [&](const Party& by, const std::string& id, const std::string& reason,
+                    pb::JobStatus* out) {
+    grpc::ClientContext ctx;
+    return h_.jobs->CancelJob(
+        &ctx, h_.Signed("cancel-job", {{"job_id", id}, {"reason", reason}}, by.key), out);
+  };
+  pb::JobStatus s;
+  EXPECT_STATUS(cancel(cp_, job, "mine", &s), PERMISSION_DENIED,
+                "party cp is not the model owner or data owner of contract c-0001; it cannot "
+                "cancel its jobs");
+  EXPECT_STATUS(cancel(eve_, job, "mine", &s), PERMISSION_DENIED,
+                "party eve is not the model owner or data owner of contract c-0001; it cannot "
+                "cancel its jobs");
+  EXPECT_STATUS(cancel(mo_, job, "", &s), INVALID_ARGUMENT,
+                "request body: reason must be 1 to 1024 bytes without control characters");
+  ASSERT_TRUE(cancel(mo_, job, "wrong dataset", &s).ok());
+  EXPECT_EQ(s.state(), "failed");
+  EXPECT_EQ(s.reason(), "cancelled by mo: wrong dataset");
+  EXPECT_EQ(GetJob(job).reason(), "cancelled by mo: wrong dataset");
+  EXPECT_EQ(LogKinds().back(), "job.failed");
+  EXPECT_STATUS(cancel(do_, job, "again", &s), FAILED_PRECONDITION,
+                "job " + job + " is already failed; nothing to cancel");
+  // The admitted worker learns it at its next renewal.
+  pb::LeaseReply lease;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(
+      h_.workers->RenewLease(&ctx, h_.Signed("renew-lease", {{"job_id", job}}, eph.key), &lease)
+          .ok());
+  EXPECT_TRUE(lease.stop());
+}
+
 }  // namespace
 }  // namespace triad::coordinator

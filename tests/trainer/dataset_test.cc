@@ -141,6 +141,53 @@ TEST(DatasetTest, BadLinesNameTheirNumberAndNeverTheContent) {
   EXPECT_EQ(reason("\n\n"), "dataset: no examples");
 }
 
+// The torch- and tokenizer-free check `triad dataset check|push` run: every bad line is refused
+// with exactly the reason tokenization gives (with a chat format, which it cannot know), and the
+// good lines are counted by shape.
+TEST(DatasetTest, CheckJsonlRefusesWhatTokenizingRefusesWithTheSameReason) {
+  FakeTokenizer tok;
+  DatasetOptions chat;
+  chat.chat_format = ChatFormat::kChatml;
+  for (const std::string data : {
+           "{\"text\":\"a\"}\n\n{\"text\":\"SECRET\"\n",
+           "{\"text\":\"a\",\"SECRET\":1}",
+           "{\"foo\":1}\n{\"foo\":1}",
+           "{\"text\":\"a\",\"text\":\"b\"}",
+           "[\"SECRET\"]",
+           "plain text, not JSON\n",
+           "{\"prompt\":\"SECRET\"}",
+           "{\"prompt\":\"a\",\"completion\":7}",
+           "{\"prompt\":\"a\",\"completion\":\"\"}",
+           "{\"prompt\":\"a\",\"completion\":\"b\",\"text\":\"c\"}",
+           "{\"text\":\"\"}",
+           "{\"text\":\"\xff\"}",
+           "{\"messages\":[{\"role\":\"user\",\"content\":\"SECRET\"}]}",
+           "{\"messages\":[{\"role\":\"tool\",\"content\":\"x\"}]}",
+           "{\"messages\":[{\"role\":\"user\",\"content\":[1]}]}",
+           "{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"name\":\"y\"}]}",
+           "{\"messages\":[]}",
+           "\n\n",
+       }) {
+    auto tokenized = TokenizeJsonl(data, tok, chat);
+    auto checked = CheckJsonl(data);
+    ASSERT_FALSE(tokenized.ok()) << data;
+    ASSERT_FALSE(checked.ok()) << data;
+    EXPECT_EQ(checked.status().message(), tokenized.status().message()) << data;
+    EXPECT_EQ(checked.status().message().find("SECRET"), std::string::npos);
+  }
+  EXPECT_EQ(CheckJsonl("plain text\n").status().message(),
+            "dataset line 1: invalid JSON (syntax error at byte 1)");
+  auto ok = CheckJsonl(
+      "{\"prompt\":\"a\",\"completion\":\"b\"}\r\n\n  \n{\"text\":\"t\"}\n"
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\","
+      "\"content\":\"a\"}]}\n{\"text\":\"u\"}");
+  ASSERT_TRUE(ok.ok()) << ok.status().message();
+  EXPECT_EQ(ok->examples, 4);
+  EXPECT_EQ(ok->by_kind[static_cast<int>(LineKind::kPromptCompletion)], 1);
+  EXPECT_EQ(ok->by_kind[static_cast<int>(LineKind::kText)], 2);
+  EXPECT_EQ(ok->by_kind[static_cast<int>(LineKind::kMessages)], 1);
+}
+
 TEST(DatasetTest, SeededPermutationIsFixedAndComplete) {
   std::vector<size_t> p = SeededPermutation(10, 42);
   EXPECT_EQ(p, SeededPermutation(10, 42));

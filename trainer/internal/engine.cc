@@ -317,12 +317,7 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
         "tokenizer.json: this build has no tokenizer (triad_tokenizer was not built)");
 #endif
   }
-  if (tokenizer->VocabSize() > plan.model.vocab_size) {
-    return InvalidArgument("tokenizer has " + std::to_string(tokenizer->VocabSize()) +
-                           " ids but the model's vocab_size is " +
-                           std::to_string(plan.model.vocab_size));
-  }
-  TRAINER_ASSIGN_OR_RETURN(DatasetOptions dopts, DatasetOptionsFor(plan.model, *tokenizer));
+  TRAINER_ASSIGN_OR_RETURN(DatasetOptions dopts, CheckTokenizer(plan.model, *tokenizer));
   TRAINER_ASSIGN_OR_RETURN(std::vector<Example> examples, TokenizeJsonl(data, *tokenizer, dopts));
   TRAINER_RETURN_IF_ERROR(
       SplitExamples(std::move(examples), config.eval_fraction, config.seed, plan.train, plan.eval));

@@ -269,16 +269,6 @@ Result<at::Tensor> ToTensor(const TensorView& view) {
 
 namespace {
 
-std::string ShapeString(const std::vector<int64_t>& s) {
-  std::string o = "[";
-  for (size_t i = 0; i < s.size(); ++i) o += (i ? ", " : "") + std::to_string(s[i]);
-  return o + "]";
-}
-
-const char* ConfigDtypeName(Dtype d) {
-  return d == Dtype::kBF16 ? "bfloat16" : d == Dtype::kF16 ? "float16" : "float32";
-}
-
 // Where a checkpoint tensor lands: rows [row, row + rows) of a model tensor of shape `full`, which is
 // allocated when its first part arrives (q/k/v and gate/up share one fused tensor each).
 struct Slot {
@@ -428,41 +418,8 @@ Result<std::unique_ptr<DecoderModel>> DecoderModel::Load(
     const ModelConfig& config, const std::map<std::string, TensorView>& tensors,
     const ModelOptions& options, ConsumableBuffer* consume) {
   // Every check first, so that a bad checkpoint is refused before anything is allocated.
-  const Dtype stated = config.dtype == "bfloat16"  ? Dtype::kBF16
-                       : config.dtype == "float16" ? Dtype::kF16
-                                                   : Dtype::kF32;
+  TRAINER_RETURN_IF_ERROR(CheckCheckpoint(config, tensors));
   const std::vector<ExpectedTensor> expected = ExpectedTensors(config);
-  std::set<std::string> used;
-  for (const ExpectedTensor& e : expected) {
-    auto it = tensors.find(e.name);
-    if (it == tensors.end())
-      return InvalidArgument("checkpoint: missing tensor \"" + e.name + "\"");
-    const TensorView& v = it->second;
-    if (v.dtype != Dtype::kF32 && v.dtype != Dtype::kF16 && v.dtype != Dtype::kBF16) {
-      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has dtype " +
-                             DtypeName(v.dtype) + " (weights must be F32, F16 or BF16)");
-    }
-    if (v.shape != e.shape) {
-      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has shape " +
-                             ShapeString(v.shape) + "; config.json implies " +
-                             ShapeString(e.shape));
-    }
-    if (config.dtype_stated && v.dtype != stated) {
-      return InvalidArgument("checkpoint: tensor \"" + e.name + "\" has dtype " +
-                             DtypeName(v.dtype) + "; config.json gives dtype " +
-                             ConfigDtypeName(stated));
-    }
-    used.insert(e.name);
-  }
-  for (const auto& [name, view] : tensors) {
-    if (used.count(name)) continue;
-    const std::string suffix = ".rotary_emb.inv_freq";  // older Llama checkpoints keep this buffer
-    if (name.size() > suffix.size() &&
-        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-      continue;
-    return InvalidArgument("checkpoint: unexpected tensor \"" + name + "\" for a " +
-                           config.model_type + " model with this config.json");
-  }
 
   // Where each tensor goes. q/k/v and gate/up are fused (one matmul each): their rows are written
   // straight into the fused tensor, so no separate copy ever exists.
