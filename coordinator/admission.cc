@@ -105,15 +105,9 @@ absl::StatusOr<std::optional<Assignment>> Coordinator::Poll(
                                                     contracts::RoleName(req.card.role),
                                                     "; only a compute provider polls for jobs"));
   }
-  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"worker_id", "tee"}));
-  TRIAD_ASSIGN_OR_RETURN(std::string worker_id, BodyString(req.body(), "worker_id"));
-  TRIAD_ASSIGN_OR_RETURN(std::string tee, BodyString(req.body(), "tee"));
-  TRIAD_RETURN_IF_ERROR(
-      base::Annotate(contracts::ValidateName(worker_id), "request body: worker_id"));
-  if (tee != contracts::kTeeSevSnp && tee != contracts::kTeeTdx && tee != contracts::kTeeSim) {
-    return absl::InvalidArgumentError(absl::StrCat("request body: tee \"", absl::CHexEscape(tee),
-                                                   "\" is not sev-snp, tdx or sim"));
-  }
+  TRIAD_ASSIGN_OR_RETURN(internal::PollBody poll, internal::DecodePollBody(req.body()));
+  std::string worker_id = std::move(poll.worker_id);
+  std::string tee = std::move(poll.tee);
   TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
   if (!store_.GetWorker(worker_id).ok()) {
     TRIAD_ASSIGN_OR_RETURN(std::vector<storage::Worker> workers, store_.ListWorkers());
@@ -244,27 +238,12 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
                                                     contracts::RoleName(req.card.role),
                                                     ", not a compute provider"));
   }
-  const nlohmann::json& body = req.body();
-  TRIAD_RETURN_IF_ERROR(
-      CheckBodyKeys(body, {"job_id", "worker_id", "nonce", "ed25519_public_key", "age_recipient"}));
-  TRIAD_ASSIGN_OR_RETURN(std::string job_id, BodyString(body, "job_id"));
-  TRIAD_ASSIGN_OR_RETURN(std::string worker_id, BodyString(body, "worker_id"));
-  TRIAD_ASSIGN_OR_RETURN(std::string nonce_hex, BodyString(body, "nonce"));
-  TRIAD_ASSIGN_OR_RETURN(std::string key_b64, BodyString(body, "ed25519_public_key"));
-  TRIAD_ASSIGN_OR_RETURN(std::string recipient_text, BodyString(body, "age_recipient"));
-  absl::StatusOr<std::string> nonce = base::HexDecode(nonce_hex);
-  if (!nonce.ok() || nonce->size() != attestation::kBindingNonceSize) {
-    return absl::InvalidArgumentError("request body: nonce is not 64 hex digits");
-  }
-  absl::StatusOr<std::string> key_raw = base::Base64Decode(key_b64);
-  if (!key_raw.ok())
-    return absl::InvalidArgumentError("request body: ed25519_public_key is not base64");
-  TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PublicKey eph_key,
-                         base::Annotate(crypto::Ed25519PublicKey::FromRaw(*key_raw),
-                                        "request body: ed25519_public_key"));
-  TRIAD_ASSIGN_OR_RETURN(crypto::age::X25519Recipient eph_recipient,
-                         base::Annotate(crypto::age::X25519Recipient::Parse(recipient_text),
-                                        "request body: age_recipient"));
+  TRIAD_ASSIGN_OR_RETURN(internal::AttestBody body, internal::DecodeAttestBody(req.body()));
+  const std::string& job_id = body.job_id;
+  const std::string& worker_id = body.worker_id;
+  const std::string& nonce = body.nonce;
+  const crypto::Ed25519PublicKey& eph_key = body.ed25519_public_key;
+  const crypto::age::X25519Recipient& eph_recipient = body.age_recipient;
   TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
 
   // The worker and the job belong to this provider.
@@ -340,7 +319,7 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
         claims_value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     result.simulated = verdict.claims.simulated();
     absl::Status bound =
-        attestation::CheckBinding(verdict.claims, {*nonce, job_id, eph_key, eph_recipient});
+        attestation::CheckBinding(verdict.claims, {nonce, job_id, eph_key, eph_recipient});
     if (!bound.ok()) result.reasons.push_back(std::string(bound.message()));
     contracts::PolicyDecision decision =
         contracts::Evaluate(contract.worker_policy, verdict.claims);
@@ -372,7 +351,7 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
 
   TRIAD_ASSIGN_OR_RETURN(storage::WriteTxn txn, store_.Begin());
   TRIAD_RETURN_IF_ERROR(txn.RecordRequest(ToStored(req.verified, /*keep=*/true)));
-  absl::Status consumed = txn.ConsumeNonce(*nonce, job_id, worker_id);
+  absl::Status consumed = txn.ConsumeNonce(nonce, job_id, worker_id);
   // An expired nonce is a state, not a slow call: clients must not retry it as they retry a
   // deadline.
   if (absl::IsDeadlineExceeded(consumed)) return absl::FailedPreconditionError(consumed.message());
@@ -409,7 +388,7 @@ absl::StatusOr<AttestResult> Coordinator::Attest(const AttestInput& in) {
                                 {"ed25519_public_key", base::Base64Encode(eph_key.raw())},
                                 {"age_recipient", eph_recipient.ToString()},
                                 // Spent by now; an auditor needs it to recompute the binding.
-                                {"nonce", base::HexEncode(*nonce)}}));
+                                {"nonce", base::HexEncode(nonce)}}));
   if (result.admitted) {
     TRIAD_RETURN_IF_ERROR(
         txn.TransitionJob(job_id, JobTransition::To(JobState::kAdmitted)).status());
@@ -512,18 +491,11 @@ absl::Status Coordinator::ReportProgress(absl::string_view envelope_json) {
   TRIAD_ASSIGN_OR_RETURN(EphemeralRequest req,
                          VerifyEphemeralRequest(envelope_json, "report-progress"));
   const nlohmann::json& body = req.body();
-  TRIAD_RETURN_IF_ERROR(
-      CheckBodyKeys(body, {"job_id", "step", "total_steps", "tokens_per_second", "loss"}));
+  TRIAD_ASSIGN_OR_RETURN(internal::ProgressBody decoded, internal::DecodeProgressBody(body));
   storage::JobProgress p;
-  TRIAD_ASSIGN_OR_RETURN(uint64_t step, BodyUint(body, "step"));
-  TRIAD_ASSIGN_OR_RETURN(uint64_t total, BodyUint(body, "total_steps"));
-  TRIAD_ASSIGN_OR_RETURN(p.tokens_per_second, BodyNumber(body, "tokens_per_second"));
-  if (total == 0 || total > (uint64_t{1} << 40) || step > total) {
-    return absl::InvalidArgumentError(absl::StrCat("request body: step ", step, " of total_steps ",
-                                                   total, " is not a step of a run"));
-  }
-  if (p.tokens_per_second < 0)
-    return absl::InvalidArgumentError("request body: tokens_per_second is negative");
+  uint64_t step = decoded.step;
+  uint64_t total = decoded.total_steps;
+  p.tokens_per_second = decoded.tokens_per_second;
   const contracts::Contract& contract = req.contract->contract;
   if (body.contains("loss")) {
     if (!contract.outputs.per_step_loss) {

@@ -36,36 +36,10 @@ absl::StatusOr<std::string> Coordinator::ExportBundle(absl::string_view job_id,
   TRIAD_ASSIGN_OR_RETURN(storage::Job job, store_.GetJob(job_id));
   TRIAD_ASSIGN_OR_RETURN(
       ReadRequest req, VerifyReadRequest(request_envelope_json, "export-bundle", job.contract_id));
-  TRIAD_RETURN_IF_ERROR(
-      internal::CheckBodyKeys(req.body(), {"job_id", "consistency_from", "witnessed"}));
-  TRIAD_ASSIGN_OR_RETURN(std::string asked, internal::BodyString(req.body(), "job_id"));
-  if (asked != job_id) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request body: job_id is ", asked, ", not ", job_id));
-  }
-  std::vector<uint64_t> consistency_from;
-  if (req.body().contains("consistency_from")) {
-    const nlohmann::json& list = req.body()["consistency_from"];
-    if (!list.is_array() || list.size() > 16) {
-      return absl::InvalidArgumentError(
-          "request body: consistency_from is not a list of at most 16 sizes");
-    }
-    for (const nlohmann::json& n : list) {
-      if (!n.is_number_unsigned()) {
-        return absl::InvalidArgumentError(
-            "request body: consistency_from holds a value that is not a size");
-      }
-      consistency_from.push_back(n.get<uint64_t>());
-    }
-  }
-  int witnessed = 0;
-  if (req.body().contains("witnessed")) {
-    const nlohmann::json& n = req.body()["witnessed"];
-    if (!n.is_number_unsigned() || n.get<uint64_t>() < 1 || n.get<uint64_t>() > 16) {
-      return absl::InvalidArgumentError("request body: witnessed is not a count from 1 to 16");
-    }
-    witnessed = n.get<int>();
-  }
+  TRIAD_ASSIGN_OR_RETURN(internal::ExportBundleBody body,
+                         internal::DecodeExportBundleBody(req.body(), job_id));
+  const std::vector<uint64_t>& consistency_from = body.consistency_from;
+  int witnessed = body.witnessed;
   std::shared_ptr<const CachedContract> c = req.contract;
   const contracts::Contract& contract = c->contract;
   // The checkpoint first: every entry at an index below its size is in its tree. With "witnessed",

@@ -191,12 +191,8 @@ absl::StatusOr<RegisterPartyResult> Coordinator::RegisterParty(absl::string_view
   TRIAD_ASSIGN_OR_RETURN(crypto::DsseEnvelope env,
                          crypto::DsseEnvelope::FromJson(envelope_json, kMaxRequestSize));
   TRIAD_ASSIGN_OR_RETURN(Request unverified, ParseRequestPayload(env.payload));
-  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(unverified.body, {"card"}));
-  if (!unverified.body.contains("card"))
-    return absl::InvalidArgumentError("request body: \"card\" missing");
-  TRIAD_ASSIGN_OR_RETURN(
-      contracts::PartyCard card,
-      base::Annotate(contracts::PartyCard::FromJsonValue(unverified.body["card"]), "request body"));
+  TRIAD_ASSIGN_OR_RETURN(contracts::PartyCard card,
+                         internal::DecodeRegisterPartyBody(unverified.body));
   KeyLookup lookup = [&card](const std::string& keyid) -> absl::StatusOr<crypto::Ed25519PublicKey> {
     if (keyid == card.fingerprint()) return card.signing_key;
     return absl::PermissionDeniedError(
@@ -326,30 +322,16 @@ class Coordinator::ArtifactUpload : public Upload {
 absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginArtifactUpload(
     absl::string_view envelope_json) {
   TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(envelope_json, "register-artifact"));
-  const nlohmann::json& body = req.body();
-  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(body, {"kind", "name", "id", "size"}));
-  TRIAD_ASSIGN_OR_RETURN(std::string kind_name, BodyString(body, "kind"));
-  TRIAD_ASSIGN_OR_RETURN(std::string name, BodyString(body, "name"));
-  TRIAD_ASSIGN_OR_RETURN(std::string id, BodyString(body, "id"));
-  TRIAD_ASSIGN_OR_RETURN(uint64_t size, BodyUint(body, "size"));
-  storage::ArtifactKind kind;
-  contracts::Role owner_role;
-  if (kind_name == "model") {
-    kind = storage::ArtifactKind::kModel;
-    owner_role = contracts::Role::kModelOwner;
-  } else if (kind_name == "dataset") {
-    kind = storage::ArtifactKind::kDataset;
-    owner_role = contracts::Role::kDataOwner;
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("request body: kind \"",
-                                                   absl::CHexEscape(kind_name),
-                                                   "\" is not \"model\" or \"dataset\""));
-  }
-  TRIAD_RETURN_IF_ERROR(base::Annotate(contracts::ValidateName(name), "request body: name"));
-  if (!internal::IsSha256Id(id)) {
-    return absl::InvalidArgumentError("request body: id is not sha256:<64 lower-case hex digits>");
-  }
-  if (size == 0) return absl::InvalidArgumentError("request body: size must be at least 1 byte");
+  TRIAD_ASSIGN_OR_RETURN(internal::RegisterArtifactBody artifact,
+                         internal::DecodeRegisterArtifactBody(req.body()));
+  contracts::Role owner_role = artifact.owner_role;
+  const bool model = owner_role == contracts::Role::kModelOwner;
+  storage::ArtifactKind kind =
+      model ? storage::ArtifactKind::kModel : storage::ArtifactKind::kDataset;
+  const char* kind_name = model ? "model" : "dataset";
+  std::string name = std::move(artifact.name);
+  std::string id = std::move(artifact.id);
+  uint64_t size = artifact.size;
   if (size > options_.max_artifact_bytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("artifact of ", size, " bytes is larger than this coordinator accepts (",

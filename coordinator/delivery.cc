@@ -132,8 +132,7 @@ absl::StatusOr<std::unique_ptr<Upload>> Coordinator::BeginOutputUpload(
     absl::string_view envelope_json) {
   TRIAD_ASSIGN_OR_RETURN(EphemeralRequest req,
                          VerifyEphemeralRequest(envelope_json, "deliver-output"));
-  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(req.body(), {"job_id", "record"}));
-  TRIAD_ASSIGN_OR_RETURN(std::string record_json, BodyString(req.body(), "record"));
+  TRIAD_ASSIGN_OR_RETURN(std::string record_json, internal::DecodeDeliverOutputBody(req.body()));
   TRIAD_RETURN_IF_ERROR(CheckUnused(req.verified.request.request_id));
   const storage::Job& job = req.job;
   if (job.state == JobState::kDone) {

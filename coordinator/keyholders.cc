@@ -246,17 +246,11 @@ absl::StatusOr<std::vector<ReleaseRequestView>> Coordinator::KeyholderPoll(
 
 absl::Status Coordinator::KeyholderAnswer(absl::string_view envelope_json) {
   TRIAD_ASSIGN_OR_RETURN(PartyRequest req, VerifyPartyRequest(envelope_json, "keyholder-answer"));
-  const nlohmann::json& body = req.body();
-  TRIAD_RETURN_IF_ERROR(CheckBodyKeys(body, {"release_id", "receipt", "header"}));
-  TRIAD_ASSIGN_OR_RETURN(std::string release_id, BodyString(body, "release_id"));
-  TRIAD_ASSIGN_OR_RETURN(std::string receipt_json, BodyString(body, "receipt"));
-  std::string header;
-  if (body.contains("header")) {
-    TRIAD_ASSIGN_OR_RETURN(std::string b64, BodyString(body, "header"));
-    absl::StatusOr<std::string> raw = base::Base64Decode(b64);
-    if (!raw.ok()) return absl::InvalidArgumentError("request body: header is not base64");
-    header = *std::move(raw);
-  }
+  TRIAD_ASSIGN_OR_RETURN(internal::KeyholderAnswerBody body,
+                         internal::DecodeKeyholderAnswerBody(req.body()));
+  const std::string& release_id = body.release_id;
+  const std::string& receipt_json = body.receipt_json;
+  const std::string& header = body.header;
   TRIAD_RETURN_IF_ERROR(CheckUnused(req.request().request_id));
   absl::StatusOr<storage::ReleaseRequest> r = store_.GetReleaseRequest(release_id);
   if (absl::IsNotFound(r.status())) {

@@ -44,13 +44,6 @@ std::vector<std::string> Coordinator::CachedContract::InactiveReasons(absl::Time
 }
 
 namespace internal {
-namespace {
-
-absl::Status BadBody(absl::string_view why) {
-  return absl::InvalidArgumentError(absl::StrCat("request body: ", why));
-}
-
-}  // namespace
 
 std::string LogEntry(absl::string_view kind, absl::Time time,
                      const nlohmann::ordered_json& fields) {
@@ -118,48 +111,6 @@ absl::Status AddLog(storage::WriteTxn& txn, absl::string_view job_id, absl::stri
   return absl::OkStatus();
 }
 
-absl::Status CheckBodyKeys(const nlohmann::json& body, std::initializer_list<const char*> allowed) {
-  for (const auto& [k, v] : body.items()) {
-    bool ok = false;
-    for (const char* a : allowed) ok = ok || k == a;
-    if (!ok) return BadBody(absl::StrCat("unknown field \"", k, "\""));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> BodyString(const nlohmann::json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || !it->is_string())
-    return BadBody(absl::StrCat("\"", key, "\" missing or not a string"));
-  return it->get<std::string>();
-}
-
-absl::StatusOr<uint64_t> BodyUint(const nlohmann::json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || !it->is_number_unsigned()) {
-    return BadBody(absl::StrCat("\"", key, "\" missing or not a non-negative integer"));
-  }
-  return it->get<uint64_t>();
-}
-
-absl::StatusOr<double> BodyNumber(const nlohmann::json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || !it->is_number())
-    return BadBody(absl::StrCat("\"", key, "\" missing or not a number"));
-  double d = it->get<double>();
-  if (!std::isfinite(d)) return BadBody(absl::StrCat("\"", key, "\" is not finite"));
-  return d;
-}
-
-absl::Status CheckReason(absl::string_view reason) {
-  bool ok = !reason.empty() && reason.size() <= 1024;
-  for (char c : reason) ok = ok && (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
-  if (!ok)
-    return absl::InvalidArgumentError(
-        "request body: reason must be 1 to 1024 bytes without control characters");
-  return absl::OkStatus();
-}
-
 storage::StoredRequest ToStored(const VerifiedRequest& v, bool keep) {
   storage::StoredRequest r;
   r.request_id = v.request.request_id;
@@ -168,14 +119,6 @@ storage::StoredRequest ToStored(const VerifiedRequest& v, bool keep) {
   r.issued_at = v.request.issued_at;
   if (keep) r.envelope_json = v.envelope.ToJson();
   return r;
-}
-
-bool IsSha256Id(absl::string_view id) {
-  if (id.size() != 7 + 64 || id.substr(0, 7) != "sha256:") return false;
-  for (char c : id.substr(7)) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
 }
 
 void HeaderPrefix::Take(absl::string_view chunk) {

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "contracts/contract.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/internal/request_body.h"
 #include "coordinator/request.h"
 #include "crypto/age.h"
 #include "nlohmann/json.hpp"
@@ -106,20 +107,8 @@ absl::StatusOr<ArtifactInfo> DiscardBlobUnlessRecorded(storage::BlobStore& blobs
 // Hex SHA-256 of a log entry's text: how chains name entries.
 std::string EntryHash(absl::string_view entry);
 
-// Fields of a request body; errors are kInvalidArgument "request body: …".
-absl::Status CheckBodyKeys(const nlohmann::json& body, std::initializer_list<const char*> allowed);
-absl::StatusOr<std::string> BodyString(const nlohmann::json& body, const char* key);
-absl::StatusOr<uint64_t> BodyUint(const nlohmann::json& body, const char* key);
-absl::StatusOr<double> BodyNumber(const nlohmann::json& body, const char* key);
-
-// A reason given in a request (failure, revocation): 1 to 1024 bytes, no control characters.
-absl::Status CheckReason(absl::string_view reason);
-
 // A storage::StoredRequest for a verified request; `keep` stores its envelope.
 storage::StoredRequest ToStored(const VerifiedRequest& v, bool keep);
-
-// "sha256:" and 64 lower-case hex digits.
-bool IsSha256Id(absl::string_view id);
 
 // The age header at the start of a stored artifact.
 absl::StatusOr<crypto::age::Header> ReadArtifactHeader(storage::BlobStore& blobs,
