@@ -304,12 +304,7 @@ void Run::SetUp() {
   // The artifacts, each with a canary that must never leave the owners and the workers.
   std::string model_canary = absl::StrCat("CHAOS-MODEL-CANARY-", f_.seed);
   canaries_[model_canary] = "model";
-  Write(W("owners/model/config.json"), absl::StrCat("{\"canary\": \"", model_canary, "\"}"));
-  Write(W("owners/model/tokenizer.json"), "{}");
-  std::string weights(200000, '\0');
-  for (size_t i = 0; i < weights.size(); ++i) weights[i] = static_cast<char>(rng_() & 0xff);
-  weights.replace(100000, model_canary.size(), model_canary);
-  Write(W("owners/model/model.safetensors"), weights);
+  testing::WriteTinyModel(W("owners/model"), model_canary);  // a model push accepts
   model_id_ = Push("model", "mo", "chaos-model", W("owners/model"));
   std::map<std::string, std::string> datasets;
   for (const char* name : {"main", "revoke", "tamper", "one"}) {

@@ -99,12 +99,19 @@ class FaultsTest : public ::testing::Test {
     }
     return {objects, tmp};
   }
+  // A dataset `dataset push` accepts (it checks every line as the trainer reads it) of about `n`
+  // bytes: JSONL lines of pseudo-random hex text.
   static std::string Random(size_t n) {
-    std::string s(n, '\0');
+    static const char kHex[] = "0123456789abcdef";
+    std::string s;
     uint64_t x = 0x9e3779b97f4a7c15ULL;
-    for (char& c : s) {
-      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-      c = static_cast<char>(x);
+    while (s.size() < n) {
+      std::string text;
+      for (int i = 0; i < 1000; ++i) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        text += kHex[x & 15];
+      }
+      s += "{\"text\": \"" + text + "\"}\n";
     }
     return s;
   }

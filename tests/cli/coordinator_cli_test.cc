@@ -106,21 +106,7 @@ std::string Trim(std::string s) {
   return s;
 }
 
-// A model push accepts (it runs the trainer's checks): the tiny Qwen2 of testdata/trainer with the
-// tiny GPT-2-style tokenizer (500 ids in a vocabulary of 512), a canary in tokenizer.json (the tokenizer
-// ignores top-level keys it does not use) and a file that is not part of the model.
-void WriteTinyModel(const std::string& dir) {
-  const std::string src = testing::TestdataDir() + "/trainer/";
-  std::filesystem::create_directories(dir);
-  testing::WriteTestFile(dir + "/config.json",
-                         testing::ReadTestFile(src + "qwen2_tiny/base/config.json"));
-  testing::WriteTestFile(dir + "/model.safetensors",
-                         testing::ReadTestFile(src + "qwen2_tiny/base/model.safetensors"));
-  std::string tokenizer = testing::ReadTestFile(src + "tiny_gpt2_style.tokenizer.json");
-  tokenizer.insert(tokenizer.find('{') + 1, absl::StrCat("\"canary\": \"", kModelCanary, "\", "));
-  testing::WriteTestFile(dir + "/tokenizer.json", tokenizer);
-  testing::WriteTestFile(dir + "/README.md", "not part of the model");
-}
+void WriteTinyModel(const std::string& dir) { testing::WriteTinyModel(dir, kModelCanary); }
 
 class CoordinatorCliTest : public ::testing::Test {
  protected:

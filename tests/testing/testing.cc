@@ -63,4 +63,16 @@ int RunCommand(const std::string& command, std::string* output) {
   return WEXITSTATUS(status);
 }
 
+void WriteTinyModel(const std::string& dir, const std::string& canary) {
+  const std::string src = TestdataDir() + "/trainer/";
+  std::filesystem::create_directories(dir);
+  WriteTestFile(dir + "/config.json", ReadTestFile(src + "qwen2_tiny/base/config.json"));
+  WriteTestFile(dir + "/model.safetensors",
+                ReadTestFile(src + "qwen2_tiny/base/model.safetensors"));
+  std::string tokenizer = ReadTestFile(src + "tiny_gpt2_style.tokenizer.json");
+  tokenizer.insert(tokenizer.find('{') + 1, "\"canary\": \"" + canary + "\", ");
+  WriteTestFile(dir + "/tokenizer.json", tokenizer);
+  WriteTestFile(dir + "/README.md", "not part of the model");
+}
+
 }  // namespace triad::testing

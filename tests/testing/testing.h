@@ -33,6 +33,12 @@ std::string TriadWorkerBinary();
 std::string ReadTestFile(const std::string& path);
 void WriteTestFile(const std::string& path, const std::string& data, int mode = 0644);
 
+// A model `triad model push` accepts (it runs the trainer's checks) in `dir`: the tiny Qwen2 of
+// testdata/trainer with the tiny GPT-2-style tokenizer (500 ids in a vocabulary of 512), `canary`
+// in tokenizer.json (the tokenizer ignores top-level keys it does not use), and a README.md that is
+// not part of the model.
+void WriteTinyModel(const std::string& dir, const std::string& canary);
+
 // A fresh directory under $TMPDIR, removed with its contents when the object goes.
 class TempDir {
  public:
