@@ -52,10 +52,10 @@ for _ in $(seq 100); do grep -q '^listening on ' serve.out 2>/dev/null && break;
 grep -q '^listening on ' serve.out || { cat serve.err >&2; exit 1; }
 client=(--coordinator "127.0.0.1:$port" --coordinator-card card.json)
 
+# A model push accepts (it runs the trainer's checks): the tiny Qwen2 of the test data.
 mkdir -p model
-echo '{}' >model/config.json
-echo '{}' >model/tokenizer.json
-head -c 100000 /dev/urandom >model/model.safetensors
+cp "$root/testdata/trainer/qwen2_tiny/base/config.json" "$root/testdata/trainer/qwen2_tiny/base/model.safetensors" model/
+cp "$root/testdata/trainer/tiny_gpt2_style.tokenizer.json" model/tokenizer.json
 model=$("$triad" model push "${client[@]}" --as keys/mo --name m --in model)
 echo '{"text": "load"}' >data.jsonl
 data=$("$triad" dataset push "${client[@]}" --as keys/do --name d --in data.jsonl)
