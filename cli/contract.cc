@@ -726,6 +726,15 @@ struct SubmitFlags {
   bool json = false;
 };
 
+// What the coordinator answered about a contract, as one JSON object.
+void PrintContractReplyJson(const v1::ContractReply& reply) {
+  nlohmann::ordered_json j;
+  j["id"] = reply.id();
+  j["state"] = reply.state();
+  j["digest"] = reply.digest();
+  std::cout << j.dump() << "\n";
+}
+
 struct RevokeFlags {
   ClientFlags client;
   std::string id;
@@ -748,11 +757,7 @@ absl::Status Revoke(const RevokeFlags& f) {
   v1::ContractReply reply;
   TRIAD_RETURN_IF_ERROR(CallStatus(stub->RevokeContract(&ctx, req, &reply), f.client));
   if (f.json) {
-    nlohmann::ordered_json j;
-    j["id"] = reply.id();
-    j["state"] = reply.state();
-    j["digest"] = reply.digest();
-    std::cout << j.dump() << "\n";
+    PrintContractReplyJson(reply);
   } else {
     std::cout << "contract " << reply.id() << " is revoked; its unfinished jobs failed\n";
   }
@@ -771,11 +776,7 @@ absl::Status Submit(const SubmitFlags& f) {
   v1::ContractReply reply;
   TRIAD_RETURN_IF_ERROR(CallStatus(stub->SubmitContract(&ctx, req, &reply), f.client));
   if (f.json) {
-    nlohmann::ordered_json j;
-    j["id"] = reply.id();
-    j["state"] = reply.state();
-    j["digest"] = reply.digest();
-    std::cout << j.dump() << "\n";
+    PrintContractReplyJson(reply);
   } else {
     std::cout << "contract " << reply.id() << " is " << reply.state() << " (" << reply.digest() << ")\n";
   }
