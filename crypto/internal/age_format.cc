@@ -99,8 +99,16 @@ absl::StatusOr<bool> BufferedInput::Fill() {
     end_ -= begin_;
     begin_ = 0;
   }
-  if (buf_.size() < end_ + kReadBlock) buf_.resize(end_ + kReadBlock);
-  TRIAD_ASSIGN_OR_RETURN(size_t got, SourceRead(buf_.data() + end_, kReadBlock));
+  // With the source's size known, read no more than what is left (at least one byte, to see the
+  // end): a short input then never grows (and zero-fills) a whole block, which dominated the
+  // cost of parsing small headers.
+  size_t want = kReadBlock;
+  if (size_.has_value()) {
+    uint64_t left = *size_ > source_offset_ ? *size_ - source_offset_ : 0;
+    want = static_cast<size_t>(std::max<uint64_t>(1, std::min<uint64_t>(kReadBlock, left)));
+  }
+  if (buf_.size() < end_ + want) buf_.resize(end_ + want);
+  TRIAD_ASSIGN_OR_RETURN(size_t got, SourceRead(buf_.data() + end_, want));
   if (got == 0) {
     eof_ = true;
     return false;
