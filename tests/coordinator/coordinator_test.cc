@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "base/json.h"
-#include "verify/bundle.h"
 #include "crypto/merkle.h"
 #include "tests/coordinator/coordinator_fixture.h"
+#include "verify/bundle.h"
 
 namespace triad::coordinator {
 namespace {
@@ -1050,29 +1052,47 @@ TEST_F(CoordinatorTest, DeliveryChecksTheRecordAndTheDigest) {
 TEST_F(CoordinatorTest, WatchJobStreamsChangesUntilTheEnd) {
   SetUpContract();
   std::string job = NewJob();
-  std::vector<std::string> states;
+  absl::Mutex mu;
+  std::vector<std::string> states;  // guarded by mu
+  // Waits (up to 60 s, for a loaded machine) until the watcher has seen `state`; the test steps
+  // on only then, so that no change is made before the stream has shown the previous one.
+  auto seen = [&](const std::string& state) {
+    absl::MutexLock lock(&mu);
+    auto has = [&] { return std::find(states.begin(), states.end(), state) != states.end(); };
+    return mu.AwaitWithTimeout(absl::Condition(&has), absl::Seconds(60));
+  };
   pb::GetJobRequest req;
   req.set_id(job);
   *req.mutable_request() = h_.Signed("get-job", {{"job_id", job}}, do_.key);
+  grpc::ClientContext ctx;
   std::thread watcher([&] {
-    grpc::ClientContext ctx;
     auto r = h_.jobs->WatchJob(&ctx, req);
     pb::JobStatus s;
-    while (r->Read(&s)) states.push_back(absl::StrCat(s.state(), ":", s.step()));
+    while (r->Read(&s)) {
+      absl::MutexLock lock(&mu);
+      states.push_back(absl::StrCat(s.state(), ":", s.step()));
+    }
     EXPECT_TRUE(r->Finish().ok());
   });
-  absl::SleepFor(absl::Milliseconds(200));
+  // On a failed assertion below: end the stream so that the watcher can be joined.
+  auto stop = absl::MakeCleanup([&] {
+    if (watcher.joinable()) {
+      ctx.TryCancel();
+      watcher.join();
+    }
+  });
+  ASSERT_TRUE(seen("queued:0"));
   Eph eph;
   auto [a, reply] = Admit("w1", eph);
   ASSERT_TRUE(Progress(job, eph.key, 5, 10).ok());
-  absl::SleepFor(absl::Milliseconds(200));
+  ASSERT_TRUE(seen("running:5"));
   std::string adapter_ct = Encrypt("adapter", {mo_.card.age_recipient, do_.card.age_recipient});
   ASSERT_TRUE(Deliver(job, eph.key, Record(job, adapter_ct, eph, reply), adapter_ct).ok());
   watcher.join();
+  absl::MutexLock lock(&mu);
   ASSERT_GE(states.size(), 3u);
   EXPECT_EQ(states.front(), "queued:0");
   EXPECT_EQ(states.back(), "done:5");
-  EXPECT_NE(std::find(states.begin(), states.end(), "running:5"), states.end());
 }
 
 // ---- Restart ----
