@@ -87,6 +87,7 @@ struct ServeFlags {
   std::string party_quota = "256GiB";
   int max_watches = 16;
   int max_workers = 256;
+  int max_threads = 256;
   bool open_registration = false;
   bool insecure = false;
 };
@@ -189,6 +190,9 @@ absl::Status Serve(const ServeFlags& f) {
   }
   options.max_watches_per_party = f.max_watches;
   options.max_workers_per_provider = f.max_workers;
+  // Calls that wait for a change (watches, workers' polls) may hold three quarters of the
+  // threads; the rest stay free for calls that answer at once.
+  options.max_waiting_calls = f.max_threads / 4 * 3;
   options.open_registration = f.open_registration;
   // SIGINT and SIGTERM are taken by sigwait below; block them before any thread starts.
   sigset_t signals;
@@ -219,6 +223,7 @@ absl::Status Serve(const ServeFlags& f) {
   so.insecure = f.insecure;
   so.tls_key_pem = &state.tls_key_pem;
   so.tls_cert_pem = state.tls_cert_pem;
+  so.max_threads = f.max_threads;
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<coordinator::Server> server,
                          coordinator::Server::Start(c, so));
 
@@ -308,6 +313,12 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   serve->add_option("--max-workers-per-provider", s->max_workers, "Workers per compute provider")
       ->capture_default_str();
+  serve
+      ->add_option("--max-threads", s->max_threads,
+                   "Threads serving calls; calls that wait for a change (watches, polls) may hold "
+                   "three quarters of them, past which they are refused")
+      ->capture_default_str()
+      ->check(CLI::Range(16, 16384));
   serve->add_flag("--open-registration", s->open_registration,
                   "Let parties register themselves (otherwise: coordinator parties add)");
   serve->add_flag("--insecure", s->insecure,

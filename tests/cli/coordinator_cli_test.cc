@@ -1113,6 +1113,23 @@ TEST_F(CoordinatorCliTest, PlaintextServingIsForLoopbackOnly) {
   EXPECT_EQ(local.Stop(), 0);
 }
 
+// --max-threads sizes the server; three quarters of it may wait for changes (tested at the
+// coordinator: WaitingCallsTest). Too few threads to serve anything is a usage error.
+TEST_F(CoordinatorCliTest, ServeTakesItsThreadCountWithinBounds) {
+  int rc = 0;
+  std::string out = Sh(absl::StrCat(Triad(), " coordinator serve --dir ", F("state"),
+                                    " --listen 127.0.0.1:0 --max-threads 8"),
+                       &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out,
+            "triad: --max-threads: Value 8 not in range 16 to 16384; see 'triad coordinator serve "
+            "--help'\n");
+  ServeProcess s({"--dir", F("state"), "--listen", "127.0.0.1:0", "--max-threads", "64"},
+                 F("s.out"), F("s.err"));
+  EXPECT_GT(s.Port(), 0) << s.Err();
+  EXPECT_EQ(s.Stop(), 0);
+}
+
 TEST_F(CoordinatorCliTest, ServeRefusesAStateDirectoryWhoseKeysDoNotMatchItsCard) {
   // Another coordinator's card in this state directory.
   Sh(Triad() + " coordinator init --dir " + F("other"));
