@@ -12,7 +12,10 @@
 # 3. The coordinator's CPU time (from /proc) over each part and its peak RSS (VmHWM).
 #
 # Env: TRIAD_BUILD_DIR (build), SUBMITS (1000), WATCHERS (200), POLLERS (50), CONCURRENCY (8),
-# UPLOADS (20), UPLOAD_MIB (256), RUN_DIR (a temporary directory). The issue's setting is the default;
+# UPLOADS (20), UPLOAD_MIB (256), MAX_THREADS (512: the coordinator's --max-threads, sized so that
+# the watchers and pollers, which each hold a thread while they wait, fit within the three quarters
+# of them it lets wait; 256, the default, refuses the watches past 192 with RESOURCE_EXHAUSTED),
+# RUN_DIR (a temporary directory). The issue's setting is the default;
 # on a small shared machine lower UPLOAD_MIB and say so (the results file records every setting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,7 @@ pollers=${POLLERS:-50}
 concurrency=${CONCURRENCY:-8}
 uploads=${UPLOADS:-20}
 upload_mib=${UPLOAD_MIB:-256}
+max_threads=${MAX_THREADS:-512}
 
 scripts/configure.sh "$build"
 cmake --build "$build" --target triad load_bench >/dev/null
@@ -46,7 +50,7 @@ for p in mo:model-owner do:data-owner cp:compute-provider; do
 done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$triad" coordinator serve --dir state --listen "127.0.0.1:$port" --poll-wait 1s --nonce-ttl 30s \
-  --max-watches 1000 >serve.out 2>serve.err &
+  --max-watches 1000 --max-threads "$max_threads" >serve.out 2>serve.err &
 pid=$!
 for _ in $(seq 100); do grep -q '^listening on ' serve.out 2>/dev/null && break; sleep 0.1; done
 grep -q '^listening on ' serve.out || { cat serve.err >&2; exit 1; }
@@ -56,9 +60,9 @@ client=(--coordinator "127.0.0.1:$port" --coordinator-card card.json)
 mkdir -p model
 cp "$root/testdata/trainer/qwen2_tiny/base/config.json" "$root/testdata/trainer/qwen2_tiny/base/model.safetensors" model/
 cp "$root/testdata/trainer/tiny_gpt2_style.tokenizer.json" model/tokenizer.json
-model=$("$triad" model push "${client[@]}" --as keys/mo --name m --in model)
+model=$("$triad" model push "${client[@]}" --as keys/mo --name m model)
 echo '{"text": "load"}' >data.jsonl
-data=$("$triad" dataset push "${client[@]}" --as keys/do --name d --in data.jsonl)
+data=$("$triad" dataset push "${client[@]}" --as keys/do --name d data.jsonl)
 printf '{"tee": ["sim"], "sim": {"measurements": ["%s"]}}\n' "$(printf '%096d' 0)" >policy.json
 "$triad" contract draft --model-owner keys/mo.card.json --data-owner keys/do.card.json \
   --provider keys/cp.card.json --model "$model" --model-name m --dataset "$data" --dataset-name d \
@@ -89,7 +93,7 @@ c2=$(cpu)
 u0=$(date +%s.%N)
 upids=()
 for i in $(seq "$uploads"); do
-  "$triad" dataset register "${client[@]}" --as keys/do --name "u$i" --file "u$i.age" >"u$i.out" 2>&1 &
+  "$triad" dataset register "${client[@]}" --as keys/do --name "u$i" "u$i.age" >"u$i.out" 2>&1 &
   upids+=($!)
 done
 upload_errors=0
@@ -115,7 +119,7 @@ cpus() { python3 -c "print(f'{($2 - $1) / $tck:.1f}')"; }
   echo
   echo "machine: $(uname -srm), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (with uncommitted changes)')"
-  echo "command: bench/load.sh (SUBMITS=$submits WATCHERS=$watchers POLLERS=$pollers CONCURRENCY=$concurrency UPLOADS=$uploads UPLOAD_MIB=$upload_mib)"
+  echo "command: bench/load.sh (SUBMITS=$submits WATCHERS=$watchers POLLERS=$pollers CONCURRENCY=$concurrency UPLOADS=$uploads UPLOAD_MIB=$upload_mib MAX_THREADS=$max_threads)"
   echo "load_bench exit status: $rc (non-zero: some call failed; see first_error)"
   echo
   echo "## RPCs (load_bench; ms)"
