@@ -28,6 +28,7 @@ concurrency=${CONCURRENCY:-8}
 uploads=${UPLOADS:-20}
 upload_mib=${UPLOAD_MIB:-256}
 max_threads=${MAX_THREADS:-512}
+max_transport=${MAX_TRANSPORT_MEMORY:-256MiB}
 
 scripts/configure.sh "$build"
 cmake --build "$build" --target triad load_bench >/dev/null
@@ -50,7 +51,7 @@ for p in mo:model-owner do:data-owner cp:compute-provider; do
 done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$triad" coordinator serve --dir state --listen "127.0.0.1:$port" --poll-wait 1s --nonce-ttl 30s \
-  --max-watches 1000 --max-threads "$max_threads" >serve.out 2>serve.err &
+  --max-watches 1000 --max-threads "$max_threads" --max-transport-memory "$max_transport" >serve.out 2>serve.err &
 pid=$!
 for _ in $(seq 100); do grep -q '^listening on ' serve.out 2>/dev/null && break; sleep 0.1; done
 grep -q '^listening on ' serve.out || { cat serve.err >&2; exit 1; }
@@ -119,7 +120,7 @@ cpus() { python3 -c "print(f'{($2 - $1) / $tck:.1f}')"; }
   echo
   echo "machine: $(uname -srm), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo ' (with uncommitted changes)')"
-  echo "command: bench/load.sh (SUBMITS=$submits WATCHERS=$watchers POLLERS=$pollers CONCURRENCY=$concurrency UPLOADS=$uploads UPLOAD_MIB=$upload_mib MAX_THREADS=$max_threads)"
+  echo "command: bench/load.sh (SUBMITS=$submits WATCHERS=$watchers POLLERS=$pollers CONCURRENCY=$concurrency UPLOADS=$uploads UPLOAD_MIB=$upload_mib MAX_THREADS=$max_threads MAX_TRANSPORT_MEMORY=$max_transport)"
   echo "load_bench exit status: $rc (non-zero: some call failed; see first_error)"
   echo
   echo "## RPCs (load_bench; ms)"

@@ -88,6 +88,7 @@ struct ServeFlags {
   int max_watches = 16;
   int max_workers = 256;
   int max_threads = 256;
+  std::string max_transport_memory = "256MiB";
   bool open_registration = false;
   bool insecure = false;
 };
@@ -184,6 +185,11 @@ absl::Status Serve(const ServeFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(options.max_artifact_bytes,
                          ByteSize("--max-artifact-size", f.max_artifact_size));
   TRIAD_ASSIGN_OR_RETURN(options.party_quota_bytes, ByteSize("--party-quota", f.party_quota));
+  TRIAD_ASSIGN_OR_RETURN(uint64_t transport_bytes,
+                         ByteSize("--max-transport-memory", f.max_transport_memory));
+  if (transport_bytes < (uint64_t{64} << 20)) {
+    return UsageError("--max-transport-memory: at least 64MiB");
+  }
   if (f.max_watches < 1 || f.max_workers < 1) {
     return absl::InvalidArgumentError(
         "--max-watches and --max-workers-per-provider must be at least 1");
@@ -224,6 +230,7 @@ absl::Status Serve(const ServeFlags& f) {
   so.tls_key_pem = &state.tls_key_pem;
   so.tls_cert_pem = state.tls_cert_pem;
   so.max_threads = f.max_threads;
+  so.max_transport_bytes = static_cast<size_t>(transport_bytes);
   TRIAD_ASSIGN_OR_RETURN(std::unique_ptr<coordinator::Server> server,
                          coordinator::Server::Start(c, so));
 
@@ -319,6 +326,11 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx) {
                    "three quarters of them, past which they are refused")
       ->capture_default_str()
       ->check(CLI::Range(16, 16384));
+  serve
+      ->add_option("--max-transport-memory", s->max_transport_memory,
+                   "Memory the transport may take for its buffers, all calls together (gRPC's "
+                   "resource quota); near it uploads slow down instead of growing the process")
+      ->capture_default_str();
   serve->add_flag("--open-registration", s->open_registration,
                   "Let parties register themselves (otherwise: coordinator parties add)");
   serve->add_flag("--insecure", s->insecure,

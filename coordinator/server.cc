@@ -44,6 +44,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Coordinator& coordinator,
   // threads and memory without end.
   grpc::ResourceQuota quota("triad-coordinator");
   quota.SetMaxThreads(options.max_threads);
+  quota.Resize(options.max_transport_bytes);
   builder.SetResourceQuota(quota);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
   s->services_ = NewServices(coordinator);

@@ -28,9 +28,13 @@ struct ServeOptions {
   std::string tls_cert_pem;
   absl::Duration sweep_interval = absl::Seconds(1);
   // gRPC limits: the largest message either way, the threads serving calls (past them calls get
-  // RESOURCE_EXHAUSTED), and the streams one connection may open at once.
+  // RESOURCE_EXHAUSTED), the transport's memory, and the streams one connection may open at once.
   int max_message_bytes = 16 << 20;
   int max_threads = 256;
+  // The memory gRPC may take for its buffers, all calls together (its resource quota): near it,
+  // reads shrink and streams' windows close, so many large uploads slow down instead of growing
+  // the process.
+  size_t max_transport_bytes = size_t{256} << 20;
   int max_concurrent_streams = 512;
 };
 

@@ -1114,8 +1114,9 @@ TEST_F(CoordinatorCliTest, PlaintextServingIsForLoopbackOnly) {
 }
 
 // --max-threads sizes the server; three quarters of it may wait for changes (tested at the
-// coordinator: WaitingCallsTest). Too few threads to serve anything is a usage error.
-TEST_F(CoordinatorCliTest, ServeTakesItsThreadCountWithinBounds) {
+// coordinator: WaitingCallsTest). --max-transport-memory bounds gRPC's buffers (measured by
+// bench/load.sh). Values too small to serve anything are usage errors.
+TEST_F(CoordinatorCliTest, ServeTakesItsThreadsAndTransportMemoryWithinBounds) {
   int rc = 0;
   std::string out = Sh(absl::StrCat(Triad(), " coordinator serve --dir ", F("state"),
                                     " --listen 127.0.0.1:0 --max-threads 8"),
@@ -1124,7 +1125,13 @@ TEST_F(CoordinatorCliTest, ServeTakesItsThreadCountWithinBounds) {
   EXPECT_EQ(out,
             "triad: --max-threads: Value 8 not in range 16 to 16384; see 'triad coordinator serve "
             "--help'\n");
-  ServeProcess s({"--dir", F("state"), "--listen", "127.0.0.1:0", "--max-threads", "64"},
+  out = Sh(absl::StrCat(Triad(), " coordinator serve --dir ", F("state"),
+                        " --listen 127.0.0.1:0 --max-transport-memory 1MiB"),
+           &rc);
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(out, "triad: --max-transport-memory: at least 64MiB\n");
+  ServeProcess s({"--dir", F("state"), "--listen", "127.0.0.1:0", "--max-threads", "64",
+                  "--max-transport-memory", "64MiB"},
                  F("s.out"), F("s.err"));
   EXPECT_GT(s.Port(), 0) << s.Err();
   EXPECT_EQ(s.Stop(), 0);
