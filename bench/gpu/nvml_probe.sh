@@ -85,26 +85,21 @@ verify)
     echo "verified on: $(uname -srm) at commit $(git rev-parse --short HEAD)"
     echo "command: bench/gpu/nvml_probe.sh run OUT (on the GPU machine), then bench/gpu/nvml_probe.sh verify OUT"
     echo
-    echo '## The GPU machine'
-    echo
-    echo '```'
-    cat "$dir/host.txt" 2>/dev/null || echo "(no host.txt)"
-    cat "$dir/nvidia-smi-gpus.csv" 2>/dev/null || true
-    echo '```'
-    echo
-    echo '## nvidia-smi on CC mode'
-    echo
-    echo '```'
-    cat "$dir/nvidia-smi-cc.txt" 2>/dev/null || echo "(none)"
-    echo '```'
-    echo
-    echo '## What NVML returned to the worker code (probe.jsonl)'
-    echo
-    echo '```'
-    cat "$dir/probe.jsonl" 2>/dev/null || echo "(none)"
-    cat "$dir/probe.err" 2>/dev/null || true
-    echo '```'
-    echo
+    # A section: its title, then the files that exist among the rest, fenced.
+    section() {
+      echo "## $1"
+      echo
+      echo '```'
+      shift
+      local any=0
+      for f in "$@"; do [[ -e "$f" ]] && { cat "$f"; any=1; }; done
+      [[ $any == 1 ]] || echo "(none)"
+      echo '```'
+      echo
+    }
+    section 'The GPU machine' "$dir/host.txt" "$dir/nvidia-smi-gpus.csv"
+    section 'nvidia-smi on CC mode' "$dir/nvidia-smi-cc.txt"
+    section 'What NVML returned to the worker code (probe.jsonl)' "$dir/probe.jsonl" "$dir/probe.err"
     echo '## Each report through triad attest verify --format nvidia-gpu'
     echo
     found=0
