@@ -209,9 +209,12 @@ absl::StatusOr<std::string> QemuPatchKernel(absl::string_view kernel,
         " not loaded high: only EFI-stub kernels (protocol >= 2.02, LOADED_HIGH) "
         "are modelled"));
   }
-  // hw/i386/x86.c x86_load_linux: the highest address the initrd may end at.
+  // hw/i386/x86.c x86_load_linux: the highest address the initrd may end at (initrd_addr_max
+  // exists from protocol 2.03).
   if (protocol >= 0x20c && (u16(kXloadflags) & kXlfCanBeLoadedAbove4g) != 0) {
     initrd_max = UINT32_MAX;
+  } else if (protocol < 0x203) {
+    initrd_max = 0x37ffffff;
   }
   const uint64_t usable = Below4g(memory_bytes) - kAcpiDataSize;
   if (initrd_max >= usable) initrd_max = static_cast<uint32_t>(usable - 1);

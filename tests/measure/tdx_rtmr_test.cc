@@ -107,6 +107,13 @@ TEST_F(TdxRtmrTest, MemoryAndInitrdChangeTheKernelDigest) {
   std::memcpy(&addr, a->data() + 0x218, 4);
   EXPECT_EQ(addr, (0x80000000u - 0x28000u - 1u - 0x2345u) & ~4095u);
   EXPECT_EQ(static_cast<uint8_t>((*a)[0x210]), 0xb0);  // type_of_loader: QEMU
+  // Boot protocol 2.02 has no initrd_addr_max: QEMU's limit is 0x37ffffff.
+  std::string old = k;
+  old[0x206] = 0x02;
+  absl::StatusOr<std::string> c = QemuPatchKernel(old, 0x2345, 4ULL << 30);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::memcpy(&addr, c->data() + 0x218, 4);
+  EXPECT_EQ(addr, (0x37ffffffu - 0x2345u) & ~4095u);
 }
 
 TEST_F(TdxRtmrTest, PeDigestIgnoresChecksumAndCertificateButNotCode) {
