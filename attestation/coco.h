@@ -14,6 +14,13 @@
 // carry the report data asked for, or it is refused. The init-data document the pod was started
 // with (mounted into the worker's container) travels with the evidence (Evidence::initdata).
 //
+// GPUs (`--tee coco --device cuda`): the worker attests them through NVML inside the container and
+// binds them as any worker does (gpu_collector.h CollectEvidence: GPU i over N_i, this attester
+// asked for D2). The agent's NVIDIA attester (guest-components attestation-agent/attester/src/
+// nvidia, GET /aa/additional-evidence) is not used: it reports every device over one nonce, the
+// first 32 bytes of the runtime data, without UUIDs, and its answer is not bound into the CPU
+// report, so it cannot carry binding.h's per-position nonces.
+//
 // Verifier side: AddCocoClaims binds that document to the hardware: its digest must be the TEE's
 // HOST_DATA (SNP) or MRCONFIGID (TDX); then its agent policy says which worker image the pod runs.
 #ifndef TRIAD_ATTESTATION_COCO_H_

@@ -878,13 +878,13 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
       ->excludes(policy);
   draft
       ->add_option("--tdx-rtmr1", d->tdx_rtmr1,
-                   "Without --policy: an admitted TDX RTMR1 (the guest kernel and initrd; 96 hex "
-                   "digits; repeatable)")
+                   "Without --policy: an admitted TDX RTMR1 (the guest kernel, from triad measure "
+                   "tdx; 96 hex digits; repeatable)")
       ->excludes(policy);
   draft
       ->add_option("--tdx-rtmr2", d->tdx_rtmr2,
-                   "Without --policy: an admitted TDX RTMR2 (the kernel command line; 96 hex "
-                   "digits; repeatable)")
+                   "Without --policy: an admitted TDX RTMR2 (the kernel command line and initrd, "
+                   "from triad measure tdx; 96 hex digits; repeatable)")
       ->excludes(policy);
   draft
       ->add_option("--tdx-mrconfigid", d->tdx_mr_config_id,

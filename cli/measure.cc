@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/encoding.h"
@@ -28,12 +29,21 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr size_t kMaxFirmware = 64 << 20;  // OVMF images are 2-4 MiB
+constexpr size_t kMaxKernel = 256 << 20;   // kernels are 10-100 MiB
 
-// SHA-256 of a file of any size, streamed (kernels and initrds are tens to hundreds of MiB).
-absl::StatusOr<std::string> Sha256File(const std::string& flag, const std::string& path) {
+// The digest and size of a file of any size, streamed (kernels and initrds are tens to hundreds of
+// MiB).
+struct FileDigest {
+  std::string digest;
+  uint64_t size = 0;
+};
+
+absl::StatusOr<FileDigest> HashFile(const std::string& flag, const std::string& path,
+                                    crypto::HashAlg alg) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return base::ErrnoStatus(errno, absl::StrCat(flag, " ", path));
-  crypto::Hasher h(crypto::HashAlg::kSha256);
+  crypto::Hasher h(alg);
+  FileDigest out;
   std::string buf(1 << 20, '\0');
   while (true) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -45,9 +55,16 @@ absl::StatusOr<std::string> Sha256File(const std::string& flag, const std::strin
     }
     if (n == 0) break;
     h.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
+    out.size += static_cast<uint64_t>(n);
   }
   ::close(fd);
-  return h.Finish();
+  out.digest = h.Finish();
+  return out;
+}
+
+absl::StatusOr<std::string> Sha256File(const std::string& flag, const std::string& path) {
+  TRIAD_ASSIGN_OR_RETURN(FileDigest d, HashFile(flag, path, crypto::HashAlg::kSha256));
+  return d.digest;
 }
 
 // ---- image
@@ -193,24 +210,112 @@ absl::Status Snp(const SnpFlags& f) {
 
 struct TdxFlags {
   std::string firmware, order = "interleaved";
+  std::string kernel, initrd, append, memory, separator = "rtmr1";
   bool json = false;
 };
 
-absl::Status Tdx(const TdxFlags& f) {
-  TRIAD_ASSIGN_OR_RETURN(std::string fw,
-                         base::Annotate(base::ReadFile(f.firmware, kMaxFirmware), "--firmware"));
-  measure::PageAddOrder order = measure::PageAddOrder::kInterleaved;
-  if (f.order == "per-section") {
-    order = measure::PageAddOrder::kPerSection;
-  } else if (f.order != "interleaved") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--order \"", f.order, "\": expected interleaved or per-section"));
+// QEMU's -m syntax: a number of MiB, or a number with a suffix K, M, G or T (powers of 1024).
+absl::StatusOr<uint64_t> ParseMemory(const std::string& text) {
+  uint64_t shift = 20;
+  std::string digits = text;
+  if (!digits.empty() && !absl::ascii_isdigit(static_cast<unsigned char>(digits.back()))) {
+    switch (absl::ascii_toupper(static_cast<unsigned char>(digits.back()))) {
+      case 'K':
+        shift = 10;
+        break;
+      case 'M':
+        shift = 20;
+        break;
+      case 'G':
+        shift = 30;
+        break;
+      case 'T':
+        shift = 40;
+        break;
+      default:
+        shift = 64;
+    }
+    digits.pop_back();
   }
-  TRIAD_ASSIGN_OR_RETURN(std::string mrtd, measure::TdxMrtd(fw, order));
+  uint64_t n = 0;
+  if (shift == 64 || !absl::SimpleAtoi(digits, &n) || n == 0 || n > (UINT64_MAX >> shift)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--memory \"", text, "\": expected QEMU's -m size, e.g. 4096 (MiB), 4G, 16384M"));
+  }
+  return n << shift;
+}
+
+absl::Status Tdx(const TdxFlags& f) {
+  if (f.kernel.empty() && (!f.initrd.empty() || !f.append.empty() || !f.memory.empty())) {
+    return absl::InvalidArgumentError("--initrd, --append and --memory need --kernel");
+  }
+  if (f.firmware.empty() && f.kernel.empty()) {
+    return absl::InvalidArgumentError(
+        "measure tdx needs --firmware (MRTD), --kernel (RTMR1, RTMR2), or both");
+  }
+  Json out;
+  if (!f.firmware.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(std::string fw,
+                           base::Annotate(base::ReadFile(f.firmware, kMaxFirmware), "--firmware"));
+    measure::PageAddOrder order = measure::PageAddOrder::kInterleaved;
+    if (f.order == "per-section") {
+      order = measure::PageAddOrder::kPerSection;
+    } else if (f.order != "interleaved") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--order \"", f.order, "\": expected interleaved or per-section"));
+    }
+    TRIAD_ASSIGN_OR_RETURN(std::string mrtd, measure::TdxMrtd(fw, order));
+    out["mr_td"] = base::HexEncode(mrtd);
+  }
+  if (!f.kernel.empty()) {
+    measure::TdxDirectBoot boot;
+    if (f.memory.empty()) {
+      return absl::InvalidArgumentError(
+          "--kernel needs --memory (QEMU's -m: where QEMU puts the initrd, which it writes into "
+          "the kernel TDVF measures)");
+    }
+    TRIAD_ASSIGN_OR_RETURN(boot.memory_bytes, ParseMemory(f.memory));
+    if (f.separator == "rtmr0") {
+      boot.separator = measure::TdvfSeparator::kRtmr0;
+    } else if (f.separator != "rtmr1") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tdvf-separator \"", f.separator,
+                       "\": expected rtmr1 (edk2-stable202411 and later) "
+                       "or rtmr0 (older TDVF)"));
+    }
+    TRIAD_ASSIGN_OR_RETURN(boot.kernel,
+                           base::Annotate(base::ReadFile(f.kernel, kMaxKernel), "--kernel"));
+    if (!f.initrd.empty()) {
+      TRIAD_ASSIGN_OR_RETURN(FileDigest d,
+                             HashFile("--initrd", f.initrd, crypto::HashAlg::kSha384));
+      boot.initrd = measure::TdxInitrd{d.size, d.digest};
+    }
+    boot.cmdline = f.append;
+    TRIAD_ASSIGN_OR_RETURN(measure::TdxRtmrs r,
+                           base::Annotate(measure::TdxDirectBootRtmrs(boot), f.kernel));
+    out["rtmr1"] = base::HexEncode(r.rtmr1);
+    out["rtmr2"] = base::HexEncode(r.rtmr2);
+    Json events = Json::array();
+    for (const measure::TdxRtmrEvent& e : r.events) {
+      events.push_back(
+          {{"rtmr", e.rtmr}, {"event", e.name}, {"digest", base::HexEncode(e.digest)}});
+    }
+    out["events"] = events;
+  }
   if (f.json) {
-    std::cout << Json{{"mr_td", base::HexEncode(mrtd)}}.dump() << "\n";
+    std::cout << out.dump() << "\n";
+  } else if (f.kernel.empty()) {
+    std::cout << out["mr_td"].get<std::string>() << "\n";
   } else {
-    std::cout << base::HexEncode(mrtd) << "\n";
+    std::string flags;
+    for (const char* k : {"mr_td", "rtmr1", "rtmr2"}) {
+      if (!out.contains(k)) continue;
+      const std::string name = k == std::string("mr_td") ? "MRTD" : absl::AsciiStrToUpper(k);
+      std::cout << name << ": " << out[k].get<std::string>() << "\n";
+      absl::StrAppend(&flags, flags.empty() ? "" : " ", "--tdx-",
+                      k == std::string("mr_td") ? "mrtd" : k, " ", out[k].get<std::string>());
+    }
+    std::cout << "contract draft flags: " << flags << "\n";
   }
   return absl::OkStatus();
 }
@@ -279,12 +384,24 @@ void AddMeasureCommands(CLI::App& app, Context& ctx) {
   });
 
   auto tf = std::make_shared<TdxFlags>();
-  CLI::App* tdx = group->add_subcommand("tdx", "TDX MRTD of a TDVF firmware image");
-  tdx->add_option("--firmware", tf->firmware, "TDVF image (OVMF.fd with TDX metadata)")->required();
+  CLI::App* tdx = group->add_subcommand(
+      "tdx", "TDX MRTD of a TDVF firmware image; RTMR1 and RTMR2 of a QEMU direct-boot guest");
+  tdx->add_option("--firmware", tf->firmware, "TDVF image (OVMF.fd with TDX metadata): MRTD");
   tdx->add_option("--order", tf->order,
                   "How the host adds and extends pages: interleaved (upstream KVM) or per-section")
       ->capture_default_str();
-  tdx->add_flag("--json", tf->json, "Print as JSON");
+  tdx->add_option("--kernel", tf->kernel,
+                  "Kernel with EFI stub given to QEMU (-kernel): RTMR1 and RTMR2");
+  tdx->add_option("--initrd", tf->initrd, "Initrd (-initrd)");
+  tdx->add_option("--append", tf->append, "Kernel command line (-append)");
+  tdx->add_option("--memory", tf->memory,
+                  "Guest memory as given to QEMU -m (e.g. 4G); QEMU writes the initrd's address "
+                  "into the kernel TDVF measures");
+  tdx->add_option("--tdvf-separator", tf->separator,
+                  "Where TDVF puts its ReadyToBoot separator: rtmr1 (edk2-stable202411 and later) "
+                  "or rtmr0 (older TDVF)")
+      ->capture_default_str();
+  tdx->add_flag("--json", tf->json, "Print as JSON (with the RTMR event digests)");
   tdx->callback([tf, &ctx] { ctx.exit_code = Finish(Tdx(*tf)); });
 }
 

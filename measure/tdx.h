@@ -13,6 +13,7 @@
 #define TRIAD_MEASURE_TDX_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,75 @@ enum class PageAddOrder {
 // The 48-byte MRTD.
 absl::StatusOr<std::string> TdxMrtd(absl::string_view image,
                                     PageAddOrder order = PageAddOrder::kInterleaved);
+
+// ---- RTMR1 and RTMR2 of a QEMU direct-boot TD (-bios TDVF -kernel -initrd -append)
+//
+// Who extends what (the RTMR index is the CC MR index less one; UEFI 2.10 section 38.4.1 and
+// TdTcg2Dxe's MapPcrToMrIndex: PCR 2-6 -> RTMR1, PCR 8-15 -> RTMR2):
+//   RTMR1  TDVF: the kernel's PE/COFF digest (EV_EFI_BOOT_SERVICES_APPLICATION, PCR 4), measured as
+//          QemuLoadKernelImage loads the image QEMU patched (below); at ReadyToBoot "Calling EFI
+//          Application from Boot Option" (EV_EFI_ACTION, PCR 4) and, from edk2-stable202411 (commit
+//          efaf893, "Fix the SeparatorEvent issue in RTMRs"), the separator (EV_SEPARATOR, four
+//          zero bytes); at ExitBootServices "Exit Boot Services Invocation" and "Exit Boot Services
+//          Returned with Success" (EV_EFI_ACTION, PCR 5). Action strings are hashed without a NUL.
+//   RTMR2  the Linux EFI stub (Linux >= 6.8 measures through EFI_CC_MEASUREMENT_PROTOCOL; older
+//          kernels leave RTMR2 untouched): the LoadOptions TDVF gave it (EV_EVENT_TAG
+//          "LOADED_IMAGE::LoadOptions", PCR 12), then the initrd it loaded through LoadFile2
+//          (EV_EVENT_TAG "Linux initrd", PCR 9). TDVF builds the LoadOptions from QEMU's command
+//          line plus " initrd=initrd" when there is an initrd, widened to UCS-2 with a UCS-2 NUL
+//          (OvmfPkg X86QemuLoadImageLib); with neither there are none and nothing is measured.
+// QEMU (hw/i386/x86.c, x86_load_linux) writes into the kernel's setup header before handing it over
+// through fw_cfg, so the digest depends on the memory size and the initrd size: type_of_loader
+// 0xb0, loadflags |= CAN_USE_HEAP, heap_end_ptr, cmd_line_ptr, and with an initrd ramdisk_image
+// (the top of usable memory below 4 GiB, less the initrd, page aligned) and ramdisk_size.
+//
+// What this assumes, and what changes the values: a bzImage with EFI stub and boot protocol >= 2.02
+// loaded high (every x86-64 kernel since 2.6); QEMU's q35 memory split (below 4 GiB: all memory up
+// to 2.75 GiB, else 2 GiB), default max-ram-below-4g and ACPI data size (0x28000), no setup_data;
+// no PCI option ROMs (each would add an EV_EFI_BOOT_SERVICES_DRIVER to RTMR1); not a UKI.
+// RTMR0 is not computed: it measures the TD HOB, the CFV, the secure-boot variables and QEMU's
+// generated ACPI tables and table loader, which depend on the whole QEMU command line.
+
+enum class TdvfSeparator {
+  kRtmr1,  // edk2-stable202411 and later: one separator in RTMR0, one in RTMR1
+  kRtmr0,  // older TDVF: both in RTMR0, none in RTMR1 (e.g. Debian 12's edk2 2022.11,
+           // Canonical's 2024.02 TDX build)
+};
+
+struct TdxInitrd {
+  uint64_t size = 0;   // bytes; an empty initrd is refused (leave it out)
+  std::string sha384;  // 48 bytes
+};
+
+struct TdxDirectBoot {
+  std::string kernel;               // the -kernel file
+  std::optional<TdxInitrd> initrd;  // the -initrd file's size and digest
+  std::string cmdline;              // -append; printable ASCII
+  uint64_t memory_bytes = 0;        // -m
+  TdvfSeparator separator = TdvfSeparator::kRtmr1;
+};
+
+struct TdxRtmrEvent {
+  int rtmr = 0;
+  std::string name;    // e.g. "EV_EFI_ACTION Calling EFI Application from Boot Option"
+  std::string digest;  // 48 bytes
+};
+
+struct TdxRtmrs {
+  std::string rtmr1, rtmr2;          // 48 bytes each
+  std::vector<TdxRtmrEvent> events;  // in the order they are extended
+};
+
+// The kernel as TDVF receives it from QEMU: `kernel` with QEMU's setup-header writes.
+// kInvalidArgument for what QEMU would refuse or this does not model: no "HdrS" setup header, a
+// setup size past the file, boot protocol < 2.02 or not loaded high, an initrd that does not fit
+// below the initrd limit.
+absl::StatusOr<std::string> QemuPatchKernel(absl::string_view kernel,
+                                            std::optional<uint64_t> initrd_size,
+                                            uint64_t memory_bytes);
+
+// RTMR1 and RTMR2 after the kernel's EFI stub has called ExitBootServices.
+absl::StatusOr<TdxRtmrs> TdxDirectBootRtmrs(const TdxDirectBoot& boot);
 
 }  // namespace triad::measure
 

@@ -10,13 +10,20 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "attestation/binding.h"
+#include "attestation/coco.h"
+#include "attestation/evidence_document.h"
 #include "attestation/evidence_verifier.h"
 #include "attestation/nvidia_gpu.h"
 #include "base/encoding.h"
 #include "contracts/policy.h"
+#include "crypto/hash.h"
 #include "crypto/random.h"
 #include "gtest/gtest.h"
+#include "measure/coco.h"
+#include "nlohmann/json.hpp"
+#include "tests/attestation/fake_coco_agent.h"
 #include "tests/attestation/nvidia_forge.h"
+#include "tests/attestation/snp_forge.h"
 #include "tests/testing/testing.h"
 
 #ifndef TRIAD_FAKE_NVML
@@ -137,21 +144,30 @@ class NvmlAdmission : public NvmlTest {
              gpus_.back().ChainPem());
     }
   }
-  contracts::PolicyDecision Admit(const Evidence& ev, uint32_t count) {
+  // The claims of `ev`, which must verify and bind this admission.
+  contracts::Claims Verified(const Evidence& ev) {
     Verdict v = VerifyEvidence(ev, anchors_, kNow);
     EXPECT_TRUE(v.valid) << ::testing::PrintToString(v.reasons);
     EXPECT_TRUE(CheckBinding(v.claims, in_).ok()) << CheckBinding(v.claims, in_);
-    contracts::WorkerPolicy p;
-    p.tee = {contracts::kTeeSim};
-    p.sim = contracts::SimReference{{v.claims.measurement}, {}};
+    return v.claims;
+  }
+  // `count` Hopper GPUs, RIMs and OCSP optional (the forged GPUs have none).
+  static contracts::GpuRequirements Hopper(uint32_t count) {
     contracts::GpuRequirements g;
     g.count = count;
     g.architectures = {"hopper"};
     g.min_driver_version = "550";
     g.min_vbios_version = "96.00.00.00.00";
     g.rim_required = g.ocsp_required = false;
-    p.nvidia_gpu = g;
-    return contracts::Evaluate(p, v.claims);
+    return g;
+  }
+  contracts::PolicyDecision Admit(const Evidence& ev, uint32_t count) {
+    const contracts::Claims claims = Verified(ev);
+    contracts::WorkerPolicy p;
+    p.tee = {contracts::kTeeSim};
+    p.sim = contracts::SimReference{{claims.measurement}, {}};
+    p.nvidia_gpu = Hopper(count);
+    return contracts::Evaluate(p, claims);
   }
 
   crypto::Ed25519PrivateKey sim_, eph_;
@@ -216,6 +232,194 @@ TEST_F(NvmlTest, NoDriverNoLibraryAndOtherFailures) {
   EXPECT_EQ((*only0)->Attest(1, std::string(32, 'n')).status().message(),
             "GPU 1 is not one of the 1 attested");
   EXPECT_EQ((*only0)->Attest(0, "short").status().message(), "a GPU nonce is 32 bytes, got 5");
+}
+
+// ---- a Confidential Containers pod with GPUs (`triad worker run --tee coco --device cuda`)
+//
+// The CPU evidence comes from the pod's attestation agent (the fake agent of fake_coco_agent.h,
+// answering SEV-SNP evidence signed by a forged Genoa VCEK over whatever runtime data it is asked),
+// the GPU evidence from NVML inside the container (the fake libnvidia-ml), and CollectEvidence
+// binds them as for any worker: GPU i over N_i, the agent asked for D2.
+using Json = nlohmann::json;
+
+class CocoGpuAdmission : public NvmlAdmission {
+ protected:
+  CocoGpuAdmission() : vcek_key_(forge::NewEcKey()) {
+    const forge::Pki& amd = forge::ForgedPki("Genoa");
+    forge::LeafSpec leaf;
+    leaf.product_name = "Genoa";
+    leaf.bl = 10, leaf.tee = 0, leaf.snp = 23, leaf.ucode = 25;  // the recorded report's TCB
+    const Json recorded = Json::parse(cocotest::RecordedSnp());
+    std::string chip_id;
+    for (const Json& b : recorded["attestation_report"]["chip_id"]) {
+      chip_id.push_back(static_cast<char>(b.get<int>()));
+    }
+    leaf.hwid_ext = chip_id;
+    vcek_der_ = forge::ToDer(forge::IssueLeaf(amd, leaf, vcek_key_.get()).get());
+    const TrustAnchors amd_anchors = amd.Anchors();
+    anchors_.amd_ark = amd_anchors.amd_ark;
+    anchors_.amd_ask = amd_anchors.amd_ask;
+    anchors_.amd_asvk = amd_anchors.amd_asvk;
+    initdata_ = measure::MakeInitData(cocotest::Pin());
+    Write("initdata.toml", initdata_);
+    options_.initdata_file = dir_.File("initdata.toml");
+    options_.timeout = absl::Milliseconds(500);
+  }
+
+  // What the agent of a pod started with `initdata` answers for `runtime_data`: the recorded
+  // report with that report data and HOST_DATA, signed again by the forged VCEK.
+  std::string AgentAnswer(const std::string& runtime_data, const std::string& initdata) {
+    Json j = Json::parse(cocotest::Echo(runtime_data, initdata));
+    absl::StatusOr<attestation::Evidence> unsigned_ev = EvidenceFromCocoAgent(j.dump());
+    EXPECT_TRUE(unsigned_ev.ok()) << unsigned_ev.status();
+    const std::string signed_report = forge::SignReport(unsigned_ev->report, vcek_key_.get());
+    j["attestation_report"]["signature"]["r"] = cocotest::Bytes(signed_report.substr(0x2A0, 72));
+    j["attestation_report"]["signature"]["s"] = cocotest::Bytes(signed_report.substr(0x2E8, 72));
+    j["cert_chain"] = Json::array({{{"cert_type", "VCEK"}, {"data", cocotest::Bytes(vcek_der_)}}});
+    return j.dump();
+  }
+
+  absl::StatusOr<std::unique_ptr<Attester>> Coco(cocotest::FakeAgent& agent) {
+    options_.agent = agent.url();
+    return NewCocoAttester(options_);
+  }
+
+  // The contract's policy for this pod: the SNP guest, the init-data and worker image it pins, and
+  // `count` Hopper GPUs.
+  contracts::PolicyDecision AdmitCoco(const attestation::Evidence& ev, uint32_t count) {
+    const contracts::Claims claims = Verified(ev);
+    contracts::WorkerPolicy p;
+    p.tee = {contracts::kTeeSevSnp};
+    contracts::SnpReference snp;
+    snp.measurements = {claims.measurement};
+    snp.min_tcb = {10, 0, 23, 25, 0};
+    snp.allowed_vmpls = {0};
+    p.sev_snp = snp;
+    const std::string digest = measure::InitDataDigest(*measure::ParseInitData(initdata_));
+    p.coco = contracts::CocoReference{{digest}, {cocotest::Pin().image_digest()}};
+    p.nvidia_gpu = Hopper(count);
+    return contracts::Evaluate(p, claims);
+  }
+
+  crypto::SslPtr<EVP_PKEY> vcek_key_;
+  std::string vcek_der_, initdata_;
+  CocoAttesterOptions options_;
+};
+
+TEST_F(CocoGpuAdmission, ACocoWorkerWithTwoGpusIsAdmitted) {
+  Gpus(2, "2 1 0 1 1");
+  cocotest::FakeAgent agent([&](const std::string& t) {
+    return cocotest::Http(200, AgentAnswer(cocotest::AskedFor(t), initdata_));
+  });
+  absl::StatusOr<std::unique_ptr<Attester>> cpu = Coco(agent);
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  absl::StatusOr<std::unique_ptr<GpuCollector>> gpus = Open();
+  ASSERT_TRUE(gpus.ok()) << gpus.status();
+  absl::StatusOr<attestation::Evidence> ev = CollectEvidence(**cpu, gpus->get(), in_);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_EQ(ev->tee, "sev-snp");
+  EXPECT_EQ(ev->initdata, initdata_);
+  ASSERT_EQ(ev->gpus.size(), 2u);
+  // The agent was asked for D2: the CPU report commits to both GPU reports and the CC state.
+  std::vector<GpuSetEntry> set;
+  for (const GpuEvidence& g : ev->gpus) set.push_back({g.uuid, crypto::Sha384(g.report)});
+  EXPECT_EQ(cocotest::AskedFor(agent.last_target()),
+            *ExpectedReportData(in_, *GpuSetDigest(*ev->gpu_cc, set)));
+  contracts::PolicyDecision d = AdmitCoco(*ev, 2);
+  EXPECT_TRUE(d.admit) << ::testing::PrintToString(d.reasons);
+
+  // The evidence document a coordinator receives carries all three: report, init-data, GPUs.
+  absl::StatusOr<attestation::Evidence> back = ParseEvidenceDocument(EvidenceDocument(*ev));
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(AdmitCoco(*back, 2).admit);
+}
+
+// GPU reports made for another admission (another job's nonce): the worker stops before it asks
+// the agent, and a verifier that is handed them refuses the binding.
+TEST_F(CocoGpuAdmission, AGpuReportForAnotherBindingIsRefused) {
+  crypto::Ed25519PrivateKey other_key = crypto::Ed25519PrivateKey::Generate();
+  const BindingInputs other{crypto::RandomString(32), "job-2", other_key.public_key(),
+                            id_.recipient()};
+  Write("count", "1");
+  State("2 1 0 0 1");
+  gpus_.push_back(nvforge::NewGpu());
+  nvforge::ReportSpec spec;
+  spec.nonce = *GpuNonce(other, 0);
+  Device(0, kUuid0, nvforge::Report(gpus_.back(), spec), gpus_.back().ChainPem());
+  cocotest::FakeAgent agent([&](const std::string& t) {
+    return cocotest::Http(200, AgentAnswer(cocotest::AskedFor(t), initdata_));
+  });
+  absl::StatusOr<std::unique_ptr<Attester>> cpu = Coco(agent);
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  absl::StatusOr<attestation::Evidence> ev = CollectEvidence(**cpu, Open()->get(), in_);
+  EXPECT_EQ(ev.status().message(),
+            absl::StrCat("GPU 0 (", kUuid0, "): NVML returned a report over nonce ",
+                         base::HexEncode(*GpuNonce(other, 0)), ", not the requested ",
+                         base::HexEncode(*GpuNonce(in_, 0))));
+  EXPECT_EQ(agent.requests(), 1);  // the probe only: no CPU evidence for a wrong GPU set
+
+  // The whole evidence of the other admission, presented for this one.
+  absl::StatusOr<attestation::Evidence> theirs = CollectEvidence(**cpu, Open()->get(), other);
+  ASSERT_TRUE(theirs.ok()) << theirs.status();
+  Verdict v = VerifyEvidence(*theirs, anchors_, kNow);
+  ASSERT_TRUE(v.valid) << ::testing::PrintToString(v.reasons);
+  std::vector<std::string> problems = BindingProblems(v.claims, in_);
+  ASSERT_EQ(problems.size(), 2u);
+  EXPECT_EQ(problems[0], absl::StrCat("GPU 0 (", kUuid0, "): its report's nonce ",
+                                      base::HexEncode(*GpuNonce(other, 0)),
+                                      " is not the one this admission derives for GPU 0 (",
+                                      base::HexEncode(*GpuNonce(in_, 0)),
+                                      "): the report was made for another admission or job"));
+  EXPECT_TRUE(absl::StartsWith(problems[1],
+                               "report data does not commit to this admission and this set of "
+                               "GPUs (nonce, job id, Ed25519 key, age recipient, GPU reports, "
+                               "UUIDs, CC state): expected "))
+      << problems[1];
+}
+
+TEST_F(CocoGpuAdmission, CcOffIsRefused) {
+  Gpus(1, "2 0 0 0 1");
+  cocotest::FakeAgent agent([&](const std::string& t) {
+    return cocotest::Http(200, AgentAnswer(cocotest::AskedFor(t), initdata_));
+  });
+  absl::StatusOr<std::unique_ptr<Attester>> cpu = Coco(agent);
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  absl::StatusOr<attestation::Evidence> ev = CollectEvidence(**cpu, Open()->get(), in_);
+  ASSERT_TRUE(ev.ok()) << ev.status();
+  EXPECT_EQ(AdmitCoco(*ev, 1).reasons,
+            std::vector<std::string>{"GPU confidential computing is off (NVML cc_feature 0)"});
+}
+
+// The agent answers the probe, then garbage, then evidence for the CPU-only binding D1 (an agent
+// that does not see the GPU set): each stops the admission at the worker with its reason.
+TEST_F(CocoGpuAdmission, AgentGarbageOrAnotherBindingIsRefused) {
+  Gpus(1, "2 1 0 0 1");
+  int n = 0;
+  cocotest::FakeAgent agent([&](const std::string& t) {
+    switch (n++) {
+      case 0:
+        return cocotest::Http(200, AgentAnswer(cocotest::AskedFor(t), initdata_));
+      case 1:
+        return cocotest::Http(200, "{\"attestation_report\": 7}");
+      default:
+        return cocotest::Http(200, AgentAnswer(*ExpectedReportData(in_), initdata_));
+    }
+  });
+  absl::StatusOr<std::unique_ptr<Attester>> cpu = Coco(agent);
+  ASSERT_TRUE(cpu.ok()) << cpu.status();
+  absl::StatusOr<std::unique_ptr<GpuCollector>> gpus = Open();
+  ASSERT_TRUE(gpus.ok());
+  EXPECT_EQ(CollectEvidence(**cpu, gpus->get(), in_).status().message(),
+            "coco: attestation_report must be an object");
+  absl::StatusOr<attestation::Evidence> d1 = CollectEvidence(**cpu, gpus->get(), in_);
+  EXPECT_EQ(d1.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      d1.status().message(),
+      absl::StrCat("coco: the attestation agent returned evidence for other runtime data "
+                   "(report data ",
+                   base::HexEncode(*ExpectedReportData(in_)).substr(0, 32), "…, asked for ",
+                   base::HexEncode(cocotest::AskedFor(agent.last_target())).substr(0, 32),
+                   "…); refusing it (an agent without encoding=base64 support, or a replay)"));
 }
 
 }  // namespace

@@ -213,6 +213,11 @@ std::string BuildReport(const ReportSpec& s, EVP_PKEY* leaf_key) {
     PutLe(&b, 0x1F8, s.launch_mit_vector, 8);
     PutLe(&b, 0x200, s.current_mit_vector, 8);
   }
+  return SignReport(std::move(b), leaf_key);
+}
+
+std::string SignReport(std::string b, EVP_PKEY* leaf_key) {
+  Check(b.size() >= 0x330, "report size");
   SslPtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   size_t len = 0;
   Check(EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha384(), nullptr, leaf_key) == 1 &&

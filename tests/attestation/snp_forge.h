@@ -87,6 +87,8 @@ struct ReportSpec {
 };
 // Lays out and signs (ECDSA P-384/SHA-384 over 0x000..0x29F, R and S little-endian) a report.
 std::string BuildReport(const ReportSpec& spec, EVP_PKEY* leaf_key);
+// Signs an already laid-out report (`report`'s SIGNATURE replaced) as BuildReport does.
+std::string SignReport(std::string report, EVP_PKEY* leaf_key);
 
 }  // namespace triad::attestation::forge
 

@@ -2,15 +2,17 @@
 #include "contracts/contract.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <array>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/encoding.h"
 #include "crypto/dsse.h"
 #include "crypto/hash.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "tests/testing/testing.h"
 
 namespace triad {
@@ -235,6 +237,63 @@ TEST_F(ContractCliTest, AWeakTdxPolicyIsRefusedUnlessAcceptedAndThenRecorded) {
   EXPECT_THAT(out_, ::testing::HasSubstr(
                         "warning: you signed a contract whose worker policy has accepted "
                         "weaknesses:\n  ACCEPTED WEAKNESS tdx-guest-unpinned: "));
+}
+
+// A data owner computes the TD's values offline (triad measure tdx, from the TDVF image, the
+// kernel, the initrd, the command line and the memory size) and drafts with them: MRTD, RTMR1,
+// RTMR2 land in the policy and no weakness is recorded. The kernel and initrd are testdata's
+// synthetic ones; their RTMRs are checked against an independent implementation in tests/measure.
+TEST_F(ContractCliTest, MeasureTdxThenDraft) {
+  const std::string tdx = testing::TestdataDir() + "/measure/tdx/";
+  ASSERT_EQ(RunCommand("gunzip -c " + tdx + "debian-ovmf-2022.11-6+deb12u2.fd.gz > " +
+                           dir_.File("OVMF.fd"),
+                       &out_),
+            0);
+  const std::string measure = absl::StrCat(
+      "measure tdx --firmware ", dir_.File("OVMF.fd"), " --kernel ", tdx, "kernel-a.efi --initrd ",
+      tdx, "initrd.img --append 'console=ttyS0 root=/dev/vda1 ro' --memory 4G");
+  ASSERT_EQ(Run(measure + " --tdvf-separator rtmr0 --json"), 0) << out_;
+  nlohmann::json m = nlohmann::json::parse(out_);
+  // Case 0 of rtmr_vectors.json (td-report-web, older TDVF).
+  nlohmann::json v = nlohmann::json::parse(testing::ReadTestFile(tdx + "rtmr_vectors.json"));
+  EXPECT_EQ(m["rtmr1"], v["cases"][0]["rtmr1"]);
+  EXPECT_EQ(m["rtmr2"], v["cases"][0]["rtmr2"]);
+  EXPECT_EQ(m["events"].size(), 6u);
+
+  // The text form prints the flags to paste.
+  ASSERT_EQ(Run(measure), 0) << out_;
+  V lines = Lines();
+  ASSERT_EQ(lines.size(), 4u) << out_;
+  const std::string prefix = "contract draft flags: ";
+  ASSERT_EQ(lines[3].substr(0, prefix.size()), prefix);
+  const std::string flags = lines[3].substr(prefix.size());
+  EXPECT_EQ(lines[1].substr(0, 7), "RTMR1: ");
+  EXPECT_NE(lines[1].substr(7), m["rtmr1"].get<std::string>());  // the separator is in RTMR1 now
+  EXPECT_EQ(lines[2].substr(7), m["rtmr2"].get<std::string>());
+
+  ASSERT_EQ(Run(DraftWithoutPolicy() + " " + flags), 0) << out_;
+  EXPECT_EQ(out_.find("warning"), std::string::npos) << out_;
+  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+  auto c = contracts::Contract::FromPayload(env->payload);
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->worker_policy.tdx.has_value());
+  const contracts::TdxReference& r = *c->worker_policy.tdx;
+  EXPECT_EQ(r.mr_td, V{*base::HexDecode(m["mr_td"].get<std::string>())});
+  EXPECT_EQ(r.rtmr[1], V{*base::HexDecode(lines[1].substr(7))});
+  EXPECT_EQ(r.rtmr[2], V{*base::HexDecode(m["rtmr2"].get<std::string>())});
+  EXPECT_TRUE(c->worker_policy.accepted_weaknesses.empty());
+
+  // Refusals, with the reason.
+  ASSERT_EQ(Run(absl::StrCat("measure tdx --kernel ", tdx, "initrd.img --memory 4G")), 1);
+  EXPECT_EQ(Lines(), V{"triad: " + tdx +
+                       "initrd.img: not a Linux bzImage: no \"HdrS\" setup header at 0x202"});
+  ASSERT_EQ(Run(absl::StrCat("measure tdx --kernel ", tdx, "kernel-a.efi")), 1);
+  EXPECT_THAT(out_, ::testing::HasSubstr("--kernel needs --memory"));
+  ASSERT_EQ(Run(absl::StrCat("measure tdx --kernel ", tdx, "kernel-a.efi --memory 4X")), 1);
+  EXPECT_EQ(Lines(),
+            V{"triad: --memory \"4X\": expected QEMU's -m size, e.g. 4096 (MiB), 4G, 16384M"});
+  ASSERT_EQ(Run("measure tdx --append quiet"), 1);
+  EXPECT_EQ(Lines(), V{"triad: --initrd, --append and --memory need --kernel"});
 }
 
 // SEV-SNP: a TCB floor is required (explicit, or from a VCEK), VMPL 0 unless told, host data and

@@ -1,0 +1,217 @@
+// RTMR1 and RTMR2 of a QEMU direct-boot TD against quex-tech/td-report-web's independent
+// implementation (testdata/measure/tdx/rtmr_vectors.json, inputs from make_kernels.py), and the
+// PE/COFF digest and QEMU's kernel patching refusing what they cannot measure.
+#include <cstring>
+
+#include "base/encoding.h"
+#include "crypto/hash.h"
+#include "gtest/gtest.h"
+#include "measure/pe.h"
+#include "measure/tdx.h"
+#include "nlohmann/json.hpp"
+#include "tests/testing/testing.h"
+
+namespace triad::measure {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string Dir() { return testing::TestdataDir() + "/measure/tdx/"; }
+
+class TdxRtmrTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    v_ = Json::parse(testing::ReadTestFile(Dir() + "rtmr_vectors.json"));
+    for (const auto& [name, sha] : v_["inputs_sha256"].items()) {
+      files_[name] = testing::ReadTestFile(Dir() + name);
+      ASSERT_EQ(base::HexEncode(crypto::Sha256(files_[name])), sha.get<std::string>()) << name;
+    }
+  }
+
+  TdxDirectBoot Boot(const Json& c, TdvfSeparator sep) {
+    TdxDirectBoot b;
+    b.kernel = files_[c["kernel"].get<std::string>()];
+    if (!c["initrd"].is_null()) {
+      const std::string& initrd = files_[c["initrd"].get<std::string>()];
+      b.initrd = TdxInitrd{initrd.size(), crypto::Sha384(initrd)};
+    }
+    b.cmdline = c["cmdline"].get<std::string>();
+    b.memory_bytes = c["memory"].get<uint64_t>();
+    b.separator = sep;
+    return b;
+  }
+
+  Json v_;
+  std::map<std::string, std::string> files_;
+};
+
+std::string Replay(const std::vector<std::string>& digests) {
+  std::string r(48, '\0');
+  for (const std::string& d : digests) r = crypto::Sha384(r + d);
+  return r;
+}
+
+// td-report-web models TDVF before edk2-stable202411 (no separator in RTMR1): every event digest,
+// in order, and both registers must match.
+TEST_F(TdxRtmrTest, OlderTdvfMatchesAnIndependentImplementation) {
+  ASSERT_EQ(v_["cases"].size(), 6u);
+  for (const Json& c : v_["cases"]) {
+    SCOPED_TRACE(c.dump().substr(0, 120));
+    absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(Boot(c, TdvfSeparator::kRtmr0));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(base::HexEncode(r->rtmr1), c["rtmr1"].get<std::string>());
+    EXPECT_EQ(base::HexEncode(r->rtmr2), c["rtmr2"].get<std::string>());
+    ASSERT_EQ(r->events.size(), c["events"].size());
+    for (size_t i = 0; i < r->events.size(); ++i) {
+      EXPECT_EQ(r->events[i].rtmr, c["events"][i]["rtmr"].get<int>()) << i;
+      EXPECT_EQ(base::HexEncode(r->events[i].digest), c["events"][i]["digest"].get<std::string>())
+          << i << " " << r->events[i].name;
+    }
+  }
+}
+
+// edk2-stable202411 (commit efaf893) adds the ReadyToBoot separator, SHA-384 of four zero bytes,
+// to RTMR1 after "Calling EFI Application from Boot Option": the same independent event digests
+// replayed with it in place. RTMR2 does not change.
+TEST_F(TdxRtmrTest, NewerTdvfAddsTheSeparatorToRtmr1) {
+  for (const Json& c : v_["cases"]) {
+    std::vector<std::string> rtmr1;
+    for (const Json& e : c["events"]) {
+      if (e["rtmr"] != 1) continue;
+      rtmr1.push_back(*base::HexDecode(e["digest"].get<std::string>()));
+      if (e["name"] == "Calling EFI Application from Boot Option") {
+        rtmr1.push_back(crypto::Sha384(std::string(4, '\0')));
+      }
+    }
+    ASSERT_EQ(rtmr1.size(), 5u);
+    absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(Boot(c, TdvfSeparator::kRtmr1));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->rtmr1, Replay(rtmr1));
+    EXPECT_EQ(base::HexEncode(r->rtmr2), c["rtmr2"].get<std::string>());
+    EXPECT_EQ(r->events[2].name, "EV_SEPARATOR");
+  }
+}
+
+// QEMU's writes into the setup header change the measured kernel: memory size and initrd size
+// both matter (case 0 and 1 differ only in memory).
+TEST_F(TdxRtmrTest, MemoryAndInitrdChangeTheKernelDigest) {
+  const Json& cases = v_["cases"];
+  EXPECT_NE(cases[0]["events"][0]["digest"], cases[1]["events"][0]["digest"]);
+  const std::string& k = files_["kernel-a.efi"];
+  absl::StatusOr<std::string> a = QemuPatchKernel(k, 0x2345, 4ULL << 30);
+  absl::StatusOr<std::string> b = QemuPatchKernel(k, 0x2346, 4ULL << 30);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(*a, *b);
+  // 4 GiB: 2 GiB below 4 GiB, less QEMU's ACPI data; the initrd page-aligned beneath.
+  uint32_t addr = 0;
+  std::memcpy(&addr, a->data() + 0x218, 4);
+  EXPECT_EQ(addr, (0x80000000u - 0x28000u - 1u - 0x2345u) & ~4095u);
+  EXPECT_EQ(static_cast<uint8_t>((*a)[0x210]), 0xb0);  // type_of_loader: QEMU
+  // Boot protocol 2.02 has no initrd_addr_max: QEMU's limit is 0x37ffffff.
+  std::string old = k;
+  old[0x206] = 0x02;
+  absl::StatusOr<std::string> c = QemuPatchKernel(old, 0x2345, 4ULL << 30);
+  ASSERT_TRUE(c.ok()) << c.status();
+  std::memcpy(&addr, c->data() + 0x218, 4);
+  EXPECT_EQ(addr, (0x37ffffffu - 0x2345u) & ~4095u);
+}
+
+TEST_F(TdxRtmrTest, PeDigestIgnoresChecksumAndCertificateButNotCode) {
+  const std::string& k = files_["kernel-a.efi"];
+  absl::StatusOr<std::string> d = PeImageDigest(k, crypto::HashAlg::kSha384);
+  ASSERT_TRUE(d.ok()) << d.status();
+  std::string checksum = k;
+  checksum[0x58 + 64] ^= 1;  // optional header CheckSum
+  EXPECT_EQ(*PeImageDigest(checksum, crypto::HashAlg::kSha384), *d);
+  std::string cert = k;
+  cert[cert.size() - 1] ^= 1;  // the attribute certificate table at the end
+  EXPECT_EQ(*PeImageDigest(cert, crypto::HashAlg::kSha384), *d);
+  std::string code = k;
+  code[0x1000] ^= 1;  // .text
+  EXPECT_NE(*PeImageDigest(code, crypto::HashAlg::kSha384), *d);
+  std::string trailing = k;
+  trailing[0x2e00] ^= 1;  // after the sections, before the certificate table
+  EXPECT_NE(*PeImageDigest(trailing, crypto::HashAlg::kSha384), *d);
+}
+
+TEST_F(TdxRtmrTest, BadPeImagesAreRefused) {
+  const std::string& k = files_["kernel-a.efi"];
+  auto why = [](absl::string_view image) -> std::string {
+    return std::string(PeImageDigest(image, crypto::HashAlg::kSha384).status().message());
+  };
+  EXPECT_EQ(why("MZ"), "not a PE/COFF image: no MZ header");
+  EXPECT_EQ(why(std::string(4096, 'A')), "not a PE/COFF image: no MZ header");
+  std::string no_pe = k;
+  no_pe[0x40] = 'X';
+  EXPECT_EQ(why(no_pe), "not a PE/COFF image: no PE signature at e_lfanew");
+  std::string far = k;
+  far[0x3c] = '\xff';
+  far[0x3d] = '\xff';
+  EXPECT_EQ(why(far), "not a PE/COFF image: no PE signature at e_lfanew");
+  std::string magic = k;
+  magic[0x58] = 0x0c;
+  EXPECT_EQ(why(magic), "not a PE/COFF image: optional header magic 0x20c");
+  // Truncated inside the .data section.
+  EXPECT_EQ(why(k.substr(0, 0x2900)), "not a PE/COFF image: section 3 lies outside the file");
+  EXPECT_EQ(why(k.substr(0, 0x100)), "not a PE/COFF image: truncated optional header");
+  std::string many = k;
+  many[0x46] = 97;
+  EXPECT_EQ(why(many), "not a PE/COFF image: 97 sections");
+  std::string cert = k;
+  cert[0x58 + 112 + 32 + 4 + 2] = 1;  // certificate table size += 64 KiB
+  EXPECT_EQ(why(cert),
+            "not a PE/COFF image: the certificate table is larger than the data after the "
+            "sections");
+  std::string headers = k;
+  headers[0x58 + 60 + 1] = 0x01;  // SizeOfHeaders 0x100: the section table is past it
+  headers[0x58 + 60] = 0x00;
+  EXPECT_EQ(why(headers),
+            "not a PE/COFF image: SizeOfHeaders does not cover the section table or lies outside "
+            "the file");
+  // Oversized: refused on its length alone, before any byte is read.
+  const char one = 0;
+  EXPECT_EQ(std::string(PeImageDigest(absl::string_view(&one, kMaxPeImageSize + 1),
+                                      crypto::HashAlg::kSha384)
+                            .status()
+                            .message()),
+            "PE/COFF image of 536870913 bytes is larger than the limit of 536870912");
+}
+
+TEST_F(TdxRtmrTest, BadBootsAreRefused) {
+  const Json& c = v_["cases"][0];
+  auto why = [&](const TdxDirectBoot& b) -> std::string {
+    return std::string(TdxDirectBootRtmrs(b).status().message());
+  };
+  TdxDirectBoot b = Boot(c, TdvfSeparator::kRtmr1);
+  b.kernel = "MZ" + std::string(4094, '\0');
+  EXPECT_EQ(why(b), "not a Linux bzImage: no \"HdrS\" setup header at 0x202");
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  b.kernel[0x206] = 0x01;  // protocol 2.01
+  EXPECT_EQ(why(b),
+            "kernel boot protocol 2.01 not loaded high: only EFI-stub kernels (protocol >= 2.02, "
+            "LOADED_HIGH) are modelled");
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  b.kernel[0x1f1] = 30;  // setup_sects: 31 * 512 bytes > the file
+  EXPECT_EQ(why(b), "kernel setup size lies past the end of the file");
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  b.kernel[0x40] = 'X';
+  EXPECT_EQ(why(b), "kernel: not a PE/COFF image: no PE signature at e_lfanew");
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  b.memory_bytes = 64 << 20;
+  b.initrd->size = 100 << 20;
+  EXPECT_EQ(why(b), "initrd of 104857600 bytes does not fit below 0x3fd7fff");
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  b.memory_bytes = 1 << 20;
+  EXPECT_EQ(why(b), "memory size 1048576 is outside 64 MiB to 16 TiB");
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  b.initrd->size = 0;
+  EXPECT_EQ(why(b), "initrd is empty: leave it out");
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  b.cmdline = "root=/dev/vda\nquiet";
+  EXPECT_EQ(why(b), "kernel command line: only printable ASCII is supported");
+  b.cmdline = std::string(70000, 'a');
+  EXPECT_EQ(why(b), "kernel command line of 70000 bytes is longer than 65536");
+}
+
+}  // namespace
+}  // namespace triad::measure
