@@ -56,12 +56,12 @@ client=(--coordinator "127.0.0.1:$port" --coordinator-card card.json)
 mkdir -p model
 cp "$root/testdata/trainer/qwen2_tiny/base/config.json" "$root/testdata/trainer/qwen2_tiny/base/model.safetensors" model/
 cp "$root/testdata/trainer/tiny_gpt2_style.tokenizer.json" model/tokenizer.json
-model=$("$triad" model push "${client[@]}" --as keys/mo --name m --in model)
+model=$("$triad" model push model "${client[@]}" --as keys/mo --name m)
 echo '{"text": "load"}' >data.jsonl
-data=$("$triad" dataset push "${client[@]}" --as keys/do --name d --in data.jsonl)
+data=$("$triad" dataset push data.jsonl "${client[@]}" --as keys/do --name d)
 printf '{"tee": ["sim"], "sim": {"measurements": ["%s"]}}\n' "$(printf '%096d' 0)" >policy.json
 "$triad" contract draft --model-owner keys/mo.card.json --data-owner keys/do.card.json \
-  --provider keys/cp.card.json --model "$model" --model-name m --dataset "$data" --dataset-name d \
+  --compute-provider keys/cp.card.json --model "$model" --model-name m --dataset "$data" --dataset-name d \
   --policy policy.json --valid-for 1d --id c-load --max-jobs 1000000 --out contract.json >/dev/null
 for p in mo do cp; do "$triad" contract sign contract.json --as "keys/$p" >/dev/null; done
 "$triad" contract submit "${client[@]}" contract.json >/dev/null
@@ -89,7 +89,7 @@ c2=$(cpu)
 u0=$(date +%s.%N)
 upids=()
 for i in $(seq "$uploads"); do
-  "$triad" dataset register "${client[@]}" --as keys/do --name "u$i" --file "u$i.age" >"u$i.out" 2>&1 &
+  "$triad" dataset register "u$i.age" "${client[@]}" --as keys/do --name "u$i" >"u$i.out" 2>&1 &
   upids+=($!)
 done
 upload_errors=0
