@@ -922,7 +922,12 @@ TEST_F(CoordinatorCliTest, AuditWatchEveryOutlivesACoordinatorRestart) {
       absl::StrCat("coordinator 127.0.0.1:", port)))
       << watch.Err();
   std::filesystem::copy(F("state"), F("fork"), std::filesystem::copy_options::recursive);
-  Sh(Triad() + " coordinator parties add " + F("keys/eve.card.json") + " --dir " + F("state"));
+  auto eve = contracts::PartyCard::FromFile(F("keys/eve.card.json"));
+  ASSERT_TRUE(eve.ok()) << eve.status();
+  EXPECT_EQ(Sh(Triad() + " coordinator parties add --json " + F("keys/eve.card.json") + " --dir " +
+               F("state")),
+            "{\"name\":\"eve\",\"role\":\"data-owner\",\"fingerprint\":\"" + eve->fingerprint() +
+                "\",\"added\":true}\n");
   absl::SleepFor(absl::Milliseconds(500));  // a few more turns without an answer
   EXPECT_TRUE(watch.running()) << watch.Err();
   serve_again("state");
@@ -961,6 +966,13 @@ TEST_F(CoordinatorCliTest, AuditWatchEveryOutlivesACoordinatorRestart) {
   EXPECT_EQ(testing::ReadTestFile(F("seen.note")), seen);
   EXPECT_TRUE(std::filesystem::exists(F("seen.note.conflict")));
   EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+  // The operator's commands say what they did as JSON too, one object per line.
+  EXPECT_EQ(Sh(Triad() + " coordinator parties remove --json zed --dir " + F("fork")),
+            "{\"name\":\"zed\",\"removed\":true}\n");
+  const std::string listed = Sh(Triad() + " coordinator parties list --json --dir " + F("fork"));
+  EXPECT_EQ(Lines(listed).size(), 4u) << listed;
+  EXPECT_TRUE(absl::StrContains(listed, "{\"name\":\"zed\",\"role\":\"data-owner\",")) << listed;
+  EXPECT_TRUE(absl::EndsWith(listed, "\"removed\":true}\n")) << listed;
 }
 
 TEST_F(CoordinatorCliTest, FetchRefusesPathTraversalInTheAdapterArchive) {
