@@ -58,11 +58,11 @@ start_coordinator
 "$triad" model init --config "$root/examples/quickstart/config.json" \
   --tokenizer "$root/examples/quickstart/tokenizer.json" --seed 1 --out model >/dev/null
 data="$root/examples/quickstart/dataset.jsonl"
-model_id=$("$triad" model push "${client[@]}" --as keys/mo --name m --in model --json | jq -r .id)
-data_id=$("$triad" dataset push "${client[@]}" --as keys/do --name d --in "$data" --json | jq -r .id)
+model_id=$("$triad" model push model "${client[@]}" --as keys/mo --name m --json | jq -r .id)
+data_id=$("$triad" dataset push "$data" "${client[@]}" --as keys/do --name d --json | jq -r .id)
 "$root/examples/make-sim-policy.sh" "$root/$build/cli/triad-worker" >policy.json
 "$triad" contract draft --model-owner keys/mo.card.json --data-owner keys/do.card.json \
-  --provider keys/cp.card.json --model "$model_id" --model-name m --dataset "$data_id" --dataset-name d --policy policy.json \
+  --compute-provider keys/cp.card.json --model "$model_id" --model-name m --dataset "$data_id" --dataset-name d --policy policy.json \
   --training training.json --valid-for 1d --max-jobs "$reps" --id c-bench --out contract.json >/dev/null
 submit_contract_and_start_keyholders
 "$triad" --log-level info worker run "${client[@]}" --as keys/cp --tee sim --sim-key sim/key.pem \
@@ -79,7 +79,7 @@ log_ms() {
 system=() peer=() attest=() release=() fetch=() train=() seal=()
 for i in $(seq "$reps"); do
   t0=$(now_ms)
-  job=$("$triad" job submit "${client[@]}" --contract c-bench --as keys/do)
+  job=$("$triad" job submit c-bench "${client[@]}" --as keys/do)
   "$triad" job status "${client[@]}" --as keys/do --watch "$job" >/dev/null
   t1=$(now_ms)
   [[ $("$triad" job status "${client[@]}" --as keys/do --json "$job" | jq -r .state) == done ]] ||
@@ -92,7 +92,7 @@ for i in $(seq "$reps"); do
   seal+=($(($(log_ms "$job" "adapter delivered") - $(log_ms "$job" trained))))
 
   t0=$(now_ms)
-  "$triad" train --model model --data "$data" --config training.json --out "plain-$i" >/dev/null
+  "$triad" train --model model --data "$data" --training training.json --out "plain-$i" >/dev/null
   t1=$(now_ms)
   peer+=($((t1 - t0)))
 done

@@ -15,6 +15,7 @@
 # UPLOADS (20), UPLOAD_MIB (256), MAX_THREADS (512: the coordinator's --max-threads, sized so that
 # the watchers and pollers, which each hold a thread while they wait, fit within the three quarters
 # of them it lets wait; 256, the default, refuses the watches past 192 with RESOURCE_EXHAUSTED),
+# MAX_TRANSPORT_MEMORY (256MiB, the coordinator's --max-transport-memory, its default),
 # RUN_DIR (a temporary directory). The setting is the default;
 # on a small shared machine lower UPLOAD_MIB and say so (the results file records every setting).
 set -euo pipefail
@@ -61,12 +62,12 @@ client=(--coordinator "127.0.0.1:$port" --coordinator-card card.json)
 mkdir -p model
 cp "$root/testdata/trainer/qwen2_tiny/base/config.json" "$root/testdata/trainer/qwen2_tiny/base/model.safetensors" model/
 cp "$root/testdata/trainer/tiny_gpt2_style.tokenizer.json" model/tokenizer.json
-model=$("$triad" model push "${client[@]}" --as keys/mo --name m model)
+model=$("$triad" model push model "${client[@]}" --as keys/mo --name m)
 echo '{"text": "load"}' >data.jsonl
-data=$("$triad" dataset push "${client[@]}" --as keys/do --name d data.jsonl)
+data=$("$triad" dataset push data.jsonl "${client[@]}" --as keys/do --name d)
 printf '{"tee": ["sim"], "sim": {"measurements": ["%s"]}}\n' "$(printf '%096d' 0)" >policy.json
 "$triad" contract draft --model-owner keys/mo.card.json --data-owner keys/do.card.json \
-  --provider keys/cp.card.json --model "$model" --model-name m --dataset "$data" --dataset-name d \
+  --compute-provider keys/cp.card.json --model "$model" --model-name m --dataset "$data" --dataset-name d \
   --policy policy.json --valid-for 1d --id c-load --max-jobs 1000000 --out contract.json >/dev/null
 for p in mo do cp; do "$triad" contract sign contract.json --as "keys/$p" >/dev/null; done
 "$triad" contract submit "${client[@]}" contract.json >/dev/null
@@ -94,7 +95,7 @@ c2=$(cpu)
 u0=$(date +%s.%N)
 upids=()
 for i in $(seq "$uploads"); do
-  "$triad" dataset register "${client[@]}" --as keys/do --name "u$i" "u$i.age" >"u$i.out" 2>&1 &
+  "$triad" dataset register "u$i.age" "${client[@]}" --as keys/do --name "u$i" >"u$i.out" 2>&1 &
   upids+=($!)
 done
 upload_errors=0

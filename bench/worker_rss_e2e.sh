@@ -49,12 +49,12 @@ rm "$tmp/bundle.tar.age"
 
 cd "$tmp"
 start_coordinator
-model_id=$("$triad" model push "${client[@]}" --as keys/mo --name m --in "$model" --json | jq -r .id)
-data_id=$("$triad" dataset push "${client[@]}" --as keys/do --name d --in data.jsonl --json | jq -r .id)
+model_id=$("$triad" model push "$model" "${client[@]}" --as keys/mo --name m --json | jq -r .id)
+data_id=$("$triad" dataset push data.jsonl "${client[@]}" --as keys/do --name d --json | jq -r .id)
 printf '{"method":"lora","rank":16,"alpha":32,"dropout":0.0,"target_modules":["q_proj","k_proj","v_proj","o_proj","gate_proj","up_proj","down_proj"],"epochs":1,"max_steps":%d,"learning_rate":0.0002,"batch_size":1,"sequence_length":128,"seed":1}\n' "$steps" >training.json
 "$root/examples/make-sim-policy.sh" "$root/$build/cli/triad-worker" >policy.json
 "$triad" contract draft --model-owner keys/mo.card.json --data-owner keys/do.card.json \
-  --provider keys/cp.card.json --model "$model_id" --model-name m --dataset "$data_id" \
+  --compute-provider keys/cp.card.json --model "$model_id" --model-name m --dataset "$data_id" \
   --dataset-name d --policy policy.json --training training.json --valid-for 1d --id c-rss \
   --out contract.json >/dev/null
 submit_contract_and_start_keyholders
@@ -62,7 +62,7 @@ submit_contract_and_start_keyholders
   --worker-id rss --threads 2 --precision "${PRECISION:-bf16}" >worker.out 2>worker.log &
 worker=$!
 pids+=($worker)
-job=$("$triad" job submit "${client[@]}" --contract c-rss --as keys/do)
+job=$("$triad" job submit c-rss "${client[@]}" --as keys/do)
 "$triad" job status "${client[@]}" --as keys/do --watch "$job" >/dev/null
 state=$("$triad" job status "${client[@]}" --as keys/do --json "$job" | jq -r .state)
 [[ $state == done ]] || { echo "worker_rss_e2e: job $job is $state" >&2; cat worker.log >&2; exit 1; }

@@ -1,6 +1,9 @@
 // triad audit export: a job's audit bundle (verify/bundle.h), for an auditor to verify
 // offline; triad audit verify: the auditor's offline checks of a bundle
 // (verify/audit_verify.h); triad audit watch: that the coordinator's log only ever grows.
+#include <pthread.h>
+#include <signal.h>
+
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
@@ -67,7 +70,19 @@ absl::Status Export(const ExportFlags& f) {
   v1::ExportReply reply;
   TRIAD_RETURN_IF_ERROR(CallStatus(stub->ExportBundle(&ctx, req, &reply), f.client));
   if (f.out.empty() || f.out == "-") {
-    std::cout << reply.bundle_json();
+    if (!f.json) {
+      std::cout << reply.bundle_json();
+      return absl::OkStatus();
+    }
+    // --json: the bundle itself, as one object on one line (the file form is indented).
+    nlohmann::ordered_json bundle =
+        nlohmann::ordered_json::parse(reply.bundle_json(), nullptr, /*allow_exceptions=*/false);
+    if (bundle.is_discarded() || !bundle.is_object()) {
+      return absl::DataLossError(
+          absl::StrCat("coordinator ", f.client.address, ": its bundle is not a JSON object"));
+    }
+    std::cout << bundle.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+              << "\n";
     return absl::OkStatus();
   }
   TRIAD_RETURN_IF_ERROR(base::WriteNewFile(f.out, reply.bundle_json(), 0644));
@@ -313,9 +328,11 @@ absl::Status WatchOnce(const WatchFlags& f, const coordinator::CoordinatorCard& 
   return cosign();
 }
 
-// Once, or with --every until stopped. In the loop, a coordinator that cannot be reached is reported
-// and asked again next time; anything else (a view that does not extend the saved one, a checkpoint
-// the coordinator's key did not sign, a state file that does not verify) ends the watch at once.
+// Once, or with --every until stopped (SIGINT or SIGTERM: the watch ends after the look under
+// way, exit 0; the state file is replaced atomically, so it is never half-written). In the loop, a
+// coordinator that cannot be reached is reported once per outage and asked again every turn;
+// anything else (a view that does not extend the saved one, a checkpoint the coordinator's key did
+// not sign, a state file that does not verify) ends the watch at once.
 absl::Status Watch(const WatchFlags& f) {
   std::optional<absl::Duration> every;
   if (!f.every.empty()) {
@@ -332,11 +349,19 @@ absl::Status Watch(const WatchFlags& f) {
     TRIAD_ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey wkey, LoadSigningKey(f.witness));
     witness = Witness{std::move(wcard), std::move(wkey)};
   }
+  // The stop signals are taken by sigtimedwait between looks; blocked before gRPC starts a thread,
+  // so that none of them takes one instead.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  if (every) pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   TRIAD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Connect(f.client));
   auto stub = v1::Audit::NewStub(channel);
   uint64_t cosigned = 0;  // the size cosigned last, plus one
   const Witness* w = witness ? &*witness : nullptr;
   if (!every) return WatchOnce(f, card, *stub, /*quiet=*/false, w, &cosigned);
+  bool unreachable = false;
   while (true) {
     absl::Status st = WatchOnce(f, card, *stub, /*quiet=*/true, w, &cosigned);
     // A coordinator restarting ends the call with UNAVAILABLE or CANCELLED: ask again next time.
@@ -344,11 +369,16 @@ absl::Status Watch(const WatchFlags& f) {
         !absl::IsCancelled(st)) {
       return st;
     }
-    if (!st.ok()) {
-      std::cerr << "triad: audit watch: " << st.message() << " (asking again in "
-                << absl::FormatDuration(*every) << ")" << std::endl;
+    if (!st.ok() && !unreachable) {
+      std::cerr << "triad: audit watch: the coordinator is unreachable, asking again every "
+                << absl::FormatDuration(*every) << ": " << st.message() << std::endl;
+    } else if (st.ok() && unreachable) {
+      std::cerr << "triad: audit watch: the coordinator answers again" << std::endl;
     }
-    absl::SleepFor(*every);
+    unreachable = !st.ok();
+    const timespec wait = absl::ToTimespec(*every);
+    int sig = sigtimedwait(&stop, nullptr, &wait);
+    if (sig == SIGINT || sig == SIGTERM) return absl::OkStatus();
   }
 }
 
@@ -368,7 +398,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
                   "The bundle file to create (never overwritten; default: standard output)");
   AddAsFlag(exp, e->as,
             "Your keys (a party of the job's contract, or an auditor it names): DIR/NAME");
-  exp->add_flag("--json", e->json, "Say what was written as one JSON object (with --out)");
+  exp->add_flag("--json", e->json,
+                "Say what was written as one JSON object (with --out); without --out, the bundle "
+                "itself on one line");
   exp->add_option("--witnessed", e->witnessed,
                   "Prove the entries into the largest checkpoint this many witnesses cosigned "
                   "(refused until one holds the whole job)")
@@ -425,8 +457,9 @@ void AddAuditCommands(CLI::App& app, Context& ctx) {
       ->required();
   watch
       ->add_option("--every", w->every,
-                   "Keep watching, once per this interval (30s, 5m), until stopped; a view that "
-                   "does not extend the saved one still ends it, with exit code 3")
+                   "Keep watching, once per this interval (30s, 5m), until SIGINT or SIGTERM "
+                   "(exit 0); an unreachable coordinator is asked again, a view that does not "
+                   "extend the saved one ends it with exit code 3")
       ->check(DurationValue());
   watch->add_option("--witness", w->witness,
                     "Your keys (DIR/NAME, an auditor or a party): cosign every checkpoint checked "

@@ -167,8 +167,14 @@ bool IsUnreachable(const grpc::Status& status) {
 
 absl::Status CallStatus(const grpc::Status& status, const ClientFlags& flags) {
   absl::Status st = coordinator::FromGrpcStatus(status);
-  if (!IsUnreachable(status)) return st;
   const std::string who = absl::StrCat("coordinator ", flags.address);
+  if (status.error_code() == grpc::StatusCode::CANCELLED) {
+    // A coordinator that shuts down (to restart, say) ends the calls it was serving so; gRPC's
+    // own message is a bare "CANCELLED".
+    return absl::CancelledError(absl::StrCat(who, ": the call was cut off (", st.message(),
+                                             "); is the coordinator restarting?"));
+  }
+  if (!IsUnreachable(status)) return st;
   TlsProbe probe = ProbeTls(flags.address);
   switch (probe.kind) {
     case TlsProbe::kUnreachable:

@@ -138,8 +138,17 @@ absl::Status PartiesAdd(const PartiesFlags& f) {
   return WithStore(f.dir, [&](storage::Store& store) -> absl::Status {
     TRIAD_ASSIGN_OR_RETURN(bool added,
                            coordinator::AddParty(store, card, base::SystemClock().Now()));
-    std::cout << (added ? "added " : "already added ") << contracts::RoleName(card.role) << " "
-              << card.name << " (key " << card.fingerprint() << ")\n";
+    if (f.json) {
+      nlohmann::ordered_json j;
+      j["name"] = card.name;
+      j["role"] = contracts::RoleName(card.role);
+      j["fingerprint"] = card.fingerprint();
+      j["added"] = added;  // false: it was there already
+      std::cout << j.dump() << "\n";
+    } else {
+      std::cout << (added ? "added " : "already added ") << contracts::RoleName(card.role) << " "
+                << card.name << " (key " << card.fingerprint() << ")\n";
+    }
     return absl::OkStatus();
   });
 }
@@ -147,7 +156,11 @@ absl::Status PartiesAdd(const PartiesFlags& f) {
 absl::Status PartiesRemove(const PartiesFlags& f) {
   return WithStore(f.dir, [&](storage::Store& store) -> absl::Status {
     TRIAD_RETURN_IF_ERROR(coordinator::RemoveParty(store, f.name, base::SystemClock().Now()));
-    std::cout << "removed " << f.name << "; its requests are refused from now on\n";
+    if (f.json) {
+      std::cout << nlohmann::ordered_json{{"name", f.name}, {"removed", true}}.dump() << "\n";
+    } else {
+      std::cout << "removed " << f.name << "; its requests are refused from now on\n";
+    }
     return absl::OkStatus();
   });
 }
@@ -348,6 +361,7 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx) {
   add->add_option("CARD", pa->card, "The party's card, as it sent it (triad keygen writes it)")
       ->required();
   add->add_option("--dir", pa->dir, "The state directory")->required();
+  add->add_flag("--json", pa->json, "The party as one JSON object (and whether it was added)");
   add->callback([pa, &ctx] {
     absl::Status st = PartiesAdd(*pa);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);
@@ -364,6 +378,7 @@ void AddCoordinatorCommands(CLI::App& app, Context& ctx) {
   CLI::App* remove = parties->add_subcommand("remove", "Remove a party: its requests are refused");
   remove->add_option("NAME", pr->name, "The party's name")->required();
   remove->add_option("--dir", pr->dir, "The state directory")->required();
+  remove->add_flag("--json", pr->json, "Say what was removed as one JSON object");
   remove->callback([pr, &ctx] {
     absl::Status st = PartiesRemove(*pr);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);

@@ -6,12 +6,15 @@
 #include <memory>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "base/clock.h"
+#include "base/status.h"
+#include "cli/command.h"
 #include "cli/context.h"
 #include "contracts/card.h"
 
@@ -173,13 +176,95 @@ CLI::Validator OneOf(std::vector<std::string> choices) {
       desc);
 }
 
+namespace {
+
+// "0,1,3" as indices; the reason without the flag's name otherwise.
+absl::StatusOr<std::vector<int>> ParseGpuList(const std::string& text) {
+  std::vector<int> gpus;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int g = -1;
+    if (!absl::SimpleAtoi(part, &g) || g < 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Quoted(text), " is not a list of GPU indices (0,1: as nvidia-smi numbers them)"));
+    }
+    if (std::find(gpus.begin(), gpus.end(), g) != gpus.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(Quoted(text), ": GPU ", g, " is given twice"));
+    }
+    gpus.push_back(g);
+  }
+  return gpus;
+}
+
+// cpu, cuda, or cuda:N as {cuda, N or -1}.
+absl::StatusOr<std::pair<bool, int>> ParseDevice(const std::string& text) {
+  if (text == "cpu") return std::make_pair(false, -1);
+  if (text == "cuda") return std::make_pair(true, -1);
+  int n = -1;
+  if (absl::StartsWith(text, "cuda:") && absl::SimpleAtoi(text.substr(5), &n) && n >= 0 &&
+      text.substr(5).find_first_not_of("0123456789") == std::string::npos) {
+    return std::make_pair(true, n);
+  }
+  std::string near = Nearest(text, {"cpu", "cuda"});
+  return absl::InvalidArgumentError(
+      absl::StrCat(Quoted(text), " is not a device (cpu, cuda or cuda:N)",
+                   near.empty() ? "" : absl::StrCat("; did you mean ", Quoted(near), "?")));
+}
+
+}  // namespace
+
+CLI::Validator DeviceValue() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto d = ParseDevice(text);
+        return d.ok() ? "" : std::string(d.status().message());
+      },
+      "cpu|cuda|cuda:N");
+}
+
+CLI::Validator GpuListValue() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto g = ParseGpuList(text);
+        return g.ok() ? "" : std::string(g.status().message());
+      },
+      "INDEX[,INDEX...]");
+}
+
+absl::StatusOr<DeviceChoice> ResolveDevice(const std::string& device, const std::string& gpus) {
+  DeviceChoice choice;
+  std::pair<bool, int> dev = {!gpus.empty(), -1};  // --gpus alone means cuda
+  if (!device.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(dev, ParseDevice(device));
+  }
+  choice.cuda = dev.first;
+  if (!gpus.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(choice.gpus, ParseGpuList(gpus));
+  }
+  if (!choice.cuda && !choice.gpus.empty()) {
+    return UsageError(absl::StrCat("--device ", device, " and --gpus ", gpus,
+                                   " disagree: GPUs need --device cuda"));
+  }
+  if (dev.second >= 0) {
+    if (!choice.gpus.empty() && choice.gpus != std::vector<int>{dev.second}) {
+      return UsageError(absl::StrCat("--device ", device, " and --gpus ", gpus,
+                                     " name different GPUs: give one of them (--device cuda:N is "
+                                     "--device cuda --gpus N)"));
+    }
+    choice.gpus = {dev.second};
+  }
+  return choice;
+}
+
 void AfterParse(CLI::App* cmd, std::function<void()> fn) {
   // One list per command, kept alive by the callback that runs it.
   static std::map<CLI::App*, std::shared_ptr<std::vector<std::function<void()>>>> lists;
   auto& list = lists[cmd];
   if (!list) {
     list = std::make_shared<std::vector<std::function<void()>>>();
-    cmd->parse_complete_callback([l = list] {
+    cmd->parse_complete_callback([cmd, l = list] {
+      // An argument the command does not take is the error to report (cli/main.cc names the
+      // nearest flag), not what these checks say of the command line without it.
+      if (!cmd->remaining().empty()) return;
       for (const auto& f : *l) f();
     });
   }

@@ -38,6 +38,21 @@ CLI::Validator AddressValue(bool listen);
 // One of `choices`.
 CLI::Validator OneOf(std::vector<std::string> choices);
 
+// --device and --gpus, one meaning in `triad train` and `triad worker run`: --device is cpu, cuda
+// or cuda:N, and --gpus a list of GPU indices as nvidia-smi numbers them (0,1), which is what a
+// worker attests through NVML and what train hands CUDA. `--device cuda:N` is `--device cuda
+// --gpus N`. docs/commands.md#devices-and-gpus.
+CLI::Validator DeviceValue();   // cpu, cuda or cuda:N
+CLI::Validator GpuListValue();  // 0,1,3: distinct non-negative indices
+struct DeviceChoice {
+  bool cuda = false;
+  std::vector<int> gpus;  // nvidia-smi indices; empty: the command's default
+};
+// The two flags as given ("" when absent, both already checked by the validators above); a
+// UsageError naming both when they disagree (`--device cuda:1 --gpus 0`, `--device cpu --gpus 0`).
+// No --device with --gpus means cuda.
+absl::StatusOr<DeviceChoice> ResolveDevice(const std::string& device, const std::string& gpus);
+
 // The nearest of `candidates` to `word` (edit distance at most 2, or a prefix either way); empty
 // when none is near.
 std::string Nearest(absl::string_view word, const std::vector<std::string>& candidates);

@@ -44,7 +44,7 @@ absl::Status Keygen(const KeygenFlags& f) {
   TRIAD_RETURN_IF_ERROR(base::WriteNewFile(prefix + ".card.json", card.ToJson(), 0644));
 
   if (f.json) {
-    std::cout << card.ToJson();
+    std::cout << card.ToJsonValue().dump() << "\n";  // one object per line; the file is indented
   } else {
     std::cout << "wrote " << prefix << ".identity, " << prefix << ".signing.pem, " << prefix
               << ".card.json\n"

@@ -16,7 +16,9 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "base/encoding.h"
 #include "base/file.h"
 #include "base/log.h"
@@ -154,9 +156,39 @@ std::string CommandPath(const CLI::App* app) {
   }
 }
 
+// The command being run: the last subcommand parsed.
+const CLI::App* Leaf(const CLI::App* app) {
+  for (;;) {
+    std::vector<CLI::App*> subs = const_cast<CLI::App*>(app)->get_subcommands();
+    if (subs.empty()) return app;
+    app = subs.front();
+  }
+}
+
+// CLI11's "The following argument(s) was/were not expected: …" with a flag among them: that flag,
+// and the nearest one the command lists (`--compute_provider`: did you mean --compute-provider?).
+std::string UnknownFlag(const CLI::App* app, const std::string& what) {
+  size_t colon = what.find(" not expected: ");
+  if (what.rfind("The following argument", 0) != 0 || colon == std::string::npos) return "";
+  for (absl::string_view word : absl::StrSplit(what.substr(colon + 15), ' ')) {
+    if (!absl::StartsWith(word, "--") || word.size() < 3) continue;
+    std::string flag(word.substr(0, word.find('=')));
+    std::vector<std::string> names;
+    for (const CLI::Option* o : Leaf(app)->get_options()) {
+      if (o->get_group().empty()) continue;  // hidden: older spellings are not suggested
+      for (const std::string& l : o->get_lnames()) names.push_back("--" + l);
+    }
+    std::string near = Nearest(flag, names);
+    return absl::StrCat("unknown flag ", flag,
+                        near.empty() ? "" : absl::StrCat(" (did you mean ", near, "?)"));
+  }
+  return "";
+}
+
 std::string FailureMessage(const CLI::App* app, const CLI::Error& e) {
   std::string what = e.what();
   if (what == "A subcommand is required") what = "a command is required";
+  if (std::string flag = UnknownFlag(app, what); !flag.empty()) what = flag;
   return absl::StrCat("triad: ", what, "; see '", CommandPath(app), " --help'\n");
 }
 

@@ -3,18 +3,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <set>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/file.h"
 #include "base/status.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "nlohmann/json.hpp"
 #include "trainer/trainer.h"
 
@@ -100,10 +105,12 @@ absl::StatusOr<ModelDir> ReadModelDir(const std::string& dir) {
 }
 
 struct TrainFlags {
-  std::string model, data, out, config, device = "cpu", precision = "auto", targets;
+  std::string model, data, out, training, device, gpus, precision = "auto", targets;
+  std::string old_config;  // --config: refused, it is --training here (see AddTrainCommands)
+  DeviceChoice resolved;   // --device and --gpus together (cli/flags.h)
   int64_t rank = 8, steps = 0, epochs = 1, batch = 4, seq_len = 512, seed = 0;
   double alpha = 16, lr = 2e-4, eval_fraction = 0;
-  int threads = 0, gpus = 1;
+  int threads = 0;
   bool json = false, merge = false, checkpointing = false;
   std::vector<std::string> tuning_flags_given;
 };
@@ -135,10 +142,10 @@ class ProgressBar {
 
 absl::Status Train(const TrainFlags& f) {
   trainer::TrainingConfig config;
-  if (!f.config.empty()) {
-    TRIAD_ASSIGN_OR_RETURN(std::string text, base::ReadFile(f.config, kMaxSmallFile));
+  if (!f.training.empty()) {
+    TRIAD_ASSIGN_OR_RETURN(std::string text, base::ReadFile(f.training, kMaxSmallFile));
     auto c = trainer::ParseTrainingConfig(text);
-    if (!c.ok()) return FromTrainer(c.status().Annotate(f.config));
+    if (!c.ok()) return FromTrainer(c.status().Annotate(f.training));
     config = *c;
   } else {
     config.rank = f.rank;
@@ -157,8 +164,14 @@ absl::Status Train(const TrainFlags& f) {
   TRIAD_ASSIGN_OR_RETURN(std::string data, base::ReadFile(f.data, kMaxModelFile));
 
   trainer::TrainOptions options;
-  options.device = f.device;
-  options.num_gpus = f.gpus;
+  options.device = f.resolved.cuda ? "cuda" : "cpu";
+  if (!f.resolved.gpus.empty()) {
+    // Indices as nvidia-smi numbers them, the worker's NVML numbering (cli/worker.cc): CUDA is
+    // handed exactly those, in PCI bus order, before it initializes, and trains on cuda:0..N-1.
+    ::setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID", 1);
+    ::setenv("CUDA_VISIBLE_DEVICES", absl::StrJoin(f.resolved.gpus, ",").c_str(), 1);
+    options.num_gpus = static_cast<int>(f.resolved.gpus.size());
+  }
   options.threads = f.threads;
   options.precision = f.precision;
   options.merge = f.merge;
@@ -242,8 +255,11 @@ void AddTrainCommands(CLI::App& app, Context& ctx) {
          "--out", f->out,
          "Directory for adapter_config.json, adapter_model.safetensors, training_report.json")
       ->required();
-  cmd->add_option("--config", f->config,
-                  "The contract's training section as JSON (instead of the flags below)");
+  cmd->add_option("--training", f->training,
+                  "The training section as JSON, as contract draft --training takes it (instead "
+                  "of the flags below)");
+  // --config was this flag's name; it names a model's config.json (model init) and nothing else.
+  cmd->add_option("--config", f->old_config)->group("");
   auto tuning = [&](CLI::Option* o) {
     o->each(
         [f, name = o->get_name()](const std::string&) { f->tuning_flags_given.push_back(name); });
@@ -265,9 +281,14 @@ void AddTrainCommands(CLI::App& app, Context& ctx) {
   tuning(
       cmd->add_option("--eval-fraction", f->eval_fraction, "Held-out fraction for evaluation loss")
           ->capture_default_str());
-  cmd->add_option("--device", f->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--gpus", f->gpus, "Data parallel over this many GPUs (NCCL)")
-      ->capture_default_str();
+  cmd->add_option("--device", f->device,
+                  "cpu, cuda or cuda:N (default cpu; cuda with --gpus; cuda:N is --device cuda "
+                  "--gpus N; cuda alone is the first GPU)")
+      ->check(DeviceValue());
+  cmd->add_option("--gpus", f->gpus,
+                  "The GPUs to train on, data parallel (NCCL), by index as nvidia-smi numbers "
+                  "them, as worker run takes them (e.g. 0,1; implies --device cuda)")
+      ->check(GpuListValue());
   cmd->add_option("--precision", f->precision, "fp32, bf16 or auto (bf16 on CUDA)")
       ->capture_default_str();
   cmd->add_option("--threads", f->threads, "CPU threads (0: LibTorch's default)")
@@ -276,12 +297,39 @@ void AddTrainCommands(CLI::App& app, Context& ctx) {
                 "Recompute activations in backward (saves memory)");
   cmd->add_flag("--merge", f->merge, "Also write the merged model to OUT/merged/");
   cmd->add_flag("--json", f->json, "Print the training report as JSON");
-  cmd->callback([f, &ctx] {
-    if (!f->config.empty() && !f->tuning_flags_given.empty()) {  // a usage error: exit 2
-      Fail(absl::StrCat("--config and ", f->tuning_flags_given[0], " cannot be combined"));
-      ctx.exit_code = kExitUsage;
-      return;
+  AfterParse(cmd, [f] {
+    if (!f->old_config.empty()) {
+      throw CLI::ValidationError(
+          "--config",
+          "train takes the training section as --training FILE (as contract draft "
+          "does); --config is a model's config.json, in model init");
     }
+    if (!f->training.empty() && !f->tuning_flags_given.empty()) {
+      throw CLI::ValidationError(
+          absl::StrCat("--training and ", f->tuning_flags_given[0], " cannot be combined"));
+    }
+    // --gpus N was a count here once; a lone index N > 0 would now quietly pick another GPU.
+    int lone = 0;
+    if (absl::SimpleAtoi(f->gpus, &lone) && lone > 0) {
+      std::vector<int> first(std::min(lone, 16) == 1 ? 2 : std::min(lone, 16));
+      for (size_t i = 0; i < first.size(); ++i) first[i] = static_cast<int>(i);
+      throw CLI::ValidationError(
+          "--gpus", absl::StrCat(f->gpus, " is one GPU index, not a count: --gpus ",
+                                 absl::StrJoin(first, ","), " trains on ", first.size(),
+                                 " GPUs, --device cuda:", lone, " on GPU ", lone, " alone"));
+    }
+    absl::StatusOr<DeviceChoice> d = ResolveDevice(f->device, f->gpus);
+    if (!d.ok()) throw CLI::ValidationError(std::string(d.status().message()));
+    f->resolved = *std::move(d);
+    const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+    if (!f->resolved.gpus.empty() && visible != nullptr && *visible != '\0') {
+      throw CLI::ValidationError(
+          absl::StrCat(f->gpus.empty() ? "--device " + f->device : "--gpus " + f->gpus,
+                       " names GPUs as nvidia-smi numbers them, and CUDA_VISIBLE_DEVICES=", visible,
+                       " chooses too: unset it, or leave the choice to it with --device cuda"));
+    }
+  });
+  cmd->callback([f, &ctx] {
     absl::Status st = Train(*f);
     ctx.exit_code = st.ok() ? kExitOk : Fail(st);
   });

@@ -10,10 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "attestation/attester.h"
 #include "attestation/gpu_collector.h"
 #include "base/clock.h"
@@ -21,6 +19,7 @@
 #include "base/hardening.h"
 #include "base/status.h"
 #include "cli/command.h"
+#include "cli/flags.h"
 #include "cli/keys.h"
 #include "contracts/card.h"
 #include "coordinator/card.h"
@@ -44,6 +43,7 @@ struct WorkerFlags {
   std::string device;
   std::string precision = "auto";
   std::string gpus;
+  DeviceChoice resolved;  // --device and --gpus together (cli/flags.h)
   std::vector<std::string> gpu_rims, gpu_ocsp;
   std::string coco_agent, coco_initdata;
   bool once = false;
@@ -63,25 +63,6 @@ std::string DefaultWorkerId() {
   return id.substr(0, 128);
 }
 
-// --gpus 0,1,3: those GPU indices (distinct, non-negative).
-absl::StatusOr<std::vector<int>> ParseGpus(const std::string& list) {
-  std::vector<int> gpus;
-  for (absl::string_view part : absl::StrSplit(list, ',')) {
-    int g = -1;
-    if (!absl::SimpleAtoi(part, &g) || g < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--gpus ", list, ": expected GPU indices such as 0,1"));
-    }
-    for (int seen : gpus) {
-      if (seen == g)
-        return absl::InvalidArgumentError(
-            absl::StrCat("--gpus ", list, ": GPU ", g, " given twice"));
-    }
-    gpus.push_back(g);
-  }
-  return gpus;
-}
-
 absl::Status RunWorker(const WorkerFlags& f) {
   // Before any key or plaintext exists in this process.
   TRIAD_RETURN_IF_ERROR(base::Annotate(base::DisableCoreDumps(), "disabling core dumps"));
@@ -90,17 +71,9 @@ absl::Status RunWorker(const WorkerFlags& f) {
   options.worker_id = f.worker_id.empty() ? DefaultWorkerId() : f.worker_id;
   options.threads = f.threads;
   options.once = f.once;
-  options.device = f.device.empty() ? "cpu" : f.device;
+  options.device = f.resolved.cuda ? "cuda" : "cpu";
   options.precision = f.precision;
-  std::vector<unsigned> nvml_indices;
-  if (!f.gpus.empty()) {
-    TRIAD_ASSIGN_OR_RETURN(std::vector<int> gpus, ParseGpus(f.gpus));
-    if (f.device.empty()) options.device = "cuda";
-    if (options.device.rfind("cuda", 0) != 0) {
-      return absl::InvalidArgumentError("--gpus needs --device cuda");
-    }
-    nvml_indices.assign(gpus.begin(), gpus.end());
-  }
+  const std::vector<unsigned> nvml_indices(f.resolved.gpus.begin(), f.resolved.gpus.end());
   if ((!f.gpu_rims.empty() || !f.gpu_ocsp.empty()) && options.device.rfind("cuda", 0) != 0) {
     return absl::InvalidArgumentError("--gpu-rim and --gpu-ocsp need --device cuda");
   }
@@ -232,18 +205,20 @@ void AddWorkerCommands(CLI::App& app, Context& ctx) {
   cmd->add_option("--threads", f->threads, "Threads for decryption and CPU training (0: all cores)")
       ->capture_default_str();
   cmd->add_option("--device", f->device,
-                  "cpu or cuda (default cpu; cuda with --gpus): cuda attests the NVIDIA GPUs "
-                  "through NVML; jobs whose contract has no GPUs train on the CPU")
-      ->check(CLI::IsMember({"cpu", "cuda"}));
+                  "cpu, cuda or cuda:N (default cpu; cuda with --gpus; cuda:N is --device cuda "
+                  "--gpus N): cuda attests the NVIDIA GPUs through NVML; jobs whose contract has "
+                  "no GPUs train on the CPU")
+      ->check(DeviceValue());
   cmd->add_option("--precision", f->precision,
                   "Compute precision of the base weights: fp32, bf16 or auto (bf16 on CUDA, fp32 "
                   "on the CPU; fp32 holds a bf16 checkpoint at twice its size)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
   cmd->add_option(
-      "--gpus", f->gpus,
-      "With --device cuda: the GPUs to attest and train on, data parallel, by NVML index "
-      "as nvidia-smi lists them (e.g. 0,1; default: all)");
+         "--gpus", f->gpus,
+         "The GPUs to attest and train on, data parallel, by index as nvidia-smi numbers them "
+         "(e.g. 0,1; implies --device cuda; default: all)")
+      ->check(GpuListValue());
   cmd->add_option("--gpu-rim", f->gpu_rims,
                   "NVIDIA RIM (SWID XML, driver or VBIOS) sent with every GPU's evidence "
                   "(repeatable)");
@@ -252,6 +227,11 @@ void AddWorkerCommands(CLI::App& app, Context& ctx) {
                   "(repeatable)");
   cmd->add_flag("--once", f->once, "Exit after the first job this worker is admitted to");
   cmd->add_option("--worker-id", f->worker_id, "Name of this worker (default: the host name)");
+  AfterParse(cmd, [f] {
+    absl::StatusOr<DeviceChoice> d = ResolveDevice(f->device, f->gpus);
+    if (!d.ok()) throw CLI::ValidationError(std::string(d.status().message()));
+    f->resolved = *std::move(d);
+  });
   cmd->callback([f, &ctx] {
     if (f->coordinator_card.empty()) {
       Fail(

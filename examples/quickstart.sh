@@ -96,10 +96,10 @@ step "The model owner makes and pushes a model; the data owner pushes a dataset"
 mkdir -p model-owner
 "$triad" model init --config "$root/examples/quickstart/config.json" \
   --tokenizer "$root/examples/quickstart/tokenizer.json" --seed 1 --out model-owner/model
-model_id=$("$triad" model push "${client[@]}" --as keys/acme-models --name quickstart-qwen2 \
-  --in model-owner/model --json | jq -r .id)
-dataset_id=$("$triad" dataset push "${client[@]}" --as keys/st-marys --name unit-conversions \
-  --in "$root/examples/quickstart/dataset.jsonl" --json | jq -r .id)
+model_id=$("$triad" model push model-owner/model "${client[@]}" --as keys/acme-models \
+  --name quickstart-qwen2 --json | jq -r .id)
+dataset_id=$("$triad" dataset push "$root/examples/quickstart/dataset.jsonl" "${client[@]}" \
+  --as keys/st-marys --name unit-conversions --json | jq -r .id)
 echo "model $model_id"
 echo "dataset $dataset_id"
 
@@ -125,7 +125,7 @@ step "The contract: drafted, shown, signed by all three, submitted"
 # executable (`triad worker run` runs triad-worker).
 "$root/examples/make-sim-policy.sh" "$root/$build/cli/triad-worker" >policy.json
 "$triad" contract draft --model-owner keys/acme-models.card.json --data-owner keys/st-marys.card.json \
-  --provider keys/cloudco.card.json --model "$model_id" --model-name quickstart-qwen2 \
+  --compute-provider keys/cloudco.card.json --model "$model_id" --model-name quickstart-qwen2 \
   --dataset "$dataset_id" --dataset-name unit-conversions --policy policy.json \
   --training "$root/examples/quickstart/training.json" --outputs "$root/examples/outputs.json" \
   --valid-for 1d --out contract.json
@@ -140,7 +140,7 @@ step "The compute provider's worker (sim TEE) and the job"
   --sim-key sim/sim-key.pem --worker-id cloudco-sim-1 --once >worker.out 2>worker.log &
 worker_pid=$!
 pids+=("$worker_pid")
-job=$("$triad" job submit "${client[@]}" --contract "$contract_id" --as keys/st-marys --json | jq -r .id)
+job=$("$triad" job submit "$contract_id" "${client[@]}" --as keys/st-marys --json | jq -r .id)
 echo "job $job"
 "$triad" job status "${client[@]}" --as keys/st-marys --watch "$job"
 wait "$worker_pid" || { echo "quickstart: the worker failed" >&2; cat worker.log >&2; exit 1; }

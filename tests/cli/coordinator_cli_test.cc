@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -99,6 +100,10 @@ std::string TriadLine(const std::string& out) {
     if (absl::StartsWith(line, "triad: ")) return std::string(line);
   }
   return "";
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
 }
 
 std::string Trim(std::string s) {
@@ -579,6 +584,14 @@ TEST_F(CoordinatorCliTest, ThreePartiesThroughTheRealBinary) {
   EXPECT_EQ((*bundle)["type"], "triad.audit-bundle/v1");
   EXPECT_EQ((*bundle)["job"]["output_id"], output_id);
   EXPECT_EQ((*bundle)["admissions"].size(), 1u);
+  // --json without --out: the bundle itself, one object on one line (the file form is indented).
+  out = Sh(Triad() + " audit export --json" + Client() + " " + job + As("cp"));
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_TRUE(absl::EndsWith(out, "}\n")) << out;
+  auto inline_bundle = base::ParseJsonStrict(out);
+  ASSERT_TRUE(inline_bundle.ok()) << inline_bundle.status();
+  EXPECT_EQ((*inline_bundle)["type"], "triad.audit-bundle/v1");
+  EXPECT_EQ((*inline_bundle)["job"], (*bundle)["job"]);
   out = Sh(Triad() + " audit export" + Client() + " j-nope" + As("cp"), &rc);
   EXPECT_EQ(rc, 1);
   EXPECT_EQ(out, "triad: job j-nope not found\n");
@@ -847,8 +860,119 @@ TEST_F(CoordinatorCliTest, AuditWatchEveryFollowsTheLogUntilAForkedView) {
   testing::ChildProcess orphan(again, F("orphan.out"), F("orphan.err"));
   absl::SleepFor(absl::Seconds(1));
   EXPECT_TRUE(orphan.running()) << orphan.Err();
-  EXPECT_TRUE(absl::StrContains(orphan.Err(), "(asking again in 100ms)")) << orphan.Err();
-  orphan.Signal(SIGTERM);
+  EXPECT_TRUE(absl::StartsWith(orphan.Err(),
+                               "triad: audit watch: the coordinator is unreachable, asking again "
+                               "every 100ms: coordinator 127.0.0.1:"))
+      << orphan.Err();
+  // Said once per outage, not at every turn.
+  EXPECT_EQ(Lines(orphan.Err()).size(), 1u) << orphan.Err();
+  EXPECT_EQ(orphan.Signal(SIGTERM), 0) << orphan.Err();
+}
+
+// `audit watch --every` outlives a coordinator restart (killed, and started again on the same state
+// directory and port): it says on stderr that the coordinator is unreachable, once, and that it
+// answers again; it checks, saves and cosigns the next checkpoint as if nothing happened, and
+// SIGTERM ends it with exit 0. A coordinator restarted on the same port from a copy of its state
+// that grew another way (a fork) ends the watch with its own exit code, 3, the state file
+// untouched.
+TEST_F(CoordinatorCliTest, AuditWatchEveryOutlivesACoordinatorRestart) {
+  StartServer();
+  const int port = port_;
+  auto serve_again = [&](const std::string& dir) {
+    server_ = std::make_unique<ServeProcess>(
+        std::vector<std::string>{"--dir", F(dir), "--listen", absl::StrCat("127.0.0.1:", port),
+                                 "--trust-sim-key", F("sim.pub.pem"), "--poll-wait", "1s"},
+        F(dir + ".serve.out"), F(dir + ".serve.err"));
+    ASSERT_EQ(server_->Port(), port) << server_->Err();
+  };
+  // The rest of stderr's first line that starts with `prefix`, within 30 s.
+  auto err_line = [](testing::ChildProcess& p, const std::string& prefix) -> std::string {
+    for (int i = 0; i < 300; ++i) {
+      for (absl::string_view line : absl::StrSplit(p.Err(), '\n')) {
+        if (absl::StartsWith(line, prefix)) return std::string(line.substr(prefix.size()));
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return "<none>";
+  };
+  const std::vector<std::string> argv = {Triad(),
+                                         "audit",
+                                         "watch",
+                                         "--coordinator",
+                                         absl::StrCat("127.0.0.1:", port),
+                                         "--coordinator-card",
+                                         F("card.json"),
+                                         "--state",
+                                         F("seen.note"),
+                                         "--every",
+                                         "200ms",
+                                         "--witness",
+                                         F("keys/do")};
+  testing::ChildProcess watch(argv, F("watch.out"), F("watch.err"));
+  EXPECT_NE(watch.WaitForLine("saved checkpoint: tree size 3, root "), "") << watch.Err();
+  EXPECT_EQ(watch.WaitForLine("cosigned tree size 3 as witness "), "do") << watch.Err();
+
+  // The coordinator goes away; the log grows while it is down (an operator's party) and it comes
+  // back on the same state directory and port. A copy of the state taken before is kept for later.
+  ASSERT_EQ(server_->Stop(), 0) << server_->Err();
+  EXPECT_TRUE(absl::StartsWith(
+      err_line(watch,
+               "triad: audit watch: the coordinator is unreachable, asking again every "
+               "200ms: "),
+      absl::StrCat("coordinator 127.0.0.1:", port)))
+      << watch.Err();
+  std::filesystem::copy(F("state"), F("fork"), std::filesystem::copy_options::recursive);
+  auto eve = contracts::PartyCard::FromFile(F("keys/eve.card.json"));
+  ASSERT_TRUE(eve.ok()) << eve.status();
+  EXPECT_EQ(Sh(Triad() + " coordinator parties add --json " + F("keys/eve.card.json") + " --dir " +
+               F("state")),
+            "{\"name\":\"eve\",\"role\":\"data-owner\",\"fingerprint\":\"" + eve->fingerprint() +
+                "\",\"added\":true}\n");
+  absl::SleepFor(absl::Milliseconds(500));  // a few more turns without an answer
+  EXPECT_TRUE(watch.running()) << watch.Err();
+  serve_again("state");
+  std::string extended = watch.WaitForLine("saved checkpoint: tree size 4, root ");
+  EXPECT_TRUE(absl::EndsWith(extended,
+                             ", extends the saved tree size 3 (consistency proof "
+                             "verified)"))
+      << extended << watch.Err();
+  EXPECT_EQ(watch.WaitForLine("cosigned tree size 4 as witness "), "do") << watch.Err();
+  EXPECT_EQ(err_line(watch, "triad: audit watch: the coordinator answers again"), "")
+      << watch.Err();
+  // One line each for the outage, and nothing else on stderr.
+  EXPECT_EQ(Lines(watch.Err()).size(), 2u) << watch.Err();
+  EXPECT_TRUE(watch.running());
+  EXPECT_EQ(watch.Signal(SIGTERM), 0) << watch.Err();
+  const std::string seen = testing::ReadTestFile(F("seen.note"));
+  auto card = coordinator::CoordinatorCard::FromFile(F("card.json"));
+  ASSERT_TRUE(card.ok()) << card.status();
+  auto key = crypto::Ed25519PrivateKey::FromPemFile(F("state/coordinator.signing.pem"));
+  ASSERT_TRUE(key.ok());
+  auto signer = crypto::NoteSigner::Create(card->log_origin, *std::move(key));
+  ASSERT_TRUE(signer.ok());
+  auto saved = crypto::OpenCheckpoint(seen, signer->verifier(), card->log_origin);
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->size, 4u);
+
+  // The copy grows its own entry 4 and serves on the same port: the watch stops at its first look.
+  ASSERT_EQ(server_->Stop(), 0) << server_->Err();
+  Sh(Triad() + " keygen --name zed --role data-owner --dir " + F("keys"));
+  Sh(Triad() + " coordinator parties add " + F("keys/zed.card.json") + " --dir " + F("fork"));
+  serve_again("fork");
+  testing::ChildProcess forked(argv, F("forked.out"), F("forked.err"));
+  EXPECT_EQ(forked.Wait(absl::Seconds(30)), 3) << forked.Err();
+  EXPECT_TRUE(absl::StrContains(forked.Err(), " shows a log that is not an extension: "))
+      << forked.Err();
+  EXPECT_EQ(testing::ReadTestFile(F("seen.note")), seen);
+  EXPECT_TRUE(std::filesystem::exists(F("seen.note.conflict")));
+  EXPECT_EQ(server_->Stop(), 0) << server_->Err();
+  // The operator's commands say what they did as JSON too, one object per line.
+  EXPECT_EQ(Sh(Triad() + " coordinator parties remove --json zed --dir " + F("fork")),
+            "{\"name\":\"zed\",\"removed\":true}\n");
+  const std::string listed = Sh(Triad() + " coordinator parties list --json --dir " + F("fork"));
+  EXPECT_EQ(Lines(listed).size(), 4u) << listed;
+  EXPECT_TRUE(absl::StrContains(listed, "{\"name\":\"zed\",\"role\":\"data-owner\",")) << listed;
+  EXPECT_TRUE(absl::EndsWith(listed, "\"removed\":true}\n")) << listed;
 }
 
 TEST_F(CoordinatorCliTest, FetchRefusesPathTraversalInTheAdapterArchive) {

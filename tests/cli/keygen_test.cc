@@ -1,6 +1,7 @@
 // Runs the real `triad` binary.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "contracts/card.h"
@@ -60,7 +61,10 @@ TEST(KeygenTest, WritesKeysAgeAndOpenSslAccept) {
   EXPECT_EQ(card->role, contracts::Role::kModelOwner);
   EXPECT_EQ(Mode(dir.File("alice.identity")), 0600);
   EXPECT_EQ(Mode(dir.File("alice.signing.pem")), 0600);
-  EXPECT_EQ(testing::ReadTestFile(dir.File("alice.card.json")), out);
+  // --json: one object on one line; the card file holds the same object, indented.
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_EQ(out, card->ToJsonValue().dump() + "\n");
+  EXPECT_EQ(testing::ReadTestFile(dir.File("alice.card.json")), card->ToJson());
 
   // Stock age accepts the identity file and derives the card's recipient.
   ASSERT_EQ(testing::RunCommand("age-keygen -y " + dir.File("alice.identity"), &out), 0) << out;

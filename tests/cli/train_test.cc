@@ -1,5 +1,7 @@
 // Runs the real `triad` binary: model init, train (end to end when the tokenizer is built), and the
 // command line's own errors.
+#include <filesystem>
+
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/testing/testing.h"
@@ -75,11 +77,19 @@ TEST_F(TrainCliTest, Errors) {
   const std::string base = testing::TriadBinary() + " train --model " + dir_.File("model") +
                            " --data " + dir_.File("data.jsonl") + " --out " + dir_.File("adapter");
   testing::WriteTestFile(dir_.File("training.json"), R"({"method":"lora","rank":0})");
-  EXPECT_EQ(testing::RunCommand(base + " --config " + dir_.File("training.json") + " --rank 4 2>&1",
-                                &out),
+  EXPECT_EQ(testing::RunCommand(
+                base + " --training " + dir_.File("training.json") + " --rank 4 2>&1", &out),
             2);
-  EXPECT_EQ(out, "triad: --config and --rank cannot be combined\n");
+  EXPECT_EQ(out, "triad: --training and --rank cannot be combined; see 'triad train --help'\n");
+  // --config names a model's config.json (model init) and nothing else.
   EXPECT_EQ(testing::RunCommand(base + " --config " + dir_.File("training.json") + " 2>&1", &out),
+            2);
+  EXPECT_EQ(out,
+            "triad: --config: train takes the training section as --training FILE (as contract "
+            "draft does); --config is a model's config.json, in model init; see 'triad train "
+            "--help'\n");
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("adapter")));
+  EXPECT_EQ(testing::RunCommand(base + " --training " + dir_.File("training.json") + " 2>&1", &out),
             1);
   EXPECT_EQ(out, "triad: " + dir_.File("training.json") + ": training: missing \"alpha\"\n");
   EXPECT_EQ(testing::RunCommand(base + " --targets q_proj,lm_head 2>&1", &out), 1);

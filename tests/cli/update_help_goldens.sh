@@ -13,3 +13,5 @@ XDG_CONFIG_HOME=/nonexistent "$triad" --help-all >"$out/all.txt"
 for group in $("$triad" --help | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && NF {print $1}'); do
   XDG_CONFIG_HOME=/nonexistent "$triad" "$group" --help >"$out/$group.txt"
 done
+# triad-worker's one command below a group: its --device and --gpus are train's.
+XDG_CONFIG_HOME=/nonexistent "$triad" worker run --help >"$out/worker-run.txt"

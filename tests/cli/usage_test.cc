@@ -84,10 +84,14 @@ TEST_F(UsageTest, HelpOfEveryGroupMatchesItsGoldenFile) {
 #ifndef TRIAD_HAVE_TRAINER
     if (g == "model") continue;  // without `model init`
 #endif
-    if (g == "train" || g == "worker") continue;  // triad-worker's own help
     EXPECT_EQ(Run(g + " --help", &rc), Golden(g)) << g;
     EXPECT_EQ(rc, 0) << g;
   }
+#ifdef TRIAD_HAVE_TRAINER
+  // triad-worker's commands: `train` above; `worker run`, whose --device and --gpus are train's.
+  EXPECT_EQ(Run("worker run --help", &rc), Golden("worker-run"));
+  EXPECT_EQ(rc, 0);
+#endif
   // `triad help`, `triad help GROUP` and `triad GROUP help` are the same.
   EXPECT_EQ(Run("help", &rc), top);
   EXPECT_EQ(rc, 0);
@@ -219,6 +223,106 @@ TEST_F(UsageTest, BadFlagValuesAreUsageErrorsNamingTheFlag) {
   EXPECT_EQ(out, "triad: --coordinator from TRIAD_COORDINATOR: \"localhost\" has no port: give "
                  "HOST:PORT (coordinator.example:7443); see 'triad job list --help'\n");
 }
+
+// Roles are spelled model-owner, data-owner, compute-provider, auditor everywhere: as values
+// (keygen --role) and as flags (contract draft); `--provider` is kept as a hidden older spelling,
+// and a near miss of a flag is named with the nearest one. Nothing is written.
+TEST_F(UsageTest, RolesHaveOneSpellingEverywhere) {
+  const std::string d = dir_.path();
+  const std::string draft = "contract draft --model-owner " + d + "/mo.card.json --data-owner " +
+                            d +
+                            "/do.card.json --model sha256:aa --dataset sha256:bb --valid-for 1d "
+                            "--out " +
+                            d + "/contract.json";
+  struct Case {
+    std::string args, line;
+  };
+  const std::vector<Case> cases = {
+      {"keygen --name a --role compute_provider --dir " + d + "/keys",
+       "triad: --role: \"compute_provider\" is not a role (model-owner, data-owner, "
+       "compute-provider or auditor); did you mean \"compute-provider\"?; see 'triad keygen "
+       "--help'"},
+      {"keygen --name a --role model-owners --dir " + d + "/keys",
+       "triad: --role: \"model-owners\" is not a role (model-owner, data-owner, compute-provider "
+       "or auditor); did you mean \"model-owner\"?; see 'triad keygen --help'"},
+      {draft + " --compute_provider " + d + "/cp.card.json",
+       "triad: unknown flag --compute_provider (did you mean --compute-provider?); see 'triad "
+       "contract draft --help'"},
+      {draft + " --compute-provider " + d + "/cp.card.json --auditors " + d + "/a.card.json",
+       "triad: unknown flag --auditors (did you mean --auditor?); see 'triad contract draft "
+       "--help'"},
+      {draft + " --compute-provider " + d + "/cp.card.json --provider " + d + "/cp.card.json",
+       "triad: --compute-provider: given twice (--provider is its older spelling); see 'triad "
+       "contract draft --help'"},
+  };
+  for (const Case& c : cases) {
+    int rc = 0;
+    EXPECT_EQ(Run(c.args, &rc), c.line + "\n") << c.args;
+    EXPECT_EQ(rc, 2) << c.args;
+  }
+  EXPECT_TRUE(NothingWritten());
+  int rc = 0;
+  const std::string help = Run("contract draft --help", &rc);
+  EXPECT_TRUE(absl::StrContains(help, "--compute-provider")) << help;
+  EXPECT_FALSE(absl::StrContains(help, "--provider")) << help;
+}
+
+#ifdef TRIAD_HAVE_TRAINER
+// --device and --gpus mean the same in `train` and `worker run`
+// (docs/commands.md#devices-and-gpus):
+// --gpus is a list of indices as nvidia-smi numbers them, --device cuda:N is --device cuda --gpus
+// N, and flags that disagree are a usage error naming both, before anything is read or written.
+TEST_F(UsageTest, DeviceAndGpusMeanTheSameInTrainAndWorkerRun) {
+  const std::string d = dir_.path();
+  const std::string train =
+      "train --model " + d + "/model --data " + d + "/data.jsonl --out " + d + "/adapter";
+  const std::string worker = "worker run --coordinator 127.0.0.1:1 --coordinator-card " + d +
+                             "/c.json --as " + d + "/keys/cp --tee sim --sim-key " + d + "/sim.pem";
+  struct Case {
+    std::string command, help, flags, line;
+  };
+  std::vector<Case> cases;
+  for (const auto& [command, help] : std::vector<std::pair<std::string, std::string>>{
+           {train, "triad train"}, {worker, "triad worker run"}}) {
+    cases.push_back({command, help, "--device cuda:1 --gpus 0",
+                     "--device cuda:1 and --gpus 0 name different GPUs: give one of them "
+                     "(--device cuda:N is --device cuda --gpus N)"});
+    cases.push_back({command, help, "--device cpu --gpus 0,1",
+                     "--device cpu and --gpus 0,1 disagree: GPUs need --device cuda"});
+    cases.push_back({command, help, "--device cuda:x",
+                     "--device: \"cuda:x\" is not a device (cpu, cuda or cuda:N); did you mean "
+                     "\"cuda\"?"});
+    cases.push_back({command, help, "--gpus 0,x",
+                     "--gpus: \"0,x\" is not a list of GPU indices (0,1: as nvidia-smi numbers "
+                     "them)"});
+    cases.push_back({command, help, "--gpus 1,0,1", "--gpus: \"1,0,1\": GPU 1 is given twice"});
+  }
+  // In train, --gpus was a count: a lone index above 0 is refused rather than read the other way.
+  cases.push_back({train, "triad train", "--gpus 2",
+                   "--gpus: 2 is one GPU index, not a count: --gpus 0,1 trains on 2 GPUs, "
+                   "--device cuda:2 on GPU 2 alone"});
+  cases.push_back({train, "triad train", "--gpus 4",
+                   "--gpus: 4 is one GPU index, not a count: --gpus 0,1,2,3 trains on 4 GPUs, "
+                   "--device cuda:4 on GPU 4 alone"});
+  for (const Case& c : cases) {
+    int rc = 0;
+    EXPECT_EQ(Run(c.command + " " + c.flags, &rc),
+              "triad: " + c.line + "; see '" + c.help + " --help'\n")
+        << c.help << " " << c.flags;
+    EXPECT_EQ(rc, 2) << c.help << " " << c.flags;
+  }
+  // An index is the same GPU in both: train hands CUDA those indices, so it refuses a
+  // CUDA_VISIBLE_DEVICES that would renumber them.
+  std::string out;
+  EXPECT_EQ(
+      RunCommand("CUDA_VISIBLE_DEVICES=3 " + Triad() + " " + train + " --device cuda:0", &out), 2);
+  EXPECT_EQ(out,
+            "triad: --device cuda:0 names GPUs as nvidia-smi numbers them, and "
+            "CUDA_VISIBLE_DEVICES=3 chooses too: unset it, or leave the choice to it with "
+            "--device cuda; see 'triad train --help'\n");
+  EXPECT_TRUE(NothingWritten());
+}
+#endif
 
 // The completion script runs in bash and completes commands and flags from the tree.
 TEST_F(UsageTest, BashCompletionCompletesCommandsAndFlags) {

@@ -99,7 +99,7 @@ done
 m=$("$triad" measure snp --ovmf "$src/testdata/measure/snp/ovmf_AmdSev_suffix.bin" --kernel /dev/null --append "")
 draft() {
   "$triad" contract draft --model-owner "$tmp/keys/acme.card.json" --data-owner "$tmp/keys/hosp.card.json" \
-    --provider "$tmp/keys/cloud.card.json" --model "sha256:$(printf 'a%.0s' {1..64})" --model-name m \
+    --compute-provider "$tmp/keys/cloud.card.json" --model "sha256:$(printf 'a%.0s' {1..64})" --model-name m \
     --dataset "sha256:$(printf 'b%.0s' {1..64})" --dataset-name d --valid-for 1d \
     --snp-min-tcb bootloader=3,tee=0,snp=8,microcode=115 --json "$@"
 }

@@ -87,16 +87,21 @@ TEST_F(WorkerCliTest, Refusals) {
   EXPECT_TRUE(absl::StrContains(out, "Triad never falls back to sim")) << out;
   EXPECT_EQ(
       Run(base + " --tee sim --sim-key " + keys_.File("sim.pem") + " --gpus 0 --device cpu", &out),
-      1);
-  EXPECT_EQ(out, "triad: --gpus needs --device cuda\n");
+      2);
+  EXPECT_EQ(out,
+            "triad: --device cpu and --gpus 0 disagree: GPUs need --device cuda; see 'triad worker "
+            "run --help'\n");
   testing::WriteTestFile(keys_.File("collateral.json"), "{}");
   EXPECT_EQ(Run(base + " --tee sim --sim-key " + keys_.File("sim.pem") + " --collateral " +
                     keys_.File("collateral.json"),
                 &out),
             1);
   EXPECT_EQ(out, "triad: --collateral is TDX collateral; this worker attests with sim\n");
-  EXPECT_EQ(Run(base + " --tee sim --gpus 0,x", &out), 1);
-  EXPECT_EQ(out, "triad: --gpus 0,x: expected GPU indices such as 0,1\n");
+  EXPECT_EQ(Run(base + " --tee sim --gpus 0,x", &out), 2);
+  EXPECT_EQ(
+      out,
+      "triad: --gpus: \"0,x\" is not a list of GPU indices (0,1: as nvidia-smi numbers them); "
+      "see 'triad worker run --help'\n");
   EXPECT_EQ(Run("--coordinator 127.0.0.1:1 --insecure --coordinator-card " +
                     keys_.File("coordinator.card.json") + " --as " + keys_.File("acme-bank") +
                     " --tee sim",
