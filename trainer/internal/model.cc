@@ -155,9 +155,11 @@ struct FusedLora : public torch::autograd::Function<FusedLora> {
     for (size_t i = 0; i < parts.size(); ++i) {
       if (!parts[i].lora) continue;
       at::Tensor gxa_j = gxa.narrow(1, r * j, r), xa_j = xa.narrow(1, r * j, r);
-      at::mm_out(gxa_j, g[i], saved[4 + j]);
-      gxa_j.mul_(parts[i].scaling);
-      grads[3 + 2 * j + 1] = at::mm(g[i].t(), xa_j).mul_(parts[i].scaling).to(at::kFloat);
+      // The scaling as the matmuls' alpha (beta 0: the uninitialised output is not read).
+      at::addmm_out(gxa_j, gxa_j, g[i], saved[4 + j], /*beta=*/0, parts[i].scaling);
+      at::Tensor gb = at::empty({parts[i].rows, r}, xa.options());
+      at::addmm_out(gb, gb, g[i].t(), xa_j, /*beta=*/0, parts[i].scaling);
+      grads[3 + 2 * j + 1] = gb.to(at::kFloat);
       ++j;
     }
     at::Tensor ga = at::mm(gxa.t(), x2).to(at::kFloat);  // [R, in]
