@@ -29,9 +29,9 @@ namespace {
 // 8,000 page faults a step (6% of its CPU time) where the PyTorch script, whose earlier frees
 // happen to raise the thresholds, takes 600. Fixed thresholds keep blocks up to 32 MiB (glibc's
 // largest mmap threshold) in the heap and the freed heap mapped, so the next step reuses the same
-// pages. Process-wide and lasting: what it keeps is freed heap, reused by the next step or job
-// (peak RSS does not grow) and returned at exit; the worker's and the CLI's processes are not
-// dumpable (base/hardening.cc).
+// pages; peak RSS does not grow. Set once, before the first step (loading is unaffected), and
+// process-wide; ReleaseActivationMemory hands the freed heap back when training ends, so that what
+// runs next (sealing the adapter) does not add to it.
 void KeepActivationMemory() {
 #ifdef __GLIBC__
   static const bool once = [] {
@@ -40,6 +40,12 @@ void KeepActivationMemory() {
     return true;
   }();
   (void)once;
+#endif
+}
+
+void ReleaseActivationMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
 #endif
 }
 
@@ -326,7 +332,6 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
   }
   plan.world = static_cast<int>(devices.size());
   if (options.threads > 0) at::set_num_threads(options.threads);
-  if (device.is_cpu()) KeepActivationMemory();
 
   // Tokenizer and dataset.
   std::unique_ptr<Tokenizer> owned_tokenizer;
@@ -413,6 +418,7 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   if (options.on_model_loaded) options.on_model_loaded(load_seconds);
 
+  if (devices[0].is_cpu()) KeepActivationMemory();
   // Rank 0 on the calling thread (progress callbacks come from it), the others on their own.
   std::vector<std::thread> threads;
   for (int i = 1; i < plan.world; ++i) {
@@ -425,6 +431,7 @@ Result<TrainResult> Run(const ModelFiles& files, std::string_view data,
   WipeExamples(plan.train);
   WipeExamples(plan.eval);
   WipeBatches(plan.eval_batches);
+  if (devices[0].is_cpu()) ReleaseActivationMemory();
   TRAINER_RETURN_IF_ERROR(lead_status);
   for (const Rank& r : ranks) TRAINER_RETURN_IF_ERROR(r.status);
 
