@@ -155,9 +155,11 @@ struct FusedLora : public torch::autograd::Function<FusedLora> {
     for (size_t i = 0; i < parts.size(); ++i) {
       if (!parts[i].lora) continue;
       at::Tensor gxa_j = gxa.narrow(1, r * j, r), xa_j = xa.narrow(1, r * j, r);
-      at::mm_out(gxa_j, g[i], saved[4 + j]);
-      gxa_j.mul_(parts[i].scaling);
-      grads[3 + 2 * j + 1] = at::mm(g[i].t(), xa_j).mul_(parts[i].scaling).to(at::kFloat);
+      // The scaling as the matmuls' alpha (beta 0: the uninitialised output is not read).
+      at::addmm_out(gxa_j, gxa_j, g[i], saved[4 + j], /*beta=*/0, parts[i].scaling);
+      at::Tensor gb = at::empty({parts[i].rows, r}, xa.options());
+      at::addmm_out(gb, gb, g[i].t(), xa_j, /*beta=*/0, parts[i].scaling);
+      grads[3 + 2 * j + 1] = gb.to(at::kFloat);
       ++j;
     }
     at::Tensor ga = at::mm(gxa.t(), x2).to(at::kFloat);  // [R, in]
@@ -174,6 +176,78 @@ struct FusedLora : public torch::autograd::Function<FusedLora> {
       grads[0] = gx.view(shape);
     }
     return grads;
+  }
+};
+
+// Causal attention without a mask tensor, as one autograd node. q [B, H, S, D] (already scaled by
+// 1/sqrt(D)), k and v [B, KV, S, D]. The query heads that share a key head become more rows of one
+// matmul (k and v are never repeated), and the queries go in blocks that see only the keys up to
+// their block's end, so most of the masked upper triangle is never computed (4 blocks: 5/8 of the
+// work); each row's softmax covers the same keys as with the full mask (masked keys add exactly
+// zero). The mask of a block enters as the initial value of its scores' matmul (beta 1: adding 0 or
+// -inf, exact). Backward, per block: dP = dO V^T, dS = softmax'(dP), dQ = dS K, and dK, dV
+// accumulated by the matmuls themselves into the rows the block saw: no zero-padded slice gradient,
+// no copy of the scores for an in-place mask, no sum of per-block gradients. Saves q's blocks, k, v
+// and the float32 probabilities (what autograd saved for the composed form, less its copies).
+struct CausalAttention : public torch::autograd::Function<CausalAttention> {
+  static int64_t BlockRows(int64_t s) {
+    const int64_t blocks = s >= 256 ? 4 : s >= 128 ? 2 : 1;
+    return (s + blocks - 1) / blocks;
+  }
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& q,
+                            const at::Tensor& k, const at::Tensor& v) {
+    const int64_t b = q.size(0), nh = q.size(1), s = q.size(2), hd = q.size(3), nkv = k.size(1),
+                  g = nh / nkv, bs = BlockRows(s);
+    const at::ScalarType dt = q.scalar_type();
+    at::Tensor q5 = q.reshape({b, nkv, g, s, hd});
+    at::Tensor k3 = k.reshape({b * nkv, s, hd}), v3 = v.reshape({b * nkv, s, hd});
+    at::Tensor out = at::empty({b, nkv, g, s, hd}, q.options());
+    std::vector<at::Tensor> saved = {k3, v3};
+    for (int64_t s0 = 0; s0 < s; s0 += bs) {
+      const int64_t len = std::min(bs, s - s0), end = s0 + len;
+      at::Tensor qb = q5.narrow(3, s0, len).reshape({b * nkv, g * len, hd});
+      // Query s0 + i sees key j when j <= s0 + i; the g heads of a group are g row blocks.
+      at::Tensor mask = at::full({len, end}, -std::numeric_limits<float>::infinity(), q.options())
+                            .triu(s0 + 1)
+                            .repeat({g, 1});
+      at::Tensor scores = at::baddbmm(mask, qb, k3.narrow(1, 0, end).transpose(1, 2));
+      at::Tensor p = at::softmax(scores, -1, at::kFloat);  // [B * KV, g * len, end]
+      at::Tensor o = at::bmm(p.to(dt), v3.narrow(1, 0, end));
+      out.narrow(3, s0, len).copy_(o.view({b, nkv, g, len, hd}));
+      saved.push_back(qb);
+      saved.push_back(p);
+    }
+    ctx->save_for_backward(saved);
+    return out.view({b, nh, s, hd});
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_out) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &k3 = saved[0], &v3 = saved[1];
+    const at::Tensor& dout = grad_out[0];
+    const int64_t b = dout.size(0), nh = dout.size(1), s = dout.size(2), hd = dout.size(3),
+                  nkv = k3.size(0) / b, g = nh / nkv, bs = BlockRows(s);
+    const at::ScalarType dt = k3.scalar_type();
+    at::Tensor d5 = dout.to(dt).reshape({b, nkv, g, s, hd});
+    at::Tensor dq = at::empty({b, nkv, g, s, hd}, k3.options());
+    at::Tensor dk = at::empty({b * nkv, s, hd}, k3.options()), dv = at::empty_like(dk);
+    // The last block sees every key: it writes dK and dV whole, the earlier ones add to their rows.
+    const int64_t last = (s - 1) / bs;
+    for (int64_t i = last; i >= 0; --i) {
+      const int64_t s0 = i * bs, len = std::min(bs, s - s0), end = s0 + len;
+      const at::Tensor &qb = saved[2 + 2 * i], &p = saved[3 + 2 * i];
+      at::Tensor dob = d5.narrow(3, s0, len).reshape({b * nkv, g * len, hd});
+      at::Tensor kb = k3.narrow(1, 0, end), vb = v3.narrow(1, 0, end);
+      at::Tensor dp = at::bmm(dob, vb.transpose(1, 2)).to(at::kFloat);
+      at::Tensor ds = at::_softmax_backward_data(dp, p, -1, dt);  // d loss / d scores
+      dq.narrow(3, s0, len).copy_(at::bmm(ds, kb).view({b, nkv, g, len, hd}));
+      at::Tensor dkb = dk.narrow(1, 0, end), dvb = dv.narrow(1, 0, end);
+      const double beta = i == last ? 0.0 : 1.0;
+      at::Tensor pt = p.to(dt).transpose(1, 2);
+      dkb.baddbmm_(ds.transpose(1, 2), qb, beta);
+      dvb.baddbmm_(pt, dob, beta);
+    }
+    return {dq.view({b, nh, s, hd}), dk.view({b, nkv, s, hd}), dv.view({b, nkv, s, hd})};
   }
 };
 
@@ -670,27 +744,7 @@ at::Tensor DecoderModel::Attention(const at::Tensor& q, const at::Tensor& k, con
     at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
     out = at::matmul(probs, repeat_kv(v));
   } else if (!out.defined()) {
-    // Causal: the query heads that share a key head become more rows of one matmul (k and v are
-    // never repeated), and the queries go in blocks that see only the keys up to their block's end,
-    // so most of the masked upper triangle is never computed (4 blocks: 5/8 of the work). Each row's
-    // softmax covers the same keys as with the full mask (masked keys add exactly zero).
-    const int64_t g = nh / nkv;
-    const int64_t blocks = s >= 256 ? 4 : s >= 128 ? 2 : 1, bs = (s + blocks - 1) / blocks;
-    at::Tensor q5 = q.reshape({b, nkv, g, s, hd});
-    std::vector<at::Tensor> outs;
-    for (int64_t s0 = 0; s0 < s; s0 += bs) {
-      const int64_t len = std::min(bs, s - s0), end = s0 + len;
-      at::Tensor qb = q5.narrow(3, s0, len).reshape({b, nkv, g * len, hd});
-      at::Tensor kb = end == s ? k : k.narrow(2, 0, end), vb = end == s ? v : v.narrow(2, 0, end);
-      at::Tensor scores = at::matmul(qb, kb.transpose(-2, -1));  // [b, nkv, g * len, end]
-      // Query s0 + i sees key j when j <= s0 + i.
-      scores.view({b, nkv, g, len, end})
-          .add_(at::full({len, end}, -std::numeric_limits<float>::infinity(), scores.options())
-                    .triu(s0 + 1));
-      at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-      outs.push_back(at::matmul(probs, vb).view({b, nkv, g, len, hd}));
-    }
-    out = (outs.size() == 1 ? outs[0] : at::cat(outs, 3)).view({b, nh, s, hd});
+    out = CausalAttention::apply(q, k, v);
   }
   if (row_valid.defined()) out = out * row_valid;
   return out;
