@@ -72,6 +72,26 @@ TEST_F(TrainCliTest, Train) {
 #endif
 }
 
+#ifdef TRIAD_HAVE_TOKENIZER
+// bf16 on the CPU through every custom autograd node (the causal attention's backward once mixed
+// its float32 softmax gradient with bf16 keys: "expected scalar type BFloat16 but found Float").
+TEST_F(TrainCliTest, TrainInBf16) {
+  std::string out;
+  int rc = testing::RunCommand(testing::TriadBinary() + " train --model " + dir_.File("model") +
+                                   " --data " + dir_.File("data.jsonl") + " --out " +
+                                   dir_.File("adapter") +
+                                   " --steps 2 --batch 2 --seq-len 32 --lr 0.01 --precision bf16 "
+                                   "--json 2>&1",
+                               &out);
+  ASSERT_EQ(rc, 0) << out;
+  auto report = nlohmann::json::parse(out);
+  EXPECT_EQ(report["steps"], 2);
+  EXPECT_TRUE(trainer::SafetensorsFile::Parse(
+                  testing::ReadTestFile(dir_.File("adapter/adapter_model.safetensors")))
+                  .ok());
+}
+#endif
+
 TEST_F(TrainCliTest, Errors) {
   std::string out;
   const std::string base = testing::TriadBinary() + " train --model " + dir_.File("model") +

@@ -239,7 +239,8 @@ struct CausalAttention : public torch::autograd::Function<CausalAttention> {
       at::Tensor dob = d5.narrow(3, s0, len).reshape({b * nkv, g * len, hd});
       at::Tensor kb = k3.narrow(1, 0, end), vb = v3.narrow(1, 0, end);
       at::Tensor dp = at::bmm(dob, vb.transpose(1, 2)).to(at::kFloat);
-      at::Tensor ds = at::_softmax_backward_data(dp, p, -1, dt);  // d loss / d scores
+      // d loss / d scores, in the compute dtype (LibTorch 1.13 returns float32 here for bf16).
+      at::Tensor ds = at::_softmax_backward_data(dp, p, -1, dt).to(dt);
       dq.narrow(3, s0, len).copy_(at::bmm(ds, kb).view({b, nkv, g, len, hd}));
       at::Tensor dkb = dk.narrow(1, 0, end), dvb = dv.narrow(1, 0, end);
       const double beta = i == last ? 0.0 : 1.0;
