@@ -13,8 +13,10 @@
 #                                        build of Triad and `pip install torch transformers peft`;
 #                                        bench/gpu/check.sh runs this and more in one go)
 # Env: TRIAD_BUILD_DIR (build), STEPS (10; cpu-small runs STEPS/2), THREADS (2), ROUNDS (3),
-#      PYTHON (/usr/bin/python3).
+#      PYTHON (/usr/bin/python3), OMP_WAIT_POLICY (passive, for both: with OpenMP's spinning
+#      waits, anything else running on a small machine slowed both sides about 4x in one run).
 set -euo pipefail
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 cd "$(dirname "$0")/.."
 build=${TRIAD_BUILD_DIR:-build}
 steps=${STEPS:-10}
