@@ -18,19 +18,17 @@ out="$root/bench/results/upload_memory-$stamp.md"
 run=${RUN_DIR:-$(mktemp -d)}
 mkdir -p "$run" bench/results
 cd "$run"
-pid=
-cleanup() { [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true; rm -f up.age; }
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -f up.age
+}
 trap cleanup EXIT
 
-"$triad" coordinator init --dir state >/dev/null
-"$triad" coordinator card --dir state --out card.json
-"$triad" keygen --name do --role data-owner --dir keys >/dev/null
-"$triad" coordinator parties add keys/do.card.json --dir state >/dev/null
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$triad" coordinator serve --dir state --listen "127.0.0.1:$port" >serve.out 2>serve.err &
-pid=$!
-for _ in $(seq 100); do grep -q '^listening on ' serve.out 2>/dev/null && break; sleep 0.1; done
-grep -q '^listening on ' serve.out || { cat serve.err >&2; exit 1; }
+source "$root/bench/system.sh"
+start_coordinator  # keys/mo, keys/do, keys/cp; $addr, ${client[@]}
+pid=${pids[0]}
 recipient=$(jq -r .age_recipient keys/do.card.json)
 rss() { awk '/VmRSS/ {print $2}' "/proc/$pid/status"; }
 
@@ -40,8 +38,7 @@ for mib in $sizes; do
   before=$(rss)
   peak=$before
   t0=$(date +%s.%N)
-  "$triad" dataset register --coordinator "127.0.0.1:$port" --coordinator-card card.json \
-    --as keys/do --name "u$mib" up.age >up.out 2>&1 &
+  "$triad" dataset register up.age "${client[@]}" --as keys/do --name "u$mib" >up.out 2>&1 &
   up=$!
   samples=0
   while kill -0 "$up" 2>/dev/null; do
