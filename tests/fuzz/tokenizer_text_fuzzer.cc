@@ -56,7 +56,9 @@ const std::vector<Loaded>& Tokenizers() {
   return *all;
 }
 
-// RFC 3629 well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
+// RFC 3629 well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). Written here
+// rather than calling trainer/internal/tokenizer_unicode.h IsValidUtf8: the oracle must not be the
+// code under test.
 bool ValidUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
