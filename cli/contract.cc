@@ -203,7 +203,7 @@ struct DraftFlags {
   std::string snp_min_tcb;
   std::vector<uint32_t> snp_vmpls;
   std::vector<std::string> snp_host_data, snp_id_key_digests;
-  std::vector<std::string> tdx_rtmr1, tdx_rtmr2, tdx_mr_config_id;
+  std::vector<std::string> tdx_rtmr0, tdx_rtmr1, tdx_rtmr2, tdx_mr_config_id;
   bool allow_weak_policy = false;
   std::string coco_initdata;                       // CoCo: the pod's init-data document
   std::vector<std::string> coco_guest_measurements;  // "sev-snp:HEX" or "tdx:HEX"
@@ -252,6 +252,7 @@ absl::StatusOr<contracts::WorkerPolicy> PolicyFromFlags(const DraftFlags& f) {
       (kind == contracts::kTeeSevSnp ? o.snp_measurements : o.tdx_mr_td).push_back(m[0]);
     }
   }
+  TRIAD_ASSIGN_OR_RETURN(o.tdx_rtmr0, DecodeMeasurements("--tdx-rtmr0", f.tdx_rtmr0));
   TRIAD_ASSIGN_OR_RETURN(o.tdx_rtmr1, DecodeMeasurements("--tdx-rtmr1", f.tdx_rtmr1));
   TRIAD_ASSIGN_OR_RETURN(o.tdx_rtmr2, DecodeMeasurements("--tdx-rtmr2", f.tdx_rtmr2));
   TRIAD_ASSIGN_OR_RETURN(o.tdx_mr_config_id,
@@ -875,6 +876,11 @@ void AddContractCommands(CLI::App& app, Context& ctx) {
       ->add_option("--snp-id-key-digest", d->snp_id_key_digests,
                    "Without --policy: an admitted SEV-SNP ID_KEY_DIGEST (96 hex digits; "
                    "repeatable)")
+      ->excludes(policy);
+  draft
+      ->add_option("--tdx-rtmr0", d->tdx_rtmr0,
+                   "Without --policy: an admitted TDX RTMR0 (the VM's shape and firmware "
+                   "configuration, from triad measure tdx --fw-cfg; 96 hex digits; repeatable)")
       ->excludes(policy);
   draft
       ->add_option("--tdx-rtmr1", d->tdx_rtmr1,

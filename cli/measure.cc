@@ -211,8 +211,30 @@ absl::Status Snp(const SnpFlags& f) {
 struct TdxFlags {
   std::string firmware, order = "interleaved";
   std::string kernel, initrd, append, memory, separator = "rtmr1";
+  std::string fw_cfg;  // a directory of QEMU's fw_cfg files by name: RTMR0
   bool json = false;
 };
+
+// QEMU's ACPI fw_cfg files under `dir` (DIR/etc/table-loader and every file it allocates, e.g.
+// DIR/etc/acpi/rsdp), as a guest reads them from /sys/firmware/qemu_fw_cfg/by_name/NAME/raw.
+absl::StatusOr<measure::TdxFwCfgAcpi> ReadFwCfg(const std::string& dir) {
+  constexpr size_t kMaxLoaderFile = 64 << 10;
+  constexpr size_t kMaxFwCfgFile = 16 << 20;
+  measure::TdxFwCfgAcpi acpi;
+  TRIAD_ASSIGN_OR_RETURN(
+      acpi.table_loader,
+      base::Annotate(base::ReadFile(dir + "/etc/table-loader", kMaxLoaderFile), "--fw-cfg"));
+  TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                         base::Annotate(measure::QemuLoaderAllocations(acpi.table_loader),
+                                        "--fw-cfg " + dir + "/etc/table-loader"));
+  for (const std::string& name : names) {
+    TRIAD_ASSIGN_OR_RETURN(
+        acpi.files[name],
+        base::Annotate(base::ReadFile(dir + "/" + name, kMaxFwCfgFile),
+                       absl::StrCat("--fw-cfg: ", name, ", which etc/table-loader allocates")));
+  }
+  return acpi;
+}
 
 // QEMU's -m syntax: a number of MiB, or a number with a suffix K, M, G or T (powers of 1024).
 absl::StatusOr<uint64_t> ParseMemory(const std::string& text) {
@@ -246,16 +268,22 @@ absl::StatusOr<uint64_t> ParseMemory(const std::string& text) {
 }
 
 absl::Status Tdx(const TdxFlags& f) {
-  if (f.kernel.empty() && (!f.initrd.empty() || !f.append.empty() || !f.memory.empty())) {
-    return absl::InvalidArgumentError("--initrd, --append and --memory need --kernel");
+  if (f.kernel.empty() &&
+      (!f.initrd.empty() || !f.append.empty() || !f.memory.empty() || !f.fw_cfg.empty())) {
+    return absl::InvalidArgumentError("--initrd, --append, --memory and --fw-cfg need --kernel");
+  }
+  if (!f.fw_cfg.empty() && f.firmware.empty()) {
+    return absl::InvalidArgumentError(
+        "--fw-cfg needs --firmware (RTMR0 measures the firmware's TD HOB layout and CFV)");
   }
   if (f.firmware.empty() && f.kernel.empty()) {
     return absl::InvalidArgumentError(
         "measure tdx needs --firmware (MRTD), --kernel (RTMR1, RTMR2), or both");
   }
   Json out;
+  std::string fw;
   if (!f.firmware.empty()) {
-    TRIAD_ASSIGN_OR_RETURN(std::string fw,
+    TRIAD_ASSIGN_OR_RETURN(fw,
                            base::Annotate(base::ReadFile(f.firmware, kMaxFirmware), "--firmware"));
     measure::PageAddOrder order = measure::PageAddOrder::kInterleaved;
     if (f.order == "per-section") {
@@ -291,8 +319,13 @@ absl::Status Tdx(const TdxFlags& f) {
       boot.initrd = measure::TdxInitrd{d.size, d.digest};
     }
     boot.cmdline = f.append;
+    if (!f.fw_cfg.empty()) {
+      TRIAD_ASSIGN_OR_RETURN(boot.acpi, ReadFwCfg(f.fw_cfg));
+      boot.firmware = std::move(fw);
+    }
     TRIAD_ASSIGN_OR_RETURN(measure::TdxRtmrs r,
                            base::Annotate(measure::TdxDirectBootRtmrs(boot), f.kernel));
+    if (!r.rtmr0.empty()) out["rtmr0"] = base::HexEncode(r.rtmr0);
     out["rtmr1"] = base::HexEncode(r.rtmr1);
     out["rtmr2"] = base::HexEncode(r.rtmr2);
     Json events = Json::array();
@@ -308,7 +341,7 @@ absl::Status Tdx(const TdxFlags& f) {
     std::cout << out["mr_td"].get<std::string>() << "\n";
   } else {
     std::string flags;
-    for (const char* k : {"mr_td", "rtmr1", "rtmr2"}) {
+    for (const char* k : {"mr_td", "rtmr0", "rtmr1", "rtmr2"}) {
       if (!out.contains(k)) continue;
       const std::string name = k == std::string("mr_td") ? "MRTD" : absl::AsciiStrToUpper(k);
       std::cout << name << ": " << out[k].get<std::string>() << "\n";
@@ -385,7 +418,9 @@ void AddMeasureCommands(CLI::App& app, Context& ctx) {
 
   auto tf = std::make_shared<TdxFlags>();
   CLI::App* tdx = group->add_subcommand(
-      "tdx", "TDX MRTD of a TDVF firmware image; RTMR1 and RTMR2 of a QEMU direct-boot guest");
+      "tdx",
+      "TDX MRTD of a TDVF firmware image; RTMR1 and RTMR2 of a QEMU direct-boot guest, and RTMR0 "
+      "with QEMU's ACPI data");
   tdx->add_option("--firmware", tf->firmware, "TDVF image (OVMF.fd with TDX metadata): MRTD");
   tdx->add_option("--order", tf->order,
                   "How the host adds and extends pages: interleaved (upstream KVM) or per-section")
@@ -401,6 +436,11 @@ void AddMeasureCommands(CLI::App& app, Context& ctx) {
                   "Where TDVF puts its ReadyToBoot separator: rtmr1 (edk2-stable202411 and later) "
                   "or rtmr0 (older TDVF)")
       ->capture_default_str();
+  tdx->add_option(
+      "--fw-cfg", tf->fw_cfg,
+      "Directory of QEMU's ACPI fw_cfg files for this VM shape (DIR/etc/table-loader and "
+      "the files it allocates, as a guest reads them from "
+      "/sys/firmware/qemu_fw_cfg/by_name/NAME/raw): RTMR0, with --firmware");
   tdx->add_flag("--json", tf->json, "Print as JSON (with the RTMR event digests)");
   tdx->callback([tf, &ctx] { ctx.exit_code = Finish(Tdx(*tf)); });
 }

@@ -581,8 +581,8 @@ absl::StatusOr<WorkerPolicy> HardwarePolicy(const HardwarePolicyOptions& o) {
         "a hardware-only policy needs at least one reference measurement (SEV-SNP MEASUREMENT or "
         "TDX MRTD)");
   }
-  for (const auto* list : {&o.snp_measurements, &o.tdx_mr_td, &o.tdx_rtmr1, &o.tdx_rtmr2,
-                           &o.tdx_mr_config_id, &o.snp_id_key_digests}) {
+  for (const auto* list : {&o.snp_measurements, &o.tdx_mr_td, &o.tdx_rtmr0, &o.tdx_rtmr1,
+                           &o.tdx_rtmr2, &o.tdx_mr_config_id, &o.snp_id_key_digests}) {
     for (const std::string& m : *list) {
       if (m.size() != kLaunchDigestSize) {
         return absl::InvalidArgumentError(absl::StrCat(
@@ -605,8 +605,8 @@ absl::StatusOr<WorkerPolicy> HardwarePolicy(const HardwarePolicyOptions& o) {
     return absl::InvalidArgumentError(
         "SEV-SNP reference values (minimum TCB, host data, ID key) need an SEV-SNP measurement");
   }
-  if (o.tdx_mr_td.empty() &&
-      (!o.tdx_rtmr1.empty() || !o.tdx_rtmr2.empty() || !o.tdx_mr_config_id.empty())) {
+  if (o.tdx_mr_td.empty() && (!o.tdx_rtmr0.empty() || !o.tdx_rtmr1.empty() ||
+                              !o.tdx_rtmr2.empty() || !o.tdx_mr_config_id.empty())) {
     return absl::InvalidArgumentError("TDX RTMRs and MRCONFIGID need a TDX MRTD");
   }
   WorkerPolicy p;
@@ -630,6 +630,7 @@ absl::StatusOr<WorkerPolicy> HardwarePolicy(const HardwarePolicyOptions& o) {
     p.tee.push_back(kTeeTdx);
     TdxReference r;
     r.mr_td = o.tdx_mr_td;
+    r.rtmr[0] = o.tdx_rtmr0;
     r.rtmr[1] = o.tdx_rtmr1;
     r.rtmr[2] = o.tdx_rtmr2;
     r.mr_config_id = o.tdx_mr_config_id;

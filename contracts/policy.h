@@ -177,9 +177,11 @@ struct HardwarePolicyOptions {
   std::vector<uint32_t> snp_vmpls = {0};
   std::vector<std::string> snp_host_data;
   std::vector<std::string> snp_id_key_digests;
-  // TDX: accepted MRTDs; RTMR1 and RTMR2 (kernel, initrd, command line) and/or MRCONFIGID pins
-  // (48 bytes each); TCB status UpToDate only.
+  // TDX: accepted MRTDs; RTMR1 and RTMR2 (kernel, initrd, command line) and/or MRCONFIGID pins,
+  // and optionally RTMR0 (the VM's shape and the firmware's configuration) (48 bytes each); TCB
+  // status UpToDate only.
   std::vector<std::string> tdx_mr_td;
+  std::vector<std::string> tdx_rtmr0;
   std::vector<std::string> tdx_rtmr1;
   std::vector<std::string> tdx_rtmr2;
   std::vector<std::string> tdx_mr_config_id;

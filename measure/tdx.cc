@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 #include "crypto/hash.h"
@@ -234,6 +235,275 @@ absl::StatusOr<std::string> QemuPatchKernel(absl::string_view kernel,
   return k;
 }
 
+// ---- RTMR0
+
+namespace {
+
+constexpr size_t kLoaderCommand = 128;      // QEMU's BiosLinkerLoaderEntry
+constexpr size_t kLoaderFileName = 56;      // its file name field, NUL-terminated
+constexpr size_t kMaxLoader = 64 << 10;     // QEMU writes one page; 512 commands is ample
+constexpr size_t kMaxFwCfgFile = 16 << 20;  // ACPI tables of even a large VM are a few MiB
+constexpr size_t kMaxAllocations = 16;
+constexpr uint32_t kLoaderAllocate = 1;
+
+constexpr uint32_t kSectionCfv = 1;
+constexpr uint32_t kSectionTdHob = 2;
+constexpr uint32_t kSectionTempMem = 3;
+
+constexpr char kGlobalVariableGuid[] = "8be4df61-93ca-11d2-aa0d-00e098032b8c";
+constexpr char kImageSecurityDatabaseGuid[] = "d719b2cb-3d3a-4596-a3bc-dad00e67656f";
+constexpr char kSecureBootEnableDisableGuid[] = "f0a30bc7-af08-4556-99c4-001009c93a44";
+// OvmfPkg's DXEFV (FvNameGuid) and UiApp's file GUID: the device path of the Boot0000 option.
+constexpr char kOvmfDxeFvGuid[] = "7cb8bdc9-f8eb-4f34-aaea-3ee4af6516a1";
+constexpr char kUiAppFileGuid[] = "462caa21-7614-4503-836e-8ab6f4662331";
+
+bool IsFwCfgName(absl::string_view name) {
+  if (name.empty() || name.front() == '/' || name.back() == '/') return false;
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t end = name.find('/', start);
+    if (end == absl::string_view::npos) end = name.size();
+    absl::string_view part = name.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    for (char c : part) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-';
+      if (!ok) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+std::string Utf16(absl::string_view ascii, bool nul) {
+  std::string out;
+  for (char c : ascii) {
+    out.push_back(c);
+    out.push_back('\0');
+  }
+  if (nul) out.append(2, '\0');
+  return out;
+}
+
+// EFI_HOB_RESOURCE_DESCRIPTOR: header (type 3, length 48), zero owner GUID, type, attributes
+// (PRESENT | INITIALIZED | TESTED), start, length.
+void AppendResourceHob(std::string& hob, uint32_t type, uint64_t start, uint64_t end) {
+  std::string r;
+  PutLe(r, 3, 2);
+  PutLe(r, 48, 2);
+  r.append(4 + 16, '\0');
+  PutLe(r, type, 4);
+  PutLe(r, 7, 4);
+  PutLe(r, start, 8);
+  PutLe(r, end - start, 8);
+  hob += r;
+}
+
+// The bytes TDVF hashes of the TD HOB QEMU writes for `memory_bytes` of RAM.
+absl::StatusOr<std::string> TdHobPreimage(const std::vector<TdvfSection>& sections,
+                                          uint64_t memory_bytes) {
+  const TdvfSection* hob_section = nullptr;
+  std::vector<const TdvfSection*> accepted;
+  for (const TdvfSection& s : sections) {
+    if (s.type == kSectionTdHob) {
+      if (hob_section != nullptr) {
+        return absl::InvalidArgumentError("TDVF metadata: more than one TD_HOB section");
+      }
+      hob_section = &s;
+    }
+    if (s.type == kSectionTdHob || s.type == kSectionTempMem) accepted.push_back(&s);
+  }
+  if (hob_section == nullptr) {
+    return absl::InvalidArgumentError("TDVF metadata: no TD_HOB section for QEMU's TD HOB");
+  }
+  std::sort(accepted.begin(), accepted.end(), [](const TdvfSection* a, const TdvfSection* b) {
+    return a->memory_address < b->memory_address;
+  });
+  const uint64_t below4g = Below4g(memory_bytes);
+  std::string hob;
+  // EFI_HOB_HANDOFF_INFO_TABLE: header (type 1, length 56), version 9, boot mode 0, four memory
+  // fields QEMU leaves zero, EfiEndOfHobList (filled in below).
+  PutLe(hob, 1, 2);
+  PutLe(hob, 56, 2);
+  PutLe(hob, 0, 4);
+  PutLe(hob, 9, 4);
+  hob.resize(56, '\0');
+  uint64_t at = 0;
+  for (const TdvfSection* s : accepted) {
+    const uint64_t end = s->memory_address + s->memory_data_size;
+    if (s->memory_address < at || end > below4g) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "TDVF metadata: the ", s->type == kSectionTdHob ? "TD_HOB" : "TempMem", " section at 0x",
+          absl::Hex(s->memory_address), " overlaps another or lies outside the RAM below 4 GiB"));
+    }
+    if (s->memory_address > at) AppendResourceHob(hob, 7, at, s->memory_address);
+    AppendResourceHob(hob, 0, s->memory_address, end);
+    at = end;
+  }
+  if (at < below4g) AppendResourceHob(hob, 7, at, below4g);
+  if (memory_bytes > below4g) {
+    AppendResourceHob(hob, 7, 1ULL << 32, (1ULL << 32) + memory_bytes - below4g);
+  }
+  const uint64_t with_end = hob.size() + 8;  // the end-of-list HOB, which is not hashed
+  if (with_end > hob_section->memory_data_size) {
+    return absl::InvalidArgumentError(
+        "TDVF metadata: QEMU's TD HOB does not fit the TD_HOB section");
+  }
+  std::string end_of_list;
+  PutLe(end_of_list, hob_section->memory_address + with_end, 8);
+  hob.replace(48, 8, end_of_list);
+  return hob;
+}
+
+const internal::Variable* FindVariable(const std::vector<internal::Variable>& vars,
+                                       absl::string_view guid, absl::string_view name) {
+  const std::string g = internal::GuidBytes(guid);
+  const std::string n = Utf16(name, /*nul=*/true);
+  for (const internal::Variable& v : vars) {
+    if (v.guid == g && v.name == n) return &v;
+  }
+  return nullptr;
+}
+
+// UEFI_VARIABLE_DATA (TCG PC Client PFP): VariableName GUID, name length in characters, data
+// length, the name without its NUL, the data.
+std::string VariableData(absl::string_view guid, absl::string_view name, absl::string_view data) {
+  std::string out = internal::GuidBytes(guid);
+  PutLe(out, name.size(), 8);
+  PutLe(out, data.size(), 8);
+  out += Utf16(name, /*nul=*/false);
+  out.append(data.data(), data.size());
+  return out;
+}
+
+// The Boot0000 EFI_LOAD_OPTION OvmfPkg registers for UiApp: attributes ACTIVE | HIDDEN |
+// CATEGORY_APP, the device path's length, "UiApp", then Fv(DXEFV)/FvFile(UiApp)/End.
+std::string UiAppLoadOption() {
+  std::string path;
+  auto node = [&](uint8_t type, uint8_t subtype, absl::string_view guid) {
+    path.push_back(static_cast<char>(type));
+    path.push_back(static_cast<char>(subtype));
+    PutLe(path, 20, 2);
+    path += internal::GuidBytes(guid);
+  };
+  node(4, 7, kOvmfDxeFvGuid);                  // MEDIA_DEVICE_PATH, MEDIA_PIWG_FW_VOL_DP
+  node(4, 6, kUiAppFileGuid);                  // MEDIA_DEVICE_PATH, MEDIA_PIWG_FW_FILE_DP
+  path += std::string("\x7f\xff\x04\x00", 4);  // END_DEVICE_PATH
+  std::string out;
+  PutLe(out, 0x109, 4);
+  PutLe(out, path.size(), 2);
+  out += Utf16("UiApp", /*nul=*/true);
+  return out + path;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> QemuLoaderAllocations(absl::string_view loader) {
+  if (loader.size() > kMaxLoader) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ACPI table loader of ", loader.size(), " bytes is larger than ", kMaxLoader));
+  }
+  if (loader.size() % kLoaderCommand != 0) {
+    return absl::InvalidArgumentError(
+        "ACPI table loader is not a whole number of 128-byte commands");
+  }
+  std::vector<std::string> out;
+  for (size_t at = 0; at < loader.size(); at += kLoaderCommand) {
+    uint32_t command = 0;
+    ReadLe32(loader, at, &command);
+    if (command != kLoaderAllocate) continue;
+    absl::string_view field = loader.substr(at + 4, kLoaderFileName);
+    const size_t nul = field.find('\0');
+    if (nul == absl::string_view::npos) {
+      return absl::InvalidArgumentError("ACPI table loader: a file name is not NUL-terminated");
+    }
+    std::string name(field.substr(0, nul));
+    if (!IsFwCfgName(name)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ACPI table loader: \"", absl::CHexEscape(name),
+                       "\" is not a fw_cfg file name this reads (relative, [A-Za-z0-9._-])"));
+    }
+    if (std::find(out.begin(), out.end(), name) != out.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ACPI table loader allocates ", name, " twice"));
+    }
+    if (out.size() == kMaxAllocations) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ACPI table loader allocates more than ", kMaxAllocations, " files"));
+    }
+    out.push_back(std::move(name));
+  }
+  if (out.empty()) {
+    return absl::InvalidArgumentError("ACPI table loader allocates no file");
+  }
+  return out;
+}
+
+namespace {
+
+// RTMR0's events up to the kernel's load: the TD HOB, the CFV, the secure-boot policy and its
+// separator, QEMU's ACPI data.
+template <typename Extend>
+absl::Status Rtmr0BeforeBoot(const TdxDirectBoot& boot, Extend& extend) {
+  TRIAD_ASSIGN_OR_RETURN(std::vector<TdvfSection> sections,
+                         base::Annotate(ParseTdvfMetadata(boot.firmware), "firmware"));
+  TRIAD_ASSIGN_OR_RETURN(std::string hob, TdHobPreimage(sections, boot.memory_bytes));
+  extend(0, "EV_EFI_HANDOFF_TABLES2 TD HOB", Sha384Of(hob));
+  const TdvfSection* cfv = nullptr;
+  for (const TdvfSection& s : sections) {
+    if (s.type != kSectionCfv) continue;
+    if (cfv != nullptr) return absl::InvalidArgumentError("TDVF metadata: more than one CFV");
+    cfv = &s;
+  }
+  if (cfv == nullptr) return absl::InvalidArgumentError("TDVF metadata: no CFV section");
+  absl::string_view cfv_bytes =
+      absl::string_view(boot.firmware).substr(cfv->data_offset, cfv->raw_data_size);
+  extend(0, "EV_EFI_PLATFORM_FIRMWARE_BLOB2 CFV", Sha384Of(cfv_bytes));
+
+  TRIAD_ASSIGN_OR_RETURN(std::vector<internal::Variable> vars, internal::CfvVariables(cfv_bytes));
+  auto data = [&](absl::string_view guid, absl::string_view name) -> absl::string_view {
+    const internal::Variable* v = FindVariable(vars, guid, name);
+    return v == nullptr ? absl::string_view() : absl::string_view(v->data);
+  };
+  auto config = [&](absl::string_view guid, absl::string_view name, absl::string_view value) {
+    extend(0, absl::StrCat("EV_EFI_VARIABLE_DRIVER_CONFIG ", name),
+           Sha384Of(VariableData(guid, name, value)));
+  };
+  const internal::Variable* enable =
+      FindVariable(vars, kSecureBootEnableDisableGuid, "SecureBootEnable");
+  const bool secure_boot = FindVariable(vars, kGlobalVariableGuid, "PK") != nullptr &&
+                           (enable == nullptr || enable->data.empty() || enable->data[0] == 1);
+  config(kGlobalVariableGuid, "SecureBoot", secure_boot ? std::string(1, '\1') : std::string());
+  config(kGlobalVariableGuid, "PK", data(kGlobalVariableGuid, "PK"));
+  config(kGlobalVariableGuid, "KEK", data(kGlobalVariableGuid, "KEK"));
+  config(kImageSecurityDatabaseGuid, "db", data(kImageSecurityDatabaseGuid, "db"));
+  config(kImageSecurityDatabaseGuid, "dbx", data(kImageSecurityDatabaseGuid, "dbx"));
+  if (FindVariable(vars, kImageSecurityDatabaseGuid, "dbt") != nullptr) {
+    config(kImageSecurityDatabaseGuid, "dbt", data(kImageSecurityDatabaseGuid, "dbt"));
+  }
+  extend(0, "EV_SEPARATOR", Sha384Of(std::string(4, '\0')));
+
+  TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                         QemuLoaderAllocations(boot.acpi->table_loader));
+  extend(0, "EV_PLATFORM_CONFIG_FLAGS etc/table-loader", Sha384Of(boot.acpi->table_loader));
+  for (const std::string& name : files) {
+    auto it = boot.acpi->files.find(name);
+    if (it == boot.acpi->files.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fw_cfg file ", name, ", which the ACPI table loader allocates, is missing"));
+    }
+    if (it->second.size() > kMaxFwCfgFile) {
+      return absl::InvalidArgumentError(absl::StrCat("fw_cfg file ", name, " of ",
+                                                     it->second.size(), " bytes is larger than ",
+                                                     kMaxFwCfgFile));
+    }
+    extend(0, absl::StrCat("EV_PLATFORM_CONFIG_FLAGS ", name), Sha384Of(it->second));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<TdxRtmrs> TdxDirectBootRtmrs(const TdxDirectBoot& boot) {
   if (boot.cmdline.size() > kMaxCmdline) {
     return absl::InvalidArgumentError(absl::StrCat("kernel command line of ", boot.cmdline.size(),
@@ -261,21 +531,31 @@ absl::StatusOr<TdxRtmrs> TdxDirectBootRtmrs(const TdxDirectBoot& boot) {
       std::string kernel_digest,
       base::Annotate(PeImageDigest(patched, crypto::HashAlg::kSha384), "kernel"));
   TdxRtmrs out;
+  const bool rtmr0 = boot.acpi.has_value();
+  if (rtmr0) out.rtmr0.assign(48, '\0');
   out.rtmr1.assign(48, '\0');
   out.rtmr2.assign(48, '\0');
   auto extend = [&](int rtmr, std::string name, std::string digest) {
-    std::string& r = rtmr == 1 ? out.rtmr1 : out.rtmr2;
+    std::string& r = rtmr == 0 ? out.rtmr0 : rtmr == 1 ? out.rtmr1 : out.rtmr2;
     r = Sha384Of(r + digest);
     out.events.push_back({rtmr, std::move(name), std::move(digest)});
   };
   auto action = [&](absl::string_view text) {
     extend(1, absl::StrCat("EV_EFI_ACTION ", text), Sha384Of(text));
   };
-  extend(1, "EV_EFI_BOOT_SERVICES_APPLICATION kernel", kernel_digest);
-  action("Calling EFI Application from Boot Option");
-  if (boot.separator == TdvfSeparator::kRtmr1) {
-    extend(1, "EV_SEPARATOR", Sha384Of(std::string(4, '\0')));
+  const std::string separator = Sha384Of(std::string(4, '\0'));
+  if (rtmr0) {
+    TRIAD_RETURN_IF_ERROR(Rtmr0BeforeBoot(boot, extend));
   }
+  extend(1, "EV_EFI_BOOT_SERVICES_APPLICATION kernel", kernel_digest);
+  if (rtmr0) {
+    // ReadyToBoot: BootOrder = {0x0000}, then Boot0000.
+    extend(0, "EV_EFI_VARIABLE_BOOT BootOrder", Sha384Of(std::string(2, '\0')));
+    extend(0, "EV_EFI_VARIABLE_BOOT Boot0000", Sha384Of(UiAppLoadOption()));
+  }
+  action("Calling EFI Application from Boot Option");
+  if (rtmr0 && boot.separator == TdvfSeparator::kRtmr0) extend(0, "EV_SEPARATOR", separator);
+  if (boot.separator == TdvfSeparator::kRtmr1) extend(1, "EV_SEPARATOR", separator);
   // The EFI stub runs here, before it calls ExitBootServices.
   std::string options = boot.cmdline;
   if (boot.initrd.has_value()) options += " initrd=initrd";

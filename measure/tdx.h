@@ -13,6 +13,7 @@
 #define TRIAD_MEASURE_TDX_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,7 +46,7 @@ enum class PageAddOrder {
 absl::StatusOr<std::string> TdxMrtd(absl::string_view image,
                                     PageAddOrder order = PageAddOrder::kInterleaved);
 
-// ---- RTMR1 and RTMR2 of a QEMU direct-boot TD (-bios TDVF -kernel -initrd -append)
+// ---- RTMR0, RTMR1 and RTMR2 of a QEMU direct-boot TD (-bios TDVF -kernel -initrd -append)
 //
 // Who extends what (the RTMR index is the CC MR index less one; UEFI 2.10 section 38.4.1 and
 // TdTcg2Dxe's MapPcrToMrIndex: PCR 2-6 -> RTMR1, PCR 8-15 -> RTMR2):
@@ -70,8 +71,31 @@ absl::StatusOr<std::string> TdxMrtd(absl::string_view image,
 // loaded high (every x86-64 kernel since 2.6); QEMU's q35 memory split (below 4 GiB: all memory up
 // to 2.75 GiB, else 2 GiB), default max-ram-below-4g and ACPI data size (0x28000), no setup_data;
 // no PCI option ROMs (each would add an EV_EFI_BOOT_SERVICES_DRIVER to RTMR1); not a UKI.
-// RTMR0 is not computed: it measures the TD HOB, the CFV, the secure-boot variables and QEMU's
-// generated ACPI tables and table loader, which depend on the whole QEMU command line.
+//
+// RTMR0 (PCR 1 and 7; computed when TdxDirectBoot has the firmware and the ACPI fw_cfg files), in
+// the order TDVF extends it:
+//   - the TD HOB QEMU builds in the TD_HOB section (hw/i386/tdvf-hob.c; EV_EFI_HANDOFF_TABLES2,
+//     measured by TDVF's SEC): a handoff table (PI spec vol. 3, version 9, only EfiEndOfHobList
+//     set) and one resource descriptor per RAM range in address order, the TD_HOB and TempMem
+//     sections accepted (EFI_RESOURCE_SYSTEM_MEMORY) and the rest of RAM unaccepted (type 7), all
+//     present|initialized|tested, hashed up to the end-of-list HOB;
+//   - the CFV section's bytes (EV_EFI_PLATFORM_FIRMWARE_BLOB2);
+//   - the secure-boot policy from the CFV's authenticated variable store (TdTcg2Dxe
+//     MeasureSecureBootPolicy; EV_EFI_VARIABLE_DRIVER_CONFIG, digest of UEFI_VARIABLE_DATA):
+//     SecureBoot (1 when PK is enrolled and SecureBootEnable is not 0, else absent), PK, KEK, db,
+//     dbx, and dbt only when present; then a separator (PCR 7);
+//   - QEMU's ACPI data as OvmfPkg's AcpiPlatformDxe downloads it over fw_cfg, before patching
+//     (EV_PLATFORM_CONFIG_FLAGS): "etc/table-loader", then each file its ALLOCATE commands name, in
+//     their order (QEMU: "etc/acpi/rsdp", "etc/acpi/tables"). These bytes depend on QEMU's version
+//     and its whole command line (vCPUs, memory, devices), so they are inputs: a guest of the same
+//     shape reads them from /sys/firmware/qemu_fw_cfg/by_name/<name>/raw;
+//   - at ReadyToBoot (after the kernel's RTMR1 event) the boot variables (EV_EFI_VARIABLE_BOOT,
+//     digest of the data): BootOrder = {0} and Boot0000 = the UiApp load option, the only option
+//     OvmfPkg's PlatformBootManagerLib has registered when it boots QEMU's -kernel;
+//   - older TDVF (TdvfSeparator::kRtmr0): the ReadyToBoot separator.
+// Assumed: no debugger PCD, no variables in deleted transition, a client platform class (no
+// EV_TABLE_OF_DEVICES), a firmware without secure boot support or with PK enrolled (a secure-boot
+// build with no PK reports SecureBoot = 0, which is not modelled).
 
 enum class TdvfSeparator {
   kRtmr1,  // edk2-stable202411 and later: one separator in RTMR0, one in RTMR1
@@ -84,12 +108,21 @@ struct TdxInitrd {
   std::string sha384;  // 48 bytes
 };
 
+// QEMU's ACPI data as served over fw_cfg.
+struct TdxFwCfgAcpi {
+  std::string table_loader;                  // "etc/table-loader"
+  std::map<std::string, std::string> files;  // each file the loader allocates, by its fw_cfg name
+};
+
 struct TdxDirectBoot {
   std::string kernel;               // the -kernel file
   std::optional<TdxInitrd> initrd;  // the -initrd file's size and digest
   std::string cmdline;              // -append; printable ASCII
   uint64_t memory_bytes = 0;        // -m
   TdvfSeparator separator = TdvfSeparator::kRtmr1;
+  // For RTMR0; it is computed only when `acpi` is set (and then `firmware` is required).
+  std::string firmware;  // the TDVF image (-bios)
+  std::optional<TdxFwCfgAcpi> acpi;
 };
 
 struct TdxRtmrEvent {
@@ -99,6 +132,7 @@ struct TdxRtmrEvent {
 };
 
 struct TdxRtmrs {
+  std::string rtmr0;                 // 48 bytes, or empty when not computed
   std::string rtmr1, rtmr2;          // 48 bytes each
   std::vector<TdxRtmrEvent> events;  // in the order they are extended
 };
@@ -111,7 +145,17 @@ absl::StatusOr<std::string> QemuPatchKernel(absl::string_view kernel,
                                             std::optional<uint64_t> initrd_size,
                                             uint64_t memory_bytes);
 
-// RTMR1 and RTMR2 after the kernel's EFI stub has called ExitBootServices.
+// The fw_cfg files the ALLOCATE commands of QEMU's table loader name, in their order.
+// kInvalidArgument when the loader is larger than 64 KiB or not whole 128-byte commands, a name is
+// not NUL-terminated or not a relative path of [A-Za-z0-9._-] components, a file is allocated
+// twice, or there are none.
+absl::StatusOr<std::vector<std::string>> QemuLoaderAllocations(absl::string_view loader);
+
+// RTMR1 and RTMR2 after the kernel's EFI stub has called ExitBootServices, and RTMR0 when
+// `boot.acpi` is set. For RTMR0, kInvalidArgument also for a firmware without exactly one TD_HOB
+// and one CFV section, a TD_HOB or TempMem section outside RAM below 4 GiB or overlapping another,
+// a CFV without an authenticated variable store, a fw_cfg file that is missing or larger than 16
+// MiB.
 absl::StatusOr<TdxRtmrs> TdxDirectBootRtmrs(const TdxDirectBoot& boot);
 
 }  // namespace triad::measure

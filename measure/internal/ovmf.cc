@@ -71,4 +71,53 @@ absl::StatusOr<std::map<std::string, std::string>> ParseFooterTable(absl::string
   return table;
 }
 
+absl::StatusOr<std::vector<Variable>> CfvVariables(absl::string_view cfv) {
+  if (cfv.size() < 0x38 || cfv.substr(0x28, 4) != "_FVH") {
+    return absl::InvalidArgumentError("CFV: no firmware volume header");
+  }
+  const uint16_t header = static_cast<uint8_t>(cfv[0x30]) | (static_cast<uint8_t>(cfv[0x31]) << 8);
+  uint32_t store_size = 0;
+  if (header + 28ULL > cfv.size() || !ReadLe32(cfv, header + 16, &store_size)) {
+    return absl::InvalidArgumentError("CFV: no variable store after the volume header");
+  }
+  absl::string_view store = cfv.substr(header);
+  if (store.substr(0, 16) != GuidBytes(kAuthenticatedVariableGuid)) {
+    return absl::InvalidArgumentError(
+        "CFV: the variable store is not an authenticated variable store (not modelled)");
+  }
+  if (static_cast<uint8_t>(store[20]) != 0x5a || static_cast<uint8_t>(store[21]) != 0xfe) {
+    return absl::InvalidArgumentError("CFV: variable store not formatted and healthy");
+  }
+  if (store_size < 28 || store_size > store.size()) {
+    return absl::InvalidArgumentError("CFV: variable store size runs past the volume");
+  }
+  store = store.substr(0, store_size);
+  std::vector<Variable> out;
+  // AUTHENTICATED_VARIABLE_HEADER: StartId 0x55aa, State, reserved, Attributes, MonotonicCount,
+  // TimeStamp, PubKeyIndex, NameSize (at 36), DataSize (at 40), VendorGuid (at 44); 60 bytes.
+  size_t at = 28;
+  while (at + 60 <= store.size()) {
+    if (static_cast<uint8_t>(store[at]) != 0xaa || static_cast<uint8_t>(store[at + 1]) != 0x55) {
+      break;
+    }
+    uint32_t name_size = 0, data_size = 0;
+    ReadLe32(store, at + 36, &name_size);
+    ReadLe32(store, at + 40, &data_size);
+    const uint64_t name_at = at + 60;
+    if (name_at + name_size + data_size > store.size()) {
+      return absl::InvalidArgumentError("CFV: a variable runs past the variable store");
+    }
+    if (out.size() >= 4096) {
+      return absl::InvalidArgumentError("CFV: more than 4096 variables");
+    }
+    if (static_cast<uint8_t>(store[at + 2]) == 0x3f) {
+      out.push_back({std::string(store.substr(at + 44, 16)),
+                     std::string(store.substr(name_at, name_size)),
+                     std::string(store.substr(name_at + name_size, data_size))});
+    }
+    at = (name_at + name_size + data_size + 3) & ~size_t{3};
+  }
+  return out;
+}
+
 }  // namespace triad::measure::internal

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -36,6 +37,21 @@ absl::StatusOr<std::map<std::string, std::string>> ParseFooterTable(absl::string
 bool ReadLe32(absl::string_view data, size_t offset, uint32_t* out);
 bool ReadLe64(absl::string_view data, size_t offset, uint64_t* out);
 void PutLe(std::string& out, uint64_t v, int bytes);
+
+inline constexpr char kAuthenticatedVariableGuid[] = "aaf32c78-947b-439a-a180-2e144ec37792";
+
+struct Variable {
+  std::string guid;  // 16 bytes
+  std::string name;  // UTF-16LE, NUL included
+  std::string data;
+};
+
+// The variables of the authenticated variable store (edk2 MdeModulePkg VariableFormat.h) at the
+// start of a TDVF CFV, right after its firmware volume header, in their order; only those in state
+// VAR_ADDED (0x3f). kInvalidArgument when there is no volume header ("_FVH"), the store is not an
+// authenticated one or not formatted and healthy, its size or a variable runs past the volume, or
+// it holds more than 4096 variables.
+absl::StatusOr<std::vector<Variable>> CfvVariables(absl::string_view cfv);
 
 }  // namespace triad::measure::internal
 

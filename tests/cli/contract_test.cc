@@ -293,7 +293,57 @@ TEST_F(ContractCliTest, MeasureTdxThenDraft) {
   EXPECT_EQ(Lines(),
             V{"triad: --memory \"4X\": expected QEMU's -m size, e.g. 4096 (MiB), 4G, 16384M"});
   ASSERT_EQ(Run("measure tdx --append quiet"), 1);
-  EXPECT_EQ(Lines(), V{"triad: --initrd, --append and --memory need --kernel"});
+  EXPECT_EQ(Lines(), V{"triad: --initrd, --append, --memory and --fw-cfg need --kernel"});
+}
+
+// With QEMU's ACPI fw_cfg files of the VM shape, measure tdx adds RTMR0 (the value td-report-web
+// computes for that shape, tests/measure), prints --tdx-rtmr0 among the flags, and the draft pins
+// it. A directory without a file the loader allocates is refused with the file's name.
+TEST_F(ContractCliTest, MeasureTdxRtmr0ThenDraft) {
+  const std::string tdx = testing::TestdataDir() + "/measure/tdx/";
+  ASSERT_EQ(RunCommand("gunzip -c " + tdx + "debian-ovmf-2022.11-6+deb12u2.fd.gz > " +
+                           dir_.File("OVMF.fd"),
+                       &out_),
+            0);
+  nlohmann::json v = nlohmann::json::parse(testing::ReadTestFile(tdx + "rtmr0/vectors.json"));
+  const nlohmann::json& c = v["cases"][1];
+  const std::string fw_cfg = tdx + "rtmr0/" + c["fw_cfg"].get<std::string>();
+  const std::string measure =
+      absl::StrCat("measure tdx --firmware ", dir_.File("OVMF.fd"), " --kernel ", tdx,
+                   "kernel-a.efi --append console=hvc0 --memory ",
+                   c["memory"].get<uint64_t>() >> 20, " --fw-cfg ", fw_cfg);
+  ASSERT_EQ(Run(measure + " --tdvf-separator rtmr0 --json"), 0) << out_;
+  nlohmann::json m = nlohmann::json::parse(out_);
+  EXPECT_EQ(m["rtmr0"], c["rtmr0"]);
+  ASSERT_EQ(Run(measure), 0) << out_;
+  V lines = Lines();
+  ASSERT_EQ(lines.size(), 5u) << out_;
+  EXPECT_EQ(lines[1].substr(0, 7), "RTMR0: ");
+  const std::string rtmr0 = lines[1].substr(7);
+  EXPECT_NE(rtmr0, m["rtmr0"].get<std::string>());  // newer TDVF: one separator fewer
+  const std::string prefix = "contract draft flags: ";
+  ASSERT_EQ(lines[4].substr(0, prefix.size()), prefix);
+  EXPECT_THAT(lines[4], ::testing::HasSubstr("--tdx-rtmr0 " + rtmr0 + " --tdx-rtmr1 "));
+  ASSERT_EQ(Run(DraftWithoutPolicy() + " " + lines[4].substr(prefix.size())), 0) << out_;
+  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+  auto contract = contracts::Contract::FromPayload(env->payload);
+  ASSERT_TRUE(contract.ok()) << contract.status();
+  EXPECT_EQ(contract->worker_policy.tdx->rtmr[0], V{*base::HexDecode(rtmr0)});
+
+  ASSERT_EQ(RunCommand("cp -r " + fw_cfg + " " + dir_.File("fw_cfg") + " && rm " +
+                           dir_.File("fw_cfg/etc/acpi/rsdp"),
+                       &out_),
+            0);
+  ASSERT_EQ(Run(absl::StrCat("measure tdx --firmware ", dir_.File("OVMF.fd"), " --kernel ", tdx,
+                             "kernel-a.efi --memory 2G --fw-cfg ", dir_.File("fw_cfg"))),
+            1);
+  EXPECT_THAT(out_, ::testing::HasSubstr(
+                        "triad: --fw-cfg: etc/acpi/rsdp, which etc/table-loader allocates: "));
+  ASSERT_EQ(
+      Run(absl::StrCat("measure tdx --kernel ", tdx, "kernel-a.efi --memory 2G --fw-cfg ", fw_cfg)),
+      1);
+  EXPECT_EQ(Lines(), V{"triad: --fw-cfg needs --firmware (RTMR0 measures the firmware's TD HOB "
+                       "layout and CFV)"});
 }
 
 // SEV-SNP: a TCB floor is required (explicit, or from a VCEK), VMPL 0 unless told, host data and

@@ -544,6 +544,7 @@ TEST(PolicyTest, HardwarePolicyFromTheDraftFlags) {
   o.snp_host_data = {std::string(32, '\x01')};
   o.snp_id_key_digests = {Digest48("id")};
   o.tdx_mr_td = {Digest48("mrtd")};
+  o.tdx_rtmr0 = {Digest48("vm-shape")};
   o.tdx_rtmr1 = {Digest48("kernel")};
   o.tdx_rtmr2 = {Digest48("cmdline")};
   absl::StatusOr<WorkerPolicy> p = HardwarePolicy(o);
@@ -553,6 +554,7 @@ TEST(PolicyTest, HardwarePolicyFromTheDraftFlags) {
   EXPECT_EQ(p->sev_snp->min_tcb, (SnpTcb{3, 0, 8, 115, 0}));
   EXPECT_EQ(p->sev_snp->host_data, V{std::string(32, '\x01')});
   EXPECT_EQ(p->sev_snp->id_key_digests, V{Digest48("id")});
+  EXPECT_EQ(p->tdx->rtmr[0], V{Digest48("vm-shape")});
   EXPECT_EQ(p->tdx->rtmr[1], V{Digest48("kernel")});
   EXPECT_EQ(p->tdx->rtmr[2], V{Digest48("cmdline")});
   EXPECT_TRUE(UnacceptedWeaknesses(*p).empty());

@@ -1,6 +1,7 @@
-// RTMR1 and RTMR2 of a QEMU direct-boot TD against quex-tech/td-report-web's independent
-// implementation (testdata/measure/tdx/rtmr_vectors.json, inputs from make_kernels.py), and the
-// PE/COFF digest and QEMU's kernel patching refusing what they cannot measure.
+// RTMR0, RTMR1 and RTMR2 of a QEMU direct-boot TD against quex-tech/td-report-web's independent
+// implementation (testdata/measure/tdx/rtmr_vectors.json, inputs from make_kernels.py;
+// testdata/measure/tdx/rtmr0/, QEMU's ACPI fw_cfg files of three VM shapes), and the PE/COFF
+// digest, QEMU's kernel patching and the RTMR0 inputs refusing what they cannot measure.
 #include <cstring>
 
 #include "base/encoding.h"
@@ -9,6 +10,7 @@
 #include "measure/pe.h"
 #include "measure/tdx.h"
 #include "nlohmann/json.hpp"
+#include "tests/measure/gunzip.h"
 #include "tests/testing/testing.h"
 
 namespace triad::measure {
@@ -211,6 +213,179 @@ TEST_F(TdxRtmrTest, BadBootsAreRefused) {
   EXPECT_EQ(why(b), "kernel command line: only printable ASCII is supported");
   b.cmdline = std::string(70000, 'a');
   EXPECT_EQ(why(b), "kernel command line of 70000 bytes is longer than 65536");
+}
+
+// ---- RTMR0
+
+using testing_util::Gunzip;
+
+class TdxRtmr0Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    v_ = Json::parse(testing::ReadTestFile(Dir() + "rtmr0/vectors.json"));
+    firmware_ = Gunzip(testing::ReadTestFile(Dir() + v_["firmware"].get<std::string>()));
+    ASSERT_EQ(base::HexEncode(crypto::Sha256(firmware_)), v_["firmware_sha256"].get<std::string>());
+    kernel_ = testing::ReadTestFile(Dir() + "kernel-a.efi");
+  }
+
+  TdxFwCfgAcpi Acpi(const Json& c) {
+    const std::string d = Dir() + "rtmr0/" + c["fw_cfg"].get<std::string>() + "/";
+    TdxFwCfgAcpi a;
+    a.table_loader = testing::ReadTestFile(d + "etc/table-loader");
+    for (const char* f : {"etc/acpi/rsdp", "etc/acpi/tables"})
+      a.files[f] = testing::ReadTestFile(d + f);
+    return a;
+  }
+
+  // The boot rtmr0_vectors.mjs measured: kernel-a.efi, no initrd, "console=hvc0".
+  TdxDirectBoot Boot(const Json& c, TdvfSeparator sep) {
+    TdxDirectBoot b;
+    b.kernel = kernel_;
+    b.cmdline = "console=hvc0";
+    b.memory_bytes = c["memory"].get<uint64_t>();
+    b.separator = sep;
+    b.firmware = firmware_;
+    const std::string patch = c["firmware_patch"].get<std::string>();
+    if (!patch.empty()) {
+      // Enrolled keys: make_secure_boot_vars.py's records right after the variable store header.
+      const std::string records = testing::ReadTestFile(Dir() + patch);
+      b.firmware.replace(0x48 + 28, records.size(), records);
+    }
+    b.acpi = Acpi(c);
+    return b;
+  }
+
+  static std::vector<TdxRtmrEvent> Rtmr0Events(const TdxRtmrs& r) {
+    std::vector<TdxRtmrEvent> out;
+    for (const TdxRtmrEvent& e : r.events) {
+      if (e.rtmr == 0) out.push_back(e);
+    }
+    return out;
+  }
+
+  Json v_;
+  std::string firmware_, kernel_;
+};
+
+// Every RTMR0 event digest in order (TD HOB, CFV, the five secure-boot variables, separator, table
+// loader, RSDP, tables, BootOrder, Boot0000, separator) and the register, for three VM shapes
+// (one with memory above 4 GiB, one with 2.25 GiB below it) whose tables td-report-web generates,
+// for the first shape with PK, KEK, db and dbx enrolled in the CFV (SecureBoot = 1; a deleted dbx
+// record before the live one), and for two VMs whose tables it dumped from a real QEMU.
+TEST_F(TdxRtmr0Test, OlderTdvfMatchesAnIndependentImplementation) {
+  ASSERT_EQ(v_["cases"].size(), 6u);
+  ASSERT_EQ(v_["cases"][3]["firmware_patch"], "secure-boot-vars.bin");
+  for (const Json& c : v_["cases"]) {
+    SCOPED_TRACE(c["fw_cfg"].get<std::string>() + " " + c["firmware_patch"].get<std::string>());
+    absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(Boot(c, TdvfSeparator::kRtmr0));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(base::HexEncode(r->rtmr0), c["rtmr0"].get<std::string>());
+    const std::vector<TdxRtmrEvent> events = Rtmr0Events(*r);
+    ASSERT_EQ(events.size(), c["events"].size());
+    ASSERT_EQ(events.size(), 14u);
+    for (size_t i = 0; i < events.size(); ++i) {
+      EXPECT_EQ(base::HexEncode(events[i].digest), c["events"][i]["digest"].get<std::string>())
+          << i << " " << events[i].name << " vs " << c["events"][i]["name"];
+    }
+  }
+}
+
+// From edk2-stable202411 the ReadyToBoot separator goes to RTMR1, so RTMR0 is the independent
+// digests replayed without the last one; leaving the ACPI data out computes no RTMR0 and changes
+// neither RTMR1 nor RTMR2.
+TEST_F(TdxRtmr0Test, NewerTdvfAndNoAcpiData) {
+  for (const Json& c : v_["cases"]) {
+    SCOPED_TRACE(c["fw_cfg"].get<std::string>());
+    std::vector<std::string> digests;
+    for (const Json& e : c["events"])
+      digests.push_back(*base::HexDecode(e["digest"].get<std::string>()));
+    ASSERT_EQ(c["events"].back()["type"], "EV_SEPARATOR");
+    digests.pop_back();
+    TdxDirectBoot boot = Boot(c, TdvfSeparator::kRtmr1);
+    absl::StatusOr<TdxRtmrs> with = TdxDirectBootRtmrs(boot);
+    ASSERT_TRUE(with.ok()) << with.status();
+    EXPECT_EQ(with->rtmr0, Replay(digests));
+    boot.acpi.reset();
+    absl::StatusOr<TdxRtmrs> without = TdxDirectBootRtmrs(boot);
+    ASSERT_TRUE(without.ok()) << without.status();
+    EXPECT_TRUE(without->rtmr0.empty());
+    EXPECT_EQ(without->rtmr1, with->rtmr1);
+    EXPECT_EQ(without->rtmr2, with->rtmr2);
+  }
+}
+
+// A byte of the ACPI tables, the memory size or the CFV each change RTMR0.
+TEST_F(TdxRtmr0Test, EachInputChangesRtmr0) {
+  const Json& c = v_["cases"][0];
+  absl::StatusOr<TdxRtmrs> base = TdxDirectBootRtmrs(Boot(c, TdvfSeparator::kRtmr1));
+  ASSERT_TRUE(base.ok()) << base.status();
+  TdxDirectBoot tables = Boot(c, TdvfSeparator::kRtmr1);
+  tables.acpi->files["etc/acpi/tables"][100] ^= 1;
+  TdxDirectBoot memory = Boot(c, TdvfSeparator::kRtmr1);
+  memory.memory_bytes += 1 << 20;
+  for (const TdxDirectBoot& b : {tables, memory}) {
+    absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(b);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_NE(r->rtmr0, base->rtmr0);
+  }
+}
+
+TEST_F(TdxRtmr0Test, BadInputsAreRefused) {
+  const Json& c = v_["cases"][0];
+  auto refused = [&](TdxDirectBoot b, const std::string& why) {
+    absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(b);
+    ASSERT_FALSE(r.ok()) << why;
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find(why), std::string::npos) << r.status();
+  };
+  TdxDirectBoot b = Boot(c, TdvfSeparator::kRtmr1);
+  b.acpi->files.erase("etc/acpi/rsdp");
+  refused(b, "fw_cfg file etc/acpi/rsdp, which the ACPI table loader allocates, is missing");
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  b.acpi->table_loader.pop_back();
+  refused(b, "not a whole number of 128-byte commands");
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  b.firmware.clear();
+  refused(b, "firmware: ");
+  // A loader that names a path outside the directory, one never NUL-terminated, one allocating
+  // the same file twice, one allocating nothing.
+  auto allocate = [](const std::string& name) {
+    std::string cmd(128, '\0');
+    cmd[0] = 1;
+    cmd.replace(4, std::min<size_t>(name.size(), 56), name.substr(0, 56));
+    return cmd;
+  };
+  const std::vector<std::pair<std::string, std::string>> loaders = {
+      {allocate("../etc/passwd"), "is not a fw_cfg file name"},
+      {allocate("/etc/acpi/tables"), "is not a fw_cfg file name"},
+      {allocate("etc//tables"), "is not a fw_cfg file name"},
+      {allocate(std::string(56, 'a')), "not NUL-terminated"},
+      {allocate("etc/acpi/tables") + allocate("etc/acpi/tables"),
+       "allocates etc/acpi/tables twice"},
+      {std::string(128, '\0'), "allocates no file"},
+      {std::string(65 << 10, '\0'), "larger than"},
+  };
+  for (const auto& [loader, why] : loaders) {
+    EXPECT_FALSE(QemuLoaderAllocations(loader).ok()) << why;
+    b = Boot(c, TdvfSeparator::kRtmr1);
+    b.acpi->table_loader = loader;
+    refused(b, why);
+  }
+  // The CFV's variable store signature changed: not an authenticated variable store.
+  b = Boot(c, TdvfSeparator::kRtmr1);
+  const std::string auth_guid("\x78\x2c\xf3\xaa\x7b\x94\x9a\x43\xa1\x80\x2e\x14\x4e\xc3\x77\x92",
+                              16);
+  const size_t at = b.firmware.find(auth_guid);
+  ASSERT_NE(at, std::string::npos);
+  b.firmware[at] ^= 1;
+  refused(b, "not an authenticated variable store");
+}
+
+TEST_F(TdxRtmr0Test, LoaderAllocationsInTheirOrder) {
+  const Json& c = v_["cases"][0];
+  absl::StatusOr<std::vector<std::string>> files = QemuLoaderAllocations(Acpi(c).table_loader);
+  ASSERT_TRUE(files.ok()) << files.status();
+  EXPECT_EQ(*files, (std::vector<std::string>{"etc/acpi/rsdp", "etc/acpi/tables"}));
 }
 
 }  // namespace

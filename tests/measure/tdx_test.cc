@@ -2,30 +2,17 @@
 // independent implementation (testdata/measure/tdx/vectors.json).
 #include "measure/tdx.h"
 
-#include <zlib.h>
-
 #include "base/encoding.h"
 #include "crypto/hash.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/measure/gunzip.h"
 #include "tests/testing/testing.h"
 
 namespace triad::measure {
 namespace {
 
-std::string Gunzip(const std::string& gz) {
-  z_stream z{};
-  EXPECT_EQ(inflateInit2(&z, 31), Z_OK);
-  std::string out(8 << 20, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
-  z.avail_in = static_cast<uInt>(gz.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(inflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  inflateEnd(&z);
-  return out;
-}
+using testing_util::Gunzip;
 
 class TdxTest : public ::testing::Test {
  protected:
