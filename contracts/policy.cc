@@ -537,6 +537,13 @@ std::vector<PolicyWeakness> PolicyWeaknesses(const WorkerPolicy& policy) {
                      "only the TDVF firmware): pin rtmr1 and rtmr2 (--tdx-rtmr1, --tdx-rtmr2), or "
                      "mr_config_id (--tdx-mrconfigid) when the TD's configuration id covers them"});
     }
+    if (t.rtmr[0].empty()) {
+      out.push_back({"tdx-acpi-unpinned",
+                     "tdx: rtmr0 is not pinned, so the host chooses the ACPI tables (code the "
+                     "guest kernel runs), the memory map and the firmware's configuration and "
+                     "secure-boot keys of an admitted TD: pin rtmr0 (--tdx-rtmr0, from triad "
+                     "measure tdx --fw-cfg)"});
+    }
   }
   if (policy.sev_snp) {
     const SnpReference& r = *policy.sev_snp;

@@ -112,6 +112,7 @@ inline constexpr const char* kGpuArchitectures[] = {"hopper", "blackwell"};
 // What PolicyWeaknesses() can find, by code.
 inline constexpr const char* kWeaknessCodes[] = {
     "tdx-guest-unpinned",  // neither RTMR1 and RTMR2 nor MRCONFIGID is pinned
+    "tdx-acpi-unpinned",   // RTMR0 is not pinned
     "snp-no-min-tcb",      // min_tcb is all zero
     "snp-any-vmpl",        // allowed_vmpls is not set
     "gpu-rim-optional",    // nvidia_gpu.rim is "optional"
@@ -161,6 +162,8 @@ struct PolicyWeakness {
 //     kernel, initrd and command line boots with an accepted MRTD (which measures only the TDVF
 //     firmware): pin rtmr1 and rtmr2 (--tdx-rtmr1, --tdx-rtmr2), or mr_config_id
 //     (--tdx-mrconfigid) when the TD's configuration id covers them"
+//   tdx-acpi-unpinned: "tdx: rtmr0 is not pinned, so the host chooses the ACPI tables … pin rtmr0
+//     (--tdx-rtmr0, from triad measure tdx --fw-cfg)"
 //   snp-no-min-tcb: "sev_snp: min_tcb is all zero: …", snp-any-vmpl: "sev_snp: allowed_vmpls is
 //   not set: …", gpu-rim-optional, gpu-ocsp-optional.
 std::vector<PolicyWeakness> PolicyWeaknesses(const WorkerPolicy& policy);

@@ -185,12 +185,13 @@ TEST_F(ContractCliTest, DefaultPolicyIsHardwareOnlyAndNeedsAMeasurement) {
   EXPECT_EQ(
       Run(base + " --tdx-mrtd " + std::string(96, 'b') + " --policy " + dir_.File("policy.json")),
       2);
-  ASSERT_EQ(Run(base + " --tdx-mrtd " + std::string(96, 'b') + " --tdx-rtmr1 " +
-                std::string(96, 'd') + " --tdx-rtmr2 " + std::string(96, 'e') +
-                " --snp-measurement " + std::string(96, 'c') +
+  ASSERT_EQ(Run(base + " --tdx-mrtd " + std::string(96, 'b') + " --tdx-rtmr0 " +
+                std::string(96, 'a') + " --tdx-rtmr1 " + std::string(96, 'd') + " --tdx-rtmr2 " +
+                std::string(96, 'e') + " --snp-measurement " + std::string(96, 'c') +
                 " --snp-min-tcb bootloader=3,tee=0,snp=8,microcode=115"),
             0)
-      << out_;  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+      << out_;
+  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
   auto c = contracts::Contract::FromPayload(env->payload);
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->worker_policy.tee, (V{"sev-snp", "tdx"}));
@@ -199,8 +200,10 @@ TEST_F(ContractCliTest, DefaultPolicyIsHardwareOnlyAndNeedsAMeasurement) {
 }
 
 // A TDX policy must pin the guest (RTMR1 and RTMR2, or MRCONFIGID): MRTD measures only TDVF.
+// (RTMR0 is pinned here; its own weakness is the next test.)
 TEST_F(ContractCliTest, AWeakTdxPolicyIsRefusedUnlessAcceptedAndThenRecorded) {
-  const std::string base = DraftWithoutPolicy() + " --tdx-mrtd " + std::string(96, 'b');
+  const std::string base = DraftWithoutPolicy() + " --tdx-mrtd " + std::string(96, 'b') +
+                           " --tdx-rtmr0 " + std::string(96, 'a');
   const std::string weakness =
       "tdx: neither rtmr1 and rtmr2 nor mr_config_id is pinned, so any guest kernel, initrd and "
       "command line boots with an accepted MRTD (which measures only the TDVF firmware): pin "
@@ -214,9 +217,10 @@ TEST_F(ContractCliTest, AWeakTdxPolicyIsRefusedUnlessAcceptedAndThenRecorded) {
   // RTMR1 alone is not enough.
   EXPECT_EQ(Run(base + " --tdx-rtmr1 " + std::string(96, 'd')), 1);
   // The same from a policy file.
-  testing::WriteTestFile(dir_.File("tdx.json"),
-                         R"({"tee": ["tdx"], "tdx": {"mr_td": [")" + std::string(96, 'b') +
-                             R"("], "tcb_status": ["UpToDate"]}})");
+  testing::WriteTestFile(dir_.File("tdx.json"), R"({"tee": ["tdx"], "tdx": {"mr_td": [")" +
+                                                    std::string(96, 'b') + R"("], "rtmr0": [")" +
+                                                    std::string(96, 'a') +
+                                                    R"("], "tcb_status": ["UpToDate"]}})");
   EXPECT_EQ(Run(DraftWithoutPolicy() + " --policy " + dir_.File("tdx.json")), 1);
   EXPECT_THAT(out_, ::testing::HasSubstr("neither rtmr1 and rtmr2 nor mr_config_id is pinned"));
   // MRCONFIGID pins it.
@@ -239,9 +243,42 @@ TEST_F(ContractCliTest, AWeakTdxPolicyIsRefusedUnlessAcceptedAndThenRecorded) {
                         "weaknesses:\n  ACCEPTED WEAKNESS tdx-guest-unpinned: "));
 }
 
+// Without RTMR0 the host picks the ACPI tables (AML the guest kernel runs), the TD's memory map and
+// the firmware's variables for a TD whose kernel, initrd and command line are pinned: refused with
+// that reason, from the flags and from a policy file, unless accepted and recorded.
+TEST_F(ContractCliTest, TdxWithoutRtmr0IsAWeakness) {
+  const std::string base = DraftWithoutPolicy() + " --tdx-mrtd " + std::string(96, 'b') +
+                           " --tdx-rtmr1 " + std::string(96, 'd') + " --tdx-rtmr2 " +
+                           std::string(96, 'e');
+  const std::string weakness =
+      "tdx: rtmr0 is not pinned, so the host chooses the ACPI tables (code the guest kernel runs), "
+      "the memory map and the firmware's configuration and secure-boot keys of an admitted TD: "
+      "pin rtmr0 (--tdx-rtmr0, from triad measure tdx --fw-cfg)";
+  EXPECT_EQ(Run(base), 1);
+  EXPECT_EQ(Lines(),
+            V{"triad: the worker policy lets a compute provider slip past it: " + weakness +
+              ". Pin what is missing, or accept it with --allow-weak-policy (recorded in "
+              "the contract for every party to see)"});
+  testing::WriteTestFile(dir_.File("tdx.json"),
+                         R"({"tee": ["tdx"], "tdx": {"mr_td": [")" + std::string(96, 'b') +
+                             R"("], "mr_config_id": [")" + std::string(96, 'f') +
+                             R"("], "tcb_status": ["UpToDate"]}})");
+  EXPECT_EQ(Run(DraftWithoutPolicy() + " --policy " + dir_.File("tdx.json")), 1);
+  EXPECT_THAT(out_, ::testing::HasSubstr(weakness));
+  ASSERT_EQ(Run(base + " --allow-weak-policy"), 0) << out_;
+  auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
+  auto c = contracts::Contract::FromPayload(env->payload);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->worker_policy.accepted_weaknesses, V{"tdx-acpi-unpinned"});
+  std::remove(Contract().c_str());
+  ASSERT_EQ(Run(base + " --tdx-rtmr0 " + std::string(96, 'a')), 0) << out_;
+  EXPECT_EQ(out_.find("warning"), std::string::npos) << out_;
+}
+
 // A data owner computes the TD's values offline (triad measure tdx, from the TDVF image, the
 // kernel, the initrd, the command line and the memory size) and drafts with them: MRTD, RTMR1,
-// RTMR2 land in the policy and no weakness is recorded. The kernel and initrd are testdata's
+// RTMR2 land in the policy; without --fw-cfg there is no RTMR0, so the draft needs
+// --allow-weak-policy and records only tdx-acpi-unpinned. The kernel and initrd are testdata's
 // synthetic ones; their RTMRs are checked against an independent implementation in tests/measure.
 TEST_F(ContractCliTest, MeasureTdxThenDraft) {
   const std::string tdx = testing::TestdataDir() + "/measure/tdx/";
@@ -271,17 +308,18 @@ TEST_F(ContractCliTest, MeasureTdxThenDraft) {
   EXPECT_NE(lines[1].substr(7), m["rtmr1"].get<std::string>());  // the separator is in RTMR1 now
   EXPECT_EQ(lines[2].substr(7), m["rtmr2"].get<std::string>());
 
-  ASSERT_EQ(Run(DraftWithoutPolicy() + " " + flags), 0) << out_;
-  EXPECT_EQ(out_.find("warning"), std::string::npos) << out_;
+  ASSERT_EQ(Run(DraftWithoutPolicy() + " " + flags), 1) << out_;
+  EXPECT_THAT(out_, ::testing::HasSubstr("rtmr0 is not pinned"));
+  ASSERT_EQ(Run(DraftWithoutPolicy() + " " + flags + " --allow-weak-policy"), 0) << out_;
   auto env = crypto::DsseEnvelope::FromJson(testing::ReadTestFile(Contract()));
   auto c = contracts::Contract::FromPayload(env->payload);
   ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->worker_policy.accepted_weaknesses, V{"tdx-acpi-unpinned"});
   ASSERT_TRUE(c->worker_policy.tdx.has_value());
   const contracts::TdxReference& r = *c->worker_policy.tdx;
   EXPECT_EQ(r.mr_td, V{*base::HexDecode(m["mr_td"].get<std::string>())});
   EXPECT_EQ(r.rtmr[1], V{*base::HexDecode(lines[1].substr(7))});
   EXPECT_EQ(r.rtmr[2], V{*base::HexDecode(m["rtmr2"].get<std::string>())});
-  EXPECT_TRUE(c->worker_policy.accepted_weaknesses.empty());
 
   // Refusals, with the reason.
   ASSERT_EQ(Run(absl::StrCat("measure tdx --kernel ", tdx, "initrd.img --memory 4G")), 1);
@@ -329,6 +367,7 @@ TEST_F(ContractCliTest, MeasureTdxRtmr0ThenDraft) {
   auto contract = contracts::Contract::FromPayload(env->payload);
   ASSERT_TRUE(contract.ok()) << contract.status();
   EXPECT_EQ(contract->worker_policy.tdx->rtmr[0], V{*base::HexDecode(rtmr0)});
+  EXPECT_TRUE(contract->worker_policy.accepted_weaknesses.empty());
 
   ASSERT_EQ(RunCommand("cp -r " + fw_cfg + " " + dir_.File("fw_cfg") + " && rm " +
                            dir_.File("fw_cfg/etc/acpi/rsdp"),

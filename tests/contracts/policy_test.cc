@@ -519,6 +519,14 @@ TEST(PolicyTest, Weaknesses) {
   EXPECT_EQ(codes(tdx), V{});
   EXPECT_EQ(PolicyWeaknesses(tdx).size(), 1u);
   EXPECT_EQ(tdx.ToJson()["accepted_weaknesses"].dump(), R"(["tdx-guest-unpinned"])");
+  // Without RTMR0 the host picks the ACPI tables and the firmware's configuration.
+  WorkerPolicy acpi = full;
+  acpi.tdx->rtmr[0].clear();
+  EXPECT_EQ(codes(acpi), V{"tdx-acpi-unpinned"});
+  EXPECT_EQ(UnacceptedWeaknesses(acpi)[0].message,
+            "tdx: rtmr0 is not pinned, so the host chooses the ACPI tables (code the guest kernel "
+            "runs), the memory map and the firmware's configuration and secure-boot keys of an "
+            "admitted TD: pin rtmr0 (--tdx-rtmr0, from triad measure tdx --fw-cfg)");
   // SNP: an all-zero TCB floor, any VMPL; GPUs: optional RIMs and OCSP.
   WorkerPolicy snp = full;
   snp.sev_snp->min_tcb = SnpTcb{};
@@ -531,7 +539,8 @@ TEST(PolicyTest, Weaknesses) {
             (V{"snp-no-min-tcb", "snp-any-vmpl", "gpu-rim-optional", "gpu-ocsp-optional"}));
   EXPECT_EQ(PolicyProblems([](Json& j) { j["accepted_weaknesses"] = {"anything"}; }),
             V{"/accepted_weaknesses/0: \"anything\" is not one of [\"tdx-guest-unpinned\","
-              "\"snp-no-min-tcb\",\"snp-any-vmpl\",\"gpu-rim-optional\",\"gpu-ocsp-optional\"]"});
+              "\"tdx-acpi-unpinned\",\"snp-no-min-tcb\",\"snp-any-vmpl\",\"gpu-rim-optional\","
+              "\"gpu-ocsp-optional\"]"});
 }
 
 TEST(PolicyTest, HardwarePolicyFromTheDraftFlags) {
