@@ -15,7 +15,18 @@ echo "# NAME VERSION ARCH SHA256 (deploy/image/lock.sh $(basename "$worker"))"
 for p in $pkgs libc6 base-files tzdata; do
   v=$(dpkg-query -W -f='${Version}' "$p")
   a=$(dpkg-query -W -f='${Architecture}' "$p")
-  (cd "$debs" && apt-get download -q "$p:$a=$v" >/dev/null 2>&1)
+  if ! (cd "$debs" && apt-get download -q "$p:$a=$v" >/dev/null 2>&1); then
+    # The installed version left the archive (a stable or security update replaced it): lock the
+    # version the archive serves now, which keeps the ABI, and say so.
+    c=$(apt-cache policy "$p:$a" | awk '/Candidate:/ {print $2}')
+    if [[ -z "$c" || "$c" == "(none)" || "$c" == "$v" ]] ||
+       ! (cd "$debs" && apt-get download -q "$p:$a=$c" >/dev/null 2>&1); then
+      echo "lock.sh: cannot download $p $v (nor a newer version): fetch it from snapshot.debian.org into $debs" >&2
+      exit 1
+    fi
+    echo "lock.sh: $p $v is no longer in the archive; locked $c" >&2
+    v=$c
+  fi
   f="$debs/${p}_${v//:/%3a}_${a}.deb"
   echo "$p $v $a $(sha256sum "$f" | cut -d' ' -f1)"
 done | sort -u
