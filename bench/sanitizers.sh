@@ -5,12 +5,17 @@
 # the trainer (LibTorch).
 #
 # Env: TRIAD_BUILD_DIR (build-asan-notorch), JOBS (nproc), TESTS (a space-separated list of test
-# targets: only those are built and run, and the results file says it is a subset).
+# targets: only those are built and run, and the results file says it is a subset), WITH_TRAINER
+# (OFF; ON builds the trainer with LibTorch, which is not instrumented, for the tests that need it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${TRIAD_BUILD_DIR:-build-asan-notorch}
 jobs=${JOBS:-$(nproc)}
-scripts/configure.sh "$build" -DCMAKE_BUILD_TYPE=Release -DTRIAD_SANITIZE=ON -DTRIAD_WITH_TRAINER=OFF
+trainer=${WITH_TRAINER:-OFF}
+[[ "$trainer" == ON || "$trainer" == OFF ]] || { echo "sanitizers.sh: WITH_TRAINER is ON or OFF" >&2; exit 2; }
+scripts/configure.sh "$build" -DCMAKE_BUILD_TYPE=Release -DTRIAD_SANITIZE=ON -DTRIAD_WITH_TRAINER="$trainer"
+suite="LibTorch-free"
+[[ "$trainer" == ON ]] && suite="trainer-enabled (LibTorch itself not instrumented)"
 tests=${TESTS:-}
 if [[ -n "$tests" ]]; then
   # shellcheck disable=SC2086
@@ -20,7 +25,7 @@ if [[ -n "$tests" ]]; then
 else
   cmake --build "$build" -j "$jobs"
   ctest_args=()
-  scope="the whole LibTorch-free suite"
+  scope="the whole $suite suite"
 fi
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -33,11 +38,11 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   ctest --test-dir "$build" --output-on-failure -j "$jobs" "${ctest_args[@]}" >"$log" 2>&1 || rc=$?
 {
-  echo "# ASan, LeakSanitizer and UBSan on $scope (LibTorch-free build), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "# ASan, LeakSanitizer and UBSan on $scope ($suite build), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo
   echo "machine: $(uname -srm), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
-  echo "command: TESTS=\"$tests\" bench/sanitizers.sh (configure $build -DTRIAD_SANITIZE=ON -DTRIAD_WITH_TRAINER=OFF; ctest -j $jobs ${ctest_args[*]})"
+  echo "command: TESTS=\"$tests\" WITH_TRAINER=$trainer bench/sanitizers.sh (configure $build -DTRIAD_SANITIZE=ON -DTRIAD_WITH_TRAINER=$trainer; ctest -j $jobs ${ctest_args[*]})"
   echo "scope: $scope"
   echo "ctest exit status: $rc"
   echo
