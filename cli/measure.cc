@@ -218,19 +218,18 @@ struct TdxFlags {
 // QEMU's ACPI fw_cfg files under `dir` (DIR/etc/table-loader and every file it allocates, e.g.
 // DIR/etc/acpi/rsdp), as a guest reads them from /sys/firmware/qemu_fw_cfg/by_name/NAME/raw.
 absl::StatusOr<measure::TdxFwCfgAcpi> ReadFwCfg(const std::string& dir) {
-  constexpr size_t kMaxLoaderFile = 64 << 10;
-  constexpr size_t kMaxFwCfgFile = 16 << 20;
   measure::TdxFwCfgAcpi acpi;
   TRIAD_ASSIGN_OR_RETURN(
       acpi.table_loader,
-      base::Annotate(base::ReadFile(dir + "/etc/table-loader", kMaxLoaderFile), "--fw-cfg"));
+      base::Annotate(base::ReadFile(dir + "/etc/table-loader", measure::kMaxQemuLoaderBytes),
+                     "--fw-cfg"));
   TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> names,
                          base::Annotate(measure::QemuLoaderAllocations(acpi.table_loader),
                                         "--fw-cfg " + dir + "/etc/table-loader"));
   for (const std::string& name : names) {
     TRIAD_ASSIGN_OR_RETURN(
         acpi.files[name],
-        base::Annotate(base::ReadFile(dir + "/" + name, kMaxFwCfgFile),
+        base::Annotate(base::ReadFile(dir + "/" + name, measure::kMaxFwCfgFileBytes),
                        absl::StrCat("--fw-cfg: ", name, ", which etc/table-loader allocates")));
   }
   return acpi;

@@ -178,6 +178,9 @@ uint64_t Below4g(uint64_t memory) {
 
 std::string Sha384Of(absl::string_view s) { return crypto::Sha384(s); }
 
+// EV_SEPARATOR's digest: SHA-384 of four zero bytes.
+std::string SeparatorDigest() { return Sha384Of(std::string(4, '\0')); }
+
 }  // namespace
 
 absl::StatusOr<std::string> QemuPatchKernel(absl::string_view kernel,
@@ -241,8 +244,6 @@ namespace {
 
 constexpr size_t kLoaderCommand = 128;      // QEMU's BiosLinkerLoaderEntry
 constexpr size_t kLoaderFileName = 56;      // its file name field, NUL-terminated
-constexpr size_t kMaxLoader = 64 << 10;     // QEMU writes one page; 512 commands is ample
-constexpr size_t kMaxFwCfgFile = 16 << 20;  // ACPI tables of even a large VM are a few MiB
 constexpr size_t kMaxAllocations = 16;
 constexpr uint32_t kLoaderAllocate = 1;
 
@@ -399,9 +400,9 @@ std::string UiAppLoadOption() {
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> QemuLoaderAllocations(absl::string_view loader) {
-  if (loader.size() > kMaxLoader) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ACPI table loader of ", loader.size(), " bytes is larger than ", kMaxLoader));
+  if (loader.size() > kMaxQemuLoaderBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("ACPI table loader of ", loader.size(),
+                                                   " bytes is larger than ", kMaxQemuLoaderBytes));
   }
   if (loader.size() % kLoaderCommand != 0) {
     return absl::InvalidArgumentError(
@@ -481,7 +482,7 @@ absl::Status Rtmr0BeforeBoot(const TdxDirectBoot& boot, Extend& extend) {
   if (FindVariable(vars, kImageSecurityDatabaseGuid, "dbt") != nullptr) {
     config(kImageSecurityDatabaseGuid, "dbt", data(kImageSecurityDatabaseGuid, "dbt"));
   }
-  extend(0, "EV_SEPARATOR", Sha384Of(std::string(4, '\0')));
+  extend(0, "EV_SEPARATOR", SeparatorDigest());
 
   TRIAD_ASSIGN_OR_RETURN(std::vector<std::string> files,
                          QemuLoaderAllocations(boot.acpi->table_loader));
@@ -492,10 +493,10 @@ absl::Status Rtmr0BeforeBoot(const TdxDirectBoot& boot, Extend& extend) {
       return absl::InvalidArgumentError(absl::StrCat(
           "fw_cfg file ", name, ", which the ACPI table loader allocates, is missing"));
     }
-    if (it->second.size() > kMaxFwCfgFile) {
+    if (it->second.size() > kMaxFwCfgFileBytes) {
       return absl::InvalidArgumentError(absl::StrCat("fw_cfg file ", name, " of ",
                                                      it->second.size(), " bytes is larger than ",
-                                                     kMaxFwCfgFile));
+                                                     kMaxFwCfgFileBytes));
     }
     extend(0, absl::StrCat("EV_PLATFORM_CONFIG_FLAGS ", name), Sha384Of(it->second));
   }
@@ -543,7 +544,7 @@ absl::StatusOr<TdxRtmrs> TdxDirectBootRtmrs(const TdxDirectBoot& boot) {
   auto action = [&](absl::string_view text) {
     extend(1, absl::StrCat("EV_EFI_ACTION ", text), Sha384Of(text));
   };
-  const std::string separator = Sha384Of(std::string(4, '\0'));
+  const std::string separator = SeparatorDigest();
   if (rtmr0) {
     TRIAD_RETURN_IF_ERROR(Rtmr0BeforeBoot(boot, extend));
   }

@@ -108,6 +108,11 @@ struct TdxInitrd {
   std::string sha384;  // 48 bytes
 };
 
+// Bounds on QEMU's ACPI fw_cfg files: the table loader (QEMU writes one page; 512 commands is
+// ample) and each file it allocates (the ACPI tables of even a large VM are a few MiB).
+inline constexpr size_t kMaxQemuLoaderBytes = 64 << 10;
+inline constexpr size_t kMaxFwCfgFileBytes = 16 << 20;
+
 // QEMU's ACPI data as served over fw_cfg.
 struct TdxFwCfgAcpi {
   std::string table_loader;                  // "etc/table-loader"

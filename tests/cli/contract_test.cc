@@ -73,6 +73,14 @@ class ContractCliTest : public ::testing::Test {
     return card.ok() ? card->fingerprint() : "";
   }
   // `contract draft` of the test's cards and files, without a policy.
+  // Debian's OVMF (testdata/measure/tdx), decompressed to OVMF.fd in the test directory.
+  bool WriteOvmf() {
+    return RunCommand("gunzip -c " + testing::TestdataDir() +
+                          "/measure/tdx/debian-ovmf-2022.11-6+deb12u2.fd.gz > " +
+                          dir_.File("OVMF.fd"),
+                      &out_) == 0;
+  }
+
   std::string DraftWithoutPolicy() const {
     return absl::StrCat("contract draft --model-owner ", Keys(), "/mo.card.json --data-owner ",
                         Keys(), "/do.card.json --provider ", Keys(), "/cp.card.json --model ",
@@ -282,10 +290,7 @@ TEST_F(ContractCliTest, TdxWithoutRtmr0IsAWeakness) {
 // synthetic ones; their RTMRs are checked against an independent implementation in tests/measure.
 TEST_F(ContractCliTest, MeasureTdxThenDraft) {
   const std::string tdx = testing::TestdataDir() + "/measure/tdx/";
-  ASSERT_EQ(RunCommand("gunzip -c " + tdx + "debian-ovmf-2022.11-6+deb12u2.fd.gz > " +
-                           dir_.File("OVMF.fd"),
-                       &out_),
-            0);
+  ASSERT_TRUE(WriteOvmf()) << out_;
   const std::string measure = absl::StrCat(
       "measure tdx --firmware ", dir_.File("OVMF.fd"), " --kernel ", tdx, "kernel-a.efi --initrd ",
       tdx, "initrd.img --append 'console=ttyS0 root=/dev/vda1 ro' --memory 4G");
@@ -339,10 +344,7 @@ TEST_F(ContractCliTest, MeasureTdxThenDraft) {
 // it. A directory without a file the loader allocates is refused with the file's name.
 TEST_F(ContractCliTest, MeasureTdxRtmr0ThenDraft) {
   const std::string tdx = testing::TestdataDir() + "/measure/tdx/";
-  ASSERT_EQ(RunCommand("gunzip -c " + tdx + "debian-ovmf-2022.11-6+deb12u2.fd.gz > " +
-                           dir_.File("OVMF.fd"),
-                       &out_),
-            0);
+  ASSERT_TRUE(WriteOvmf()) << out_;
   nlohmann::json v = nlohmann::json::parse(testing::ReadTestFile(tdx + "rtmr0/vectors.json"));
   const nlohmann::json& c = v["cases"][1];
   const std::string fw_cfg = tdx + "rtmr0/" + c["fw_cfg"].get<std::string>();
