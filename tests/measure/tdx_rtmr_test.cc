@@ -7,6 +7,7 @@
 #include "base/encoding.h"
 #include "crypto/hash.h"
 #include "gtest/gtest.h"
+#include "measure/internal/ovmf.h"
 #include "measure/pe.h"
 #include "measure/tdx.h"
 #include "nlohmann/json.hpp"
@@ -386,6 +387,76 @@ TEST_F(TdxRtmr0Test, LoaderAllocationsInTheirOrder) {
   absl::StatusOr<std::vector<std::string>> files = QemuLoaderAllocations(Acpi(c).table_loader);
   ASSERT_TRUE(files.ok()) << files.status();
   EXPECT_EQ(*files, (std::vector<std::string>{"etc/acpi/rsdp", "etc/acpi/tables"}));
+}
+
+// Each refusal of the CFV's variable store and of the firmware's sections, with its exact reason.
+TEST_F(TdxRtmr0Test, CfvAndSectionRefusals) {
+  const Json& c = v_["cases"][0];
+  // The CFV is the Debian image's first 0x84000 bytes' variable volume; its store header is at
+  // 0x48.
+  const std::string records = testing::ReadTestFile(Dir() + "secure-boot-vars.bin");
+  std::string cfv = firmware_.substr(0, 0x48 + 28 + records.size() + 64);
+  cfv.replace(0x48 + 28, records.size(), records);
+  const uint32_t store = static_cast<uint32_t>(cfv.size() - 0x48);
+  for (int i = 0; i < 4; ++i) cfv[0x48 + 16 + i] = static_cast<char>((store >> (8 * i)) & 0xff);
+  ASSERT_TRUE(internal::CfvVariables(cfv).ok()) << internal::CfvVariables(cfv).status();
+  EXPECT_EQ(internal::CfvVariables(cfv)->size(), 4u);  // the deleted dbx is skipped
+  auto reason = [](const std::string& bytes) {
+    absl::StatusOr<std::vector<internal::Variable>> v = internal::CfvVariables(bytes);
+    return v.ok() ? std::string("accepted") : std::string(v.status().message());
+  };
+  std::string b = cfv;
+  b[0x28] = 'X';
+  EXPECT_EQ(reason(b), "CFV: no firmware volume header");
+  b = cfv;
+  b[0x30] = static_cast<char>(0xff);
+  b[0x31] = static_cast<char>(0xff);
+  EXPECT_EQ(reason(b), "CFV: no variable store after the volume header");
+  b = cfv;
+  b[0x48 + 20] = 0x5b;
+  EXPECT_EQ(reason(b), "CFV: variable store not formatted and healthy");
+  b = cfv;
+  b[0x48 + 19] = 0x7f;
+  EXPECT_EQ(reason(b), "CFV: variable store size runs past the volume");
+  b = cfv;
+  b[0x48 + 28 + 40 + 3] = 0x7f;  // the first variable's DataSize
+  EXPECT_EQ(reason(b), "CFV: a variable runs past the variable store");
+
+  // The TDVF descriptor's sections (type at +24 of each 32-byte entry after its 16-byte header).
+  const size_t desc = firmware_.rfind("TDVF");
+  ASSERT_NE(desc, std::string::npos);
+  auto with_types = [&](uint32_t from, uint32_t to) {
+    TdxDirectBoot boot = Boot(c, TdvfSeparator::kRtmr1);
+    for (size_t at = desc + 16; at + 32 <= boot.firmware.size() && at < desc + 16 + 32 * 16;
+         at += 32) {
+      if (static_cast<uint8_t>(boot.firmware[at + 24]) == from) {
+        boot.firmware[at + 24] = static_cast<char>(to);
+      }
+    }
+    absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(boot);
+    return r.ok() ? std::string("accepted") : std::string(r.status().message());
+  };
+  EXPECT_EQ(with_types(2, 4), "TDVF metadata: no TD_HOB section for QEMU's TD HOB");
+  EXPECT_EQ(with_types(1, 4), "TDVF metadata: no CFV section");
+  EXPECT_EQ(with_types(0, 1), "TDVF metadata: more than one CFV");
+  EXPECT_EQ(with_types(3, 2), "TDVF metadata: more than one TD_HOB section");
+  std::string seventeen;
+  for (int i = 0; i < 17; ++i) {
+    std::string cmd(128, '\0');
+    cmd[0] = 1;
+    const std::string name = "etc/f" + std::to_string(i);
+    cmd.replace(4, name.size(), name);
+    seventeen += cmd;
+  }
+  EXPECT_EQ(QemuLoaderAllocations(seventeen).status().message(),
+            "ACPI table loader allocates more than 16 files");
+  TdxDirectBoot small = Boot(c, TdvfSeparator::kRtmr1);
+  small.acpi->files["etc/acpi/tables"].resize(kMaxFwCfgFileBytes + 1);
+  absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(small);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            absl::StrCat("fw_cfg file etc/acpi/tables of ", kMaxFwCfgFileBytes + 1,
+                         " bytes is larger than ", kMaxFwCfgFileBytes));
 }
 
 }  // namespace
