@@ -1,11 +1,21 @@
 // Fuzzes tokenizer.json loading and encoding/decoding (torch-free: the tokenizer only). The input
-// is a tokenizer.json, optionally followed by a NUL byte and the text to encode; without one, a
-// fixed multilingual text is encoded.
+// is a tokenizer.json, optionally followed by a NUL byte and the text to encode (its first
+// kMaxText bytes); without one, a fixed multilingual text is encoded.
+//
+// Why the text is cut: with it whole, the kept corpus carried texts of up to 24 KB and a run took
+// 6.4 ms, 43% of it in Encode, so this target ran at about 110 runs/s and never reached the bar.
+// Long hostile text is tokenizer_text_fuzzer's input (the real Qwen3, Llama-3, Llama-2 and GPT-2
+// tokenizers, every byte of it encoded); here the time goes to what only this target reaches, the
+// tokenizer.json and what each of its settings does to a short text.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
 #include "trainer/tokenizer.h"
+
+namespace {
+constexpr size_t kMaxText = 256;
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -15,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                               ? std::string_view(
                                     "Hello, world! <|im_start|>user\n\xE4\xB8\xAD\xE6\x96\x87 "
                                     "\xF0\x9F\x98\x80 e\xCC\x81 12345 <s>[INST] \t\n  x")
-                              : input.substr(nul + 1);
+                              : input.substr(nul + 1, kMaxText);
   auto tokenizer = triad::trainer::Tokenizer::FromJson(json);
   if (!tokenizer.ok()) return 0;
   const auto& t = *tokenizer;
