@@ -440,6 +440,70 @@ TEST_F(TdxRtmr0Test, CfvAndSectionRefusals) {
   EXPECT_EQ(with_types(1, 4), "TDVF metadata: no CFV section");
   EXPECT_EQ(with_types(0, 1), "TDVF metadata: more than one CFV");
   EXPECT_EQ(with_types(3, 2), "TDVF metadata: more than one TD_HOB section");
+
+  // A section's guest-physical placement (MemoryAddress at +8, MemoryDataSize at +16, both 64-bit
+  // little-endian): QEMU builds its TD HOB around the TD_HOB and TempMem sections, so one that
+  // overlaps another, lies past the RAM, or is too small for the HOB is refused, not measured.
+  auto entry_of = [&](uint32_t type) {
+    for (size_t at = desc + 16; at + 32 <= firmware_.size() && at < desc + 16 + 32 * 16; at += 32) {
+      if (static_cast<uint8_t>(firmware_[at + 24]) == type) return at;
+    }
+    return std::string::npos;
+  };
+  auto get64 = [&](size_t at) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(firmware_[at + i]);
+    return v;
+  };
+  auto with_placement = [&](size_t entry, uint64_t address, uint64_t size) {
+    TdxDirectBoot boot = Boot(c, TdvfSeparator::kRtmr1);
+    for (int i = 0; i < 8; ++i) {
+      boot.firmware[entry + 8 + i] = static_cast<char>((address >> (8 * i)) & 0xff);
+      boot.firmware[entry + 16 + i] = static_cast<char>((size >> (8 * i)) & 0xff);
+    }
+    absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(boot);
+    return r.ok() ? std::string("accepted") : std::string(r.status().message());
+  };
+  const size_t hob = entry_of(2), temp = entry_of(3);
+  ASSERT_NE(hob, std::string::npos);
+  ASSERT_NE(temp, std::string::npos);
+  const uint64_t hob_address = get64(hob + 8), hob_size = get64(hob + 16);
+  ASSERT_GT(hob_size, 4096u);
+  EXPECT_EQ(with_placement(hob, hob_address, hob_size), "accepted");
+  // TempMem moved to start a page inside the TD_HOB section (it sorts after it).
+  EXPECT_EQ(with_placement(temp, hob_address + 4096, get64(temp + 16)),
+            absl::StrCat("TDVF metadata: the TempMem section at 0x", absl::Hex(hob_address + 4096),
+                         " overlaps another or lies outside the RAM below 4 GiB"));
+  // The TD_HOB section past the end of the case's RAM (every case has at most 4 GiB).
+  EXPECT_EQ(with_placement(hob, 0xfffff000, hob_size),
+            "TDVF metadata: the TD_HOB section at 0xfffff000 overlaps another or lies outside the "
+            "RAM below 4 GiB");
+  // Sections are whole pages and QEMU's HOB for up to 16 sections is well under one, so only an
+  // empty TD_HOB section is too small for it.
+  EXPECT_EQ(with_placement(hob, hob_address, 0),
+            "TDVF metadata: QEMU's TD HOB does not fit the TD_HOB section");
+
+  // A variable store of 4097 live variables (each a 60-byte header, a 2-byte name, no data).
+  {
+    std::string many = cfv.substr(0, 0x48 + 28);
+    for (int i = 0; i < 4097; ++i) {
+      std::string var(64, '\0');
+      var[0] = static_cast<char>(0xaa);
+      var[1] = 0x55;
+      var[2] = 0x3f;
+      var[36] = 2;  // NameSize
+      many += var;
+    }
+    const uint32_t size = static_cast<uint32_t>(many.size() - 0x48);
+    for (int i = 0; i < 4; ++i) many[0x48 + 16 + i] = static_cast<char>((size >> (8 * i)) & 0xff);
+    EXPECT_EQ(reason(many), "CFV: more than 4096 variables");
+    many.resize(many.size() - 64);
+    const uint32_t fewer = size - 64;
+    for (int i = 0; i < 4; ++i) many[0x48 + 16 + i] = static_cast<char>((fewer >> (8 * i)) & 0xff);
+    ASSERT_EQ(reason(many), "accepted");
+    EXPECT_EQ(internal::CfvVariables(many)->size(), 4096u);
+  }
+
   std::string seventeen;
   for (int i = 0; i < 17; ++i) {
     std::string cmd(128, '\0');
