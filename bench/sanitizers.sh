@@ -38,7 +38,7 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
   ctest --test-dir "$build" --output-on-failure -j "$jobs" "${ctest_args[@]}" >"$log" 2>&1 || rc=$?
 {
-  echo "# ASan, LeakSanitizer and UBSan on $scope ($suite build), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "# ASan, LeakSanitizer and UBSan on $scope, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo
   echo "machine: $(uname -srm), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with uncommitted changes)')"
