@@ -21,7 +21,7 @@ if [[ -n "$tests" ]]; then
   # shellcheck disable=SC2086
   cmake --build "$build" -j "$jobs" --target $tests
   ctest_args=(-R "^($(echo $tests | tr ' ' '|'))\$")
-  scope="SUBSET: only $tests (not the whole suite)"
+  scope="SUBSET: only $tests (not the whole suite) of the $suite build"
 else
   cmake --build "$build" -j "$jobs"
   ctest_args=()
