@@ -72,7 +72,6 @@ class ContractCliTest : public ::testing::Test {
     EXPECT_TRUE(card.ok());
     return card.ok() ? card->fingerprint() : "";
   }
-  // `contract draft` of the test's cards and files, without a policy.
   // Debian's OVMF (testdata/measure/tdx), decompressed to OVMF.fd in the test directory.
   bool WriteOvmf() {
     return RunCommand("gunzip -c " + testing::TestdataDir() +
@@ -80,7 +79,7 @@ class ContractCliTest : public ::testing::Test {
                           dir_.File("OVMF.fd"),
                       &out_) == 0;
   }
-
+  // `contract draft` of the test's cards and files, without a policy.
   std::string DraftWithoutPolicy() const {
     return absl::StrCat("contract draft --model-owner ", Keys(), "/mo.card.json --data-owner ",
                         Keys(), "/do.card.json --provider ", Keys(), "/cp.card.json --model ",

@@ -2,6 +2,7 @@
 // implementation (testdata/measure/tdx/rtmr_vectors.json, inputs from make_kernels.py;
 // testdata/measure/tdx/rtmr0/, QEMU's ACPI fw_cfg files of three VM shapes), and the PE/COFF
 // digest, QEMU's kernel patching and the RTMR0 inputs refusing what they cannot measure.
+#include <algorithm>
 #include <cstring>
 
 #include "base/encoding.h"
@@ -47,6 +48,13 @@ class TdxRtmrTest : public ::testing::Test {
   Json v_;
   std::map<std::string, std::string> files_;
 };
+
+// Writes `v` little-endian over the `bytes` bytes of `s` at `at`.
+void SetLe(std::string& s, size_t at, uint64_t v, int bytes) {
+  std::string le;
+  internal::PutLe(le, v, bytes);
+  s.replace(at, bytes, le);
+}
 
 std::string Replay(const std::vector<std::string>& digests) {
   std::string r(48, '\0');
@@ -397,8 +405,7 @@ TEST_F(TdxRtmr0Test, CfvAndSectionRefusals) {
   const std::string records = testing::ReadTestFile(Dir() + "secure-boot-vars.bin");
   std::string cfv = firmware_.substr(0, 0x48 + 28 + records.size() + 64);
   cfv.replace(0x48 + 28, records.size(), records);
-  const uint32_t store = static_cast<uint32_t>(cfv.size() - 0x48);
-  for (int i = 0; i < 4; ++i) cfv[0x48 + 16 + i] = static_cast<char>((store >> (8 * i)) & 0xff);
+  SetLe(cfv, 0x48 + 16, cfv.size() - 0x48, 4);  // the store's size
   ASSERT_TRUE(internal::CfvVariables(cfv).ok()) << internal::CfvVariables(cfv).status();
   EXPECT_EQ(internal::CfvVariables(cfv)->size(), 4u);  // the deleted dbx is skipped
   auto reason = [](const std::string& bytes) {
@@ -422,47 +429,49 @@ TEST_F(TdxRtmr0Test, CfvAndSectionRefusals) {
   b[0x48 + 28 + 40 + 3] = 0x7f;  // the first variable's DataSize
   EXPECT_EQ(reason(b), "CFV: a variable runs past the variable store");
 
-  // The TDVF descriptor's sections (type at +24 of each 32-byte entry after its 16-byte header).
+  // The TDVF descriptor's sections: up to 16 entries of 32 bytes after its 16-byte header, each
+  // with MemoryAddress at +8, MemoryDataSize at +16 (64-bit) and Type at +24.
   const size_t desc = firmware_.rfind("TDVF");
   ASSERT_NE(desc, std::string::npos);
-  auto with_types = [&](uint32_t from, uint32_t to) {
-    TdxDirectBoot boot = Boot(c, TdvfSeparator::kRtmr1);
-    for (size_t at = desc + 16; at + 32 <= boot.firmware.size() && at < desc + 16 + 32 * 16;
-         at += 32) {
-      if (static_cast<uint8_t>(boot.firmware[at + 24]) == from) {
-        boot.firmware[at + 24] = static_cast<char>(to);
-      }
-    }
+  std::vector<size_t> entries;
+  for (size_t at = desc + 16; at + 32 <= firmware_.size() && at < desc + 16 + 32 * 16; at += 32) {
+    entries.push_back(at);
+  }
+  auto type_at = [&](size_t entry) { return static_cast<uint8_t>(firmware_[entry + 24]); };
+  auto rtmrs_reason = [](const TdxDirectBoot& boot) {
     absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(boot);
     return r.ok() ? std::string("accepted") : std::string(r.status().message());
+  };
+  auto with_types = [&](uint32_t from, uint32_t to) {
+    TdxDirectBoot boot = Boot(c, TdvfSeparator::kRtmr1);
+    for (size_t at : entries) {
+      if (type_at(at) == from) boot.firmware[at + 24] = static_cast<char>(to);
+    }
+    return rtmrs_reason(boot);
   };
   EXPECT_EQ(with_types(2, 4), "TDVF metadata: no TD_HOB section for QEMU's TD HOB");
   EXPECT_EQ(with_types(1, 4), "TDVF metadata: no CFV section");
   EXPECT_EQ(with_types(0, 1), "TDVF metadata: more than one CFV");
   EXPECT_EQ(with_types(3, 2), "TDVF metadata: more than one TD_HOB section");
 
-  // A section's guest-physical placement (MemoryAddress at +8, MemoryDataSize at +16, both 64-bit
-  // little-endian): QEMU builds its TD HOB around the TD_HOB and TempMem sections, so one that
-  // overlaps another, lies past the RAM, or is too small for the HOB is refused, not measured.
+  // A section's guest-physical placement: QEMU builds its TD HOB around the TD_HOB and TempMem
+  // sections, so one that overlaps another, lies past the RAM, or is too small for the HOB is
+  // refused, not measured.
   auto entry_of = [&](uint32_t type) {
-    for (size_t at = desc + 16; at + 32 <= firmware_.size() && at < desc + 16 + 32 * 16; at += 32) {
-      if (static_cast<uint8_t>(firmware_[at + 24]) == type) return at;
-    }
-    return std::string::npos;
+    auto it = std::find_if(entries.begin(), entries.end(),
+                           [&](size_t at) { return type_at(at) == type; });
+    return it == entries.end() ? std::string::npos : *it;
   };
   auto get64 = [&](size_t at) {
     uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(firmware_[at + i]);
+    internal::ReadLe64(firmware_, at, &v);
     return v;
   };
   auto with_placement = [&](size_t entry, uint64_t address, uint64_t size) {
     TdxDirectBoot boot = Boot(c, TdvfSeparator::kRtmr1);
-    for (int i = 0; i < 8; ++i) {
-      boot.firmware[entry + 8 + i] = static_cast<char>((address >> (8 * i)) & 0xff);
-      boot.firmware[entry + 16 + i] = static_cast<char>((size >> (8 * i)) & 0xff);
-    }
-    absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(boot);
-    return r.ok() ? std::string("accepted") : std::string(r.status().message());
+    SetLe(boot.firmware, entry + 8, address, 8);
+    SetLe(boot.firmware, entry + 16, size, 8);
+    return rtmrs_reason(boot);
   };
   const size_t hob = entry_of(2), temp = entry_of(3);
   ASSERT_NE(hob, std::string::npos);
@@ -494,12 +503,10 @@ TEST_F(TdxRtmr0Test, CfvAndSectionRefusals) {
       var[36] = 2;  // NameSize
       many += var;
     }
-    const uint32_t size = static_cast<uint32_t>(many.size() - 0x48);
-    for (int i = 0; i < 4; ++i) many[0x48 + 16 + i] = static_cast<char>((size >> (8 * i)) & 0xff);
+    SetLe(many, 0x48 + 16, many.size() - 0x48, 4);
     EXPECT_EQ(reason(many), "CFV: more than 4096 variables");
     many.resize(many.size() - 64);
-    const uint32_t fewer = size - 64;
-    for (int i = 0; i < 4; ++i) many[0x48 + 16 + i] = static_cast<char>((fewer >> (8 * i)) & 0xff);
+    SetLe(many, 0x48 + 16, many.size() - 0x48, 4);
     ASSERT_EQ(reason(many), "accepted");
     EXPECT_EQ(internal::CfvVariables(many)->size(), 4096u);
   }
@@ -516,9 +523,7 @@ TEST_F(TdxRtmr0Test, CfvAndSectionRefusals) {
             "ACPI table loader allocates more than 16 files");
   TdxDirectBoot small = Boot(c, TdvfSeparator::kRtmr1);
   small.acpi->files["etc/acpi/tables"].resize(kMaxFwCfgFileBytes + 1);
-  absl::StatusOr<TdxRtmrs> r = TdxDirectBootRtmrs(small);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(),
+  EXPECT_EQ(rtmrs_reason(small),
             absl::StrCat("fw_cfg file etc/acpi/tables of ", kMaxFwCfgFileBytes + 1,
                          " bytes is larger than ", kMaxFwCfgFileBytes));
 }
